@@ -1,0 +1,11 @@
+//! ncx-core: everything ncx does with syscalls, kept apart from images, names and compose.
+//!
+//! The container setup is expressed as a plan of steps (`plan`) executed through the
+//! [`sys::Sys`] trait, so the ordering rules are unit-tested without privileges.
+
+pub mod caps;
+pub mod userns;
+pub mod plan;
+pub mod spec;
+pub mod sys;
+pub mod unpack;

@@ -1,0 +1,364 @@
+//! From an OCI spec to an ordered list of filesystem steps, and their execution through
+//! the `Sys` trait. The order is what makes a container safe: the rootfs and every mount
+//! are in place before pivot_root; masked and read-only paths come after it, so nothing
+//! in the image can undo them; the hostname is set last.
+
+use crate::spec::{Mount, Spec};
+use crate::sys::{Sys, SysError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootfsMount {
+    pub fstype: String,
+    pub source: String,
+    pub data: String,
+}
+
+impl RootfsMount {
+    /// Parse `overlay:lowerdir=…,upperdir=…,workdir=…` (fstype, then mount data).
+    pub fn parse(text: &str) -> Option<RootfsMount> {
+        let (fstype, data) = text.split_once(':')?;
+        if fstype.is_empty() {
+            return None;
+        }
+        Some(RootfsMount { fstype: fstype.into(), source: fstype.into(), data: data.into() })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    RootPropagation { flags: u64 },
+    MountRootfs { mount: RootfsMount, target: String },
+    BindRootfs { path: String },
+    /// `dest` is relative to the rootfs and resolved inside it at execution time.
+    Mount { dest: String, source: String, fstype: String, flags: u64, data: String, readonly: bool, fallback_rbind: bool },
+    Device { dest: String, mode: u32, major: u64, minor: u64, uid: u32, gid: u32 },
+    Symlink { target: String, link: String },
+    PivotRoot { rootfs: String },
+    Mask { path: String },
+    ReadOnly { path: String },
+    RootReadOnly,
+    Hostname { name: String },
+}
+
+const DEFAULT_DEVICES: [(&str, u64, u64); 6] =
+    [("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7), ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0)];
+
+const DEV_LINKS: [(&str, &str); 5] = [
+    ("/proc/self/fd", "/dev/fd"),
+    ("/proc/self/fd/0", "/dev/stdin"),
+    ("/proc/self/fd/1", "/dev/stdout"),
+    ("/proc/self/fd/2", "/dev/stderr"),
+    ("pts/ptmx", "/dev/ptmx"),
+];
+
+/// Split OCI mount options into mount(2) flags and the filesystem's data string.
+pub fn mount_flags(options: &[String]) -> (u64, String, bool) {
+    let mut flags = 0u64;
+    let mut data: Vec<&str> = Vec::new();
+    let mut readonly = false;
+    for o in options {
+        let f = match o.as_str() {
+            "ro" => {
+                readonly = true;
+                0
+            }
+            "rw" | "defaults" => 0,
+            "nosuid" => libc::MS_NOSUID,
+            "nodev" => libc::MS_NODEV,
+            "noexec" => libc::MS_NOEXEC,
+            "sync" => libc::MS_SYNCHRONOUS,
+            "relatime" => libc::MS_RELATIME,
+            "noatime" => libc::MS_NOATIME,
+            "strictatime" => libc::MS_STRICTATIME,
+            "bind" => libc::MS_BIND,
+            "rbind" => libc::MS_BIND | libc::MS_REC,
+            "private" | "rprivate" | "slave" | "rslave" | "shared" | "rshared" => 0,
+            other => {
+                data.push(other);
+                0
+            }
+        };
+        flags |= f as u64;
+    }
+    (flags, data.join(","), readonly)
+}
+
+fn mount_step(m: &Mount) -> Step {
+    let (mut flags, data, readonly) = mount_flags(&m.options);
+    let fstype = if m.kind.is_empty() && flags & libc::MS_BIND as u64 != 0 { "bind".to_string() } else { m.kind.clone() };
+    if fstype == "bind" {
+        flags |= libc::MS_BIND as u64;
+    }
+    // sysfs needs a network namespace owned by our user namespace; with the host's
+    // network (rootless) fall back to a recursive bind of the host's /sys, as runc does.
+    let fallback_rbind = fstype == "sysfs" || fstype == "mqueue";
+    Step::Mount { dest: m.destination.clone(), source: m.source.clone(), fstype, flags, data, readonly, fallback_rbind }
+}
+
+/// The filesystem steps for `spec`, with the rootfs at `rootfs` (a host path).
+pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let linux = spec.linux.clone().unwrap_or_default();
+    let prop = match linux.rootfs_propagation.as_str() {
+        "shared" | "rshared" => libc::MS_SHARED,
+        "private" | "rprivate" => libc::MS_PRIVATE,
+        _ => libc::MS_SLAVE,
+    };
+    steps.push(Step::RootPropagation { flags: (prop | libc::MS_REC) as u64 });
+    match rootfs_mount {
+        Some(m) => steps.push(Step::MountRootfs { mount: m.clone(), target: rootfs.to_string() }),
+        None => steps.push(Step::BindRootfs { path: rootfs.to_string() }),
+    }
+    let mut has_dev_tmpfs = false;
+    for m in &spec.mounts {
+        if m.destination == "/dev" && m.kind == "tmpfs" {
+            has_dev_tmpfs = true;
+        }
+        steps.push(mount_step(m));
+    }
+    if has_dev_tmpfs {
+        let mut devices: Vec<Step> = DEFAULT_DEVICES
+            .iter()
+            .map(|(p, maj, min)| Step::Device { dest: p.to_string(), mode: libc::S_IFCHR | 0o666, major: *maj, minor: *min, uid: 0, gid: 0 })
+            .collect();
+        for d in &linux.devices {
+            let fmt = match d.kind.as_str() {
+                "b" => libc::S_IFBLK,
+                "p" => libc::S_IFIFO,
+                _ => libc::S_IFCHR,
+            };
+            devices.retain(|s| !matches!(s, Step::Device { dest, .. } if *dest == d.path));
+            devices.push(Step::Device {
+                dest: d.path.clone(),
+                mode: fmt | d.file_mode.unwrap_or(0o666),
+                major: d.major.max(0) as u64,
+                minor: d.minor.max(0) as u64,
+                uid: d.uid.unwrap_or(0),
+                gid: d.gid.unwrap_or(0),
+            });
+        }
+        steps.extend(devices);
+        for (target, link) in DEV_LINKS {
+            steps.push(Step::Symlink { target: target.into(), link: link.into() });
+        }
+    }
+    steps.push(Step::PivotRoot { rootfs: rootfs.to_string() });
+    for p in &linux.masked_paths {
+        steps.push(Step::Mask { path: p.clone() });
+    }
+    for p in &linux.readonly_paths {
+        steps.push(Step::ReadOnly { path: p.clone() });
+    }
+    if spec.root.as_ref().map(|r| r.readonly).unwrap_or(false) {
+        steps.push(Step::RootReadOnly);
+    }
+    if spec.has_namespace("uts") && !spec.hostname.is_empty() {
+        steps.push(Step::Hostname { name: spec.hostname.clone() });
+    }
+    steps
+}
+
+/// Why a step failed, with the step for context.
+#[derive(Debug)]
+pub struct PlanError {
+    pub step: String,
+    pub err: SysError,
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.step, self.err)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+fn join(root: &str, rel: &str) -> String {
+    format!("{}/{}", root.trim_end_matches('/'), rel.trim_start_matches('/'))
+}
+
+/// Execute the steps. Paths before pivot_root are resolved inside `rootfs` by the Sys.
+pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
+    let mut rootfs = String::from("/");
+    for step in steps {
+        let ctx = |e: SysError| PlanError { step: describe(step), err: e };
+        match step {
+            Step::RootPropagation { flags } => sys.mount("", "/", "", *flags, "").map_err(ctx)?,
+            Step::MountRootfs { mount, target } => {
+                rootfs = target.clone();
+                sys.mount(&mount.source, target, &mount.fstype, 0, &mount.data).map_err(ctx)?;
+            }
+            Step::BindRootfs { path } => {
+                rootfs = path.clone();
+                sys.mount(path, path, "", (libc::MS_BIND | libc::MS_REC) as u64, "").map_err(ctx)?;
+            }
+            Step::Mount { dest, source, fstype, flags, data, readonly, fallback_rbind } => {
+                let is_bind = flags & libc::MS_BIND as u64 != 0;
+                let file = is_bind && !sys.is_dir(source);
+                let target = sys.prepare_target(&rootfs, dest, file).map_err(ctx)?;
+                let src = if is_bind { source.as_str() } else { fstype.as_str() };
+                let fs = if is_bind { "" } else { fstype.as_str() };
+                match sys.mount(src, &target, fs, *flags, data) {
+                    Ok(()) => {}
+                    Err(e) if *fallback_rbind && e.errno == libc::EPERM => {
+                        let host = if fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
+                        sys.mount(host, &target, "", (libc::MS_BIND | libc::MS_REC) as u64, "").map_err(ctx)?;
+                    }
+                    Err(e) => return Err(ctx(e)),
+                }
+                if *readonly {
+                    sys.remount_readonly(&target).map_err(ctx)?;
+                }
+            }
+            Step::Device { dest, mode, major, minor, uid, gid } => {
+                let target = join(&rootfs, dest);
+                match sys.mknod(&target, *mode, libc::makedev(*major as u32, *minor as u32)) {
+                    Ok(()) => sys.chown(&target, *uid, *gid).map_err(ctx)?,
+                    // Inside a user namespace devices cannot be created: bind the host's.
+                    Err(e) if e.errno == libc::EPERM => {
+                        sys.touch(&target).map_err(ctx)?;
+                        sys.mount(dest, &target, "", libc::MS_BIND as u64, "").map_err(ctx)?;
+                    }
+                    Err(e) => return Err(ctx(e)),
+                }
+            }
+            Step::Symlink { target, link } => {
+                let path = join(&rootfs, link);
+                if !sys.exists(&path) {
+                    sys.symlink(target, &path).map_err(ctx)?;
+                }
+            }
+            Step::PivotRoot { rootfs: r } => {
+                sys.pivot_root(r).map_err(ctx)?;
+                rootfs = "/".into();
+            }
+            Step::Mask { path } => {
+                if !sys.exists(path) {
+                    continue;
+                }
+                if sys.is_dir(path) {
+                    sys.mount("tmpfs", path, "tmpfs", libc::MS_RDONLY as u64, "size=0").map_err(ctx)?;
+                } else {
+                    sys.mount("/dev/null", path, "", libc::MS_BIND as u64, "").map_err(ctx)?;
+                }
+            }
+            Step::ReadOnly { path } => {
+                if !sys.exists(path) {
+                    continue;
+                }
+                sys.mount(path, path, "", (libc::MS_BIND | libc::MS_REC) as u64, "").map_err(ctx)?;
+                sys.remount_readonly(path).map_err(ctx)?;
+            }
+            Step::RootReadOnly => sys.remount_readonly("/").map_err(ctx)?,
+            Step::Hostname { name } => sys.sethostname(name).map_err(ctx)?,
+        }
+    }
+    Ok(())
+}
+
+fn describe(step: &Step) -> String {
+    match step {
+        Step::RootPropagation { .. } => "set mount propagation of /".into(),
+        Step::MountRootfs { mount, target } => format!("mount {} rootfs on {target}", mount.fstype),
+        Step::BindRootfs { path } => format!("bind rootfs {path}"),
+        Step::Mount { dest, fstype, .. } => format!("mount {fstype} on {dest}"),
+        Step::Device { dest, .. } => format!("create device {dest}"),
+        Step::Symlink { link, .. } => format!("create symlink {link}"),
+        Step::PivotRoot { rootfs } => format!("pivot_root to {rootfs}"),
+        Step::Mask { path } => format!("mask {path}"),
+        Step::ReadOnly { path } => format!("make {path} read-only"),
+        Step::RootReadOnly => "make the rootfs read-only".into(),
+        Step::Hostname { name } => format!("set hostname {name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Linux, Namespace, Process, Root};
+    use crate::sys::RecordingSys;
+
+    fn spec() -> Spec {
+        Spec {
+            oci_version: "1.0.2".into(),
+            process: Some(Process::default()),
+            root: Some(Root { path: "rootfs".into(), readonly: false }),
+            hostname: "c1".into(),
+            mounts: vec![
+                Mount { destination: "/proc".into(), kind: "proc".into(), source: "proc".into(), options: vec![] },
+                Mount {
+                    destination: "/dev".into(),
+                    kind: "tmpfs".into(),
+                    source: "tmpfs".into(),
+                    options: vec!["nosuid".into(), "strictatime".into(), "mode=755".into(), "size=65536k".into()],
+                },
+                Mount { destination: "/sys".into(), kind: "sysfs".into(), source: "sysfs".into(), options: vec!["ro".into(), "nosuid".into()] },
+            ],
+            linux: Some(Linux {
+                namespaces: vec![Namespace { kind: "uts".into(), path: String::new() }],
+                masked_paths: vec!["/proc/kcore".into()],
+                readonly_paths: vec!["/proc/sys".into()],
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn index(steps: &[Step], pred: impl Fn(&Step) -> bool) -> usize {
+        steps.iter().position(pred).expect("step present")
+    }
+
+    #[test]
+    fn mounts_precede_pivot_and_masks_follow_it() {
+        let rm = RootfsMount::parse("overlay:lowerdir=/l,upperdir=/u,workdir=/w").unwrap();
+        let steps = plan(&spec(), "/b/rootfs", Some(&rm));
+        let pivot = index(&steps, |s| matches!(s, Step::PivotRoot { .. }));
+        let rootfs = index(&steps, |s| matches!(s, Step::MountRootfs { .. }));
+        let proc_ = index(&steps, |s| matches!(s, Step::Mount { fstype, .. } if fstype == "proc"));
+        let null = index(&steps, |s| matches!(s, Step::Device { dest, .. } if dest == "/dev/null"));
+        let mask = index(&steps, |s| matches!(s, Step::Mask { .. }));
+        let ro = index(&steps, |s| matches!(s, Step::ReadOnly { .. }));
+        let host = index(&steps, |s| matches!(s, Step::Hostname { .. }));
+        assert_eq!(rootfs, 1);
+        assert!(rootfs < proc_ && proc_ < null && null < pivot);
+        assert!(pivot < mask && mask < ro && ro < host);
+    }
+
+    #[test]
+    fn option_flags_and_data_are_split() {
+        let (flags, data, ro) = mount_flags(&["nosuid".into(), "ro".into(), "mode=755".into(), "size=64k".into()]);
+        assert_eq!(flags, libc::MS_NOSUID as u64);
+        assert_eq!(data, "mode=755,size=64k");
+        assert!(ro);
+    }
+
+    #[test]
+    fn devices_fall_back_to_bind_mounts_when_mknod_is_refused() {
+        let steps = plan(&spec(), "/b/rootfs", None);
+        let mut sys = RecordingSys { fail: vec![("mknod".into(), libc::EPERM)], ..Default::default() };
+        execute(&mut sys, &steps).unwrap();
+        let calls = sys.calls.join("\n");
+        assert!(calls.contains("mknod /b/rootfs/dev/null"), "{calls}");
+        assert!(calls.contains("mount /dev/null /b/rootfs/dev/null  0x1000"), "{calls}");
+        let pivot = sys.calls.iter().position(|c| c.starts_with("pivot_root")).unwrap();
+        let host = sys.calls.iter().position(|c| c.starts_with("sethostname")).unwrap();
+        assert!(pivot < host);
+    }
+
+    #[test]
+    fn sysfs_falls_back_to_rbind_and_stays_read_only() {
+        let steps = plan(&spec(), "/b/rootfs", None);
+        let mut sys = RecordingSys { fail: vec![("mount sysfs".into(), libc::EPERM)], ..Default::default() };
+        execute(&mut sys, &steps).unwrap();
+        let i = sys.calls.iter().position(|c| c.starts_with("mount /sys /b/rootfs/sys")).expect("rbind fallback");
+        assert!(sys.calls[i + 1].starts_with("remount_ro /b/rootfs/sys"), "{:?}", sys.calls);
+    }
+
+    #[test]
+    fn a_failed_mount_names_the_step() {
+        let steps = plan(&spec(), "/b/rootfs", None);
+        let mut sys = RecordingSys { fail: vec![("mount proc".into(), libc::EACCES)], ..Default::default() };
+        let err = execute(&mut sys, &steps).unwrap_err();
+        assert_eq!(err.step, "mount proc on /proc");
+        assert!(!sys.calls.iter().any(|c| c.starts_with("pivot_root")));
+    }
+}

@@ -1,0 +1,188 @@
+//! The subset of the OCI runtime-spec `config.json` that ncx reads and writes.
+//! Field names follow the spec (camelCase); unknown fields are ignored.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spec {
+    #[serde(default)]
+    pub oci_version: String,
+    pub process: Option<Process>,
+    pub root: Option<Root>,
+    #[serde(default)]
+    pub hostname: String,
+    #[serde(default)]
+    pub mounts: Vec<Mount>,
+    pub linux: Option<Linux>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Process {
+    #[serde(default)]
+    pub terminal: bool,
+    #[serde(default)]
+    pub user: User,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default = "default_cwd")]
+    pub cwd: String,
+    pub capabilities: Option<Capabilities>,
+    #[serde(default)]
+    pub rlimits: Vec<Rlimit>,
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    pub oom_score_adj: Option<i32>,
+}
+
+fn default_cwd() -> String {
+    "/".into()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    #[serde(default)]
+    pub uid: u32,
+    #[serde(default)]
+    pub gid: u32,
+    #[serde(default)]
+    pub umask: Option<u32>,
+    #[serde(default)]
+    pub additional_gids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Capabilities {
+    #[serde(default)]
+    pub bounding: Vec<String>,
+    #[serde(default)]
+    pub effective: Vec<String>,
+    #[serde(default)]
+    pub inheritable: Vec<String>,
+    #[serde(default)]
+    pub permitted: Vec<String>,
+    #[serde(default)]
+    pub ambient: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rlimit {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub hard: u64,
+    pub soft: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Root {
+    pub path: String,
+    #[serde(default)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Mount {
+    pub destination: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Linux {
+    #[serde(default)]
+    pub namespaces: Vec<Namespace>,
+    #[serde(default)]
+    pub uid_mappings: Vec<IdMapping>,
+    #[serde(default)]
+    pub gid_mappings: Vec<IdMapping>,
+    #[serde(default)]
+    pub devices: Vec<Device>,
+    #[serde(default)]
+    pub masked_paths: Vec<String>,
+    #[serde(default)]
+    pub readonly_paths: Vec<String>,
+    #[serde(default)]
+    pub rootfs_propagation: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Namespace {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdMapping {
+    #[serde(rename = "containerID")]
+    pub container_id: u32,
+    #[serde(rename = "hostID")]
+    pub host_id: u32,
+    pub size: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub major: i64,
+    pub minor: i64,
+    #[serde(default)]
+    pub file_mode: Option<u32>,
+    #[serde(default)]
+    pub uid: Option<u32>,
+    #[serde(default)]
+    pub gid: Option<u32>,
+}
+
+/// Why a config.json could not be used.
+#[derive(Debug)]
+pub enum SpecError {
+    Read(String, std::io::Error),
+    Parse(String, serde_json::Error),
+    Missing(&'static str),
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpecError::Read(p, e) => write!(f, "cannot read {p}: {e}"),
+            SpecError::Parse(p, e) => write!(f, "{p} is not a valid OCI runtime spec: {e}"),
+            SpecError::Missing(what) => write!(f, "config.json has no {what}"),
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+impl Spec {
+    pub fn load(path: &str) -> Result<Spec, SpecError> {
+        let text = std::fs::read(path).map_err(|e| SpecError::Read(path.into(), e))?;
+        let spec: Spec = serde_json::from_slice(&text).map_err(|e| SpecError::Parse(path.into(), e))?;
+        if spec.process.is_none() {
+            return Err(SpecError::Missing("process"));
+        }
+        if spec.root.is_none() {
+            return Err(SpecError::Missing("root"));
+        }
+        Ok(spec)
+    }
+
+    pub fn has_namespace(&self, kind: &str) -> bool {
+        self.linux.as_ref().map(|l| l.namespaces.iter().any(|n| n.kind == kind)).unwrap_or(false)
+    }
+}

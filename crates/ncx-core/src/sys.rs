@@ -1,0 +1,293 @@
+//! Syscalls behind a trait: the real implementation and a recording fake for tests.
+
+use std::ffi::CString;
+use std::fmt;
+use std::os::fd::RawFd;
+
+/// A failed syscall: which operation, on what, and the errno.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SysError {
+    pub op: &'static str,
+    pub target: String,
+    pub errno: i32,
+}
+
+impl fmt::Display for SysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let msg = std::io::Error::from_raw_os_error(self.errno);
+        if self.target.is_empty() {
+            write!(f, "{}: {}", self.op, msg)
+        } else {
+            write!(f, "{} {}: {}", self.op, self.target, msg)
+        }
+    }
+}
+
+impl std::error::Error for SysError {}
+
+pub type SysResult<T> = Result<T, SysError>;
+
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn check(rc: libc::c_int, op: &'static str, target: &str) -> SysResult<libc::c_int> {
+    if rc < 0 {
+        Err(SysError { op, target: target.to_string(), errno: errno() })
+    } else {
+        Ok(rc)
+    }
+}
+
+pub fn cstr(s: &str) -> CString {
+    CString::new(s.as_bytes()).unwrap_or_else(|_| CString::new("?").unwrap())
+}
+
+/// The operations the container setup performs, in the order the plan dictates.
+pub trait Sys {
+    fn mount(&mut self, source: &str, target: &str, fstype: &str, flags: u64, data: &str) -> SysResult<()>;
+    fn umount_detach(&mut self, target: &str) -> SysResult<()>;
+    fn pivot_root(&mut self, new_root: &str) -> SysResult<()>;
+    fn sethostname(&mut self, name: &str) -> SysResult<()>;
+    fn mkdir_all(&mut self, path: &str, mode: u32) -> SysResult<()>;
+    fn touch(&mut self, path: &str) -> SysResult<()>;
+    fn mknod(&mut self, path: &str, mode: u32, dev: u64) -> SysResult<()>;
+    fn symlink(&mut self, target: &str, link: &str) -> SysResult<()>;
+    fn chown(&mut self, path: &str, uid: u32, gid: u32) -> SysResult<()>;
+    fn exists(&mut self, path: &str) -> bool;
+    fn is_dir(&mut self, path: &str) -> bool;
+    /// Resolve `rel` inside `root` without leaving it (symlinks resolve as if `root` were
+    /// `/`), create it as a directory (or an empty file) when missing, and return a path
+    /// that names exactly the resolved object.
+    fn prepare_target(&mut self, root: &str, rel: &str, file: bool) -> SysResult<String>;
+    /// Remount `path` read-only, keeping the flags the kernel locks in a user namespace.
+    fn remount_readonly(&mut self, path: &str) -> SysResult<()>;
+}
+
+/// The real kernel.
+pub struct RealSys;
+
+impl Sys for RealSys {
+    fn mount(&mut self, source: &str, target: &str, fstype: &str, flags: u64, data: &str) -> SysResult<()> {
+        let (s, t, f, d) = (cstr(source), cstr(target), cstr(fstype), cstr(data));
+        let rc = unsafe {
+            libc::mount(
+                if source.is_empty() { std::ptr::null() } else { s.as_ptr() },
+                t.as_ptr(),
+                if fstype.is_empty() { std::ptr::null() } else { f.as_ptr() },
+                flags as libc::c_ulong,
+                if data.is_empty() { std::ptr::null() } else { d.as_ptr() as *const libc::c_void },
+            )
+        };
+        check(rc, "mount", target).map(|_| ())
+    }
+
+    fn umount_detach(&mut self, target: &str) -> SysResult<()> {
+        let t = cstr(target);
+        check(unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) }, "umount", target).map(|_| ())
+    }
+
+    fn pivot_root(&mut self, new_root: &str) -> SysResult<()> {
+        // pivot_root(".", ".") then detach the old root: no directory for the old root is needed.
+        let r = cstr(new_root);
+        check(unsafe { libc::chdir(r.as_ptr()) }, "chdir", new_root)?;
+        let dot = cstr(".");
+        check(
+            unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) as libc::c_int },
+            "pivot_root",
+            new_root,
+        )?;
+        check(unsafe { libc::umount2(dot.as_ptr(), libc::MNT_DETACH) }, "umount old root", "")?;
+        let slash = cstr("/");
+        check(unsafe { libc::chdir(slash.as_ptr()) }, "chdir", "/").map(|_| ())
+    }
+
+    fn sethostname(&mut self, name: &str) -> SysResult<()> {
+        check(
+            unsafe { libc::sethostname(name.as_ptr() as *const libc::c_char, name.len()) },
+            "sethostname",
+            name,
+        )
+        .map(|_| ())
+    }
+
+    fn mkdir_all(&mut self, path: &str, mode: u32) -> SysResult<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(path)
+            .map_err(|e| SysError { op: "mkdir", target: path.to_string(), errno: e.raw_os_error().unwrap_or(libc::EIO) })
+    }
+
+    fn touch(&mut self, path: &str) -> SysResult<()> {
+        let p = cstr(path);
+        let fd = check(
+            unsafe { libc::open(p.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW, 0o644) },
+            "create",
+            path,
+        )?;
+        unsafe { libc::close(fd) };
+        Ok(())
+    }
+
+    fn mknod(&mut self, path: &str, mode: u32, dev: u64) -> SysResult<()> {
+        let p = cstr(path);
+        check(unsafe { libc::mknod(p.as_ptr(), mode, dev as libc::dev_t) }, "mknod", path).map(|_| ())
+    }
+
+    fn symlink(&mut self, target: &str, link: &str) -> SysResult<()> {
+        let (t, l) = (cstr(target), cstr(link));
+        check(unsafe { libc::symlink(t.as_ptr(), l.as_ptr()) }, "symlink", link).map(|_| ())
+    }
+
+    fn chown(&mut self, path: &str, uid: u32, gid: u32) -> SysResult<()> {
+        let p = cstr(path);
+        check(unsafe { libc::lchown(p.as_ptr(), uid, gid) }, "chown", path).map(|_| ())
+    }
+
+    fn exists(&mut self, path: &str) -> bool {
+        std::fs::symlink_metadata(path).is_ok()
+    }
+
+    fn is_dir(&mut self, path: &str) -> bool {
+        std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false)
+    }
+
+    fn prepare_target(&mut self, root: &str, rel: &str, file: bool) -> SysResult<String> {
+        use crate::unpack::open_in_root;
+        use std::os::fd::AsRawFd;
+        let err = |op: &'static str, e: std::io::Error| SysError { op, target: rel.to_string(), errno: e.raw_os_error().unwrap_or(libc::EIO) };
+        let rootc = cstr(root);
+        let raw = unsafe { libc::open(rootc.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        if raw < 0 {
+            return Err(SysError { op: "open rootfs", target: root.to_string(), errno: errno() });
+        }
+        let rootfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        let comps: Vec<&str> = rel.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+        let mut done = String::new();
+        for (i, comp) in comps.iter().enumerate() {
+            let parent = open_in_root(rootfd.as_raw_fd(), &done, libc::O_PATH | libc::O_DIRECTORY).map_err(|e| err("resolve", e))?;
+            if !done.is_empty() {
+                done.push('/');
+            }
+            done.push_str(comp);
+            if open_in_root(rootfd.as_raw_fd(), &done, libc::O_PATH).is_ok() {
+                continue;
+            }
+            let name = cstr(comp);
+            let last = i + 1 == comps.len();
+            let rc = if last && file {
+                let fd = unsafe { libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o644) };
+                if fd >= 0 {
+                    unsafe { libc::close(fd) };
+                }
+                fd
+            } else {
+                unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755) }
+            };
+            if rc < 0 && errno() != libc::EEXIST {
+                return Err(SysError { op: "create mount point", target: rel.to_string(), errno: errno() });
+            }
+        }
+        let fd = open_in_root(rootfd.as_raw_fd(), &done, libc::O_PATH).map_err(|e| err("resolve", e))?;
+        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|e| err("resolve", e))?;
+        Ok(real.to_string_lossy().into_owned())
+    }
+
+    fn remount_readonly(&mut self, path: &str) -> SysResult<()> {
+        let p = cstr(path);
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        check(unsafe { libc::statvfs(p.as_ptr(), &mut st) }, "statvfs", path)?;
+        let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+        for (st_flag, ms_flag) in [
+            (libc::ST_NOSUID, libc::MS_NOSUID),
+            (libc::ST_NODEV, libc::MS_NODEV),
+            (libc::ST_NOEXEC, libc::MS_NOEXEC),
+            (libc::ST_NOATIME, libc::MS_NOATIME),
+            (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+            (libc::ST_RELATIME, libc::MS_RELATIME),
+        ] {
+            if st.f_flag & st_flag != 0 {
+                flags |= ms_flag;
+            }
+        }
+        self.mount("", path, "", flags as u64, "")
+    }
+}
+
+/// Records every call; fails the calls whose op+target are listed in `fail`.
+#[derive(Default)]
+pub struct RecordingSys {
+    pub calls: Vec<String>,
+    pub fail: Vec<(String, i32)>,
+    pub existing: Vec<String>,
+}
+
+impl RecordingSys {
+    fn record(&mut self, call: String) -> SysResult<()> {
+        let failing = self.fail.iter().find(|(prefix, _)| call.starts_with(prefix.as_str())).cloned();
+        self.calls.push(call.clone());
+        match failing {
+            Some((_, errno)) => Err(SysError { op: "fake", target: call, errno }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Sys for RecordingSys {
+    fn mount(&mut self, source: &str, target: &str, fstype: &str, flags: u64, data: &str) -> SysResult<()> {
+        self.record(format!("mount {source} {target} {fstype} {flags:#x} {data}"))
+    }
+    fn umount_detach(&mut self, target: &str) -> SysResult<()> {
+        self.record(format!("umount {target}"))
+    }
+    fn pivot_root(&mut self, new_root: &str) -> SysResult<()> {
+        self.record(format!("pivot_root {new_root}"))
+    }
+    fn sethostname(&mut self, name: &str) -> SysResult<()> {
+        self.record(format!("sethostname {name}"))
+    }
+    fn mkdir_all(&mut self, path: &str, mode: u32) -> SysResult<()> {
+        self.existing.push(path.to_string());
+        self.record(format!("mkdir {path} {mode:o}"))
+    }
+    fn touch(&mut self, path: &str) -> SysResult<()> {
+        self.existing.push(path.to_string());
+        self.record(format!("touch {path}"))
+    }
+    fn mknod(&mut self, path: &str, mode: u32, dev: u64) -> SysResult<()> {
+        self.record(format!("mknod {path} {mode:o} {dev}"))
+    }
+    fn symlink(&mut self, target: &str, link: &str) -> SysResult<()> {
+        self.record(format!("symlink {target} {link}"))
+    }
+    fn chown(&mut self, path: &str, uid: u32, gid: u32) -> SysResult<()> {
+        self.record(format!("chown {path} {uid}:{gid}"))
+    }
+    fn exists(&mut self, path: &str) -> bool {
+        self.existing.iter().any(|p| p == path)
+    }
+    fn is_dir(&mut self, path: &str) -> bool {
+        self.exists(path)
+    }
+    fn prepare_target(&mut self, root: &str, rel: &str, _file: bool) -> SysResult<String> {
+        let path = format!("{}/{}", root.trim_end_matches('/'), rel.trim_start_matches('/'));
+        self.record(format!("prepare {path}"))?;
+        Ok(path)
+    }
+    fn remount_readonly(&mut self, path: &str) -> SysResult<()> {
+        self.record(format!("remount_ro {path}"))
+    }
+}
+
+/// Close-on-exec aware helpers used by the runtime binary.
+pub fn set_cloexec(fd: RawFd, on: bool) {
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        if flags >= 0 {
+            let nf = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
+            libc::fcntl(fd, libc::F_SETFD, nf);
+        }
+    }
+}

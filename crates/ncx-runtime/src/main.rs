@@ -1,0 +1,120 @@
+//! ncx-runtime: the single-threaded native half of ncx. It joins the held user namespace,
+//! unpacks layers, and runs OCI bundles. It knows nothing of images, names or compose.
+//!
+//!   ncx-runtime run --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA] [--status-fd N] [--no-stdin]
+//!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers]
+//!   ncx-runtime unpack --dest DIR --file LAYER [--userns-pid PID] [--xattr-prefix user.]
+//!   ncx-runtime rmtree [--userns-pid PID] PATH…
+
+mod run;
+
+use ncx_core::{unpack, userns};
+use std::collections::HashMap;
+use std::io::Write;
+
+/// `--key value` pairs and bare words, in order.
+pub struct Args {
+    pub opts: HashMap<String, String>,
+    pub flags: Vec<String>,
+    pub words: Vec<String>,
+}
+
+const BOOL_FLAGS: [&str; 2] = ["--no-stdin", "--no-helpers"];
+
+impl Args {
+    fn parse(argv: &[String]) -> Args {
+        let mut a = Args { opts: HashMap::new(), flags: Vec::new(), words: Vec::new() };
+        let mut i = 0;
+        while i < argv.len() {
+            let w = &argv[i];
+            if BOOL_FLAGS.contains(&w.as_str()) {
+                a.flags.push(w.clone());
+            } else if let Some(k) = w.strip_prefix("--") {
+                a.opts.insert(k.to_string(), argv.get(i + 1).cloned().unwrap_or_default());
+                i += 1;
+            } else {
+                a.words.push(w.clone());
+            }
+            i += 1;
+        }
+        a
+    }
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.opts.get(k).map(|s| s.as_str())
+    }
+    pub fn has(&self, f: &str) -> bool {
+        self.flags.iter().any(|x| x == f)
+    }
+    pub fn require(&self, k: &str) -> &str {
+        match self.get(k) {
+            Some(v) => v,
+            None => fail(&format!("missing --{k}"), 125),
+        }
+    }
+    pub fn userns_pid(&self) -> Option<i32> {
+        self.get("userns-pid").map(|p| p.parse().unwrap_or_else(|_| fail(&format!("invalid --userns-pid {p:?}"), 125)))
+    }
+}
+
+/// Print one JSON error line on stderr and exit.
+pub fn fail(msg: &str, code: i32) -> ! {
+    let line = serde_json::json!({ "error": msg, "code": code });
+    let _ = writeln!(std::io::stderr(), "{line}");
+    std::process::exit(code)
+}
+
+fn join_userns(args: &Args) {
+    if let Some(pid) = args.userns_pid() {
+        if let Err(e) = userns::join(pid) {
+            fail(&e.to_string(), 125);
+        }
+    }
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = argv.first().cloned() else {
+        fail("usage: ncx-runtime run|userns-init|unpack|rmtree|version", 125)
+    };
+    let args = Args::parse(&argv[1..]);
+    match cmd.as_str() {
+        "run" => std::process::exit(run::run(&args)),
+        "userns-init" => {
+            let uid = userns::parse_maps(args.require("uid-map")).unwrap_or_else(|e| fail(&e.to_string(), 125));
+            let gid = userns::parse_maps(args.require("gid-map")).unwrap_or_else(|e| fail(&e.to_string(), 125));
+            match userns::create_holder(&uid, &gid, !args.has("--no-helpers")) {
+                Ok(pid) => println!("{pid}"),
+                Err(e) => fail(&e.to_string(), 125),
+            }
+        }
+        "unpack" => {
+            join_userns(&args);
+            let dest = args.require("dest");
+            let file = args.require("file");
+            let f = std::fs::File::open(file).unwrap_or_else(|e| fail(&format!("open {file}: {e}"), 125));
+            let opts = unpack::UnpackOptions { xattr_prefix: args.get("xattr-prefix").unwrap_or("trusted.").to_string() };
+            match unpack::unpack(f, dest, opts) {
+                Ok(r) => println!(
+                    "{}",
+                    serde_json::json!({
+                        "diffId": r.diff_id, "size": r.size, "entries": r.entries,
+                        "skippedDevices": r.skipped_devices, "unmappedOwners": r.unmapped_owners
+                    })
+                ),
+                Err(e) => fail(&e.to_string(), 1),
+            }
+        }
+        "rmtree" => {
+            join_userns(&args);
+            for p in &args.words {
+                match std::fs::remove_dir_all(p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => fail(&format!("remove {p}: {e}"), 1),
+                }
+            }
+        }
+        "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
+        other => fail(&format!("unknown command {other:?}"), 125),
+    }
+}

@@ -1,0 +1,437 @@
+//! `ncx-runtime run`: create the container's namespaces, fork its PID 1, set up its
+//! filesystem through the plan, and supervise it in the foreground (TTY relay, signal
+//! forwarding, exit status). Child → parent messages travel over a SOCK_SEQPACKET pair:
+//! `T` + an SCM_RIGHTS pty master, or `E` + a JSON error; EOF means exec succeeded.
+
+use crate::Args;
+use ncx_core::plan::{execute, plan, RootfsMount};
+use ncx_core::spec::{Process, Spec};
+use ncx_core::sys::{cstr, errno, RealSys};
+use ncx_core::{caps, userns};
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::RawFd;
+
+const FORWARDED: [libc::c_int; 7] =
+    [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCONT];
+
+struct Status {
+    fd: Option<RawFd>,
+}
+
+impl Status {
+    fn send(&self, v: serde_json::Value) {
+        if let Some(fd) = self.fd {
+            let line = format!("{v}\n");
+            unsafe { libc::write(fd, line.as_ptr() as *const libc::c_void, line.len()) };
+        }
+    }
+}
+
+pub fn run(args: &Args) -> i32 {
+    let bundle = args.require("bundle").trim_end_matches('/').to_string();
+    let status = Status { fd: args.get("status-fd").and_then(|s| s.parse().ok()) };
+    let report = |code: i32, msg: String| -> i32 {
+        if status.fd.is_some() {
+            status.send(serde_json::json!({ "event": "error", "code": code, "message": msg }));
+        } else {
+            let _ = writeln!(std::io::stderr(), "ncx-runtime: {msg}");
+        }
+        code
+    };
+    let spec = match Spec::load(&format!("{bundle}/config.json")) {
+        Ok(s) => s,
+        Err(e) => return report(125, e.to_string()),
+    };
+    let root = spec.root.clone().unwrap_or_default();
+    let rootfs = if root.path.starts_with('/') { root.path.clone() } else { format!("{bundle}/{}", root.path) };
+    let rootfs_mount = match args.get("rootfs-mount") {
+        Some(t) => match RootfsMount::parse(t) {
+            Some(m) => Some(m),
+            None => return report(125, format!("invalid --rootfs-mount {t:?}: expected TYPE:DATA")),
+        },
+        None => None,
+    };
+    if let Some(pid) = args.userns_pid() {
+        if let Err(e) = userns::join(pid) {
+            return report(125, e.to_string());
+        }
+    }
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET), ("cgroup", libc::CLONE_NEWCGROUP)] {
+        if spec.has_namespace(kind) {
+            flags |= flag;
+        }
+    }
+    if unsafe { libc::unshare(flags) } < 0 {
+        return report(125, format!("cannot create the container's namespaces: {}", std::io::Error::last_os_error()));
+    }
+    let mut pair = [0 as RawFd; 2];
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
+        return report(125, format!("socketpair: {}", std::io::Error::last_os_error()));
+    }
+    // Block the signals we handle before forking, so none is lost; the child unblocks them.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for s in FORWARDED.iter().chain([libc::SIGCHLD, libc::SIGWINCH].iter()) {
+            libc::sigaddset(&mut set, *s);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
+    }
+    let no_stdin = args.has("--no-stdin");
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return report(125, format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        unsafe {
+            libc::close(pair[0]);
+            libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        }
+        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], no_stdin);
+    }
+    unsafe { libc::close(pair[1]) };
+    let (master, error) = receive(pair[0]);
+    unsafe { libc::close(pair[0]) };
+    if let Some((code, msg)) = error {
+        let mut st = 0;
+        unsafe { libc::waitpid(pid, &mut st, 0) };
+        return report(code, msg);
+    }
+    status.send(serde_json::json!({ "event": "started", "pid": pid }));
+    let code = supervise(pid, &set, master, no_stdin);
+    status.send(serde_json::json!({ "event": "exit", "code": code }));
+    code
+}
+
+/// Read child messages until EOF: an optional pty master and an optional error.
+fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
+    let mut master = None;
+    loop {
+        let mut buf = [0u8; 4096];
+        let mut cmsg = [0u8; 64];
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cmsg.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = cmsg.len();
+        let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return (master, None);
+        }
+        match buf[0] {
+            b'T' => unsafe {
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                if !c.is_null() && (*c).cmsg_type == libc::SCM_RIGHTS {
+                    master = Some(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const RawFd));
+                }
+            },
+            b'E' => {
+                let v: serde_json::Value = serde_json::from_slice(&buf[1..n as usize]).unwrap_or_default();
+                let code = v["code"].as_i64().unwrap_or(125) as i32;
+                let msg = v["message"].as_str().unwrap_or("container setup failed").to_string();
+                return (master, Some((code, msg)));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn exit_code(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        125
+    }
+}
+
+fn copy_winsize(from: RawFd, to: RawFd) {
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    if unsafe { libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) } == 0 {
+        unsafe { libc::ioctl(to, libc::TIOCSWINSZ, &ws) };
+    }
+}
+
+/// Move bytes from `from` to `to`; false on EOF or error.
+fn pump(from: RawFd, to: RawFd) -> bool {
+    let mut buf = [0u8; 32 * 1024];
+    let n = unsafe { libc::read(from, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+    if n <= 0 {
+        return n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR);
+    }
+    let mut off = 0usize;
+    while off < n as usize {
+        let w = unsafe { libc::write(to, buf[off..].as_ptr() as *const libc::c_void, n as usize - off) };
+        if w <= 0 {
+            if w < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            return false;
+        }
+        off += w as usize;
+    }
+    true
+}
+
+/// Wait for the container, forwarding signals and relaying the pty if there is one.
+fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool) -> i32 {
+    let sfd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) };
+    let mut saved: Option<libc::termios> = None;
+    if let Some(m) = master {
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        if !no_stdin && unsafe { libc::tcgetattr(0, &mut t) } == 0 {
+            saved = Some(t);
+            let mut raw = t;
+            unsafe {
+                libc::cfmakeraw(&mut raw);
+                libc::tcsetattr(0, libc::TCSANOW, &raw);
+            }
+        }
+        copy_winsize(0, m);
+    }
+    let mut stdin_open = master.is_some() && !no_stdin;
+    let mut code = None;
+    while code.is_none() {
+        let mut fds = vec![libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }];
+        if let Some(m) = master {
+            fds.push(libc::pollfd { fd: m, events: libc::POLLIN, revents: 0 });
+            if stdin_open {
+                fds.push(libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 });
+            }
+        }
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
+            continue;
+        }
+        if fds.len() > 2 && fds[2].revents != 0 && !pump(0, master.unwrap()) {
+            stdin_open = false;
+        }
+        if fds.len() > 1 && fds[1].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+            pump(master.unwrap(), 1);
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let n = unsafe { libc::read(sfd, &mut info as *mut _ as *mut libc::c_void, std::mem::size_of::<libc::signalfd_siginfo>()) };
+            if n <= 0 {
+                continue;
+            }
+            let sig = info.ssi_signo as i32;
+            if sig == libc::SIGCHLD {
+                let mut st = 0;
+                let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
+                if r == pid {
+                    code = Some(exit_code(st));
+                }
+            } else if sig == libc::SIGWINCH {
+                if let Some(m) = master {
+                    copy_winsize(0, m);
+                }
+            } else {
+                unsafe { libc::kill(pid, sig) };
+            }
+        }
+    }
+    if let Some(m) = master {
+        // Drain what the container wrote before it exited.
+        unsafe { libc::fcntl(m, libc::F_SETFL, libc::O_NONBLOCK) };
+        let mut buf = [0u8; 32 * 1024];
+        loop {
+            let n = unsafe { libc::read(m, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            let _ = std::io::stdout().write_all(&buf[..n as usize]);
+        }
+        let _ = std::io::stdout().flush();
+    }
+    if let Some(t) = saved {
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+    }
+    code.unwrap_or(125)
+}
+
+/// Report an error to the parent and exit: the parent turns it into the exit code.
+fn die(sock: RawFd, code: i32, msg: String) -> ! {
+    let body = format!("E{}", serde_json::json!({ "code": code, "message": msg }));
+    unsafe {
+        libc::send(sock, body.as_ptr() as *const libc::c_void, body.len(), 0);
+        libc::_exit(code);
+    }
+}
+
+fn send_fd(sock: RawFd, fd: RawFd) {
+    unsafe {
+        let mut byte = *b"T";
+        let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
+        let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
+        let mut cbuf = vec![0u8; space];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = space;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
+        libc::sendmsg(sock, &msg, 0);
+    }
+}
+
+/// Open a pty in the container's devpts, hand the master to the parent, and make the
+/// slave our controlling terminal and stdio.
+fn setup_terminal(sock: RawFd, no_stdin: bool) -> Result<(), String> {
+    unsafe {
+        let master = libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        if master < 0 {
+            return Err(format!("open /dev/ptmx: {}", std::io::Error::last_os_error()));
+        }
+        if libc::unlockpt(master) < 0 {
+            return Err(format!("unlockpt: {}", std::io::Error::last_os_error()));
+        }
+        let mut name = [0 as libc::c_char; 128];
+        if libc::ptsname_r(master, name.as_mut_ptr(), name.len()) != 0 {
+            return Err("ptsname failed".into());
+        }
+        let slave = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+        if slave < 0 {
+            return Err(format!("open pty slave: {}", std::io::Error::last_os_error()));
+        }
+        send_fd(sock, master);
+        libc::close(master);
+        libc::setsid();
+        if libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
+            return Err(format!("set controlling terminal: {}", std::io::Error::last_os_error()));
+        }
+        let first = if no_stdin { 1 } else { 0 };
+        for fd in first..3 {
+            libc::dup2(slave, fd);
+        }
+        if slave > 2 {
+            libc::close(slave);
+        }
+    }
+    Ok(())
+}
+
+fn apply_process(p: &Process) -> Result<(), String> {
+    for r in &p.rlimits {
+        let res = match r.kind.as_str() {
+            "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+            "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+            "RLIMIT_CORE" => libc::RLIMIT_CORE,
+            "RLIMIT_STACK" => libc::RLIMIT_STACK,
+            "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+            other => return Err(format!("unsupported rlimit {other}")),
+        };
+        let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
+        if unsafe { libc::setrlimit(res, &lim) } < 0 {
+            return Err(format!("setrlimit {}: {}", r.kind, std::io::Error::last_os_error()));
+        }
+    }
+    let c = p.capabilities.clone().unwrap_or_default();
+    let bounding = caps::mask(&c.bounding)?;
+    caps::drop_bounding(bounding).map_err(|e| e.to_string())?;
+    let u = &p.user;
+    unsafe {
+        libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0);
+        let groups: Vec<libc::gid_t> = u.additional_gids.clone();
+        // setgroups is denied in a single-id user namespace; only an error when groups were asked for.
+        if libc::setgroups(groups.len(), groups.as_ptr()) < 0 && !groups.is_empty() {
+            return Err(format!("setgroups: {}", std::io::Error::last_os_error()));
+        }
+        if libc::setresgid(u.gid, u.gid, u.gid) < 0 {
+            return Err(format!("setgid {}: {} (is the gid mapped in the user namespace?)", u.gid, std::io::Error::last_os_error()));
+        }
+        if libc::setresuid(u.uid, u.uid, u.uid) < 0 {
+            return Err(format!("setuid {}: {} (is the uid mapped in the user namespace?)", u.uid, std::io::Error::last_os_error()));
+        }
+    }
+    caps::apply(caps::mask(&c.effective)?, caps::mask(&c.permitted)?, caps::mask(&c.inheritable)?, caps::mask(&c.ambient)?)
+        .map_err(|e| e.to_string())?;
+    if p.no_new_privileges {
+        unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    }
+    if let Some(m) = u.umask {
+        unsafe { libc::umask(m) };
+    }
+    Ok(())
+}
+
+/// Find `arg0` the way execvp does, with the container's PATH.
+fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
+    if arg0.contains('/') {
+        return Ok(arg0.to_string());
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    let mut denied = None;
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let candidate = format!("{}/{arg0}", dir.trim_end_matches('/'));
+        let c = cstr(&candidate);
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::stat(c.as_ptr(), &mut st) } == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG {
+            if unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
+                return Ok(candidate);
+            }
+            denied.get_or_insert(candidate);
+        }
+    }
+    match denied {
+        Some(p) => Err((126, format!("exec: {p:?}: permission denied"))),
+        None => Err((127, format!("exec: {arg0:?}: executable file not found in $PATH"))),
+    }
+}
+
+fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, no_stdin: bool) -> ! {
+    let process = spec.process.clone().unwrap_or_default();
+    let steps = plan(spec, rootfs, rootfs_mount);
+    if let Err(e) = execute(&mut RealSys, &steps) {
+        die(sock, 125, format!("container setup failed: {e}"));
+    }
+    if process.terminal {
+        if let Err(e) = setup_terminal(sock, no_stdin) {
+            die(sock, 125, e);
+        }
+    }
+    let cwd = cstr(&process.cwd);
+    let _ = std::fs::create_dir_all(&process.cwd);
+    if let Err(e) = apply_process(&process) {
+        die(sock, 125, e);
+    }
+    if unsafe { libc::chdir(cwd.as_ptr()) } < 0 {
+        die(sock, 125, format!("chdir to cwd {:?}: {}", process.cwd, std::io::Error::last_os_error()));
+    }
+    if process.args.is_empty() {
+        die(sock, 125, "no command specified".into());
+    }
+    let path = match lookup(&process.args[0], &process.env) {
+        Ok(p) => p,
+        Err((code, msg)) => die(sock, code, msg),
+    };
+    let argv: Vec<CString> = process.args.iter().map(|a| cstr(a)).collect();
+    let envp: Vec<CString> = process.env.iter().map(|e| cstr(e)).collect();
+    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_p.push(std::ptr::null());
+    let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    envp_p.push(std::ptr::null());
+    let cpath = cstr(&path);
+    unsafe { libc::execve(cpath.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
+    let e = errno();
+    let (code, why) = match e {
+        libc::ENOENT => (127, "no such file or directory"),
+        libc::EACCES | libc::ENOEXEC | libc::EPERM => (126, "permission denied"),
+        _ => (126, "cannot execute"),
+    };
+    die(sock, code, format!("exec: {:?}: {why} ({})", process.args[0], std::io::Error::from_raw_os_error(e)))
+}
