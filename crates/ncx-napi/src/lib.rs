@@ -1,1 +1,66 @@
+//! ncx's N-API addon: thin `#[napi]` wrappers over the plain functions in
+//! [`host`]. The only TypeScript module that loads it is `src/native/index.ts`,
+//! which also declares the typed interface — keep the two in sync.
+//!
+//! The wrappers are compiled out under `cfg(test)` so `cargo test` links a
+//! plain test binary without needing Node's N-API symbols; the logic is tested
+//! in `host`.
 
+pub mod host;
+
+#[cfg(not(test))]
+mod addon {
+    use super::host;
+    use napi::{Error, Result};
+    use napi_derive::napi;
+
+    fn js_err(e: host::HostError) -> Error {
+        Error::from_reason(e.to_string())
+    }
+
+    /// Opens (creating, 0644) and flock()s `path`, blocking until granted.
+    /// Returns the fd holding the lock; release it with `unlockFile`.
+    #[napi]
+    pub fn lock_file(path: String, exclusive: bool) -> Result<i32> {
+        match host::lock_file(&path, exclusive, true).map_err(js_err)? {
+            Some(fd) => Ok(fd),
+            // A blocking flock never reports "would block"; keep the match total.
+            None => Err(Error::from_reason(format!("lock {path}: not granted"))),
+        }
+    }
+
+    /// Like `lockFile` with LOCK_NB: `null` when another open file holds a conflicting lock.
+    #[napi]
+    pub fn try_lock_file(path: String, exclusive: bool) -> Result<Option<i32>> {
+        host::lock_file(&path, exclusive, false).map_err(js_err)
+    }
+
+    /// Closes `fd`, releasing its lock.
+    #[napi]
+    pub fn unlock_file(fd: i32) -> Result<()> {
+        host::unlock_file(fd).map_err(js_err)
+    }
+
+    /// statfs(2) f_type of `path` as a name ("overlayfs", "tmpfs", "extfs", ...) or "0x<hex>".
+    #[napi]
+    pub fn fs_type(path: String) -> Result<String> {
+        host::fs_type(&path).map_err(js_err)
+    }
+
+    #[napi]
+    pub fn isatty(fd: i32) -> bool {
+        host::isatty(fd)
+    }
+
+    #[napi(object)]
+    pub struct TerminalSize {
+        pub columns: u32,
+        pub rows: u32,
+    }
+
+    /// TIOCGWINSZ on `fd`; `null` when it is not a terminal.
+    #[napi]
+    pub fn terminal_size(fd: i32) -> Option<TerminalSize> {
+        host::terminal_size(fd).map(|(columns, rows)| TerminalSize { columns: columns.into(), rows: rows.into() })
+    }
+}

@@ -1,7 +1,7 @@
 //! ncx-runtime: the single-threaded native half of ncx. It joins the held user namespace,
 //! unpacks layers, and runs OCI bundles. It knows nothing of images, names or compose.
 //!
-//!   ncx-runtime run --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA] [--status-fd N] [--no-stdin]
+//!   ncx-runtime run --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA] [--status-fd N] [--no-stdin] [--cleanup DIR]
 //!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers]
 //!   ncx-runtime unpack --dest DIR --file LAYER [--userns-pid PID] [--xattr-prefix user.]
 //!   ncx-runtime rmtree [--userns-pid PID] PATH…

@@ -57,7 +57,9 @@ pub fn run(args: &Args) -> i32 {
             return report(125, e.to_string());
         }
     }
-    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    // The mount namespace is created by the child alone, so the container's mounts vanish
+    // with it and this process can clean up the bundle afterwards.
+    let mut flags = libc::CLONE_NEWPID;
     for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET), ("cgroup", libc::CLONE_NEWCGROUP)] {
         if spec.has_namespace(kind) {
             flags |= flag;
@@ -98,11 +100,19 @@ pub fn run(args: &Args) -> i32 {
     if let Some((code, msg)) = error {
         let mut st = 0;
         unsafe { libc::waitpid(pid, &mut st, 0) };
+        if let Some(dir) = args.get("cleanup") {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         return report(code, msg);
     }
     status.send(serde_json::json!({ "event": "started", "pid": pid }));
     let code = supervise(pid, &set, master, no_stdin);
     status.send(serde_json::json!({ "event": "exit", "code": code }));
+    if let Some(dir) = args.get("cleanup") {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            status.send(serde_json::json!({ "event": "warning", "message": format!("cannot remove {dir}: {e}") }));
+        }
+    }
     code
 }
 
@@ -395,6 +405,9 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
 
 fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, no_stdin: bool) -> ! {
     let process = spec.process.clone().unwrap_or_default();
+    if unsafe { libc::unshare(libc::CLONE_NEWNS) } < 0 {
+        die(sock, 125, format!("cannot create the mount namespace: {}", std::io::Error::last_os_error()));
+    }
     let steps = plan(spec, rootfs, rootfs_mount);
     if let Err(e) = execute(&mut RealSys, &steps) {
         die(sock, 125, format!("container setup failed: {e}"));
@@ -431,7 +444,7 @@ fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: Ra
     let (code, why) = match e {
         libc::ENOENT => (127, "no such file or directory"),
         libc::EACCES | libc::ENOEXEC | libc::EPERM => (126, "permission denied"),
-        _ => (126, "cannot execute"),
+        _ => (126, "cannot execute binary file"),
     };
-    die(sock, code, format!("exec: {:?}: {why} ({})", process.args[0], std::io::Error::from_raw_os_error(e)))
+    die(sock, code, format!("exec: {:?}: {why}", process.args[0]))
 }

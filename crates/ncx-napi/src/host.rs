@@ -1,0 +1,244 @@
+//! Plain-Rust host probes behind the napi wrappers in `lib.rs`.
+//!
+//! Nothing here knows about N-API, so it is unit-tested with `cargo test`
+//! without Node. Every function returns `Result<_, HostError>`; the wrappers
+//! turn the error's `Display` text into the JS error message.
+
+use std::ffi::CString;
+use std::fmt;
+use std::io;
+use std::os::raw::c_int;
+
+/// An OS error with the path (or fd) it concerns, e.g.
+/// `lock /x/y.lock: Resource temporarily unavailable (os error 11)`.
+#[derive(Debug)]
+pub struct HostError {
+    pub op: &'static str,
+    pub target: String,
+    pub source: io::Error,
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.op, self.target, self.source)
+    }
+}
+
+impl std::error::Error for HostError {}
+
+fn err(op: &'static str, target: &str, source: io::Error) -> HostError {
+    HostError { op, target: target.to_string(), source }
+}
+
+fn cpath(op: &'static str, path: &str) -> Result<CString, HostError> {
+    CString::new(path).map_err(|_| {
+        err(op, path, io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+    })
+}
+
+/// Runs `f` (a libc call returning -1 on error) until it does not fail with EINTR.
+fn retry_eintr(mut f: impl FnMut() -> c_int) -> Result<c_int, io::Error> {
+    loop {
+        let r = f();
+        if r != -1 {
+            return Ok(r);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
+fn close_quietly(fd: c_int) {
+    // SAFETY: fd was returned by open() in this module and is closed once.
+    unsafe { libc::close(fd) };
+}
+
+/// Opens `path` (O_RDWR|O_CREAT|O_CLOEXEC, 0644) and flock()s it.
+/// `blocking == false` adds LOCK_NB; then `Ok(None)` means "already locked".
+/// On success the returned fd holds the lock until it is closed.
+pub fn lock_file(path: &str, exclusive: bool, blocking: bool) -> Result<Option<c_int>, HostError> {
+    let c = cpath("lock", path)?;
+    let fd = retry_eintr(|| {
+        // SAFETY: c is a valid NUL-terminated string for the duration of the call.
+        unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC, 0o644 as libc::c_uint) }
+    })
+    .map_err(|e| err("open", path, e))?;
+
+    let mut op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
+    if !blocking {
+        op |= libc::LOCK_NB;
+    }
+    // SAFETY: fd is a valid open descriptor owned by this function.
+    match retry_eintr(|| unsafe { libc::flock(fd, op) }) {
+        Ok(_) => Ok(Some(fd)),
+        Err(e) => {
+            close_quietly(fd);
+            if !blocking && e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                Ok(None)
+            } else {
+                Err(err("lock", path, e))
+            }
+        }
+    }
+}
+
+/// Closes `fd`, which releases any flock held through it.
+pub fn unlock_file(fd: c_int) -> Result<(), HostError> {
+    if fd < 0 {
+        return Err(err("unlock", &format!("fd {fd}"), io::Error::from_raw_os_error(libc::EBADF)));
+    }
+    // SAFETY: closing an integer fd; a bad fd yields EBADF, not UB.
+    // EINTR on close(2) still releases the descriptor on Linux: do not retry.
+    let r = unsafe { libc::close(fd) };
+    if r == -1 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(err("unlock", &format!("fd {fd}"), e));
+        }
+    }
+    Ok(())
+}
+
+/// Maps a statfs `f_type` magic to a short name, else `0x<hex>`.
+pub fn fs_type_name(magic: u32) -> String {
+    let name = match magic {
+        0x794c_7630 => "overlayfs",
+        0x0102_1994 => "tmpfs",
+        0x0000_ef53 => "extfs", // EXT2/3/4_SUPER_MAGIC share one value
+        0x5846_5342 => "xfs",
+        0x9123_683e => "btrfs",
+        0x6367_7270 => "cgroup2",
+        0x0027_e0eb => "cgroup",
+        0x0000_9fa0 => "proc",
+        0x6265_6572 => "sysfs",
+        0x6573_5546 => "fuse",
+        0x0000_6969 => "nfs",
+        0x2fc1_2fc1 => "zfs",
+        _ => return format!("0x{magic:x}"),
+    };
+    name.to_string()
+}
+
+/// The statfs(2) filesystem type of `path` as a name (see [`fs_type_name`]).
+pub fn fs_type(path: &str) -> Result<String, HostError> {
+    let c = cpath("statfs", path)?;
+    // SAFETY: statfs is plain old data; zeroed is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c is NUL-terminated; st is a valid, writable statfs.
+    retry_eintr(|| unsafe { libc::statfs(c.as_ptr(), &mut st) }).map_err(|e| err("statfs", path, e))?;
+    // f_type is a signed word whose width differs by arch; magics are 32-bit.
+    Ok(fs_type_name((st.f_type as u64 & 0xffff_ffff) as u32))
+}
+
+/// isatty(3); false for closed or invalid fds.
+pub fn isatty(fd: c_int) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    fd >= 0 && unsafe { libc::isatty(fd) } == 1
+}
+
+/// TIOCGWINSZ on `fd` as (columns, rows); None if not a terminal or size unknown (0x0).
+pub fn terminal_size(fd: c_int) -> Option<(u16, u16)> {
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: winsize is plain old data.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one winsize into ws.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    if r == -1 || (ws.ws_col == 0 && ws.ws_row == 0) {
+        return None;
+    }
+    Some((ws.ws_col, ws.ws_row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn temp_lock(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ncx-napi-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    #[test]
+    fn proc_is_proc() {
+        assert_eq!(fs_type("/proc").unwrap(), "proc");
+    }
+
+    #[test]
+    fn names_and_hex_fallback() {
+        assert_eq!(fs_type_name(0xef53), "extfs");
+        assert_eq!(fs_type_name(0x6367_7270), "cgroup2");
+        assert_eq!(fs_type_name(0x27e0eb), "cgroup");
+        assert_eq!(fs_type_name(0x9123_683e), "btrfs");
+        assert_eq!(fs_type_name(0x1234abcd), "0x1234abcd");
+    }
+
+    #[test]
+    fn fs_type_error_names_path() {
+        let e = fs_type("/nonexistent/ncx/path").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("/nonexistent/ncx/path"), "{msg}");
+        assert!(msg.contains("No such file"), "{msg}");
+    }
+
+    #[test]
+    fn lock_creates_file_and_unlock_releases() {
+        let p = temp_lock("create.lock");
+        let _ = std::fs::remove_file(&p);
+        let fd = lock_file(p.to_str().unwrap(), true, true).unwrap().unwrap();
+        assert!(p.exists());
+        unlock_file(fd).unwrap();
+        assert!(unlock_file(-1).is_err());
+    }
+
+    #[test]
+    fn exclusive_excludes_other_fds() {
+        let p = temp_lock("excl.lock");
+        let path = p.to_str().unwrap();
+        let held = lock_file(path, true, true).unwrap().unwrap();
+        // flock locks belong to open file descriptions: a second open() conflicts
+        // even in the same process.
+        assert_eq!(lock_file(path, true, false).unwrap(), None);
+        assert_eq!(lock_file(path, false, false).unwrap(), None);
+        unlock_file(held).unwrap();
+        let again = lock_file(path, true, false).unwrap().expect("free after unlock");
+        unlock_file(again).unwrap();
+    }
+
+    #[test]
+    fn shared_locks_coexist_but_block_exclusive() {
+        let p = temp_lock("shared.lock");
+        let path = p.to_str().unwrap();
+        let a = lock_file(path, false, true).unwrap().unwrap();
+        let b = lock_file(path, false, false).unwrap().expect("second shared lock");
+        assert_eq!(lock_file(path, true, false).unwrap(), None);
+        unlock_file(a).unwrap();
+        unlock_file(b).unwrap();
+        let x = lock_file(path, true, false).unwrap().expect("exclusive after shared released");
+        unlock_file(x).unwrap();
+    }
+
+    #[test]
+    fn lock_error_names_path() {
+        let e = lock_file("/nonexistent/ncx/dir/x.lock", true, true).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("open /nonexistent/ncx/dir/x.lock: "), "{msg}");
+        assert!(msg.contains("No such file"), "{msg}");
+    }
+
+    #[test]
+    fn non_tty_fds() {
+        let p = temp_lock("tty.lock");
+        let fd = lock_file(p.to_str().unwrap(), false, true).unwrap().unwrap();
+        assert!(!isatty(fd));
+        assert_eq!(terminal_size(fd), None);
+        unlock_file(fd).unwrap();
+        assert!(!isatty(-1));
+        assert_eq!(terminal_size(-1), None);
+    }
+}

@@ -1,0 +1,79 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base.js'
+import {humanDuration, humanSize, renderList} from '../../cli/output.js'
+import {familiarRepository, parseReference} from '../../engine/image/reference.js'
+import {ImageRecord} from '../../engine/image/types.js'
+
+/** One `images` row, with Docker's field names for `--format`. */
+interface ImageRow {
+  ID: string
+  Repository: string
+  Tag: string
+  Digest: string
+  CreatedSince: string
+  CreatedAt: string
+  Size: string
+  full: ImageRecord
+}
+
+function rows(images: ImageRecord[], noTrunc: boolean, now: number): ImageRow[] {
+  const out: ImageRow[] = []
+  for (const image of images) {
+    const created = image.created ? Date.parse(image.created) : NaN
+    const base = {
+      ID: noTrunc ? image.id : image.id.slice(7, 19),
+      Digest: image.manifestDigest,
+      CreatedSince: Number.isNaN(created) ? 'N/A' : `${humanDuration(now - created)} ago`,
+      CreatedAt: image.created ?? '',
+      Size: humanSize(image.size),
+      full: image,
+    }
+    if (image.names.length === 0) out.push({...base, Repository: '<none>', Tag: '<none>'})
+    for (const name of image.names) {
+      const ref = parseReference(name)
+      out.push({...base, Repository: familiarRepository(ref), Tag: ref.tag ?? '<none>'})
+    }
+  }
+  return out
+}
+
+export default class ImageLs extends BaseCommand<typeof ImageLs> {
+  static summary = 'List images'
+  static aliases = ['images', 'image:list']
+  static args = {repository: Args.string({description: 'Only images of this repository'})}
+  static flags = {
+    quiet: Flags.boolean({char: 'q', description: 'Only show image IDs'}),
+    'no-trunc': Flags.boolean({description: "Don't truncate output"}),
+    digests: Flags.boolean({description: 'Show digests'}),
+    format: Flags.string({description: "Format output: 'table', 'json', or a Go template such as '{{.Repository}}:{{.Tag}}'"}),
+  }
+
+  async run(): Promise<void> {
+    const {quiet, format, digests} = this.flags
+    let images = this.engine().images.list()
+    if (this.args.repository) {
+      const want = parseReference(this.args.repository)
+      const repo = `${want.domain}/${want.path}`
+      const tagGiven = this.args.repository.includes(':') && !this.args.repository.endsWith(':')
+      images = images.filter((i) => i.names.some((n) => n.startsWith(`${repo}:`) && (!tagGiven || n === `${repo}:${want.tag}`)))
+    }
+    images.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''))
+    const list = rows(images, this.flags['no-trunc'], Date.now())
+    if (quiet) {
+      const ids = [...new Set(list.map((r) => r.ID))]
+      if (ids.length > 0) this.log(ids.join('\n'))
+      return
+    }
+    const columns = [
+      {header: 'REPOSITORY', value: (r: ImageRow) => r.Repository},
+      {header: 'TAG', value: (r: ImageRow) => r.Tag},
+      ...(digests ? [{header: 'DIGEST', value: (r: ImageRow) => r.Digest}] : []),
+      {header: 'IMAGE ID', value: (r: ImageRow) => r.ID},
+      {header: 'CREATED', value: (r: ImageRow) => r.CreatedSince},
+      {header: 'SIZE', value: (r: ImageRow) => r.Size},
+    ]
+    const toData = ({full: _full, ...rest}: ImageRow) => ({Containers: 'N/A', ...rest})
+    process.stdout.write(renderList(list, columns, format, toData))
+  }
+}

@@ -1,0 +1,34 @@
+import {createReadStream, existsSync} from 'node:fs'
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base.js'
+import {UsageError} from '../engine/errors.js'
+import {importRootfs} from '../engine/image/archive.js'
+
+export default class Import extends BaseCommand<typeof Import> {
+  static summary = 'Import the contents from a tarball to create a filesystem image'
+  static aliases = ['image:import']
+  static args = {
+    file: Args.string({description: 'Tarball (plain or gzip), or - for STDIN', required: true}),
+    reference: Args.string({description: 'REPOSITORY[:TAG] to name the image'}),
+  }
+  static flags = {
+    change: Flags.string({char: 'c', multiple: true, description: 'Apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL)'}),
+    message: Flags.string({char: 'm', description: 'Set commit message for imported image'}),
+  }
+  static examples = ['ncx import rootfs.tar mybox:1', 'ncx import --change \'CMD ["sh"]\' rootfs.tar.gz mybox']
+
+  async run(): Promise<void> {
+    const {args, flags} = this
+    if (args.file !== '-' && !existsSync(args.file)) throw new UsageError(`open ${args.file}: no such file or directory`)
+    const source = args.file === '-' ? process.stdin : createReadStream(args.file)
+    const engine = this.engine()
+    const image = await engine.adding(() => importRootfs(engine, source, {
+      changes: flags.change ?? [],
+      message: flags.message,
+      name: args.reference,
+      origin: args.file === '-' ? 'stdin' : args.file,
+    }))
+    this.log(image.id)
+  }
+}

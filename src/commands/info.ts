@@ -1,0 +1,61 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base.js'
+import {compileTemplate} from '../cli/template.js'
+import {systemInfo} from '../engine/info.js'
+
+const mapText = (m: Array<{container: number; host: number; size: number}>) => m.map((r) => `${r.container}:${r.host}:${r.size}`).join(', ')
+
+export default class Info extends BaseCommand<typeof Info> {
+  static summary = 'Display system-wide information'
+  static aliases = ['system:info']
+  static flags = {
+    format: Flags.string({char: 'f', description: "Format output: 'json' or a Go template such as '{{.Rootless}}'"}),
+  }
+
+  async run(): Promise<void> {
+    const info = systemInfo(this.engine(), this.config.version)
+    const {format} = this.flags
+    if (format === 'json') return this.log(JSON.stringify(info))
+    if (format) return this.log(compileTemplate(format).render(info))
+    const cg = info.Cgroup
+    const lines = [
+      'Client:',
+      ` Version:    ${this.config.version}`,
+      ` Context:    ${info.Rootless ? 'rootless' : 'rootful'}`,
+      '',
+      'Server:',
+      ` Containers: ${info.Containers}`,
+      ` Images: ${info.Images}`,
+      ` Server Version: ${info.ServerVersion}`,
+      ` Storage Driver: ${info.Driver}`,
+      `  Backing Filesystem: ${info.BackingFilesystem}`,
+      `  Supports userxattr: ${info.Rootless ? 'true (overlay mounted inside the user namespace)' : 'n/a (rootful)'}`,
+      ` Cgroup Driver: ${cg.delegated.length > 0 ? 'cgroupfs' : 'none'}`,
+      ` Cgroup Version: ${cg.version === 'v2' ? '2' : cg.version === 'hybrid' ? '1 (hybrid: v2 mounted without controllers)' : cg.version === 'v1' ? '1' : 'none'}`,
+      `  Controllers delegated: ${cg.delegated.length > 0 ? cg.delegated.join(' ') : 'none'}`,
+      ...(cg.limitation ? [`  Limits: not enforced (${cg.limitation})`] : []),
+      ` Runtimes: ${info.Runtime.name}`,
+      ` Default Runtime: ${info.Runtime.name}`,
+      ` Runtime Version: ${info.Runtime.version}`,
+      ` Runtime Path: ${info.Runtime.path}`,
+      ' Security Options:',
+      ...(info.Rootless ? ['  rootless'] : []),
+      ...(info.UserNamespace
+        ? [
+            `  userns: uid map ${mapText(info.UserNamespace.uidMap)}; gid map ${mapText(info.UserNamespace.gidMap)}${info.UserNamespace.singleId ? ' (single id: no subordinate range)' : ''}`,
+            `  userns holder pid: ${info.UserNamespace.holderPid ?? 'none'}`,
+          ]
+        : []),
+      ` Kernel Version: ${info.KernelVersion}`,
+      ` Operating System: ${info.OperatingSystem}`,
+      ` Architecture: ${info.Architecture}`,
+      ` CPUs: ${info.NCPU}`,
+      ` Total Memory: ${(info.MemTotal / 1024 ** 3).toFixed(2)}GiB`,
+      ` Data Root: ${info.DataRoot}`,
+      ` Run Root: ${info.RunRoot}`,
+      ` Config Root: ${info.ConfigRoot}`,
+    ]
+    this.log(lines.join('\n'))
+  }
+}

@@ -1,0 +1,64 @@
+import {ContainerStore} from './container/store.js'
+import {ContentStore} from './image/content.js'
+import {ImageStore} from './image/store.js'
+import {SessionOptions, UsernsSession, ensureSession} from './rootless/session.js'
+import {SnapshotStore} from './snapshot/store.js'
+import {withLock, withLockAsync} from './store/files.js'
+import {StorePaths, layout, storePaths} from './store/paths.js'
+
+export interface EngineOptions extends SessionOptions {
+  dataRoot?: string
+  /** Called with things the user should hear about; the engine itself never prints. */
+  onWarning?: (message: string) => void
+}
+
+/** The stores and the user-namespace session one CLI invocation works with. */
+export class Engine {
+  readonly paths: StorePaths
+  readonly content: ContentStore
+  readonly images: ImageStore
+  readonly snapshots: SnapshotStore
+  readonly containers: ContainerStore
+  private cachedSession?: UsernsSession
+
+  constructor(private readonly options: EngineOptions = {}) {
+    this.paths = storePaths({dataRoot: options.dataRoot})
+    this.content = new ContentStore(this.paths)
+    this.images = new ImageStore(this.paths)
+    this.snapshots = new SnapshotStore(this.paths, () => this.session())
+    this.containers = new ContainerStore(this.paths)
+  }
+
+  /** The held user namespace (created on first use; none as root). */
+  session(): UsernsSession {
+    if (!this.cachedSession) {
+      this.cachedSession = ensureSession(this.paths, this.options)
+      for (const w of this.cachedSession.warnings) this.warn(w)
+    }
+    return this.cachedSession
+  }
+
+  /**
+   * Writers of new content hold the GC lock shared; garbage collection holds it exclusive,
+   * so it never deletes blobs a concurrent load has stored but not yet recorded.
+   */
+  async adding<T>(fn: () => Promise<T>): Promise<T> {
+    return withLockAsync(layout.lock(this.paths, 'gc'), fn, false)
+  }
+
+  collecting<T>(fn: () => T): T {
+    return withLock(layout.lock(this.paths, 'gc'), fn, true)
+  }
+
+  warn(message: string): void {
+    this.options.onWarning?.(message)
+  }
+
+  /** Diff-ids some image or container still needs. */
+  usedLayers(): Set<string> {
+    const used = new Set<string>()
+    for (const image of this.images.list()) for (const l of image.layers) used.add(l.diffId)
+    for (const c of this.containers.list()) for (const l of c.layers) used.add(l)
+    return used
+  }
+}

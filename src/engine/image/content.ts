@@ -1,0 +1,107 @@
+import {createHash, randomBytes} from 'node:crypto'
+import {createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import {NcxError} from '../errors.js'
+import {writeFileAtomic} from '../store/files.js'
+import {StorePaths, layout} from '../store/paths.js'
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/
+
+export function validateDigest(digest: string, where: string): string {
+  if (!DIGEST.test(digest)) throw new NcxError(`${where}: unsupported or malformed digest ${JSON.stringify(digest)} (expected sha256:<64 hex>)`)
+  return digest
+}
+
+export function sha256(data: Uint8Array | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`
+}
+
+/** The content-addressed blob store: `blobs/sha256/<hex>`, verified before commit. */
+export class ContentStore {
+  constructor(private readonly paths: StorePaths) {}
+
+  path(digest: string): string {
+    return layout.blob(this.paths, digest)
+  }
+
+  has(digest: string): boolean {
+    return existsSync(this.path(digest))
+  }
+
+  read(digest: string): Buffer {
+    return readFileSync(this.path(digest))
+  }
+
+  readJson<T>(digest: string, what: string): T {
+    try {
+      return JSON.parse(this.read(digest).toString('utf8')) as T
+    } catch (error) {
+      throw new NcxError(`${what} ${digest} is not valid JSON: ${(error as Error).message}`)
+    }
+  }
+
+  /** Store bytes whose digest is known (or computed). */
+  put(data: Uint8Array, expected?: string): string {
+    const digest = sha256(data)
+    if (expected && expected !== digest) throw new NcxError(`digest mismatch: expected ${expected}, content has ${digest}`)
+    if (!this.has(digest)) writeFileAtomic(this.path(digest), data)
+    return digest
+  }
+
+  /**
+   * Stream `source` into the store, hashing as it goes; the blob appears under its
+   * digest only after the digest and size checked out.
+   */
+  async ingest(source: Readable, expected?: {digest: string; size?: number}, what = 'blob'): Promise<{digest: string; size: number}> {
+    const tmpDir = layout.tmp(this.paths)
+    mkdirSync(tmpDir, {recursive: true})
+    mkdirSync(layout.blobs(this.paths), {recursive: true})
+    const tmp = join(tmpDir, `ingest-${randomBytes(8).toString('hex')}`)
+    const hash = createHash('sha256')
+    let size = 0
+    try {
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk)
+            size += chunk.length
+            yield chunk
+          }
+        },
+        createWriteStream(tmp, {flags: 'wx'}),
+      )
+      const digest = `sha256:${hash.digest('hex')}`
+      if (expected && expected.digest !== digest) {
+        throw new NcxError(`${what}: digest mismatch: expected ${expected.digest}, content has ${digest}`, {
+          hint: 'the archive or registry content is corrupt or was tampered with',
+        })
+      }
+      if (expected?.size !== undefined && expected.size !== size) {
+        throw new NcxError(`${what}: size mismatch: expected ${expected.size} bytes, got ${size}`)
+      }
+      renameSync(tmp, this.path(digest))
+      return {digest, size}
+    } finally {
+      rmSync(tmp, {force: true})
+    }
+  }
+
+  /** Every stored digest. */
+  list(): string[] {
+    const dir = layout.blobs(this.paths)
+    if (!existsSync(dir)) return []
+    return readdirSync(dir).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`)
+  }
+
+  remove(digest: string): void {
+    rmSync(this.path(digest), {force: true})
+  }
+
+  stream(digest: string): Readable {
+    return createReadStream(this.path(digest))
+  }
+}

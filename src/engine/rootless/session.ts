@@ -1,0 +1,145 @@
+import {existsSync, readFileSync, readlinkSync} from 'node:fs'
+import {userInfo} from 'node:os'
+import {join} from 'node:path'
+
+import {NcxError} from '../errors.js'
+import {runtimeSync} from '../runtime.js'
+import {readJson, withLock, writeJson} from '../store/files.js'
+import {StorePaths} from '../store/paths.js'
+
+export interface IdRange {
+  container: number
+  host: number
+  size: number
+}
+
+/** The user namespace every ncx process of this user shares. */
+export interface UsernsSession {
+  readonly rootless: boolean
+  /** The holder process whose user namespace helpers join (rootless only). */
+  readonly holderPid?: number
+  readonly uidMap: IdRange[]
+  readonly gidMap: IdRange[]
+  /** True when only the user's own id is mapped (no subordinate range). */
+  readonly singleId: boolean
+  /** Said once, when the namespace is created. */
+  readonly warnings: string[]
+}
+
+interface HolderRecord {
+  pid: number
+  uidMap: IdRange[]
+  gidMap: IdRange[]
+  singleId: boolean
+}
+
+/** The first range for `user` (by name or numeric id) in an /etc/subuid-style file. */
+export function subordinateRange(text: string, user: string, id: number): {start: number; count: number} | undefined {
+  for (const line of text.split('\n')) {
+    const [who, start, count] = line.trim().split(':')
+    if (who !== user && who !== String(id)) continue
+    const s = Number(start)
+    const c = Number(count)
+    if (Number.isInteger(s) && Number.isInteger(c) && c > 0) return {start: s, count: c}
+  }
+  return undefined
+}
+
+export function mappingFor(id: number, range: {start: number; count: number} | undefined): IdRange[] {
+  const map: IdRange[] = [{container: 0, host: id, size: 1}]
+  if (range) map.push({container: 1, host: range.start, size: range.count})
+  return map
+}
+
+const formatMap = (m: IdRange[]) => m.map((r) => `${r.container}:${r.host}:${r.size}`).join(',')
+
+function holderAlive(pid: number): boolean {
+  try {
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'ncx-userns') return false
+    return readlinkSync(`/proc/${pid}/ns/user`) !== readlinkSync('/proc/self/ns/user')
+  } catch {
+    return false
+  }
+}
+
+function readSysctl(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim()
+  } catch {
+    return undefined
+  }
+}
+
+/** Why unprivileged user namespaces cannot work here, if a sysctl says so. */
+export function usernsBlocker(): NcxError | undefined {
+  if (readSysctl('/proc/sys/user/max_user_namespaces') === '0') {
+    return new NcxError('user namespaces are disabled: user.max_user_namespaces is 0', {hint: 'run: sudo sysctl -w user.max_user_namespaces=28633'})
+  }
+  if (readSysctl('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
+    return new NcxError('unprivileged user namespaces are disabled: kernel.unprivileged_userns_clone is 0', {hint: 'run: sudo sysctl -w kernel.unprivileged_userns_clone=1'})
+  }
+  if (readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
+    return new NcxError('AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)', {
+      hint: 'allow ncx-runtime with an AppArmor profile granting "userns," or run: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0',
+    })
+  }
+  return undefined
+}
+
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '/usr/bin:/bin').split(':').some((dir) => dir && existsSync(join(dir, tool)))
+}
+
+export interface SessionOptions {
+  subuidFile?: string
+  subgidFile?: string
+}
+
+/** Join (or create) the user's held user namespace. As root, there is none. */
+export function ensureSession(paths: StorePaths, options: SessionOptions = {}): UsernsSession {
+  if (!paths.rootless) return {rootless: false, uidMap: [], gidMap: [], singleId: false, warnings: []}
+  const recordPath = join(paths.run, 'userns.json')
+  const existing = readJson<HolderRecord | undefined>(recordPath, undefined)
+  if (existing && holderAlive(existing.pid)) {
+    return {rootless: true, holderPid: existing.pid, uidMap: existing.uidMap, gidMap: existing.gidMap, singleId: existing.singleId, warnings: []}
+  }
+  return withLock(join(paths.run, 'userns.lock'), () => {
+    const again = readJson<HolderRecord | undefined>(recordPath, undefined)
+    if (again && holderAlive(again.pid)) {
+      return {rootless: true, holderPid: again.pid, uidMap: again.uidMap, gidMap: again.gidMap, singleId: again.singleId, warnings: []}
+    }
+    const blocker = usernsBlocker()
+    if (blocker) throw blocker
+    const uid = process.getuid!()
+    const gid = process.getgid!()
+    const name = userInfo().username
+    const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '')
+    const subuid = subordinateRange(read(options.subuidFile ?? '/etc/subuid'), name, uid)
+    const subgid = subordinateRange(read(options.subgidFile ?? '/etc/subgid'), name, gid)
+    const warnings: string[] = []
+    let helpers = Boolean(subuid && subgid)
+    if (!helpers) {
+      warnings.push(
+        `no subordinate id range for ${name} in /etc/subuid and /etc/subgid: using a single-id user namespace (only root inside; images with other owners may fail). ` +
+          `Fix: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`,
+      )
+    } else if (!onPath('newuidmap') || !onPath('newgidmap')) {
+      helpers = false
+      warnings.push('newuidmap/newgidmap not found: using a single-id user namespace. Fix: install the uidmap package (sudo apt-get install uidmap)')
+    }
+    const uidMap = mappingFor(uid, helpers ? subuid : undefined)
+    const gidMap = mappingFor(gid, helpers ? subgid : undefined)
+    const args = ['userns-init', '--uid-map', formatMap(uidMap), '--gid-map', formatMap(gidMap)]
+    if (!helpers) args.push('--no-helpers')
+    const pid = Number(runtimeSync(args).trim())
+    if (!Number.isInteger(pid) || pid <= 0) throw new NcxError('ncx-runtime userns-init did not return a pid')
+    const record: HolderRecord = {pid, uidMap, gidMap, singleId: !helpers}
+    writeJson(recordPath, record)
+    return {rootless: true, holderPid: pid, uidMap, gidMap, singleId: !helpers, warnings}
+  })
+}
+
+/** Arguments that make an ncx-runtime helper join the session's namespace. */
+export function joinArgs(session: UsernsSession): string[] {
+  return session.holderPid ? ['--userns-pid', String(session.holderPid)] : []
+}

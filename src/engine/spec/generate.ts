@@ -1,0 +1,94 @@
+import {ImageConfig} from '../image/types.js'
+import {UsageError} from '../errors.js'
+import {mergeEnv} from './env.js'
+import {DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, OciMount, OciSpec, READONLY_PATHS} from './oci.js'
+import {ResolvedUser} from './user.js'
+
+/** What `run`/`create` asked for, already validated by the CLI. */
+export interface ContainerOptions {
+  image: string
+  /** Everything after IMAGE on the command line. */
+  command: string[]
+  /** `--entrypoint`; the empty string clears the image's entrypoint. */
+  entrypoint?: string
+  env: string[]
+  workdir?: string
+  user?: string
+  hostname?: string
+  name?: string
+  rm: boolean
+  interactive: boolean
+  tty: boolean
+  network: string
+  readOnly: boolean
+}
+
+export interface SpecInput {
+  options: ContainerOptions
+  image: NonNullable<ImageConfig['config']>
+  user: ResolvedUser
+  hostname: string
+  rootless: boolean
+  /** gid 5 (tty) exists in the namespace: devpts can be mounted with gid=5. */
+  ttyGroupMapped: boolean
+  /** Host files bind-mounted as /etc/hosts, /etc/hostname, /etc/resolv.conf. */
+  etcFiles: {hosts: string; hostname: string; resolvConf: string}
+}
+
+/** Docker's rule: `--entrypoint` replaces the image's and drops its CMD; args replace CMD. */
+export function processArgs(image: NonNullable<ImageConfig['config']>, options: ContainerOptions): string[] {
+  let entrypoint = image.Entrypoint ?? []
+  let cmd = image.Cmd ?? []
+  if (options.entrypoint !== undefined) {
+    entrypoint = options.entrypoint === '' ? [] : [options.entrypoint]
+    cmd = []
+  }
+  if (options.command.length > 0) cmd = options.command
+  const args = [...entrypoint, ...cmd]
+  if (args.length === 0) throw new UsageError('no command specified', 'give a command after the image name, or use an image with CMD or ENTRYPOINT')
+  return args
+}
+
+export function generateSpec(input: SpecInput): OciSpec {
+  const {options, image, user} = input
+  const baseEnv = [DEFAULT_PATH, `HOSTNAME=${input.hostname}`]
+  if (options.tty) baseEnv.push('TERM=xterm')
+  const env = mergeEnv(baseEnv, image.Env ?? [], options.env)
+  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`)
+  const devpts = ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620']
+  if (input.ttyGroupMapped) devpts.push('gid=5')
+  const mounts: OciMount[] = [
+    {destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev']},
+    {destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k']},
+    {destination: '/dev/pts', type: 'devpts', source: 'devpts', options: devpts},
+    {destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro']},
+    {destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev']},
+    {destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=67108864']},
+    {destination: '/etc/resolv.conf', type: 'bind', source: input.etcFiles.resolvConf, options: ['rbind', 'rprivate']},
+    {destination: '/etc/hostname', type: 'bind', source: input.etcFiles.hostname, options: ['rbind', 'rprivate']},
+    {destination: '/etc/hosts', type: 'bind', source: input.etcFiles.hosts, options: ['rbind', 'rprivate']},
+  ]
+  const caps = [...DEFAULT_CAPABILITIES]
+  const namespaces = [{type: 'pid'}, {type: 'ipc'}, {type: 'uts'}, {type: 'mount'}]
+  if (options.network === 'none') namespaces.push({type: 'network'})
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: options.tty,
+      user: {uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 ? {additionalGids: user.additionalGids} : {})},
+      args: processArgs(image, options),
+      env,
+      cwd: options.workdir || image.WorkingDir || '/',
+      capabilities: {bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: []},
+      noNewPrivileges: false,
+    },
+    root: {path: 'rootfs', readonly: options.readOnly},
+    hostname: input.hostname,
+    mounts,
+    linux: {
+      namespaces,
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+    },
+  }
+}

@@ -1,0 +1,70 @@
+/** The OCI runtime-spec `config.json` fields ncx writes (field names per the spec). */
+export interface OciMount {
+  destination: string
+  type: string
+  source: string
+  options?: string[]
+}
+
+export interface OciSpec {
+  ociVersion: string
+  process: {
+    terminal: boolean
+    user: {uid: number; gid: number; additionalGids?: number[]; umask?: number}
+    args: string[]
+    env: string[]
+    cwd: string
+    capabilities: {bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[]}
+    noNewPrivileges: boolean
+    rlimits?: Array<{type: string; hard: number; soft: number}>
+  }
+  root: {path: string; readonly: boolean}
+  hostname: string
+  mounts: OciMount[]
+  annotations?: Record<string, string>
+  linux: {
+    namespaces: Array<{type: string; path?: string}>
+    uidMappings?: Array<{containerID: number; hostID: number; size: number}>
+    gidMappings?: Array<{containerID: number; hostID: number; size: number}>
+    maskedPaths: string[]
+    readonlyPaths: string[]
+    rootfsPropagation?: string
+  }
+}
+
+/** Docker's default capability set (moby `oci/caps/defaults.go`). */
+export const DEFAULT_CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+]
+
+/** containerd's default masked paths. */
+export const MASKED_PATHS: readonly string[] = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+]
+
+export const READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'

@@ -1,0 +1,60 @@
+import {randomBytes} from 'node:crypto'
+import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync} from 'node:fs'
+import {dirname} from 'node:path'
+
+import {loadNative} from '../../native/index.js'
+
+/** Write a file so that readers see either the old or the new content, never a mix. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+  mkdirSync(dirname(path), {recursive: true})
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`
+  const fd = openSync(tmp, 'wx', mode)
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, path)
+}
+
+export function readJson<T>(path: string, fallback: T): T {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback
+    throw error
+  }
+  return JSON.parse(text) as T
+}
+
+export function writeJson(path: string, value: unknown): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n')
+}
+
+/**
+ * Hold an flock on `path` while `fn` runs. Locks are per open file description, so they
+ * serialise separate ncx processes (compose starts services in parallel).
+ */
+export function withLock<T>(path: string, fn: () => T, exclusive = true): T {
+  mkdirSync(dirname(path), {recursive: true})
+  const native = loadNative()
+  const fd = native.lockFile(path, exclusive)
+  try {
+    return fn()
+  } finally {
+    native.unlockFile(fd)
+  }
+}
+
+export async function withLockAsync<T>(path: string, fn: () => Promise<T>, exclusive = true): Promise<T> {
+  mkdirSync(dirname(path), {recursive: true})
+  const native = loadNative()
+  const fd = native.lockFile(path, exclusive)
+  try {
+    return await fn()
+  } finally {
+    native.unlockFile(fd)
+  }
+}
