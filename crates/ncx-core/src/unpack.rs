@@ -201,11 +201,11 @@ impl Unpacker {
         if comps.is_empty() {
             // "./": metadata of the layer root itself.
             if kind.is_dir() {
+                // The root fd is O_PATH, on which fchown/fchmod fail with EBADF: go through ".".
                 let root = self.root.as_raw_fd();
-                unsafe {
-                    libc::fchown(root, uid as u32, gid as u32);
-                    libc::fchmod(root, mode);
-                }
+                let dot = c(".");
+                self.chown(root, &dot, uid, gid);
+                rc(unsafe { libc::fchmodat(root, dot.as_ptr(), mode, 0) }).map_err(io_err("chmod layer root"))?;
             }
             return Ok(());
         }
