@@ -92,7 +92,7 @@ pub fn run(args: &Args) -> i32 {
             libc::close(pair[0]);
             libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         }
-        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], no_stdin);
+        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1]);
     }
     unsafe { libc::close(pair[1]) };
     let (master, error) = receive(pair[0]);
@@ -298,7 +298,7 @@ fn send_fd(sock: RawFd, fd: RawFd) {
 
 /// Open a pty in the container's devpts, hand the master to the parent, and make the
 /// slave our controlling terminal and stdio.
-fn setup_terminal(sock: RawFd, no_stdin: bool) -> Result<(), String> {
+fn setup_terminal(sock: RawFd) -> Result<(), String> {
     unsafe {
         let master = libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
         if master < 0 {
@@ -321,8 +321,9 @@ fn setup_terminal(sock: RawFd, no_stdin: bool) -> Result<(), String> {
         if libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
             return Err(format!("set controlling terminal: {}", std::io::Error::last_os_error()));
         }
-        let first = if no_stdin { 1 } else { 0 };
-        for fd in first..3 {
+        // With -t alone the container still gets the terminal as stdin; the parent just
+        // relays no input to it.
+        for fd in 0..3 {
             libc::dup2(slave, fd);
         }
         if slave > 2 {
@@ -354,8 +355,9 @@ fn apply_process(p: &Process) -> Result<(), String> {
     unsafe {
         libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0);
         let groups: Vec<libc::gid_t> = u.additional_gids.clone();
-        // setgroups is denied in a single-id user namespace; only an error when groups were asked for.
-        if libc::setgroups(groups.len(), groups.as_ptr()) < 0 && !groups.is_empty() {
+        // setgroups is denied in a single-id user namespace; only an error when groups other
+        // than the primary group were asked for.
+        if libc::setgroups(groups.len(), groups.as_ptr()) < 0 && groups.iter().any(|g| *g != u.gid) {
             return Err(format!("setgroups: {}", std::io::Error::last_os_error()));
         }
         if libc::setresgid(u.gid, u.gid, u.gid) < 0 {
@@ -403,7 +405,7 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
     }
 }
 
-fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, no_stdin: bool) -> ! {
+fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd) -> ! {
     let process = spec.process.clone().unwrap_or_default();
     if unsafe { libc::unshare(libc::CLONE_NEWNS) } < 0 {
         die(sock, 125, format!("cannot create the mount namespace: {}", std::io::Error::last_os_error()));
@@ -413,7 +415,7 @@ fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: Ra
         die(sock, 125, format!("container setup failed: {e}"));
     }
     if process.terminal {
-        if let Err(e) = setup_terminal(sock, no_stdin) {
+        if let Err(e) = setup_terminal(sock) {
             die(sock, 125, e);
         }
     }

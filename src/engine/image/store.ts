@@ -51,12 +51,7 @@ export class ImageStore {
       if (byId.length === 1) return byId[0]
       if (byId.length > 1) throw new NcxError(`ambiguous image ID prefix ${JSON.stringify(nameOrId)} matches ${byId.length} images`, {hint: 'use more characters of the ID'})
     }
-    let ref
-    try {
-      ref = parseReference(nameOrId)
-    } catch {
-      return undefined
-    }
+    const ref = parseReference(nameOrId)
     if (ref.digest) {
       return images.find((i) => i.manifestDigest === ref.digest || i.names.some((n) => n.endsWith(`@${ref.digest}`)))
     }

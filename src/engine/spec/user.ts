@@ -89,7 +89,9 @@ export function resolveUser(spec: string, layerDirs: string[]): ResolvedUser {
       gid = group.gid
     }
   }
-  const additionalGids = groupPart === undefined ? groups.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid) : []
+  // As runc does: supplementary groups from /etc/group membership, else the primary group.
+  const member = groupPart === undefined ? groups.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid) : []
+  const additionalGids = member.length > 0 ? member : [gid]
   for (const id of [entry.uid, gid]) {
     if (!Number.isInteger(id) || id < 0 || id > 0xfffffffe) throw new UsageError(`invalid user ${JSON.stringify(spec)}: id out of range`)
   }

@@ -1,0 +1,129 @@
+/**
+ * End-to-end harness: runs the real `ncx` CLI as an unprivileged user (as root: through
+ * `runuser -u $NCX_TEST_USER`, default `ncxtest`), each suite with its own data root and
+ * XDG_RUNTIME_DIR, against images built from Debian's busybox-static by scripts/mkimage.js.
+ */
+import {execFileSync, spawnSync} from 'node:child_process'
+import {chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const bin = join(repo, 'bin', 'run.js')
+
+export interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface TestUser {
+  name: string
+  uid: number
+  gid: number
+  home: string
+}
+
+function lookupUser(name: string): TestUser {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`))
+  if (!line) throw new Error(`test user ${name} does not exist: create it with "useradd -m ${name}" and give it subordinate ids (see .ci/run)`)
+  const f = line.split(':')
+  return {name, uid: Number(f[2]), gid: Number(f[3]), home: f[5]}
+}
+
+export const asRoot = process.getuid!() === 0
+export const user: TestUser = asRoot
+  ? lookupUser(process.env.NCX_TEST_USER ?? 'ncxtest')
+  : {name: process.env.USER ?? 'me', uid: process.getuid!(), gid: process.getgid!(), home: process.env.HOME ?? '/tmp'}
+
+/** A directory the test user owns. */
+export function userDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  chmodSync(dir, 0o755)
+  if (asRoot) chownSync(dir, user.uid, user.gid)
+  return dir
+}
+
+let fixtures: string | undefined
+
+/** Build the test images once per run (deterministic, from /bin/busybox). */
+export function images(): string {
+  if (fixtures) return fixtures
+  const dir = mkdtempSync(join(tmpdir(), 'ncx-e2e-images-'))
+  chmodSync(dir, 0o755)
+  for (const kind of ['busybox', 'multilayer', 'hostile']) {
+    const extra = kind === 'hostile' ? ['--canary-dir', join(dir, 'canary')] : []
+    execFileSync('node', [join(repo, 'scripts', 'mkimage.js'), kind, '--out', dir, ...extra], {stdio: 'ignore'})
+  }
+  for (const f of execFileSync('ls', [dir], {encoding: 'utf8'}).trim().split('\n')) chmodSync(join(dir, f), 0o644)
+  fixtures = dir
+  return dir
+}
+
+/** One isolated ncx installation for the test user: data root + runtime dir. */
+export class Sandbox {
+  readonly root = userDir('ncx-e2e-root-')
+  readonly xdg = userDir('ncx-e2e-xdg-')
+
+  constructor() {
+    chmodSync(this.xdg, 0o700)
+  }
+
+  env(): Record<string, string> {
+    return {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: user.home,
+      USER: user.name,
+      XDG_RUNTIME_DIR: this.xdg,
+      NCX_ROOT: this.root,
+      NO_COLOR: '1',
+    }
+  }
+
+  ncx(args: string[], options: {input?: string; env?: Record<string, string>; timeout?: number} = {}): Result {
+    const env = {...this.env(), ...options.env}
+    const command = asRoot ? 'runuser' : 'env'
+    const prefix = asRoot ? ['-u', user.name, '--', 'env', '-i'] : ['-i']
+    const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`)
+    const r = spawnSync(command, [...prefix, ...envArgs, process.execPath, bin, ...args], {
+      input: options.input,
+      encoding: 'utf8',
+      timeout: options.timeout ?? 60_000,
+    })
+    if (r.error) throw r.error
+    return {code: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr}
+  }
+
+  /** Run and require exit 0. */
+  ok(args: string[], options: {input?: string; env?: Record<string, string>} = {}): string {
+    const r = this.ncx(args, options)
+    if (r.code !== 0) throw new Error(`ncx ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+    return r.stdout
+  }
+
+  load(name: string): void {
+    this.ok(['load', '-i', join(images(), name)])
+  }
+
+  /** Stop the user-namespace holder and delete the stores (inside the namespace, where needed). */
+  destroy(): void {
+    const record = join(this.xdg, 'ncx', 'userns.json')
+    if (existsSync(join(this.root, 'snapshots'))) {
+      const holder = existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as {pid: number}).pid : undefined
+      const runtime = join(repo, 'native', 'ncx-runtime')
+      const args = ['rmtree', ...(holder ? ['--userns-pid', String(holder)] : []), this.root]
+      if (asRoot) spawnSync('runuser', ['-u', user.name, '--', runtime, ...args])
+      else spawnSync(runtime, args)
+    }
+    if (existsSync(record)) {
+      try {
+        process.kill((JSON.parse(readFileSync(record, 'utf8')) as {pid: number}).pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(this.root, {recursive: true, force: true})
+    rmSync(this.xdg, {recursive: true, force: true})
+  }
+}
