@@ -22,6 +22,13 @@ export interface SplitArgv {
   positionals: string[]
 }
 
+/** Go's strconv.ParseBool, which Docker's flag parsing uses. */
+function parseBool(value: string, flag: string): boolean {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false
+  throw new UsageError(`invalid boolean value ${JSON.stringify(value)} for ${flag}`, 'use true or false')
+}
+
 function lookup(table: readonly FlagSpec[], token: string): FlagSpec | undefined {
   if (token.startsWith('--')) {
     const name = token.slice(2)
@@ -66,11 +73,7 @@ export function splitArgv(argv: readonly string[], table: readonly FlagSpec[], m
       const spec = lookup(table, key)
       if (!spec) throw new UsageError(`unknown flag: ${key}`, 'see the command\'s --help')
       if (spec.kind === 'boolean') {
-        if (eq > 0) {
-          const v = token.slice(eq + 1)
-          if (v !== 'true' && v !== 'false') throw new UsageError(`invalid boolean value ${JSON.stringify(v)} for ${key}`)
-          set(spec, v === 'true', key)
-        } else set(spec, true, key)
+        set(spec, eq > 0 ? parseBool(token.slice(eq + 1), key) : true, key)
         i++
         continue
       }
@@ -91,6 +94,10 @@ export function splitArgv(argv: readonly string[], table: readonly FlagSpec[], m
       const spec = lookup(table, `-${token[j]}`)
       if (!spec) throw new UsageError(`unknown shorthand flag: '${token[j]}' in ${token}`, 'see the command\'s --help')
       if (spec.kind === 'boolean') {
+        if (token[j + 1] === '=') {
+          set(spec, parseBool(token.slice(j + 2), `-${token[j]}`), `-${token[j]}`)
+          break
+        }
         set(spec, true, `-${token[j]}`)
         j++
         continue

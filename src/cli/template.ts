@@ -21,7 +21,8 @@ function lookupPath(data: Value, path: string): Value {
 function show(v: Value): string {
   if (v === undefined || v === null) return '<no value>'
   if (Array.isArray(v)) return `[${v.map(show).join(' ')}]`
-  if (typeof v === 'object') return `map[${Object.entries(v as Record<string, Value>).map(([k, x]) => `${k}:${show(x)}`).join(' ')}]`
+  // Go prints maps with their keys sorted.
+  if (typeof v === 'object') return `map[${Object.entries(v as Record<string, Value>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => `${k}:${show(x)}`).join(' ')}]`
   return String(v)
 }
 
@@ -32,6 +33,7 @@ function tokenize(expr: string): string[] {
 function evalArg(token: string, data: Value): Value {
   if (token.startsWith('"')) return JSON.parse(token) as string
   if (token.startsWith('.')) return lookupPath(data, token)
+  if (/^-?\d+$/.test(token)) return Number(token)
   throw new UsageError(`template: unexpected ${JSON.stringify(token)}`)
 }
 

@@ -13,7 +13,7 @@ export default class Import extends BaseCommand<typeof Import> {
     reference: Args.string({description: 'REPOSITORY[:TAG] to name the image'}),
   }
   static flags = {
-    change: Flags.string({char: 'c', multiple: true, description: 'Apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL)'}),
+    change: Flags.string({char: 'c', multiple: true, multipleNonGreedy: true, description: 'Apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL)'}),
     message: Flags.string({char: 'm', description: 'Set commit message for imported image'}),
   }
   static examples = ['ncx import rootfs.tar mybox:1', 'ncx import --change \'CMD ["sh"]\' rootfs.tar.gz mybox']

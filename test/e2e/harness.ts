@@ -38,11 +38,17 @@ export const user: TestUser = asRoot
   : {name: process.env.USER ?? 'me', uid: process.getuid!(), gid: process.getgid!(), home: process.env.HOME ?? '/tmp'}
 
 /** A directory the test user owns. */
-export function userDir(prefix: string): string {
+export function userDir(prefix: string, owner: TestUser = user): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   chmodSync(dir, 0o755)
-  if (asRoot) chownSync(dir, user.uid, user.gid)
+  if (asRoot) chownSync(dir, owner.uid, owner.gid)
   return dir
+}
+
+/** A user to run as (as root only): created without subordinate ids when missing. */
+export function ensureUser(name: string): TestUser {
+  if (!readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith(`${name}:`))) execFileSync('useradd', ['-m', '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', name])
+  return lookupUser(name)
 }
 
 let fixtures: string | undefined
@@ -63,18 +69,20 @@ export function images(): string {
 
 /** One isolated ncx installation for the test user: data root + runtime dir. */
 export class Sandbox {
-  readonly root = userDir('ncx-e2e-root-')
-  readonly xdg = userDir('ncx-e2e-xdg-')
+  readonly root: string
+  readonly xdg: string
 
-  constructor() {
+  constructor(readonly owner: TestUser = user) {
+    this.root = userDir('ncx-e2e-root-', owner)
+    this.xdg = userDir('ncx-e2e-xdg-', owner)
     chmodSync(this.xdg, 0o700)
   }
 
   env(): Record<string, string> {
     return {
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: user.home,
-      USER: user.name,
+      HOME: this.owner.home,
+      USER: this.owner.name,
       XDG_RUNTIME_DIR: this.xdg,
       NCX_ROOT: this.root,
       NO_COLOR: '1',
@@ -84,7 +92,7 @@ export class Sandbox {
   ncx(args: string[], options: {input?: string; env?: Record<string, string>; timeout?: number} = {}): Result {
     const env = {...this.env(), ...options.env}
     const command = asRoot ? 'runuser' : 'env'
-    const prefix = asRoot ? ['-u', user.name, '--', 'env', '-i'] : ['-i']
+    const prefix = asRoot ? ['-u', this.owner.name, '--', 'env', '-i'] : ['-i']
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`)
     const r = spawnSync(command, [...prefix, ...envArgs, process.execPath, bin, ...args], {
       input: options.input,
@@ -113,7 +121,7 @@ export class Sandbox {
       const holder = existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as {pid: number}).pid : undefined
       const runtime = join(repo, 'native', 'ncx-runtime')
       const args = ['rmtree', ...(holder ? ['--userns-pid', String(holder)] : []), this.root]
-      if (asRoot) spawnSync('runuser', ['-u', user.name, '--', runtime, ...args])
+      if (asRoot) spawnSync('runuser', ['-u', this.owner.name, '--', runtime, ...args])
       else spawnSync(runtime, args)
     }
     if (existsSync(record)) {

@@ -210,6 +210,42 @@ function instructionValue(value: string): string[] {
   return ['/bin/sh', '-c', trimmed]
 }
 
+/**
+ * Dockerfile ENV: `KEY value…` (legacy form), or `K=V K2="v 2"` pairs with quotes and
+ * backslash escapes removed.
+ */
+export function envPairs(value: string): string[] {
+  const text = value.trim()
+  const firstWord = /^\S+/.exec(text)?.[0] ?? ''
+  if (!firstWord.includes('=')) {
+    const rest = text.slice(firstWord.length).trim()
+    return [`${firstWord}=${rest}`]
+  }
+  const pairs: string[] = []
+  let current = ''
+  let quote: string | undefined
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]
+    if (ch === '\\' && i + 1 < text.length) {
+      current += text[++i]
+    } else if (quote) {
+      if (ch === quote) quote = undefined
+      else current += ch
+    } else if (ch === '"' || ch === "'") {
+      quote = ch
+    } else if (/\s/.test(ch)) {
+      if (current) pairs.push(current)
+      current = ''
+    } else {
+      current += ch
+    }
+  }
+  if (quote) throw new UsageError(`ENV ${value}: unterminated quote`)
+  if (current) pairs.push(current)
+  for (const p of pairs) if (!p.includes('=')) throw new UsageError(`ENV ${value}: ${JSON.stringify(p)} is not KEY=VALUE`)
+  return pairs
+}
+
 /** Apply `--change` instructions to an image config section. */
 export function applyChanges(cfg: NonNullable<ImageConfig['config']>, changes: string[]): void {
   for (const change of changes) {
@@ -222,9 +258,12 @@ export function applyChanges(cfg: NonNullable<ImageConfig['config']>, changes: s
       case 'WORKDIR': cfg.WorkingDir = value.trim(); break
       case 'USER': cfg.User = value.trim(); break
       case 'ENV': {
-        const kv = value.includes('=') ? value.trim() : value.trim().replace(/\s+/, '=')
-        const key = kv.split('=')[0]
-        cfg.Env = [...(cfg.Env ?? []).filter((e) => !e.startsWith(`${key}=`)), kv]
+        let env = cfg.Env ?? []
+        for (const kv of envPairs(value)) {
+          const key = kv.split('=')[0]
+          env = [...env.filter((e) => !e.startsWith(`${key}=`)), kv]
+        }
+        cfg.Env = env
         break
       }
       case 'LABEL': {

@@ -26,14 +26,15 @@ export function parseReference(input: string): ImageReference {
   const bad = (why: string) =>
     new UsageError(`invalid reference format: ${JSON.stringify(input)}: ${why}`, 'use NAME[:TAG][@DIGEST], e.g. busybox:latest or localhost:5000/team/app:1')
   if (input.length === 0) throw bad('empty name')
-  if (input.length > 255) throw bad('longer than 255 characters')
   let rest = input
   let digest: string | undefined
   const at = rest.indexOf('@')
   if (at >= 0) {
     digest = rest.slice(at + 1)
     rest = rest.slice(0, at)
-    if (!DIGEST.test(digest)) throw bad(`invalid digest ${JSON.stringify(digest)}`)
+    if (!DIGEST.test(digest) || (digest.startsWith('sha256:') && !/^sha256:[a-f0-9]{64}$/.test(digest))) {
+      throw bad(`invalid digest ${JSON.stringify(digest)}`)
+    }
   }
   let tag: string | undefined
   const lastSlash = rest.lastIndexOf('/')
@@ -44,6 +45,8 @@ export function parseReference(input: string): ImageReference {
     if (!TAG.test(tag)) throw bad(`invalid tag ${JSON.stringify(tag)}`)
   }
   if (rest.length === 0) throw bad('empty name')
+  if (rest.length > 255) throw bad('repository name must not be longer than 255 characters')
+  if (/^[a-f0-9]{64}$/.test(rest)) throw bad('cannot specify 64-byte hexadecimal strings')
   let domain = DEFAULT_DOMAIN
   let path = rest
   const slash = rest.indexOf('/')

@@ -38,9 +38,10 @@ export function subordinateRange(text: string, user: string, id: number): {start
   for (const line of text.split('\n')) {
     const [who, start, count] = line.trim().split(':')
     if (who !== user && who !== String(id)) continue
+    if (!/^\d+$/.test(start ?? '') || !/^\d+$/.test(count ?? '')) continue
     const s = Number(start)
     const c = Number(count)
-    if (Number.isInteger(s) && Number.isInteger(c) && c > 0) return {start: s, count: c}
+    if (c > 0) return {start: s, count: c}
   }
   return undefined
 }

@@ -33,15 +33,9 @@ export function parseEnvFile(path: string, hostEnv: NodeJS.ProcessEnv): string[]
   return out
 }
 
-/** Merge env lists: later entries override earlier ones with the same key, order kept. */
+/** Merge env lists: a later entry replaces an earlier one with the same key in place (Docker's order). */
 export function mergeEnv(...lists: string[][]): string[] {
   const map = new Map<string, string>()
-  for (const list of lists) {
-    for (const entry of list) {
-      const key = entry.split('=')[0]
-      map.delete(key)
-      map.set(key, entry)
-    }
-  }
+  for (const list of lists) for (const entry of list) map.set(entry.split('=')[0], entry)
   return [...map.values()]
 }

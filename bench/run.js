@@ -1,0 +1,721 @@
+#!/usr/bin/env node
+// bench/run.js — ncx start-up and `run` latency, side by side with podman+runc and plain node.
+//
+//   node bench/run.js [--runs N] [--warmup N] [--user NAME] [--image FILE] [--timer hyperfine|internal]
+//                     [--podman PATH] [--runc PATH] [--no-runtime] [--keep]
+//
+// Everything is timed as ONE unprivileged user (default `ncxtest` when started as root, created
+// if missing; otherwise the invoking user), with isolated stores that are deleted afterwards:
+//   1. ncx run --rm busybox true      vs  podman --runtime runc run --rm --net=none busybox true
+//   2. ncx --version                  vs  node -e 0
+//   3. ncx-runtime run on a prepared bundle (the native half of `ncx run` alone; informational)
+// Both tools load the same image, built by `node scripts/mkimage.js busybox`.
+// Prints a Markdown table on stdout, writes bench/RESULTS.md and bench/results/latest.json.
+// Exit status: 0 whenever everything could run (missed targets are results, not failures);
+// 1 when ncx is not built or a tool could not run at all (the error is printed verbatim).
+
+import {spawnSync} from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const BENCH_DIR = path.join(REPO, 'bench')
+const NODE = process.execPath
+const NCX_BIN = path.join(REPO, 'bin', 'run.js')
+const RUNTIME_BIN = path.join(REPO, 'native', 'ncx-runtime')
+const SYS_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+const ULIMIT_FLAGS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1000:1000']
+const NO_SYSTEMD_FLAGS = ['--cgroup-manager', 'cgroupfs', '--events-backend', 'file']
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`)
+
+// ------------------------------------------------------------------------------------------
+// Worker mode: the internal timer, run as the benchmark user (so no runuser in the timings).
+// ------------------------------------------------------------------------------------------
+if (process.argv[2] === '--measure-worker') {
+  measureWorker(process.argv[3])
+  process.exit(0)
+}
+
+function stats(times) {
+  const s = [...times].sort((a, b) => a - b)
+  const n = s.length
+  const mean = s.reduce((a, b) => a + b, 0) / n
+  const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+  const stddev = n > 1 ? Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0
+  return {mean, median, min: s[0], max: s[n - 1], stddev}
+}
+
+/** Time several commands, interleaved (A B, B A, A B, …) so that load changes hit them alike. */
+function measureWorker(specFile) {
+  const spec = JSON.parse(fs.readFileSync(specFile, 'utf8'))
+  const state = spec.commands.map((c) => ({...c, times: [], error: undefined}))
+  const once = (c) => {
+    if (c.error) return
+    const [cmd, ...args] = c.argv
+    const t0 = process.hrtime.bigint()
+    const r = spawnSync(cmd, args, {stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9
+    if (r.error || r.status !== 0) {
+      c.error = `command failed (${r.error?.message ?? `exit ${r.status ?? `signal ${r.signal}`}`}): ${c.argv.join(' ')}\n${(r.stderr ?? '').trim()}`
+      process.stderr.write(`${c.error}\n`)
+      return
+    }
+    return dt
+  }
+  for (let i = 0; i < spec.warmup; i++) for (const c of state) once(c)
+  for (let i = 0; i < spec.runs; i++) {
+    for (const c of i % 2 ? [...state].reverse() : state) {
+      const dt = once(c)
+      if (dt !== undefined) c.times.push(dt)
+    }
+  }
+  const results = state.map((c) =>
+    c.error ? {command: c.name, error: c.error} : {command: c.name, ...stats(c.times), times: c.times, exit_codes: c.times.map(() => 0)},
+  )
+  fs.writeFileSync(spec.out, JSON.stringify({results}, null, 2))
+}
+
+// ------------------------------------------------------------------------------------------
+// Options and environment
+// ------------------------------------------------------------------------------------------
+const USAGE = `usage: node bench/run.js [options]   (npm run bench -- [options])
+  --runs N          timed runs per command (default 20)
+  --warmup N        untimed warm-up runs per command (default 3)
+  --user NAME       unprivileged user to run as when started as root (default ncxtest; created if missing)
+  --image FILE      use this busybox OCI tar instead of building one with scripts/mkimage.js
+  --timer T         hyperfine (default when installed) or internal (spawnSync + hrtime)
+  --podman PATH     podman binary (default: podman on PATH)
+  --runc PATH       runc binary given to podman --runtime (default /usr/sbin/runc)
+  --no-runtime      skip the ncx-runtime-only measurement
+  --keep            keep the temporary stores (their path is printed)
+`
+
+let opts
+try {
+  opts = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      runs: {type: 'string', default: '20'},
+      warmup: {type: 'string', default: '3'},
+      user: {type: 'string', default: 'ncxtest'},
+      image: {type: 'string'},
+      timer: {type: 'string'},
+      podman: {type: 'string', default: 'podman'},
+      runc: {type: 'string', default: '/usr/sbin/runc'},
+      'no-runtime': {type: 'boolean', default: false},
+      keep: {type: 'boolean', default: false},
+      help: {type: 'boolean', short: 'h', default: false},
+    },
+  }).values
+} catch (e) {
+  process.stderr.write(`bench: ${e.message}\n${USAGE}`)
+  process.exit(2)
+}
+if (opts.help) {
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
+const RUNS = Number(opts.runs)
+const WARMUP = Number(opts.warmup)
+if (!Number.isInteger(RUNS) || RUNS < 1 || !Number.isInteger(WARMUP) || WARMUP < 0) {
+  process.stderr.write(`bench: --runs must be a positive integer and --warmup a non-negative integer\n`)
+  process.exit(2)
+}
+
+function which(name) {
+  if (name.includes('/')) return fs.existsSync(name) ? name : undefined
+  for (const dir of (process.env.PATH ?? SYS_PATH).split(':').concat(SYS_PATH.split(':'))) {
+    const p = path.join(dir, name)
+    try {
+      fs.accessSync(p, fs.constants.X_OK)
+      return p
+    } catch {}
+  }
+  return undefined
+}
+
+function sh(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, {encoding: 'utf8', maxBuffer: 64 << 20, ...options})
+  return {ok: !r.error && r.status === 0, status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error}
+}
+
+/** The most telling line of an error text (podman prints log lines before its `Error:`). */
+function keyLine(text) {
+  const lines = String(text).split('\n').filter((l) => l.trim() && !/^\(exit /.test(l))
+  return lines.find((l) => /^Error:/.test(l)) ?? lines.find((l) => /error/i.test(l) && !/level=(warning|info)/.test(l)) ?? lines[0] ?? ''
+}
+
+function failText(r) {
+  const out = `${r.stderr}${r.stdout}`.trim()
+  if (r.error) return `${r.error.message}${out ? `\n${out}` : ''}`
+  return `${out || '(no output)'}\n(exit ${r.status ?? `signal ${r.signal}`})`
+}
+
+// ncx must be built.
+const missing = [path.join(REPO, 'dist', 'src', 'cli', 'fast.js'), RUNTIME_BIN].filter((f) => !fs.existsSync(f))
+if (missing.length > 0) {
+  process.stderr.write(
+    `bench: ncx is not built (missing ${missing.join(', ')}).\n` +
+      `Build it first:\n  npm ci\n  npm run build        # = node scripts/build-native.js && npm run build:ts\n` +
+      `then run: npm run bench\n`,
+  )
+  process.exit(1)
+}
+
+const PODMAN = which(opts.podman)
+const HYPERFINE = which('hyperfine')
+const TIMER = opts.timer ?? (HYPERFINE ? 'hyperfine' : 'internal')
+if (TIMER !== 'hyperfine' && TIMER !== 'internal') {
+  process.stderr.write(`bench: --timer must be hyperfine or internal\n`)
+  process.exit(2)
+}
+if (TIMER === 'hyperfine' && !HYPERFINE) {
+  process.stderr.write(`bench: --timer hyperfine but hyperfine is not installed (apt-get install hyperfine), or use --timer internal\n`)
+  process.exit(1)
+}
+
+// ------------------------------------------------------------------------------------------
+// The benchmark user
+// ------------------------------------------------------------------------------------------
+const IS_ROOT = process.getuid() === 0
+
+function passwdEntry(name) {
+  const r = sh('getent', ['passwd', name])
+  if (!r.ok) return undefined
+  const [, , uid, gid, , home] = r.stdout.trim().split(':')
+  return {name, uid: Number(uid), gid: Number(gid), home}
+}
+
+function hasSubIds(file, name, uid) {
+  try {
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .some((l) => {
+        const f = l.split(':')
+        return f.length === 3 && (f[0] === name || f[0] === String(uid)) && Number(f[2]) >= 65536
+      })
+  } catch {
+    return false
+  }
+}
+
+let USER
+if (IS_ROOT) {
+  USER = passwdEntry(opts.user)
+  if (!USER) {
+    log(`creating user ${opts.user}`)
+    const r = sh('useradd', ['-m', opts.user])
+    if (!r.ok) {
+      process.stderr.write(`bench: useradd -m ${opts.user} failed:\n${failText(r)}\n`)
+      process.exit(1)
+    }
+    USER = passwdEntry(opts.user)
+  }
+  if (!hasSubIds('/etc/subuid', USER.name, USER.uid) || !hasSubIds('/etc/subgid', USER.name, USER.uid)) {
+    log(`adding subordinate ids 100000-165535 for ${USER.name}`)
+    const r = sh('usermod', ['--add-subuids', '100000-165535', '--add-subgids', '100000-165535', USER.name])
+    if (!r.ok) {
+      process.stderr.write(`bench: usermod --add-subuids failed:\n${failText(r)}\n`)
+      process.exit(1)
+    }
+  }
+} else {
+  USER = {name: os.userInfo().username, uid: process.getuid(), gid: process.getgid(), home: os.homedir()}
+}
+if (USER.uid === 0) {
+  process.stderr.write(`bench: refusing to benchmark as root (--user ${opts.user} is uid 0); both tools must run rootless\n`)
+  process.exit(1)
+}
+
+// Private runtime dir (XDG_RUNTIME_DIR) and work dir, both owned by the user.
+const XDG = IS_ROOT ? '/tmp/ncx-bench-xdg' : `/tmp/ncx-bench-xdg-${USER.uid}`
+
+function ownedBy(p) {
+  if (IS_ROOT) fs.chownSync(p, USER.uid, USER.gid)
+  fs.chmodSync(p, 0o700)
+}
+
+/** Processes a previous bench run left in the private runtime dir: podman's pause process, ncx's userns holder. */
+function benchDaemons() {
+  const found = []
+  const add = (file, read, expect) => {
+    try {
+      const pid = read(fs.readFileSync(file, 'utf8'))
+      if (!Number.isInteger(pid) || pid <= 0) return
+      const st = fs.statSync(`/proc/${pid}`)
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      if (st.uid === USER.uid && expect.test(cmdline)) found.push(pid)
+    } catch {}
+  }
+  add(path.join(XDG, 'libpod', 'tmp', 'pause.pid'), (s) => Number(s.trim()), /catatonit|podman/)
+  add(path.join(XDG, 'ncx', 'userns.json'), (s) => JSON.parse(s).pid, /ncx-runtime|ncx-userns/)
+  return found
+}
+
+function stopBenchDaemons() {
+  for (const pid of benchDaemons()) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {}
+  }
+}
+
+function prepareXdg() {
+  let st
+  try {
+    st = fs.lstatSync(XDG)
+  } catch {}
+  if (st) {
+    stopBenchDaemons()
+    try {
+      if (!st.isDirectory() || st.isSymbolicLink() || st.uid !== USER.uid) fs.rmSync(XDG, {recursive: true, force: true})
+      else for (const e of fs.readdirSync(XDG)) fs.rmSync(path.join(XDG, e), {recursive: true, force: true})
+    } catch (e) {
+      log(`could not empty ${XDG} left by an earlier run (${e.message}); reusing it`)
+    }
+  }
+  fs.mkdirSync(XDG, {recursive: true, mode: 0o700})
+  ownedBy(XDG)
+}
+
+prepareXdg()
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'ncx-bench-'))
+ownedBy(WORK)
+
+const NCX_ROOT = path.join(WORK, 'ncx')
+const RESULTS_TMP = path.join(WORK, 'timings')
+
+const userEnv = (extra = {}) => ({
+  PATH: [...new Set([path.dirname(NODE), ...SYS_PATH.split(':')])].join(':'),
+  HOME: USER.home,
+  USER: USER.name,
+  LOGNAME: USER.name,
+  XDG_RUNTIME_DIR: XDG,
+  NCX_ROOT,
+  ...extra,
+})
+
+/** argv that runs `argv` as the benchmark user with the benchmark environment. */
+function asUser(argv, extraEnv = {}) {
+  const envArgs = ['env', '-i', ...Object.entries(userEnv(extraEnv)).map(([k, v]) => `${k}=${v}`)]
+  return IS_ROOT ? ['runuser', '-u', USER.name, '--', ...envArgs, ...argv] : [...envArgs, ...argv]
+}
+
+function runAsUser(argv, extraEnv = {}, options = {}) {
+  const [cmd, ...args] = asUser(argv, extraEnv)
+  return sh(cmd, args, options)
+}
+
+function mkdirUser(p) {
+  fs.mkdirSync(p, {recursive: true})
+  ownedBy(p)
+}
+mkdirUser(RESULTS_TMP)
+
+const shq = (s) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
+const shJoin = (argv) => argv.map(shq).join(' ')
+
+// ------------------------------------------------------------------------------------------
+// Cleanup
+// ------------------------------------------------------------------------------------------
+let podmanGlobal = [] // set once podman is configured; used to clean its store when not root
+function cleanup() {
+  if (opts.keep) {
+    log(`kept stores in ${WORK} and ${XDG}`)
+    return
+  }
+  if (!IS_ROOT) {
+    // Unpacked layers belong to subordinate ids: delete them from inside the user namespaces.
+    try {
+      const holder = JSON.parse(fs.readFileSync(path.join(XDG, 'ncx', 'userns.json'), 'utf8')).pid
+      runAsUser([RUNTIME_BIN, 'rmtree', '--userns-pid', String(holder), path.join(NCX_ROOT, 'snapshots'), path.join(NCX_ROOT, 'containers')])
+    } catch {}
+    if (PODMAN && podmanGlobal.length > 0) runAsUser([PODMAN, ...podmanGlobal, 'unshare', 'rm', '-rf', path.join(WORK, 'podman')])
+  }
+  stopBenchDaemons()
+  for (const p of [WORK, XDG]) {
+    try {
+      fs.rmSync(p, {recursive: true, force: true})
+    } catch (e) {
+      log(`could not remove ${p}: ${e.message}`)
+    }
+  }
+}
+process.on('SIGINT', () => {
+  cleanup()
+  process.exit(130)
+})
+
+// ------------------------------------------------------------------------------------------
+// Timing
+// ------------------------------------------------------------------------------------------
+let seq = 0
+/** Time `argv` as the user; returns stats in milliseconds or {error}. */
+function measure(commands, extraEnv = {}) {
+  const ms = (x) => x * 1000
+  const convert = (argv, res) => ({
+    command: shJoin(argv),
+    median: ms(res.median),
+    mean: ms(res.mean),
+    min: ms(res.min),
+    max: ms(res.max),
+    stddev: ms(res.stddev ?? 0),
+    runs: res.times.length,
+    times: res.times.map(ms),
+  })
+  if (TIMER === 'hyperfine') {
+    return commands.map(({name, argv}) => {
+      const out = path.join(RESULTS_TMP, `${++seq}.json`)
+      log(`timing ${name}: ${RUNS} runs after ${WARMUP} warm-up (hyperfine)`)
+      const hf = [HYPERFINE, '-N', '--style', 'basic', '--warmup', String(WARMUP), '--runs', String(RUNS), '--export-json', out, '-n', name, shJoin(argv)]
+      const [cmd, ...args] = asUser(hf, extraEnv)
+      const r = sh(cmd, args, {stdio: ['ignore', 2, 'pipe']})
+      if (r.stderr) process.stderr.write(r.stderr)
+      if (!r.ok) return {error: `timing failed: ${failText(r)}`}
+      return convert(argv, JSON.parse(fs.readFileSync(out, 'utf8')).results[0])
+    })
+  }
+  const out = path.join(RESULTS_TMP, `${++seq}.json`)
+  const spec = path.join(RESULTS_TMP, `${seq}.spec.json`)
+  log(`timing ${commands.map((c) => c.name).join(' / ')}: ${RUNS} runs each, interleaved, after ${WARMUP} warm-up (internal timer)`)
+  fs.writeFileSync(spec, JSON.stringify({commands, runs: RUNS, warmup: WARMUP, out}))
+  if (IS_ROOT) fs.chownSync(spec, USER.uid, USER.gid)
+  const [cmd, ...args] = asUser([NODE, fileURLToPath(import.meta.url), '--measure-worker', spec], extraEnv)
+  const r = sh(cmd, args, {stdio: ['ignore', 2, 'pipe']})
+  if (r.stderr) process.stderr.write(r.stderr)
+  if (!r.ok) return commands.map(() => ({error: `timing failed: ${failText(r)}`}))
+  const results = JSON.parse(fs.readFileSync(out, 'utf8')).results
+  return commands.map(({argv}, i) => (results[i].error ? {error: `timing failed: ${results[i].error}`} : convert(argv, results[i])))
+}
+
+// ------------------------------------------------------------------------------------------
+// Setup: image, ncx store, podman store
+// ------------------------------------------------------------------------------------------
+const fatal = [] // tools that could not run at all
+const notes = []
+
+function tryCleanupAndExit(msg) {
+  process.stderr.write(`bench: ${msg}\n`)
+  cleanup()
+  process.exit(1)
+}
+
+let IMAGE
+if (opts.image) {
+  IMAGE = path.resolve(opts.image)
+  if (!fs.existsSync(IMAGE)) tryCleanupAndExit(`--image ${IMAGE} does not exist`)
+  const r = runAsUser(['test', '-r', IMAGE])
+  if (!r.ok) tryCleanupAndExit(`--image ${IMAGE} is not readable by ${USER.name}`)
+} else {
+  const dir = path.join(WORK, 'image')
+  mkdirUser(dir)
+  log(`building the busybox image: node scripts/mkimage.js busybox --out ${dir}`)
+  const r = runAsUser([NODE, path.join(REPO, 'scripts', 'mkimage.js'), 'busybox', '--out', dir])
+  if (!r.ok) tryCleanupAndExit(`node scripts/mkimage.js busybox failed (as ${USER.name}):\n${failText(r)}`)
+  IMAGE = path.join(dir, 'busybox.oci.tar')
+}
+
+// ncx
+const NCX = [NODE, NCX_BIN]
+const ncxRunArgv = [...NCX, 'run', '--rm', 'busybox', 'true']
+const ncxVersionArgv = [...NCX, '--version']
+const nodeArgv = [NODE, '-e', '0']
+let ncxOk = true // ncx can load and run
+let ncxVersionOk = true
+let ncxVersion = ''
+{
+  log(`loading the image into ncx (NCX_ROOT=${NCX_ROOT})`)
+  const v = runAsUser(ncxVersionArgv)
+  if (!v.ok) {
+    fatal.push(`ncx --version failed as ${USER.name}:\n${failText(v)}`)
+    ncxVersionOk = false
+    ncxOk = false
+  } else ncxVersion = v.stdout.trim()
+  const load = ncxOk ? runAsUser([...NCX, 'load', '-i', IMAGE]) : undefined
+  if (load && !load.ok) {
+    fatal.push(`ncx load -i ${IMAGE} failed as ${USER.name}:\n${failText(load)}`)
+    ncxOk = false
+  }
+  const run = ncxOk ? runAsUser(ncxRunArgv) : undefined
+  if (run && !run.ok) {
+    fatal.push(`\`${shJoin(ncxRunArgv)}\` failed as ${USER.name}:\n${failText(run)}`)
+    ncxOk = false
+  }
+}
+
+// podman: find the flags it needs here (storage driver, ulimits, systemd-less settings).
+let podmanOk = false
+let podmanRunArgv
+let podmanVersion = ''
+let runcVersion = ''
+let podmanInfo = {}
+const podmanProbe = []
+if (!PODMAN) {
+  fatal.push(`podman not found (looked for ${opts.podman}); install it (apt-get install podman) or pass --podman PATH`)
+} else if (!fs.existsSync(opts.runc)) {
+  fatal.push(`runc not found at ${opts.runc}; install it (apt-get install runc) or pass --runc PATH`)
+} else {
+  podmanVersion = sh(PODMAN, ['--version']).stdout.trim()
+  runcVersion = sh(opts.runc, ['--version']).stdout.split('\n')[0].trim()
+  outer: for (const driver of ['overlay', 'vfs']) {
+    const root = path.join(WORK, 'podman', `${driver}-root`)
+    const runroot = path.join(WORK, 'podman', `${driver}-runroot`)
+    mkdirUser(path.join(WORK, 'podman'))
+    const base = ['--runtime', opts.runc, '--root', root, '--runroot', runroot, '--storage-driver', driver]
+    log(`loading the image into podman (--storage-driver ${driver})`)
+    const load = runAsUser([PODMAN, ...base, 'load', '-i', IMAGE])
+    if (!load.ok) {
+      podmanProbe.push({driver, step: 'load', ok: false, error: failText(load)})
+      continue
+    }
+    podmanProbe.push({driver, step: 'load', ok: true})
+    for (const [globalExtra, runExtra] of [
+      [[], []],
+      [[], ULIMIT_FLAGS],
+      [NO_SYSTEMD_FLAGS, []],
+      [NO_SYSTEMD_FLAGS, ULIMIT_FLAGS],
+    ]) {
+      const global = [...base, ...globalExtra]
+      const argv = [PODMAN, ...global, 'run', '--rm', '--net=none', '--pull=never', ...runExtra, 'busybox', 'true']
+      const r = runAsUser(argv)
+      podmanProbe.push({driver, step: 'run', flags: [...globalExtra, ...runExtra].join(' ') || '(none)', ok: r.ok, ...(r.ok ? {} : {error: failText(r)})})
+      if (r.ok) {
+        podmanOk = true
+        podmanRunArgv = argv
+        podmanGlobal = global
+        break outer
+      }
+    }
+  }
+  if (podmanOk) {
+    const info = runAsUser([PODMAN, ...podmanGlobal, 'info', '--format', 'json'])
+    try {
+      const j = JSON.parse(info.stdout)
+      podmanInfo = {
+        graphDriver: j.store?.graphDriverName,
+        cgroupManager: j.host?.cgroupManager,
+        cgroupVersion: j.host?.cgroupVersion,
+        eventLogger: j.host?.eventLogger,
+        ociRuntime: j.host?.ociRuntime?.path,
+        rootless: j.host?.security?.rootless,
+      }
+    } catch {}
+  } else {
+    const last = podmanProbe.filter((p) => p.error).map((p) => `--storage-driver ${p.driver} ${p.step}${p.flags ? ` [extra flags: ${p.flags}]` : ''}:\n${p.error}`)
+    fatal.push(`podman could not run busybox as ${USER.name}; attempts:\n${last.join('\n---\n')}`)
+  }
+}
+
+// ncx-runtime alone: capture the exact argv ncx gives the runtime (via NCX_RUNTIME_BINARY), keep the bundle.
+let runtimeArgv
+let runtimeSkip
+if (opts['no-runtime']) runtimeSkip = 'skipped (--no-runtime)'
+else if (!ncxOk) runtimeSkip = 'skipped (ncx run failed)'
+else {
+  const wrapper = path.join(WORK, 'runtime-wrapper.sh')
+  const argvFile = path.join(WORK, 'runtime-argv')
+  fs.writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = run ]; then printf '%s\\0' "$@" > ${shq(argvFile)}; fi\nexec ${shq(RUNTIME_BIN)} "$@"\n`, {mode: 0o755})
+  if (IS_ROOT) fs.chownSync(wrapper, USER.uid, USER.gid)
+  const r = runAsUser([...NCX, 'run', '--name', 'ncx-bench-runtime', 'busybox', 'true'], {NCX_RUNTIME_BINARY: wrapper})
+  if (!r.ok || !fs.existsSync(argvFile)) runtimeSkip = `skipped (could not prepare a bundle: ${failText(r)})`
+  else {
+    const captured = fs.readFileSync(argvFile, 'utf8').split('\0').slice(0, -1)
+    const args = []
+    for (let i = 0; i < captured.length; i++) {
+      if (captured[i] === '--status-fd' || captured[i] === '--cleanup') i++ // no status pipe; keep the bundle
+      else args.push(captured[i])
+    }
+    runtimeArgv = [RUNTIME_BIN, ...args]
+    const check = runAsUser(runtimeArgv)
+    if (!check.ok) {
+      runtimeSkip = `skipped (\`${shJoin(runtimeArgv)}\` failed: ${failText(check)})`
+      runtimeArgv = undefined
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Measure
+// ------------------------------------------------------------------------------------------
+const errRow = (msg) => ({error: msg})
+/** Measure side by side; a timing failure of a required benchmark counts as "could not run". */
+function required(...entries) {
+  const live = entries.filter((e) => e.ok)
+  const res = measure(live.map(({name, argv}) => ({name, argv})))
+  return entries.map((e) => {
+    if (!e.ok) return errRow(e.why)
+    const r = res[live.indexOf(e)]
+    if (r.error) fatal.push(`${e.name}: ${r.error}`)
+    return r
+  })
+}
+const m = {}
+;[m.ncxRun, m.podmanRun] = required(
+  {name: 'ncx run --rm busybox true', argv: ncxRunArgv, ok: ncxOk, why: 'ncx could not run'},
+  {name: 'podman run --rm --net=none busybox true', argv: podmanRunArgv, ok: podmanOk, why: 'podman could not run'},
+)
+;[m.ncxVersion, m.nodeE0] = required(
+  {name: 'ncx --version', argv: ncxVersionArgv, ok: ncxVersionOk, why: 'ncx could not run'},
+  {name: 'node -e 0', argv: nodeArgv, ok: true},
+)
+m.runtime = runtimeArgv ? measure([{name: 'ncx-runtime run (prepared bundle)', argv: runtimeArgv}])[0] : errRow(runtimeSkip)
+
+// ------------------------------------------------------------------------------------------
+// Report
+// ------------------------------------------------------------------------------------------
+const f1 = (x) => (x === undefined ? '—' : `${x.toFixed(1)} ms`)
+const ratio = (a, b) => (a.median !== undefined && b.median !== undefined ? a.median / b.median : undefined)
+const rows = [
+  {bench: '`ncx run --rm busybox true` vs podman+runc', ncx: m.ncxRun, peer: m.podmanRun, peerName: 'podman', target: 0.5},
+  {bench: '`ncx --version` vs `node -e 0`', ncx: m.ncxVersion, peer: m.nodeE0, peerName: 'node', target: 1.5},
+  {bench: '`ncx-runtime run` alone (prepared bundle)', ncx: m.runtime, peer: undefined, target: undefined},
+]
+for (const r of rows) {
+  r.ratio = r.peer ? ratio(r.ncx, r.peer) : undefined
+  r.met = r.ratio === undefined || r.target === undefined ? undefined : r.ratio <= r.target
+}
+const cell = (x) => (x?.error ? `error: ${keyLine(x.error)}` : f1(x?.median))
+const table = [
+  '| benchmark | ncx median | peer median | ratio | target | met? |',
+  '|---|---:|---:|---:|---:|:---:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.bench} | ${cell(r.ncx)} | ${r.peer ? cell(r.peer) : '—'} | ${r.ratio === undefined ? '—' : `${r.ratio.toFixed(3)}×`} | ` +
+      `${r.target === undefined ? '— (info)' : `≤ ${r.target}×`} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} |`,
+  ),
+].join('\n')
+
+const detailRows = [
+  ['ncx run --rm busybox true', m.ncxRun],
+  ['podman run --rm --net=none busybox true', m.podmanRun],
+  ['ncx --version', m.ncxVersion],
+  ['node -e 0', m.nodeE0],
+  ['ncx-runtime run (prepared bundle)', m.runtime],
+]
+const details = [
+  '| command | median | mean | σ | min | max | runs |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...detailRows.map(([n, x]) =>
+    x.error ? `| ${n} | ${keyLine(x.error)} | | | | | |` : `| ${n} | ${f1(x.median)} | ${f1(x.mean)} | ${f1(x.stddev)} | ${f1(x.min)} | ${f1(x.max)} | ${x.runs} |`,
+  ),
+].join('\n')
+
+const cpus = os.cpus()
+const env = {
+  date: new Date().toISOString(),
+  kernel: `${os.type()} ${os.release()} ${os.machine?.() ?? os.arch()}`,
+  cpus: `${os.availableParallelism?.() ?? cpus.length} × ${cpus[0]?.model?.trim() ?? 'unknown'}`,
+  node: process.version,
+  ncx: ncxVersion,
+  podman: podmanVersion || '(not available)',
+  runc: runcVersion || '(not available)',
+  timer: TIMER === 'hyperfine' ? `${sh(HYPERFINE, ['--version']).stdout.trim()} (commands one after the other)` : 'internal (spawnSync + process.hrtime; the two commands of a row interleaved)',
+  user: `${USER.name} (uid ${USER.uid})${IS_ROOT ? ', via runuser from root' : ''}`,
+  runs: RUNS,
+  warmup: WARMUP,
+}
+const podmanExtra = podmanOk ? [...podmanGlobal.slice(podmanGlobal.indexOf('--storage-driver')), ...podmanRunArgv.slice(podmanRunArgv.indexOf('--pull=never') + 1, -2)] : []
+const userPrefix = shJoin(asUser([]))
+const hfPrefix =
+  TIMER === 'hyperfine' ? `${HYPERFINE} -N --warmup ${WARMUP} --runs ${RUNS} --export-json FILE` : `(internal timer: ${WARMUP} warm-up + ${RUNS} timed spawnSync calls each, the two commands of a row interleaved)`
+
+const jsOverhead = m.ncxRun.median !== undefined && m.runtime.median !== undefined ? m.ncxRun.median - m.runtime.median : undefined
+
+const md = `# ncx benchmark results
+
+Generated by \`node bench/run.js\` (\`npm run bench\`); see [README.md](README.md). Overwritten on every run.
+
+- date: ${env.date}
+- kernel: ${env.kernel}
+- CPUs: ${env.cpus}
+- node: ${env.node}
+- ncx: ${env.ncx || '(not available)'}
+- podman: ${env.podman}; runtime ${env.runc}${podmanInfo.graphDriver ? `; storage ${podmanInfo.graphDriver}, cgroup manager ${podmanInfo.cgroupManager} (cgroup ${podmanInfo.cgroupVersion}), events ${podmanInfo.eventLogger}` : ''}
+- timer: ${env.timer}
+- user: ${env.user}
+- runs: ${RUNS} timed per command, after ${WARMUP} warm-up runs; medians compared; ratio = ncx median / peer median
+
+## Results
+
+${table}
+
+${jsOverhead !== undefined ? `Of the \`ncx run\` median, ${f1(m.runtime.median)} is \`ncx-runtime run\` itself; the other ${f1(jsOverhead)} is the Node side (start-up, store lookup, bundle creation, removal).\n\n` : ''}## Details
+
+${details}
+
+## Commands
+
+All commands run as ${USER.name} through this prefix (isolated stores under a fresh temporary directory, deleted afterwards):
+
+\`\`\`
+${userPrefix}
+\`\`\`
+
+Timed with:
+
+\`\`\`
+${hfPrefix} CMD
+\`\`\`
+
+\`\`\`
+${shJoin(ncxRunArgv)}
+${podmanRunArgv ? shJoin(podmanRunArgv) : '(podman: not run)'}
+${shJoin(ncxVersionArgv)}
+${shJoin(nodeArgv)}
+${runtimeArgv ? shJoin(runtimeArgv) : `(ncx-runtime: ${runtimeSkip})`}
+\`\`\`
+
+Image: \`${opts.image ? IMAGE : 'node scripts/mkimage.js busybox --out DIR'}\` → \`busybox.oci.tar\`, loaded with \`ncx load -i\` and \`podman load -i\`.
+The ncx-runtime command is the exact argv \`ncx run\` passes to the runtime (captured through \`NCX_RUNTIME_BINARY\`), minus \`--status-fd\`, on the bundle of a container created with \`ncx run --name ncx-bench-runtime busybox true\`.
+
+### podman flags needed on this machine
+
+${podmanOk ? `Beyond \`--runtime ${opts.runc} --root DIR --runroot DIR\` and \`run --rm --net=none --pull=never\` (\`--pull=never\` only keeps podman off the network, as ncx never pulls): \`${podmanExtra.join(' ')}\`.` : 'podman could not run; see the errors below.'}
+
+Probe (first working combination wins):
+
+${podmanProbe.map((p) => `- \`--storage-driver ${p.driver}\` ${p.step}${p.flags ? ` with \`${p.flags}\`` : ''}: ${p.ok ? 'ok' : `failed: \`${keyLine(p.error ?? '')}\``}`).join('\n') || '- (not run)'}
+${fatal.length ? `\n## Errors\n\n${fatal.map((f) => `\`\`\`\n${f}\n\`\`\``).join('\n\n')}\n` : ''}${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
+
+process.stdout.write(`${table}\n`)
+try {
+  fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), md)
+  fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
+  fs.writeFileSync(
+    path.join(BENCH_DIR, 'results', 'latest.json'),
+    `${JSON.stringify(
+      {
+        env,
+        podman: {ok: podmanOk, flags: podmanExtra, info: podmanInfo, probe: podmanProbe},
+        commands: {
+          prefix: asUser([]),
+          timer: hfPrefix,
+          ncxRun: ncxRunArgv,
+          podmanRun: podmanRunArgv ?? null,
+          ncxVersion: ncxVersionArgv,
+          node: nodeArgv,
+          runtime: runtimeArgv ?? null,
+        },
+        rows: rows.map((r) => ({benchmark: r.bench, ncxMedianMs: r.ncx.median ?? null, peerMedianMs: r.peer?.median ?? null, ratio: r.ratio ?? null, target: r.target ?? null, met: r.met ?? null})),
+        measurements: m,
+        errors: fatal,
+      },
+      null,
+      2,
+    )}\n`,
+  )
+  log(`wrote ${path.relative(process.cwd(), path.join(BENCH_DIR, 'RESULTS.md'))} and ${path.relative(process.cwd(), path.join(BENCH_DIR, 'results', 'latest.json'))}`)
+} catch (e) {
+  fatal.push(`could not write the results under ${BENCH_DIR}: ${e.message}`)
+}
+
+cleanup()
+if (fatal.length > 0) {
+  process.stderr.write(`\nbench: could not run everything (exit 1):\n\n${fatal.join('\n\n')}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,145 @@
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {isatty} from 'node:tty'
+
+import {expect} from 'chai'
+
+import {parseRunArgv} from '../../src/cli/run-flags.js'
+import {UsageError} from '../../src/engine/errors.js'
+
+describe('parseRunArgv (src/cli/run-flags.ts)', () => {
+  let dir: string
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ncx-unit-run-'))
+  })
+  after(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('builds options with Docker defaults', () => {
+    const inv = parseRunArgv(['busybox'], {})
+    expect(inv.options).to.deep.equal({
+      image: 'busybox',
+      command: [],
+      entrypoint: undefined,
+      env: [],
+      workdir: undefined,
+      user: undefined,
+      hostname: undefined,
+      name: undefined,
+      rm: false,
+      interactive: false,
+      tty: false,
+      network: 'none',
+      readOnly: false,
+    })
+    expect(inv.detach).to.equal(false)
+    expect(inv.debug).to.equal(false)
+    expect(inv.root).to.equal(undefined)
+  })
+
+  it('splits image and command, passing command flags through', () => {
+    const inv = parseRunArgv(['--rm', '--name', 'c1', '-u', '1000:1000', '-h', 'box', '--read-only', '-d', 'busybox', 'ls', '-l', '/'], {})
+    expect(inv.options.image).to.equal('busybox')
+    expect(inv.options.command).to.deep.equal(['ls', '-l', '/'])
+    expect(inv.options.rm).to.equal(true)
+    expect(inv.options.name).to.equal('c1')
+    expect(inv.options.user).to.equal('1000:1000')
+    expect(inv.options.hostname).to.equal('box')
+    expect(inv.options.readOnly).to.equal(true)
+    expect(inv.detach).to.equal(true)
+  })
+
+  it('keeps --entrypoint "" (clearing) distinct from no --entrypoint', () => {
+    expect(parseRunArgv(['--entrypoint', '', 'img'], {}).options.entrypoint).to.equal('')
+    expect(parseRunArgv(['--entrypoint=/bin/sh', 'img'], {}).options.entrypoint).to.equal('/bin/sh')
+  })
+
+  it('passes global flags through', () => {
+    const inv = parseRunArgv(['--root', '/data', '--debug', 'img'], {})
+    expect(inv.root).to.equal('/data')
+    expect(inv.debug).to.equal(true)
+  })
+
+  it('copies a bare -e KEY from the given host env and drops it when absent', () => {
+    const inv = parseRunArgv(['-e', 'FOO', '-e', 'MISSING', '-e', 'A=1', '-e', 'EMPTY', 'img'], {FOO: 'from host', EMPTY: ''})
+    expect(inv.options.env).to.deep.equal(['FOO=from host', 'A=1', 'EMPTY='])
+  })
+
+  it('does not read process.env when an env object is given', () => {
+    process.env.NCX_UNIT_ONLY_IN_PROCESS = 'leak'
+    try {
+      expect(parseRunArgv(['-e', 'NCX_UNIT_ONLY_IN_PROCESS', 'img'], {}).options.env).to.deep.equal([])
+    } finally {
+      delete process.env.NCX_UNIT_ONLY_IN_PROCESS
+    }
+  })
+
+  it('rejects -e with an empty name', () => {
+    expect(() => parseRunArgv(['-e', '=x', 'img'], {})).to.throw(UsageError, /empty name/)
+  })
+
+  it('requires an absolute working directory', () => {
+    expect(() => parseRunArgv(['-w', 'src', 'img'], {})).to.throw(UsageError, "the working directory 'src' is invalid, it needs to be an absolute path")
+    expect(parseRunArgv(['-w', '/src', 'img'], {}).options.workdir).to.equal('/src')
+  })
+
+  it('requires an image', () => {
+    expect(() => parseRunArgv([], {})).to.throw(UsageError, '"ncx run" requires at least 1 argument')
+    expect(() => parseRunArgv(['--rm'], {})).to.throw(UsageError, /requires at least 1 argument/)
+  })
+
+  it('accepts --network none and rejects other networks clearly', () => {
+    expect(parseRunArgv(['--network', 'none', 'img'], {}).options.network).to.equal('none')
+    expect(parseRunArgv(['--net=none', 'img'], {}).options.network).to.equal('none')
+    for (const mode of ['host', 'bridge', 'container:x']) {
+      try {
+        parseRunArgv(['--network', mode, 'img'], {})
+        expect.fail(`--network ${mode} should be rejected`)
+      } catch (error) {
+        expect(error).to.be.instanceOf(UsageError)
+        expect((error as UsageError).message).to.equal(`network mode ${JSON.stringify(mode)} is not available yet`)
+        expect((error as UsageError).hint).to.contain('--network none')
+      }
+    }
+  })
+
+  it('rejects --pull=always (no registry yet) and bogus --pull values', () => {
+    expect(() => parseRunArgv(['--pull=always', 'img'], {})).to.throw(UsageError, /--pull=always/)
+    expect(() => parseRunArgv(['--pull=bogus', 'img'], {})).to.throw(UsageError, /invalid value "bogus" for --pull/)
+    expect(() => parseRunArgv(['--pull=missing', 'img'], {})).not.to.throw()
+  })
+
+  it('-t alone allocates a terminal without needing one on stdin', () => {
+    const inv = parseRunArgv(['-t', 'img'], {})
+    expect(inv.options.tty).to.equal(true)
+    expect(inv.options.interactive).to.equal(false)
+  })
+
+  it('-it requires stdin to be a terminal, as Docker does', () => {
+    if (isatty(0)) {
+      expect(parseRunArgv(['-it', 'img'], {}).options).to.include({interactive: true, tty: true})
+    } else {
+      expect(() => parseRunArgv(['-it', 'img'], {})).to.throw(UsageError, 'the input device is not a TTY')
+    }
+  })
+
+  it('reads --env-file entries before -e entries', () => {
+    const file = join(dir, 'vars.env')
+    writeFileSync(file, '# comment\n\nA=from-file\nHOSTVAR\nGONE\nB=keep = spaces \n')
+    const inv = parseRunArgv(['--env-file', file, '-e', 'A=from-flag', 'img'], {HOSTVAR: 'h'})
+    expect(inv.options.env).to.deep.equal(['A=from-file', 'HOSTVAR=h', 'B=keep = spaces ', 'A=from-flag'])
+  })
+
+  it('reads several --env-file flags in order', () => {
+    const one = join(dir, 'one.env')
+    const two = join(dir, 'two.env')
+    writeFileSync(one, 'X=1\n')
+    writeFileSync(two, 'Y=2\n')
+    expect(parseRunArgv(['--env-file', one, '--env-file=' + two, 'img'], {}).options.env).to.deep.equal(['X=1', 'Y=2'])
+  })
+
+  it('reports a missing --env-file as a UsageError naming the file', () => {
+    const missing = join(dir, 'nope.env')
+    expect(() => parseRunArgv(['--env-file', missing, 'img'], {})).to.throw(UsageError, `cannot read env file ${missing}: ENOENT`)
+  })
+})
