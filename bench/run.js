@@ -24,7 +24,7 @@ import {parseArgs} from 'node:util'
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BENCH_DIR = path.join(REPO, 'bench')
 const NODE = process.execPath
-const NCX_BIN = path.join(REPO, 'bin', 'run.js')
+const NCX_BIN = path.join(REPO, 'bin', 'run.cjs')
 const RUNTIME_BIN = path.join(REPO, 'native', 'ncx-runtime')
 const SYS_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 const ULIMIT_FLAGS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1000:1000']
@@ -156,7 +156,7 @@ function failText(r) {
 }
 
 // ncx must be built.
-const missing = [path.join(REPO, 'dist', 'src', 'cli', 'fast.js'), RUNTIME_BIN].filter((f) => !fs.existsSync(f))
+const missing = [path.join(REPO, 'dist', 'fast.cjs'), RUNTIME_BIN].filter((f) => !fs.existsSync(f))
 if (missing.length > 0) {
   process.stderr.write(
     `bench: ncx is not built (missing ${missing.join(', ')}).\n` +

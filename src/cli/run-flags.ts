@@ -1,6 +1,5 @@
-import {isatty} from 'node:tty'
-
 import {Engine} from '../engine/engine.js'
+import {loadNative} from '../native/index.js'
 import {UsageError} from '../engine/errors.js'
 import {runContainer} from '../engine/container/run.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
@@ -55,7 +54,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (str('pull') === 'always') throw new UsageError('--pull=always needs registry support, which is not available yet', 'load images with "ncx load -i FILE"')
   const interactive = bool('interactive')
   const tty = bool('tty')
-  if (interactive && tty && !isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
+  if (interactive && tty && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
   const envFromFiles = list('env-file').flatMap((f) => parseEnvFile(f, env))
   const envFlags = list('env').map((e) => resolveEnvEntry(e, env)).filter((e): e is string => e !== undefined)
   const options: ContainerOptions = {

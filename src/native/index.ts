@@ -10,7 +10,7 @@
  * The triple logic is duplicated in scripts/build-native.js (which runs before tsc); keep
  * them in sync. The interface below mirrors crates/ncx-napi/src/lib.rs.
  */
-import {existsSync, readdirSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -57,6 +57,15 @@ interface ReportLike {
 }
 
 function isMusl(): boolean {
+  // The C library Node itself is linked against, from our own memory map: a fraction of a
+  // millisecond, where process.report.getReport() costs several (this is on `run`'s hot path).
+  try {
+    const maps = readFileSync('/proc/self/maps', 'utf8')
+    if (/\/(ld-)?musl[^/\s]*\.so/.test(maps)) return true
+    if (/\/libc\.so\.6\b|\/libc-[\d.]+\.so\b/.test(maps)) return false
+  } catch {
+    // no /proc: fall through
+  }
   const report = process.report as unknown as ReportLike | undefined
   if (report && typeof report.getReport === 'function') {
     const saved = report.excludeNetwork
@@ -67,12 +76,7 @@ function isMusl(): boolean {
       report.excludeNetwork = saved
     }
   }
-
-  try {
-    return readdirSync('/lib').some((f) => f.startsWith('ld-musl-'))
-  } catch {
-    return false
-  }
+  return false
 }
 
 /** `<platform>-<arch>[-<abi>]`, e.g. "linux-x64-gnu", "linux-arm64-musl" (napi-rs naming). */

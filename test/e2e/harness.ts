@@ -3,14 +3,13 @@
  * `runuser -u $NCX_TEST_USER`, default `ncxtest`), each suite with its own data root and
  * XDG_RUNTIME_DIR, against images built from Debian's busybox-static by scripts/mkimage.js.
  */
-import {execFileSync, spawnSync} from 'node:child_process'
+import {ChildProcess, SpawnOptions, execFileSync, spawn, spawnSync} from 'node:child_process'
 import {chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const bin = join(repo, 'bin', 'run.js')
+const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 export interface Result {
   code: number
@@ -50,6 +49,27 @@ export function ensureUser(name: string): TestUser {
   if (!readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith(`${name}:`))) execFileSync('useradd', ['-m', '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', name])
   return lookupUser(name)
 }
+
+let installed: string | undefined
+
+/**
+ * Where the test user runs ncx from: the checkout itself when that user can read it, else
+ * a world-readable copy of what `npm run build` produced (a CI clone may live under /root).
+ */
+export function installation(): string {
+  if (installed) return installed
+  const readable = !asRoot || spawnSync('runuser', ['-u', user.name, '--', 'test', '-r', join(checkout, 'bin', 'run.cjs'), '-a', '-x', join(checkout, 'native', 'ncx-runtime')]).status === 0
+  if (readable) return (installed = checkout)
+  const copy = mkdtempSync(join(tmpdir(), 'ncx-e2e-install-'))
+  for (const part of ['package.json', 'bin', 'dist', 'native', 'node_modules', 'oclif.manifest.json']) {
+    execFileSync('cp', ['-a', join(checkout, part), copy])
+  }
+  execFileSync('chmod', ['-R', 'a+rX', copy])
+  return (installed = copy)
+}
+
+/** The repository (for scripts run by the test runner itself). */
+export const repo = checkout
 
 let fixtures: string | undefined
 
@@ -94,13 +114,20 @@ export class Sandbox {
     const command = asRoot ? 'runuser' : 'env'
     const prefix = asRoot ? ['-u', this.owner.name, '--', 'env', '-i'] : ['-i']
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`)
-    const r = spawnSync(command, [...prefix, ...envArgs, process.execPath, bin, ...args], {
+    const r = spawnSync(command, [...prefix, ...envArgs, process.execPath, join(installation(), 'bin', 'run.cjs'), ...args], {
       input: options.input,
       encoding: 'utf8',
       timeout: options.timeout ?? 60_000,
     })
     if (r.error) throw r.error
     return {code: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr}
+  }
+
+  /** Start ncx without waiting (for parallel runs and kill tests). */
+  spawn(args: string[], options: SpawnOptions = {}): ChildProcess {
+    const env = Object.entries(this.env()).map(([k, v]) => `${k}=${v}`)
+    const cli = [process.execPath, join(installation(), 'bin', 'run.cjs'), ...args]
+    return asRoot ? spawn('runuser', ['-u', this.owner.name, '--', 'env', '-i', ...env, ...cli], options) : spawn('env', ['-i', ...env, ...cli], options)
   }
 
   /** Run and require exit 0. */
@@ -119,7 +146,7 @@ export class Sandbox {
     const record = join(this.xdg, 'ncx', 'userns.json')
     if (existsSync(join(this.root, 'snapshots'))) {
       const holder = existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as {pid: number}).pid : undefined
-      const runtime = join(repo, 'native', 'ncx-runtime')
+      const runtime = join(installation(), 'native', 'ncx-runtime')
       const args = ['rmtree', ...(holder ? ['--userns-pid', String(holder)] : []), this.root]
       if (asRoot) spawnSync('runuser', ['-u', this.owner.name, '--', runtime, ...args])
       else spawnSync(runtime, args)

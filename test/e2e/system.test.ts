@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -47,13 +47,10 @@ describe('e2e: info, interop, fallbacks and crash safety', function () {
   })
 
   it('keeps the store consistent when a load is killed at any point', async () => {
-    const env = Object.entries(box.env()).map(([k, v]) => `${k}=${v}`)
     const args = ['load', '-i', join(images(), 'multilayer.oci.tar')]
     for (const delay of [40, 120, 250, 400]) {
       // A process group of its own, so the whole tree (runuser → node → ncx-runtime) dies at once.
-      const child = asRoot
-        ? spawn('runuser', ['-u', user.name, '--', 'env', '-i', ...env, process.execPath, join(repo, 'bin', 'run.js'), ...args], {detached: true, stdio: 'ignore'})
-        : spawn('env', ['-i', ...env, process.execPath, join(repo, 'bin', 'run.js'), ...args], {detached: true, stdio: 'ignore'})
+      const child = box.spawn(args, {detached: true, stdio: 'ignore'})
       const exited = new Promise((r) => child.on('exit', r))
       await new Promise((r) => setTimeout(r, delay))
       try {
@@ -106,8 +103,8 @@ describe('e2e: info, interop, fallbacks and crash safety', function () {
     const root = mkdtempSync(join(tmpdir(), 'ncx-rootful-'))
     const env = {...process.env, NCX_ROOT: root, NCX_RUN_ROOT: join(root, 'run')}
     try {
-      execFileSync(process.execPath, [join(repo, 'bin', 'run.js'), 'load', '-i', join(images(), 'busybox.oci.tar')], {env})
-      const out = execFileSync(process.execPath, [join(repo, 'bin', 'run.js'), 'run', '--rm', 'busybox', 'sh', '-c', 'id -u; cat /proc/self/uid_map'], {env, encoding: 'utf8'})
+      execFileSync(process.execPath, [join(repo, 'bin', 'run.cjs'), 'load', '-i', join(images(), 'busybox.oci.tar')], {env})
+      const out = execFileSync(process.execPath, [join(repo, 'bin', 'run.cjs'), 'run', '--rm', 'busybox', 'sh', '-c', 'id -u; cat /proc/self/uid_map'], {env, encoding: 'utf8'})
       expect(out.split('\n')[0]).to.equal('0')
       expect(out).to.match(/^\s*0\s+0\s+4294967295\s*$/m)
       expect(existsSync(join(root, 'run', 'userns.json'))).to.equal(false)
