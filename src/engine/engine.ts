@@ -2,6 +2,7 @@ import {ContainerStore} from './container/store.js'
 import {ContentStore} from './image/content.js'
 import {ImageStore} from './image/store.js'
 import {SessionOptions, UsernsSession, ensureSession} from './rootless/session.js'
+import {StorageDriver, storageDriver} from './snapshot/driver.js'
 import {SnapshotStore} from './snapshot/store.js'
 import {withLock, withLockAsync} from './store/files.js'
 import {StorePaths, layout, storePaths} from './store/paths.js'
@@ -20,6 +21,7 @@ export class Engine {
   readonly snapshots: SnapshotStore
   readonly containers: ContainerStore
   private cachedSession?: UsernsSession
+  private cachedDriver?: StorageDriver
 
   constructor(private readonly options: EngineOptions = {}) {
     this.paths = storePaths({dataRoot: options.dataRoot})
@@ -48,6 +50,12 @@ export class Engine {
 
   collecting<T>(fn: () => T): T {
     return withLock(layout.lock(this.paths, 'gc'), fn, true)
+  }
+
+  /** The storage driver for container root file systems (probed once per data root). */
+  storageDriver(): StorageDriver {
+    this.cachedDriver ??= storageDriver(this.paths, this.session(), process.env, (m) => this.warn(m))
+    return this.cachedDriver
   }
 
   warn(message: string): void {

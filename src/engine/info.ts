@@ -15,6 +15,8 @@ export interface SystemInfo {
   Containers: number
   Images: number
   Driver: string
+  /** Why the fallback driver is in use. */
+  DriverReason?: string
   BackingFilesystem: string
   Runtime: {name: string; path: string; version: string}
   Cgroup: CgroupInfo
@@ -60,7 +62,8 @@ export function systemInfo(engine: Engine, version: string): SystemInfo {
     Rootless: session.rootless,
     Containers: engine.containers.list().length,
     Images: engine.images.list().length,
-    Driver: 'overlay',
+    Driver: engine.storageDriver().name,
+    DriverReason: engine.storageDriver().reason,
     BackingFilesystem: backing,
     Runtime: {name: 'ncx-runtime', path: binary, version: runtimeVersion},
     Cgroup: detectCgroups(),

@@ -71,6 +71,16 @@ describe('e2e: info, interop, fallbacks and crash safety', function () {
     expect(box.ok(['run', '--rm', 'multilayer', 'cat', '/data/b.txt']).length).to.be.greaterThan(0)
   })
 
+  it('builds the rootfs by copying layers with the copy storage driver (overlay fallback)', () => {
+    const copy = {env: {NCX_STORAGE_DRIVER: 'copy'}}
+    box.load('multilayer.oci.tar')
+    const out = box.ok(['run', '--rm', 'multilayer', 'sh', '-c', 'find /data | sort; grep -c " / overlay " /proc/mounts || true'], copy)
+    expect(out).to.equal('/data\n/data/b.txt\n/data/dir\n/data/dir/new.txt\n0\n')
+    const before = readdirSync(join(box.root, 'containers')).length
+    expect(box.ok(['run', '--rm', '-u', '1000', 'busybox', 'sh', '-c', 'touch /tmp/mine && ls -n /tmp/mine'], copy)).to.match(/^-rw-r--r--\s+1 1000\s+1000 /)
+    expect(readdirSync(join(box.root, 'containers')).length).to.equal(before)
+  })
+
   it('falls back to a single-id namespace with one clear warning when the user has no subordinate ids', function () {
     if (!asRoot) {
       // Without root we cannot create a second user; check the warning text path instead.

@@ -4,6 +4,7 @@
 //! [`sys::Sys`] trait, so the ordering rules are unit-tested without privileges.
 
 pub mod caps;
+pub mod materialize;
 pub mod userns;
 pub mod plan;
 pub mod spec;

@@ -5,10 +5,12 @@
 //!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers]
 //!   ncx-runtime unpack --dest DIR --file LAYER [--userns-pid PID] [--xattr-prefix user.]
 //!   ncx-runtime rmtree [--userns-pid PID] PATH…
+//!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
+//!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
 
 mod run;
 
-use ncx_core::{unpack, userns};
+use ncx_core::{materialize, unpack, userns};
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -19,7 +21,7 @@ pub struct Args {
     pub words: Vec<String>,
 }
 
-const BOOL_FLAGS: [&str; 2] = ["--no-stdin", "--no-helpers"];
+const BOOL_FLAGS: [&str; 3] = ["--no-stdin", "--no-helpers", "--userxattr"];
 
 impl Args {
     fn parse(argv: &[String]) -> Args {
@@ -114,7 +116,48 @@ fn main() {
                 }
             }
         }
+        "materialize" => {
+            join_userns(&args);
+            let dest = std::path::Path::new(args.require("dest"));
+            let prefix = args.get("xattr-prefix").unwrap_or("trusted.");
+            if let Err(e) = materialize::materialize(&args.words, dest, prefix) {
+                fail(&e.to_string(), 1);
+            }
+        }
+        "probe-overlay" => {
+            join_userns(&args);
+            println!("{}", probe_overlay(args.require("dir"), args.has("--userxattr")));
+        }
         "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
         other => fail(&format!("unknown command {other:?}"), 125),
+    }
+}
+
+/// Can overlayfs be mounted here (in our user namespace, on this file system)?
+fn probe_overlay(dir: &str, userxattr: bool) -> serde_json::Value {
+    let base = std::path::Path::new(dir);
+    for sub in ["l", "u", "w", "m"] {
+        if let Err(e) = std::fs::create_dir_all(base.join(sub)) {
+            return serde_json::json!({ "overlay": false, "error": format!("create {dir}/{sub}: {e}") });
+        }
+    }
+    let result = unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) < 0 {
+            Err(format!("unshare mount namespace: {}", std::io::Error::last_os_error()))
+        } else {
+            let data = format!("lowerdir={dir}/l,upperdir={dir}/u,workdir={dir}/w{}", if userxattr { ",userxattr" } else { "" });
+            let (src, target, data) = (ncx_core::sys::cstr("overlay"), ncx_core::sys::cstr(&format!("{dir}/m")), ncx_core::sys::cstr(&data));
+            if libc::mount(src.as_ptr(), target.as_ptr(), src.as_ptr(), 0, data.as_ptr() as *const libc::c_void) < 0 {
+                Err(format!("mount overlay: {}", std::io::Error::last_os_error()))
+            } else {
+                libc::umount2(target.as_ptr(), libc::MNT_DETACH);
+                Ok(())
+            }
+        }
+    };
+    let _ = std::fs::remove_dir_all(base);
+    match result {
+        Ok(()) => serde_json::json!({ "overlay": true }),
+        Err(e) => serde_json::json!({ "overlay": false, "error": e }),
     }
 }

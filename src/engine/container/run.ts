@@ -8,6 +8,7 @@ import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {ImageConfig} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
+import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, generateSpec} from '../spec/generate.js'
 import {resolveUser} from '../spec/user.js'
 import {writeFileAtomic, writeJson} from '../store/files.js'
@@ -97,7 +98,13 @@ export async function runContainer(engine: Engine, options: ContainerOptions): P
   const {container, lowerDirs} = createContainer(engine, options)
   const session = engine.session()
   const dir = engine.containers.dir(container.id)
-  const args = ['run', '--bundle', dir, ...joinArgs(session), '--rootfs-mount', `overlay:${overlayData(lowerDirs, dir, session.rootless)}`, '--status-fd', '3']
+  const args = ['run', '--bundle', dir, ...joinArgs(session), '--status-fd', '3']
+  if (engine.storageDriver().name === 'overlay') {
+    args.push('--rootfs-mount', `overlay:${overlayData(lowerDirs, dir, session.rootless)}`)
+  } else {
+    const xattr = session.rootless ? 'user.' : 'trusted.'
+    runtimeSync(['materialize', ...joinArgs(session), '--dest', join(dir, 'rootfs'), '--xattr-prefix', xattr, ...[...lowerDirs].reverse()])
+  }
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.rm) args.push('--cleanup', dir)
   const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
