@@ -4,6 +4,7 @@ import {UsageError} from '../engine/errors.js'
 import {runContainer} from '../engine/container/run.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
 import {ContainerOptions} from '../engine/spec/generate.js'
+import {PullPolicy, ensureImage} from './pull-policy.js'
 import {FlagSpec, splitArgv} from './argv.js'
 
 /** Flags every command takes. */
@@ -32,6 +33,8 @@ export const RUN_FLAGS: FlagSpec[] = [
 
 export interface RunInvocation {
   options: ContainerOptions
+  /** `--pull`: when to pull the image before running. */
+  pull: PullPolicy
   detach: boolean
   root?: string
   debug: boolean
@@ -51,7 +54,6 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (network !== 'none') {
     throw new UsageError(`network mode ${JSON.stringify(network)} is not available yet`, 'use --network none (bridge, host and slirp4netns networking come with the networking work)')
   }
-  if (str('pull') === 'always') throw new UsageError('--pull=always needs registry support, which is not available yet', 'load images with "ncx load -i FILE"')
   const interactive = bool('interactive')
   const tty = bool('tty')
   if (interactive && tty && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
@@ -72,7 +74,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     network,
     readOnly: bool('read-only'),
   }
-  return {options, detach: bool('detach'), root: str('root'), debug: bool('debug')}
+  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach: bool('detach'), root: str('root'), debug: bool('debug')}
 }
 
 /** Run a container in the foreground; resolves to the exit code ncx should exit with. */
@@ -80,6 +82,7 @@ export async function executeRun(argv: readonly string[], warn: (text: string) =
   const inv = parseRunArgv(argv)
   if (inv.detach) throw new UsageError('detached containers (-d) are not available yet', 'run in the foreground for now')
   const engine = new Engine({dataRoot: inv.root, onWarning: warn})
+  await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line))
   const result = await runContainer(engine, inv.options)
   return result.exitCode
 }

@@ -3,7 +3,7 @@
 //!
 //!   ncx-runtime run --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA] [--status-fd N] [--no-stdin] [--cleanup DIR]
 //!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers]
-//!   ncx-runtime unpack --dest DIR --file LAYER [--userns-pid PID] [--xattr-prefix user.]
+//!   ncx-runtime unpack --dest DIR --file LAYER|- [--userns-pid PID] [--xattr-prefix user.]
 //!   ncx-runtime rmtree [--userns-pid PID] PATH…
 //!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
@@ -93,9 +93,14 @@ fn main() {
             join_userns(&args);
             let dest = args.require("dest");
             let file = args.require("file");
-            let f = std::fs::File::open(file).unwrap_or_else(|e| fail(&format!("open {file}: {e}"), 125));
+            // `--file -` streams the layer from stdin (pulls unpack while they download).
+            let input: Box<dyn std::io::Read> = if file == "-" {
+                Box::new(std::io::stdin())
+            } else {
+                Box::new(std::fs::File::open(file).unwrap_or_else(|e| fail(&format!("open {file}: {e}"), 125)))
+            };
             let opts = unpack::UnpackOptions { xattr_prefix: args.get("xattr-prefix").unwrap_or("trusted.").to_string() };
-            match unpack::unpack(f, dest, opts) {
+            match unpack::unpack(input, dest, opts) {
                 Ok(r) => println!(
                     "{}",
                     serde_json::json!({

@@ -109,7 +109,7 @@ export function commitImage(stores: ImageStores, manifestDigest: string, manifes
   let size = 0
   for (const layer of layers) {
     const report = stores.snapshots.ensure(layer.diffId, stores.content.path(layer.digest))
-    size += report?.size ?? layer.size
+    size += report?.size ?? stores.snapshots.size(layer.diffId) ?? layer.size
   }
   return stores.images.add({id: manifest.config.digest, manifestDigest, layers, created: config.created, size}, names)
 }

@@ -1,12 +1,15 @@
+import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {Readable} from 'node:stream'
+import {finished, pipeline} from 'node:stream/promises'
 
-import {loadNative} from '../../native/index.js'
+import {loadNative, runtimeBinary} from '../../native/index.js'
 import {NcxError} from '../errors.js'
 import {UsernsSession, joinArgs} from '../rootless/session.js'
-import {runtimeSync} from '../runtime.js'
-import {withLock} from '../store/files.js'
+import {runtimeErrorText, runtimeSync} from '../runtime.js'
+import {withLock, withLockAsync} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 
 /** What the runtime reports after unpacking a layer. */
@@ -38,6 +41,16 @@ export class SnapshotStore {
     return existsSync(this.dir(diffId))
   }
 
+  /** Size of the layer's uncompressed tar stream, recorded when it was unpacked. */
+  size(diffId: string): number | undefined {
+    try {
+      const n = Number(readFileSync(join(layout.snapshot(this.paths, diffId), 'size'), 'utf8'))
+      return Number.isFinite(n) ? n : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   /** Unpack `blobPath` as the layer `diffId` unless it is already there. */
   ensure(diffId: string, blobPath: string): UnpackReport | undefined {
     if (this.has(diffId)) return undefined
@@ -60,10 +73,57 @@ export class SnapshotStore {
           session.rootless ? 'user.' : 'trusted.',
         ])
         const report = JSON.parse(out) as UnpackReport
+        writeFileSync(join(tmp, 'size'), String(report.size))
         if (report.diffId !== diffId) {
           throw new NcxError(`layer ${diffId} failed verification: its content has diff-id ${report.diffId}`, {
             hint: 'the image is corrupt: its config does not match its layers',
           })
+        }
+        renameSync(tmp, layout.snapshot(this.paths, diffId))
+        return report
+      } catch (error) {
+        this.removeTree([tmp])
+        throw error
+      }
+    })
+  }
+
+  /**
+   * Unpack a layer while it streams in (a pull: no second pass over the blob). The stream
+   * is drained even when the layer turns out to be present already.
+   */
+  async ensureFromStream(diffId: string, stream: Readable): Promise<UnpackReport | undefined> {
+    const hex = diffId.replace(/^sha256:/, '')
+    return withLockAsync(layout.lock(this.paths, `snapshot-${hex.slice(0, 16)}`), async () => {
+      if (this.has(diffId)) {
+        stream.resume()
+        await finished(stream).catch(() => undefined)
+        return undefined
+      }
+      const session = this.session()
+      const tmp = join(layout.snapshots(this.paths), `.tmp-${hex.slice(0, 16)}-${randomBytes(4).toString('hex')}`)
+      mkdirSync(join(tmp, 'fs'), {recursive: true})
+      try {
+        const args = ['unpack', ...joinArgs(session), '--dest', join(tmp, 'fs'), '--file', '-', '--xattr-prefix', session.rootless ? 'user.' : 'trusted.']
+        const child = spawn(runtimeBinary(), args, {stdio: ['pipe', 'pipe', 'pipe']})
+        let out = ''
+        let err = ''
+        child.stdout.on('data', (d: Buffer) => (out += d))
+        child.stderr.on('data', (d: Buffer) => (err += d))
+        const exited = new Promise<number>((resolve, reject) => {
+          child.on('error', reject)
+          child.on('close', (code) => resolve(code ?? 1))
+        })
+        // A runtime that fails early closes its stdin: stop feeding it, keep the exit status.
+        child.stdin.on('error', () => undefined)
+        const fed = pipeline(stream, child.stdin).catch((error: unknown) => error)
+        const [code, feedError] = await Promise.all([exited, fed])
+        if (code !== 0) throw new NcxError(`unpacking layer ${diffId} failed: ${runtimeErrorText(err) ?? `ncx-runtime exited ${code}`}`)
+        if (feedError) throw feedError instanceof NcxError ? feedError : new NcxError(`download of layer ${diffId} failed: ${(feedError as Error).message}`)
+        const report = JSON.parse(out) as UnpackReport
+        writeFileSync(join(tmp, 'size'), String(report.size))
+        if (report.diffId !== diffId) {
+          throw new NcxError(`layer ${diffId} failed verification: its content has diff-id ${report.diffId}`, {hint: 'the image is corrupt: its config does not match its layers'})
         }
         renameSync(tmp, layout.snapshot(this.paths, diffId))
         return report

@@ -48,10 +48,18 @@ export function withLock<T>(path: string, fn: () => T, exclusive = true): T {
   }
 }
 
+/**
+ * The async form: waits for the lock without blocking the event loop (polls a
+ * non-blocking flock), so parallel downloads in this process keep flowing.
+ */
 export async function withLockAsync<T>(path: string, fn: () => Promise<T>, exclusive = true): Promise<T> {
   mkdirSync(dirname(path), {recursive: true})
   const native = loadNative()
-  const fd = native.lockFile(path, exclusive)
+  let fd = native.tryLockFile(path, exclusive)
+  for (let wait = 5; fd === null; wait = Math.min(wait * 2, 100)) {
+    await new Promise((r) => setTimeout(r, wait))
+    fd = native.tryLockFile(path, exclusive)
+  }
   try {
     return await fn()
   } finally {

@@ -1,0 +1,195 @@
+import {PassThrough, Readable} from 'node:stream'
+
+import {Engine} from '../engine.js'
+import {NcxError, UsageError} from '../errors.js'
+import {registrySettings} from '../registry/config.js'
+import {RegistryClient} from '../registry/client.js'
+import {lookupCredentials} from '../registry/credentials.js'
+import {commitImage, hostArchitecture} from './archive.js'
+import {sha256, validateDigest} from './content.js'
+import {ImageReference, familiarName, formatReference, parseReference} from './reference.js'
+import {Descriptor, ImageConfig, ImageRecord, Index, LAYER_MEDIA_TYPES, Manifest, MediaType} from './types.js'
+
+export interface Platform {
+  os: string
+  architecture: string
+  variant?: string
+}
+
+/** `linux/arm64/v8` → platform; the default is this host. */
+export function parsePlatform(text?: string): Platform {
+  if (!text) return {os: 'linux', architecture: hostArchitecture()}
+  const [os, architecture, variant] = text.split('/')
+  if (!os || !architecture) throw new UsageError(`invalid platform ${JSON.stringify(text)}`, 'use OS/ARCH[/VARIANT], e.g. linux/arm64')
+  return {os, architecture, ...(variant ? {variant} : {})}
+}
+
+function matches(d: Descriptor, p: Platform): boolean {
+  if (!d.platform) return false
+  if (d.platform.os !== p.os || d.platform.architecture !== p.architecture) return false
+  return !p.variant || d.platform.variant === p.variant || (!d.platform.variant && p.variant === 'v8')
+}
+
+/** What a pull reports while it works, in Docker's words. */
+export type PullEvent =
+  | {type: 'status'; message: string}
+  | {type: 'layer'; id: string; status: string; current?: number; total?: number}
+
+export interface PullOptions {
+  platform?: string
+  onEvent?: (event: PullEvent) => void
+  /** Layers downloaded at once. */
+  concurrency?: number
+}
+
+export interface PullResult {
+  image: ImageRecord
+  reference: string
+  digest: string
+  /** False when every blob was already there. */
+  downloaded: boolean
+}
+
+export function registryClient(engine: Engine, domain: string): RegistryClient {
+  return new RegistryClient({domain, settings: registrySettings(engine.paths), credentials: lookupCredentials(domain)})
+}
+
+const INDEX_TYPES: readonly string[] = [MediaType.ociIndex, MediaType.dockerManifestList]
+const MANIFEST_TYPES: readonly string[] = [MediaType.ociManifest, MediaType.dockerManifest]
+
+function parseJsonBytes<T>(bytes: Buffer, what: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T
+  } catch {
+    throw new NcxError(`${what} is not valid JSON`, {hint: 'the registry answered garbage; try again, or report it to the registry operator'})
+  }
+}
+
+/** Resolve `ref` to one platform's manifest, verifying digests on the way. */
+async function resolveManifest(client: RegistryClient, ref: ImageReference, platform: Platform): Promise<{digest: string; bytes: Buffer; manifest: Manifest}> {
+  const shown = formatReference(ref)
+  const first = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest')
+  let digest = sha256(first.bytes)
+  if (ref.digest && ref.digest !== digest) throw new NcxError(`${shown}: manifest digest mismatch: the registry sent content with digest ${digest}`)
+  let bytes = first.bytes
+  let parsed = parseJsonBytes<{mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[]}>(bytes, `manifest of ${shown}`)
+  let type = parsed.mediaType ?? first.mediaType
+  if (INDEX_TYPES.includes(type) || (parsed.manifests && !parsed.config)) {
+    const index = parsed as Index
+    const chosen = (index.manifests ?? []).find((d) => matches(d, platform))
+    if (!chosen) {
+      const offered = (index.manifests ?? []).map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}${d.platform.variant ? `/${d.platform.variant}` : ''}` : '?')).join(', ')
+      throw new NcxError(`${shown}: no image for ${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''} (the index offers ${offered || 'nothing'})`, {hint: 'choose one with --platform'})
+    }
+    validateDigest(chosen.digest, shown)
+    const second = await client.getManifest(ref.path, chosen.digest)
+    digest = sha256(second.bytes)
+    if (digest !== chosen.digest) throw new NcxError(`${shown}: manifest digest mismatch for ${chosen.digest}: got ${digest}`)
+    bytes = second.bytes
+    parsed = parseJsonBytes(bytes, `manifest ${chosen.digest}`)
+    type = parsed.mediaType ?? second.mediaType
+  }
+  if (!MANIFEST_TYPES.includes(type) && !(parsed.config && parsed.layers)) {
+    throw new NcxError(`${shown}: unsupported manifest media type ${JSON.stringify(type)}`, {hint: 'ncx reads OCI and Docker schema 2 manifests'})
+  }
+  const manifest = parsed as Manifest
+  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new NcxError(`${shown}: manifest has no config or layers`)
+  validateDigest(manifest.config.digest, shown)
+  for (const l of manifest.layers) {
+    validateDigest(l.digest, shown)
+    if (!LAYER_MEDIA_TYPES.includes(l.mediaType)) throw new NcxError(`${shown}: layer ${l.digest} has unsupported media type ${JSON.stringify(l.mediaType)}`)
+  }
+  return {digest, bytes, manifest}
+}
+
+/** Run `tasks` with at most `limit` at once; the first failure rejects. */
+async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
+    while (next < items.length) await task(items[next++])
+  })
+  await Promise.all(workers)
+}
+
+/** Counts bytes as they pass, for progress. */
+function counting(source: Readable, onBytes: (n: number) => void): Readable {
+  const pass = new PassThrough({highWaterMark: 1 << 20})
+  source.on('data', (chunk: Buffer) => onBytes(chunk.length))
+  source.on('error', (e) => pass.destroy(e))
+  source.pipe(pass)
+  return pass
+}
+
+/**
+ * `ncx pull`: manifest (with platform selection) → config → layers in parallel, each
+ * verified against its digest while it streams into the content store and, at the same
+ * time, unpacked into its snapshot (verified against the config's diff-id). The image
+ * record is written last, so an interrupted pull leaves nothing referenced half-done.
+ */
+export async function pullImage(engine: Engine, name: string, options: PullOptions = {}): Promise<PullResult> {
+  const ref = parseReference(name)
+  const emit = options.onEvent ?? (() => {})
+  const platform = parsePlatform(options.platform)
+  const client = registryClient(engine, ref.domain)
+  const {digest, bytes, manifest} = await resolveManifest(client, ref, platform)
+  const repo = ref.path
+  let downloaded = false
+  return engine.adding(async () => {
+    engine.content.put(bytes, digest)
+    if (!engine.content.has(manifest.config.digest)) {
+      const blob = await client.getBlob(repo, manifest.config.digest)
+      await engine.content.ingest(blob.stream, {digest: manifest.config.digest, size: manifest.config.size}, `config of ${familiarName(ref)}`)
+      downloaded = true
+    }
+    const config = engine.content.readJson<ImageConfig>(manifest.config.digest, 'image config')
+    if (config.architecture && config.architecture !== platform.architecture) {
+      throw new NcxError(`${familiarName(ref)}: the image is for ${config.os}/${config.architecture}, not ${platform.os}/${platform.architecture}`, {hint: 'pull with --platform to choose another'})
+    }
+    const diffIds = config.rootfs?.diff_ids ?? []
+    if (diffIds.length !== manifest.layers.length) {
+      throw new NcxError(`${familiarName(ref)}: config lists ${diffIds.length} layers, manifest ${manifest.layers.length}`)
+    }
+    const layers = manifest.layers.map((d, i) => ({d, diffId: validateDigest(diffIds[i], familiarName(ref))}))
+    const todo = layers.filter(({d, diffId}) => {
+      const present = engine.content.has(d.digest) && engine.snapshots.has(diffId)
+      emit({type: 'layer', id: d.digest.slice(7, 19), status: present ? 'Already exists' : 'Pulling fs layer'})
+      return !present
+    })
+    await pool(todo, options.concurrency ?? 3, async ({d, diffId}) => {
+      const id = d.digest.slice(7, 19)
+      const haveBlob = engine.content.has(d.digest)
+      if (haveBlob) {
+        emit({type: 'layer', id, status: 'Extracting'})
+        engine.snapshots.ensure(diffId, engine.content.path(d.digest))
+        emit({type: 'layer', id, status: 'Pull complete'})
+        return
+      }
+      downloaded = true
+      const blob = await client.getBlob(repo, d.digest)
+      let current = 0
+      let lastEmit = 0
+      const body = counting(blob.stream, (n) => {
+        current += n
+        const now = Date.now()
+        if (now - lastEmit > 100) {
+          lastEmit = now
+          emit({type: 'layer', id, status: 'Downloading', current, total: d.size})
+        }
+      })
+      const toStore = new PassThrough({highWaterMark: 1 << 20})
+      const toUnpack = new PassThrough({highWaterMark: 1 << 20})
+      body.pipe(toStore)
+      body.pipe(toUnpack)
+      body.on('error', (e) => {
+        toStore.destroy(e)
+        toUnpack.destroy(e)
+      })
+      const what = `layer ${d.digest} of ${familiarName(ref)}`
+      await Promise.all([engine.content.ingest(toStore, {digest: d.digest, size: d.size}, what), engine.snapshots.ensureFromStream(diffId, toUnpack)])
+      emit({type: 'layer', id, status: 'Pull complete'})
+    })
+    const names = ref.tag ? [formatReference({...ref, digest: undefined})] : [formatReference(ref)]
+    const image = commitImage(engine, digest, manifest, config, names)
+    return {image, reference: formatReference(ref), digest, downloaded}
+  })
+}
