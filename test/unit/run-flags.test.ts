@@ -103,10 +103,11 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
     }
   })
 
-  it('rejects --pull=always (no registry yet) and bogus --pull values', () => {
-    expect(() => parseRunArgv(['--pull=always', 'img'], {})).to.throw(UsageError, /--pull=always/)
+  it('takes --pull missing|never|always (default missing) and rejects other values', () => {
+    expect(parseRunArgv(['img'], {}).pull).to.equal('missing')
+    expect(parseRunArgv(['--pull=always', 'img'], {}).pull).to.equal('always')
+    expect(parseRunArgv(['--pull', 'never', 'img'], {}).pull).to.equal('never')
     expect(() => parseRunArgv(['--pull=bogus', 'img'], {})).to.throw(UsageError, /invalid value "bogus" for --pull/)
-    expect(() => parseRunArgv(['--pull=missing', 'img'], {})).not.to.throw()
   })
 
   it('-t alone allocates a terminal without needing one on stdin', () => {
