@@ -50,8 +50,14 @@ export interface PullResult {
   downloaded: boolean
 }
 
-export function registryClient(engine: Engine, domain: string): RegistryClient {
-  return new RegistryClient({domain, settings: registrySettings(engine.paths), credentials: lookupCredentials(domain)})
+export function registryClient(engine: Engine, domain: string, endpoint?: string): RegistryClient {
+  return new RegistryClient({domain, endpoint, settings: registrySettings(engine.paths), credentials: lookupCredentials(domain)})
+}
+
+/** Where to pull from: Docker Hub's configured mirrors first (as Docker does), then the registry. */
+export function pullEndpoints(engine: Engine, domain: string): Array<string | undefined> {
+  const mirrors = domain === 'docker.io' ? registrySettings(engine.paths).mirrors : []
+  return [...mirrors, undefined]
 }
 
 const INDEX_TYPES: readonly string[] = [MediaType.ociIndex, MediaType.dockerManifestList]
@@ -130,8 +136,21 @@ export async function pullImage(engine: Engine, name: string, options: PullOptio
   const ref = parseReference(name)
   const emit = options.onEvent ?? (() => {})
   const platform = parsePlatform(options.platform)
-  const client = registryClient(engine, ref.domain)
-  const {digest, bytes, manifest} = await resolveManifest(client, ref, platform)
+  const endpoints = pullEndpoints(engine, ref.domain)
+  let client = registryClient(engine, ref.domain, endpoints[0])
+  let resolved
+  for (const [i, endpoint] of endpoints.entries()) {
+    client = registryClient(engine, ref.domain, endpoint)
+    try {
+      resolved = await resolveManifest(client, ref, platform)
+      break
+    } catch (error) {
+      // A mirror that is down or lacks the image is skipped; the registry's own answer counts.
+      if (i === endpoints.length - 1) throw error
+      emit({type: 'status', message: `mirror ${endpoint} failed (${(error as Error).message}); trying ${endpoints[i + 1] ?? ref.domain}`})
+    }
+  }
+  const {digest, bytes, manifest} = resolved!
   const repo = ref.path
   let downloaded = false
   return engine.adding(async () => {

@@ -25,6 +25,8 @@ export function parseChallenge(header: string): Challenge | undefined {
 
 export interface RegistryClientOptions {
   domain: string
+  /** Another base URL serving the same content (a registry mirror); default: the registry itself. */
+  endpoint?: string
   settings: RegistrySettings
   credentials?: Credentials
   /** Injected for tests; defaults to the global fetch. */
@@ -52,7 +54,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  */
 export class RegistryClient {
   readonly domain: string
-  private readonly base: string
+  readonly base: string
   private readonly fetchImpl: typeof fetch
   private readonly tokens = new Map<string, string>()
   private basic = false
@@ -60,7 +62,7 @@ export class RegistryClient {
 
   constructor(private readonly options: RegistryClientOptions) {
     this.domain = options.domain
-    this.base = registryBase(options.domain, options.settings)
+    this.base = options.endpoint?.replace(/\/+$/, '') ?? registryBase(options.domain, options.settings)
     this.fetchImpl = options.fetchImpl ?? fetch
     this.retries = options.retries ?? 3
   }

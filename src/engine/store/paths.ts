@@ -23,12 +23,12 @@ export function storePaths(options: PathOptions = {}): StorePaths {
   const rootless = uid !== 0
   const dataRoot = options.dataRoot ?? env.NCX_ROOT
   if (!rootless) {
-    return {rootless, data: dataRoot ?? '/var/lib/ncx', run: env.NCX_RUN_ROOT ?? '/run/ncx', config: '/etc/ncx'}
+    return {rootless, data: dataRoot ?? '/var/lib/ncx', run: env.NCX_RUN_ROOT ?? '/run/ncx', config: env.NCX_CONFIG_ROOT ?? '/etc/ncx'}
   }
   const home = env.HOME ?? homedir()
   const data = dataRoot ?? join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'ncx')
   const run = env.NCX_RUN_ROOT ?? (env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'ncx') : `/tmp/ncx-${uid}`)
-  const config = join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'ncx')
+  const config = env.NCX_CONFIG_ROOT ?? join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'ncx')
   return {rootless, data, run, config}
 }
 
