@@ -8,8 +8,14 @@
 //       -> DIR/hostile-{dotdot,symlink,hardlink,abs}.oci.tar (busybox base layer + a malicious layer, for tests)
 //   node scripts/mkimage.js multilayer [--out DIR] [--tag multilayer:latest]
 //       -> DIR/multilayer.oci.tar, DIR/multilayer.docker.tar (3 layers; exercises whiteouts and opaque dirs)
+//   node scripts/mkimage.js multiarch  [--out DIR] [--tag multiarch:latest]
+//       -> DIR/multiarch.oci.tar: an OCI index of the host platform (busybox + /arch = "amd64\n" on x86_64)
+//          and a foreign one (arm64, or amd64 on arm64 hosts: only /arch = "arm64\n"), foreign first
+//   node scripts/mkimage.js big        [--out DIR] [--tag big:latest]
+//       -> DIR/big.oci.tar: busybox + 5 layers of ~32 MiB of host files from /usr (~180 MB, gzip -6), for benchmarks
 // DIR defaults to ./images. Needs /bin/busybox from the Debian package busybox-static (apt-get install busybox-static).
-// Output is deterministic (fixed mtimes, sorted entries, uid/gid 0), so digests only change with the busybox binary.
+// Output is deterministic (fixed mtimes, sorted entries, uid/gid 0), so digests only change with the busybox binary
+// (and, for big, with the host files it copies).
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -232,12 +238,11 @@ function parseTag(tag) {
  * layers: [{ tar: Buffer (uncompressed), createdBy: string }]
  * Returns everything needed to write both archive formats.
  */
-function makeImage(layers, ref) {
+function makeImage(layers, ref, { arch = ARCH[process.arch] ?? process.arch, level = 9 } = {}) {
   const built = layers.map((l) => {
-    const gz = zlib.gzipSync(l.tar, { level: 9 });
+    const gz = zlib.gzipSync(l.tar, { level });
     return { ...l, diffId: sha256(l.tar), gz, gzDigest: sha256(gz) };
   });
-  const arch = ARCH[process.arch] ?? process.arch;
   const config = {
     architecture: arch,
     os: 'linux',
@@ -404,7 +409,200 @@ function cmdMultilayer(opts, written) {
   writeOut(opts.out, 'multilayer.docker.tar', dockerArchive(img), written);
 }
 
-const USAGE = `usage: node scripts/mkimage.js <busybox|hostile|multilayer> [--out DIR] [--tag NAME:TAG] [--canary-dir DIR] [--busybox PATH]`;
+// An OCI archive whose index.json points at a nested image index (the layout `docker buildx`
+// and `skopeo copy --all` write), so `skopeo copy --all oci-archive:…` pushes a manifest list.
+function ociIndexArchive(imgs, ref) {
+  const nested = {
+    schemaVersion: 2,
+    mediaType: MT.index,
+    manifests: imgs.map((img) => ({
+      mediaType: MT.manifest,
+      digest: `sha256:${img.manifestDigest}`,
+      size: img.manifestBytes.length,
+      platform: { architecture: img.arch, os: 'linux' },
+    })),
+  };
+  const nestedBytes = Buffer.from(JSON.stringify(nested));
+  const nestedDigest = sha256(nestedBytes);
+  const index = {
+    schemaVersion: 2,
+    mediaType: MT.index,
+    manifests: [
+      {
+        mediaType: MT.index,
+        digest: `sha256:${nestedDigest}`,
+        size: nestedBytes.length,
+        annotations: { 'io.containerd.image.name': ref.full, 'org.opencontainers.image.ref.name': ref.tag },
+      },
+    ],
+  };
+  const blobs = new Map([[nestedDigest, nestedBytes]]);
+  for (const img of imgs) {
+    blobs.set(img.configDigest, img.configBytes);
+    blobs.set(img.manifestDigest, img.manifestBytes);
+    for (const l of img.built) blobs.set(l.gzDigest, l.gz);
+  }
+  const entries = [
+    dir('blobs'),
+    dir('blobs/sha256'),
+    ...[...blobs.keys()].sort().map((d) => file(`blobs/sha256/${d}`, blobs.get(d))),
+    file('index.json', JSON.stringify(index)),
+    file('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' })),
+  ];
+  return { tar: buildTar(entries), indexDigest: nestedDigest };
+}
+
+// Two platforms: the host's (busybox + a layer with /arch = "<host arch>\n") and a foreign one
+// (amd64 on arm64 hosts, else arm64: only a layer with /arch = "<foreign arch>\n"). The foreign
+// manifest comes first in the index, so a client that takes manifests[0] instead of matching
+// the platform gets the wrong image (and no shell).
+function cmdMultiarch(opts, written) {
+  const bb = loadBusybox(opts.busybox);
+  const ref = parseTag(opts.tag ?? 'multiarch:latest');
+  const host = ARCH[process.arch] ?? process.arch;
+  const foreign = host === 'arm64' ? 'amd64' : 'arm64';
+  const archLayer = (a) => ({ tar: buildTar([file('arch', `${a}\n`)]), createdBy: `ADD arch (${a}) # ncx mkimage` });
+  const hostImg = makeImage([baseLayer(bb), archLayer(host)], ref, { arch: host });
+  const foreignImg = makeImage([archLayer(foreign)], ref, { arch: foreign });
+  const { tar, indexDigest } = ociIndexArchive([foreignImg, hostImg], ref);
+  writeOut(opts.out, 'multiarch.oci.tar', tar, written);
+  process.stderr.write(
+    `mkimage: multiarch index sha256:${indexDigest}: ${foreign} sha256:${foreignImg.manifestDigest}, ${host} (host) sha256:${hostImg.manifestDigest}\n`,
+  );
+}
+
+const MiB = 1024 * 1024;
+
+/** Depth-first, byte-sorted walk of a host directory: regular files and symlinks, lazily. */
+function* walkHost(root) {
+  let names;
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return; // missing or unreadable
+  }
+  names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  for (const n of names) {
+    if (n.includes('\uFFFD')) continue; // not UTF-8: cannot round-trip the name
+    const p = path.join(root, n);
+    let st;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory()) yield* walkHost(p);
+    else if (st.isFile() || st.isSymbolicLink()) yield { path: p, st };
+  }
+}
+
+/** Deterministic, text-like filler (compresses like logs) for hosts without enough files. */
+function fillerText(seed, size) {
+  const words = ['container', 'image', 'layer', 'manifest', 'digest', 'registry', 'blob', 'pull', 'push', 'index', 'config', 'rootfs', 'overlay', 'snapshot', 'namespace', 'mount', 'error', 'info', 'debug', 'warn'];
+  let x = (seed * 2654435761) >>> 0 || 1;
+  const rnd = () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+  const parts = [];
+  let len = 0;
+  while (len < size) {
+    const line = `${(rnd() % 100000).toString().padStart(5, '0')} ${Array.from({ length: 4 + (rnd() % 8) }, () => words[rnd() % words.length]).join(' ')} ${rnd().toString(16)}\n`;
+    parts.push(line);
+    len += line.length;
+  }
+  return Buffer.from(parts.join('').slice(0, size));
+}
+
+// ≥ 5 layers of real host files (binaries, libraries, data) on the busybox base, ~32 MiB of file data each,
+// gzip level 6: the pull benchmark's image. Deterministic for a given host (sorted walk).
+function cmdBig(opts, written) {
+  const bb = loadBusybox(opts.busybox);
+  const ref = parseTag(opts.tag ?? 'big:latest');
+  const LAYERS = 5;
+  const CAP = 32 * MiB;
+  const MAX_FILE = 8 * MiB;
+  const sources = ['/usr/bin', '/usr/lib', '/usr/share', '/usr/include', '/usr/libexec', '/usr/sbin', '/opt', '/usr/local'].map((root) => ({
+    root,
+    it: walkHost(root),
+    done: false,
+  }));
+  const layers = [];
+  const report = [];
+  for (let k = 0; k < LAYERS; k++) {
+    const entries = [];
+    const dirs = new Set();
+    const from = new Set();
+    let size = 0;
+    let files = 0;
+    const addParents = (name) => {
+      const segs = name.split('/');
+      for (let i = 1; i < segs.length; i++) {
+        const d = segs.slice(0, i).join('/');
+        if (!dirs.has(d)) {
+          dirs.add(d);
+          entries.push(dir(d));
+        }
+      }
+    };
+    for (let s = 0; s < sources.length && size < CAP; s++) {
+      const src = sources[(k + s) % sources.length];
+      while (!src.done && size < CAP) {
+        const next = src.it.next();
+        if (next.done) {
+          src.done = true;
+          break;
+        }
+        const { path: p, st } = next.value;
+        const name = p.slice(1);
+        let entry;
+        try {
+          splitName(name); // skip what ustar cannot name
+          if (st.isSymbolicLink()) {
+            const target = fs.readlinkSync(p);
+            if (Buffer.byteLength(target) > 100) continue;
+            entry = symlink(name, target);
+          } else {
+            if (st.size > MAX_FILE) continue;
+            entry = file(name, fs.readFileSync(p), st.mode & 0o111 ? 0o755 : 0o644);
+          }
+        } catch {
+          continue; // unreadable, vanished, or a name ustar cannot hold
+        }
+        addParents(name);
+        entries.push(entry);
+        if (entry.type === 'file') {
+          size += entry.data.length;
+          files++;
+        }
+        from.add(src.root);
+      }
+    }
+    if (size < CAP) {
+      // the host ran out of files: top up with text so the image keeps its size
+      const name = `var/lib/ncx-filler/${k}.txt`;
+      addParents(name);
+      entries.push(file(name, fillerText(k + 1, CAP - size)));
+      size = CAP;
+      files++;
+      from.add('filler');
+    }
+    layers.push({ tar: buildTar(entries), createdBy: `COPY ${[...from].join(' ')} (${files} files) # ncx mkimage big` });
+  }
+  const img = makeImage([baseLayer(bb), ...layers], ref, { level: 6 });
+  writeOut(opts.out, 'big.oci.tar', ociArchive(img), written);
+  const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
+  img.built.forEach((l, i) => report.push(`  layer ${i}: ${mb(l.tar.length)} tar, ${mb(l.gz.length)} gzip  ${l.createdBy.replace(/ # ncx mkimage.*$/, '')}`));
+  const total = img.built.reduce((a, l) => a + l.tar.length, 0);
+  const totalGz = img.built.reduce((a, l) => a + l.gz.length, 0);
+  process.stderr.write(`mkimage: big: ${img.built.length} layers, ${mb(total)} uncompressed, ${mb(totalGz)} gzip (level 6)\n${report.join('\n')}\n`);
+}
+
+const USAGE = `usage: node scripts/mkimage.js <busybox|hostile|multilayer|multiarch|big> [--out DIR] [--tag NAME:TAG] [--canary-dir DIR] [--busybox PATH]`;
 
 function main(argv) {
   let parsed;
@@ -429,7 +627,7 @@ function main(argv) {
     return;
   }
   if (positionals.length !== 1) fail(USAGE, 2);
-  const cmds = { busybox: cmdBusybox, hostile: cmdHostile, multilayer: cmdMultilayer };
+  const cmds = { busybox: cmdBusybox, hostile: cmdHostile, multilayer: cmdMultilayer, multiarch: cmdMultiarch, big: cmdBig };
   const cmd = cmds[positionals[0]];
   if (!cmd) fail(`unknown image kind "${positionals[0]}"\n${USAGE}`, 2);
   if (positionals[0] === 'hostile' && values.tag) fail('--tag is not supported for hostile images', 2);

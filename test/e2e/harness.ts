@@ -123,9 +123,24 @@ export class Sandbox {
     return {code: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr}
   }
 
+  /**
+   * Like `ncx` but without blocking this process: needed when a server the command talks
+   * to (the registry harness's token service) runs inside the test process.
+   */
+  async run(args: string[], options: {input?: string; env?: Record<string, string>} = {}): Promise<Result> {
+    const child = this.spawn(args, {stdio: ['pipe', 'pipe', 'pipe']}, options.env)
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (d: Buffer) => (stdout += d))
+    child.stderr!.on('data', (d: Buffer) => (stderr += d))
+    child.stdin!.end(options.input ?? '')
+    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 137)))
+    return {code, stdout, stderr}
+  }
+
   /** Start ncx without waiting (for parallel runs and kill tests). */
-  spawn(args: string[], options: SpawnOptions = {}): ChildProcess {
-    const env = Object.entries(this.env()).map(([k, v]) => `${k}=${v}`)
+  spawn(args: string[], options: SpawnOptions = {}, extraEnv: Record<string, string> = {}): ChildProcess {
+    const env = Object.entries({...this.env(), ...extraEnv}).map(([k, v]) => `${k}=${v}`)
     const cli = [process.execPath, join(installation(), 'bin', 'run.cjs'), ...args]
     return asRoot ? spawn('runuser', ['-u', this.owner.name, '--', 'env', '-i', ...env, ...cli], options) : spawn('env', ['-i', ...env, ...cli], options)
   }

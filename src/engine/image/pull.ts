@@ -108,13 +108,32 @@ async function resolveManifest(client: RegistryClient, ref: ImageReference, plat
   return {digest, bytes, manifest}
 }
 
-/** Run `tasks` with at most `limit` at once; the first failure rejects. */
+/**
+ * Run `task` over `items`, at most `limit` at once. After a failure no new task starts, and
+ * the first error is thrown only once the running ones have settled, so no unpack is left
+ * orphaned (and its temporary directory behind) when the command exits.
+ */
 async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0
+  let failure: {error: unknown} | undefined
   const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
-    while (next < items.length) await task(items[next++])
+    while (next < items.length && !failure) {
+      try {
+        await task(items[next++])
+      } catch (error) {
+        failure ??= {error}
+      }
+    }
   })
   await Promise.all(workers)
+  if (failure) throw failure.error
+}
+
+/** Wait for all, then throw the first failure. */
+async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(promises)
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
 }
 
 /** Counts bytes as they pass, for progress. */
@@ -204,7 +223,7 @@ export async function pullImage(engine: Engine, name: string, options: PullOptio
         toUnpack.destroy(e)
       })
       const what = `layer ${d.digest} of ${familiarName(ref)}`
-      await Promise.all([engine.content.ingest(toStore, {digest: d.digest, size: d.size}, what), engine.snapshots.ensureFromStream(diffId, toUnpack)])
+      await settleAll([engine.content.ingest(toStore, {digest: d.digest, size: d.size}, what), engine.snapshots.ensureFromStream(diffId, toUnpack)])
       emit({type: 'layer', id, status: 'Pull complete'})
     })
     const names = ref.tag ? [formatReference({...ref, digest: undefined})] : [formatReference(ref)]
