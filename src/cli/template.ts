@@ -1,7 +1,7 @@
 /**
  * The subset of Go's text/template that `--format` uses in practice:
  * `{{.Field}}`, `{{.A.B}}`, `{{json .}}`, `{{json .Field}}`, `{{lower .X}}`, `{{upper .X}}`,
- * `{{index .Labels "k"}}`, `{{join .List ","}}`, and `\t` / `\n` escapes; a leading
+ * `{{index .Labels "k"}}`, `{{join .List ","}}`, `{{len .List}}`, and `\t` / `\n` escapes; a leading
  * `table` prints a header row built from the field names.
  */
 import {UsageError} from '../engine/errors.js'
@@ -58,12 +58,18 @@ function evalExpr(expr: string, data: Value): string {
     }
     case 'join':
       return Array.isArray(args[0]) ? (args[0] as Value[]).map(show).join(String(args[1] ?? '')) : show(args[0])
+    case 'len': {
+      const v = args[0]
+      if (typeof v === 'string' || Array.isArray(v)) return String(v.length)
+      if (v && typeof v === 'object') return String(Object.keys(v).length)
+      throw new UsageError(`template: len of ${show(v)}`)
+    }
     case 'truncate': {
       const s = show(args[0])
       return s.slice(0, Number(args[1]))
     }
     default:
-      throw new UsageError(`template: function ${JSON.stringify(head)} not defined`, 'supported: json, lower, upper, title, index, join, truncate')
+      throw new UsageError(`template: function ${JSON.stringify(head)} not defined`, 'supported: json, lower, upper, title, index, join, len, truncate')
   }
 }
 
@@ -73,7 +79,8 @@ export interface CompiledTemplate {
   render: (data: Value) => string
 }
 
-export function compileTemplate(format: string): CompiledTemplate {
+/** `headers` names the table columns of fields that differ from the image list's (history's `ID` is `IMAGE`). */
+export function compileTemplate(format: string, headers: Record<string, string> = {}): CompiledTemplate {
   let body = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n')
   const table = /^table(\s|$)/.test(body)
   if (table) body = body.replace(/^table\s*/, '')
@@ -85,7 +92,7 @@ export function compileTemplate(format: string): CompiledTemplate {
     .map((p) => {
       if (!p.startsWith('{{')) return p
       const field = /\.(\w+)\s*$/.exec(p.slice(2, -2).trim())
-      return field ? headerName(field[1]) : ''
+      return field ? (headers[field[1]] ?? headerName(field[1])) : ''
     })
     .join('')
   return {table, header, render}

@@ -107,6 +107,11 @@ describe('e2e: registry pull and push', function () {
     expect(inspected.code, inspected.stderr).to.equal(0)
     const digest = /digest: (sha256:[a-f0-9]{64})/.exec(first)![1]
     expect((JSON.parse(inspected.stdout) as {Digest: string}).Digest).to.equal(digest)
+    // The same image under another repository of that registry: mounted, not uploaded.
+    const copy = `${open.host}/copies/box:1`
+    box.ok(['tag', target, copy], {env})
+    expect(box.ok(['push', copy], {env})).to.match(/[a-f0-9]{12}: Mounted from pushed\/box\n/)
+    expect((await inspectImage(open, 'copies/box:1')).code).to.equal(0)
   })
 
   it('ten parallel pulls of images sharing layers from separate processes leave one consistent store', async () => {

@@ -2,8 +2,9 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
 import {humanDuration, humanSize, renderList} from '../../cli/output.js'
+import {filterImages, parseImageFilters} from '../../engine/image/filter.js'
 import {familiarRepository, parseReference} from '../../engine/image/reference.js'
-import {ImageRecord} from '../../engine/image/types.js'
+import {ImageConfig, ImageRecord} from '../../engine/image/types.js'
 
 /** One `images` row, with Docker's field names for `--format`. */
 interface ImageRow {
@@ -47,16 +48,28 @@ export default class ImageLs extends BaseCommand<typeof ImageLs> {
     'no-trunc': Flags.boolean({description: "Don't truncate output"}),
     digests: Flags.boolean({description: 'Show digests'}),
     format: Flags.string({description: "Format output: 'table', 'json', or a Go template such as '{{.Repository}}:{{.Tag}}'"}),
+    filter: Flags.string({
+      char: 'f',
+      multiple: true,
+      description: 'Filter output based on conditions provided: dangling=true|false, reference=PATTERN, before=IMAGE, since=IMAGE, label=KEY[=VALUE]',
+    }),
   }
 
   async run(): Promise<void> {
     const {quiet, format, digests} = this.flags
-    let images = this.engine().images.list()
+    const engine = this.engine()
+    let images = engine.images.list()
     if (this.args.repository) {
       const want = parseReference(this.args.repository)
       const repo = `${want.domain}/${want.path}`
       const tagGiven = this.args.repository.includes(':') && !this.args.repository.endsWith(':')
       images = images.filter((i) => i.names.some((n) => n.startsWith(`${repo}:`) && (!tagGiven || n === `${repo}:${want.tag}`)))
+    }
+    if (this.flags.filter?.length) {
+      images = filterImages(images, parseImageFilters(this.flags.filter), {
+        resolve: (name) => engine.images.resolve(name),
+        labels: (image) => engine.content.readJson<ImageConfig>(image.id, 'image config').config?.Labels ?? {},
+      })
     }
     images.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''))
     const list = rows(images, this.flags['no-trunc'], Date.now())

@@ -26,6 +26,11 @@ export async function pushImage(engine: Engine, name: string, onEvent: (e: PullE
   const repo = ref.path
   const scope = `repository:${repo}:pull,push`
   await client.authorize(`/v2/${repo}/blobs/uploads/`, scope)
+  // A repository on the same registry that already holds this image: blobs are mounted
+  // from it instead of uploaded again (cross-repository blob mount).
+  const mountFrom = image.names
+    .map((n) => parseReference(n))
+    .find((r) => r.domain === ref.domain && r.path !== ref.path)?.path
   const blobs = [...manifest.layers, manifest.config]
   for (const d of blobs) {
     const id = d.digest.slice(7, 19)
@@ -35,8 +40,8 @@ export async function pushImage(engine: Engine, name: string, onEvent: (e: PullE
       continue
     }
     if (d !== manifest.config) onEvent({type: 'layer', id, status: 'Pushing'})
-    await client.pushBlob(repo, d.digest, d.size, () => engine.content.stream(d.digest))
-    if (d !== manifest.config) onEvent({type: 'layer', id, status: 'Pushed'})
+    const how = await client.pushBlob(repo, d.digest, d.size, () => engine.content.stream(d.digest), mountFrom)
+    if (d !== manifest.config) onEvent({type: 'layer', id, status: how === 'mounted' ? `Mounted from ${mountFrom}` : 'Pushed'})
   }
   const mediaType = manifest.mediaType ?? MediaType.ociManifest
   const tag = ref.digest ?? ref.tag ?? 'latest'

@@ -1,0 +1,42 @@
+import {Engine} from '../engine.js'
+import {familiarName, parseReference} from './reference.js'
+import {collectGarbage} from './remove.js'
+
+/** One pruned image, in the order Docker reports it: its names untagged, then its ID deleted. */
+export interface PrunedImage {
+  untagged: string[]
+  deleted: string
+}
+
+export interface PruneReport {
+  images: PrunedImage[]
+  /** Uncompressed size of the unpacked layers that nothing uses any more. */
+  spaceReclaimed: number
+}
+
+/**
+ * `image prune`: remove dangling images (no name), or with `all` every image no container
+ * uses, then collect the blobs and unpacked layers nothing references. Images are chosen
+ * and removed under the images lock, so an image tagged meanwhile is not taken.
+ */
+export function pruneImages(engine: Engine, options: {all: boolean}): PruneReport {
+  const used = new Set(engine.containers.list().map((c) => c.imageId))
+  const removed = engine.images.update((images) => {
+    const doomed = images.filter((i) => !used.has(i.id) && (options.all || i.names.length === 0))
+    for (const image of doomed) images.splice(images.indexOf(image), 1)
+    return doomed
+  })
+  if (removed.length === 0) return {images: [], spaceReclaimed: 0}
+  const stillUsed = engine.usedLayers()
+  const freed = new Map<string, number>()
+  for (const image of removed) {
+    for (const l of image.layers) {
+      if (!stillUsed.has(l.diffId) && !freed.has(l.diffId)) freed.set(l.diffId, engine.snapshots.size(l.diffId) ?? l.size)
+    }
+  }
+  collectGarbage(engine)
+  return {
+    images: removed.map((i) => ({untagged: i.names.map((n) => familiarName(parseReference(n))), deleted: i.id})),
+    spaceReclaimed: [...freed.values()].reduce((a, b) => a + b, 0),
+  }
+}
