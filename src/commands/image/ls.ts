@@ -63,7 +63,9 @@ export default class ImageLs extends BaseCommand<typeof ImageLs> {
       const want = parseReference(this.args.repository)
       const repo = `${want.domain}/${want.path}`
       const tagGiven = this.args.repository.includes(':') && !this.args.repository.endsWith(':')
-      images = images.filter((i) => i.names.some((n) => n.startsWith(`${repo}:`) && (!tagGiven || n === `${repo}:${want.tag}`)))
+      // As in Docker, only that repository's tags are listed, not the image's other names.
+      const match = (n: string) => n.startsWith(`${repo}:`) && (!tagGiven || n === `${repo}:${want.tag}`)
+      images = images.map((i) => ({...i, names: i.names.filter(match)})).filter((i) => i.names.length > 0)
     }
     if (this.flags.filter?.length) {
       images = filterImages(images, parseImageFilters(this.flags.filter), {
