@@ -2,21 +2,27 @@
 'use strict'
 // ncx entry point (CommonJS: Node starts a CJS entry faster than an ESM one).
 // Hot paths skip loading oclif, which costs more than Node's own start:
-//   `--version`, and `run` / `container run` (they parse their own argv; dist/fast.cjs is
+//   `--version`, and `run` / `exec` (and their `container` forms; they parse their own argv; dist/fast.cjs is
 //   one pre-bundled file, see the build:fast script). Everything else, and any `--help`,
 //   goes through oclif with the generated oclif.manifest.json.
 const argv = process.argv.slice(2)
 const first = argv[0]
 
+/** `run`/`exec` (or `container run`/`container exec`), which take the fast path. */
+function fastVerb(args) {
+  const verb = args[0] === 'container' ? args[1] : args[0]
+  return verb === 'run' || verb === 'exec' ? verb : undefined
+}
+
 if (first === '--version' || first === '-v') {
   const pkg = JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'package.json'), 'utf8'))
   process.stdout.write(`ncx/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
-} else if ((first === 'run' || (first === 'container' && argv[1] === 'run')) && !argv.includes('--help')) {
-  require('../dist/fast.cjs')
-    .fastRun(argv.slice(first === 'run' ? 1 : 2))
-    .then((code) => {
-      process.exitCode = code
-    })
+} else if (fastVerb(argv) && !argv.includes('--help')) {
+  const verb = fastVerb(argv)
+  const fast = require('../dist/fast.cjs')
+  ;(verb === 'run' ? fast.fastRun : fast.fastExec)(argv.slice(first === verb ? 1 : 2)).then((code) => {
+    process.exitCode = code
+  })
 } else {
   import('@oclif/core').then(({execute}) => execute({dir: __filename}))
 }

@@ -17,10 +17,10 @@ function alignCells(cells: string[][]): string {
 }
 
 /** Render `rows` by `--format`: undefined/`table` → the default table; `json` → one JSON object a line; else a template. */
-export function renderList<T>(rows: T[], columns: Column<T>[], format: string | undefined, toData: (row: T) => object): string {
+export function renderList<T>(rows: T[], columns: Column<T>[], format: string | undefined, toData: (row: T) => object, headers?: Record<string, string>): string {
   if (format === undefined || format === '' || format === 'table') return renderTable(rows, columns)
   if (format === 'json') return rows.map((r) => JSON.stringify(toData(r)) + '\n').join('')
-  const tpl = compileTemplate(format)
+  const tpl = compileTemplate(format, headers)
   const lines = rows.map((r) => tpl.render(toData(r)))
   if (tpl.table) return alignCells([tpl.header, ...lines].map((l) => l.split('\t')))
   return lines.map((l) => l + '\n').join('')

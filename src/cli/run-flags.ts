@@ -1,11 +1,14 @@
 import {Engine} from '../engine/engine.js'
 import {loadNative} from '../native/index.js'
 import {UsageError} from '../engine/errors.js'
-import {runContainer} from '../engine/container/run.js'
+import {ExecOptions, execInContainer} from '../engine/container/exec.js'
+import {runDetached} from '../engine/container/lifecycle.js'
+import {createContainer, runContainer} from '../engine/container/run.js'
+import {signalNumber} from '../engine/container/signals.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
-import {ContainerOptions} from '../engine/spec/generate.js'
+import {ContainerOptions, HealthOptions} from '../engine/spec/generate.js'
 import {PullPolicy, ensureImage} from './pull-policy.js'
-import {FlagSpec, splitArgv} from './argv.js'
+import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
 
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -13,11 +16,10 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
   {name: 'debug', kind: 'boolean', description: 'Print stack traces and runtime details on errors'},
 ]
 
-export const RUN_FLAGS: FlagSpec[] = [
-  {name: 'rm', kind: 'boolean', description: 'Automatically remove the container when it exits'},
+/** Flags of `create` (and `run`, which adds --rm and -d). */
+export const CREATE_FLAGS: FlagSpec[] = [
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
-  {name: 'detach', char: 'd', kind: 'boolean', description: 'Run container in background and print container ID'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables (KEY=VALUE, or KEY to copy the host value)'},
   {name: 'env-file', kind: 'multiple', description: 'Read in a file of environment variables'},
   {name: 'workdir', char: 'w', kind: 'string', description: 'Working directory inside the container'},
@@ -28,6 +30,35 @@ export const RUN_FLAGS: FlagSpec[] = [
   {name: 'network', aliases: ['net'], kind: 'string', description: 'Connect a container to a network (only "none" for now)'},
   {name: 'read-only', kind: 'boolean', description: "Mount the container's root filesystem as read only"},
   {name: 'pull', kind: 'string', options: ['missing', 'never', 'always'], description: 'Pull image before running'},
+  {name: 'restart', kind: 'string', description: 'Restart policy: no, on-failure[:max-retries], always, unless-stopped'},
+  {name: 'stop-signal', kind: 'string', description: 'Signal to stop the container'},
+  {name: 'stop-timeout', kind: 'string', description: 'Timeout (in seconds) to stop a container'},
+  {name: 'log-driver', kind: 'string', description: 'Logging driver for the container: json-file or none'},
+  {name: 'log-opt', kind: 'multiple', description: 'Log driver options: max-size=10m, max-file=3'},
+  {name: 'health-cmd', kind: 'string', description: 'Command to run to check health'},
+  {name: 'health-interval', kind: 'string', description: 'Time between running the check (ms|s|m|h) (default 30s)'},
+  {name: 'health-timeout', kind: 'string', description: 'Maximum time to allow one check to run (ms|s|m|h) (default 30s)'},
+  {name: 'health-start-period', kind: 'string', description: 'Start period for the container to initialize before counting retries (ms|s|m|h)'},
+  {name: 'health-retries', kind: 'string', description: 'Consecutive failures needed to report unhealthy'},
+  {name: 'no-healthcheck', kind: 'boolean', description: 'Disable any container-specified HEALTHCHECK'},
+  ...GLOBAL_FLAGS,
+]
+
+export const RUN_FLAGS: FlagSpec[] = [
+  {name: 'rm', kind: 'boolean', description: 'Automatically remove the container when it exits'},
+  {name: 'detach', char: 'd', kind: 'boolean', description: 'Run container in background and print container ID'},
+  ...CREATE_FLAGS,
+]
+
+export const EXEC_FLAGS: FlagSpec[] = [
+  {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
+  {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
+  {name: 'detach', char: 'd', kind: 'boolean', description: 'Detached mode: run command in the background'},
+  {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables'},
+  {name: 'env-file', kind: 'multiple', description: 'Read in a file of environment variables'},
+  {name: 'workdir', char: 'w', kind: 'string', description: 'Working directory inside the container'},
+  {name: 'user', char: 'u', kind: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])'},
+  {name: 'privileged', kind: 'boolean', description: 'Give extended privileges to the command'},
   ...GLOBAL_FLAGS,
 ]
 
@@ -40,11 +71,41 @@ export interface RunInvocation {
   debug: boolean
 }
 
-/** `run [OPTIONS] IMAGE [COMMAND] [ARG...]` → validated options. */
-export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): RunInvocation {
-  const {flags, positionals} = splitArgv(argv, RUN_FLAGS)
-  const [image, ...command] = positionals
-  if (!image) throw new UsageError('"ncx run" requires at least 1 argument', 'usage: ncx run [OPTIONS] IMAGE [COMMAND] [ARG...]')
+const DURATION_UNITS: Record<string, number> = {ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9}
+
+/** Go's time.ParseDuration, in nanoseconds (`1m30s`, `500ms`, `0`). */
+export function parseDuration(text: string, flag: string): number {
+  if (text === '0') return 0
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy
+  let total = 0
+  let pos = 0
+  let m: RegExpExecArray | null
+  while ((m = re.exec(text)) !== null) {
+    total += Number(m[1]) * DURATION_UNITS[m[2]]
+    pos = re.lastIndex
+  }
+  if (pos !== text.length || pos === 0) throw new UsageError(`invalid argument ${JSON.stringify(text)} for "${flag}" flag: time: invalid duration ${JSON.stringify(text)}`)
+  return Math.round(total)
+}
+
+function intFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^-?\d+$/.test(value)) throw new UsageError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`)
+  return Number(value)
+}
+
+function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
+  const list = (k: string) => (flags[k] as string[] | undefined) ?? []
+  const fromFiles = list('env-file').flatMap((f) => parseEnvFile(f, env))
+  const fromFlags = list('env').map((e) => resolveEnvEntry(e, env)).filter((e): e is string => e !== undefined)
+  return [...fromFiles, ...fromFlags]
+}
+
+/** `run`/`create [OPTIONS] IMAGE [COMMAND] [ARG...]` → validated options. */
+export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, command: 'run' | 'create' = 'run'): RunInvocation {
+  const {flags, positionals} = splitArgv(argv, command === 'run' ? RUN_FLAGS : CREATE_FLAGS)
+  const [image, ...cmd] = positionals
+  if (!image) throw new UsageError(`"ncx ${command}" requires at least 1 argument`, `usage: ncx ${command} [OPTIONS] IMAGE [COMMAND] [ARG...]`)
   const str = (k: string) => flags[k] as string | undefined
   const bool = (k: string) => flags[k] === true
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
@@ -54,16 +115,42 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (network !== 'none') {
     throw new UsageError(`network mode ${JSON.stringify(network)} is not available yet`, 'use --network none (bridge, host and slirp4netns networking come with the networking work)')
   }
+  const detach = bool('detach')
   const interactive = bool('interactive')
   const tty = bool('tty')
-  if (interactive && tty && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
-  const envFromFiles = list('env-file').flatMap((f) => parseEnvFile(f, env))
-  const envFlags = list('env').map((e) => resolveEnvEntry(e, env)).filter((e): e is string => e !== undefined)
+  if (interactive && tty && !detach && command === 'run' && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
+  const restart = str('restart')
+  if (restart !== undefined && !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(restart)) throw new UsageError(`invalid restart policy ${JSON.stringify(restart)}`, 'use no, on-failure[:max-retries], always or unless-stopped')
+  if (bool('rm') && restart !== undefined && restart !== 'no') throw new UsageError('Conflicting options: --restart and --rm')
+  const stopSignal = str('stop-signal')
+  if (stopSignal !== undefined) signalNumber(stopSignal)
+  const logDriver = str('log-driver')
+  if (logDriver !== undefined && logDriver !== 'json-file' && logDriver !== 'none') throw new UsageError(`logging driver ${JSON.stringify(logDriver)} is not supported`, 'use json-file or none')
+  const logOpts: Record<string, string> = {}
+  for (const opt of list('log-opt')) {
+    const eq = opt.indexOf('=')
+    if (eq <= 0) throw new UsageError(`invalid log opt ${JSON.stringify(opt)}: expected KEY=VALUE`)
+    const [k, v] = [opt.slice(0, eq), opt.slice(eq + 1)]
+    if (k === 'max-size' && !/^\d+[kmg]?$/i.test(v)) throw new UsageError(`invalid max-size ${JSON.stringify(v)}: use a size such as 10k, 10m or 1g`)
+    if (k === 'max-file' && !/^[1-9]\d*$/.test(v)) throw new UsageError(`invalid max-file ${JSON.stringify(v)}: a positive integer`)
+    if (k !== 'max-size' && k !== 'max-file') throw new UsageError(`unknown log opt '${k}' for json-file log driver`)
+    logOpts[k] = v
+  }
+  const health: HealthOptions = {}
+  if (str('health-cmd') !== undefined) health.cmd = str('health-cmd')
+  for (const [flag, key] of [['health-interval', 'interval'], ['health-timeout', 'timeout'], ['health-start-period', 'startPeriod']] as const) {
+    const v = str(flag)
+    if (v !== undefined) health[key] = parseDuration(v, `--${flag}`)
+  }
+  const retries = intFlag(str('health-retries'), '--health-retries')
+  if (retries !== undefined) health.retries = retries
+  const noHealthcheck = bool('no-healthcheck')
+  if (noHealthcheck && Object.keys(health).length > 0) throw new UsageError('--no-healthcheck conflicts with --health-* options')
   const options: ContainerOptions = {
     image,
-    command,
+    command: cmd,
     entrypoint: str('entrypoint'),
-    env: [...envFromFiles, ...envFlags],
+    env: envList(flags, env),
     workdir,
     user: str('user'),
     hostname: str('hostname'),
@@ -74,15 +161,73 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     network,
     readOnly: bool('read-only'),
   }
-  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach: bool('detach'), root: str('root'), debug: bool('debug')}
+  // Only what was given, so records stay small and Docker's defaults apply elsewhere.
+  if (detach) options.detach = true
+  if (restart !== undefined) options.restart = restart
+  if (stopSignal !== undefined) options.stopSignal = stopSignal
+  const stopTimeout = intFlag(str('stop-timeout'), '--stop-timeout')
+  if (stopTimeout !== undefined) options.stopTimeout = stopTimeout
+  if (logDriver !== undefined) options.logDriver = logDriver
+  if (Object.keys(logOpts).length > 0) options.logOpts = logOpts
+  if (Object.keys(health).length > 0) options.health = health
+  if (noHealthcheck) options.noHealthcheck = true
+  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, root: str('root'), debug: bool('debug')}
 }
 
-/** Run a container in the foreground; resolves to the exit code ncx should exit with. */
-export async function executeRun(argv: readonly string[], warn: (text: string) => void): Promise<number> {
+/** `run`: in the foreground (the container's exit code), or detached (prints the ID). */
+export async function executeRun(argv: readonly string[], warn: (text: string) => void, out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
   const inv = parseRunArgv(argv)
-  if (inv.detach) throw new UsageError('detached containers (-d) are not available yet', 'run in the foreground for now')
   const engine = new Engine({dataRoot: inv.root, onWarning: warn})
   await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line))
+  if (inv.detach) {
+    const container = runDetached(engine, inv.options)
+    out(`${container.id}\n`)
+    return 0
+  }
   const result = await runContainer(engine, inv.options)
   return result.exitCode
+}
+
+/** `create`: lay out the container and print its ID. */
+export async function executeCreate(argv: readonly string[], warn: (text: string) => void, out: (text: string) => void): Promise<number> {
+  const inv = parseRunArgv(argv, process.env, 'create')
+  const engine = new Engine({dataRoot: inv.root, onWarning: warn})
+  await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line))
+  const {container} = createContainer(engine, inv.options)
+  out(`${container.id}\n`)
+  return 0
+}
+
+export interface ExecInvocation {
+  container: string
+  options: ExecOptions
+  root?: string
+  debug: boolean
+}
+
+/** `exec [OPTIONS] CONTAINER COMMAND [ARG...]`. */
+export function parseExecArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ExecInvocation {
+  const {flags, positionals} = splitArgv(argv, EXEC_FLAGS)
+  const [container, ...command] = positionals
+  if (!container || command.length === 0) throw new UsageError('"ncx exec" requires at least 2 arguments', 'usage: ncx exec [OPTIONS] CONTAINER COMMAND [ARG...]')
+  const str = (k: string) => flags[k] as string | undefined
+  const bool = (k: string) => flags[k] === true
+  const workdir = str('workdir')
+  if (workdir !== undefined && !workdir.startsWith('/')) throw new UsageError(`the working directory '${workdir}' is invalid, it needs to be an absolute path`)
+  const interactive = bool('interactive')
+  const tty = bool('tty')
+  const detach = bool('detach')
+  if (interactive && tty && !detach && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
+  return {
+    container,
+    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged')},
+    root: str('root'),
+    debug: bool('debug'),
+  }
+}
+
+export async function executeExec(argv: readonly string[], warn: (text: string) => void): Promise<number> {
+  const inv = parseExecArgv(argv)
+  const engine = new Engine({dataRoot: inv.root, onWarning: warn})
+  return execInContainer(engine, engine.containers.resolve(inv.container), inv.options)
 }

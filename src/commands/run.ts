@@ -5,7 +5,7 @@ import {RUN_FLAGS, executeRun} from '../cli/run-flags.js'
 import {FlagSpec} from '../cli/argv.js'
 
 /** oclif flag definitions from the splitter's table, so --help and completion see them. */
-function oclifFlags(table: FlagSpec[]): Interfaces.FlagInput {
+export function oclifFlags(table: FlagSpec[]): Interfaces.FlagInput {
   const out: Interfaces.FlagInput = {}
   for (const f of table) {
     if (f.name === 'root' || f.name === 'debug') continue

@@ -3,13 +3,18 @@ import {execFileSync} from 'node:child_process'
 import {runtimeBinary} from '../native/index.js'
 import {NcxError} from './errors.js'
 
-/** Run a short `ncx-runtime` helper command and return its stdout. */
-export function runtimeSync(args: string[]): string {
+/**
+ * Run a short `ncx-runtime` helper command and return its stdout. Failures are NcxErrors
+ * with exit code 125, or with the runtime's own code when `keepCode` (e.g. 126/127 when a
+ * container's command cannot be started).
+ */
+export function runtimeSync(args: string[], options: {keepCode?: boolean} = {}): string {
   try {
     return execFileSync(runtimeBinary(), args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
   } catch (error) {
     const e = error as {stderr?: string; status?: number; message: string}
-    throw new NcxError(runtimeErrorText(e.stderr) ?? `ncx-runtime ${args[0]} failed: ${e.message}`)
+    const exitCode = options.keepCode && typeof e.status === 'number' && e.status > 0 ? e.status : 125
+    throw new NcxError(runtimeErrorText(e.stderr) ?? `ncx-runtime ${args[0]} failed: ${e.message}`, {exitCode})
   }
 }
 

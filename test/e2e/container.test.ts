@@ -146,9 +146,13 @@ describe('e2e: a rootless container', function () {
   })
 
   it('reports engine errors with exit 125 and one clear line', () => {
-    const missing = box.ncx(['run', '--rm', 'nosuchimage', 'true'])
+    const missing = box.ncx(['run', '--rm', '--pull', 'never', 'nosuchimage', 'true'])
     expect(missing.code).to.equal(125)
     expect(missing.stderr).to.match(/^ncx: Unable to find image 'nosuchimage' locally\n {2}hint: /)
+    // With the default --pull missing, the pull is tried (Docker Hub is unreachable here).
+    const pulled = box.ncx(['run', '--rm', 'nosuchimage', 'true'], {env: {NCX_INSECURE_REGISTRIES: ''}})
+    expect(pulled.code).to.equal(125)
+    expect(pulled.stderr).to.match(/^Unable to find image 'nosuchimage:latest' locally\n(.*\n)*ncx: /)
     const bad = box.ncx(['run', '--rm', 'Bad_Name', 'true'])
     expect(bad.code).to.equal(125)
     expect(bad.stderr).to.contain('invalid reference format')

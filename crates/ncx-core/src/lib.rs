@@ -4,9 +4,12 @@
 //! [`sys::Sys`] trait, so the ordering rules are unit-tested without privileges.
 
 pub mod caps;
+pub mod logfile;
+pub mod nsenter;
 pub mod materialize;
 pub mod userns;
 pub mod plan;
 pub mod spec;
+pub mod state;
 pub mod sys;
 pub mod unpack;

@@ -62,6 +62,20 @@ pub trait Sys {
     fn prepare_target(&mut self, root: &str, rel: &str, file: bool) -> SysResult<String>;
     /// Remount `path` read-only, keeping the flags the kernel locks in a user namespace.
     fn remount_readonly(&mut self, path: &str) -> SysResult<()>;
+    /// The identity of a namespace (`readlink /proc/PID/ns/KIND`, e.g. `mnt:[4026531841]`).
+    fn ns_id(&mut self, path: &str) -> Option<String> {
+        std::fs::read_link(path).ok().map(|p| p.to_string_lossy().into_owned())
+    }
+    /// Open a namespace file; the fd is what `setns` takes.
+    fn open_ns(&mut self, path: &str) -> SysResult<RawFd> {
+        let p = cstr(path);
+        check(unsafe { libc::open(p.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) }, "open", path)
+    }
+    fn setns(&mut self, fd: RawFd, nstype: i32, what: &str) -> SysResult<()> {
+        let rc = check(unsafe { libc::setns(fd, nstype) }, "setns", what).map(|_| ());
+        unsafe { libc::close(fd) };
+        rc
+    }
 }
 
 /// The real kernel.
@@ -278,6 +292,21 @@ impl Sys for RecordingSys {
     }
     fn remount_readonly(&mut self, path: &str) -> SysResult<()> {
         self.record(format!("remount_ro {path}"))
+    }
+    fn ns_id(&mut self, path: &str) -> Option<String> {
+        // Our own namespaces, and those listed in `existing`, are "the same as ours".
+        if path.starts_with("/proc/self/") || self.existing.iter().any(|p| p == path) {
+            Some("same".into())
+        } else {
+            Some(format!("other:{path}"))
+        }
+    }
+    fn open_ns(&mut self, path: &str) -> SysResult<RawFd> {
+        self.record(format!("open {path}"))?;
+        Ok(100 + self.calls.len() as RawFd)
+    }
+    fn setns(&mut self, _fd: RawFd, _nstype: i32, what: &str) -> SysResult<()> {
+        self.record(format!("setns {what}"))
     }
 }
 

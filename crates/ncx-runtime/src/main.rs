@@ -7,7 +7,13 @@
 //!   ncx-runtime rmtree [--userns-pid PID] PATH…
 //!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
+//!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
+//!   ncx-runtime exec --pid PID --process JSON … (see exec.rs)
+//!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 
+mod ctl;
+mod exec;
+mod monitor;
 mod run;
 
 use ncx_core::{materialize, unpack, userns};
@@ -21,7 +27,7 @@ pub struct Args {
     pub words: Vec<String>,
 }
 
-const BOOL_FLAGS: [&str; 3] = ["--no-stdin", "--no-helpers", "--userxattr"];
+const BOOL_FLAGS: [&str; 6] = ["--no-stdin", "--no-helpers", "--userxattr", "--stdin-open", "--cleanup-bundle", "--detach"];
 
 impl Args {
     fn parse(argv: &[String]) -> Args {
@@ -81,6 +87,21 @@ fn main() {
     let args = Args::parse(&argv[1..]);
     match cmd.as_str() {
         "run" => std::process::exit(run::run(&args)),
+        "monitor" => std::process::exit(monitor::monitor(&args)),
+        "exec" => std::process::exit(exec::exec(&args)),
+        "kill" => {
+            if let Err(e) = ctl::kill(&args) {
+                fail(&e.message, e.code);
+            }
+        }
+        "stop" => match ctl::stop(&args) {
+            Ok(killed) => println!("{}", serde_json::json!({ "killed": killed })),
+            Err(e) => fail(&e.message, e.code),
+        },
+        "ps" => match ctl::ps(&args) {
+            Ok(v) => println!("{v}"),
+            Err(e) => fail(&e.message, e.code),
+        },
         "userns-init" => {
             let uid = userns::parse_maps(args.require("uid-map")).unwrap_or_else(|e| fail(&e.to_string(), 125));
             let gid = userns::parse_maps(args.require("gid-map")).unwrap_or_else(|e| fail(&e.to_string(), 125));

@@ -7,20 +7,22 @@ use crate::Args;
 use ncx_core::plan::{execute, plan, RootfsMount};
 use ncx_core::spec::{Process, Spec};
 use ncx_core::sys::{cstr, errno, RealSys};
+use ncx_core::state::{process_start, rfc3339_nano, State};
 use ncx_core::{caps, userns};
+use std::time::SystemTime;
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::RawFd;
 
-const FORWARDED: [libc::c_int; 7] =
+pub(crate) const FORWARDED: [libc::c_int; 7] =
     [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCONT];
 
-struct Status {
-    fd: Option<RawFd>,
+pub(crate) struct Status {
+    pub fd: Option<RawFd>,
 }
 
 impl Status {
-    fn send(&self, v: serde_json::Value) {
+    pub fn send(&self, v: serde_json::Value) {
         if let Some(fd) = self.fd {
             let line = format!("{v}\n");
             unsafe { libc::write(fd, line.as_ptr() as *const libc::c_void, line.len()) };
@@ -92,7 +94,7 @@ pub fn run(args: &Args) -> i32 {
             libc::close(pair[0]);
             libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         }
-        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1]);
+        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], false);
     }
     unsafe { libc::close(pair[1]) };
     let (master, error) = receive(pair[0]);
@@ -106,7 +108,28 @@ pub fn run(args: &Args) -> i32 {
         return report(code, msg);
     }
     status.send(serde_json::json!({ "event": "started", "pid": pid }));
+    // The state file makes a foreground container visible to `ps`, `exec`, `stop` (this
+    // process plays the monitor's part).
+    let state_path = args.get("state").map(str::to_string);
+    let mut st = State {
+        status: "running".into(),
+        pid,
+        monitor_pid: std::process::id() as i32,
+        monitor_start: process_start(std::process::id() as i32).unwrap_or(0),
+        started_at: rfc3339_nano(SystemTime::now()),
+        ..Default::default()
+    };
+    if let Some(p) = &state_path {
+        let _ = st.write(p);
+    }
     let code = supervise(pid, &set, master, no_stdin);
+    if let Some(p) = &state_path {
+        st.status = "exited".into();
+        st.pid = 0;
+        st.exit_code = code;
+        st.finished_at = rfc3339_nano(SystemTime::now());
+        let _ = st.write(p);
+    }
     status.send(serde_json::json!({ "event": "exit", "code": code }));
     if let Some(dir) = args.get("cleanup") {
         if let Err(e) = std::fs::remove_dir_all(dir) {
@@ -117,7 +140,7 @@ pub fn run(args: &Args) -> i32 {
 }
 
 /// Read child messages until EOF: an optional pty master and an optional error.
-fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
+pub(crate) fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
     let mut master = None;
     loop {
         let mut buf = [0u8; 4096];
@@ -153,7 +176,7 @@ fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
     }
 }
 
-fn exit_code(status: i32) -> i32 {
+pub(crate) fn exit_code(status: i32) -> i32 {
     if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else if libc::WIFSIGNALED(status) {
@@ -192,7 +215,7 @@ fn pump(from: RawFd, to: RawFd) -> bool {
 }
 
 /// Wait for the container, forwarding signals and relaying the pty if there is one.
-fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool) -> i32 {
+pub(crate) fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool) -> i32 {
     let sfd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) };
     let mut saved: Option<libc::termios> = None;
     if let Some(m) = master {
@@ -268,10 +291,16 @@ fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bo
 }
 
 /// Report an error to the parent and exit: the parent turns it into the exit code.
-fn die(sock: RawFd, code: i32, msg: String) -> ! {
+/// Without a socket (health checks) the message goes to stderr.
+pub(crate) fn die(sock: RawFd, code: i32, msg: String) -> ! {
     let body = format!("E{}", serde_json::json!({ "code": code, "message": msg }));
     unsafe {
-        libc::send(sock, body.as_ptr() as *const libc::c_void, body.len(), 0);
+        if sock >= 0 {
+            libc::send(sock, body.as_ptr() as *const libc::c_void, body.len(), 0);
+        } else {
+            let line = format!("{msg}\n");
+            libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
+        }
         libc::_exit(code);
     }
 }
@@ -405,7 +434,9 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
     }
 }
 
-fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd) -> ! {
+/// The container's PID 1: its own mount namespace, the filesystem plan, then the process.
+/// `pdeath`: die with the parent (the monitor), so no container outlives its monitor.
+pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, pdeath: bool) -> ! {
     let process = spec.process.clone().unwrap_or_default();
     if unsafe { libc::unshare(libc::CLONE_NEWNS) } < 0 {
         die(sock, 125, format!("cannot create the mount namespace: {}", std::io::Error::last_os_error()));
@@ -414,6 +445,21 @@ fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: Ra
     if let Err(e) = execute(&mut RealSys, &steps) {
         die(sock, 125, format!("container setup failed: {e}"));
     }
+    exec_process(&process, sock, pdeath)
+}
+
+/// Terminal, credentials, capabilities, cwd, then execve (shared by run, exec and health
+/// checks). Errors go to the parent over `sock` with Docker's exit codes (126/127).
+pub(crate) fn exec_process(process: &Process, sock: RawFd, pdeath: bool) -> ! {
+    let parent = unsafe { libc::getppid() };
+    // Signals the supervisor blocked or ignored (Rust ignores SIGPIPE) must not leak into
+    // the container: an ignored disposition and the mask survive execve.
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     if process.terminal {
         if let Err(e) = setup_terminal(sock) {
             die(sock, 125, e);
@@ -421,7 +467,7 @@ fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: Ra
     }
     let cwd = cstr(&process.cwd);
     let _ = std::fs::create_dir_all(&process.cwd);
-    if let Err(e) = apply_process(&process) {
+    if let Err(e) = apply_process(process) {
         die(sock, 125, e);
     }
     if unsafe { libc::chdir(cwd.as_ptr()) } < 0 {
@@ -441,6 +487,13 @@ fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: Ra
     let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
     envp_p.push(std::ptr::null());
     let cpath = cstr(&path);
+    if pdeath {
+        // Set last: a credential change clears it. If the parent is already gone, stop here.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+        if unsafe { libc::getppid() } != parent {
+            unsafe { libc::_exit(137) };
+        }
+    }
     unsafe { libc::execve(cpath.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
     let e = errno();
     let (code, why) = match e {

@@ -1,5 +1,5 @@
-import {spawn} from 'node:child_process'
-import {readFileSync, mkdirSync, existsSync} from 'node:fs'
+import {ChildProcess, spawn} from 'node:child_process'
+import {readFileSync, mkdirSync, existsSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 
@@ -9,9 +9,10 @@ import {NcxError} from '../errors.js'
 import {ImageConfig} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
-import {ContainerOptions, generateSpec} from '../spec/generate.js'
+import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {resolveUser} from '../spec/user.js'
 import {writeFileAtomic, writeJson} from '../store/files.js'
+import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
 
 export interface RunResult {
@@ -84,38 +85,63 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
   const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, etcFiles})
   writeJson(join(dir, 'config.json'), spec)
   container.args = spec.process.args
+  const {entrypoint, cmd} = resolveCommand(imageCfg, options)
+  const imageHealth = (imageCfg as {Healthcheck?: Healthcheck}).Healthcheck
+  const healthcheck = effectiveHealthcheck(options, imageHealth ?? undefined)
+  container.config = {
+    entrypoint,
+    cmd,
+    env: spec.process.env,
+    workdir: spec.process.cwd,
+    user: options.user ?? imageCfg.User ?? '',
+    hostname,
+    ...(options.stopSignal ?? imageCfg.StopSignal ? {stopSignal: options.stopSignal ?? imageCfg.StopSignal} : {}),
+    ...(healthcheck ? {healthcheck} : {}),
+    ...(imageCfg.Labels ? {labels: imageCfg.Labels} : {}),
+  }
+  engine.containers.save(container)
   return {container, lowerDirs}
 }
 
-/** The overlay mount data for a container's rootfs. */
-export function overlayData(lowerDirs: string[], dir: string, rootless: boolean): string {
-  const data = `lowerdir=${lowerDirs.join(':')},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`
-  return rootless ? `${data},userxattr` : data
+/** The unpacked image layers of a container, topmost first (overlay's lowerdir order). */
+export function containerLowerDirs(engine: Engine, container: ContainerRecord): string[] {
+  return container.layers.map((d) => engine.snapshots.dir(d)).reverse()
 }
 
-/** `ncx run` in the foreground: create, start, wait; remove afterwards with `--rm`. */
-export async function runContainer(engine: Engine, options: ContainerOptions): Promise<RunResult> {
-  const {container, lowerDirs} = createContainer(engine, options)
+/**
+ * Runtime arguments that give the container its root filesystem: an overlay the runtime
+ * mounts in the container's mount namespace, or (copy driver) layers copied into rootfs/
+ * once, before the first start.
+ */
+export function rootfsArgs(engine: Engine, container: ContainerRecord, lowerDirs = containerLowerDirs(engine, container)): string[] {
   const session = engine.session()
   const dir = engine.containers.dir(container.id)
-  const args = ['run', '--bundle', dir, ...joinArgs(session), '--status-fd', '3']
-  if (engine.storageDriver().name === 'overlay') {
-    args.push('--rootfs-mount', `overlay:${overlayData(lowerDirs, dir, session.rootless)}`)
-  } else {
+  if (engine.storageDriver().name === 'overlay') return ['--rootfs-mount', `overlay:${overlayData(lowerDirs, dir, session.rootless)}`]
+  const rootfs = join(dir, 'rootfs')
+  if (readdirSync(rootfs).length === 0) {
     const xattr = session.rootless ? 'user.' : 'trusted.'
-    runtimeSync(['materialize', ...joinArgs(session), '--dest', join(dir, 'rootfs'), '--xattr-prefix', xattr, ...[...lowerDirs].reverse()])
+    runtimeSync(['materialize', ...joinArgs(session), '--dest', rootfs, '--xattr-prefix', xattr, ...[...lowerDirs].reverse()])
   }
-  if (options.tty && !options.interactive) args.push('--no-stdin')
-  if (options.rm) args.push('--cleanup', dir)
-  const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
-  // The runtime forwards terminal signals to the container; this process only waits.
+  return []
+}
+
+/** What a supervising runtime process (`run`, `exec`) reported. */
+export interface RuntimeOutcome {
+  started: boolean
+  exitCode?: number
+  failure?: {code: number; message: string}
+  warnings: string[]
+}
+
+/**
+ * Wait for a runtime process that reports on fd 3 (one JSON event a line). Terminal
+ * signals are the runtime's to forward; this process only waits.
+ */
+export async function superviseRuntime(child: ChildProcess): Promise<RuntimeOutcome> {
   const ignore = () => {}
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
   for (const s of signals) process.on(s, ignore)
-  let started = false
-  let exitCode: number | undefined
-  let failure: {code: number; message: string} | undefined
-  const warnings: string[] = []
+  const outcome: RuntimeOutcome = {started: false, warnings: []}
   try {
     const lines = createInterface({input: child.stdio[3] as NodeJS.ReadableStream})
     const closed = new Promise<number>((resolve, reject) => {
@@ -129,28 +155,55 @@ export async function runContainer(engine: Engine, options: ContainerOptions): P
       } catch {
         continue
       }
-      if (ev.event === 'started') started = true
-      else if (ev.event === 'exit') exitCode = ev.code
-      else if (ev.event === 'error') failure = {code: ev.code, message: ev.message}
-      else if (ev.event === 'warning') warnings.push(ev.message)
+      if (ev.event === 'started') outcome.started = true
+      else if (ev.event === 'exit') outcome.exitCode = ev.code
+      else if (ev.event === 'error') outcome.failure = {code: ev.code, message: ev.message}
+      else if (ev.event === 'warning') outcome.warnings.push(ev.message)
     }
     const code = await closed
-    exitCode ??= failure?.code ?? code
+    outcome.exitCode ??= outcome.failure?.code ?? code
   } finally {
     for (const s of signals) process.off(s, ignore)
   }
+  return outcome
+}
+
+/** The overlay mount data for a container's rootfs. */
+export function overlayData(lowerDirs: string[], dir: string, rootless: boolean): string {
+  const data = `lowerdir=${lowerDirs.join(':')},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`
+  return rootless ? `${data},userxattr` : data
+}
+
+/** `ncx run` in the foreground: create, start, wait; remove afterwards with `--rm`. */
+export async function runContainer(engine: Engine, options: ContainerOptions): Promise<RunResult> {
+  const {container, lowerDirs} = createContainer(engine, options)
+  return runCreated(engine, container, lowerDirs)
+}
+
+/** Run an existing container in the foreground (the runtime plays the monitor's part). */
+export async function runCreated(engine: Engine, container: ContainerRecord, lowerDirs = containerLowerDirs(engine, container)): Promise<RunResult> {
+  const options = container.options
+  const session = engine.session()
+  const dir = engine.containers.dir(container.id)
+  const args = ['run', '--bundle', dir, ...joinArgs(session), '--status-fd', '3', '--state', join(dir, STATE_FILE)]
+  args.push(...rootfsArgs(engine, container, lowerDirs))
+  if (options.tty && !options.interactive) args.push('--no-stdin')
+  if (options.rm) args.push('--cleanup', dir)
+  const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
+  const {started, exitCode, failure, warnings} = await superviseRuntime(child)
   for (const w of warnings) engine.warn(w)
   if (options.rm) {
     if (existsSync(dir)) engine.snapshots.removeTree([dir])
   } else {
-    container.state = {
-      status: started ? 'exited' : 'created',
-      pid: 0,
-      exitCode: exitCode ?? 125,
-      finishedAt: new Date().toISOString(),
-      ...(failure ? {error: failure.message} : {}),
-    }
-    engine.containers.save(container)
+    engine.containers.update(container.id, (r) => {
+      r.state = {
+        status: started ? 'exited' : 'created',
+        pid: 0,
+        exitCode: exitCode ?? 125,
+        finishedAt: new Date().toISOString(),
+        ...(failure ? {error: failure.message} : {}),
+      }
+    })
   }
   if (failure) throw new NcxError(failure.message, {exitCode: failure.code})
   return {container, exitCode: exitCode ?? 125}

@@ -1,13 +1,26 @@
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
-import {ContainerOptions} from '../spec/generate.js'
+import {ContainerOptions, Healthcheck} from '../spec/generate.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 
 export type ContainerStatus = 'created' | 'running' | 'exited'
+
+/** What the container was configured with, resolved against the image (Docker's `Config`). */
+export interface ContainerConfig {
+  entrypoint: string[]
+  cmd: string[]
+  env: string[]
+  workdir: string
+  user: string
+  hostname: string
+  stopSignal?: string
+  healthcheck?: Healthcheck
+  labels?: Record<string, string>
+}
 
 /** A container as recorded in `containers/<id>/container.json`. */
 export interface ContainerRecord {
@@ -22,6 +35,8 @@ export interface ContainerRecord {
   options: ContainerOptions
   args: string[]
   state: {status: ContainerStatus; pid: number; exitCode: number; startedAt?: string; finishedAt?: string; error?: string}
+  /** Set at create time (records written before detached containers existed lack it). */
+  config?: ContainerConfig
 }
 
 const ADJECTIVES = ['admiring', 'brave', 'calm', 'eager', 'festive', 'gifted', 'happy', 'jolly', 'keen', 'lucid', 'modest', 'nifty', 'quirky', 'serene', 'tender', 'vibrant', 'wizardly', 'zealous']
@@ -56,10 +71,11 @@ export class ContainerStore {
   }
 
   find(nameOrId: string): ContainerRecord | undefined {
+    if (nameOrId === '') return undefined
     const all = this.list()
     const byName = all.find((c) => c.name === nameOrId.replace(/^\//, ''))
     if (byName) return byName
-    const byId = all.filter((c) => c.id.startsWith(nameOrId))
+    const byId = all.filter((c) => c.id.startsWith(nameOrId.toLowerCase()))
     if (byId.length > 1) throw new NcxError(`multiple containers match ${JSON.stringify(nameOrId)}`, {hint: 'use more characters of the ID, or the name'})
     return byId[0]
   }
@@ -97,5 +113,51 @@ export class ContainerStore {
 
   save(record: ContainerRecord): void {
     writeJson(this.recordPath(record.id), record)
+  }
+
+  /** Read-modify-write one record under the containers lock; undefined when it is gone. */
+  update(id: string, fn: (record: ContainerRecord) => void): ContainerRecord | undefined {
+    return withLock(layout.lock(this.paths, 'containers'), () => {
+      const record = readJson<ContainerRecord | undefined>(this.recordPath(id), undefined)
+      if (!record) return undefined
+      fn(record)
+      writeJson(this.recordPath(id), record)
+      return record
+    })
+  }
+
+  /** Run `fn` holding the containers lock (names, removal). */
+  locked<T>(fn: () => T): T {
+    return withLock(layout.lock(this.paths, 'containers'), fn)
+  }
+
+  /** `rename`: the new name is checked and taken atomically. */
+  rename(id: string, name: string): void {
+    if (!NAME_PATTERN.test(name)) throw new UsageError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
+    this.locked(() => {
+      const owner = this.list().find((c) => c.name === name)
+      if (owner && owner.id !== id) {
+        throw new NcxError(`Conflict. The container name "/${name}" is already in use by container "${owner.id}". You have to remove (or rename) that container to be able to reuse that name.`, {exitCode: 1})
+      }
+      const record = readJson<ContainerRecord | undefined>(this.recordPath(id), undefined)
+      if (!record) throw new NotFoundError(`No such container: ${id}`)
+      record.name = name
+      writeJson(this.recordPath(id), record)
+    })
+  }
+
+  /**
+   * Take a container out of the store: its directory is renamed away at once (listings stop
+   * showing it), and the returned path is what is left to delete.
+   */
+  detach(id: string): string | undefined {
+    const doomed = join(layout.containers(this.paths), `.rm-${id}`)
+    try {
+      renameSync(this.dir(id), doomed)
+      return doomed
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return existsSync(doomed) ? doomed : undefined
+      throw error
+    }
   }
 }

@@ -117,11 +117,15 @@ export class RegistryClient {
       } catch (error) {
         lastError = error
         if (init.body !== undefined) break // a streamed body cannot be sent twice
+        // An unknown host or a closed port will not change in a second: fail fast.
+        const code = (error as {cause?: {code?: string}})?.cause?.code
+        if (code === 'ENOTFOUND' || code === 'ECONNREFUSED' || code === 'EAI_AGAIN') break
       }
     }
     if (lastError instanceof Response) return lastError
     const cause = (lastError as {cause?: {code?: string; message?: string}})?.cause
-    const detail = cause?.code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (lastError as Error)?.message ?? String(lastError))
+    const detail =
+      cause?.code === 'ECONNREFUSED' ? 'connection refused' : cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN' ? `cannot resolve ${new URL(url).hostname}` : (cause?.message ?? (lastError as Error)?.message ?? String(lastError))
     throw new NcxError(`cannot reach registry ${this.domain} (${what}): ${detail}`, {
       hint: cause?.code === 'EPROTO' || /wrong version number|SSL/.test(detail) ? `if ${this.domain} speaks plain HTTP, add it to "insecure-registries" in registries.json` : 'check the address and your network',
       cause: lastError,

@@ -21,6 +21,56 @@ export interface ContainerOptions {
   tty: boolean
   network: string
   readOnly: boolean
+  /** `-d`: started under a monitor, output to the log. */
+  detach?: boolean
+  /** `--restart no|on-failure[:N]|always|unless-stopped` (detached containers). */
+  restart?: string
+  /** `--stop-signal` (a name such as SIGTERM) and `--stop-timeout` (seconds). */
+  stopSignal?: string
+  stopTimeout?: number
+  /** `--log-driver none|json-file` and `--log-opt max-size=…,max-file=…`. */
+  logDriver?: string
+  logOpts?: Record<string, string>
+  /** `--health-*` flags; `--no-healthcheck` disables the image's HEALTHCHECK. */
+  health?: HealthOptions
+  noHealthcheck?: boolean
+}
+
+/** Docker's `Config.Healthcheck`: durations in nanoseconds, as in the image config. */
+export interface Healthcheck {
+  Test: string[]
+  Interval?: number
+  Timeout?: number
+  StartPeriod?: number
+  Retries?: number
+}
+
+export interface HealthOptions {
+  cmd?: string
+  /** Nanoseconds, like Docker's. */
+  interval?: number
+  timeout?: number
+  startPeriod?: number
+  retries?: number
+}
+
+/** The health check a container gets: its flags over the image's HEALTHCHECK (Docker's merge). */
+export function effectiveHealthcheck(options: ContainerOptions, image: Healthcheck | undefined): Healthcheck | undefined {
+  if (options.noHealthcheck) return undefined
+  const h = options.health ?? {}
+  const test = h.cmd !== undefined ? ['CMD-SHELL', h.cmd] : image?.Test
+  if (!test || test.length === 0 || test[0] === 'NONE') return undefined
+  const pick = (flag: number | undefined, img: number | undefined) => (flag !== undefined && flag !== 0 ? flag : img && img !== 0 ? img : undefined)
+  const out: Healthcheck = {Test: test}
+  const interval = pick(h.interval, image?.Interval)
+  const timeout = pick(h.timeout, image?.Timeout)
+  const startPeriod = pick(h.startPeriod, image?.StartPeriod)
+  const retries = pick(h.retries, image?.Retries)
+  if (interval !== undefined) out.Interval = interval
+  if (timeout !== undefined) out.Timeout = timeout
+  if (startPeriod !== undefined) out.StartPeriod = startPeriod
+  if (retries !== undefined) out.Retries = retries
+  return out
 }
 
 export interface SpecInput {
@@ -36,7 +86,7 @@ export interface SpecInput {
 }
 
 /** Docker's rule: `--entrypoint` replaces the image's and drops its CMD; args replace CMD. */
-export function processArgs(image: NonNullable<ImageConfig['config']>, options: ContainerOptions): string[] {
+export function resolveCommand(image: NonNullable<ImageConfig['config']>, options: ContainerOptions): {entrypoint: string[]; cmd: string[]} {
   let entrypoint = image.Entrypoint ?? []
   let cmd = image.Cmd ?? []
   if (options.entrypoint !== undefined) {
@@ -44,6 +94,11 @@ export function processArgs(image: NonNullable<ImageConfig['config']>, options: 
     cmd = []
   }
   if (options.command.length > 0) cmd = options.command
+  return {entrypoint, cmd}
+}
+
+export function processArgs(image: NonNullable<ImageConfig['config']>, options: ContainerOptions): string[] {
+  const {entrypoint, cmd} = resolveCommand(image, options)
   const args = [...entrypoint, ...cmd]
   if (args.length === 0) throw new UsageError('no command specified', 'give a command after the image name, or use an image with CMD or ENTRYPOINT')
   return args

@@ -1,0 +1,73 @@
+//! Entering a running container's namespaces (for `exec` and health checks), in the order
+//! the kernel requires: every namespace file is opened first (after `setns` into the
+//! mount namespace, /proc is the container's and the host pid no longer resolves), the
+//! user namespace is joined before the others (it grants the capabilities they need), and
+//! the mount namespace last. Joining the pid namespace only affects children: the caller
+//! must fork afterwards.
+
+use crate::sys::{Sys, SysError};
+
+/// The namespaces a container process may have, in joining order after `user`.
+pub const KINDS: [(&str, i32); 6] = [
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("net", libc::CLONE_NEWNET),
+    ("pid", libc::CLONE_NEWPID),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("mnt", libc::CLONE_NEWNS),
+];
+
+/// Join the namespaces of `pid` that differ from ours. `user`: also join its user namespace
+/// (first); leave it false when the caller already is in it.
+pub fn enter(sys: &mut dyn Sys, pid: i32, user: bool) -> Result<Vec<&'static str>, SysError> {
+    let mut todo: Vec<(&'static str, i32)> = Vec::new();
+    if user {
+        todo.push(("user", libc::CLONE_NEWUSER));
+    }
+    for (kind, flag) in KINDS {
+        let theirs = sys.ns_id(&format!("/proc/{pid}/ns/{kind}"));
+        let ours = sys.ns_id(&format!("/proc/self/ns/{kind}"));
+        if theirs.is_some() && theirs != ours {
+            todo.push((kind, flag));
+        }
+    }
+    let mut fds = Vec::with_capacity(todo.len());
+    for (kind, _) in &todo {
+        fds.push(sys.open_ns(&format!("/proc/{pid}/ns/{kind}"))?);
+    }
+    for ((kind, flag), fd) in todo.iter().zip(fds) {
+        sys.setns(fd, *flag, kind)?;
+    }
+    Ok(todo.iter().map(|(k, _)| *k).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::RecordingSys;
+
+    #[test]
+    fn opens_everything_first_then_joins_user_first_and_mount_last() {
+        let mut sys = RecordingSys::default();
+        let joined = enter(&mut sys, 42, true).unwrap();
+        assert_eq!(joined, vec!["user", "ipc", "uts", "net", "pid", "cgroup", "mnt"]);
+        let first_setns = sys.calls.iter().position(|c| c.starts_with("setns")).unwrap();
+        assert!(sys.calls[..first_setns].iter().all(|c| c.starts_with("open /proc/42/ns/")));
+        assert_eq!(sys.calls[first_setns], "setns user");
+        assert_eq!(sys.calls.last().unwrap(), "setns mnt");
+    }
+
+    #[test]
+    fn skips_namespaces_already_shared() {
+        let mut sys = RecordingSys { existing: vec!["/proc/7/ns/net".into(), "/proc/7/ns/cgroup".into()], ..Default::default() };
+        assert_eq!(enter(&mut sys, 7, false).unwrap(), vec!["ipc", "uts", "pid", "mnt"]);
+        assert!(!sys.calls.iter().any(|c| c.contains("user") || c.contains("net")));
+    }
+
+    #[test]
+    fn a_failed_open_joins_nothing() {
+        let mut sys = RecordingSys { fail: vec![("open /proc/9/ns/pid".into(), libc::EACCES)], ..Default::default() };
+        assert!(enter(&mut sys, 9, false).is_err());
+        assert!(!sys.calls.iter().any(|c| c.starts_with("setns")));
+    }
+}

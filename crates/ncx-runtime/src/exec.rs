@@ -1,0 +1,96 @@
+//! `ncx-runtime exec`: run a process in a running container.
+//!
+//!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--status-fd N] [--no-stdin] [--detach]
+//!
+//! Joins the held user namespace, then the namespaces of the container's PID 1 (mount last,
+//! see ncx_core::nsenter), forks (the PID namespace applies to children), applies the
+//! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
+//! and execs. Without --detach it supervises like `run` and exits with the process's code.
+
+use crate::run::{exec_process, receive, supervise, Status, FORWARDED};
+use crate::Args;
+use ncx_core::nsenter;
+use ncx_core::spec::Process;
+use ncx_core::sys::RealSys;
+use ncx_core::userns;
+use std::os::fd::RawFd;
+
+/// Why exec could not start: Docker's exit code and a message.
+#[derive(Debug)]
+pub struct ExecError {
+    pub code: i32,
+    pub message: String,
+}
+
+fn prepare(args: &Args) -> Result<(i32, Process), ExecError> {
+    let e = |code: i32, message: String| ExecError { code, message };
+    let pid: i32 = args.require("pid").parse().map_err(|_| e(125, "invalid --pid".into()))?;
+    let process: Process = serde_json::from_str(args.require("process")).map_err(|x| e(125, format!("invalid --process: {x}")))?;
+    if let Some(h) = args.userns_pid() {
+        userns::join(h).map_err(|x| e(125, x.to_string()))?;
+    }
+    nsenter::enter(&mut RealSys, pid, false).map_err(|x| e(126, format!("cannot enter the container's namespaces: {x}")))?;
+    Ok((pid, process))
+}
+
+pub fn exec(args: &Args) -> i32 {
+    let status = Status { fd: args.get("status-fd").and_then(|s| s.parse().ok()) };
+    let report = |code: i32, msg: String| -> i32 {
+        status.send(serde_json::json!({ "event": "error", "code": code, "message": msg }));
+        if status.fd.is_none() {
+            eprintln!("ncx-runtime: {msg}");
+        }
+        code
+    };
+    let (_, process) = match prepare(args) {
+        Ok(p) => p,
+        Err(e) => return report(e.code, e.message),
+    };
+    let detach = args.has("--detach");
+    let mut pair = [0 as RawFd; 2];
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
+        return report(125, format!("socketpair: {}", std::io::Error::last_os_error()));
+    }
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for s in FORWARDED.iter().chain([libc::SIGCHLD, libc::SIGWINCH].iter()) {
+            libc::sigaddset(&mut set, *s);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return report(125, format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        unsafe {
+            libc::close(pair[0]);
+            if detach {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                for fd in 0..3 {
+                    libc::dup2(null, fd);
+                }
+            }
+        }
+        let mut p = process;
+        if detach {
+            p.terminal = false;
+        }
+        exec_process(&p, pair[1], false);
+    }
+    unsafe { libc::close(pair[1]) };
+    let (master, error) = receive(pair[0]);
+    unsafe { libc::close(pair[0]) };
+    if let Some((code, msg)) = error {
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        return report(code, msg);
+    }
+    status.send(serde_json::json!({ "event": "started", "pid": pid }));
+    if detach {
+        return 0;
+    }
+    let code = supervise(pid, &set, master, args.has("--no-stdin"));
+    status.send(serde_json::json!({ "event": "exit", "code": code }));
+    code
+}

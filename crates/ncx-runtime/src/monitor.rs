@@ -1,0 +1,644 @@
+//! `ncx-runtime monitor`: the per-container monitor (conmon's job), one small
+//! single-threaded process per running detached container.
+//!
+//!   ncx-runtime monitor --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA]
+//!       [--log-path FILE [--log-max-size BYTES] [--log-max-file N]] [--restart POLICY]
+//!       [--health-cmd JSON --health-interval-ms N --health-timeout-ms N --health-retries N
+//!        --health-start-period-ms N] [--stdin-open] [--cleanup-bundle]
+//!
+//! The process the CLI starts joins the user namespace and forks the monitor, which calls
+//! setsid, becomes a child subreaper, and clones the container's PID 1 into new namespaces.
+//! Once the container's process runs (or failed to start), the first process prints one
+//! JSON line on stdout — `{"event":"started","pid":…,"monitorPid":…}` — or an error line
+//! `{"error":…,"code":…}` on stderr, and exits; the monitor lives on with its stdio on
+//! /dev/null, so no CLI process stays behind.
+//!
+//! The monitor writes, in the bundle directory: `state.json` (atomically; see
+//! ncx_core::state), and the json-file log. A file named `stopping` in the bundle, created
+//! by the CLI before it signals the container, means "stopped by the user": no restart.
+
+use crate::run::{child, exec_process, exit_code, receive};
+use crate::Args;
+use ncx_core::logfile::{parse_size, JsonLog, LineSplitter};
+use ncx_core::nsenter;
+use ncx_core::plan::RootfsMount;
+use ncx_core::spec::{Process, Spec};
+use ncx_core::state::{backoff_ms, process_start, rfc3339_nano, HealthLog, HealthState, RestartPolicy, State, BACKOFF_RESET_MS, HEALTH_OUTPUT_MAX};
+use ncx_core::sys::{errno, RealSys};
+use ncx_core::userns;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Why the monitor could not do its job: an exit code (Docker's) and a message.
+#[derive(Debug)]
+pub struct MonitorError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for MonitorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn err(code: i32, message: String) -> MonitorError {
+    MonitorError { code, message }
+}
+
+fn os_err(what: &str) -> MonitorError {
+    err(125, format!("{what}: {}", std::io::Error::last_os_error()))
+}
+
+struct HealthConfig {
+    test: Vec<String>,
+    interval: Duration,
+    timeout: Duration,
+    retries: u32,
+    start_period: Duration,
+}
+
+struct Config {
+    bundle: String,
+    spec: Spec,
+    rootfs: String,
+    rootfs_mount: Option<RootfsMount>,
+    log: Option<(String, u64, u32)>,
+    policy: RestartPolicy,
+    health: Option<HealthConfig>,
+    stdin_open: bool,
+    cleanup: bool,
+}
+
+/// The container's process and the monitor's ends of its stdio.
+struct Running {
+    pid: i32,
+    /// stdout pipe, or the pty master with a terminal.
+    out: Option<RawFd>,
+    err: Option<RawFd>,
+    /// Write end of a stdin pipe held open (`-i` without `-t`): the container sees no EOF.
+    stdin: Option<RawFd>,
+    started: Instant,
+}
+
+struct Probe {
+    pid: i32,
+    out: Option<RawFd>,
+    output: Vec<u8>,
+    start: SystemTime,
+    deadline: Instant,
+    timed_out: bool,
+}
+
+fn ms(args: &Args, key: &str, default: u64) -> u64 {
+    args.get(key).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn parse_config(args: &Args) -> Result<Config, MonitorError> {
+    let bundle = args.require("bundle").trim_end_matches('/').to_string();
+    let spec = Spec::load(&format!("{bundle}/config.json")).map_err(|e| err(125, e.to_string()))?;
+    let root = spec.root.clone().unwrap_or_default();
+    let rootfs = if root.path.starts_with('/') { root.path.clone() } else { format!("{bundle}/{}", root.path) };
+    let rootfs_mount = match args.get("rootfs-mount") {
+        Some(t) => Some(RootfsMount::parse(t).ok_or_else(|| err(125, format!("invalid --rootfs-mount {t:?}")))?),
+        None => None,
+    };
+    let log = match args.get("log-path") {
+        Some(p) => {
+            let size = match args.get("log-max-size") {
+                Some(s) => parse_size(s).ok_or_else(|| err(125, format!("invalid --log-max-size {s:?}")))?,
+                None => 0,
+            };
+            Some((p.to_string(), size, ms(args, "log-max-file", 1) as u32))
+        }
+        None => None,
+    };
+    let text = args.get("restart").unwrap_or("no");
+    let policy = RestartPolicy::parse(text).ok_or_else(|| err(125, format!("invalid restart policy {text:?}")))?;
+    let health = match args.get("health-cmd") {
+        Some(json) => {
+            let test: Vec<String> = serde_json::from_str(json).map_err(|e| err(125, format!("invalid --health-cmd: {e}")))?;
+            Some(HealthConfig {
+                test,
+                interval: Duration::from_millis(ms(args, "health-interval-ms", 30_000).max(10)),
+                timeout: Duration::from_millis(ms(args, "health-timeout-ms", 30_000).max(10)),
+                retries: ms(args, "health-retries", 3) as u32,
+                start_period: Duration::from_millis(ms(args, "health-start-period-ms", 0)),
+            })
+        }
+        None => None,
+    };
+    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle") })
+}
+
+fn pipe() -> Result<(RawFd, RawFd), MonitorError> {
+    let mut fds = [0 as RawFd; 2];
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(os_err("pipe"));
+    }
+    Ok((fds[0], fds[1]))
+}
+
+fn close(fd: Option<RawFd>) {
+    if let Some(fd) = fd {
+        unsafe { libc::close(fd) };
+    }
+}
+
+fn dev_null() -> RawFd {
+    unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) }
+}
+
+/// Clone the container's PID 1 into new namespaces (a fresh PID namespace on every start,
+/// which `unshare` could not give twice) and wait until it has exec'd or failed.
+fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
+    let mut flags = libc::CLONE_NEWPID;
+    for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET), ("cgroup", libc::CLONE_NEWCGROUP)] {
+        if cfg.spec.has_namespace(kind) {
+            flags |= flag;
+        }
+    }
+    let terminal = cfg.spec.process.as_ref().map(|p| p.terminal).unwrap_or(false);
+    let mut pair = [0 as RawFd; 2];
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
+        return Err(os_err("socketpair"));
+    }
+    // (ours, theirs) for stdout, stderr and stdin.
+    let (out, err_) = if terminal { (None, None) } else { (Some(pipe()?), Some(pipe()?)) };
+    let stdin = if !terminal && cfg.stdin_open { Some(pipe()?) } else { None };
+    let null = dev_null();
+    let pid = unsafe { libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) } as i32;
+    if pid < 0 {
+        return Err(err(125, format!("cannot create the container's namespaces: {}", std::io::Error::last_os_error())));
+    }
+    if pid == 0 {
+        unsafe {
+            libc::close(pair[0]);
+            libc::dup2(stdin.map(|p| p.0).unwrap_or(null), 0);
+            libc::dup2(out.map(|p| p.1).unwrap_or(null), 1);
+            libc::dup2(err_.map(|p| p.1).unwrap_or(null), 2);
+        }
+        child(&cfg.spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true);
+    }
+    unsafe {
+        libc::close(pair[1]);
+        libc::close(null);
+    }
+    close(out.map(|p| p.1));
+    close(err_.map(|p| p.1));
+    close(stdin.map(|p| p.0));
+    let (master, failure) = receive(pair[0]);
+    unsafe { libc::close(pair[0]) };
+    if let Some((code, msg)) = failure {
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        close(out.map(|p| p.0));
+        close(err_.map(|p| p.0));
+        close(stdin.map(|p| p.1));
+        close(master);
+        return Err(err(code, msg));
+    }
+    let out = master.or(out.map(|p| p.0));
+    for fd in [out, err_.map(|p| p.0)].into_iter().flatten() {
+        unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
+    }
+    Ok(Running { pid, out, err: err_.map(|p| p.0), stdin: stdin.map(|p| p.1), started: Instant::now() })
+}
+
+/// Fork a health probe: join the container's namespaces (we already are in its user
+/// namespace), fork into its PID namespace and exec the test with the container's
+/// process settings. The probe dies with the intermediate process on timeout.
+fn spawn_probe(container: i32, process: &Process, test: &[String], timeout: Duration) -> Option<Probe> {
+    let args: Vec<String> = match test.first().map(String::as_str) {
+        Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test.get(1).cloned().unwrap_or_default()],
+        Some("CMD") => test[1..].to_vec(),
+        _ => return None,
+    };
+    let (r, w) = pipe().ok()?;
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        close(Some(r));
+        close(Some(w));
+        return None;
+    }
+    if pid == 0 {
+        unsafe {
+            let null = dev_null();
+            libc::dup2(null, 0);
+            libc::dup2(w, 1);
+            libc::dup2(w, 2);
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        }
+        if let Err(e) = nsenter::enter(&mut RealSys, container, false) {
+            let line = format!("cannot enter the container: {e}\n");
+            unsafe {
+                libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
+                libc::_exit(125);
+            }
+        }
+        let gc = unsafe { libc::fork() };
+        if gc == 0 {
+            let mut p = process.clone();
+            p.args = args;
+            p.terminal = false;
+            exec_process(&p, -1, true);
+        }
+        let mut st = 0;
+        unsafe {
+            libc::waitpid(gc, &mut st, 0);
+            libc::_exit(exit_code(st));
+        }
+    }
+    close(Some(w));
+    unsafe { libc::fcntl(r, libc::F_SETFL, libc::O_NONBLOCK) };
+    Some(Probe { pid, out: Some(r), output: Vec::new(), start: SystemTime::now(), deadline: Instant::now() + timeout, timed_out: false })
+}
+
+fn go_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+struct Monitor {
+    cfg: Config,
+    state: State,
+    state_path: String,
+    log: Option<JsonLog>,
+    out_split: LineSplitter,
+    err_split: LineSplitter,
+    running: Option<Running>,
+    probe: Option<Probe>,
+    next_probe: Option<Instant>,
+    restart_at: Option<Instant>,
+    consecutive: u32,
+    stop_requested: bool,
+}
+
+impl Monitor {
+    fn save(&self) {
+        let _ = self.state.write(&self.state_path);
+    }
+
+    fn log_entry(&mut self, stream: &'static str, data: &[u8]) {
+        let (log, split) = match stream {
+            "stdout" => (&mut self.log, &mut self.out_split),
+            _ => (&mut self.log, &mut self.err_split),
+        };
+        let now = SystemTime::now();
+        split.feed(data, &mut |line| {
+            if let Some(l) = log.as_mut() {
+                let _ = l.write_entry(stream, line, now);
+            }
+        });
+    }
+
+    /// Read what is available on the container's stdout/stderr; false at EOF.
+    fn pump(&mut self, fd: RawFd, stream: &'static str) -> bool {
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+            if n > 0 {
+                self.log_entry(stream, &buf[..n as usize]);
+                continue;
+            }
+            // EAGAIN: drained for now. 0 (EOF) or EIO (pty without slave): closed.
+            return n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR);
+        }
+    }
+
+    fn on_started(&mut self, r: Running) {
+        self.state.status = "running".into();
+        self.state.pid = r.pid;
+        self.state.started_at = rfc3339_nano(SystemTime::now());
+        self.state.finished_at.clear();
+        self.state.exit_code = 0;
+        self.state.error.clear();
+        if let Some(h) = &self.cfg.health {
+            self.state.health = Some(HealthState::starting());
+            self.next_probe = Some(Instant::now() + h.interval);
+        }
+        self.running = Some(r);
+        self.save();
+    }
+
+    fn on_exit(&mut self, code: i32) {
+        let Some(r) = self.running.take() else { return };
+        for (fd, stream) in [(r.out, "stdout"), (r.err, "stderr")] {
+            if let Some(fd) = fd {
+                self.pump(fd, stream);
+                close(Some(fd));
+            }
+        }
+        let (log, out, errs) = (&mut self.log, &mut self.out_split, &mut self.err_split);
+        let now = SystemTime::now();
+        out.flush(&mut |l| {
+            if let Some(log) = log.as_mut() {
+                let _ = log.write_entry("stdout", l, now);
+            }
+        });
+        errs.flush(&mut |l| {
+            if let Some(log) = log.as_mut() {
+                let _ = log.write_entry("stderr", l, now);
+            }
+        });
+        close(r.stdin);
+        if let Some(p) = self.probe.take() {
+            unsafe { libc::kill(p.pid, libc::SIGKILL) };
+            close(p.out);
+        }
+        self.next_probe = None;
+        self.state.pid = 0;
+        self.state.exit_code = code;
+        self.state.finished_at = rfc3339_nano(SystemTime::now());
+        let stopped = self.stop_requested || std::path::Path::new(&format!("{}/stopping", self.cfg.bundle)).exists();
+        if self.cfg.policy.should_restart(code, self.state.restart_count, stopped) {
+            if r.started.elapsed() >= Duration::from_millis(BACKOFF_RESET_MS) {
+                self.consecutive = 0;
+            }
+            self.restart_at = Some(Instant::now() + Duration::from_millis(backoff_ms(self.consecutive)));
+            self.consecutive += 1;
+            self.state.status = "restarting".into();
+        } else {
+            self.state.status = "exited".into();
+        }
+        self.save();
+    }
+
+    fn on_probe_done(&mut self, code: i32) {
+        let Some(mut p) = self.probe.take() else { return };
+        if let Some(fd) = p.out.take() {
+            read_capped(fd, &mut p.output);
+            close(Some(fd));
+        }
+        let Some(h) = &self.cfg.health else { return };
+        let (code, output) = if p.timed_out {
+            (-1, format!("Health check exceeded timeout ({})", go_duration(h.timeout)))
+        } else {
+            (code, String::from_utf8_lossy(&p.output).into_owned())
+        };
+        let in_start = self.running.as_ref().map(|r| r.started.elapsed() < h.start_period).unwrap_or(false);
+        let entry = HealthLog { start: rfc3339_nano(p.start), end: rfc3339_nano(SystemTime::now()), exit_code: code, output };
+        let retries = h.retries;
+        if self.running.is_some() {
+            self.state.health.get_or_insert_with(HealthState::starting).record(entry, in_start, retries);
+            self.next_probe = Some(Instant::now() + h.interval);
+            self.save();
+        }
+    }
+
+    fn reap(&mut self) {
+        loop {
+            let mut st = 0;
+            let pid = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+            if pid <= 0 {
+                return;
+            }
+            if self.running.as_ref().map(|r| r.pid) == Some(pid) {
+                self.on_exit(exit_code(st));
+            } else if self.probe.as_ref().map(|p| p.pid) == Some(pid) {
+                self.on_probe_done(exit_code(st));
+            }
+        }
+    }
+
+    fn timers(&mut self) {
+        let now = Instant::now();
+        if self.restart_at.is_some_and(|t| t <= now) {
+            self.restart_at = None;
+            self.state.restart_count += 1;
+            match start_container(&self.cfg) {
+                Ok(r) => self.on_started(r),
+                Err(e) => {
+                    self.state.status = "exited".into();
+                    self.state.exit_code = e.code;
+                    self.state.error = e.message;
+                    self.save();
+                }
+            }
+        }
+        if let Some(p) = self.probe.as_mut() {
+            if !p.timed_out && p.deadline <= now {
+                p.timed_out = true;
+                unsafe { libc::kill(p.pid, libc::SIGKILL) };
+            }
+        }
+        if self.probe.is_none() && self.next_probe.is_some_and(|t| t <= now) {
+            self.next_probe = None;
+            if let (Some(r), Some(h)) = (self.running.as_ref(), self.cfg.health.as_ref()) {
+                let process = self.cfg.spec.process.clone().unwrap_or_default();
+                self.probe = spawn_probe(r.pid, &process, &h.test, h.timeout);
+                if self.probe.is_none() {
+                    self.next_probe = Some(now + h.interval);
+                }
+            }
+        }
+    }
+
+    fn poll_timeout(&self) -> i32 {
+        let now = Instant::now();
+        let deadlines = [self.restart_at, self.next_probe, self.probe.as_ref().filter(|p| !p.timed_out).map(|p| p.deadline)];
+        match deadlines.iter().flatten().min() {
+            Some(t) => t.saturating_duration_since(now).as_millis().min(i32::MAX as u128) as i32 + 1,
+            None => -1,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.running.is_none() && self.restart_at.is_none()
+    }
+
+    fn event_loop(&mut self, sfd: RawFd) {
+        while !self.done() {
+            let mut fds = vec![libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }];
+            let mut kinds: Vec<u8> = vec![b's'];
+            if let Some(r) = &self.running {
+                for (fd, k) in [(r.out, b'o'), (r.err, b'e')] {
+                    if let Some(fd) = fd {
+                        fds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
+                        kinds.push(k);
+                    }
+                }
+            }
+            if let Some(fd) = self.probe.as_ref().and_then(|p| p.out) {
+                fds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
+                kinds.push(b'h');
+            }
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, self.poll_timeout()) };
+            if n < 0 && errno() != libc::EINTR {
+                return;
+            }
+            for (pfd, kind) in fds.iter().zip(kinds) {
+                if pfd.revents == 0 {
+                    continue;
+                }
+                match kind {
+                    b'o' | b'e' => {
+                        let stream = if kind == b'o' { "stdout" } else { "stderr" };
+                        if !self.pump(pfd.fd, stream) {
+                            if let Some(r) = self.running.as_mut() {
+                                if kind == b'o' {
+                                    r.out = None;
+                                } else {
+                                    r.err = None;
+                                }
+                            }
+                            close(Some(pfd.fd));
+                        }
+                    }
+                    b'h' => {
+                        if let Some(p) = self.probe.as_mut() {
+                            if !read_capped(pfd.fd, &mut p.output) {
+                                close(p.out.take());
+                            }
+                        }
+                    }
+                    _ => self.on_signal(sfd),
+                }
+            }
+            self.timers();
+        }
+    }
+
+    fn on_signal(&mut self, sfd: RawFd) {
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let n = unsafe { libc::read(sfd, &mut info as *mut _ as *mut libc::c_void, std::mem::size_of::<libc::signalfd_siginfo>()) };
+        if n <= 0 {
+            return;
+        }
+        match info.ssi_signo as i32 {
+            libc::SIGCHLD => self.reap(),
+            // Asked to stop (e.g. at shutdown): pass it on, and do not restart.
+            sig @ (libc::SIGTERM | libc::SIGINT) => {
+                self.stop_requested = true;
+                self.restart_at = None;
+                if let Some(r) = &self.running {
+                    unsafe { libc::kill(r.pid, sig) };
+                }
+                if self.running.is_none() && self.state.status == "restarting" {
+                    self.state.status = "exited".into();
+                    self.save();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Append what `fd` has to `buf`, keeping at most HEALTH_OUTPUT_MAX bytes; false at EOF.
+fn read_capped(fd: RawFd, buf: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = unsafe { libc::read(fd, chunk.as_mut_ptr() as *mut libc::c_void, chunk.len()) };
+        if n <= 0 {
+            return n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR);
+        }
+        let room = HEALTH_OUTPUT_MAX.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..(n as usize).min(room)]);
+    }
+}
+
+/// Remove the bundle of a `--rm` container: renamed first, so listings stop showing it at
+/// once, then deleted (we are root of the user namespace: subordinate-owned files go too).
+fn remove_bundle(bundle: &str) {
+    let path = std::path::Path::new(bundle);
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return };
+    let doomed = parent.join(format!(".rm-{}", name.to_string_lossy()));
+    if std::fs::rename(path, &doomed).is_ok() {
+        let _ = std::fs::remove_dir_all(&doomed);
+    }
+}
+
+pub fn monitor(args: &Args) -> i32 {
+    let cfg = match parse_config(args) {
+        Ok(c) => c,
+        Err(e) => crate::fail(&e.message, e.code),
+    };
+    if let Some(pid) = args.userns_pid() {
+        if let Err(e) = userns::join(pid) {
+            crate::fail(&e.to_string(), 125);
+        }
+    }
+    let (ready_r, ready_w) = match pipe() {
+        Ok(p) => p,
+        Err(e) => crate::fail(&e.message, e.code),
+    };
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        crate::fail(&format!("fork: {}", std::io::Error::last_os_error()), 125);
+    }
+    if pid > 0 {
+        // The CLI's child: wait for the monitor's verdict (one byte: 0 or the exit code).
+        unsafe { libc::close(ready_w) };
+        let mut b = [0u8; 1];
+        let n = unsafe { libc::read(ready_r, b.as_mut_ptr() as *mut libc::c_void, 1) };
+        return if n == 1 { b[0] as i32 } else { 125 };
+    }
+    unsafe {
+        libc::close(ready_r);
+        libc::setsid();
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        libc::prctl(libc::PR_SET_NAME, c"ncx-monitor".as_ptr() as libc::c_ulong, 0, 0, 0);
+        libc::chdir(c"/".as_ptr());
+    }
+    // Block the signals we take through the signalfd before the container exists.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for s in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGPIPE] {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
+    let me = std::process::id() as i32;
+    let state_path = format!("{}/state.json", cfg.bundle);
+    let log = cfg.log.as_ref().and_then(|(p, size, files)| JsonLog::open(p, *size, *files).ok());
+    let mut m = Monitor {
+        state: State { monitor_pid: me, monitor_start: process_start(me).unwrap_or(0), ..Default::default() },
+        state_path,
+        log,
+        out_split: LineSplitter::default(),
+        err_split: LineSplitter::default(),
+        running: None,
+        probe: None,
+        next_probe: None,
+        restart_at: None,
+        consecutive: 0,
+        stop_requested: false,
+        cfg,
+    };
+    let verdict = match start_container(&m.cfg) {
+        Ok(r) => {
+            let pid = r.pid;
+            m.on_started(r);
+            println!("{}", serde_json::json!({ "event": "started", "pid": pid, "monitorPid": me }));
+            0u8
+        }
+        Err(e) => {
+            eprintln!("{}", serde_json::json!({ "error": e.message, "code": e.code }));
+            e.code.clamp(1, 255) as u8
+        }
+    };
+    // Detach from the CLI: stdio to /dev/null, then the verdict releases the CLI's child.
+    let null = dev_null();
+    for fd in 0..3 {
+        unsafe { libc::dup2(null, fd) };
+    }
+    unsafe {
+        libc::close(null);
+        libc::write(ready_w, [verdict].as_ptr() as *const libc::c_void, 1);
+        libc::close(ready_w);
+    }
+    if verdict == 0 {
+        m.event_loop(sfd);
+    }
+    if m.cfg.cleanup {
+        remove_bundle(&m.cfg.bundle);
+    }
+    0
+}

@@ -1,0 +1,147 @@
+import {Flags} from '@oclif/core'
+import {readdirSync, lstatSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {BaseCommand} from '../../cli/base.js'
+import {commandText, statusText} from '../../cli/containers.js'
+import {humanDuration, humanSize, renderList} from '../../cli/output.js'
+import {UsageError} from '../../engine/errors.js'
+import {stateOf} from '../../engine/container/lifecycle.js'
+import {ContainerState} from '../../engine/container/state.js'
+import {ContainerRecord} from '../../engine/container/store.js'
+
+/** One `ps` row, with Docker's field names for `--format`. */
+interface PsRow {
+  ID: string
+  Image: string
+  Command: string
+  CreatedAt: string
+  RunningFor: string
+  Ports: string
+  State: string
+  Status: string
+  Size: string
+  Names: string
+  Labels: string
+  Mounts: string
+  Networks: string
+}
+
+const HEADERS: Record<string, string> = {ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT', Names: 'NAMES', Image: 'IMAGE', Command: 'COMMAND'}
+
+/** Bytes in a tree (the container's writable layer); unreadable parts count as nothing. */
+function treeSize(dir: string): number {
+  let total = 0
+  let entries: string[]
+  try {
+    entries = readdirSync(dir)
+  } catch {
+    return 0
+  }
+  for (const name of entries) {
+    try {
+      const st = lstatSync(join(dir, name))
+      total += st.isDirectory() ? treeSize(join(dir, name)) : st.size
+    } catch {
+      // vanished
+    }
+  }
+  return total
+}
+
+/** Docker's `--filter` keys for ps that ncx supports. */
+function matches(record: ContainerRecord, state: ContainerState, filters: Map<string, string[]>): boolean {
+  for (const [key, values] of filters) {
+    const ok = values.some((v) => {
+      switch (key) {
+        case 'status':
+          return state.status === v
+        case 'name':
+          return new RegExp(v).test(record.name)
+        case 'id':
+          return record.id.startsWith(v)
+        case 'ancestor':
+          return record.image === v || record.imageId.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, ''))
+        case 'exited':
+          return state.status === 'exited' && String(state.exitCode) === v
+        case 'health':
+          return (state.health?.Status ?? 'none') === v
+        default:
+          return false
+      }
+    })
+    if (!ok) return false
+  }
+  return true
+}
+
+export default class Ls extends BaseCommand<typeof Ls> {
+  static summary = 'List containers'
+  static aliases = ['ps', 'container:list', 'container:ps']
+  static flags = {
+    all: Flags.boolean({char: 'a', description: 'Show all containers (default shows just running)'}),
+    quiet: Flags.boolean({char: 'q', description: 'Only display container IDs'}),
+    last: Flags.integer({char: 'n', description: 'Show n last created containers (includes all states)', default: -1}),
+    latest: Flags.boolean({char: 'l', description: 'Show the latest created container (includes all states)'}),
+    size: Flags.boolean({char: 's', description: 'Display total file sizes'}),
+    filter: Flags.string({char: 'f', description: 'Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, health=)', multiple: true}),
+    format: Flags.string({description: "Format output: 'table', 'json', or a Go template such as '{{.Names}} {{.Status}}'"}),
+    'no-trunc': Flags.boolean({description: "Don't truncate output"}),
+  }
+
+  async run(): Promise<void> {
+    const {all, quiet, latest, size, format} = this.flags
+    const noTrunc = this.flags['no-trunc']
+    const filters = new Map<string, string[]>()
+    for (const f of this.flags.filter ?? []) {
+      const eq = f.indexOf('=')
+      if (eq <= 0) throw new UsageError(`bad format of filter (expected name=value): ${f}`)
+      const key = f.slice(0, eq)
+      if (!['status', 'name', 'id', 'ancestor', 'exited', 'health'].includes(key)) throw new UsageError(`invalid filter '${key}'`)
+      filters.set(key, [...(filters.get(key) ?? []), f.slice(eq + 1)])
+    }
+    const engine = this.engine()
+    const now = Date.now()
+    let list = engine.containers
+      .list()
+      .map((record) => ({record, state: stateOf(engine, record)}))
+      .sort((a, b) => b.record.created.localeCompare(a.record.created))
+    const last = latest ? 1 : this.flags.last
+    if (last >= 0) list = list.slice(0, last)
+    else if (!all && !filters.has('status')) list = list.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
+    list = list.filter((c) => matches(c.record, c.state, filters))
+    if (quiet) {
+      if (list.length > 0) this.log(list.map((c) => (noTrunc ? c.record.id : c.record.id.slice(0, 12))).join('\n'))
+      return
+    }
+    const rows: PsRow[] = list.map(({record, state}) => {
+      const upper = size ? treeSize(join(engine.containers.dir(record.id), 'upper')) : 0
+      return {
+        ID: noTrunc ? record.id : record.id.slice(0, 12),
+        Image: record.image,
+        Command: commandText(record.args, noTrunc),
+        CreatedAt: new Date(record.created).toString(),
+        RunningFor: `${humanDuration(now - Date.parse(record.created))} ago`,
+        Ports: '',
+        State: state.status,
+        Status: statusText(state, now),
+        Size: size ? `${humanSize(upper)}` : '',
+        Names: record.name,
+        Labels: Object.entries(record.config?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+        Mounts: '',
+        Networks: record.options.network,
+      }
+    })
+    const columns = [
+      {header: 'CONTAINER ID', value: (r: PsRow) => r.ID},
+      {header: 'IMAGE', value: (r: PsRow) => r.Image},
+      {header: 'COMMAND', value: (r: PsRow) => r.Command},
+      {header: 'CREATED', value: (r: PsRow) => r.RunningFor},
+      {header: 'STATUS', value: (r: PsRow) => r.Status},
+      {header: 'PORTS', value: (r: PsRow) => r.Ports},
+      {header: 'NAMES', value: (r: PsRow) => r.Names},
+      ...(size ? [{header: 'SIZE', value: (r: PsRow) => r.Size}] : []),
+    ]
+    process.stdout.write(renderList(rows, columns, format, (r) => r, HEADERS))
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * `exec`: a new process in a running container. The runtime joins the container's
+ * namespaces (crates/ncx-runtime/src/exec.rs); this module builds the process settings
+ * from the container's OCI config and the exec options.
+ */
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
+
+import {runtimeBinary} from '../../native/index.js'
+import {Engine} from '../engine.js'
+import {NcxError} from '../errors.js'
+import {joinArgs} from '../rootless/session.js'
+import {mergeEnv} from '../spec/env.js'
+import {ALL_CAPABILITIES, OciSpec} from '../spec/oci.js'
+import {resolveUser} from '../spec/user.js'
+import {readJson} from '../store/files.js'
+import {stateOf} from './lifecycle.js'
+import {containerLowerDirs, superviseRuntime} from './run.js'
+import {ContainerRecord} from './store.js'
+
+export interface ExecOptions {
+  command: string[]
+  interactive: boolean
+  tty: boolean
+  detach: boolean
+  env: string[]
+  workdir?: string
+  user?: string
+  privileged: boolean
+}
+
+/** The OCI `process` for an exec, from the container's own process settings. */
+export function execProcess(spec: OciSpec, options: ExecOptions, user?: {uid: number; gid: number; additionalGids: number[]; home: string}): OciSpec['process'] {
+  const base = spec.process
+  let env = mergeEnv(base.env, options.tty && !base.env.some((e) => e.startsWith('TERM=')) ? ['TERM=xterm'] : [], options.env)
+  if (user && !options.env.some((e) => e.startsWith('HOME='))) env = mergeEnv(env, [`HOME=${user.home}`])
+  const caps = options.privileged ? [...ALL_CAPABILITIES] : base.capabilities.bounding
+  return {
+    ...base,
+    terminal: options.tty && !options.detach,
+    args: options.command,
+    env,
+    cwd: options.workdir ?? base.cwd,
+    user: user ? {uid: user.uid, gid: user.gid, additionalGids: user.additionalGids} : base.user,
+    capabilities: options.privileged ? {bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: []} : base.capabilities,
+  }
+}
+
+/** Run the exec; resolves to its exit code (0 at once with `detach`). */
+export async function execInContainer(engine: Engine, record: ContainerRecord, options: ExecOptions): Promise<number> {
+  const s = stateOf(engine, record)
+  if (s.status !== 'running' || s.pid <= 0) throw new NcxError(`container ${record.id} is not running`, {exitCode: 1})
+  const dir = engine.containers.dir(record.id)
+  const spec = readJson<OciSpec | undefined>(join(dir, 'config.json'), undefined)
+  if (!spec) throw new NcxError(`container ${record.id} has no config.json`)
+  // Users are looked up in the container's files: its writable layer over the image's.
+  const user = options.user ? resolveUser(options.user, [join(dir, 'upper'), ...containerLowerDirs(engine, record)]) : undefined
+  const process_ = execProcess(spec, options, user)
+  const args = ['exec', '--pid', String(s.pid), ...joinArgs(engine.session()), '--process', JSON.stringify(process_), '--status-fd', '3']
+  if (options.detach) args.push('--detach')
+  if (options.tty && !options.interactive) args.push('--no-stdin')
+  const child = spawn(runtimeBinary(), args, {
+    stdio: [options.interactive && !options.detach ? 'inherit' : 'ignore', options.detach ? 'ignore' : 'inherit', options.detach ? 'ignore' : 'inherit', 'pipe'],
+  })
+  const {exitCode, failure, warnings} = await superviseRuntime(child)
+  for (const w of warnings) engine.warn(w)
+  if (failure) throw new NcxError(failure.message, {exitCode: failure.code})
+  return exitCode ?? 125
+}

@@ -1,0 +1,140 @@
+/** `inspect`: a container in Docker's JSON shape, plus where its OCI bundle lives. */
+import {join} from 'node:path'
+
+import {Engine} from '../engine.js'
+import {logPath, stateOf} from './lifecycle.js'
+import {containerLowerDirs} from './run.js'
+import {HealthState} from './state.js'
+import {ContainerRecord} from './store.js'
+
+const ZERO_TIME = '0001-01-01T00:00:00Z'
+
+export interface ContainerInspect {
+  Id: string
+  Created: string
+  Path: string
+  Args: string[]
+  State: {
+    Status: string
+    Running: boolean
+    Paused: boolean
+    Restarting: boolean
+    OOMKilled: boolean
+    Dead: boolean
+    Pid: number
+    ExitCode: number
+    Error: string
+    StartedAt: string
+    FinishedAt: string
+    Health?: HealthState
+  }
+  Image: string
+  ResolvConfPath: string
+  HostnamePath: string
+  HostsPath: string
+  LogPath: string
+  Name: string
+  RestartCount: number
+  Driver: string
+  Platform: string
+  MountLabel: string
+  ProcessLabel: string
+  AppArmorProfile: string
+  ExecIDs: null
+  HostConfig: Record<string, unknown>
+  GraphDriver: {Data: Record<string, string> | null; Name: string}
+  Mounts: unknown[]
+  Config: Record<string, unknown>
+  NetworkSettings: Record<string, unknown>
+  /** ncx: the OCI runtime bundle (config.json + rootfs) an external runtime can run. */
+  Bundle: string
+}
+
+export function inspectContainer(engine: Engine, record: ContainerRecord): ContainerInspect {
+  const s = stateOf(engine, record)
+  const dir = engine.containers.dir(record.id)
+  const o = record.options
+  const c = record.config
+  const [policy, max] = (o.restart ?? 'no').split(':')
+  const driver = engine.storageDriver().name
+  const lower = containerLowerDirs(engine, record)
+  const logType = o.logDriver ?? 'json-file'
+  return {
+    Id: record.id,
+    Created: record.created,
+    Path: record.args[0] ?? '',
+    Args: record.args.slice(1),
+    State: {
+      Status: s.status,
+      Running: s.status === 'running',
+      Paused: false,
+      Restarting: s.status === 'restarting',
+      OOMKilled: false,
+      Dead: false,
+      Pid: s.pid,
+      ExitCode: s.exitCode,
+      Error: s.error ?? '',
+      StartedAt: s.startedAt ?? ZERO_TIME,
+      FinishedAt: s.finishedAt ?? ZERO_TIME,
+      ...(c?.healthcheck ? {Health: s.health ?? {Status: 'starting', FailingStreak: 0, Log: []}} : {}),
+    },
+    Image: record.imageId,
+    ResolvConfPath: join(dir, 'resolv.conf'),
+    HostnamePath: join(dir, 'hostname'),
+    HostsPath: join(dir, 'hosts'),
+    LogPath: logType === 'json-file' ? logPath(engine, record) : '',
+    Name: `/${record.name}`,
+    RestartCount: s.restartCount,
+    Driver: driver,
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      Binds: null,
+      LogConfig: {Type: logType, Config: o.logOpts ?? {}},
+      NetworkMode: o.network,
+      PortBindings: {},
+      RestartPolicy: {Name: policy, MaximumRetryCount: Number(max ?? 0)},
+      AutoRemove: o.rm,
+      ReadonlyRootfs: o.readOnly,
+      Runtime: 'ncx-runtime',
+    },
+    GraphDriver: {
+      Name: driver,
+      Data: driver === 'overlay' ? {LowerDir: lower.join(':'), MergedDir: join(dir, 'rootfs'), UpperDir: join(dir, 'upper'), WorkDir: join(dir, 'work')} : null,
+    },
+    Mounts: [],
+    Config: {
+      Hostname: c?.hostname ?? record.id.slice(0, 12),
+      Domainname: '',
+      User: c?.user ?? o.user ?? '',
+      AttachStdin: o.interactive && !o.detach,
+      AttachStdout: !o.detach,
+      AttachStderr: !o.detach,
+      Tty: o.tty,
+      OpenStdin: o.interactive,
+      StdinOnce: o.interactive && !o.detach,
+      Env: c?.env ?? [],
+      Cmd: c ? c.cmd : record.args,
+      ...(c?.healthcheck ? {Healthcheck: c.healthcheck} : {}),
+      Image: record.image,
+      Volumes: null,
+      WorkingDir: c?.workdir ?? o.workdir ?? '',
+      Entrypoint: c && c.entrypoint.length > 0 ? c.entrypoint : null,
+      OnBuild: null,
+      Labels: c?.labels ?? {},
+      ...(c?.stopSignal ? {StopSignal: c.stopSignal} : {}),
+      ...(o.stopTimeout !== undefined ? {StopTimeout: o.stopTimeout} : {}),
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      Ports: {},
+      SandboxKey: '',
+      Networks: {[o.network]: {NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: ''}},
+    },
+    Bundle: dir,
+  }
+}

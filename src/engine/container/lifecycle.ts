@@ -1,0 +1,210 @@
+/**
+ * The container lifecycle after `create`: start (a detached monitor per container, see
+ * crates/ncx-runtime/src/monitor.rs), stop, kill, restart, remove, wait, prune, top.
+ * Signals reach the container through the runtime, inside the user namespace.
+ */
+import {existsSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {Engine} from '../engine.js'
+import {NcxError} from '../errors.js'
+import {joinArgs} from '../rootless/session.js'
+import {runtimeSync} from '../runtime.js'
+import {ContainerOptions} from '../spec/generate.js'
+import {createContainer, rootfsArgs} from './run.js'
+import {signalNumber} from './signals.js'
+import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
+import {ContainerRecord} from './store.js'
+
+const NS_PER_MS = 1_000_000
+
+/** Where a container's json-file log lives (Docker's name). */
+export function logPath(engine: Engine, record: ContainerRecord): string {
+  return join(engine.containers.dir(record.id), `${record.id}-json.log`)
+}
+
+export function stateOf(engine: Engine, record: ContainerRecord): ContainerState {
+  return containerState(engine.containers, record)
+}
+
+function isUp(s: ContainerState): boolean {
+  return s.status === 'running' || s.status === 'restarting'
+}
+
+/** Arguments for `ncx-runtime monitor` from the container's options. */
+export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
+  const o = record.options
+  const dir = engine.containers.dir(record.id)
+  const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record)]
+  if ((o.logDriver ?? 'json-file') === 'json-file') {
+    args.push('--log-path', logPath(engine, record))
+    if (o.logOpts?.['max-size']) args.push('--log-max-size', o.logOpts['max-size'])
+    if (o.logOpts?.['max-file']) args.push('--log-max-file', o.logOpts['max-file'])
+  }
+  if (o.restart && o.restart !== 'no') args.push('--restart', o.restart)
+  const hc = record.config?.healthcheck
+  if (hc) {
+    const ms = (ns: number | undefined, dflt: number) => String(ns ? Math.round(ns / NS_PER_MS) : dflt)
+    args.push('--health-cmd', JSON.stringify(hc.Test), '--health-interval-ms', ms(hc.Interval, 30_000), '--health-timeout-ms', ms(hc.Timeout, 30_000))
+    args.push('--health-start-period-ms', ms(hc.StartPeriod, 0), '--health-retries', String(hc.Retries ?? 3))
+  }
+  if (o.interactive && !o.tty) args.push('--stdin-open')
+  if (o.rm) args.push('--cleanup-bundle')
+  return args
+}
+
+/**
+ * Start a created or stopped container under a new monitor; returns once its process runs
+ * (or failed to start, with Docker's exit code). A running container is left alone.
+ */
+export function startContainer(engine: Engine, record: ContainerRecord): {pid: number; alreadyRunning: boolean} {
+  const current = stateOf(engine, record)
+  if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
+  const dir = engine.containers.dir(record.id)
+  rmSync(join(dir, STOP_MARKER), {force: true})
+  try {
+    const out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
+    const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number}
+    return {pid: started.pid ?? 0, alreadyRunning: false}
+  } catch (error) {
+    if (error instanceof NcxError && !record.options.rm) {
+      engine.containers.update(record.id, (r) => {
+        r.state = {...r.state, exitCode: error.exitCode, error: error.message}
+      })
+    }
+    throw error
+  }
+}
+
+/** `run -d`: create, then start under a monitor. */
+export function runDetached(engine: Engine, options: ContainerOptions): ContainerRecord {
+  const {container} = createContainer(engine, options)
+  startContainer(engine, container)
+  return container
+}
+
+function markStopped(engine: Engine, record: ContainerRecord): void {
+  try {
+    writeFileSync(join(engine.containers.dir(record.id), STOP_MARKER), '')
+  } catch {
+    // removed meanwhile
+  }
+}
+
+/** Wait (polling the monitor's state) until `done` holds or `ms` elapsed. */
+async function until(done: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms
+  while (!done()) {
+    if (Date.now() >= end) return false
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return true
+}
+
+/**
+ * `stop`: the stop signal (`--stop-signal`, the image's StopSignal, SIGTERM), then SIGKILL
+ * after the timeout; returns when the monitor has recorded the exit. Stopping a stopped
+ * container is not an error (as Docker).
+ */
+export async function stopContainer(engine: Engine, record: ContainerRecord, options: {timeout?: number; signal?: string} = {}): Promise<void> {
+  const s = stateOf(engine, record)
+  if (!isUp(s)) return
+  markStopped(engine, record)
+  if (s.status === 'restarting' || s.pid <= 0) {
+    // Between restarts there is no process: the monitor gives up its back-off on SIGTERM.
+    if (s.monitorPid) {
+      try {
+        process.kill(s.monitorPid, 'SIGTERM')
+      } catch {
+        // gone
+      }
+    }
+    await until(() => !isUp(stateOf(engine, record)), 5000)
+    return
+  }
+  const signal = signalNumber(options.signal ?? record.config?.stopSignal ?? 'SIGTERM')
+  const timeout = options.timeout ?? record.options.stopTimeout ?? 10
+  const args = ['stop', '--pid', String(s.pid), '--signal', String(signal), '--timeout-ms', String(timeout < 0 ? 2 ** 31 - 1 : timeout * 1000)]
+  if (s.monitorPid) args.push('--monitor-pid', String(s.monitorPid))
+  runtimeSync([...args, ...joinArgs(engine.session())])
+  await until(() => !isUp(stateOf(engine, record)), 5000)
+}
+
+/** `kill [-s SIGNAL]`: Docker's "is not running" error for a stopped container. */
+export function killContainer(engine: Engine, record: ContainerRecord, signal = 'KILL'): void {
+  const s = stateOf(engine, record)
+  if (s.status !== 'running' || s.pid <= 0) {
+    throw new NcxError(`Cannot kill container: ${record.name}: container ${record.id} is not running`, {exitCode: 1})
+  }
+  const n = signalNumber(signal)
+  // A kill with the stop signal or SIGKILL counts as a stop by the user: no restart.
+  if (n === 9 || n === signalNumber(record.config?.stopSignal ?? 'SIGTERM')) markStopped(engine, record)
+  runtimeSync(['kill', '--pid', String(s.pid), '--signal', String(n), ...joinArgs(engine.session())])
+}
+
+export async function restartContainer(engine: Engine, record: ContainerRecord, options: {timeout?: number; signal?: string} = {}): Promise<void> {
+  await stopContainer(engine, record, options)
+  startContainer(engine, record)
+}
+
+/** `rm [-f]`: a running container needs force (then it is killed first). */
+export async function removeContainer(engine: Engine, record: ContainerRecord, options: {force: boolean}): Promise<void> {
+  const s = stateOf(engine, record)
+  if (isUp(s)) {
+    if (!options.force) {
+      throw new NcxError(`cannot remove container "/${record.name}": container is running: stop the container before removing or force remove`, {exitCode: 1})
+    }
+    await stopContainer(engine, record, {signal: 'KILL', timeout: 0})
+  }
+  const doomed = engine.containers.locked(() => engine.containers.detach(record.id))
+  if (doomed) engine.snapshots.removeTree([doomed])
+}
+
+/**
+ * `wait`: block until the container is not running (Docker's default condition) and
+ * return its exit code. A `--rm` container that vanished returns the last code seen.
+ */
+export async function waitContainer(engine: Engine, record: ContainerRecord): Promise<number> {
+  const dir = engine.containers.dir(record.id)
+  let last = 0
+  for (;;) {
+    if (!existsSync(dir)) return last
+    const s = stateOf(engine, record)
+    last = s.exitCode
+    if (!isUp(s)) return s.exitCode
+    const ms = readMonitorState(dir)
+    if (ms && ms.status === 'exited') return ms.exitCode
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** `container prune`: remove every container that is not running. */
+export async function pruneContainers(engine: Engine): Promise<string[]> {
+  const removed: string[] = []
+  for (const record of engine.containers.list()) {
+    if (isUp(stateOf(engine, record))) continue
+    await removeContainer(engine, record, {force: false})
+    removed.push(record.id)
+  }
+  return removed
+}
+
+/** One process of `top`, as the runtime reports it (host pids and uids). */
+export interface TopProcess {
+  uid: number
+  pid: number
+  ppid: number
+  tty: number
+  /** CPU time, seconds. */
+  time: number
+  /** Start, seconds since the epoch. */
+  stime: number
+  cmd: string
+}
+
+export function topContainer(engine: Engine, record: ContainerRecord): TopProcess[] {
+  const s = stateOf(engine, record)
+  if (s.status !== 'running' || s.pid <= 0) throw new NcxError(`container ${record.id} is not running`, {exitCode: 1})
+  const rows = JSON.parse(runtimeSync(['ps', '--pid', String(s.pid), ...joinArgs(engine.session())])) as TopProcess[]
+  return rows.sort((a, b) => a.pid - b.pid)
+}
