@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 
@@ -65,6 +65,12 @@ describe('e2e: a rootless container', function () {
     const out = box.ok(['run', '--rm', 'busybox', 'ps', '-o', 'pid,comm'])
     const rows = out.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/))
     expect(rows).to.deep.equal([['1', 'ps']])
+  })
+
+  it('gives the container its own cgroup namespace where the kernel has them', () => {
+    const inside = box.ok(['run', '--rm', 'busybox', 'readlink', '/proc/self/ns/cgroup']).trim()
+    expect(inside).to.match(/^cgroup:\[\d+\]$/)
+    expect(inside).to.not.equal(readlinkSync('/proc/self/ns/cgroup'))
   })
 
   it('isolates the hostname and sets --hostname', () => {

@@ -82,7 +82,8 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
   writeFileAtomic(etcFiles.hostname, `${hostname}\n`)
   writeFileAtomic(etcFiles.resolvConf, hostResolvConf())
   const ttyGroupMapped = !session.rootless || session.gidMap.some((r) => r.container <= 5 && r.container + r.size > 5)
-  const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, etcFiles})
+  const cgroupNamespace = existsSync('/proc/self/ns/cgroup')
+  const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles})
   writeJson(join(dir, 'config.json'), spec)
   container.args = spec.process.args
   const {entrypoint, cmd} = resolveCommand(imageCfg, options)

@@ -79,6 +79,8 @@ export interface SpecInput {
   user: ResolvedUser
   hostname: string
   rootless: boolean
+  /** The kernel has cgroup namespaces: the container gets its own (Docker's default on cgroup v2). */
+  cgroupNamespace?: boolean
   /** gid 5 (tty) exists in the namespace: devpts can be mounted with gid=5. */
   ttyGroupMapped: boolean
   /** Host files bind-mounted as /etc/hosts, /etc/hostname, /etc/resolv.conf. */
@@ -126,6 +128,7 @@ export function generateSpec(input: SpecInput): OciSpec {
   const caps = [...DEFAULT_CAPABILITIES]
   const namespaces = [{type: 'pid'}, {type: 'ipc'}, {type: 'uts'}, {type: 'mount'}]
   if (options.network === 'none') namespaces.push({type: 'network'})
+  if (input.cgroupNamespace) namespaces.push({type: 'cgroup'})
   return {
     ociVersion: '1.0.2',
     process: {
