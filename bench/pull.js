@@ -67,14 +67,14 @@ if (process.argv[2] === '--measure-worker') {
   process.exit(0)
 }
 
-/** CPU seconds of a process and of its waited-for children (user + system), from /proc/PID/stat. */
+/** CPU seconds of a process (user + system) and of its waited-for children (user, system), from /proc/PID/stat. */
 function cpuTimes(pid, hz) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
-    return {self: (Number(f[11]) + Number(f[12])) / hz, children: (Number(f[13]) + Number(f[14])) / hz}
+    return {self: (Number(f[11]) + Number(f[12])) / hz, childUser: Number(f[13]) / hz, childSys: Number(f[14]) / hz}
   } catch {
-    return {self: NaN, children: NaN}
+    return {self: NaN, childUser: NaN, childSys: NaN}
   }
 }
 
@@ -156,7 +156,9 @@ function measureWorker(specFile) {
       t.error = `${t.name} ran, but ${cleanupProblem}`
       process.stderr.write(`[bench] ${t.error}\n`)
     }
-    if (phase === 'timed') t.samples.push({wall, cpu: c1.children - c0.children, registryCpu: reg1.self - reg0.self})
+    const user = c1.childUser - c0.childUser
+    const sys = c1.childSys - c0.childSys
+    if (phase === 'timed') t.samples.push({wall, cpu: user + sys, user, sys, registryCpu: reg1.self - reg0.self})
     return wall
   }
 
@@ -544,6 +546,8 @@ for (const t of TOOLS) {
   t.error = res?.error ?? (!ok[t.key] ? 'could not run (see Errors)' : !res ? 'not measured' : null)
   t.wall = t.samples.length ? stats(t.samples.map((s) => s.wall)) : undefined
   t.cpu = t.samples.length ? stats(t.samples.map((s) => s.cpu)) : undefined
+  t.user = t.samples.length ? stats(t.samples.map((s) => s.user)) : undefined
+  t.sys = t.samples.length ? stats(t.samples.map((s) => s.sys)) : undefined
   t.registryCpu = t.samples.length ? stats(t.samples.map((s) => s.registryCpu)) : undefined
 }
 const T = Object.fromEntries(TOOLS.map((t) => [t.key, t]))
@@ -584,30 +588,24 @@ const targetTable = [
 
 const f2 = (x) => (x === undefined ? '—' : x.toFixed(2))
 const details = [
-  '| command | median | mean | σ | min | max | CPU (median) | registry CPU (median) | runs (s, in order) |',
+  '| command | median | mean | σ | min | max | CPU user / sys (medians) | registry CPU (median) | runs (s, in order) |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ...TOOLS.map((t) =>
     !usable(t)
       ? `| ${label[t.key]} | ${keyLine(t.error ?? '')} | | | | | | | |`
-      : `| ${label[t.key]} | ${secs(t.wall.median)} | ${secs(t.wall.mean)} | ${secs(t.wall.stddev)} | ${secs(t.wall.min)} | ${secs(t.wall.max)} | ${secs(t.cpu.median)} | ` +
+      : `| ${label[t.key]} | ${secs(t.wall.median)} | ${secs(t.wall.mean)} | ${secs(t.wall.stddev)} | ${secs(t.wall.min)} | ${secs(t.wall.max)} | ${secs(t.user.median)} / ${secs(t.sys.median)} | ` +
         `${secs(t.registryCpu.median)} | ${t.samples.map((s) => f2(s.wall)).join(', ')} |`,
   ),
 ].join('\n')
 
-// where ncx's time goes, as far as the numbers above tell
+// where the time goes, as far as these numbers tell
 const insight = []
-if (usable(T.ncx)) {
-  insight.push(
-    `\`ncx pull\` used ${secs(T.ncx.cpu.median)} of CPU (its Node process and the \`ncx-runtime unpack\` helpers together) in ${secs(T.ncx.wall.median)} of wall time` +
-      `${usable(T.podman) ? `; podman used ${secs(T.podman.cpu.median)} in ${secs(T.podman.wall.median)}` : ''}.`,
-  )
-  if (usable(T.gzip))
-    insight.push(
-      `Decompressing the layers alone takes ${secs(T.gzip.wall.median)} on one core (gzip); ncx decompresses while it downloads, ` +
-        `several layers at once (3 in src/engine/image/pull.ts), so its floor here is about max(download, decompression ÷ ${os.availableParallelism?.() ?? os.cpus().length} cores) plus writing the files.`,
-    )
-  if (usable(T.skopeo)) insight.push(`Download and digest checks alone (skopeo, no unpack) take ${secs(T.skopeo.wall.median)}.`)
-}
+const cpuText = (t) => `${secs(t.cpu.median)} of CPU (user ${secs(t.user.median)}, system ${secs(t.sys.median)}) in ${secs(t.wall.median)} of wall time`
+if (usable(T.ncx)) insight.push(`\`ncx pull\` used ${cpuText(T.ncx)}, its Node process and the \`ncx-runtime unpack\` helpers together.`)
+if (usable(T.podman)) insight.push(`\`podman pull\` used ${cpuText(T.podman)}.`)
+if (usable(T.gzip)) insight.push(`For scale: decompressing the layers takes ${secs(T.gzip.wall.median)} on one core (gzip),`)
+if (usable(T.skopeo)) insight.push(`${usable(T.gzip) ? 'and d' : 'For scale: d'}ownloading them with digest checks but no unpacking (skopeo) takes ${secs(T.skopeo.wall.median)}.`)
+else if (usable(T.gzip)) insight[insight.length - 1] = insight.at(-1).replace(/,$/, '.')
 
 const host = hostInfo()
 const env = {
@@ -713,6 +711,8 @@ try {
               error: t.error,
               wallSeconds: t.wall ?? null,
               cpuSeconds: t.cpu ?? null,
+              userCpuSeconds: t.user ?? null,
+              systemCpuSeconds: t.sys ?? null,
               registryCpuSeconds: t.registryCpu ?? null,
               mbPerSecondUncompressed: usable(t) ? UNCOMPRESSED / 1e6 / t.wall.median : null,
               mbPerSecondCompressed: usable(t) ? COMPRESSED / 1e6 / t.wall.median : null,
