@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {createHash} from 'node:crypto'
-import {chmodSync, existsSync, readdirSync, readFileSync, writeFileSync, truncateSync} from 'node:fs'
+import {chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, truncateSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Registry, fixture, inspectImage, pushImage, startRegistry} from '../registry/harness.js'
@@ -124,6 +124,37 @@ describe('e2e: registry pull and push', function () {
       expect(fresh.ok(['images', '--format', '{{.Repository}}:{{.Tag}}'], {env}).trim().split('\n').sort()).to.deep.equal([`${open.host}/library/busybox:latest`, `${open.host}/team/multilayer:1`])
       expect(readdirSync(join(fresh.root, 'snapshots')).filter((n) => !n.startsWith('.')).length).to.equal(3)
       expect(fresh.ok(['run', '--rm', `${open.host}/team/multilayer:1`, 'cat', '/data/b.txt'], {env}).length).to.be.greaterThan(0)
+    } finally {
+      fresh.destroy()
+    }
+  })
+
+  it('resumes an interrupted layer download where it stopped', async () => {
+    await pushImage(open, fixture('big'), 'bench/big:1')
+    const fresh = new Sandbox()
+    const partials = () => {
+      const tmp = join(fresh.root, 'tmp')
+      return existsSync(tmp) ? readdirSync(tmp).filter((n) => n.startsWith('partial-')).map((n) => statSync(join(tmp, n)).size) : []
+    }
+    try {
+      for (const delay of [300, 600, 900, 1300, 1800]) {
+        const child = fresh.spawn(['pull', '-q', `${open.host}/bench/big:1`], {detached: true, stdio: 'ignore'})
+        const exited = new Promise((r) => child.on('exit', r))
+        await new Promise((r) => setTimeout(r, delay))
+        try {
+          process.kill(-child.pid!, 'SIGKILL')
+        } catch {
+          // finished already
+        }
+        await exited
+        if (partials().some((n) => n > 0)) break
+      }
+      const kept = partials().reduce((a, b) => a + b, 0)
+      expect(kept, 'bytes kept from the interrupted download').to.be.greaterThan(0)
+      expect(fresh.ok(['pull', '-q', `${open.host}/bench/big:1`], {env})).to.equal(`${open.host}/bench/big:1\n`)
+      expect(partials()).to.deep.equal([])
+      expectBlobsIntact(fresh.root)
+      expect(fresh.ok(['run', '--rm', `${open.host}/bench/big:1`, 'true'], {env})).to.equal('')
     } finally {
       fresh.destroy()
     }

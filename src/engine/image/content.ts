@@ -1,8 +1,8 @@
 import {createHash, randomBytes} from 'node:crypto'
-import {createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync} from 'node:fs'
+import {createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {Readable} from 'node:stream'
-import {pipeline} from 'node:stream/promises'
+import {Readable, Writable} from 'node:stream'
+import {finished, pipeline} from 'node:stream/promises'
 
 import {NcxError} from '../errors.js'
 import {writeFileAtomic} from '../store/files.js'
@@ -17,6 +17,28 @@ export function validateDigest(digest: string, where: string): string {
 
 export function sha256(data: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`
+}
+
+/** The consumer of a tee (an unpack) stopped; its own error says why. */
+export class TeeClosedError extends NcxError {}
+
+/** Write with back-pressure; fails instead of hanging when the destination died. */
+async function writeOrFail(stream: Writable, chunk: Buffer): Promise<void> {
+  if (stream.destroyed) throw new TeeClosedError('the receiving side closed early')
+  if (stream.write(chunk)) return
+  await new Promise<void>((resolve, reject) => {
+    const done = () => {
+      stream.off('drain', done)
+      stream.off('close', closed)
+      resolve()
+    }
+    const closed = () => {
+      stream.off('drain', done)
+      reject(new TeeClosedError('the receiving side closed early'))
+    }
+    stream.once('drain', done)
+    stream.once('close', closed)
+  })
 }
 
 /** The content-addressed blob store: `blobs/sha256/<hex>`, verified before commit. */
@@ -88,6 +110,64 @@ export class ContentStore {
     } finally {
       rmSync(tmp, {force: true})
     }
+  }
+
+  /**
+   * Download `digest` resumably: bytes already fetched by an earlier, interrupted attempt
+   * (`tmp/partial-<hex>`) are kept, `fetch(offset)` is asked for the rest, and every byte
+   * — old and new, in order — also goes to `tee` (a layer unpacking while it streams). The
+   * blob is committed only when its digest and size check out. Callers hold the blob's lock.
+   */
+  async ingestResumable(
+    expected: {digest: string; size: number},
+    fetch: (offset: number) => Promise<{stream: Readable; offset: number}>,
+    tee: Writable | undefined,
+    onBytes: (n: number) => void,
+    what: string,
+  ): Promise<void> {
+    mkdirSync(layout.tmp(this.paths), {recursive: true})
+    mkdirSync(layout.blobs(this.paths), {recursive: true})
+    const partial = join(layout.tmp(this.paths), `partial-${expected.digest.slice(7)}`)
+    const have = existsSync(partial) ? statSync(partial).size : 0
+    const {stream, offset} = await fetch(have > expected.size ? 0 : have)
+    const hash = createHash('sha256')
+    let size = 0
+    const out = createWriteStream(partial, {flags: offset > 0 ? 'r+' : 'w', start: offset})
+    const outDone = finished(out)
+    try {
+      if (offset > 0) {
+        for await (const chunk of createReadStream(partial, {start: 0, end: offset - 1})) {
+          hash.update(chunk as Buffer)
+          size += (chunk as Buffer).length
+          onBytes((chunk as Buffer).length)
+          if (tee) await writeOrFail(tee, chunk as Buffer)
+        }
+      }
+      for await (const chunk of stream) {
+        const buf = chunk as Buffer
+        hash.update(buf)
+        size += buf.length
+        onBytes(buf.length)
+        await writeOrFail(out, buf)
+        if (tee) await writeOrFail(tee, buf)
+      }
+    } catch (error) {
+      out.end()
+      await outDone.catch(() => undefined)
+      tee?.destroy(error as Error)
+      throw error instanceof NcxError ? error : new NcxError(`${what}: download interrupted: ${(error as Error).message}`, {hint: 'pull again: it resumes where it stopped'})
+    }
+    out.end()
+    await outDone
+    tee?.end()
+    const digest = `sha256:${hash.digest('hex')}`
+    if (digest !== expected.digest || size !== expected.size) {
+      rmSync(partial, {force: true})
+      throw new NcxError(`${what}: digest mismatch: expected ${expected.digest} (${expected.size} bytes), content has ${digest} (${size} bytes)`, {
+        hint: 'the registry content is corrupt or was tampered with',
+      })
+    }
+    renameSync(partial, this.path(digest))
   }
 
   /** Every stored digest. */

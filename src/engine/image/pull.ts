@@ -1,12 +1,14 @@
-import {PassThrough, Readable} from 'node:stream'
+import {PassThrough} from 'node:stream'
 
 import {Engine} from '../engine.js'
 import {NcxError, UsageError} from '../errors.js'
 import {registrySettings} from '../registry/config.js'
 import {RegistryClient} from '../registry/client.js'
 import {lookupCredentials} from '../registry/credentials.js'
+import {withLockAsync} from '../store/files.js'
+import {layout} from '../store/paths.js'
 import {commitImage, hostArchitecture} from './archive.js'
-import {sha256, validateDigest} from './content.js'
+import {TeeClosedError, sha256, validateDigest} from './content.js'
 import {ImageReference, familiarName, formatReference, parseReference} from './reference.js'
 import {Descriptor, ImageConfig, ImageRecord, Index, LAYER_MEDIA_TYPES, Manifest, MediaType} from './types.js'
 
@@ -129,20 +131,11 @@ async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<voi
   if (failure) throw failure.error
 }
 
-/** Wait for all, then throw the first failure. */
+/** Wait for all, then throw the first failure that is a cause, not a consequence. */
 async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
   const results = await Promise.allSettled(promises)
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-  if (failed) throw failed.reason
-}
-
-/** Counts bytes as they pass, for progress. */
-function counting(source: Readable, onBytes: (n: number) => void): Readable {
-  const pass = new PassThrough({highWaterMark: 1 << 20})
-  source.on('data', (chunk: Buffer) => onBytes(chunk.length))
-  source.on('error', (e) => pass.destroy(e))
-  source.pipe(pass)
-  return pass
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown)
+  if (failed.length > 0) throw failed.find((e) => !(e instanceof TeeClosedError)) ?? failed[0]
 }
 
 /**
@@ -203,27 +196,30 @@ export async function pullImage(engine: Engine, name: string, options: PullOptio
         return
       }
       downloaded = true
-      const blob = await client.getBlob(repo, d.digest)
       let current = 0
       let lastEmit = 0
-      const body = counting(blob.stream, (n) => {
+      const progress = (n: number) => {
         current += n
         const now = Date.now()
         if (now - lastEmit > 100) {
           lastEmit = now
           emit({type: 'layer', id, status: 'Downloading', current, total: d.size})
         }
-      })
-      const toStore = new PassThrough({highWaterMark: 1 << 20})
-      const toUnpack = new PassThrough({highWaterMark: 1 << 20})
-      body.pipe(toStore)
-      body.pipe(toUnpack)
-      body.on('error', (e) => {
-        toStore.destroy(e)
-        toUnpack.destroy(e)
-      })
+      }
       const what = `layer ${d.digest} of ${familiarName(ref)}`
-      await settleAll([engine.content.ingest(toStore, {digest: d.digest, size: d.size}, what), engine.snapshots.ensureFromStream(diffId, toUnpack)])
+      // One download per blob at a time across processes (parallel pulls share it), and a
+      // deterministic partial file, so an interrupted download resumes where it stopped.
+      await withLockAsync(layout.lock(engine.paths, `blob-${d.digest.slice(7, 23)}`), async () => {
+        if (engine.content.has(d.digest)) {
+          engine.snapshots.ensure(diffId, engine.content.path(d.digest))
+          return
+        }
+        const toUnpack = engine.snapshots.has(diffId) ? undefined : new PassThrough({highWaterMark: 1 << 20})
+        await settleAll([
+          engine.content.ingestResumable({digest: d.digest, size: d.size}, (offset) => client.getBlob(repo, d.digest, offset), toUnpack, progress, what),
+          ...(toUnpack ? [engine.snapshots.ensureFromStream(diffId, toUnpack)] : []),
+        ])
+      })
       emit({type: 'layer', id, status: 'Pull complete'})
     })
     const names = ref.tag ? [formatReference({...ref, digest: undefined})] : [formatReference(ref)]

@@ -197,11 +197,22 @@ export class RegistryClient {
     return {bytes, mediaType: type, digest: res.headers.get('docker-content-digest') ?? undefined}
   }
 
-  async getBlob(repo: string, digest: string): Promise<{stream: Readable; size?: number}> {
-    const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, `repository:${repo}:pull`)
+  /**
+   * A blob's content; with `offset`, asks for the rest only (HTTP Range). `offset` in the
+   * answer says where the stream starts: the requested offset when the registry honoured
+   * the range (206), else 0.
+   */
+  async getBlob(repo: string, digest: string, offset = 0): Promise<{stream: Readable; size?: number; offset: number}> {
+    const headers: Record<string, string> = offset > 0 ? {range: `bytes=${offset}-`} : {}
+    const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, `repository:${repo}:pull`, {headers})
+    if (res.status === 416) {
+      await res.body?.cancel()
+      return this.getBlob(repo, digest, 0)
+    }
     if (!res.ok || !res.body) return this.fail(res, 'pull', `${this.domain}/${repo}@${digest}`)
     const length = res.headers.get('content-length')
-    return {stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), size: length ? Number(length) : undefined}
+    const resumed = res.status === 206 && (res.headers.get('content-range') ?? '').startsWith(`bytes ${offset}-`)
+    return {stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), size: length ? Number(length) : undefined, offset: resumed ? offset : 0}
   }
 
   async hasBlob(repo: string, digest: string, scope: string): Promise<boolean> {
