@@ -170,6 +170,22 @@ export class ContentStore {
     renameSync(partial, this.path(digest))
   }
 
+  /**
+   * Drop leftovers of killed commands in tmp/: ingests (never resumable) at once, partial
+   * downloads once older than `partialAgeMs`. Runs under the exclusive GC lock, so no load
+   * or pull of this store is writing them.
+   */
+  pruneTemporary(partialAgeMs: number): void {
+    const dir = layout.tmp(this.paths)
+    if (!existsSync(dir)) return
+    const now = Date.now()
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name)
+      if (name.startsWith('ingest-')) rmSync(path, {force: true})
+      else if (name.startsWith('partial-') && now - statSync(path).mtimeMs > partialAgeMs) rmSync(path, {force: true})
+    }
+  }
+
   /** Every stored digest. */
   list(): string[] {
     const dir = layout.blobs(this.paths)

@@ -20,19 +20,23 @@ export function removeImages(engine: Engine, nameOrId: string, options: {force: 
   return {untagged: result.untagged, deleted: result.deleted.map((i) => i.id)}
 }
 
-/** Remove blobs and snapshots nothing references. */
+/**
+ * Remove blobs and snapshots nothing references, and what killed commands left in tmp/.
+ * Partial downloads are kept a day for a pull to resume.
+ */
 export function collectGarbage(engine: Engine): {blobs: string[]; snapshots: string[]} {
   return engine.collecting(() => {
-  const images = engine.images.list()
-  const keepBlobs = new Set<string>()
-  for (const image of images) {
-    keepBlobs.add(image.id)
-    keepBlobs.add(image.manifestDigest)
-    for (const l of image.layers) keepBlobs.add(l.digest)
-  }
-  const blobs = engine.content.list().filter((d) => !keepBlobs.has(d))
-  for (const d of blobs) engine.content.remove(d)
-  const snapshots = engine.snapshots.prune(engine.usedLayers())
-  return {blobs, snapshots}
+    const images = engine.images.list()
+    const keepBlobs = new Set<string>()
+    for (const image of images) {
+      keepBlobs.add(image.id)
+      keepBlobs.add(image.manifestDigest)
+      for (const l of image.layers) keepBlobs.add(l.digest)
+    }
+    const blobs = engine.content.list().filter((d) => !keepBlobs.has(d))
+    for (const d of blobs) engine.content.remove(d)
+    const snapshots = engine.snapshots.prune(engine.usedLayers())
+    engine.content.pruneTemporary(24 * 3600 * 1000)
+    return {blobs, snapshots}
   })
 }
