@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -84,6 +84,23 @@ describe('registry (src/engine/registry)', () => {
       expect(lookupCredentials('a.example', env)).to.equal(undefined)
       expect(lookupCredentials('b.example', env)?.username).to.equal('b')
     })
+    it('asks a configured credential helper (docker-credential-* protocol) before auths', () => {
+      const bin = join(dir, 'bin')
+      mkdirSync(bin)
+      const helper = join(bin, 'docker-credential-ncxfake')
+      // A real executable speaking the protocol: server URL on stdin, JSON on stdout.
+      writeFileSync(helper, '#!/bin/sh\nread server\n[ "$1" = get ] && printf \'{"ServerURL":"%s","Username":"helper-user","Secret":"s3cret"}\' "$server"\n', {mode: 0o755})
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({credHelpers: {'reg.example': 'ncxfake'}, auths: {'reg.example': {auth: Buffer.from('file:pw').toString('base64')}}}))
+      const saved = process.env.PATH
+      process.env.PATH = `${bin}:${saved}`
+      try {
+        expect(lookupCredentials('reg.example', env)).to.deep.equal({username: 'helper-user', password: 's3cret'})
+        expect(lookupCredentials('other.example', env)).to.equal(undefined)
+      } finally {
+        process.env.PATH = saved
+      }
+    })
+
     it('names a missing credential helper', () => {
       writeFileSync(join(dir, 'config.json'), JSON.stringify({credsStore: 'nonexistent-ncx-helper'}))
       expect(() => lookupCredentials('x.example', env)).to.throw('docker-credential-nonexistent-ncx-helper is configured but not installed')
