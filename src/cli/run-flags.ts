@@ -8,6 +8,8 @@ import {signalNumber} from '../engine/container/signals.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
 import {ContainerOptions, HealthOptions} from '../engine/spec/generate.js'
 import {PullPolicy, ensureImage} from './pull-policy.js'
+import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, isBridged, parsePublishRange} from '../engine/network/networks.js'
+import {networkBackendProblem} from '../engine/network/netns.js'
 import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
 
 /** Flags every command takes. */
@@ -27,7 +29,15 @@ export const CREATE_FLAGS: FlagSpec[] = [
   {name: 'entrypoint', kind: 'string', description: 'Overwrite the default ENTRYPOINT of the image'},
   {name: 'hostname', char: 'h', kind: 'string', description: 'Container host name'},
   {name: 'name', kind: 'string', description: 'Assign a name to the container'},
-  {name: 'network', aliases: ['net'], kind: 'string', description: 'Connect a container to a network (only "none" for now)'},
+  {name: 'network', aliases: ['net'], kind: 'string', description: 'Connect a container to a network: bridge (default), NAME, none or host'},
+  {name: 'publish', char: 'p', kind: 'multiple', description: "Publish a container's port to the host: [ip:][hostPort:]containerPort[/tcp]"},
+  {name: 'publish-all', char: 'P', kind: 'boolean', description: 'Publish all exposed ports to random ports'},
+  {name: 'network-alias', aliases: ['net-alias'], kind: 'multiple', description: 'Add a network-scoped alias for the container'},
+  {name: 'ip', kind: 'string', description: 'IPv4 address (e.g., 10.89.0.10)'},
+  {name: 'dns', kind: 'multiple', description: 'Set custom DNS servers'},
+  {name: 'dns-search', kind: 'multiple', description: 'Set custom DNS search domains'},
+  {name: 'dns-option', aliases: ['dns-opt'], kind: 'multiple', description: 'Set DNS options'},
+  {name: 'add-host', kind: 'multiple', description: 'Add a custom host-to-IP mapping (host:ip; ip may be host-gateway)'},
   {name: 'read-only', kind: 'boolean', description: "Mount the container's root filesystem as read only"},
   {name: 'pull', kind: 'string', options: ['missing', 'never', 'always'], description: 'Pull image before running'},
   {name: 'restart', kind: 'string', description: 'Restart policy: no, on-failure[:max-retries], always, unless-stopped'},
@@ -94,6 +104,43 @@ function intFlag(value: string | undefined, flag: string): number | undefined {
   return Number(value)
 }
 
+/**
+ * `--network` and friends. Docker's default is the bridge network; ncx defaults to it when
+ * the network backend works here (slirp4netns, /dev/net/tun), else to `none` (`ncx info`
+ * says why). As root the default stays `none` for now: `--network bridge` works, but the
+ * rootful namespace is not tied to a user-namespace holder's life.
+ */
+function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
+  const list = (k: string) => (flags[k] as string[] | undefined) ?? []
+  const rootful = process.getuid?.() === 0
+  let network = (flags.network as string | undefined) ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
+  if (network === 'default') network = DEFAULT_NETWORK
+  if (network === 'container:') throw new UsageError('--network container: needs a container name or ID')
+  if (network === 'slirp4netns' || network.startsWith('slirp4netns:')) {
+    throw new UsageError(`network mode ${JSON.stringify(network)} is not available yet`, 'use --network bridge, NAME, none or host')
+  }
+  const bridged = isBridged(network)
+  const publish = list('publish').flatMap(parsePublishRange)
+  const publishAll = flags['publish-all'] === true
+  if ((publish.length > 0 || publishAll) && !bridged) throw new UsageError(`published ports need a bridged network, not --network ${network}`)
+  const aliases = list('network-alias')
+  if (aliases.length > 0 && (network === DEFAULT_NETWORK || !bridged)) throw new UsageError('network-scoped aliases are only supported for user-defined networks')
+  const ip = flags.ip as string | undefined
+  if (ip !== undefined) {
+    ipToInt(ip)
+    if (!bridged) throw new UsageError('--ip needs a bridged network')
+  }
+  const addHosts = list('add-host').map((h) => {
+    const i = h.lastIndexOf(':') > 0 && !h.includes('=') ? h.indexOf(':') : h.indexOf('=')
+    if (i <= 0) throw new UsageError(`invalid argument ${JSON.stringify(h)} for "--add-host" flag: expected HOST:IP`)
+    const [name, addr] = [h.slice(0, i), h.slice(i + 1)]
+    const target = addr === 'host-gateway' ? (bridged ? SLIRP_HOST : '127.0.0.1') : addr
+    if (addr !== 'host-gateway' && !/^[\d.]+$/.test(addr) && !addr.includes(':')) throw new UsageError(`invalid IP address in add-host: ${JSON.stringify(addr)}`)
+    return `${target}\t${name}`
+  })
+  return {network, publish, publishAll, aliases, ip, dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option'), addHosts}
+}
+
 function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const fromFiles = list('env-file').flatMap((f) => parseEnvFile(f, env))
@@ -111,10 +158,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const workdir = str('workdir')
   if (workdir !== undefined && !workdir.startsWith('/')) throw new UsageError(`the working directory '${workdir}' is invalid, it needs to be an absolute path`)
-  const network = str('network') ?? 'none'
-  if (network !== 'none') {
-    throw new UsageError(`network mode ${JSON.stringify(network)} is not available yet`, 'use --network none (bridge, host and slirp4netns networking come with the networking work)')
-  }
+  const net = parseNetworkFlags(flags, env)
   const detach = bool('detach')
   const interactive = bool('interactive')
   const tty = bool('tty')
@@ -158,9 +202,17 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     rm: bool('rm'),
     interactive,
     tty,
-    network,
+    network: net.network,
     readOnly: bool('read-only'),
   }
+  if (net.publish.length > 0) options.publish = net.publish
+  if (net.publishAll) options.publishAll = true
+  if (net.aliases.length > 0) options.networkAliases = net.aliases
+  if (net.ip !== undefined) options.ip = net.ip
+  if (net.dns.length > 0) options.dns = net.dns
+  if (net.dnsSearch.length > 0) options.dnsSearch = net.dnsSearch
+  if (net.dnsOptions.length > 0) options.dnsOptions = net.dnsOptions
+  if (net.addHosts.length > 0) options.addHosts = net.addHosts
   // Only what was given, so records stay small and Docker's defaults apply elsewhere.
   if (detach) options.detach = true
   if (restart !== undefined) options.restart = restart

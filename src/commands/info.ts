@@ -48,6 +48,11 @@ export default class Info extends BaseCommand<typeof Info> {
             `  userns holder pid: ${info.UserNamespace.holderPid ?? 'none'}`,
           ]
         : []),
+      ` Network Backend: ${info.Network.Backend} (per-user network namespace; default network bridge${info.Rootless ? '' : ' when asked for: rootful default is none'})`,
+      ...(info.Network.Problem ? [`  Not available: ${info.Network.Problem} (containers default to --network none)`] : []),
+      `  slirp4netns: ${info.Network.Slirp4netnsVersion ?? 'not installed (sudo apt-get install slirp4netns)'}`,
+      `  Host loopback (10.0.2.2): ${info.Network.HostLoopback ? 'enabled' : 'disabled (NCX_NETWORK_HOST_LOOPBACK=1 enables it)'}`,
+      ...(info.Network.Namespace ? [`  Namespace: supervisor pid ${info.Network.Namespace.pid}, holder pid ${info.Network.Namespace.holderPid}, slirp4netns pid ${info.Network.Namespace.slirpPid}`] : []),
       ` Kernel Version: ${info.KernelVersion}`,
       ` Operating System: ${info.OperatingSystem}`,
       ` Architecture: ${info.Architecture}`,

@@ -6,6 +6,7 @@ import {runtimeBinary} from '../native/index.js'
 import {CgroupInfo, detectCgroups} from './cgroup/detect.js'
 import {Engine} from './engine.js'
 import {IdRange} from './rootless/session.js'
+import {NetworkInfo, networkInfo} from './network/netns.js'
 import {loadNative} from '../native/index.js'
 
 /** `ncx info`, with Docker's field names where Docker has one. */
@@ -21,6 +22,7 @@ export interface SystemInfo {
   Runtime: {name: string; path: string; version: string}
   Cgroup: CgroupInfo
   UserNamespace?: {holderPid?: number; uidMap: IdRange[]; gidMap: IdRange[]; singleId: boolean}
+  Network: NetworkInfo
   KernelVersion: string
   OperatingSystem: string
   Architecture: string
@@ -68,6 +70,7 @@ export function systemInfo(engine: Engine, version: string): SystemInfo {
     Runtime: {name: 'ncx-runtime', path: binary, version: runtimeVersion},
     Cgroup: detectCgroups(),
     ...(session.rootless ? {UserNamespace: {holderPid: session.holderPid, uidMap: session.uidMap, gidMap: session.gidMap, singleId: session.singleId}} : {}),
+    Network: networkInfo(engine),
     KernelVersion: release(),
     OperatingSystem: osName(),
     Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,

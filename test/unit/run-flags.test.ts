@@ -88,19 +88,37 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
     expect(() => parseRunArgv(['--rm'], {})).to.throw(UsageError, /requires at least 1 argument/)
   })
 
-  it('accepts --network none and rejects other networks clearly', () => {
+  it('accepts --network none|host|bridge|NAME and rejects modes not available yet clearly', () => {
     expect(parseRunArgv(['--network', 'none', 'img'], {}).options.network).to.equal('none')
     expect(parseRunArgv(['--net=none', 'img'], {}).options.network).to.equal('none')
-    for (const mode of ['host', 'bridge', 'container:x']) {
+    expect(parseRunArgv(['--network', 'host', 'img'], {}).options.network).to.equal('host')
+    expect(parseRunArgv(['--network', 'default', 'img'], {}).options.network).to.equal('bridge')
+    expect(parseRunArgv(['--network', 'appnet', '--network-alias', 'db', 'img'], {}).options.networkAliases).to.deep.equal(['db'])
+    expect(parseRunArgv(['img'], {NCX_DEFAULT_NETWORK: 'none'}).options.network).to.equal('none')
+    expect(parseRunArgv(['--network', 'container:web', 'img'], {}).options.network).to.equal('container:web')
+    for (const mode of ['slirp4netns']) {
       try {
         parseRunArgv(['--network', mode, 'img'], {})
         expect.fail(`--network ${mode} should be rejected`)
       } catch (error) {
         expect(error).to.be.instanceOf(UsageError)
         expect((error as UsageError).message).to.equal(`network mode ${JSON.stringify(mode)} is not available yet`)
-        expect((error as UsageError).hint).to.contain('--network none')
+        expect((error as UsageError).hint).to.contain('--network bridge')
       }
     }
+  })
+
+  it('parses -p, --add-host and --dns; refuses ports and aliases where they cannot apply', () => {
+    const o = parseRunArgv(['-p', '8080:80', '-p', '127.0.0.1::53/udp', '--add-host', 'gw:host-gateway', '--dns', '1.1.1.1', '--network', 'bridge', 'img'], {}).options
+    expect(o.publish).to.deep.equal([
+      {proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80},
+      {proto: 'udp', hostIp: '127.0.0.1', hostPort: 0, containerPort: 53},
+    ])
+    expect(o.addHosts).to.deep.equal(['10.0.2.2\tgw'])
+    expect(o.dns).to.deep.equal(['1.1.1.1'])
+    expect(() => parseRunArgv(['--network', 'none', '-p', '80', 'img'], {})).to.throw(UsageError, /published ports need a bridged network/)
+    expect(() => parseRunArgv(['--network', 'bridge', '--network-alias', 'x', 'img'], {})).to.throw(UsageError, /user-defined networks/)
+    expect(() => parseRunArgv(['-p', 'x:80', 'img'], {})).to.throw(UsageError, /invalid publish spec/)
   })
 
   it('takes --pull missing|never|always (default missing) and rejects other values', () => {

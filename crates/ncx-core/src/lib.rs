@@ -5,6 +5,7 @@
 
 pub mod caps;
 pub mod logfile;
+pub mod net;
 pub mod nsenter;
 pub mod materialize;
 pub mod userns;
@@ -12,4 +13,5 @@ pub mod plan;
 pub mod spec;
 pub mod state;
 pub mod sys;
+pub mod tree;
 pub mod unpack;

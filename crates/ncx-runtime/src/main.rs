@@ -10,10 +10,14 @@
 //!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
 //!   ncx-runtime exec --pid PID --process JSON … (see exec.rs)
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
+//!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
+//!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
 
 mod ctl;
 mod exec;
+mod layer;
 mod monitor;
+mod net;
 mod run;
 
 use ncx_core::{materialize, unpack, userns};
@@ -27,7 +31,7 @@ pub struct Args {
     pub words: Vec<String>,
 }
 
-const BOOL_FLAGS: [&str; 6] = ["--no-stdin", "--no-helpers", "--userxattr", "--stdin-open", "--cleanup-bundle", "--detach"];
+const BOOL_FLAGS: [&str; 7] = ["--no-stdin", "--no-helpers", "--userxattr", "--stdin-open", "--cleanup-bundle", "--detach", "--host-loopback"];
 
 impl Args {
     fn parse(argv: &[String]) -> Args {
@@ -88,6 +92,8 @@ fn main() {
     match cmd.as_str() {
         "run" => std::process::exit(run::run(&args)),
         "monitor" => std::process::exit(monitor::monitor(&args)),
+        "netns-init" => std::process::exit(net::netns_init(&args)),
+        "nsexec" => std::process::exit(net::nsexec(&args)),
         "exec" => std::process::exit(exec::exec(&args)),
         "kill" => {
             if let Err(e) = ctl::kill(&args) {
@@ -154,6 +160,10 @@ fn main() {
             join_userns(&args);
             println!("{}", probe_overlay(args.require("dir"), args.has("--userxattr")));
         }
+        "layer-diff" => layer::layer_diff(&args),
+        "layer-tar" => layer::layer_tar(&args),
+        "export" => layer::export(&args),
+        "cp" => layer::cp(&args),
         "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
         other => fail(&format!("unknown command {other:?}"), 125),
     }

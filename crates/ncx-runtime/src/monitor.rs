@@ -68,6 +68,9 @@ struct Config {
     health: Option<HealthConfig>,
     stdin_open: bool,
     cleanup: bool,
+    attach: Option<ncx_core::net::Attach>,
+    /// `--net-join PATH`: another container's network namespace.
+    net_join: Option<String>,
 }
 
 /// The container's process and the monitor's ends of its stdio.
@@ -128,7 +131,7 @@ fn parse_config(args: &Args) -> Result<Config, MonitorError> {
         }
         None => None,
     };
-    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle") })
+    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle"), attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string) })
 }
 
 fn pipe() -> Result<(RawFd, RawFd), MonitorError> {
@@ -158,6 +161,11 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
             flags |= flag;
         }
     }
+    if let Some(path) = &cfg.net_join {
+        // The monitor itself moves there (again on every restart), so its clone shares it.
+        crate::net::join_netns(path).map_err(|e| err(125, e))?;
+        flags &= !libc::CLONE_NEWNET;
+    }
     let terminal = cfg.spec.process.as_ref().map(|p| p.terminal).unwrap_or(false);
     let mut pair = [0 as RawFd; 2];
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
@@ -167,6 +175,7 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
     let (out, err_) = if terminal { (None, None) } else { (Some(pipe()?), Some(pipe()?)) };
     let stdin = if !terminal && cfg.stdin_open { Some(pipe()?) } else { None };
     let null = dev_null();
+    let gate = if cfg.attach.is_some() { Some(pipe()?) } else { None };
     let pid = unsafe { libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) } as i32;
     if pid < 0 {
         return Err(err(125, format!("cannot create the container's namespaces: {}", std::io::Error::last_os_error())));
@@ -178,7 +187,8 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
             libc::dup2(out.map(|p| p.1).unwrap_or(null), 1);
             libc::dup2(err_.map(|p| p.1).unwrap_or(null), 2);
         }
-        child(&cfg.spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true);
+        close(gate.map(|g| g.1));
+        child(&cfg.spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true, gate.map(|g| g.0));
     }
     unsafe {
         libc::close(pair[1]);
@@ -187,6 +197,23 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
     close(out.map(|p| p.1));
     close(err_.map(|p| p.1));
     close(stdin.map(|p| p.0));
+    if let (Some((gr, gw)), Some(a)) = (gate, &cfg.attach) {
+        close(Some(gr));
+        if let Err(e) = crate::net::attach(a, pid) {
+            close(Some(gw));
+            unsafe {
+                libc::close(pair[0]);
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            close(out.map(|p| p.0));
+            close(err_.map(|p| p.0));
+            close(stdin.map(|p| p.1));
+            return Err(err(125, e));
+        }
+        unsafe { libc::write(gw, b"g".as_ptr() as *const libc::c_void, 1) };
+        close(Some(gw));
+    }
     let (master, failure) = receive(pair[0]);
     unsafe { libc::close(pair[0]) };
     if let Some((code, msg)) = failure {
@@ -558,6 +585,11 @@ pub fn monitor(args: &Args) -> i32 {
         Ok(c) => c,
         Err(e) => crate::fail(&e.message, e.code),
     };
+    // Published ports: bound in the host's network namespace before joining anything.
+    let listeners = match crate::net::bind_ports(args) {
+        Ok(l) => l,
+        Err(e) => crate::fail(&e, 125),
+    };
     if let Some(pid) = args.userns_pid() {
         if let Err(e) = userns::join(pid) {
             crate::fail(&e.to_string(), 125);
@@ -585,6 +617,15 @@ pub fn monitor(args: &Args) -> i32 {
         libc::prctl(libc::PR_SET_NAME, c"ncx-monitor".as_ptr() as libc::c_ulong, 0, 0, 0);
         libc::chdir(c"/".as_ptr());
     }
+    if let (Some(l), Some(a)) = (&listeners, &cfg.attach) {
+        if let Err(e) = crate::net::spawn_forwarder(l, &a.netns) {
+            crate::fail(&e, 125);
+        }
+        for (fd, _) in &l.socks {
+            unsafe { libc::close(*fd) };
+        }
+    }
+    let ports = listeners.as_ref().map(|l| l.report()).unwrap_or(serde_json::Value::Array(vec![]));
     // Block the signals we take through the signalfd before the container exists.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
     unsafe {
@@ -616,7 +657,7 @@ pub fn monitor(args: &Args) -> i32 {
         Ok(r) => {
             let pid = r.pid;
             m.on_started(r);
-            println!("{}", serde_json::json!({ "event": "started", "pid": pid, "monitorPid": me }));
+            println!("{}", serde_json::json!({ "event": "started", "pid": pid, "monitorPid": me, "ports": ports }));
             0u8
         }
         Err(e) => {

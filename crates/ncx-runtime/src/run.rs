@@ -54,11 +54,32 @@ pub fn run(args: &Args) -> i32 {
         },
         None => None,
     };
+    // Published ports: bound here, in the host's network namespace, before joining anything.
+    let listeners = match crate::net::bind_ports(args) {
+        Ok(l) => l,
+        Err(e) => return report(125, e),
+    };
+    let attach = crate::net::attach_args(args);
     if let Some(pid) = args.userns_pid() {
         if let Err(e) = userns::join(pid) {
             return report(125, e.to_string());
         }
     }
+    if let (Some(l), Some(a)) = (&listeners, &attach) {
+        if let Err(e) = crate::net::spawn_forwarder(l, &a.netns) {
+            return report(125, e);
+        }
+        for (fd, _) in &l.socks {
+            unsafe { libc::close(*fd) };
+        }
+    }
+    let gate = if attach.is_some() {
+        let mut g = [0 as RawFd; 2];
+        unsafe { libc::pipe2(g.as_mut_ptr(), libc::O_CLOEXEC) };
+        Some((g[0], g[1]))
+    } else {
+        None
+    };
     // The mount namespace is created by the child alone, so the container's mounts vanish
     // with it and this process can clean up the bundle afterwards.
     let mut flags = libc::CLONE_NEWPID;
@@ -66,6 +87,12 @@ pub fn run(args: &Args) -> i32 {
         if spec.has_namespace(kind) {
             flags |= flag;
         }
+    }
+    if let Some(path) = args.get("net-join") {
+        if let Err(e) = crate::net::join_netns(path) {
+            return report(125, e);
+        }
+        flags &= !libc::CLONE_NEWNET;
     }
     if unsafe { libc::unshare(flags) } < 0 {
         return report(125, format!("cannot create the container's namespaces: {}", std::io::Error::last_os_error()));
@@ -94,9 +121,31 @@ pub fn run(args: &Args) -> i32 {
             libc::close(pair[0]);
             libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         }
-        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], false);
+        if let Some((_, gw)) = gate {
+            unsafe { libc::close(gw) };
+        }
+        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], false, gate.map(|g| g.0));
     }
     unsafe { libc::close(pair[1]) };
+    if let (Some((gr, gw)), Some(a)) = (gate, &attach) {
+        unsafe { libc::close(gr) };
+        if let Err(e) = crate::net::attach(a, pid) {
+            unsafe {
+                libc::close(gw);
+                libc::close(pair[0]);
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            if let Some(dir) = args.get("cleanup") {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            return report(125, e);
+        }
+        unsafe {
+            libc::write(gw, b"g".as_ptr() as *const libc::c_void, 1);
+            libc::close(gw);
+        }
+    }
     let (master, error) = receive(pair[0]);
     unsafe { libc::close(pair[0]) };
     if let Some((code, msg)) = error {
@@ -107,7 +156,8 @@ pub fn run(args: &Args) -> i32 {
         }
         return report(code, msg);
     }
-    status.send(serde_json::json!({ "event": "started", "pid": pid }));
+    let ports = listeners.as_ref().map(|l| l.report()).unwrap_or(serde_json::Value::Array(vec![]));
+    status.send(serde_json::json!({ "event": "started", "pid": pid, "ports": ports }));
     // The state file makes a foreground container visible to `ps`, `exec`, `stop` (this
     // process plays the monitor's part).
     let state_path = args.get("state").map(str::to_string);
@@ -436,8 +486,16 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
 
 /// The container's PID 1: its own mount namespace, the filesystem plan, then the process.
 /// `pdeath`: die with the parent (the monitor), so no container outlives its monitor.
-pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, pdeath: bool) -> ! {
+pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, pdeath: bool, gate: Option<RawFd>) -> ! {
     let process = spec.process.clone().unwrap_or_default();
+    // Wait until the parent has set up the network namespace (EOF without a byte: give up).
+    if let Some(g) = gate {
+        let mut b = [0u8; 1];
+        if unsafe { libc::read(g, b.as_mut_ptr() as *mut libc::c_void, 1) } != 1 {
+            unsafe { libc::_exit(125) };
+        }
+        unsafe { libc::close(g) };
+    }
     if unsafe { libc::unshare(libc::CLONE_NEWNS) } < 0 {
         die(sock, 125, format!("cannot create the mount namespace: {}", std::io::Error::last_os_error()));
     }

@@ -9,6 +9,7 @@ import {UsageError} from '../../engine/errors.js'
 import {stateOf} from '../../engine/container/lifecycle.js'
 import {ContainerState} from '../../engine/container/state.js'
 import {ContainerRecord} from '../../engine/container/store.js'
+import {portsColumn} from '../../engine/network/container.js'
 
 /** One `ps` row, with Docker's field names for `--format`. */
 interface PsRow {
@@ -122,7 +123,7 @@ export default class Ls extends BaseCommand<typeof Ls> {
         Command: commandText(record.args, noTrunc),
         CreatedAt: new Date(record.created).toString(),
         RunningFor: `${humanDuration(now - Date.parse(record.created))} ago`,
-        Ports: '',
+        Ports: portsColumn(engine, record.id, state.status === 'running'),
         State: state.status,
         Status: statusText(state, now),
         Size: size ? `${humanSize(upper)}` : '',

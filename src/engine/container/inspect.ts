@@ -6,6 +6,7 @@ import {logPath, stateOf} from './lifecycle.js'
 import {containerLowerDirs} from './run.js'
 import {HealthState} from './state.js'
 import {ContainerRecord} from './store.js'
+import {networkSettings} from '../network/container.js'
 
 const ZERO_TIME = '0001-01-01T00:00:00Z'
 
@@ -128,13 +129,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       ...(c?.stopSignal ? {StopSignal: c.stopSignal} : {}),
       ...(o.stopTimeout !== undefined ? {StopTimeout: o.stopTimeout} : {}),
     },
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      Ports: {},
-      SandboxKey: '',
-      Networks: {[o.network]: {NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: ''}},
-    },
+    NetworkSettings: networkSettings(engine, record.id, o.network, s.status === 'running'),
     Bundle: dir,
   }
 }

@@ -12,6 +12,7 @@ import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, rootfsArgs} from './run.js'
+import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {signalNumber} from './signals.js'
 import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
 import {ContainerRecord} from './store.js'
@@ -35,7 +36,7 @@ function isUp(s: ContainerState): boolean {
 export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
   const o = record.options
   const dir = engine.containers.dir(record.id)
-  const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record)]
+  const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record), ...networkRuntimeArgs(engine, record.id)]
   if ((o.logDriver ?? 'json-file') === 'json-file') {
     args.push('--log-path', logPath(engine, record))
     if (o.logOpts?.['max-size']) args.push('--log-max-size', o.logOpts['max-size'])
@@ -64,7 +65,8 @@ export function startContainer(engine: Engine, record: ContainerRecord): {pid: n
   rmSync(join(dir, STOP_MARKER), {force: true})
   try {
     const out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
-    const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number}
+    const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
+    recordPorts(engine, record.id, started.ports)
     return {pid: started.pid ?? 0, alreadyRunning: false}
   } catch (error) {
     if (error instanceof NcxError && !record.options.rm) {
@@ -158,6 +160,7 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
   }
   const doomed = engine.containers.locked(() => engine.containers.detach(record.id))
   if (doomed) engine.snapshots.removeTree([doomed])
+  releaseContainer(engine, record.id)
 }
 
 /**

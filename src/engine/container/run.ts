@@ -12,6 +12,7 @@ import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {resolveUser} from '../spec/user.js'
 import {writeFileAtomic, writeJson} from '../store/files.js'
+import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
 
@@ -22,7 +23,7 @@ export interface RunResult {
 
 /** Events the runtime writes on its status fd, one JSON object a line. */
 type RuntimeEvent =
-  | {event: 'started'; pid: number}
+  | {event: 'started'; pid: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
   | {event: 'exit'; code: number}
   | {event: 'error'; code: number; message: string}
   | {event: 'warning'; message: string}
@@ -81,6 +82,10 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
   writeFileAtomic(etcFiles.hosts, hostsFile(hostname))
   writeFileAtomic(etcFiles.hostname, `${hostname}\n`)
   writeFileAtomic(etcFiles.resolvConf, hostResolvConf())
+  // Networking: an address on the container's network, /etc/hosts and /etc/resolv.conf to match.
+  const etc = containerEtcFiles(engine, container, withExposedPorts(options, imageCfg.ExposedPorts), hostname, hostResolvConf())
+  if (etc.hosts !== undefined) writeFileAtomic(etcFiles.hosts, etc.hosts)
+  if (etc.resolvConf !== undefined) writeFileAtomic(etcFiles.resolvConf, etc.resolvConf)
   const ttyGroupMapped = !session.rootless || session.gidMap.some((r) => r.container <= 5 && r.container + r.size > 5)
   const cgroupNamespace = existsSync('/proc/self/ns/cgroup')
   const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles})
@@ -101,6 +106,7 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
     ...(imageCfg.Labels ? {labels: imageCfg.Labels} : {}),
   }
   engine.containers.save(container)
+  if (etc.network) refreshNetworkHosts(engine, etc.network)
   return {container, lowerDirs}
 }
 
@@ -129,6 +135,8 @@ export function rootfsArgs(engine: Engine, container: ContainerRecord, lowerDirs
 /** What a supervising runtime process (`run`, `exec`) reported. */
 export interface RuntimeOutcome {
   started: boolean
+  /** Published ports as bound (random host ports resolved). */
+  ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>
   exitCode?: number
   failure?: {code: number; message: string}
   warnings: string[]
@@ -138,7 +146,7 @@ export interface RuntimeOutcome {
  * Wait for a runtime process that reports on fd 3 (one JSON event a line). Terminal
  * signals are the runtime's to forward; this process only waits.
  */
-export async function superviseRuntime(child: ChildProcess): Promise<RuntimeOutcome> {
+export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome: RuntimeOutcome) => void): Promise<RuntimeOutcome> {
   const ignore = () => {}
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
   for (const s of signals) process.on(s, ignore)
@@ -156,8 +164,11 @@ export async function superviseRuntime(child: ChildProcess): Promise<RuntimeOutc
       } catch {
         continue
       }
-      if (ev.event === 'started') outcome.started = true
-      else if (ev.event === 'exit') outcome.exitCode = ev.code
+      if (ev.event === 'started') {
+        outcome.started = true
+        outcome.ports = ev.ports
+        onStarted?.(outcome)
+      } else if (ev.event === 'exit') outcome.exitCode = ev.code
       else if (ev.event === 'error') outcome.failure = {code: ev.code, message: ev.message}
       else if (ev.event === 'warning') outcome.warnings.push(ev.message)
     }
@@ -188,13 +199,18 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   const dir = engine.containers.dir(container.id)
   const args = ['run', '--bundle', dir, ...joinArgs(session), '--status-fd', '3', '--state', join(dir, STATE_FILE)]
   args.push(...rootfsArgs(engine, container, lowerDirs))
+  args.push(...networkRuntimeArgs(engine, container.id))
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.rm) args.push('--cleanup', dir)
   const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
-  const {started, exitCode, failure, warnings} = await superviseRuntime(child)
+  const {started, exitCode, failure, warnings} = await superviseRuntime(child, (o) => {
+    // (not for --rm: the runtime may be deleting the bundle already)
+    if (!options.rm) recordPorts(engine, container.id, o.ports)
+  })
   for (const w of warnings) engine.warn(w)
   if (options.rm) {
     if (existsSync(dir)) engine.snapshots.removeTree([dir])
+    releaseContainer(engine, container.id)
   } else {
     engine.containers.update(container.id, (r) => {
       r.state = {

@@ -34,6 +34,20 @@ export interface ContainerOptions {
   /** `--health-*` flags; `--no-healthcheck` disables the image's HEALTHCHECK. */
   health?: HealthOptions
   noHealthcheck?: boolean
+  /** `-p`: published ports (`[ip:][hostPort:]containerPort[/proto]`, parsed; hostPort 0 = random). */
+  publish?: Array<{proto: 'tcp' | 'udp'; hostIp: string; hostPort: number; containerPort: number}>
+  /** `-P`: publish every port the image EXPOSEs on a random host port. */
+  publishAll?: boolean
+  /** `--network-alias`: extra names on a user-defined network. */
+  networkAliases?: string[]
+  /** `--ip` on the container's network. */
+  ip?: string
+  /** `--dns`, `--dns-search`, `--dns-option`: /etc/resolv.conf content. */
+  dns?: string[]
+  dnsSearch?: string[]
+  dnsOptions?: string[]
+  /** `--add-host NAME:IP` lines for /etc/hosts (`host-gateway` already resolved). */
+  addHosts?: string[]
 }
 
 /** Docker's `Config.Healthcheck`: durations in nanoseconds, as in the image config. */
@@ -127,7 +141,8 @@ export function generateSpec(input: SpecInput): OciSpec {
   ]
   const caps = [...DEFAULT_CAPABILITIES]
   const namespaces = [{type: 'pid'}, {type: 'ipc'}, {type: 'uts'}, {type: 'mount'}]
-  if (options.network === 'none') namespaces.push({type: 'network'})
+  // Every mode but host gets its own network namespace (bridged ones get a veth from the runtime).
+  if (options.network !== 'host') namespaces.push({type: 'network'})
   if (input.cgroupNamespace) namespaces.push({type: 'cgroup'})
   return {
     ociVersion: '1.0.2',

@@ -1,0 +1,775 @@
+//! Networking: the per-user network namespace and its slirp4netns, attaching a container to
+//! a bridge there, and the published-port forwarder.
+//!
+//!   ncx-runtime netns-init [--userns-pid PID] --state FILE [--slirp PATH] [--host-loopback]
+//!       Starts `ncx-netns`, a small supervisor (host namespaces) with two children: the holder
+//!       `ncx-netns-hold` (joins the user namespace, unshares a network namespace, sleeps) and
+//!       slirp4netns attached to it (restarted when it dies). Prints
+//!       `{"pid":…,"holderPid":…,"slirpPid":…,"hostLoopback":…}` once slirp4netns has configured tap0. The
+//!       supervisor exits (and its children with it) when the user-namespace holder exits.
+//!   ncx-runtime nsexec [--userns-pid PID] --netns PATH CMD [ARG…]
+//!       Run a command (ip, nft) inside a network namespace; stdin/stdout pass through.
+//!
+//! `run` and `monitor` take `--net-netns PATH --net-bridge BR --net-address A/N --net-gateway G
+//! [--net-mtu N]` (attach the container's fresh namespace with a veth before its process
+//! starts) and `--publish PROTO:HOSTIP:HOSTPORT:CIP:CPORT,…` (listening sockets opened in the
+//! host's network namespace before anything is joined; a forwarder child relays connections
+//! from inside the bridge's namespace).
+
+use crate::Args;
+use ncx_core::net::{container_side_commands, host_side_commands, parse_publish, veth_name, Attach, Publish};
+use ncx_core::sys::{cstr, errno};
+use ncx_core::userns;
+use std::io::{Read, Write};
+use std::os::fd::RawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn setns_path(path: &str, kind: libc::c_int) -> Result<(), String> {
+    let c = cstr(path);
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("open {path}: {}", std::io::Error::last_os_error()));
+    }
+    let rc = unsafe { libc::setns(fd, kind) };
+    let e = std::io::Error::last_os_error();
+    unsafe { libc::close(fd) };
+    if rc < 0 {
+        return Err(format!("setns {path}: {e}"));
+    }
+    Ok(())
+}
+
+/// Run `prog args` with `input` on stdin inside the network namespace at `netns`.
+fn run_in_netns(netns: &str, prog: &str, args: &[&str], input: &str) -> Result<(), String> {
+    let ns = netns.to_string();
+    let mut cmd = Command::new(prog);
+    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let c = cstr(&ns);
+    unsafe {
+        // Only raw errno values survive the trip back from the forked child.
+        cmd.pre_exec(move || {
+            let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            if fd < 0 || libc::setns(fd, libc::CLONE_NEWNET) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(fd);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{prog}: {e} (install iproute2)"),
+        _ => format!("cannot run {prog} in {netns}: {e}"),
+    })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| format!("{prog}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{prog} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(())
+}
+
+fn random_u32() -> u32 {
+    let mut b = [0u8; 4];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut b);
+    }
+    u32::from_le_bytes(b) ^ std::process::id()
+}
+
+/// `--net-join PATH` (`--network container:ID`): join that network namespace instead of
+/// creating one. The caller must already be in the namespace's user namespace.
+pub fn join_netns(path: &str) -> Result<(), String> {
+    setns_path(path, libc::CLONE_NEWNET).map_err(|e| format!("cannot join the network namespace of the other container: {e}"))
+}
+
+/// The attachment asked for on the command line, if any.
+pub fn attach_args(args: &Args) -> Option<Attach> {
+    let netns = args.get("net-netns")?;
+    Some(Attach {
+        netns: netns.to_string(),
+        bridge: args.get("net-bridge").unwrap_or("ncx0").to_string(),
+        address: args.get("net-address").unwrap_or_default().to_string(),
+        gateway: args.get("net-gateway").unwrap_or_default().to_string(),
+        mtu: args.get("net-mtu").and_then(|m| m.parse().ok()).unwrap_or(65520),
+    })
+}
+
+/// Give the (not yet started) container `pid` its eth0 on the bridge: a veth pair created
+/// in the bridge's namespace with its peer moved into the container's. When the container's
+/// namespace goes away, the kernel deletes the pair, so nothing is left on the bridge.
+pub fn attach(a: &Attach, pid: i32) -> Result<(), String> {
+    let veth = veth_name(random_u32());
+    run_in_netns(&a.netns, "ip", &["-batch", "-"], &host_side_commands(a, &veth, pid))
+        .map_err(|e| format!("cannot attach the container to bridge {}: {e}", a.bridge))?;
+    run_in_netns(&format!("/proc/{pid}/ns/net"), "ip", &["-batch", "-"], &container_side_commands(a))
+        .map_err(|e| format!("cannot configure the container's network: {e}"))
+}
+
+/// `nsexec`: join the user namespace (if any) and the network namespace, exec the command.
+pub fn nsexec(args: &Args) -> i32 {
+    if let Some(pid) = args.userns_pid() {
+        if let Err(e) = userns::join(pid) {
+            crate::fail(&e.to_string(), 125);
+        }
+    }
+    if let Err(e) = setns_path(args.require("netns"), libc::CLONE_NEWNET) {
+        crate::fail(&e, 125);
+    }
+    if args.words.is_empty() {
+        crate::fail("nsexec: missing command", 125);
+    }
+    let e = Command::new(&args.words[0]).args(&args.words[1..]).exec();
+    crate::fail(&format!("{}: {e}", args.words[0]), 127)
+}
+
+// ---------------------------------------------------------------------------------------
+// The per-user network namespace.
+
+fn pipe_cloexec() -> (RawFd, RawFd) {
+    let mut fds = [0 as RawFd; 2];
+    unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    (fds[0], fds[1])
+}
+
+fn write_fd(fd: RawFd, s: &str) {
+    unsafe { libc::write(fd, s.as_ptr() as *const libc::c_void, s.len()) };
+}
+
+fn to_null() {
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        for fd in 0..3 {
+            libc::dup2(null, fd);
+        }
+        if null > 2 {
+            libc::close(null);
+        }
+    }
+}
+
+struct Slirp {
+    pid: i32,
+}
+
+/// Start slirp4netns on the holder's namespace; wait until tap0 is configured.
+fn start_slirp(slirp: &str, holder: i32, host_loopback: bool, exit_r: RawFd) -> Result<Slirp, String> {
+    let (ready_r, ready_w) = pipe_cloexec();
+    let mut args: Vec<String> = vec!["--configure".into(), "--mtu=65520".into(), "--enable-sandbox".into(), "--enable-seccomp".into()];
+    if !host_loopback {
+        args.push("--disable-host-loopback".into());
+    }
+    args.push("--ready-fd=3".into());
+    args.push("--exit-fd=4".into());
+    args.push(holder.to_string());
+    args.push("tap0".into());
+    let mut cmd = Command::new(slirp);
+    cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    unsafe {
+        cmd.pre_exec(move || {
+            // fds 3 and 4 for slirp4netns, without CLOEXEC.
+            if libc::dup2(ready_w, 3) < 0 || libc::dup2(exit_r, 4) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn();
+    unsafe { libc::close(ready_w) };
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            unsafe { libc::close(ready_r) };
+            return Err(format!("cannot start {slirp}: {e} (install the slirp4netns package)"));
+        }
+    };
+    let pid = child.id() as i32;
+    std::mem::forget(child);
+    let mut pfd = libc::pollfd { fd: ready_r, events: libc::POLLIN, revents: 0 };
+    let n = unsafe { libc::poll(&mut pfd, 1, 10_000) };
+    let mut b = [0u8; 1];
+    let got = n > 0 && unsafe { libc::read(ready_r, b.as_mut_ptr() as *mut libc::c_void, 1) } == 1;
+    unsafe { libc::close(ready_r) };
+    if !got {
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        let hint = if unsafe { libc::access(c"/dev/net/tun".as_ptr(), libc::R_OK | libc::W_OK) } != 0 {
+            " (/dev/net/tun is not accessible: sudo chmod 0666 /dev/net/tun)"
+        } else {
+            ""
+        };
+        return Err(format!("slirp4netns did not configure the network namespace{hint}"));
+    }
+    Ok(Slirp { pid })
+}
+
+fn state_json(sup: i32, holder: i32, slirp: i32, host_loopback: bool) -> String {
+    serde_json::json!({ "pid": sup, "holderPid": holder, "slirpPid": slirp, "hostLoopback": host_loopback }).to_string()
+}
+
+fn write_state(path: &str, sup: i32, holder: i32, slirp: i32, host_loopback: bool) {
+    let text = state_json(sup, holder, slirp, host_loopback);
+    let tmp = format!("{path}.tmp-{sup}");
+    if std::fs::write(&tmp, format!("{text}\n")).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
+}
+
+pub fn netns_init(args: &Args) -> i32 {
+    let userns_pid = args.userns_pid();
+    let state = args.require("state").to_string();
+    let slirp = args.get("slirp").unwrap_or("slirp4netns").to_string();
+    let host_loopback = args.has("--host-loopback");
+    let (rep_r, rep_w) = pipe_cloexec();
+    let sup = unsafe { libc::fork() };
+    if sup < 0 {
+        crate::fail(&format!("fork: {}", std::io::Error::last_os_error()), 125);
+    }
+    if sup > 0 {
+        unsafe { libc::close(rep_w) };
+        let mut text = String::new();
+        let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(rep_r) };
+        let _ = f.read_to_string(&mut text);
+        let text = text.trim();
+        if let Some(msg) = text.strip_prefix("E") {
+            crate::fail(msg, 125);
+        }
+        if text.is_empty() {
+            crate::fail("the network namespace supervisor failed to start", 125);
+        }
+        println!("{text}");
+        return 0;
+    }
+    // The supervisor.
+    unsafe {
+        libc::close(rep_r);
+        libc::setsid();
+        libc::chdir(c"/".as_ptr());
+        libc::prctl(libc::PR_SET_NAME, c"ncx-netns".as_ptr() as libc::c_ulong, 0, 0, 0);
+    }
+    let me = std::process::id() as i32;
+    let fail_sup = |msg: String| -> ! {
+        write_fd(rep_w, &format!("E{msg}"));
+        unsafe { libc::_exit(125) };
+    };
+    // Watch the user-namespace holder: everything here goes when it goes.
+    let watch = match userns_pid {
+        Some(p) => {
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, p, 0) } as RawFd;
+            if fd < 0 {
+                fail_sup(format!("pidfd_open {p}: {}", std::io::Error::last_os_error()));
+            }
+            let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            if unsafe { libc::poll(&mut pfd, 1, 0) } > 0 {
+                fail_sup(format!("the user namespace holder {p} has exited"));
+            }
+            Some(fd)
+        }
+        None => None,
+    };
+    // The holder.
+    let (h_r, h_w) = pipe_cloexec();
+    let holder = unsafe { libc::fork() };
+    if holder < 0 {
+        fail_sup(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if holder == 0 {
+        unsafe {
+            libc::close(h_r);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            libc::prctl(libc::PR_SET_NAME, c"ncx-netns-hold".as_ptr() as libc::c_ulong, 0, 0, 0);
+        }
+        if let Some(p) = userns_pid {
+            if let Err(e) = userns::join(p) {
+                write_fd(h_w, &format!("E{e}"));
+                unsafe { libc::_exit(1) };
+            }
+        }
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
+            write_fd(h_w, &format!("Ecannot create the network namespace: {}", std::io::Error::last_os_error()));
+            unsafe { libc::_exit(1) };
+        }
+        // /proc/sys/net is the caller's network namespace: routing between bridges and tap0.
+        if let Err(e) = std::fs::write("/proc/sys/net/ipv4/ip_forward", "1") {
+            write_fd(h_w, &format!("Ecannot enable IP forwarding in the network namespace: {e}"));
+            unsafe { libc::_exit(1) };
+        }
+        write_fd(h_w, "R");
+        unsafe {
+            libc::close(h_w);
+            to_null();
+            libc::close_range(3, u32::MAX, 0);
+            loop {
+                libc::pause();
+            }
+        }
+    }
+    unsafe { libc::close(h_w) };
+    let mut b = [0u8; 512];
+    let n = unsafe { libc::read(h_r, b.as_mut_ptr() as *mut libc::c_void, b.len()) };
+    unsafe { libc::close(h_r) };
+    if n < 1 || b[0] != b'R' {
+        let msg = if n > 1 { String::from_utf8_lossy(&b[1..n as usize]).to_string() } else { "the network namespace holder died".into() };
+        fail_sup(msg);
+    }
+    // slirp4netns exits when the read end of this pipe reports EOF, i.e. when we exit.
+    let (exit_r, _exit_w) = pipe_cloexec();
+    let mut s = match start_slirp(&slirp, holder, host_loopback, exit_r) {
+        Ok(s) => s,
+        Err(e) => {
+            unsafe { libc::kill(holder, libc::SIGKILL) };
+            fail_sup(e);
+        }
+    };
+    write_state(&state, me, holder, s.pid, host_loopback);
+    write_fd(rep_w, &state_json(me, holder, s.pid, host_loopback));
+    unsafe {
+        libc::close(rep_w);
+        to_null();
+    }
+    // Supervise: SIGCHLD (slirp4netns or the holder died), SIGTERM, the userns holder's exit.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
+    let mut restarts: Vec<Instant> = Vec::new();
+    let shutdown = |s: &Slirp| unsafe {
+        libc::kill(s.pid, libc::SIGTERM);
+        libc::kill(holder, libc::SIGKILL);
+        libc::_exit(0);
+    };
+    loop {
+        let mut fds = vec![libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }];
+        if let Some(w) = watch {
+            fds.push(libc::pollfd { fd: w, events: libc::POLLIN, revents: 0 });
+        }
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
+            continue;
+        }
+        if fds.len() > 1 && fds[1].revents != 0 {
+            shutdown(&s);
+        }
+        if fds[0].revents & libc::POLLIN == 0 {
+            continue;
+        }
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        unsafe { libc::read(sfd, &mut info as *mut _ as *mut libc::c_void, std::mem::size_of::<libc::signalfd_siginfo>()) };
+        if info.ssi_signo as i32 != libc::SIGCHLD {
+            shutdown(&s);
+        }
+        loop {
+            let pid = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
+            if pid <= 0 {
+                break;
+            }
+            if pid == holder {
+                shutdown(&s);
+            }
+            if pid == s.pid {
+                // Restart slirp4netns, at most 5 times a minute.
+                restarts.retain(|t| t.elapsed() < Duration::from_secs(60));
+                if restarts.len() >= 5 {
+                    shutdown(&s);
+                }
+                restarts.push(Instant::now());
+                match start_slirp(&slirp, holder, host_loopback, exit_r) {
+                    Ok(n) => {
+                        s = n;
+                        write_state(&state, me, holder, s.pid, host_loopback);
+                    }
+                    Err(_) => shutdown(&s),
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Published ports.
+
+/// Listening sockets, opened in the caller's (the host's) network namespace.
+pub struct Listeners {
+    pub socks: Vec<(RawFd, Publish)>,
+}
+
+impl Listeners {
+    /// The ports actually bound (random ports resolved), for the engine.
+    pub fn report(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.socks
+                .iter()
+                .map(|(_, p)| {
+                    serde_json::json!({ "proto": p.proto, "hostIp": p.host_ip.to_string(), "hostPort": p.host_port, "containerPort": p.container_port })
+                })
+                .collect(),
+        )
+    }
+}
+
+fn unprivileged_port_start() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(1024)
+}
+
+/// Bind every published port (before any namespace is joined). Errors name the cause.
+pub fn bind_ports(args: &Args) -> Result<Option<Listeners>, String> {
+    let Some(text) = args.get("publish") else { return Ok(None) };
+    let specs = parse_publish(text)?;
+    let mut socks: Vec<(RawFd, Publish)> = Vec::new();
+    let close_all = |s: &Vec<(RawFd, Publish)>| {
+        for (fd, _) in s {
+            unsafe { libc::close(*fd) };
+        }
+    };
+    for mut p in specs {
+        let ty = if p.proto == "udp" { libc::SOCK_DGRAM } else { libc::SOCK_STREAM };
+        let fd = unsafe { libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
+        if fd < 0 {
+            close_all(&socks);
+            return Err(format!("socket: {}", std::io::Error::last_os_error()));
+        }
+        let one: libc::c_int = 1;
+        unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one as *const _ as *const libc::c_void, 4) };
+        let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_port = p.host_port.to_be();
+        addr.sin_addr.s_addr = u32::from(p.host_ip).to_be();
+        let rc = unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as u32) };
+        if rc < 0 {
+            let e = errno();
+            unsafe { libc::close(fd) };
+            close_all(&socks);
+            let what = format!("{}:{}", p.host_ip, p.host_port);
+            return Err(match e {
+                libc::EADDRINUSE => format!("cannot publish {what}/{}: the address is already in use", p.proto),
+                libc::EACCES | libc::EPERM => format!(
+                    "cannot publish {what}/{}: ports below {} need privileges (sudo sysctl -w net.ipv4.ip_unprivileged_port_start={})",
+                    p.proto,
+                    unprivileged_port_start(),
+                    p.host_port
+                ),
+                libc::EADDRNOTAVAIL => format!("cannot publish {what}/{}: {} is not an address of this host", p.proto, p.host_ip),
+                _ => format!("cannot publish {what}/{}: {}", p.proto, std::io::Error::from_raw_os_error(e)),
+            });
+        }
+        if p.proto == "tcp" && unsafe { libc::listen(fd, 1024) } < 0 {
+            close_all(&socks);
+            return Err(format!("listen: {}", std::io::Error::last_os_error()));
+        }
+        if p.host_port == 0 {
+            let mut got: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+            let mut len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+            unsafe { libc::getsockname(fd, &mut got as *mut _ as *mut libc::sockaddr, &mut len) };
+            p.host_port = u16::from_be(got.sin_port);
+        }
+        socks.push((fd, p));
+    }
+    Ok(Some(Listeners { socks }))
+}
+
+const BUF: usize = 256 * 1024;
+
+struct Half {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    shut: bool,
+}
+
+impl Half {
+    fn new() -> Half {
+        Half { buf: vec![0; BUF], start: 0, end: 0, eof: false, shut: false }
+    }
+    fn done(&self) -> bool {
+        self.shut
+    }
+    fn wants_read(&self) -> bool {
+        !self.eof && self.start == 0 && self.end < self.buf.len()
+    }
+    fn wants_write(&self) -> bool {
+        self.end > self.start
+    }
+}
+
+struct Conn {
+    client: RawFd,
+    upstream: RawFd,
+    connecting: bool,
+    /// client → upstream, upstream → client
+    up: Half,
+    down: Half,
+    dead: bool,
+}
+
+/// Move bytes src → half → dst; returns false on an error (the connection dies).
+fn pump(src: RawFd, dst: RawFd, h: &mut Half) -> bool {
+    loop {
+        let mut progressed = false;
+        if h.end > h.start {
+            let n = unsafe { libc::send(dst, h.buf[h.start..].as_ptr() as *const libc::c_void, h.end - h.start, libc::MSG_NOSIGNAL) };
+            if n > 0 {
+                h.start += n as usize;
+                progressed = true;
+                if h.start == h.end {
+                    h.start = 0;
+                    h.end = 0;
+                }
+            } else if n < 0 && errno() != libc::EAGAIN && errno() != libc::EINTR {
+                return false;
+            }
+        }
+        if !h.eof && h.end < h.buf.len() && h.start == 0 {
+            let n = unsafe { libc::recv(src, h.buf[h.end..].as_mut_ptr() as *mut libc::c_void, h.buf.len() - h.end, 0) };
+            if n > 0 {
+                h.end += n as usize;
+                progressed = true;
+            } else if n == 0 {
+                h.eof = true;
+            } else if errno() != libc::EAGAIN && errno() != libc::EINTR {
+                return false;
+            }
+        }
+        if h.eof && h.end == h.start && !h.shut {
+            unsafe { libc::shutdown(dst, libc::SHUT_WR) };
+            h.shut = true;
+        }
+        if !progressed {
+            return true;
+        }
+    }
+}
+
+/// Fork the forwarder: it joins the bridge's network namespace (the caller already is in
+/// the user namespace) and relays every connection to the container's address. It dies
+/// with its parent (the monitor, or a foreground `run`).
+pub fn spawn_forwarder(l: &Listeners, netns: &str) -> Result<i32, String> {
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if pid > 0 {
+        return Ok(pid);
+    }
+    let parent = unsafe { libc::getppid() };
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        if libc::getppid() != parent {
+            libc::_exit(0);
+        }
+        libc::prctl(libc::PR_SET_NAME, c"ncx-forward".as_ptr() as libc::c_ulong, 0, 0, 0);
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        to_null();
+        // Keep only the listeners.
+        let keep: Vec<RawFd> = l.socks.iter().map(|(fd, _)| *fd).collect();
+        for fd in 3..4096 {
+            if !keep.contains(&fd) {
+                libc::close(fd);
+            }
+        }
+    }
+    if setns_path(netns, libc::CLONE_NEWNET).is_err() {
+        unsafe { libc::_exit(1) };
+    }
+    forward_loop(l)
+}
+
+/// One UDP peer of a published UDP port: a connected socket towards the container.
+struct UdpSession {
+    listener: RawFd,
+    client: libc::sockaddr_in,
+    upstream: RawFd,
+    last: Instant,
+}
+
+const UDP_IDLE: Duration = Duration::from_secs(60);
+
+fn same_addr(a: &libc::sockaddr_in, b: &libc::sockaddr_in) -> bool {
+    a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port
+}
+
+/// Relay datagrams that arrived on a published UDP port to the container.
+fn udp_in(lfd: RawFd, p: &Publish, sessions: &mut Vec<UdpSession>, buf: &mut [u8]) {
+    loop {
+        let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        let n = unsafe { libc::recvfrom(lfd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0, &mut from as *mut _ as *mut libc::sockaddr, &mut len) };
+        if n < 0 {
+            return;
+        }
+        let idx = match sessions.iter().position(|s| s.listener == lfd && same_addr(&s.client, &from)) {
+            Some(i) => i,
+            None => {
+                let up = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+                if up < 0 {
+                    continue;
+                }
+                let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+                addr.sin_family = libc::AF_INET as libc::sa_family_t;
+                addr.sin_port = p.container_port.to_be();
+                addr.sin_addr.s_addr = u32::from(p.container_ip).to_be();
+                if unsafe { libc::connect(up, &addr as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as u32) } < 0 {
+                    unsafe { libc::close(up) };
+                    continue;
+                }
+                sessions.push(UdpSession { listener: lfd, client: from, upstream: up, last: Instant::now() });
+                sessions.len() - 1
+            }
+        };
+        let s = &mut sessions[idx];
+        s.last = Instant::now();
+        unsafe { libc::send(s.upstream, buf.as_ptr() as *const libc::c_void, n as usize, 0) };
+    }
+}
+
+/// Relay the container's replies back to the peer, from the published address.
+fn udp_out(s: &mut UdpSession, buf: &mut [u8]) {
+    loop {
+        let n = unsafe { libc::recv(s.upstream, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+        if n < 0 {
+            return;
+        }
+        s.last = Instant::now();
+        unsafe {
+            libc::sendto(s.listener, buf.as_ptr() as *const libc::c_void, n as usize, 0, &s.client as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as u32)
+        };
+    }
+}
+
+fn forward_loop(l: &Listeners) -> ! {
+    let mut conns: Vec<Conn> = Vec::new();
+    let mut sessions: Vec<UdpSession> = Vec::new();
+    let mut dgram = vec![0u8; 65536];
+    loop {
+        // Idle UDP sessions expire.
+        sessions.retain(|s| {
+            let keep = s.last.elapsed() < UDP_IDLE;
+            if !keep {
+                unsafe { libc::close(s.upstream) };
+            }
+            keep
+        });
+        let mut fds: Vec<libc::pollfd> = l.socks.iter().map(|(fd, _)| libc::pollfd { fd: *fd, events: libc::POLLIN, revents: 0 }).collect();
+        for s in &sessions {
+            fds.push(libc::pollfd { fd: s.upstream, events: libc::POLLIN, revents: 0 });
+        }
+        for c in &conns {
+            let mut ce = 0;
+            let mut ue = 0;
+            if c.connecting {
+                ue |= libc::POLLOUT;
+            } else {
+                if c.up.wants_read() {
+                    ce |= libc::POLLIN;
+                }
+                if c.up.wants_write() {
+                    ue |= libc::POLLOUT;
+                }
+                if c.down.wants_read() {
+                    ue |= libc::POLLIN;
+                }
+                if c.down.wants_write() {
+                    ce |= libc::POLLOUT;
+                }
+            }
+            fds.push(libc::pollfd { fd: c.client, events: ce, revents: 0 });
+            fds.push(libc::pollfd { fd: c.upstream, events: ue, revents: 0 });
+        }
+        let timeout = if sessions.is_empty() { -1 } else { 10_000 };
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) } < 0 {
+            continue;
+        }
+        let nl = l.socks.len() + sessions.len();
+        for (i, s) in sessions.iter_mut().enumerate() {
+            if fds[l.socks.len() + i].revents != 0 {
+                udp_out(s, &mut dgram);
+            }
+        }
+        for (i, c) in conns.iter_mut().enumerate() {
+            let (cf, uf) = (fds[nl + 2 * i], fds[nl + 2 * i + 1]);
+            if cf.revents == 0 && uf.revents == 0 {
+                continue;
+            }
+            if c.connecting {
+                let mut err: libc::c_int = 0;
+                let mut len = 4u32;
+                unsafe { libc::getsockopt(c.upstream, libc::SOL_SOCKET, libc::SO_ERROR, &mut err as *mut _ as *mut libc::c_void, &mut len) };
+                if err != 0 || uf.revents & (libc::POLLERR | libc::POLLHUP) != 0 && uf.revents & libc::POLLOUT == 0 {
+                    c.dead = true;
+                    continue;
+                }
+                if uf.revents & libc::POLLOUT == 0 {
+                    continue;
+                }
+                c.connecting = false;
+            }
+            if !pump(c.client, c.upstream, &mut c.up) || !pump(c.upstream, c.client, &mut c.down) {
+                c.dead = true;
+            }
+            if c.up.done() && c.down.done() {
+                c.dead = true;
+            }
+            if (cf.revents | uf.revents) & libc::POLLERR != 0 {
+                c.dead = true;
+            }
+        }
+        conns.retain(|c| {
+            if c.dead {
+                unsafe {
+                    libc::close(c.client);
+                    libc::close(c.upstream);
+                }
+            }
+            !c.dead
+        });
+        for (i, (lfd, p)) in l.socks.iter().enumerate() {
+            if fds[i].revents & libc::POLLIN == 0 {
+                continue;
+            }
+            if p.proto == "udp" {
+                udp_in(*lfd, p, &mut sessions, &mut dgram);
+                continue;
+            }
+            loop {
+                let client = unsafe { libc::accept4(*lfd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) };
+                if client < 0 {
+                    break;
+                }
+                let up = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+                if up < 0 {
+                    unsafe { libc::close(client) };
+                    continue;
+                }
+                let one: libc::c_int = 1;
+                for fd in [client, up] {
+                    unsafe { libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &one as *const _ as *const libc::c_void, 4) };
+                }
+                let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+                addr.sin_family = libc::AF_INET as libc::sa_family_t;
+                addr.sin_port = p.container_port.to_be();
+                addr.sin_addr.s_addr = u32::from(p.container_ip).to_be();
+                let rc = unsafe { libc::connect(up, &addr as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as u32) };
+                if rc < 0 && errno() != libc::EINPROGRESS {
+                    unsafe {
+                        libc::close(client);
+                        libc::close(up);
+                    }
+                    continue;
+                }
+                conns.push(Conn { client, upstream: up, connecting: rc < 0, up: Half::new(), down: Half::new(), dead: false });
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base.js'
+import {NcxError} from '../../engine/errors.js'
+import {removeNetwork} from '../../engine/network/networks.js'
+
+export default class NetworkRm extends BaseCommand<typeof NetworkRm> {
+  static summary = 'Remove one or more networks'
+  static aliases = ['network:remove']
+  static strict = false
+  static args = {network: Args.string({description: 'Network name or ID (one or more)', required: true})}
+
+  async run(): Promise<void> {
+    const engine = this.engine()
+    const errors: string[] = []
+    for (const name of this.positionals) {
+      try {
+        removeNetwork(engine, name)
+        this.log(name)
+      } catch (error) {
+        if (!(error instanceof NcxError)) throw error
+        errors.push(error.message)
+      }
+    }
+    if (errors.length > 0) throw new NcxError(errors.join('\n'), {exitCode: 1})
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * `cp`: copy files between a container and the host with Docker's rules for trailing `/`
+ * and `/.`. The runtime does the copy inside the user namespace; paths in the container are
+ * resolved confined to its root (openat2 RESOLVE_IN_ROOT), and nothing the copy writes follows
+ * a symlink (crates/ncx-core/src/tree.rs). A running container is reached through its own root
+ * (/proc/PID/root); a stopped one through its overlay, mounted in a private mount namespace
+ * (writes land in its upper dir, copied up by the kernel).
+ */
+import {spawnSync} from 'node:child_process'
+import {isAbsolute, resolve} from 'node:path'
+
+import {runtimeBinary} from '../../native/index.js'
+
+import {Engine} from '../engine.js'
+import {NcxError, UsageError} from '../errors.js'
+import {joinArgs} from '../rootless/session.js'
+import {runtimeErrorText, runtimeSync} from '../runtime.js'
+import {RootSpec, containerRoot} from './files.js'
+import {ContainerRecord} from './store.js'
+
+/** One side of `cp` as written: `CONTAINER:PATH` or a local path (Docker's splitCpArg). */
+export interface CpArg {
+  container?: string
+  path: string
+}
+
+export function parseCpArg(arg: string): CpArg {
+  if (isAbsolute(arg)) return {path: arg}
+  const i = arg.indexOf(':')
+  if (i <= 0 || arg.startsWith('.')) return {path: arg}
+  return {container: arg.slice(0, i), path: arg.slice(i + 1)}
+}
+
+/** A host path made absolute, keeping the trailing `/` or `/.` that carries meaning. */
+export function hostPath(p: string, cwd = process.cwd()): string {
+  const abs = resolve(cwd, p)
+  if (p === '.' || p.endsWith('/.')) return abs === '/' ? '/.' : `${abs}/.`
+  if (p.endsWith('/') && abs !== '/') return `${abs}/`
+  return abs
+}
+
+/** A path in the container: relative ones are relative to its root, as in Docker. */
+export function containerPath(p: string): string {
+  if (p === '') throw new UsageError('the container path must not be empty')
+  return p.startsWith('/') ? p : `/${p}`
+}
+
+export interface CopyOptions {
+  followLink: boolean
+}
+
+/** Copy; returns the number of bytes of file content copied. */
+export function copyFiles(engine: Engine, from: {record?: ContainerRecord; path: string}, to: {record?: ContainerRecord; path: string}, options: CopyOptions): number {
+  if (from.record && to.record) throw new UsageError('copying between containers is not supported')
+  if (!from.record && !to.record) throw new UsageError('must specify at least one container source')
+  // `-` on the host side is a tar stream: stdout (from the container) or stdin (into it).
+  const side = (s: {record?: ContainerRecord; path: string}, write: boolean) =>
+    s.record
+      ? {root: containerRoot(engine, s.record, {write, live: true}), path: containerPath(s.path)}
+      : s.path === '-'
+        ? {root: {spec: 'tar'} as RootSpec, path: '-'}
+        : {root: {spec: 'host'} as RootSpec, path: hostPath(s.path)}
+  const src = side(from, false)
+  const dst = side(to, true)
+  const mountpoint = src.root.mountpoint ?? dst.root.mountpoint
+  const args = ['cp', ...joinArgs(engine.session()), '--src-root', src.root.spec, '--src', src.path, '--dst-root', dst.root.spec, '--dst', dst.path]
+  if (mountpoint) args.push('--mountpoint', mountpoint)
+  if (options.followLink) args.push('--follow-link', '1')
+  // Docker's wording names the container; its errors exit 1.
+  const cpError = (error: NcxError) => {
+    const name = (from.record ?? to.record)!.name
+    return new NcxError(error.message.replace(/ in container$/, ` in container ${name}`), {exitCode: error.exitCode === 125 ? 125 : 1})
+  }
+  if (src.root.spec === 'tar' || dst.root.spec === 'tar') {
+    args.push('--xattr-prefix', engine.session().rootless ? 'user.' : 'trusted.')
+    const r = spawnSync(runtimeBinary(), args, {stdio: [src.root.spec === 'tar' ? 'inherit' : 'ignore', dst.root.spec === 'tar' ? 'inherit' : 'pipe', 'pipe'], encoding: 'utf8'})
+    if (r.error) throw r.error
+    if (r.status === 141) throw Object.assign(new Error('EPIPE'), {code: 'EPIPE'})
+    if (r.status !== 0) throw cpError(new NcxError(runtimeErrorText(r.stderr) ?? `ncx-runtime cp failed (${r.status ?? r.signal})`, {exitCode: r.status ?? 125}))
+    return dst.root.spec === 'tar' ? 0 : ((JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {bytes?: number}).bytes ?? 0)
+  }
+  let out: string
+  try {
+    out = runtimeSync(args, {keepCode: true})
+  } catch (error) {
+    throw error instanceof NcxError ? cpError(error) : error
+  }
+  const parsed = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {bytes?: number}
+  return parsed.bytes ?? 0
+}

@@ -1,0 +1,95 @@
+/** The hooks container creation and start use (see run.ts and lifecycle.ts). */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {Engine} from '../engine.js'
+import {ContainerOptions} from '../spec/generate.js'
+import {SLIRP_DNS, attachContainer, findNetwork, formatPorts, hostsContent, isBridged, readContainerNetwork, runningPeer} from './networks.js'
+
+export {networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer} from './networks.js'
+
+/** `-P`: every port the image EXPOSEs that `-p` did not publish gets a random host port. */
+export function withExposedPorts(options: ContainerOptions, exposed: Record<string, object> | null | undefined): ContainerOptions {
+  if (!options.publishAll || !exposed) return options
+  const publish = [...(options.publish ?? [])]
+  for (const key of Object.keys(exposed)) {
+    const [num, proto = 'tcp'] = key.split('/')
+    const port = Number(num)
+    if (!Number.isInteger(port) || port <= 0 || port > 65535 || (proto !== 'tcp' && proto !== 'udp')) continue
+    if (publish.some((p) => p.containerPort === port && p.proto === proto)) continue
+    publish.push({proto, hostIp: '0.0.0.0', hostPort: 0, containerPort: port})
+  }
+  return {...options, publish}
+}
+
+/** resolv.conf from `--dns*` flags over a base (slirp4netns' resolver or the host's file). */
+export function resolvContent(base: string, o: Pick<ContainerOptions, 'dns' | 'dnsSearch' | 'dnsOptions'>): string {
+  if (!o.dns?.length && !o.dnsSearch?.length && !o.dnsOptions?.length) return base
+  const keep = base.split('\n').filter((l) => l.trim() !== '')
+  const servers = o.dns?.length ? o.dns.map((d) => `nameserver ${d}`) : keep.filter((l) => /^\s*nameserver\s/.test(l))
+  const search = o.dnsSearch?.length ? [`search ${o.dnsSearch.join(' ')}`] : keep.filter((l) => /^\s*search\s/.test(l))
+  const options = o.dnsOptions?.length ? [`options ${o.dnsOptions.join(' ')}`] : keep.filter((l) => /^\s*options\s/.test(l))
+  return [...search, ...servers, ...options].join('\n') + '\n'
+}
+
+/**
+ * For a new container: reserve its address (bridged modes) and return the /etc/hosts and
+ * /etc/resolv.conf it gets (undefined: keep the defaults already written).
+ */
+export function containerEtcFiles(
+  engine: Engine,
+  container: {id: string; name: string},
+  options: ContainerOptions,
+  hostname: string,
+  hostResolv: string,
+): {hosts?: string; resolvConf?: string; network?: string} {
+  const extra = options.addHosts ?? []
+  if (options.network.startsWith('container:')) {
+    // Docker's container mode: the other container's network, /etc/hosts and resolv.conf.
+    const peer = runningPeer(engine, options.network.slice('container:'.length))
+    const read = (f: string) => readFileSync(join(peer.dir, f), 'utf8')
+    return {hosts: read('hosts'), resolvConf: read('resolv.conf')}
+  }
+  if (isBridged(options.network)) {
+    const att = attachContainer(engine, container.id, options.network, {aliases: options.networkAliases, publish: options.publish, ip: options.ip})
+    return {
+      hosts: hostsContent({ip: att.ip, hostname, name: att.network === 'bridge' ? undefined : container.name}, extra, []),
+      resolvConf: resolvContent(`nameserver ${SLIRP_DNS}\n`, options),
+      network: att.network,
+    }
+  }
+  return {
+    hosts: extra.length > 0 ? hostsContent({ip: '127.0.1.1', hostname}, extra, []) : undefined,
+    resolvConf: options.dns?.length || options.dnsSearch?.length || options.dnsOptions?.length ? resolvContent(hostResolv, options) : undefined,
+  }
+}
+
+/** ps's PORTS text for a container (only while it runs, as Docker). */
+export function portsColumn(engine: Engine, id: string, running: boolean): string {
+  const att = readContainerNetwork(engine, id)
+  if (!att || !running) return ''
+  return formatPorts(att.ports ?? att.publish)
+}
+
+/** Docker's `NetworkSettings` for inspect. */
+export function networkSettings(engine: Engine, id: string, mode: string, running: boolean): Record<string, unknown> {
+  const att = readContainerNetwork(engine, id)
+  const ports: Record<string, Array<{HostIp: string; HostPort: string}> | null> = {}
+  for (const p of att?.ports ?? att?.publish ?? []) {
+    const key = `${p.containerPort}/${p.proto}`
+    ;(ports[key] ??= []).push({HostIp: p.hostIp, HostPort: running ? String(p.hostPort) : ''})
+  }
+  const ep = att
+    ? {Aliases: att.aliases, NetworkID: findNetwork(engine, att.network)?.id ?? '', EndpointID: '', Gateway: att.gateway, IPAddress: att.ip, IPPrefixLen: att.prefix, MacAddress: ''}
+    : {NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: ''}
+  return {
+    Bridge: '',
+    SandboxID: '',
+    Ports: ports,
+    SandboxKey: '',
+    Gateway: att?.gateway ?? '',
+    IPAddress: att?.ip ?? '',
+    IPPrefixLen: att?.prefix ?? 0,
+    Networks: {[att?.network ?? mode]: ep},
+  }
+}

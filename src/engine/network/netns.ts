@@ -1,0 +1,141 @@
+/**
+ * The per-user network namespace: created inside the held user namespace by `ncx-runtime
+ * netns-init`, which leaves a supervisor (`ncx-netns`), the namespace's holder
+ * (`ncx-netns-hold`) and slirp4netns (restarted by the supervisor when it dies). The three
+ * go away with the user-namespace holder; the next ncx call that needs a network creates
+ * them again. Bridges, NAT and forwarding rules live inside that namespace.
+ */
+import {execFileSync} from 'node:child_process'
+import {accessSync, constants, existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {Engine} from '../engine.js'
+import {NcxError} from '../errors.js'
+import {joinArgs} from '../rootless/session.js'
+import {runtimeBinary} from '../../native/index.js'
+import {runtimeErrorText, runtimeSync} from '../runtime.js'
+import {readJson, withLock, writeJson} from '../store/files.js'
+
+export interface NetnsRecord {
+  /** The supervisor (`ncx-netns`). */
+  pid: number
+  holderPid: number
+  slirpPid: number
+  /** slirp4netns lets containers reach the host's loopback at 10.0.2.2. */
+  hostLoopback?: boolean
+}
+
+export interface Netns extends NetnsRecord {
+  /** `/proc/HOLDER/ns/net`: what the runtime joins to attach containers and forward ports. */
+  path: string
+}
+
+/** A live (not zombie) process's name. */
+function comm(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const open = stat.indexOf('(')
+    const close = stat.lastIndexOf(')')
+    if (stat.slice(close + 2, close + 3) === 'Z') return undefined
+    return stat.slice(open + 1, close)
+  } catch {
+    return undefined
+  }
+}
+
+export function netnsRecordPath(engine: Engine): string {
+  return join(engine.paths.run, 'netns.json')
+}
+
+/** The live per-user network namespace, if there is one (never creates it). */
+export function currentNetns(engine: Engine): Netns | undefined {
+  const r = readJson<NetnsRecord | undefined>(netnsRecordPath(engine), undefined)
+  if (!r || comm(r.pid) !== 'ncx-netns' || comm(r.holderPid) !== 'ncx-netns-hold') return undefined
+  return {...r, path: `/proc/${r.holderPid}/ns/net`}
+}
+
+/** Whether slirp4netns lets containers reach the host's loopback at 10.0.2.2. */
+export function hostLoopbackWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(1|true|yes)$/i.test(env.NCX_NETWORK_HOST_LOOPBACK ?? '')
+}
+
+/** The per-user network namespace, created (with slirp4netns) when missing. */
+export function ensureNetns(engine: Engine): {netns: Netns; created: boolean} {
+  const live = currentNetns(engine)
+  if (live) return {netns: live, created: false}
+  const session = engine.session()
+  return withLock(join(engine.paths.run, 'netns.lock'), () => {
+    const again = currentNetns(engine)
+    if (again) return {netns: again, created: false}
+    const args = ['netns-init', ...joinArgs(session), '--state', netnsRecordPath(engine)]
+    if (hostLoopbackWanted()) args.push('--host-loopback')
+    const out = runtimeSync(args)
+    let record: NetnsRecord
+    try {
+      record = JSON.parse(out.trim()) as NetnsRecord
+    } catch {
+      throw new NcxError(`ncx-runtime netns-init printed ${JSON.stringify(out.trim())}`)
+    }
+    writeJson(netnsRecordPath(engine), record)
+    return {netns: {...record, path: `/proc/${record.holderPid}/ns/net`}, created: true}
+  })
+}
+
+/** Run `ip -batch -` or `nft -f -` inside the per-user network namespace. */
+export function inNetns(engine: Engine, netns: Netns, command: string[], input: string): void {
+  const args = ['nsexec', ...joinArgs(engine.session()), '--netns', netns.path, ...command]
+  try {
+    execFileSync(runtimeBinary(), args, {input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe']})
+  } catch (error) {
+    const e = error as {stderr?: string; message: string}
+    throw new NcxError(`${command[0]} in the network namespace failed: ${runtimeErrorText(e.stderr) ?? e.message}`)
+  }
+}
+
+/** The slirp4netns version line, for `ncx info`. */
+export function slirpVersion(run: (cmd: string, args: string[]) => string): string | undefined {
+  try {
+    return run('slirp4netns', ['--version']).split('\n')[0]?.trim()
+  } catch {
+    return undefined
+  }
+}
+
+/** What `ncx info` says about networking. */
+export interface NetworkInfo {
+  /** `slirp4netns+bridge` (rootless and rootful alike). */
+  Backend: string
+  /** Why bridged networking cannot work here (containers then default to none). */
+  Problem?: string
+  Slirp4netnsVersion?: string
+  HostLoopback: boolean
+  /** The supervisor, holder and slirp4netns pids, when the namespace is up. */
+  Namespace?: NetnsRecord
+}
+
+export function networkInfo(engine: Engine): NetworkInfo {
+  const live = currentNetns(engine)
+  const version = slirpVersion((cmd, args) => execFileSync(cmd, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}))
+  return {
+    Backend: 'slirp4netns+bridge',
+    ...(networkBackendProblem() ? {Problem: networkBackendProblem()} : {}),
+    ...(version ? {Slirp4netnsVersion: version.replace(/^slirp4netns version\s*/, '')} : {}),
+    HostLoopback: live?.hostLoopback ?? hostLoopbackWanted(),
+    ...(live ? {Namespace: {pid: live.pid, holderPid: live.holderPid, slirpPid: live.slirpPid}} : {}),
+  }
+}
+
+/**
+ * Can the per-user network namespace be set up here? (slirp4netns installed, /dev/net/tun
+ * usable.) Without it, containers default to `--network none`, and `ncx info` says why.
+ */
+export function networkBackendProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = (env.PATH ?? '/usr/bin:/bin').split(':').filter(Boolean)
+  if (!dirs.some((d) => existsSync(join(d, 'slirp4netns')))) return 'slirp4netns is not installed (sudo apt-get install slirp4netns)'
+  try {
+    accessSync('/dev/net/tun', constants.R_OK | constants.W_OK)
+  } catch {
+    return '/dev/net/tun is not accessible (sudo chmod 0666 /dev/net/tun, its usual mode)'
+  }
+  return undefined
+}

@@ -1,0 +1,548 @@
+/**
+ * Networks (Docker's bridge driver, inside the per-user network namespace): the registry
+ * in `networks.json`, IPAM under `locks/networks.lock`, bridges and nftables rules, and a
+ * container's attachment (`containers/<id>/network.json`).
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import {existsSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {Engine} from '../engine.js'
+import {NcxError, NotFoundError, UsageError} from '../errors.js'
+import {containerState} from '../container/state.js'
+import {readJson, withLock, writeJson} from '../store/files.js'
+import {Netns, currentNetns, ensureNetns, inNetns} from './netns.js'
+
+export const DEFAULT_NETWORK = 'bridge'
+export const MTU = 65520
+/** slirp4netns' fixed addresses inside the per-user namespace. */
+export const SLIRP_DNS = '10.0.2.3'
+export const SLIRP_HOST = '10.0.2.2'
+
+export interface NetworkRecord {
+  id: string
+  name: string
+  driver: 'bridge'
+  subnet: string
+  gateway: string
+  /** The Linux bridge in the per-user network namespace. */
+  bridge: string
+  internal: boolean
+  labels: Record<string, string>
+  created: string
+  /** address → container id */
+  allocations: Record<string, string>
+}
+
+interface NetworksFile {
+  networks: Record<string, NetworkRecord>
+}
+
+/** `-p [ip:][hostPort:]containerPort[/proto]`, parsed. hostPort 0: a random port. */
+export interface PortSpec {
+  proto: 'tcp' | 'udp'
+  hostIp: string
+  hostPort: number
+  containerPort: number
+}
+
+/** A container's place on a network (`containers/<id>/network.json`). */
+export interface ContainerNetwork {
+  network: string
+  ip: string
+  prefix: number
+  gateway: string
+  bridge: string
+  aliases: string[]
+  publish: PortSpec[]
+  /** What the runtime actually bound (random ports resolved), while running. */
+  ports?: PortSpec[]
+}
+
+// ---------------------------------------------------------------------------------------
+// IPv4 arithmetic
+
+export function ipToInt(ip: string): number {
+  const p = ip.split('.')
+  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) throw new UsageError(`invalid IPv4 address ${JSON.stringify(ip)}`)
+  return p.reduce((acc, x) => acc * 256 + Number(x), 0)
+}
+
+export function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')
+}
+
+export function parseCidr(cidr: string): {base: number; prefix: number; size: number} {
+  const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr)
+  if (!m || Number(m[2]) > 30 || Number(m[2]) < 8) throw new UsageError(`invalid subnet ${JSON.stringify(cidr)}: expected A.B.C.D/N with 8 ≤ N ≤ 30`)
+  const prefix = Number(m[2])
+  const size = 2 ** (32 - prefix)
+  const base = ipToInt(m[1])
+  if (base % size !== 0) throw new UsageError(`invalid subnet ${JSON.stringify(cidr)}: host bits set (did you mean ${intToIp(base - (base % size))}/${prefix}?)`)
+  return {base, prefix, size}
+}
+
+export function inSubnet(ip: string, cidr: string): boolean {
+  const {base, size} = parseCidr(cidr)
+  const n = ipToInt(ip)
+  return n >= base && n < base + size
+}
+
+/** The first free address (not network, broadcast, gateway or taken). */
+export function firstFree(net: Pick<NetworkRecord, 'subnet' | 'gateway' | 'allocations'>): string | undefined {
+  const {base, size} = parseCidr(net.subnet)
+  const gw = ipToInt(net.gateway)
+  for (let n = base + 1; n < base + size - 1; n++) {
+    if (n === gw) continue
+    const ip = intToIp(n)
+    if (!(ip in net.allocations)) return ip
+  }
+  return undefined
+}
+
+function overlaps(a: string, b: string): boolean {
+  const x = parseCidr(a)
+  const y = parseCidr(b)
+  return x.base < y.base + y.size && y.base < x.base + x.size
+}
+
+// ---------------------------------------------------------------------------------------
+// The registry
+
+function networksPath(engine: Engine): string {
+  return join(engine.paths.data, 'networks.json')
+}
+
+function lockPath(engine: Engine): string {
+  return join(engine.paths.data, 'locks', 'networks.lock')
+}
+
+function defaultNetwork(): NetworkRecord {
+  return {
+    // A fixed ID, the same for every store.
+    id: createHash('sha256').update('ncx default bridge network').digest('hex'),
+    name: DEFAULT_NETWORK,
+    driver: 'bridge',
+    subnet: '10.88.0.0/16',
+    gateway: '10.88.0.1',
+    bridge: 'ncx0',
+    internal: false,
+    labels: {},
+    created: new Date(0).toISOString(),
+    allocations: {},
+  }
+}
+
+function load(engine: Engine): NetworksFile {
+  const file = readJson<NetworksFile>(networksPath(engine), {networks: {}})
+  file.networks[DEFAULT_NETWORK] ??= defaultNetwork()
+  return file
+}
+
+/** Drop allocations whose container no longer exists (removed, or `--rm` after exit). */
+function collect(engine: Engine, file: NetworksFile): void {
+  for (const net of Object.values(file.networks)) {
+    for (const [ip, id] of Object.entries(net.allocations)) {
+      if (!existsSync(engine.containers.dir(id))) delete net.allocations[ip]
+    }
+  }
+}
+
+function mutate<T>(engine: Engine, fn: (file: NetworksFile) => T): T {
+  return withLock(lockPath(engine), () => {
+    const file = load(engine)
+    collect(engine, file)
+    const out = fn(file)
+    writeJson(networksPath(engine), file)
+    return out
+  })
+}
+
+export function listNetworks(engine: Engine): NetworkRecord[] {
+  const file = load(engine)
+  collect(engine, file)
+  return Object.values(file.networks).sort((a, b) => (a.name === DEFAULT_NETWORK ? -1 : b.name === DEFAULT_NETWORK ? 1 : a.name.localeCompare(b.name)))
+}
+
+export function findNetwork(engine: Engine, nameOrId: string): NetworkRecord | undefined {
+  const all = listNetworks(engine)
+  return all.find((n) => n.name === nameOrId) ?? all.find((n) => n.id === nameOrId) ?? (nameOrId.length >= 3 ? all.find((n) => n.id.startsWith(nameOrId)) : undefined)
+}
+
+export function resolveNetwork(engine: Engine, nameOrId: string): NetworkRecord {
+  const n = findNetwork(engine, nameOrId)
+  if (!n) throw new NotFoundError(`network ${nameOrId} not found`)
+  return n
+}
+
+export interface CreateNetworkOptions {
+  name: string
+  subnet?: string
+  gateway?: string
+  internal?: boolean
+  labels?: Record<string, string>
+}
+
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+
+export function createNetwork(engine: Engine, o: CreateNetworkOptions): NetworkRecord {
+  if (!NAME_PATTERN.test(o.name)) throw new UsageError(`invalid network name ${JSON.stringify(o.name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
+  if (['none', 'host', 'default'].includes(o.name)) throw new UsageError(`network name ${o.name} is reserved`)
+  return mutate(engine, (file) => {
+    if (file.networks[o.name]) throw new NcxError(`network with name ${o.name} already exists`, {exitCode: 1})
+    const taken = Object.values(file.networks).map((n) => n.subnet)
+    let subnet = o.subnet
+    if (subnet) {
+      parseCidr(subnet)
+      const clash = Object.values(file.networks).find((n) => overlaps(n.subnet, subnet!))
+      if (clash) throw new NcxError(`subnet ${subnet} overlaps with network ${clash.name} (${clash.subnet})`)
+      if (overlaps(subnet, '10.0.2.0/24')) throw new NcxError(`subnet ${subnet} overlaps with slirp4netns' 10.0.2.0/24`)
+    } else {
+      for (let i = 0; i < 256 && !subnet; i++) {
+        const candidate = `10.89.${i}.0/24`
+        if (!taken.some((t) => overlaps(t, candidate))) subnet = candidate
+      }
+      if (!subnet) throw new NcxError('no free subnet left in 10.89.0.0/16: give one with --subnet')
+    }
+    const {base, size} = parseCidr(subnet)
+    const gateway = o.gateway ?? intToIp(base + 1)
+    if (!inSubnet(gateway, subnet) || ipToInt(gateway) === base || ipToInt(gateway) === base + size - 1) throw new UsageError(`gateway ${gateway} is not a host address of subnet ${subnet}`)
+    const id = randomBytes(32).toString('hex')
+    const rec: NetworkRecord = {
+      id,
+      name: o.name,
+      driver: 'bridge',
+      subnet,
+      gateway,
+      bridge: `br-${id.slice(0, 12)}`,
+      internal: o.internal ?? false,
+      labels: o.labels ?? {},
+      created: new Date().toISOString(),
+      allocations: {},
+    }
+    file.networks[o.name] = rec
+    return rec
+  })
+}
+
+/** Remove a network no container is attached to; its bridge goes with it. */
+export function removeNetwork(engine: Engine, nameOrId: string): NetworkRecord {
+  const net = resolveNetwork(engine, nameOrId)
+  if (net.name === DEFAULT_NETWORK) throw new NcxError(`${net.name} is a pre-defined network and cannot be removed`, {exitCode: 1})
+  mutate(engine, (file) => {
+    const cur = file.networks[net.name]
+    if (!cur) return
+    const users = Object.values(cur.allocations)
+    if (users.length > 0) {
+      const names = users.map((id) => engine.containers.find(id)?.name ?? id.slice(0, 12))
+      throw new NcxError(`error while removing network: network ${net.name} id ${net.id} has active endpoints (${names.join(', ')})`, {exitCode: 1})
+    }
+    delete file.networks[net.name]
+  })
+  const bridges = bridgeState(engine)
+  const netns = currentNetns(engine)
+  if (netns && bridges.holderPid === netns.holderPid && bridges.bridges.includes(net.bridge)) {
+    try {
+      inNetns(engine, netns, ['ip', '-batch', '-'], `link del ${net.bridge}\n`)
+    } catch {
+      // already gone
+    }
+    withLock(join(engine.paths.run, 'bridges.lock'), () => {
+      const s = bridgeState(engine)
+      s.bridges = s.bridges.filter((b) => b !== net.bridge)
+      writeJson(join(engine.paths.run, 'bridges.json'), s)
+    })
+  }
+  return net
+}
+
+/** User-defined networks without containers. */
+export function pruneNetworks(engine: Engine): string[] {
+  const removed: string[] = []
+  for (const n of listNetworks(engine)) {
+    if (n.name === DEFAULT_NETWORK || Object.keys(n.allocations).length > 0) continue
+    try {
+      removeNetwork(engine, n.name)
+      removed.push(n.name)
+    } catch {
+      // in use meanwhile
+    }
+  }
+  return removed
+}
+
+// ---------------------------------------------------------------------------------------
+// Bridges in the per-user network namespace
+
+interface BridgeState {
+  holderPid: number
+  bridges: string[]
+}
+
+function bridgeState(engine: Engine): BridgeState {
+  return readJson<BridgeState>(join(engine.paths.run, 'bridges.json'), {holderPid: 0, bridges: []})
+}
+
+/** nftables: masquerade towards slirp4netns, and no forwarding between bridges. */
+function baseRules(): string {
+  return [
+    'table ip ncx {',
+    '  chain nat_post { type nat hook postrouting priority 100; policy accept; }',
+    '  chain filter_fwd { type filter hook forward priority 0; policy accept; ct state established,related accept; }',
+    '}',
+    '',
+  ].join('\n')
+}
+
+function bridgeRules(net: NetworkRecord): string {
+  // With br_netfilter (bridge-nf-call-iptables), traffic between two ports of one bridge
+  // passes the forward hook too, with the bridge as both interfaces.
+  const lines: string[] = [`add rule ip ncx filter_fwd iifname "${net.bridge}" oifname "${net.bridge}" accept`]
+  if (!net.internal) {
+    lines.push(`add rule ip ncx nat_post ip saddr ${net.subnet} oifname "tap0" masquerade`)
+    lines.push(`add rule ip ncx filter_fwd iifname "${net.bridge}" oifname "tap0" accept`)
+  }
+  lines.push(`add rule ip ncx filter_fwd iifname "${net.bridge}" drop`)
+  lines.push(`add rule ip ncx filter_fwd oifname "${net.bridge}" drop`)
+  return lines.join('\n') + '\n'
+}
+
+/** Make sure the namespace exists and has this network's bridge (created once per namespace). */
+export function ensureBridge(engine: Engine, net: NetworkRecord): Netns {
+  const {netns} = ensureNetns(engine)
+  const statePath = join(engine.paths.run, 'bridges.json')
+  const cur = bridgeState(engine)
+  if (cur.holderPid === netns.holderPid && cur.bridges.includes(net.bridge)) return netns
+  return withLock(join(engine.paths.run, 'bridges.lock'), () => {
+    let s = bridgeState(engine)
+    if (s.holderPid !== netns.holderPid) {
+      inNetns(engine, netns, ['ip', '-batch', '-'], 'link set lo up\n')
+      try {
+        inNetns(engine, netns, ['nft', '-f', '-'], baseRules())
+      } catch (error) {
+        throw new NcxError(`cannot set up NAT in the network namespace: ${(error as Error).message}`, {hint: 'install nftables (sudo apt-get install nftables)'})
+      }
+      s = {holderPid: netns.holderPid, bridges: []}
+      writeJson(statePath, s)
+    }
+    if (s.bridges.includes(net.bridge)) return netns
+    const {prefix} = parseCidr(net.subnet)
+    inNetns(engine, netns, ['ip', '-batch', '-'], `link add ${net.bridge} type bridge\naddr add ${net.gateway}/${prefix} dev ${net.bridge}\nlink set ${net.bridge} up\n`)
+    inNetns(engine, netns, ['nft', '-f', '-'], bridgeRules(net))
+    s.bridges.push(net.bridge)
+    writeJson(statePath, s)
+    return netns
+  })
+}
+
+// ---------------------------------------------------------------------------------------
+// Containers
+
+export function containerNetworkPath(engine: Engine, id: string): string {
+  return join(engine.containers.dir(id), 'network.json')
+}
+
+export function readContainerNetwork(engine: Engine, id: string): ContainerNetwork | undefined {
+  return readJson<ContainerNetwork | undefined>(containerNetworkPath(engine, id), undefined)
+}
+
+/** Does this mode give the container a veth on a bridge? */
+export function isBridged(mode: string): boolean {
+  return mode !== 'none' && mode !== 'host' && !mode.startsWith('container:')
+}
+
+/** Reserve an address for a new container on `network` and record the attachment. */
+export function attachContainer(engine: Engine, id: string, network: string, extra: {aliases?: string[]; publish?: PortSpec[]; ip?: string} = {}): ContainerNetwork {
+  const name = network === 'default' ? DEFAULT_NETWORK : network
+  const att = mutate(engine, (file) => {
+    const net = file.networks[name] ?? Object.values(file.networks).find((n) => n.id === name || (name.length >= 3 && n.id.startsWith(name)))
+    if (!net) throw new NotFoundError(`network ${network} not found`)
+    let ip = extra.ip
+    if (ip !== undefined) {
+      if (!inSubnet(ip, net.subnet)) throw new UsageError(`address ${ip} is not in network ${net.name}'s subnet ${net.subnet}`)
+      if (ip in net.allocations || ip === net.gateway) throw new NcxError(`address ${ip} is already in use on network ${net.name}`)
+    } else {
+      ip = firstFree(net)
+    }
+    if (!ip) throw new NcxError(`no free address left on network ${net.name} (${net.subnet})`)
+    net.allocations[ip] = id
+    const c: ContainerNetwork = {
+      network: net.name,
+      ip,
+      prefix: parseCidr(net.subnet).prefix,
+      gateway: net.gateway,
+      bridge: net.bridge,
+      aliases: extra.aliases ?? [],
+      publish: extra.publish ?? [],
+    }
+    return c
+  })
+  writeJson(containerNetworkPath(engine, id), att)
+  return att
+}
+
+/**
+ * Give back a container's address (on removal; removed containers are also collected
+ * lazily), and drop it from its peers' /etc/hosts.
+ */
+export function releaseContainer(engine: Engine, id: string): void {
+  // (read before mutating: the lazy collection would already drop a removed container)
+  const left = Object.values(load(engine).networks)
+    .filter((n) => Object.values(n.allocations).includes(id))
+    .map((n) => n.name)
+  mutate(engine, (file) => {
+    for (const net of Object.values(file.networks)) {
+      for (const [ip, owner] of Object.entries(net.allocations)) if (owner === id) delete net.allocations[ip]
+    }
+  })
+  for (const name of left) refreshNetworkHosts(engine, name)
+}
+
+/** `--network container:NAME`: the other container, which must be running. */
+export function runningPeer(engine: Engine, nameOrId: string): {id: string; pid: number; dir: string} {
+  const rec = engine.containers.resolve(nameOrId)
+  const st = containerState(engine.containers, rec)
+  if (st.status !== 'running' || st.pid <= 0) throw new NcxError(`cannot join the network of container ${rec.name}: it is not running`)
+  return {id: rec.id, pid: st.pid, dir: engine.containers.dir(rec.id)}
+}
+
+/** A running ncx container already publishing `p`'s host port (Docker: "port is already allocated"). */
+function portOwner(engine: Engine, self: string, p: PortSpec): {name: string; id: string} | undefined {
+  if (p.hostPort === 0) return undefined
+  for (const rec of engine.containers.list()) {
+    if (rec.id === self) continue
+    const other = readContainerNetwork(engine, rec.id)
+    const clash = (other?.ports ?? []).some(
+      (q) => q.proto === p.proto && q.hostPort === p.hostPort && (q.hostIp === p.hostIp || q.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0'),
+    )
+    if (clash && containerState(engine.containers, rec).status === 'running') return {name: rec.name, id: rec.id}
+  }
+  return undefined
+}
+
+/** Runtime arguments that attach a container's fresh network namespace and publish its ports. */
+export function networkRuntimeArgs(engine: Engine, id: string): string[] {
+  const mode = engine.containers.find(id)?.options.network ?? ''
+  if (mode.startsWith('container:')) return ['--net-join', `/proc/${runningPeer(engine, mode.slice('container:'.length)).pid}/ns/net`]
+  const att = readContainerNetwork(engine, id)
+  if (!att) return []
+  for (const p of att.publish) {
+    const owner = portOwner(engine, id, p)
+    if (owner) throw new NcxError(`cannot publish ${p.hostIp}:${p.hostPort}/${p.proto}: the port is already allocated by container ${owner.name} (${owner.id.slice(0, 12)})`)
+  }
+  const net = resolveNetwork(engine, att.network)
+  const netns = ensureBridge(engine, net)
+  const args = ['--net-netns', netns.path, '--net-bridge', att.bridge, '--net-address', `${att.ip}/${att.prefix}`, '--net-gateway', att.gateway, '--net-mtu', String(MTU)]
+  if (att.publish.length > 0) {
+    args.push('--publish', att.publish.map((p) => `${p.proto}:${p.hostIp === '0.0.0.0' ? '' : p.hostIp}:${p.hostPort}:${att.ip}:${p.containerPort}`).join(','))
+  }
+  return args
+}
+
+/** Record what the runtime bound (called after a start). */
+export function recordPorts(engine: Engine, id: string, ports: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}> | undefined): void {
+  const att = readContainerNetwork(engine, id)
+  if (!att || !ports || ports.length === 0) return
+  att.ports = ports.map((p) => ({proto: p.proto === 'udp' ? 'udp' : 'tcp', hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort}))
+  writeJson(containerNetworkPath(engine, id), att)
+}
+
+const HOSTS_BASE = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters']
+
+/** /etc/hosts for a container: itself, `--add-host` entries, and (user-defined networks) its peers. */
+export function hostsContent(self: {ip: string; hostname: string; name?: string}, extra: string[], peers: Array<{ip: string; names: string[]}>): string {
+  const lines = [...HOSTS_BASE, ...extra]
+  lines.push(`${self.ip}\t${[self.hostname, ...(self.name && self.name !== self.hostname ? [self.name] : [])].join(' ')}`)
+  for (const p of peers) if (p.names.length > 0 && p.ip !== self.ip) lines.push(`${p.ip}\t${p.names.join(' ')}`)
+  return lines.join('\n') + '\n'
+}
+
+/**
+ * Rewrite /etc/hosts of every container on a user-defined network so that they resolve
+ * each other by name and alias (in place: the file is bind-mounted into running containers).
+ * The default bridge has no name resolution, as in Docker.
+ */
+export function refreshNetworkHosts(engine: Engine, network: string): void {
+  if (network === DEFAULT_NETWORK) return
+  withLock(lockPath(engine), () => {
+    const net = load(engine).networks[network]
+    if (!net) return
+    const members: Array<{id: string; ip: string; hostname: string; name: string; aliases: string[]; extra: string[]}> = []
+    for (const [ip, id] of Object.entries(net.allocations)) {
+      const rec = engine.containers.find(id)
+      const att = readContainerNetwork(engine, id)
+      if (!rec || !att) continue
+      members.push({id, ip, hostname: rec.config?.hostname ?? id.slice(0, 12), name: rec.name, aliases: att.aliases, extra: rec.options.addHosts ?? []})
+    }
+    for (const m of members) {
+      const peers = members.filter((p) => p.id !== m.id).map((p) => ({ip: p.ip, names: [p.name, ...p.aliases, p.id.slice(0, 12)]}))
+      const path = join(engine.containers.dir(m.id), 'hosts')
+      try {
+        // In place (same inode): running containers see the new content.
+        writeFileSync(path, hostsContent({ip: m.ip, hostname: m.hostname, name: m.name}, m.extra, [...peers, ...(m.aliases.length > 0 ? [{ip: m.ip, names: m.aliases}] : [])]))
+      } catch {
+        // removed meanwhile
+      }
+    }
+  })
+}
+
+/** Docker's `-p` with ranges: `8000-8002:80-82`, `127.0.0.1::80-81` (random host ports), one spec each. */
+export function parsePublishRange(spec: string): PortSpec[] {
+  const m = /^(.*?)(\d+)-(\d+)(\/\w+)?$/.exec(spec)
+  if (!m) return [parsePublish(spec)]
+  const [, head, a, b, proto = ''] = m
+  const [lo, hi] = [Number(a), Number(b)]
+  const bad = (why: string) => new UsageError(`invalid publish spec ${JSON.stringify(spec)}: ${why}`, 'use -p [ip:][hostPort[-hostPort]:]containerPort[-containerPort][/tcp|udp]')
+  if (hi < lo || hi - lo > 1000) throw bad('invalid container port range')
+  const hostRange = /^(.*?:)?(\d+)-(\d+):$/.exec(head)
+  const out: PortSpec[] = []
+  for (let i = 0; i <= hi - lo; i++) {
+    let hostHead = head
+    if (hostRange) {
+      const [hlo, hhi] = [Number(hostRange[2]), Number(hostRange[3])]
+      if (hhi - hlo !== hi - lo) throw bad('host and container port ranges differ in size')
+      hostHead = `${hostRange[1] ?? ''}${hlo + i}:`
+    }
+    out.push(parsePublish(`${hostHead}${lo + i}${proto}`))
+  }
+  return out
+}
+
+/** Docker's `-p` syntax: `[ip:][hostPort:]containerPort[/proto]`. */
+export function parsePublish(spec: string): PortSpec {
+  const bad = (why: string) => new UsageError(`invalid publish spec ${JSON.stringify(spec)}: ${why}`, 'use -p [ip:][hostPort:]containerPort[/tcp|udp]')
+  let rest = spec
+  let proto: 'tcp' | 'udp' = 'tcp'
+  const slash = rest.lastIndexOf('/')
+  if (slash >= 0) {
+    const p = rest.slice(slash + 1)
+    if (p !== 'tcp' && p !== 'udp') throw bad(`unknown protocol ${JSON.stringify(p)}`)
+    proto = p
+    rest = rest.slice(0, slash)
+  }
+  const parts = rest.split(':')
+  if (parts.length > 3) throw bad('too many colons (IPv6 host addresses are not supported)')
+  const containerPart = parts.pop()!
+  const hostPart = parts.length > 0 ? parts.pop()! : ''
+  const ipPart = parts.length > 0 ? parts.pop()! : ''
+  const port = (s: string, what: string, allowZero: boolean) => {
+    if (!/^\d+$/.test(s)) throw bad(`${what} ${JSON.stringify(s)} is not a number`)
+    const n = Number(s)
+    if (n > 65535 || (!allowZero && n === 0)) throw bad(`${what} ${n} is out of range`)
+    return n
+  }
+  const containerPort = port(containerPart, 'container port', false)
+  const hostPort = hostPart === '' ? 0 : port(hostPart, 'host port', true)
+  let hostIp = '0.0.0.0'
+  if (ipPart !== '') {
+    ipToInt(ipPart)
+    hostIp = ipPart
+  }
+  return {proto, hostIp, hostPort, containerPort}
+}
+
+/** `0.0.0.0:8080->80/tcp, …` (ps's PORTS column). */
+export function formatPorts(ports: PortSpec[]): string {
+  return ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`).join(', ')
+}
