@@ -6,7 +6,7 @@
 //
 // Everything is timed as ONE unprivileged user (default `ncxtest` when started as root, created
 // if missing; otherwise the invoking user), with isolated stores that are deleted afterwards:
-//   1. ncx run --rm busybox true      vs  podman --runtime runc run --rm --net=none busybox true
+//   1. ncx run --rm --network none busybox true  vs  podman --runtime runc run --rm --net=none busybox true
 //   2. ncx --version                  vs  node -e 0
 //   3. ncx-runtime run on a prepared bundle (the native half of `ncx run` alone; informational)
 // Both tools load the same image, built by `node scripts/mkimage.js busybox`.
@@ -422,7 +422,7 @@ if (opts.image) {
 
 // ncx
 const NCX = [NODE, NCX_BIN]
-const ncxRunArgv = [...NCX, 'run', '--rm', 'busybox', 'true']
+const ncxRunArgv = [...NCX, 'run', '--rm', '--network', 'none', 'busybox', 'true']
 const ncxVersionArgv = [...NCX, '--version']
 const nodeArgv = [NODE, '-e', '0']
 let ncxOk = true // ncx can load and run
@@ -556,7 +556,7 @@ function required(...entries) {
 }
 const m = {}
 ;[m.ncxRun, m.podmanRun] = required(
-  {name: 'ncx run --rm busybox true', argv: ncxRunArgv, ok: ncxOk, why: 'ncx could not run'},
+  {name: 'ncx run --rm --network none busybox true', argv: ncxRunArgv, ok: ncxOk, why: 'ncx could not run'},
   {name: 'podman run --rm --net=none busybox true', argv: podmanRunArgv, ok: podmanOk, why: 'podman could not run'},
 )
 ;[m.ncxVersion, m.nodeE0] = required(
@@ -571,7 +571,7 @@ m.runtime = runtimeArgv ? measure([{name: 'ncx-runtime run (prepared bundle)', a
 const f1 = (x) => (x === undefined ? '—' : `${x.toFixed(1)} ms`)
 const ratio = (a, b) => (a.median !== undefined && b.median !== undefined ? a.median / b.median : undefined)
 const rows = [
-  {bench: '`ncx run --rm busybox true` vs podman+runc', ncx: m.ncxRun, peer: m.podmanRun, peerName: 'podman', target: 0.5},
+  {bench: '`ncx run --rm --network none busybox true` vs podman+runc --net=none', ncx: m.ncxRun, peer: m.podmanRun, peerName: 'podman', target: 0.5},
   {bench: '`ncx --version` vs `node -e 0`', ncx: m.ncxVersion, peer: m.nodeE0, peerName: 'node', target: 1.5},
   {bench: '`ncx-runtime run` alone (prepared bundle)', ncx: m.runtime, peer: undefined, target: undefined},
 ]
@@ -591,7 +591,7 @@ const table = [
 ].join('\n')
 
 const detailRows = [
-  ['ncx run --rm busybox true', m.ncxRun],
+  ['ncx run --rm --network none busybox true', m.ncxRun],
   ['podman run --rm --net=none busybox true', m.podmanRun],
   ['ncx --version', m.ncxVersion],
   ['node -e 0', m.nodeE0],
