@@ -1,5 +1,5 @@
 import {ChildProcess, spawn} from 'node:child_process'
-import {readFileSync, mkdirSync, existsSync, readdirSync} from 'node:fs'
+import {readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 
@@ -11,7 +11,6 @@ import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {resolveUser} from '../spec/user.js'
-import {writeFileAtomic, writeJson} from '../store/files.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
@@ -79,17 +78,18 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
   const hostname = options.hostname ?? container.id.slice(0, 12)
   for (const sub of ['rootfs', 'upper', 'work']) mkdirSync(join(dir, sub))
   const etcFiles = {hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf')}
-  writeFileAtomic(etcFiles.hosts, hostsFile(hostname))
-  writeFileAtomic(etcFiles.hostname, `${hostname}\n`)
-  writeFileAtomic(etcFiles.resolvConf, hostResolvConf())
   // Networking: an address on the container's network, /etc/hosts and /etc/resolv.conf to match.
-  const etc = containerEtcFiles(engine, container, withExposedPorts(options, imageCfg.ExposedPorts), hostname, hostResolvConf())
-  if (etc.hosts !== undefined) writeFileAtomic(etcFiles.hosts, etc.hosts)
-  if (etc.resolvConf !== undefined) writeFileAtomic(etcFiles.resolvConf, etc.resolvConf)
+  const resolvConf = hostResolvConf()
+  const etc = containerEtcFiles(engine, container, withExposedPorts(options, imageCfg.ExposedPorts), hostname, resolvConf)
+  // Plain writes: the bundle is new and nothing reads it before the runtime starts; the
+  // record (container.json) is the durable part.
+  writeFileSync(etcFiles.hosts, etc.hosts ?? hostsFile(hostname))
+  writeFileSync(etcFiles.hostname, `${hostname}\n`)
+  writeFileSync(etcFiles.resolvConf, etc.resolvConf ?? resolvConf)
   const ttyGroupMapped = !session.rootless || session.gidMap.some((r) => r.container <= 5 && r.container + r.size > 5)
   const cgroupNamespace = existsSync('/proc/self/ns/cgroup')
   const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles})
-  writeJson(join(dir, 'config.json'), spec)
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n')
   container.args = spec.process.args
   const {entrypoint, cmd} = resolveCommand(imageCfg, options)
   const imageHealth = (imageCfg as {Healthcheck?: Healthcheck}).Healthcheck
