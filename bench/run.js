@@ -20,6 +20,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
+import {failText, keyLine, log, sh, shJoin, shq, stats, which} from './lib.js'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BENCH_DIR = path.join(REPO, 'bench')
@@ -30,7 +31,6 @@ const SYS_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 const ULIMIT_FLAGS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1000:1000']
 const NO_SYSTEMD_FLAGS = ['--cgroup-manager', 'cgroupfs', '--events-backend', 'file']
 
-const log = (msg) => process.stderr.write(`[bench] ${msg}\n`)
 
 // ------------------------------------------------------------------------------------------
 // Worker mode: the internal timer, run as the benchmark user (so no runuser in the timings).
@@ -40,14 +40,6 @@ if (process.argv[2] === '--measure-worker') {
   process.exit(0)
 }
 
-function stats(times) {
-  const s = [...times].sort((a, b) => a - b)
-  const n = s.length
-  const mean = s.reduce((a, b) => a + b, 0) / n
-  const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
-  const stddev = n > 1 ? Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0
-  return {mean, median, min: s[0], max: s[n - 1], stddev}
-}
 
 /** Time several commands, interleaved (A B, B A, A B, …) so that load changes hit them alike. */
 function measureWorker(specFile) {
@@ -126,34 +118,9 @@ if (!Number.isInteger(RUNS) || RUNS < 1 || !Number.isInteger(WARMUP) || WARMUP <
   process.exit(2)
 }
 
-function which(name) {
-  if (name.includes('/')) return fs.existsSync(name) ? name : undefined
-  for (const dir of (process.env.PATH ?? SYS_PATH).split(':').concat(SYS_PATH.split(':'))) {
-    const p = path.join(dir, name)
-    try {
-      fs.accessSync(p, fs.constants.X_OK)
-      return p
-    } catch {}
-  }
-  return undefined
-}
 
-function sh(cmd, args, options = {}) {
-  const r = spawnSync(cmd, args, {encoding: 'utf8', maxBuffer: 64 << 20, ...options})
-  return {ok: !r.error && r.status === 0, status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error}
-}
 
-/** The most telling line of an error text (podman prints log lines before its `Error:`). */
-function keyLine(text) {
-  const lines = String(text).split('\n').filter((l) => l.trim() && !/^\(exit /.test(l))
-  return lines.find((l) => /^Error:/.test(l)) ?? lines.find((l) => /error/i.test(l) && !/level=(warning|info)/.test(l)) ?? lines[0] ?? ''
-}
 
-function failText(r) {
-  const out = `${r.stderr}${r.stdout}`.trim()
-  if (r.error) return `${r.error.message}${out ? `\n${out}` : ''}`
-  return `${out || '(no output)'}\n(exit ${r.status ?? `signal ${r.signal}`})`
-}
 
 // ncx must be built.
 const missing = [path.join(REPO, 'dist', 'fast.cjs'), RUNTIME_BIN].filter((f) => !fs.existsSync(f))
@@ -317,8 +284,6 @@ function mkdirUser(p) {
 }
 mkdirUser(RESULTS_TMP)
 
-const shq = (s) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
-const shJoin = (argv) => argv.map(shq).join(' ')
 
 // ------------------------------------------------------------------------------------------
 // Cleanup
