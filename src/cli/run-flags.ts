@@ -19,7 +19,37 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 ]
 
 /** Flags of `create` (and `run`, which adds --rm and -d). */
+/**
+ * Docker flags ncx knows but cannot honour yet. They are parsed so the user gets one precise
+ * refusal instead of "unknown flag" — and never a silently ignored limit or mount.
+ */
+const NOT_YET: Array<FlagSpec & {why: string}> = [
+  {name: 'volume', char: 'v', kind: 'multiple', description: 'Bind mount a volume (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
+  {name: 'mount', kind: 'multiple', description: 'Attach a filesystem mount (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
+  {name: 'tmpfs', kind: 'multiple', description: 'Mount a tmpfs directory (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
+  {name: 'volumes-from', kind: 'multiple', description: 'Mount volumes from a container (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
+  {name: 'memory', char: 'm', kind: 'string', description: 'Memory limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
+  {name: 'memory-swap', kind: 'string', description: 'Swap limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
+  {name: 'cpus', kind: 'string', description: 'Number of CPUs (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
+  {name: 'cpu-shares', char: 'c', kind: 'string', description: 'CPU shares (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
+  {name: 'pids-limit', kind: 'string', description: 'Tune container pids limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
+  {name: 'cap-add', kind: 'multiple', description: 'Add Linux capabilities (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
+  {name: 'cap-drop', kind: 'multiple', description: 'Drop Linux capabilities (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
+  {name: 'security-opt', kind: 'multiple', description: 'Security options (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
+  {name: 'privileged', kind: 'boolean', description: 'Give extended privileges (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
+]
+
+/** Refuse a flag of NOT_YET with what it is and why it is not ignored. */
+function refuseNotYet(flags: ParsedFlags): void {
+  for (const f of NOT_YET) {
+    const v = flags[f.name]
+    if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) continue
+    throw new UsageError(`--${f.name} is not supported yet: ${f.why} are not implemented in ncx`, 'run without it; ncx refuses rather than ignoring it')
+  }
+}
+
 export const CREATE_FLAGS: FlagSpec[] = [
+  ...NOT_YET.map(({why: _why, ...spec}) => spec),
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables (KEY=VALUE, or KEY to copy the host value)'},
@@ -151,6 +181,7 @@ function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
 /** `run`/`create [OPTIONS] IMAGE [COMMAND] [ARG...]` → validated options. */
 export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, command: 'run' | 'create' = 'run'): RunInvocation {
   const {flags, positionals} = splitArgv(argv, command === 'run' ? RUN_FLAGS : CREATE_FLAGS)
+  refuseNotYet(flags)
   const [image, ...cmd] = positionals
   if (!image) throw new UsageError(`"ncx ${command}" requires at least 1 argument`, `usage: ncx ${command} [OPTIONS] IMAGE [COMMAND] [ARG...]`)
   const str = (k: string) => flags[k] as string | undefined
