@@ -1,6 +1,6 @@
 import {Engine} from '../engine/engine.js'
 import {loadNative} from '../native/index.js'
-import {UsageError} from '../engine/errors.js'
+import {NcxError, UsageError} from '../engine/errors.js'
 import {ExecOptions, execInContainer} from '../engine/container/exec.js'
 import {runDetached} from '../engine/container/lifecycle.js'
 import {createContainer, runContainer} from '../engine/container/run.js'
@@ -257,8 +257,25 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, root: str('root'), debug: bool('debug')}
 }
 
+/**
+ * Docker's `run`/`create` exit 125 for any failure of the engine itself, including "not
+ * found" errors that other commands report with 1 (a missing network, a missing peer).
+ */
+async function asEngineFailure<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (error) {
+    if (error instanceof NcxError && error.exitCode === 1) throw new NcxError(error.message, {exitCode: 125, hint: error.hint, cause: error})
+    throw error
+  }
+}
+
 /** `run`: in the foreground (the container's exit code), or detached (prints the ID). */
 export async function executeRun(argv: readonly string[], warn: (text: string) => void, out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+  return asEngineFailure(() => runInvocation(argv, warn, out))
+}
+
+async function runInvocation(argv: readonly string[], warn: (text: string) => void, out: (text: string) => void): Promise<number> {
   const inv = parseRunArgv(argv)
   const engine = new Engine({dataRoot: inv.root, onWarning: warn})
   await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line))
@@ -273,12 +290,14 @@ export async function executeRun(argv: readonly string[], warn: (text: string) =
 
 /** `create`: lay out the container and print its ID. */
 export async function executeCreate(argv: readonly string[], warn: (text: string) => void, out: (text: string) => void): Promise<number> {
-  const inv = parseRunArgv(argv, process.env, 'create')
-  const engine = new Engine({dataRoot: inv.root, onWarning: warn})
-  await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line))
-  const {container} = createContainer(engine, inv.options)
-  out(`${container.id}\n`)
-  return 0
+  return asEngineFailure(async () => {
+    const inv = parseRunArgv(argv, process.env, 'create')
+    const engine = new Engine({dataRoot: inv.root, onWarning: warn})
+    await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line))
+    const {container} = createContainer(engine, inv.options)
+    out(`${container.id}\n`)
+    return 0
+  })
 }
 
 export interface ExecInvocation {

@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {readdirSync, readFileSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 
@@ -132,6 +132,20 @@ describe('e2e: a rootless container', function () {
     expect(readdirSync(join(box.root, 'containers')).length).to.equal(before)
     box.ok(['run', 'busybox', 'true'])
     expect(readdirSync(join(box.root, 'containers')).length).to.equal(before + 1)
+  })
+
+  it('creates all or nothing: a container whose setup fails leaves no record behind', () => {
+    const dir = join(box.root, 'containers')
+    const count = () => (existsSync(dir) ? readdirSync(dir).filter((d) => /^[a-f0-9]{64}$/.test(d)).length : 0)
+    const before = count()
+    for (const extra of [['--rm'], []]) {
+      const r = box.ncx(['run', ...extra, '--name', 'doomed', '--network', 'no-such-network', 'busybox', 'true'])
+      expect(r.code).to.equal(125)
+      expect(r.stderr).to.match(/^ncx: .*no-such-network/)
+      expect(count()).to.equal(before)
+    }
+    // The name is free again.
+    expect(box.ncx(['run', '--rm', '--name', 'doomed', '--network', 'none', 'busybox', 'true']).code).to.equal(0)
   })
 
   it('refuses a second container with the same name', () => {

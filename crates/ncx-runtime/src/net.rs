@@ -41,10 +41,26 @@ fn setns_path(path: &str, kind: libc::c_int) -> Result<(), String> {
     Ok(())
 }
 
+/// The path of a system tool: PATH first, then the sbin directories an ordinary user's PATH
+/// lacks on Debian (`nft` lives in /usr/sbin).
+fn find_tool(name: &str) -> String {
+    if name.contains('/') {
+        return name.to_string();
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+        .map(|d| format!("{d}/{name}"))
+        .find(|p| std::path::Path::new(p).is_file());
+    found.unwrap_or_else(|| name.to_string())
+}
+
 /// Run `prog args` with `input` on stdin inside the network namespace at `netns`.
 fn run_in_netns(netns: &str, prog: &str, args: &[&str], input: &str) -> Result<(), String> {
     let ns = netns.to_string();
-    let mut cmd = Command::new(prog);
+    let mut cmd = Command::new(find_tool(prog));
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
     let c = cstr(&ns);
     unsafe {
@@ -122,7 +138,7 @@ pub fn nsexec(args: &Args) -> i32 {
     if args.words.is_empty() {
         crate::fail("nsexec: missing command", 125);
     }
-    let e = Command::new(&args.words[0]).args(&args.words[1..]).exec();
+    let e = Command::new(find_tool(&args.words[0])).args(&args.words[1..]).exec();
     crate::fail(&format!("{}: {e}", args.words[0]), 127)
 }
 
@@ -166,7 +182,7 @@ fn start_slirp(slirp: &str, holder: i32, host_loopback: bool, exit_r: RawFd) -> 
     args.push("--exit-fd=4".into());
     args.push(holder.to_string());
     args.push("tap0".into());
-    let mut cmd = Command::new(slirp);
+    let mut cmd = Command::new(find_tool(slirp));
     cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     unsafe {
         cmd.pre_exec(move || {

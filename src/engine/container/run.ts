@@ -53,14 +53,13 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
   const image = engine.images.find(options.image)
   if (!image) {
     throw new NcxError(`Unable to find image '${options.image}' locally`, {
-      hint: 'load it first with "ncx load -i FILE" or "ncx import FILE NAME" (registry pulls are not available yet)',
+      hint: 'pull it with "ncx pull NAME" (or run with --pull missing), or load it with "ncx load -i FILE"',
     })
   }
   const config = engine.content.readJson<ImageConfig>(image.id, 'image config')
   for (const layer of image.layers) {
     if (!engine.snapshots.has(layer.diffId)) engine.snapshots.ensure(layer.diffId, engine.content.path(layer.digest))
   }
-  const session = engine.session()
   const lowerDirs = image.layers.map((l) => engine.snapshots.dir(l.diffId)).reverse()
   const imageCfg = config.config ?? {}
   const user = resolveUser(options.user ?? imageCfg.User ?? '', lowerDirs)
@@ -74,6 +73,27 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
     args: [],
     state: {status: 'created', pid: 0, exitCode: 0},
   })
+  try {
+    return layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+  } catch (error) {
+    // Creation is all or nothing (as in Docker): no half-made container is left behind.
+    const doomed = engine.containers.locked(() => engine.containers.detach(container.id))
+    if (doomed) engine.snapshots.removeTree([doomed])
+    releaseContainer(engine, container.id)
+    throw error
+  }
+}
+
+/** The bundle of a just-recorded container: config.json, rootfs mount point, /etc files. */
+function layOutBundle(
+  engine: Engine,
+  container: ContainerRecord,
+  options: ContainerOptions,
+  imageCfg: NonNullable<ImageConfig['config']>,
+  user: ReturnType<typeof resolveUser>,
+  lowerDirs: string[],
+): {container: ContainerRecord; lowerDirs: string[]} {
+  const session = engine.session()
   const dir = engine.containers.dir(container.id)
   const hostname = options.hostname ?? container.id.slice(0, 12)
   for (const sub of ['rootfs', 'upper', 'work']) mkdirSync(join(dir, sub))
