@@ -100,7 +100,8 @@ export class Sandbox {
 
   env(): Record<string, string> {
     return {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      // An ordinary Debian user's PATH: no sbin directories (ncx must find its tools anyway).
+      PATH: '/usr/local/bin:/usr/bin:/bin',
       HOME: this.owner.home,
       USER: this.owner.name,
       XDG_RUNTIME_DIR: this.xdg,
