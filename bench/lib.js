@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const BENCH_DIR = path.join(REPO, 'bench')
@@ -19,6 +20,33 @@ export const SYS_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
 export const NO_SYSTEMD_FLAGS = ['--cgroup-manager', 'cgroupfs', '--events-backend', 'file']
 
 export const log = (msg) => process.stderr.write(`[bench] ${msg}\n`)
+
+/** Parse the command line with `options` (node:util parseArgs); bad flags exit 2, --help prints `usage`. */
+export function benchOptions(usage, options) {
+  let opts
+  try {
+    opts = parseArgs({args: process.argv.slice(2), options: {...options, help: {type: 'boolean', short: 'h', default: false}}}).values
+  } catch (e) {
+    process.stderr.write(`bench: ${e.message}\n${usage}`)
+    process.exit(2)
+  }
+  if (opts.help) {
+    process.stdout.write(usage)
+    process.exit(0)
+  }
+  return opts
+}
+
+/** --runs (≥ 1) and --warmup (≥ 0) as numbers; anything else exits 2. */
+export function runsAndWarmup(opts) {
+  const runs = Number(opts.runs)
+  const warmup = Number(opts.warmup)
+  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) {
+    process.stderr.write(`bench: --runs must be a positive integer and --warmup a non-negative integer\n`)
+    process.exit(2)
+  }
+  return {runs, warmup}
+}
 
 /** median, mean, min, max, sample standard deviation of `times`. */
 export function stats(times) {

@@ -21,9 +21,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
 
-import {BENCH_DIR, NCX_BIN, NODE, NO_SYSTEMD_FLAGS, REPO, benchUser, failText, hostInfo, log, requireBuilt, sh, shJoin, stats, which} from './lib.js'
+import {BENCH_DIR, benchOptions, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, sh, shJoin, stats, which} from './lib.js'
 
 const TARGETS = {runDetached: 0.5, exec: 0.5, monitorMiB: 2}
 
@@ -118,30 +117,16 @@ const USAGE = `usage: node bench/lifecycle.js [options]
   --runc PATH       runc for podman --runtime (default /usr/sbin/runc)
   --keep            keep the temporary stores
 `
-let opts
-try {
-  opts = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      runs: {type: 'string', default: '15'},
-      warmup: {type: 'string', default: '2'},
-      containers: {type: 'string', default: '20'},
-      user: {type: 'string', default: 'ncxtest'},
-      image: {type: 'string'},
-      podman: {type: 'string', default: 'podman'},
-      runc: {type: 'string', default: '/usr/sbin/runc'},
-      keep: {type: 'boolean', default: false},
-      help: {type: 'boolean', short: 'h', default: false},
-    },
-  }).values
-} catch (e) {
-  process.stderr.write(`bench: ${e.message}\n${USAGE}`)
-  process.exit(2)
-}
-if (opts.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
+const opts = benchOptions(USAGE, {
+  runs: {type: 'string', default: '15'},
+  warmup: {type: 'string', default: '2'},
+  containers: {type: 'string', default: '20'},
+  user: {type: 'string', default: 'ncxtest'},
+  image: {type: 'string'},
+  podman: {type: 'string', default: 'podman'},
+  runc: {type: 'string', default: '/usr/sbin/runc'},
+  keep: {type: 'boolean', default: false},
+})
 const RUNS = Number(opts.runs)
 const WARMUP = Number(opts.warmup)
 const CONTAINERS = Number(opts.containers)

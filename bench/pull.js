@@ -23,28 +23,9 @@ import {createServer} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
 import zlib from 'node:zlib'
 
-import {
-  BENCH_DIR,
-  NCX_BIN,
-  NODE,
-  NO_SYSTEMD_FLAGS,
-  REPO,
-  RUNTIME_BIN,
-  benchUser,
-  failText,
-  hostInfo,
-  keyLine,
-  log,
-  requireBuilt,
-  sh,
-  shJoin,
-  shq,
-  stats,
-  which,
-} from './lib.js'
+import {BENCH_DIR, benchOptions, benchUser, failText, hostInfo, keyLine, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, runsAndWarmup, RUNTIME_BIN, sh, shJoin, shq, stats, which} from './lib.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const TARGET = 0.6 // ncx wall time ≤ 0.6 × podman's (the issue)
@@ -191,36 +172,17 @@ const USAGE = `usage: node bench/pull.js [options]
   --keep            keep the temporary directory (its path is printed)
 `
 
-let opts
-try {
-  opts = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      runs: {type: 'string', default: '5'},
-      warmup: {type: 'string', default: '1'},
-      user: {type: 'string', default: 'ncxtest'},
-      image: {type: 'string'},
-      podman: {type: 'string', default: 'podman'},
-      skopeo: {type: 'string', default: 'skopeo'},
-      registry: {type: 'string', default: '/usr/bin/docker-registry'},
-      keep: {type: 'boolean', default: false},
-      help: {type: 'boolean', short: 'h', default: false},
-    },
-  }).values
-} catch (e) {
-  process.stderr.write(`bench: ${e.message}\n${USAGE}`)
-  process.exit(2)
-}
-if (opts.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
-const RUNS = Number(opts.runs)
-const WARMUP = Number(opts.warmup)
-if (!Number.isInteger(RUNS) || RUNS < 1 || !Number.isInteger(WARMUP) || WARMUP < 0) {
-  process.stderr.write(`bench: --runs must be a positive integer and --warmup a non-negative integer\n`)
-  process.exit(2)
-}
+const opts = benchOptions(USAGE, {
+  runs: {type: 'string', default: '5'},
+  warmup: {type: 'string', default: '1'},
+  user: {type: 'string', default: 'ncxtest'},
+  image: {type: 'string'},
+  podman: {type: 'string', default: 'podman'},
+  skopeo: {type: 'string', default: 'skopeo'},
+  registry: {type: 'string', default: '/usr/bin/docker-registry'},
+  keep: {type: 'boolean', default: false},
+})
+const {runs: RUNS, warmup: WARMUP} = runsAndWarmup(opts)
 
 requireBuilt('node bench/pull.js')
 

@@ -19,8 +19,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
-import {failText, keyLine, log, sh, shJoin, shq, stats, which} from './lib.js'
+import {benchOptions, benchUser, failText, keyLine, log, runsAndWarmup, sh, shJoin, shq, stats, which} from './lib.js'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BENCH_DIR = path.join(REPO, 'bench')
@@ -86,37 +85,18 @@ const USAGE = `usage: node bench/run.js [options]   (npm run bench -- [options])
   --keep            keep the temporary stores (their path is printed)
 `
 
-let opts
-try {
-  opts = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      runs: {type: 'string', default: '20'},
-      warmup: {type: 'string', default: '3'},
-      user: {type: 'string', default: 'ncxtest'},
-      image: {type: 'string'},
-      timer: {type: 'string'},
-      podman: {type: 'string', default: 'podman'},
-      runc: {type: 'string', default: '/usr/sbin/runc'},
-      'no-runtime': {type: 'boolean', default: false},
-      keep: {type: 'boolean', default: false},
-      help: {type: 'boolean', short: 'h', default: false},
-    },
-  }).values
-} catch (e) {
-  process.stderr.write(`bench: ${e.message}\n${USAGE}`)
-  process.exit(2)
-}
-if (opts.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
-const RUNS = Number(opts.runs)
-const WARMUP = Number(opts.warmup)
-if (!Number.isInteger(RUNS) || RUNS < 1 || !Number.isInteger(WARMUP) || WARMUP < 0) {
-  process.stderr.write(`bench: --runs must be a positive integer and --warmup a non-negative integer\n`)
-  process.exit(2)
-}
+const opts = benchOptions(USAGE, {
+  runs: {type: 'string', default: '20'},
+  warmup: {type: 'string', default: '3'},
+  user: {type: 'string', default: 'ncxtest'},
+  image: {type: 'string'},
+  timer: {type: 'string'},
+  podman: {type: 'string', default: 'podman'},
+  runc: {type: 'string', default: '/usr/sbin/runc'},
+  'no-runtime': {type: 'boolean', default: false},
+  keep: {type: 'boolean', default: false},
+})
+const {runs: RUNS, warmup: WARMUP} = runsAndWarmup(opts)
 
 
 
@@ -146,142 +126,16 @@ if (TIMER === 'hyperfine' && !HYPERFINE) {
 }
 
 // ------------------------------------------------------------------------------------------
-// The benchmark user
+// The benchmark user (bench/lib.js: created with subordinate ids if missing) and its dirs
 // ------------------------------------------------------------------------------------------
-const IS_ROOT = process.getuid() === 0
-
-function passwdEntry(name) {
-  const r = sh('getent', ['passwd', name])
-  if (!r.ok) return undefined
-  const [, , uid, gid, , home] = r.stdout.trim().split(':')
-  return {name, uid: Number(uid), gid: Number(gid), home}
-}
-
-function hasSubIds(file, name, uid) {
-  try {
-    return fs
-      .readFileSync(file, 'utf8')
-      .split('\n')
-      .some((l) => {
-        const f = l.split(':')
-        return f.length === 3 && (f[0] === name || f[0] === String(uid)) && Number(f[2]) >= 65536
-      })
-  } catch {
-    return false
-  }
-}
-
-let USER
-if (IS_ROOT) {
-  USER = passwdEntry(opts.user)
-  if (!USER) {
-    log(`creating user ${opts.user}`)
-    const r = sh('useradd', ['-m', opts.user])
-    if (!r.ok) {
-      process.stderr.write(`bench: useradd -m ${opts.user} failed:\n${failText(r)}\n`)
-      process.exit(1)
-    }
-    USER = passwdEntry(opts.user)
-  }
-  if (!hasSubIds('/etc/subuid', USER.name, USER.uid) || !hasSubIds('/etc/subgid', USER.name, USER.uid)) {
-    log(`adding subordinate ids 100000-165535 for ${USER.name}`)
-    const r = sh('usermod', ['--add-subuids', '100000-165535', '--add-subgids', '100000-165535', USER.name])
-    if (!r.ok) {
-      process.stderr.write(`bench: usermod --add-subuids failed:\n${failText(r)}\n`)
-      process.exit(1)
-    }
-  }
-} else {
-  USER = {name: os.userInfo().username, uid: process.getuid(), gid: process.getgid(), home: os.homedir()}
-}
-if (USER.uid === 0) {
-  process.stderr.write(`bench: refusing to benchmark as root (--user ${opts.user} is uid 0); both tools must run rootless\n`)
-  process.exit(1)
-}
-
-// Private runtime dir (XDG_RUNTIME_DIR) and work dir, both owned by the user.
-const XDG = IS_ROOT ? '/tmp/ncx-bench-xdg' : `/tmp/ncx-bench-xdg-${USER.uid}`
-
-function ownedBy(p) {
-  if (IS_ROOT) fs.chownSync(p, USER.uid, USER.gid)
-  fs.chmodSync(p, 0o700)
-}
-
-/** Processes a previous bench run left in the private runtime dir: podman's pause process, ncx's userns holder. */
-function benchDaemons() {
-  const found = []
-  const add = (file, read, expect) => {
-    try {
-      const pid = read(fs.readFileSync(file, 'utf8'))
-      if (!Number.isInteger(pid) || pid <= 0) return
-      const st = fs.statSync(`/proc/${pid}`)
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-      if (st.uid === USER.uid && expect.test(cmdline)) found.push(pid)
-    } catch {}
-  }
-  add(path.join(XDG, 'libpod', 'tmp', 'pause.pid'), (s) => Number(s.trim()), /catatonit|podman/)
-  add(path.join(XDG, 'ncx', 'userns.json'), (s) => JSON.parse(s).pid, /ncx-runtime|ncx-userns/)
-  return found
-}
-
-function stopBenchDaemons() {
-  for (const pid of benchDaemons()) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {}
-  }
-}
-
-function prepareXdg() {
-  let st
-  try {
-    st = fs.lstatSync(XDG)
-  } catch {}
-  if (st) {
-    stopBenchDaemons()
-    try {
-      if (!st.isDirectory() || st.isSymbolicLink() || st.uid !== USER.uid) fs.rmSync(XDG, {recursive: true, force: true})
-      else for (const e of fs.readdirSync(XDG)) fs.rmSync(path.join(XDG, e), {recursive: true, force: true})
-    } catch (e) {
-      log(`could not empty ${XDG} left by an earlier run (${e.message}); reusing it`)
-    }
-  }
-  fs.mkdirSync(XDG, {recursive: true, mode: 0o700})
-  ownedBy(XDG)
-}
-
-prepareXdg()
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'ncx-bench-'))
-ownedBy(WORK)
-
 const NCX_ROOT = path.join(WORK, 'ncx')
 const RESULTS_TMP = path.join(WORK, 'timings')
-
-const userEnv = (extra = {}) => ({
-  PATH: [...new Set([path.dirname(NODE), ...SYS_PATH.split(':')])].join(':'),
-  HOME: USER.home,
-  USER: USER.name,
-  LOGNAME: USER.name,
-  XDG_RUNTIME_DIR: XDG,
-  NCX_ROOT,
-  ...extra,
-})
-
-/** argv that runs `argv` as the benchmark user with the benchmark environment. */
-function asUser(argv, extraEnv = {}) {
-  const envArgs = ['env', '-i', ...Object.entries(userEnv(extraEnv)).map(([k, v]) => `${k}=${v}`)]
-  return IS_ROOT ? ['runuser', '-u', USER.name, '--', ...envArgs, ...argv] : [...envArgs, ...argv]
-}
-
-function runAsUser(argv, extraEnv = {}, options = {}) {
-  const [cmd, ...args] = asUser(argv, extraEnv)
-  return sh(cmd, args, options)
-}
-
-function mkdirUser(p) {
-  fs.mkdirSync(p, {recursive: true})
-  ownedBy(p)
-}
+const U = benchUser({userName: opts.user, xdgBase: '/tmp/ncx-bench-xdg', baseEnv: {NCX_ROOT}})
+const {IS_ROOT, XDG, ownedBy, userEnv, asUser, runAsUser, mkdirUser} = U
+const USER = U.user
+U.prepareXdg()
+ownedBy(WORK)
 mkdirUser(RESULTS_TMP)
 
 
@@ -302,7 +156,7 @@ function cleanup() {
     } catch {}
     if (PODMAN && podmanGlobal.length > 0) runAsUser([PODMAN, ...podmanGlobal, 'unshare', 'rm', '-rf', path.join(WORK, 'podman')])
   }
-  stopBenchDaemons()
+  U.stopDaemons()
   for (const p of [WORK, XDG]) {
     try {
       fs.rmSync(p, {recursive: true, force: true})
