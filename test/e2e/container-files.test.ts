@@ -27,8 +27,6 @@ describe('e2e: container files (diff, export, commit, cp)', function () {
     )
   })
   after(() => {
-    const ids = box.ncx(['ps', '-aq', '--no-trunc']).stdout.trim()
-    if (ids) box.ncx(['rm', '-f', ...ids.split('\n')])
     box.destroy()
     if (host) rmSync(host, {recursive: true, force: true})
   })

@@ -157,8 +157,29 @@ export class Sandbox {
     this.ok(['load', '-i', join(images(), name)])
   }
 
-  /** Stop the user-namespace holder and delete the stores (inside the namespace, where needed). */
+  /** Kill the whole `ncx ARGS` process tree after `ms` (crash-safety tests); resolves once it is gone. */
+  async killAfter(args: string[], ms: number): Promise<void> {
+    // A process group of its own, so the whole tree (runuser → node → ncx-runtime) dies at once.
+    const child = this.spawn(args, {detached: true, stdio: 'ignore'})
+    const exited = new Promise((r) => child.on('exit', r))
+    await new Promise((r) => setTimeout(r, ms))
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // finished already
+    }
+    await exited
+  }
+
+  /**
+   * Remove the containers (stopping their monitors), stop the user-namespace holder and delete
+   * the stores (inside the namespace, where needed).
+   */
   destroy(): void {
+    if (existsSync(join(this.root, 'containers'))) {
+      const ids = this.ncx(['ps', '-aq', '--no-trunc']).stdout.trim()
+      if (ids) this.ncx(['rm', '-f', ...ids.split('\n')])
+    }
     const record = join(this.xdg, 'ncx', 'userns.json')
     if (existsSync(join(this.root, 'snapshots'))) {
       const holder = existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as {pid: number}).pid : undefined

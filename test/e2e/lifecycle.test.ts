@@ -11,11 +11,7 @@ describe('e2e: detached containers and their lifecycle', function () {
   const box = new Sandbox()
 
   before(() => box.load('busybox.oci.tar'))
-  after(() => {
-    const ids = box.ncx(['ps', '-aq', '--no-trunc']).stdout.trim()
-    if (ids) box.ncx(['rm', '-f', ...ids.split('\n')])
-    box.destroy()
-  })
+  after(() => box.destroy())
 
   const stateOf = (id: string) => JSON.parse(readFileSync(join(box.root, 'containers', id, 'state.json'), 'utf8')) as {pid: number; monitorPid: number; status: string}
   const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim()

@@ -52,11 +52,7 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
   describe('default bridge and published ports', () => {
     const box = new Sandbox()
     before(() => box.load('busybox.oci.tar'))
-    after(() => {
-      const ids = box.ncx(['ps', '-aq', '--no-trunc']).stdout.trim()
-      if (ids) box.ncx(['rm', '-f', ...ids.split('\n')])
-      box.destroy()
-    })
+    after(() => box.destroy())
 
     const netnsRecord = () => JSON.parse(readFileSync(join(box.xdg, 'ncx', 'netns.json'), 'utf8')) as {pid: number; holderPid: number; slirpPid: number}
     const userns = () => (JSON.parse(readFileSync(join(box.xdg, 'ncx', 'userns.json'), 'utf8')) as {pid: number}).pid
@@ -232,12 +228,7 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
   describe('user-defined networks', () => {
     const box = new Sandbox()
     before(() => box.load('busybox.oci.tar'))
-    after(() => {
-      const ids = box.ncx(['ps', '-aq', '--no-trunc']).stdout.trim()
-      if (ids) box.ncx(['rm', '-f', ...ids.split('\n')])
-      box.ncx(['network', 'prune', '-f'])
-      box.destroy()
-    })
+    after(() => box.destroy())
 
     it('network create, ls, inspect', () => {
       const id = box.ok(['network', 'create', 'appnet']).trim()

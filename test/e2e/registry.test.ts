@@ -138,15 +138,7 @@ describe('e2e: registry pull and push', function () {
     }
     try {
       for (const delay of [300, 600, 900, 1300, 1800]) {
-        const child = fresh.spawn(['pull', '-q', `${open.host}/bench/big:1`], {detached: true, stdio: 'ignore'})
-        const exited = new Promise((r) => child.on('exit', r))
-        await new Promise((r) => setTimeout(r, delay))
-        try {
-          process.kill(-child.pid!, 'SIGKILL')
-        } catch {
-          // finished already
-        }
-        await exited
+        await fresh.killAfter(['pull', '-q', `${open.host}/bench/big:1`], delay)
         if (partials().some((n) => n > 0)) break
       }
       const kept = partials().reduce((a, b) => a + b, 0)
@@ -164,15 +156,7 @@ describe('e2e: registry pull and push', function () {
     const fresh = new Sandbox()
     try {
       for (const delay of [60, 150, 300, 500]) {
-        const child = fresh.spawn(['pull', '-q', `${open.host}/team/multilayer:1`], {detached: true, stdio: 'ignore'})
-        const exited = new Promise((r) => child.on('exit', r))
-        await new Promise((r) => setTimeout(r, delay))
-        try {
-          process.kill(-child.pid!, 'SIGKILL')
-        } catch {
-          // finished already
-        }
-        await exited
+        await fresh.killAfter(['pull', '-q', `${open.host}/team/multilayer:1`], delay)
         expectBlobsIntact(fresh.root)
       }
       expect(fresh.ok(['pull', '-q', `${open.host}/team/multilayer:1`], {env})).to.equal(`${open.host}/team/multilayer:1\n`)

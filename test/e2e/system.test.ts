@@ -49,16 +49,7 @@ describe('e2e: info, interop, fallbacks and crash safety', function () {
   it('keeps the store consistent when a load is killed at any point', async () => {
     const args = ['load', '-i', join(images(), 'multilayer.oci.tar')]
     for (const delay of [40, 120, 250, 400]) {
-      // A process group of its own, so the whole tree (runuser → node → ncx-runtime) dies at once.
-      const child = box.spawn(args, {detached: true, stdio: 'ignore'})
-      const exited = new Promise((r) => child.on('exit', r))
-      await new Promise((r) => setTimeout(r, delay))
-      try {
-        process.kill(-child.pid!, 'SIGKILL')
-      } catch {
-        // already finished
-      }
-      await exited
+      await box.killAfter(args, delay)
     }
     // Every blob is complete and matches its name; images.json still parses.
     const blobs = join(box.root, 'blobs', 'sha256')
