@@ -7,7 +7,7 @@
 //! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
 //! and execs. Without --detach it supervises like `run` and exits with the process's code.
 
-use crate::run::{exec_process, receive, supervise, Status, FORWARDED};
+use crate::run::{block_signals, exec_process, receive, supervise, supervised_signals, Status};
 use crate::Args;
 use ncx_core::nsenter;
 use ncx_core::spec::Process;
@@ -51,14 +51,7 @@ pub fn exec(args: &Args) -> i32 {
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
         return report(125, format!("socketpair: {}", std::io::Error::last_os_error()));
     }
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::sigemptyset(&mut set);
-        for s in FORWARDED.iter().chain([libc::SIGCHLD, libc::SIGWINCH].iter()) {
-            libc::sigaddset(&mut set, *s);
-        }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
+    let (set, _) = block_signals(&supervised_signals());
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return report(125, format!("fork: {}", std::io::Error::last_os_error()));

@@ -17,7 +17,7 @@
 //! ncx_core::state), and the json-file log. A file named `stopping` in the bundle, created
 //! by the CLI before it signals the container, means "stopped by the user": no restart.
 
-use crate::run::{child, exec_process, exit_code, receive};
+use crate::run::{block_signals, child, exec_process, exit_code, receive};
 use crate::Args;
 use ncx_core::logfile::{parse_size, JsonLog, LineSplitter};
 use ncx_core::nsenter;
@@ -627,14 +627,7 @@ pub fn monitor(args: &Args) -> i32 {
     }
     let ports = listeners.as_ref().map(|l| l.report()).unwrap_or(serde_json::Value::Array(vec![]));
     // Block the signals we take through the signalfd before the container exists.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::sigemptyset(&mut set);
-        for s in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGPIPE] {
-            libc::sigaddset(&mut set, s);
-        }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
+    let (set, _) = block_signals(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGPIPE]);
     let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
     let me = std::process::id() as i32;
     let state_path = format!("{}/state.json", cfg.bundle);

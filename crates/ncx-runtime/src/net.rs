@@ -349,14 +349,7 @@ pub fn netns_init(args: &Args) -> i32 {
         to_null();
     }
     // Supervise: SIGCHLD (slirp4netns or the holder died), SIGTERM, the userns holder's exit.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::sigemptyset(&mut set);
-        for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-            libc::sigaddset(&mut set, sig);
-        }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
+    let (set, _) = crate::run::block_signals(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP]);
     let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
     let mut restarts: Vec<Instant> = Vec::new();
     let shutdown = |s: &Slirp| unsafe {

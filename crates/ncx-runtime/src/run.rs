@@ -17,6 +17,25 @@ use std::os::fd::RawFd;
 pub(crate) const FORWARDED: [libc::c_int; 7] =
     [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCONT];
 
+/// What a foreground supervisor reads from its signalfd: the forwarded signals, SIGCHLD, SIGWINCH.
+pub(crate) fn supervised_signals() -> Vec<libc::c_int> {
+    FORWARDED.iter().copied().chain([libc::SIGCHLD, libc::SIGWINCH]).collect()
+}
+
+/// Block `signals` (to be read from a signalfd); returns the set and the previous mask.
+pub(crate) fn block_signals(signals: &[libc::c_int]) -> (libc::sigset_t, libc::sigset_t) {
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for s in signals {
+            libc::sigaddset(&mut set, *s);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
+    }
+    (set, old)
+}
+
 pub(crate) struct Status {
     pub fd: Option<RawFd>,
 }
@@ -102,15 +121,7 @@ pub fn run(args: &Args) -> i32 {
         return report(125, format!("socketpair: {}", std::io::Error::last_os_error()));
     }
     // Block the signals we handle before forking, so none is lost; the child unblocks them.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::sigemptyset(&mut set);
-        for s in FORWARDED.iter().chain([libc::SIGCHLD, libc::SIGWINCH].iter()) {
-            libc::sigaddset(&mut set, *s);
-        }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
-    }
+    let (set, old) = block_signals(&supervised_signals());
     let no_stdin = args.has("--no-stdin");
     let pid = unsafe { libc::fork() };
     if pid < 0 {
