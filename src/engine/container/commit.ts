@@ -9,9 +9,9 @@ import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
-import {applyChanges, commitImage, hostArchitecture} from '../image/archive.js'
+import {applyChanges, hostArchitecture, storeOciImage} from '../image/archive.js'
 import {parseReference} from '../image/reference.js'
-import {ImageConfig, ImageRecord, Manifest, MediaType} from '../image/types.js'
+import {ImageConfig, ImageRecord, MediaType} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {mergeEnv} from '../spec/env.js'
 import {INIT_PATHS, requireOverlay, runtimeStreaming} from './files.js'
@@ -74,18 +74,10 @@ export async function commitContainer(engine: Engine, record: ContainerRecord, o
         {created, created_by: record.args.join(' '), ...(options.author ? {author: options.author} : {}), ...(options.message ? {comment: options.message} : {})},
       ],
     }
-    const configBytes = Buffer.from(JSON.stringify(config))
-    const configDigest = engine.content.put(configBytes)
-    const manifest: Manifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: {mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length},
-      layers: [
-        ...parentImage.layers.map((l) => ({mediaType: l.mediaType, digest: l.digest, size: l.size})),
-        {mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size},
-      ],
-    }
-    const manifestDigest = engine.content.put(Buffer.from(JSON.stringify(manifest)))
-    return commitImage(engine, manifestDigest, manifest, config, options.name ? [options.name] : [])
+    const layers = [
+      ...parentImage.layers.map((l) => ({mediaType: l.mediaType, digest: l.digest, size: l.size})),
+      {mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size},
+    ]
+    return storeOciImage(engine, config, Buffer.from(JSON.stringify(config)), layers, options.name ? [options.name] : [])
   })
 }

@@ -114,6 +114,22 @@ export function commitImage(stores: ImageStores, manifestDigest: string, manifes
   return stores.images.add({id: manifest.config.digest, manifestDigest, layers, created: config.created, size}, names)
 }
 
+/**
+ * Store an image ncx assembled itself (docker-archive load, import, commit): the config
+ * (exact bytes), an OCI manifest over `layers`, then the record via commitImage.
+ */
+export function storeOciImage(stores: ImageStores, config: ImageConfig, configBytes: Buffer, layers: Descriptor[], names: string[]): ImageRecord {
+  const configDigest = stores.content.put(configBytes)
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: {mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length},
+    layers,
+  }
+  const manifestDigest = stores.content.put(Buffer.from(JSON.stringify(manifest)))
+  return commitImage(stores, manifestDigest, manifest, config, names)
+}
+
 function manifestFromStore(content: ContentStore, d: Descriptor, what: string): {digest: string; manifest: Manifest} | undefined {
   validateDigest(d.digest, what)
   if (!content.has(d.digest)) throw new NcxError(`${what}: blob ${d.digest} is missing from the archive`)
@@ -167,23 +183,15 @@ export async function loadArchive(stores: ImageStores, source: Readable, what: s
       const configBytes = small.get(entry.Config) ?? (stored.has(entry.Config) ? stores.content.read(stored.get(entry.Config)!.digest) : undefined)
       if (!configBytes) throw new NcxError(`${what}: config ${entry.Config} named in manifest.json is missing`)
       const config = parseJson<ImageConfig>(configBytes, `${what}: ${entry.Config}`)
-      const configDigest = stores.content.put(configBytes)
       const layers: Descriptor[] = (entry.Layers ?? []).map((path) => {
         const blob = stored.get(path)
         if (!blob) throw new NcxError(`${what}: layer ${path} named in manifest.json is missing`)
         const gzip = isGzipFile(stores.content.path(blob.digest))
         return {mediaType: gzip ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: blob.digest, size: blob.size}
       })
-      const manifest: Manifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.ociManifest,
-        config: {mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length},
-        layers,
-      }
-      const manifestDigest = stores.content.put(Buffer.from(JSON.stringify(manifest)))
       const names = entry.RepoTags ?? []
       for (const n of names) parseReference(n)
-      loaded.push({image: commitImage(stores, manifestDigest, manifest, config, names), names})
+      loaded.push({image: storeOciImage(stores, config, configBytes, layers, names), names})
     }
   } else {
     throw new UsageError(`${what} is neither an OCI archive (index.json + oci-layout) nor a docker-archive (manifest.json)`, 'create one with "ncx save", "docker save", "podman save" or "skopeo copy ... oci-archive:FILE"')
@@ -300,16 +308,8 @@ export async function importRootfs(stores: ImageStores, source: Readable, option
     rootfs: {type: 'layers', diff_ids: [diffId]},
     history: [{created, created_by: 'ncx import', comment: options.message ?? `Imported from ${options.origin}`}],
   }
-  const configBytes = Buffer.from(JSON.stringify(config))
-  const configDigest = stores.content.put(configBytes)
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: {mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length},
-    layers: [{mediaType: gzip ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: blob.digest, size: blob.size}],
-  }
-  const manifestDigest = stores.content.put(Buffer.from(JSON.stringify(manifest)))
-  return commitImage(stores, manifestDigest, manifest, config, options.name ? [options.name] : [])
+  const layers = [{mediaType: gzip ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: blob.digest, size: blob.size}]
+  return storeOciImage(stores, config, Buffer.from(JSON.stringify(config)), layers, options.name ? [options.name] : [])
 }
 
 async function gunzipDigest(path: string): Promise<string> {
