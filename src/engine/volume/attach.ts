@@ -170,10 +170,11 @@ export function ociMounts(mounts: ContainerMount[]): OciMount[] {
   )
 }
 
-/** The default mounts with the user's over them (a user mount on /dev/shm replaces the default one). */
+/** The default mounts and the user's, parents first (a user mount on /dev/shm replaces the default one). */
 export function mergeMounts(defaults: OciMount[], user: OciMount[]): OciMount[] {
   const taken = new Set(user.map((m) => clean(m.destination)))
-  return [...defaults.filter((m) => !taken.has(clean(m.destination))), ...user]
+  // Sorted together: a volume on /etc goes under the /etc/hosts bind, not over it.
+  return sortMounts([...defaults.filter((m) => !taken.has(clean(m.destination))), ...user])
 }
 
 /** Docker's inspect `Mounts` entries (ncx's own fields left out). */
@@ -189,7 +190,8 @@ export function inspectMounts(mounts: ContainerMount[] | undefined): object[] {
 
 /** `HostConfig` fields of a container's mount flags (Binds, Mounts, Tmpfs, VolumesFrom). */
 export function hostConfigMounts(specs: MountSpec[] | undefined, volumesFrom: string[] | undefined): Record<string, unknown> {
-  const binds = (specs ?? []).filter((s) => s.bind !== undefined).map((s) => s.bind!)
+  // Docker: anonymous `-v /dst` volumes are in Config.Volumes, not in Binds.
+  const binds = (specs ?? []).filter((s) => s.bind !== undefined && s.source !== undefined).map((s) => s.bind!)
   const mounts = (specs ?? []).filter((s) => s.bind === undefined)
   const tmpfs: Record<string, string> = {}
   const long: object[] = []
