@@ -90,7 +90,11 @@ pub fn mount_flags(options: &[String]) -> (u64, String, bool) {
             "strictatime" => libc::MS_STRICTATIME,
             "bind" => libc::MS_BIND,
             "rbind" => libc::MS_BIND | libc::MS_REC,
+            "nodiratime" => libc::MS_NODIRATIME,
+            "dirsync" => libc::MS_DIRSYNC,
+            // Propagation is a step of its own; the rest only clear flags nobody set.
             "private" | "rprivate" | "slave" | "rslave" | "shared" | "rshared" => 0,
+            "exec" | "suid" | "dev" | "atime" | "diratime" | "async" | "norelatime" | "nostrictatime" => 0,
             other => {
                 data.push(other);
                 0
@@ -359,7 +363,7 @@ mod tests {
 
     #[test]
     fn option_flags_and_data_are_split() {
-        let (flags, data, ro) = mount_flags(&["nosuid".into(), "ro".into(), "mode=755".into(), "size=64k".into()]);
+        let (flags, data, ro) = mount_flags(&["nosuid".into(), "ro".into(), "exec".into(), "mode=755".into(), "size=64k".into()]);
         assert_eq!(flags, libc::MS_NOSUID as u64);
         assert_eq!(data, "mode=755,size=64k");
         assert!(ro);

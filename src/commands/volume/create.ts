@@ -19,8 +19,8 @@ export default class VolumeCreate extends BaseCommand<typeof VolumeCreate> {
   static args = {name: Args.string({description: 'Volume name (a random 64-hex name when left out)'})}
   static flags = {
     driver: Flags.string({char: 'd', description: 'Specify volume driver name (only local)', default: 'local'}),
-    label: Flags.string({multiple: true, description: 'Set metadata for a volume (KEY=VALUE)'}),
-    opt: Flags.string({char: 'o', multiple: true, description: 'Set driver specific options: type=none,o=bind,device=/path or type=tmpfs,device=tmpfs,o=size=64m'}),
+    label: Flags.string({multiple: true, multipleNonGreedy: true, description: 'Set metadata for a volume (KEY=VALUE)'}),
+    opt: Flags.string({char: 'o', multiple: true, multipleNonGreedy: true, description: 'Set driver specific options: type=none,o=bind,device=/path or type=tmpfs,device=tmpfs,o=size=64m'}),
     name: Flags.string({description: 'Specify volume name'}),
   }
 

@@ -20,7 +20,7 @@ export default class VolumeLs extends BaseCommand<typeof VolumeLs> {
   static aliases = ['volume:list']
   static flags = {
     quiet: Flags.boolean({char: 'q', description: 'Only display volume names'}),
-    filter: Flags.string({char: 'f', multiple: true, description: 'Provide filter values (name=, label=KEY[=VALUE], dangling=true|false, driver=local)'}),
+    filter: Flags.string({char: 'f', multiple: true, multipleNonGreedy: true, description: 'Provide filter values (name=, label=KEY[=VALUE], dangling=true|false, driver=local)'}),
     format: Flags.string({description: "Format output: 'table', 'json', or a Go template such as '{{.Name}}'"}),
   }
 

@@ -10,7 +10,7 @@ export default class VolumePrune extends BaseCommand<typeof VolumePrune> {
   static flags = {
     all: Flags.boolean({char: 'a', description: 'Remove all unused volumes, not just anonymous ones'}),
     force: Flags.boolean({char: 'f', description: 'Do not prompt for confirmation'}),
-    filter: Flags.string({multiple: true, description: 'Provide filter values (label=KEY[=VALUE])'}),
+    filter: Flags.string({multiple: true, multipleNonGreedy: true, description: 'Provide filter values (label=KEY[=VALUE])'}),
   }
 
   async run(): Promise<void> {
