@@ -9,7 +9,10 @@ import {rootfsArgs} from '../container/run.js'
 import {ContainerMount, resolveMounts} from './attach.js'
 import {parseVolumesFrom} from './spec.js'
 
-/** Resolve a new container's mounts (creating the volumes it names or needs). */
+/**
+ * Resolve a new container's mounts (creating the volumes it names or needs) and record
+ * them, under the volumes lock: a concurrent `volume rm` sees the container as a user.
+ */
 export function containerMounts(engine: Engine, container: ContainerRecord, imageVolumes: string[]): ContainerMount[] {
   const o = container.options
   const volumesFrom = (o.volumesFrom ?? []).map((text) => {
@@ -17,7 +20,11 @@ export function containerMounts(engine: Engine, container: ContainerRecord, imag
     const source = engine.containers.resolve(name)
     return {container: source.id, mounts: source.mounts ?? [], mode}
   })
-  return resolveMounts({volumes: engine.volumes, containerId: container.id, autoRemove: o.rm, imageVolumes, volumesFrom}, o.mounts ?? [])
+  return engine.volumes.locked(() => {
+    const mounts = resolveMounts({volumes: engine.volumes, containerId: container.id, autoRemove: o.rm, imageVolumes, volumesFrom}, o.mounts ?? [])
+    if (mounts.length > 0) engine.containers.update(container.id, (r) => (r.mounts = mounts))
+    return mounts
+  })
 }
 
 /**

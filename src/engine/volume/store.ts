@@ -111,9 +111,22 @@ export class VolumeStore {
     return join(this.dir(name), 'volume.json')
   }
 
-  /** Run `fn` holding the volumes lock (creation, removal, in-use checks). */
+  private depth = 0
+
+  /**
+   * Run `fn` holding the volumes lock (creation, removal, in-use checks). Re-entrant in
+   * this process, so a container's mounts can be resolved and recorded under one hold.
+   */
   locked<T>(fn: () => T): T {
-    return withLock(layout.lock(this.paths, 'volumes'), fn)
+    if (this.depth > 0) return fn()
+    return withLock(layout.lock(this.paths, 'volumes'), () => {
+      this.depth++
+      try {
+        return fn()
+      } finally {
+        this.depth--
+      }
+    })
   }
 
   private read(name: string): Volume | undefined {
