@@ -497,6 +497,22 @@ pub fn copy_contents(src: RawFd, dst: RawFd) -> io::Result<u64> {
     Ok(n)
 }
 
+/// Bytes in the regular files under `dir` (hard links counted once), as `du -b` would.
+pub fn tree_bytes(dir: RawFd, seen: &mut std::collections::HashSet<(u64, u64)>) -> io::Result<u64> {
+    let mut n = 0;
+    for name in list_dir(dir)? {
+        let cn = cname(&name)?;
+        let st = lstat_at(dir, &cn)?;
+        if is_dir(&st) {
+            let sub = open_dir_at(dir, &cn)?;
+            n += tree_bytes(sub.as_raw_fd(), seen)?;
+        } else if kind(&st) == libc::S_IFREG && (st.st_nlink <= 1 || seen.insert((st.st_dev, st.st_ino))) {
+            n += st.st_size as u64;
+        }
+    }
+    Ok(n)
+}
+
 /// Give every entry under `dst` the owner (and then again the mode: chown clears set-id
 /// bits) of the same entry under `src`: a copy that keeps owners (Docker's volume copy-up).
 /// Walked through directory fds without following symlinks, like the copy itself.
@@ -618,6 +634,19 @@ mod tests {
         assert_eq!(fs::metadata(dst.join("d/f")).unwrap().mode() & 0o7777, 0o4755);
         assert_eq!(fs::metadata(dst.join("d/f")).unwrap().uid(), fs::metadata(src.join("d/f")).unwrap().uid());
         assert!(fs::symlink_metadata(dst.join("s")).unwrap().file_type().is_symlink());
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn tree_bytes_counts_files_once() {
+        let base = tmp("du");
+        fs::create_dir_all(base.join("d/e")).unwrap();
+        fs::write(base.join("d/e/f"), "12345").unwrap();
+        fs::write(base.join("g"), "123").unwrap();
+        fs::hard_link(base.join("g"), base.join("h")).unwrap();
+        std::os::unix::fs::symlink("g", base.join("s")).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        assert_eq!(tree_bytes(fd(&base).as_raw_fd(), &mut seen).unwrap(), 8);
         fs::remove_dir_all(&base).unwrap();
     }
 

@@ -22,6 +22,10 @@
 //!         in C..C+S becomes H+(id-C)), whiteouts and opaque markers kept: the layer as a
 //!         container with its own id mapping (`--userns keep-id`) must see it
 //!
+//!   ncx-runtime du [--userns-pid PID] DIR…
+//!       → JSON [bytes…]: the regular files under each DIR, read inside the user namespace
+//!         (directories of subordinate ids are not readable from outside); 0 for a missing DIR
+//!
 //! A root SPEC is `host` (host paths, resolved as usual), `pid:N` (a running container's root,
 //! /proc/N/root), `dir:DIR` (a plain directory), or `overlay:DATA` (overlayfs mounted on
 //! --mountpoint in a private mount namespace; read-only when DATA has no upperdir). Paths
@@ -411,4 +415,18 @@ pub fn shift_layer(args: &Args) {
     if let Err(e) = result {
         fail(&format!("copy layer {src_path} for the id mapping: {e}"), 1);
     }
+}
+
+pub fn du(args: &Args) {
+    join_userns(args);
+    let mut seen = std::collections::HashSet::new();
+    let sizes: Vec<u64> = args
+        .words
+        .iter()
+        .map(|d| match tree::open_dir(d) {
+            Ok(fd) => tree::tree_bytes(fd.as_raw_fd(), &mut seen).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .collect();
+    println!("{}", serde_json::json!(sizes));
 }

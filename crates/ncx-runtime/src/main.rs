@@ -167,6 +167,7 @@ fn main() {
         "cp" => layer::cp(&args),
         "copy-up" => layer::copy_up(&args),
         "shift-layer" => layer::shift_layer(&args),
+        "du" => layer::du(&args),
         "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
         other => fail(&format!("unknown command {other:?}"), 125),
     }

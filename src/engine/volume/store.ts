@@ -92,6 +92,8 @@ export class VolumeStore {
     private readonly users: () => VolumeUser[],
     /** Delete trees that may hold files owned by subordinate ids (inside the user namespace). */
     private readonly removeTree: (dirs: string[]) => void,
+    /** Bytes under each directory (read inside the user namespace); a plain walk by default. */
+    private readonly treeSizes: (dirs: string[]) => number[] = (dirs) => dirs.map(treeSize),
   ) {}
 
   root(): string {
@@ -293,17 +295,19 @@ export class VolumeStore {
     return {removed, reclaimed}
   }
 
-  /** Bytes in `_data` (what the user can read of it: subordinate-owned private dirs count as empty). */
+  /** Bytes in `_data`. */
   size(name: string): number {
-    return treeSize(this.dataDir(name))
+    return this.treeSizes([this.dataDir(name)])[0]
   }
 
-  /** Every volume with its size (for `system df`). */
+  /** Every volume with its size and the number of containers using it (for `system df`). */
   listWithSizes(): Array<Volume & {size: number; links: number}> {
     const users = this.users()
-    return this.list().map((v) => ({
+    const list = this.list()
+    const sizes = list.length > 0 ? this.treeSizes(list.map((v) => v.mountpoint)) : []
+    return list.map((v, i) => ({
       ...v,
-      size: this.size(v.name),
+      size: sizes[i],
       links: users.filter((c) => (c.mounts ?? []).some((m) => m.Type === 'volume' && m.Name === v.name)).length,
     }))
   }
