@@ -179,6 +179,11 @@ describe('e2e: volumes, bind mounts and tmpfs', function () {
     // the write through /hostdir/z went into the volume, nothing appeared in the canary directory on the host
     expect(existsSync(canary) ? readdirSync(canary) : []).to.deep.equal(before)
     expect(readFileSync(join(box.root, 'volumes', 'hv', '_data', 'f'), 'utf8')).to.equal('in\n')
+    // a symlink planted in a volume by one container does not redirect the next one's mount
+    ok('-v', 'trap:/t', 'busybox', 'ln', '-s', '/', '/t/escape')
+    const points2 = ok('-v', 'trap:/t', '-v', `${host}:/t/escape/ncx-landed`, 'busybox', 'cut', '-d', ' ', '-f5', '/proc/self/mountinfo').trim().split('\n')
+    expect(points2).to.include('/ncx-landed')
+    expect(existsSync('/ncx-landed')).to.equal(false)
     // a destination that leads back to the root itself is refused
     const r = run('-v', `${host}:/vol`, 'hostile-mount', 'true')
     expect(r.code).to.equal(125)
