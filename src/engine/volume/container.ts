@@ -15,6 +15,7 @@ import {parseVolumesFrom} from './spec.js'
  */
 export function containerMounts(engine: Engine, container: ContainerRecord, imageVolumes: string[]): ContainerMount[] {
   const o = container.options
+  if ((o.mounts ?? []).length === 0 && (o.volumesFrom ?? []).length === 0 && imageVolumes.length === 0) return []
   const volumesFrom = (o.volumesFrom ?? []).map((text) => {
     const {container: name, mode} = parseVolumesFrom(text)
     const source = engine.containers.resolve(name)
