@@ -91,8 +91,8 @@ describe('e2e: volumes, bind mounts and tmpfs', function () {
   })
 
   it('--userns keep-id: the user\'s own uid inside, files in a bind mount are the user\'s, image files still root\'s', () => {
-    const out = ok('--userns', 'keep-id', '-v', `${host}:/src`, 'busybox', 'sh', '-c', 'id -u; id -g; touch /src/mine; stat -c %u:%g /bin/busybox /etc/passwd; echo w > /tmp/w; stat -c %u /tmp/w')
-    expect(out).to.equal(`${user.uid}\n${user.gid}\n0:0\n0:0\n${user.uid}\n`)
+    const out = ok('--userns', 'keep-id', '-v', `${host}:/src`, 'busybox', 'sh', '-c', 'id -u; id -g; whoami; touch /src/mine; stat -c %u:%g /bin/busybox /etc/group; echo w > /tmp/w; stat -c %u /tmp/w')
+    expect(out).to.equal(`${user.uid}\n${user.gid}\n${user.name}\n0:0\n0:0\n${user.uid}\n`)
     const st = statSync(join(host, 'mine'))
     expect([st.uid, st.gid]).to.deep.equal([user.uid, user.gid])
     // -u still wins; exec joins the container's own user namespace

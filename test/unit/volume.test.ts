@@ -6,7 +6,7 @@ import {expect} from 'chai'
 
 import {parseRunArgv} from '../../src/cli/run-flags.js'
 import {NcxError, NotFoundError, UsageError} from '../../src/engine/errors.js'
-import {keepIdMappings} from '../../src/engine/rootless/keepid.js'
+import {keepIdMappings, keepIdPasswd, keepIdUser} from '../../src/engine/rootless/keepid.js'
 import {storePaths} from '../../src/engine/store/paths.js'
 import {ContainerMount, hostConfigMounts, mergeMounts, ociMounts, resolveMounts} from '../../src/engine/volume/attach.js'
 import {parseMountFlag, parseSize, parseTmpfsFlag, parseVolumeFlag, parseVolumesFrom} from '../../src/engine/volume/spec.js'
@@ -250,5 +250,15 @@ describe('keep-id mappings (src/engine/rootless/keepid.ts)', () => {
     expect(ids.every((v, i) => v === i)).to.equal(true)
     expect(keepIdMappings(70000, 65537)).to.deep.equal([{containerID: 0, hostID: 1, size: 65536}, {containerID: 70000, hostID: 0, size: 1}])
     expect(keepIdMappings(1000, 1)).to.deep.equal([{containerID: 1000, hostID: 0, size: 1}])
+  })
+
+  it('adds a passwd entry for the user only when the image has none for that uid', () => {
+    const me = {uid: 1000, gid: 1001}
+    expect(keepIdPasswd('root:x:0:0:root:/root:/bin/sh\n', 'alice', me)).to.equal('root:x:0:0:root:/root:/bin/sh\nalice:*:1000:1001:alice:/:/bin/sh\n')
+    expect(keepIdPasswd('me:x:1000:1001::/home/me:/bin/sh', 'alice', me)).to.equal(undefined)
+    // a name the image uses for another uid (or an odd one) is not taken
+    expect(keepIdPasswd('root:x:0:0:root:/root:/bin/sh', 'root', me)).to.equal('root:x:0:0:root:/root:/bin/sh\nuser1000:*:1000:1001:user1000:/:/bin/sh\n')
+    expect(keepIdPasswd(undefined, 'a b', me)).to.equal('user1000:*:1000:1001:user1000:/:/bin/sh\n')
+    expect(keepIdUser()).to.deep.equal({uid: process.getuid!(), gid: process.getgid!()})
   })
 })

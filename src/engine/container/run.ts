@@ -1,6 +1,7 @@
 import {ChildProcess, spawn} from 'node:child_process'
 import {readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {userInfo} from 'node:os'
 import {createInterface} from 'node:readline'
 
 import {runtimeBinary} from '../../native/index.js'
@@ -10,13 +11,13 @@ import {ImageConfig} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
-import {resolveUser} from '../spec/user.js'
+import {readImageFile, resolveUser} from '../spec/user.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
 import {containerMounts, copyUpVolumes} from '../volume/container.js'
 import {ociMounts} from '../volume/attach.js'
-import {applyKeepId, checkKeepId, keepIdLowerDirs, keepIdUser} from '../rootless/keepid.js'
+import {applyKeepId, checkKeepId, keepIdLowerDirs, keepIdPasswd, keepIdUser} from '../rootless/keepid.js'
 
 export interface RunResult {
   container: ContainerRecord
@@ -116,7 +117,14 @@ function layOutBundle(
   container.mounts = containerMounts(engine, container, Object.keys(imageCfg.Volumes ?? {}))
   const mounts = container.mounts.length > 0 ? container.mounts : undefined
   const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles, ...(mounts ? {mounts: ociMounts(mounts)} : {})})
-  if (options.userns === 'keep-id') applyKeepId(spec, session)
+  if (options.userns === 'keep-id') {
+    applyKeepId(spec, session)
+    const passwd = keepIdPasswd(readImageFile(lowerDirs, '/etc/passwd'), userInfo().username)
+    if (passwd !== undefined) {
+      writeFileSync(join(dir, 'passwd'), passwd)
+      spec.mounts.push({destination: '/etc/passwd', type: 'bind', source: join(dir, 'passwd'), options: ['rbind', 'rprivate', 'ro']})
+    }
+  }
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n')
   container.args = spec.process.args
   const {entrypoint, cmd} = resolveCommand(imageCfg, options)

@@ -58,6 +58,17 @@ export function checkKeepId(session: UsernsSession, driver: string): void {
   }
 }
 
+/**
+ * podman's /etc/passwd entry for the keep-id user, when the image has none for that uid:
+ * the image's file plus one line, bind-mounted from the bundle (the image stays as it is).
+ */
+export function keepIdPasswd(imagePasswd: string | undefined, name: string, {uid, gid} = keepIdUser()): string | undefined {
+  const text = imagePasswd ?? ''
+  if (text.split('\n').some((l) => l.split(':')[2] === String(uid))) return undefined
+  const user = /^[a-z_][a-z0-9_.-]*$/i.test(name) && !text.split('\n').some((l) => l.split(':')[0] === name) ? name : `user${uid}`
+  return `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${user}:*:${uid}:${gid}:${user}:/:/bin/sh\n`
+}
+
 /** Give the spec its own user namespace with the keep-id mappings. */
 export function applyKeepId(spec: OciSpec, session: UsernsSession): void {
   const {uid, gid} = keepIdUser()
