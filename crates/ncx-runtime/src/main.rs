@@ -14,6 +14,7 @@
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
 
 mod ctl;
+mod events;
 mod exec;
 mod layer;
 mod monitor;

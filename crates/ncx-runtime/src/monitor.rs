@@ -5,6 +5,7 @@
 //!       [--log-path FILE [--log-max-size BYTES] [--log-max-file N]] [--restart POLICY]
 //!       [--health-cmd JSON --health-interval-ms N --health-timeout-ms N --health-retries N
 //!        --health-start-period-ms N] [--stdin-open] [--cleanup-bundle]
+//!       [--events FILE --event-template JSON]
 //!
 //! The process the CLI starts joins the user namespace and forks the monitor, which calls
 //! setsid, becomes a child subreaper, and clones the container's PID 1 into new namespaces.
@@ -71,6 +72,8 @@ struct Config {
     attach: Option<ncx_core::net::Attach>,
     /// `--net-join PATH`: another container's network namespace.
     net_join: Option<String>,
+    /// `--events FILE --event-template JSON`: where `die` (and restarts' `start`) are recorded.
+    events: Option<crate::events::EventLog>,
 }
 
 /// The container's process and the monitor's ends of its stdio.
@@ -131,7 +134,7 @@ fn parse_config(args: &Args) -> Result<Config, MonitorError> {
         }
         None => None,
     };
-    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle"), attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string) })
+    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle"), attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string), events: crate::events::EventLog::from_args(args.get("events"), args.get("event-template")) })
 }
 
 fn pipe() -> Result<(RawFd, RawFd), MonitorError> {
@@ -339,6 +342,11 @@ impl Monitor {
     }
 
     fn on_started(&mut self, r: Running) {
+        if self.state.status == "restarting" {
+            if let Some(e) = &self.cfg.events {
+                e.record("start", None);
+            }
+        }
         self.state.status = "running".into();
         self.state.pid = r.pid;
         self.state.started_at = rfc3339_nano(SystemTime::now());
@@ -382,6 +390,9 @@ impl Monitor {
         self.state.pid = 0;
         self.state.exit_code = code;
         self.state.finished_at = rfc3339_nano(SystemTime::now());
+        if let Some(e) = &self.cfg.events {
+            e.record("die", Some(code));
+        }
         let stopped = self.stop_requested || std::path::Path::new(&format!("{}/stopping", self.cfg.bundle)).exists();
         if self.cfg.policy.should_restart(code, self.state.restart_count, stopped) {
             if r.started.elapsed() >= Duration::from_millis(BACKOFF_RESET_MS) {

@@ -14,6 +14,7 @@ import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {signalNumber} from './signals.js'
+import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
 import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
 import {ContainerRecord} from './store.js'
 
@@ -51,6 +52,7 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
   }
   if (o.interactive && !o.tty) args.push('--stdin-open')
   if (o.rm) args.push('--cleanup-bundle')
+  args.push(...monitorEventArgs(engine.paths, record))
   return args
 }
 
@@ -67,6 +69,7 @@ export function startContainer(engine: Engine, record: ContainerRecord): {pid: n
     const out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
     const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
     recordPorts(engine, record.id, started.ports)
+    recordContainerEvent(engine.paths, 'start', actorOf(record))
     return {pid: started.pid ?? 0, alreadyRunning: false}
   } catch (error) {
     if (error instanceof NcxError && !record.options.rm) {
@@ -130,6 +133,7 @@ export async function stopContainer(engine: Engine, record: ContainerRecord, opt
   if (s.monitorPid) args.push('--monitor-pid', String(s.monitorPid))
   runtimeSync([...args, ...joinArgs(engine.session())])
   await until(() => !isUp(stateOf(engine, record)), 5000)
+  recordContainerEvent(engine.paths, 'stop', actorOf(record))
 }
 
 /** `kill [-s SIGNAL]`: Docker's "is not running" error for a stopped container. */
@@ -142,6 +146,7 @@ export function killContainer(engine: Engine, record: ContainerRecord, signal = 
   // A kill with the stop signal or SIGKILL counts as a stop by the user: no restart.
   if (n === 9 || n === signalNumber(record.config?.stopSignal ?? 'SIGTERM')) markStopped(engine, record)
   runtimeSync(['kill', '--pid', String(s.pid), '--signal', String(n), ...joinArgs(engine.session())])
+  recordContainerEvent(engine.paths, 'kill', actorOf(record), {signal: String(n)})
 }
 
 export async function restartContainer(engine: Engine, record: ContainerRecord, options: {timeout?: number; signal?: string} = {}): Promise<void> {
@@ -161,6 +166,7 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
   const doomed = engine.containers.locked(() => engine.containers.detach(record.id))
   if (doomed) engine.snapshots.removeTree([doomed])
   releaseContainer(engine, record.id)
+  recordContainerEvent(engine.paths, 'destroy', actorOf(record))
 }
 
 /**

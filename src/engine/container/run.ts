@@ -14,6 +14,7 @@ import {resolveUser} from '../spec/user.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
+import {actorOf, recordContainerEvent} from '../events.js'
 
 export interface RunResult {
   container: ContainerRecord
@@ -126,6 +127,7 @@ function layOutBundle(
     ...(imageCfg.Labels ? {labels: imageCfg.Labels} : {}),
   }
   engine.containers.save(container)
+  recordContainerEvent(engine.paths, 'create', actorOf(container))
   if (etc.network) refreshNetworkHosts(engine, etc.network)
   return {container, lowerDirs}
 }
@@ -224,13 +226,16 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   if (options.rm) args.push('--cleanup', dir)
   const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
   const {started, exitCode, failure, warnings} = await superviseRuntime(child, (o) => {
+    recordContainerEvent(engine.paths, 'start', actorOf(container))
     // (not for --rm: the runtime may be deleting the bundle already)
     if (!options.rm) recordPorts(engine, container.id, o.ports)
   })
   for (const w of warnings) engine.warn(w)
+  if (started) recordContainerEvent(engine.paths, 'die', actorOf(container), {exitCode: String(exitCode ?? 125)})
   if (options.rm) {
     if (existsSync(dir)) engine.snapshots.removeTree([dir])
     releaseContainer(engine, container.id)
+    recordContainerEvent(engine.paths, 'destroy', actorOf(container))
   } else {
     engine.containers.update(container.id, (r) => {
       r.state = {

@@ -6,6 +6,7 @@ import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
+import {actorOf, recordContainerEvent} from '../events.js'
 
 export type ContainerStatus = 'created' | 'running' | 'exited'
 
@@ -141,8 +142,10 @@ export class ContainerStore {
       }
       const record = readJson<ContainerRecord | undefined>(this.recordPath(id), undefined)
       if (!record) throw new NotFoundError(`No such container: ${id}`)
+      const oldName = record.name
       record.name = name
       writeJson(this.recordPath(id), record)
+      recordContainerEvent(this.paths, 'rename', actorOf(record), {oldName: `/${oldName}`})
     })
   }
 
