@@ -11,6 +11,7 @@ import {PullPolicy, ensureImage} from './pull-policy.js'
 import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, isBridged, parsePublishRange} from '../engine/network/networks.js'
 import {networkBackendProblem} from '../engine/network/netns.js'
 import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
+import {storePaths} from '../engine/store/paths.js'
 
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -143,7 +144,7 @@ function intFlag(value: string | undefined, flag: string): number | undefined {
 function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const rootful = process.getuid?.() === 0
-  let network = (flags.network as string | undefined) ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
+  let network = (flags.network as string | undefined) ?? env.NCX_DEFAULT_NETWORK ?? storePaths({env}).settings?.config.defaultNetwork ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
   if (network === 'default') network = DEFAULT_NETWORK
   if (network === 'container:') throw new UsageError('--network container: needs a container name or ID')
   if (network === 'slirp4netns' || network.startsWith('slirp4netns:')) {
