@@ -26,3 +26,15 @@ export function interactive(env: NodeJS.ProcessEnv = process.env, stdin: {isTTY?
 export function spinnersEnabled(stream: {isTTY?: boolean} = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
   return colorEnabled(stream, env) && interactive(env, {isTTY: true}, stream)
 }
+
+/** A spinner on stderr while `work` runs — only when spinnersEnabled(); otherwise just `work`. */
+export async function withSpinner<T>(text: string, work: () => Promise<T> | T, stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  if (!spinnersEnabled(stream, env)) return work()
+  const {default: ora} = await import('ora')
+  const spinner = ora({text, stream}).start()
+  try {
+    return await work()
+  } finally {
+    spinner.stop()
+  }
+}

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {commandText, statusText} from '../../cli/containers.js'
 import {humanDuration, humanSize, renderList} from '../../cli/output.js'
+import {withSpinner} from '../../cli/style.js'
 import {compileTemplate} from '../../cli/template.js'
 import {DiskUsage, UsageSummary, diskUsage, summarize} from '../../engine/df.js'
 import {familiarRepository, parseReference} from '../../engine/image/reference.js'
@@ -27,7 +28,7 @@ export default class Df extends BaseCommand<typeof Df> {
   }
 
   async run(): Promise<void> {
-    const usage = diskUsage(this.engine())
+    const usage = await withSpinner('Measuring disk usage', () => diskUsage(this.engine()))
     const {format, verbose} = this.flags
     if (verbose && (format === undefined || format === 'table')) return void process.stdout.write(this.verbose(usage))
     if (verbose && format === 'json') return this.log(JSON.stringify(this.verboseData(usage)))

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {palette} from '../../cli/style.js'
+import {palette, withSpinner} from '../../cli/style.js'
 import {Engine} from '../../engine/engine.js'
 import {CheckStatus, apparmorProfile, defaultDoctorHost, runDoctor} from '../../engine/doctor.js'
 import {runtimeBinary} from '../../native/index.js'
@@ -35,7 +35,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       runtimeBinary,
       storageDriver: () => engine.storageDriver(),
     })
-    const report = runDoctor(engine.paths, host)
+    const report = await withSpinner('Checking rootless prerequisites', () => runDoctor(engine.paths, host))
     const {format} = this.flags
     if (format === 'json') this.log(JSON.stringify(report, null, 2))
     else if (format) {

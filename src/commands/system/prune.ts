@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {confirmDeletion} from '../../cli/confirm.js'
 import {humanSize} from '../../cli/output.js'
+import {withSpinner} from '../../cli/style.js'
 import {parsePruneFilters, systemPrune} from '../../engine/prune.js'
 
 export default class SystemPrune extends BaseCommand<typeof SystemPrune> {
@@ -29,7 +30,7 @@ export default class SystemPrune extends BaseCommand<typeof SystemPrune> {
     ]
     const message = `WARNING! This will remove:\n${items.map((i) => `  - ${i}`).join('\n')}\n\nAre you sure you want to continue?`
     if (!(await confirmDeletion('system prune', message, force))) return
-    const report = await systemPrune(this.engine(), {all, filter, volumes})
+    const report = await withSpinner('Removing unused data', () => systemPrune(this.engine(), {all, filter, volumes}))
     let out = ''
     if (report.containers.length > 0) out += `Deleted Containers:\n${report.containers.join('\n')}\n\n`
     if (report.networks.length > 0) out += `Deleted Networks:\n${report.networks.join('\n')}\n\n`
