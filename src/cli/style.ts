@@ -22,9 +22,12 @@ export function interactive(env: NodeJS.ProcessEnv = process.env, stdin: {isTTY?
   return stdin.isTTY === true && stdout.isTTY === true
 }
 
-/** Spinners (ora) only on a terminal, and never with NO_COLOR/TERM=dumb or in CI. */
-export function spinnersEnabled(stream: {isTTY?: boolean} = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
-  return colorEnabled(stream, env) && interactive(env, {isTTY: true}, stream)
+/**
+ * Spinners (ora) only on a terminal that has a size (a pty without one, as `script` makes,
+ * reports 0 columns and ora would redraw forever), and never with NO_COLOR/TERM=dumb or in CI.
+ */
+export function spinnersEnabled(stream: {isTTY?: boolean; columns?: number} = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
+  return colorEnabled(stream, env) && interactive(env, {isTTY: true}, stream) && (stream.columns ?? 0) > 0
 }
 
 /** A spinner on stderr while `work` runs — only when spinnersEnabled(); otherwise just `work`. */

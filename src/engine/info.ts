@@ -57,7 +57,8 @@ function configInfo(engine: Engine, env: NodeJS.ProcessEnv = process.env): Confi
     File: s?.file ?? '',
     Loaded: s?.loaded ?? false,
     Sources: {
-      DataRoot: s?.data === 'env' ? 'env NCX_ROOT' : s?.data === 'flag' ? 'flag --root' : (s?.data ?? 'default'),
+      // oclif fills --root from NCX_ROOT: a "flag" equal to the variable came from the environment.
+      DataRoot: s?.data === 'env' || (s?.data === 'flag' && env.NCX_ROOT === engine.paths.data) ? 'env NCX_ROOT' : s?.data === 'flag' ? 'flag --root' : (s?.data ?? 'default'),
       RunRoot: s?.run === 'env' ? 'env NCX_RUN_ROOT' : (s?.run ?? 'default'),
       DefaultNetwork: src('NCX_DEFAULT_NETWORK', file.defaultNetwork),
       CgroupManager: cg.source === 'env' ? 'env NCX_CGROUP_MANAGER' : cg.source,

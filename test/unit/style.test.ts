@@ -26,8 +26,12 @@ describe('terminal niceties', () => {
     expect(interactive({CI: 'false'}, tty, tty)).to.equal(true)
   })
 
-  it('spins only on a terminal, not in CI, not with NO_COLOR', () => {
-    expect(spinnersEnabled(tty, {})).to.equal(true)
+  it('spins only on a terminal with a size, not in CI, not with NO_COLOR', () => {
+    const sized = {isTTY: true, columns: 80}
+    expect(spinnersEnabled(sized, {})).to.equal(true)
+    expect(spinnersEnabled({isTTY: true, columns: 0}, {})).to.equal(false)
+    expect(spinnersEnabled(tty, {})).to.equal(false)
+    expect(spinnersEnabled(sized, {CI: 'true'})).to.equal(false)
     expect(spinnersEnabled(pipe, {})).to.equal(false)
     expect(spinnersEnabled(tty, {CI: 'true'})).to.equal(false)
     expect(spinnersEnabled(tty, {NO_COLOR: '1'})).to.equal(false)
