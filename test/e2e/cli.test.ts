@@ -112,7 +112,7 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
     })
 
     it('refuses without a terminal, and with CI=true, unless -f', () => {
-      for (const env of [{}, {CI: 'true'}]) {
+      for (const env of [{}, {CI: 'true'}] as Array<Record<string, string>>) {
         const r = box.ncx(['system', 'prune'], {input: 'y\n', env})
         expect(r.code).to.equal(1)
         expect(r.stderr).to.contain('system prune deletes data and needs confirmation, but there is no terminal to ask on').and.contain('add -f (--force)')
