@@ -14,8 +14,9 @@
  * source each effective value came from. Parsed with smol-toml (TOML 1.0, no dependencies).
  */
 import {existsSync, readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {join} from 'node:path'
-import {TomlError, parse} from 'smol-toml'
+import type {TomlError} from 'smol-toml'
 
 import {UsageError} from './errors.js'
 
@@ -58,6 +59,8 @@ function expandHome(value: string, home: string | undefined, file: string, key: 
 export function parseConfig(text: string, file: string, home?: string): FileConfig {
   let doc: Record<string, unknown>
   try {
+    // Loaded only when there is a file: every ncx start (and each shell completion) reads the config.
+    const {parse} = createRequire(import.meta.url)('smol-toml') as typeof import('smol-toml')
     doc = parse(text) as Record<string, unknown>
   } catch (error) {
     const e = error as TomlError
