@@ -127,7 +127,12 @@ export function diskUsage(engine: Engine): DiskUsage {
     const mounts = (c as {mounts?: MountRef[]}).mounts ?? []
     for (const m of mounts) if (m.Type === 'volume' && m.Name) links.set(m.Name, (links.get(m.Name) ?? 0) + 1)
   }
-  const volumeUsage = names.sort().map((name) => ({name, links: links.get(name) ?? 0, size: treeSize(join(volumesDir, name, '_data'))}))
+  // The volume store (src/engine/volume, engine.volumes) measures inside the user namespace, where
+  // files of every owner are readable; without it, what this user can read is counted.
+  const store = (engine as unknown as {volumes?: {listWithSizes(): Array<{name: string; size: number; links: number}>}}).volumes
+  const volumeUsage = store
+    ? store.listWithSizes().map((v) => ({name: v.name, links: v.links, size: v.size}))
+    : names.sort().map((name) => ({name, links: links.get(name) ?? 0, size: treeSize(join(volumesDir, name, '_data'))}))
   return {images: imageUsage, containers: containerUsage, volumes: volumeUsage, layersSize: [...layerSizes.values()].reduce((a, b) => a + b, 0), layerSizes}
 }
 

@@ -89,8 +89,9 @@ export async function systemPrune(engine: Engine, o: SystemPruneOptions): Promis
   let volumes: {removed: string[]; reclaimed: number} = {removed: [], reclaimed: 0}
   if (o.volumes) {
     const store = (engine as unknown as {volumes?: VolumePruner}).volumes
-    const label = o.filter.labels.map((l) => `${l.negate ? '!' : ''}${l.key}${l.value === undefined ? '' : `=${l.value}`}`)
-    if (store) volumes = store.prune({label})
+    const label = o.filter.labels.map((l) => `${l.key}${l.value === undefined ? '' : `=${l.value}`}`)
+    // The volume store filters by label=…, not label!=…: with a negated label no volume is pruned.
+    if (store && !o.filter.labels.some((l) => l.negate) && o.filter.until === undefined) volumes = store.prune({label})
   }
   return {containers, networks, images, volumes: volumes.removed, spaceReclaimed: containerSpace + images.spaceReclaimed + volumes.reclaimed}
 }
