@@ -164,9 +164,9 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
     await stopContainer(engine, record, {signal: 'KILL', timeout: 0})
   }
   const doomed = engine.containers.locked(() => engine.containers.detach(record.id))
+  recordContainerEvent(engine.paths, 'destroy', actorOf(record))
   if (doomed) engine.snapshots.removeTree([doomed])
   releaseContainer(engine, record.id)
-  recordContainerEvent(engine.paths, 'destroy', actorOf(record))
 }
 
 /**

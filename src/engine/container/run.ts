@@ -12,9 +12,9 @@ import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {resolveUser} from '../spec/user.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
+import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
-import {actorOf, recordContainerEvent} from '../events.js'
 
 export interface RunResult {
   container: ContainerRecord
@@ -127,8 +127,8 @@ function layOutBundle(
     ...(imageCfg.Labels ? {labels: imageCfg.Labels} : {}),
   }
   engine.containers.save(container)
-  recordContainerEvent(engine.paths, 'create', actorOf(container))
   if (etc.network) refreshNetworkHosts(engine, etc.network)
+  recordContainerEvent(engine.paths, 'create', actorOf(container))
   return {container, lowerDirs}
 }
 
@@ -234,8 +234,8 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   if (started) recordContainerEvent(engine.paths, 'die', actorOf(container), {exitCode: String(exitCode ?? 125)})
   if (options.rm) {
     if (existsSync(dir)) engine.snapshots.removeTree([dir])
-    releaseContainer(engine, container.id)
     recordContainerEvent(engine.paths, 'destroy', actorOf(container))
+    releaseContainer(engine, container.id)
   } else {
     engine.containers.update(container.id, (r) => {
       r.state = {

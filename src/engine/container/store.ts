@@ -3,10 +3,10 @@ import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
+import {actorOf, recordContainerEvent} from '../events.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
-import {actorOf, recordContainerEvent} from '../events.js'
 
 export type ContainerStatus = 'created' | 'running' | 'exited'
 
