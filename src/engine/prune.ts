@@ -8,7 +8,7 @@ import {Engine} from './engine.js'
 import {UsageError} from './errors.js'
 import {treeSize} from './df.js'
 import {PruneReport, pruneImages} from './image/prune.js'
-import {pruneContainers} from './container/lifecycle.js'
+import {pruneContainers, removeContainer, stateOf} from './container/lifecycle.js'
 import {pruneNetworks} from './network/networks.js'
 
 export interface PruneFilter {
@@ -80,9 +80,21 @@ export interface SystemPruneReport {
   spaceReclaimed: number
 }
 
+/** `container prune` narrowed by a filter: stopped containers that match it. */
+async function pruneMatching(engine: Engine, filter: PruneFilter): Promise<string[]> {
+  const removed: string[] = []
+  for (const record of engine.containers.list()) {
+    const s = stateOf(engine, record)
+    if (s.status === 'running' || s.status === 'restarting' || !matchesPrune(filter, record.created, record.config?.labels ?? {})) continue
+    await removeContainer(engine, record, {force: false})
+    removed.push(record.id)
+  }
+  return removed
+}
+
 export async function systemPrune(engine: Engine, o: SystemPruneOptions): Promise<SystemPruneReport> {
   const sizes = new Map(engine.containers.list().map((c) => [c.id, treeSize(`${engine.containers.dir(c.id)}/upper`)]))
-  const containers = await pruneContainers(engine, (r) => matchesPrune(o.filter, r.created, r.config?.labels ?? {}))
+  const containers = o.filter.until === undefined && o.filter.labels.length === 0 ? await pruneContainers(engine) : await pruneMatching(engine, o.filter)
   const networks = pruneNetworks(engine, (n) => matchesPrune(o.filter, n.created, n.labels))
   const images = pruneImages(engine, {all: o.all, match: (i) => matchesPrune(o.filter, i.created, o.filter.labels.length > 0 ? undefined : {})})
   const containerSpace = containers.reduce((a, id) => a + (sizes.get(id) ?? 0), 0)

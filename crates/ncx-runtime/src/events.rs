@@ -4,7 +4,24 @@
 //! the time and, for `die`, the exit code, and appends one line with one O_APPEND write.
 
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The monitor's event log, set once from its arguments (`--events FILE --event-template JSON`).
+static LOG: OnceLock<EventLog> = OnceLock::new();
+
+pub fn init(args: &crate::Args) {
+    if let Some(log) = EventLog::from_args(args.get("events"), args.get("event-template")) {
+        let _ = LOG.set(log);
+    }
+}
+
+/// Record `action` when `cond` holds and the engine asked for events.
+pub fn record_if(cond: bool, action: &str, exit_code: Option<i32>) {
+    if let (true, Some(log)) = (cond, LOG.get()) {
+        log.record(action, exit_code);
+    }
+}
 
 /// Where and what to record; `None` when the engine asked for no events.
 pub struct EventLog {

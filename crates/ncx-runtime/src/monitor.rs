@@ -5,7 +5,6 @@
 //!       [--log-path FILE [--log-max-size BYTES] [--log-max-file N]] [--restart POLICY]
 //!       [--health-cmd JSON --health-interval-ms N --health-timeout-ms N --health-retries N
 //!        --health-start-period-ms N] [--stdin-open] [--cleanup-bundle]
-//!       [--events FILE --event-template JSON]
 //!
 //! The process the CLI starts joins the user namespace and forks the monitor, which calls
 //! setsid, becomes a child subreaper, and clones the container's PID 1 into new namespaces.
@@ -72,8 +71,6 @@ struct Config {
     attach: Option<ncx_core::net::Attach>,
     /// `--net-join PATH`: another container's network namespace.
     net_join: Option<String>,
-    /// `--events FILE --event-template JSON`: where `die` (and restarts' `start`) are recorded.
-    events: Option<crate::events::EventLog>,
 }
 
 /// The container's process and the monitor's ends of its stdio.
@@ -134,7 +131,7 @@ fn parse_config(args: &Args) -> Result<Config, MonitorError> {
         }
         None => None,
     };
-    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle"), attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string), events: crate::events::EventLog::from_args(args.get("events"), args.get("event-template")) })
+    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle"), attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string) })
 }
 
 fn pipe() -> Result<(RawFd, RawFd), MonitorError> {
@@ -342,11 +339,7 @@ impl Monitor {
     }
 
     fn on_started(&mut self, r: Running) {
-        if self.state.status == "restarting" {
-            if let Some(e) = &self.cfg.events {
-                e.record("start", None);
-            }
-        }
+        crate::events::record_if(self.state.status == "restarting", "start", None); // a restart (src/engine/events.ts)
         self.state.status = "running".into();
         self.state.pid = r.pid;
         self.state.started_at = rfc3339_nano(SystemTime::now());
@@ -363,6 +356,7 @@ impl Monitor {
 
     fn on_exit(&mut self, code: i32) {
         let Some(r) = self.running.take() else { return };
+        crate::events::record_if(true, "die", Some(code)); // `ncx events` (src/engine/events.ts)
         for (fd, stream) in [(r.out, "stdout"), (r.err, "stderr")] {
             if let Some(fd) = fd {
                 self.pump(fd, stream);
@@ -390,9 +384,6 @@ impl Monitor {
         self.state.pid = 0;
         self.state.exit_code = code;
         self.state.finished_at = rfc3339_nano(SystemTime::now());
-        if let Some(e) = &self.cfg.events {
-            e.record("die", Some(code));
-        }
         let stopped = self.stop_requested || std::path::Path::new(&format!("{}/stopping", self.cfg.bundle)).exists();
         if self.cfg.policy.should_restart(code, self.state.restart_count, stopped) {
             if r.started.elapsed() >= Duration::from_millis(BACKOFF_RESET_MS) {
@@ -596,6 +587,7 @@ pub fn monitor(args: &Args) -> i32 {
         Ok(c) => c,
         Err(e) => crate::fail(&e.message, e.code),
     };
+    crate::events::init(args); // --events FILE --event-template JSON
     // Published ports: bound in the host's network namespace before joining anything.
     let listeners = match crate::net::bind_ports(args) {
         Ok(l) => l,

@@ -188,10 +188,10 @@ export async function waitContainer(engine: Engine, record: ContainerRecord): Pr
 }
 
 /** `container prune`: remove every container that is not running. */
-export async function pruneContainers(engine: Engine, match: (record: ContainerRecord) => boolean = () => true): Promise<string[]> {
+export async function pruneContainers(engine: Engine): Promise<string[]> {
   const removed: string[] = []
   for (const record of engine.containers.list()) {
-    if (isUp(stateOf(engine, record)) || !match(record)) continue
+    if (isUp(stateOf(engine, record))) continue
     await removeContainer(engine, record, {force: false})
     removed.push(record.id)
   }
