@@ -142,9 +142,11 @@ function intFlag(value: string | undefined, flag: string): number | undefined {
  * rootful namespace is not tied to a user-namespace holder's life.
  */
 function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
+  const fromFile = env.NCX_DEFAULT_NETWORK ? undefined : storePaths({env}).settings?.config.defaultNetwork // ncx.toml's default_network
+  if (fromFile) env = {...env, NCX_DEFAULT_NETWORK: fromFile}
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const rootful = process.getuid?.() === 0
-  let network = (flags.network as string | undefined) ?? env.NCX_DEFAULT_NETWORK ?? storePaths({env}).settings?.config.defaultNetwork ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
+  let network = (flags.network as string | undefined) ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
   if (network === 'default') network = DEFAULT_NETWORK
   if (network === 'container:') throw new UsageError('--network container: needs a container name or ID')
   if (network === 'slirp4netns' || network.startsWith('slirp4netns:')) {

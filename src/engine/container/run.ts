@@ -128,7 +128,6 @@ function layOutBundle(
   }
   engine.containers.save(container)
   if (etc.network) refreshNetworkHosts(engine, etc.network)
-  recordContainerEvent(engine.paths, 'create', actorOf(container))
   return {container, lowerDirs}
 }
 

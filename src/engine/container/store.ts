@@ -114,6 +114,7 @@ export class ContainerStore {
 
   save(record: ContainerRecord): void {
     writeJson(this.recordPath(record.id), record)
+    recordContainerEvent(this.paths, 'create', actorOf(record)) // a save completes a creation
   }
 
   /** Read-modify-write one record under the containers lock; undefined when it is gone. */
