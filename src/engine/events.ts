@@ -1,8 +1,8 @@
 /**
  * Container lifecycle events (`ncx events`): one JSON object a line in `<data root>/events.jsonl`,
- * in Docker's event shape. The engine appends create/start/stop/kill/destroy/rename (and
- * die for foreground runs); a detached container's monitor (ncx-runtime) appends its `die`,
- * from the template the engine hands it (`--die-event`). Each line is one O_APPEND write,
+ * in Docker's event shape. The engine appends create/stop/kill/destroy/rename (and start/die
+ * of foreground runs); a detached container's monitor (ncx-runtime) appends its start and
+ * die (every restart too), from the template the engine hands it (`--event-template`). Each line is one O_APPEND write,
  * so concurrent writers never interleave. Above MAX_BYTES the file is renamed to
  * `events.jsonl.1` (one older generation kept), as json-file logs rotate.
  */
@@ -46,7 +46,7 @@ export function actorOf(record: ContainerRecord): ContainerActor {
   return {id: record.id, name: record.name, image: record.image, ...(record.config?.labels ? {labels: record.config.labels} : {})}
 }
 
-/** Arguments that make a container's monitor record its `die` (and a restart's `start`). */
+/** Arguments that make a container's monitor record its `start` and `die` (each restart too). */
 export function monitorEventArgs(paths: StorePaths, record: ContainerRecord): string[] {
   return ['--events', eventsPath(paths), '--event-template', JSON.stringify(containerEvent('die', actorOf(record), {}, 0))]
 }

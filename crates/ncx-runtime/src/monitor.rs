@@ -339,7 +339,7 @@ impl Monitor {
     }
 
     fn on_started(&mut self, r: Running) {
-        crate::events::record_if(self.state.status == "restarting", "start", None); // a restart (src/engine/events.ts)
+        crate::events::record_if(true, "start", None); // `ncx events` (src/engine/events.ts)
         self.state.status = "running".into();
         self.state.pid = r.pid;
         self.state.started_at = rfc3339_nano(SystemTime::now());

@@ -69,7 +69,6 @@ export function startContainer(engine: Engine, record: ContainerRecord): {pid: n
     const out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
     const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
     recordPorts(engine, record.id, started.ports)
-    recordContainerEvent(engine.paths, 'start', actorOf(record))
     return {pid: started.pid ?? 0, alreadyRunning: false}
   } catch (error) {
     if (error instanceof NcxError && !record.options.rm) {
