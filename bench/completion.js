@@ -26,13 +26,15 @@ if (process.argv[2] === '--worker') {
     if (r.error || r.status !== 0) throw new Error(`${shJoin(argv)} failed: ${r.error?.message ?? r.stderr}`)
     return {ms, out: r.stdout}
   }
-  const res = {ncx: [], podman: [], ncxOut: '', podmanOut: ''}
+  const res = {ncx: [], podman: [], node: [], ncxOut: '', podmanOut: ''}
   for (let i = 0; i < cfg.warmup + cfg.runs; i++) {
     const a = timed(cfg.ncx, {})
     const b = timed(cfg.podman, cfg.podmanEnv)
+    const c = timed([cfg.node, '-e', '0'], {})
     if (i >= cfg.warmup) {
       res.ncx.push(a.ms)
       res.podman.push(b.ms)
+      res.node.push(c.ms)
     }
     res.ncxOut = a.out
     res.podmanOut = b.out
@@ -102,7 +104,7 @@ try {
   pod('create', '--net=none', '--name', 'gamma', 'busybox', 'true')
 
   const out = path.join(work, 'result.json')
-  const cfg = {runs, warmup, out, ncx: [NODE, NCX_BIN, '__complete', 'stop', ''], podman: [podman, '__complete', 'stop', ''], podmanEnv}
+  const cfg = {runs, warmup, out, ncx: [NODE, NCX_BIN, '__complete', 'stop', ''], podman: [podman, '__complete', 'stop', ''], podmanEnv, node: NODE}
   const cfgFile = path.join(work, 'worker.json')
   fs.writeFileSync(cfgFile, JSON.stringify(cfg))
   fs.chmodSync(cfgFile, 0o644)
@@ -113,6 +115,7 @@ try {
   const res = JSON.parse(fs.readFileSync(out, 'utf8'))
   const a = stats(res.ncx)
   const b = stats(res.podman)
+  const c = stats(res.node)
   const names = (text) => text.split('\n').filter((l) => l && !l.startsWith(':')).map((l) => l.split('\t')[0]).sort().join(' ')
   const host = hostInfo()
   const md = [
@@ -125,13 +128,14 @@ try {
     '|---|---|---|---|---|---|',
     `| ncx __complete stop '' | ${a.median.toFixed(1)} | ${a.mean.toFixed(1)} | ${a.min.toFixed(1)} | ${a.max.toFixed(1)} | ${(a.median / b.median).toFixed(2)} |`,
     `| podman __complete stop '' | ${b.median.toFixed(1)} | ${b.mean.toFixed(1)} | ${b.min.toFixed(1)} | ${b.max.toFixed(1)} | 1.00 |`,
+    `| node -e 0 (Node's own start, the floor for ncx) | ${c.median.toFixed(1)} | ${c.mean.toFixed(1)} | ${c.min.toFixed(1)} | ${c.max.toFixed(1)} | ${(c.median / b.median).toFixed(2)} |`,
     '',
     `ncx ${a.median < TARGET_MS ? 'meets' : 'misses'} the ${TARGET_MS} ms target (median).`,
     '',
   ].join('\n')
   fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-completion.md'), md)
   fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
-  fs.writeFileSync(path.join(BENCH_DIR, 'results', 'completion-latest.json'), JSON.stringify({ncx: a, podman: b, runs, warmup}))
+  fs.writeFileSync(path.join(BENCH_DIR, 'results', 'completion-latest.json'), JSON.stringify({ncx: a, podman: b, node: c, runs, warmup}))
   process.stdout.write(md)
 } catch (e) {
   process.stderr.write(`bench: ${e.message}\n`)
