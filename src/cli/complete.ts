@@ -78,7 +78,7 @@ const POSITIONALS: Record<string, ValueKind[]> = {
   'container:pause': ['containers:running'],
   'container:unpause': ['containers:paused'],
   'container:exec': ['containers:running'],
-  'container:logs': ['containers:all'],
+  'container:logs': ['containers:running'],
   'container:attach': ['containers:running'],
   'container:top': ['containers:running'],
   'container:stats': ['containers:running'],

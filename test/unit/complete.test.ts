@@ -84,6 +84,7 @@ describe('completion logic', () => {
     expect(values(['container', 'stop', ''])).to.deep.equal(['web', 'db'])
     expect(values(['start', ''])).to.deep.equal(['old', 'fresh'])
     expect(values(['rm', '-f', ''])).to.deep.equal(['web', 'db', 'old', 'fresh', 'napping'])
+    expect(values(['logs', '-f', ''])).to.deep.equal(['web', 'db'])
     expect(values(['stop', 'web', ''])).to.deep.equal(['web', 'db'])
   })
 
