@@ -16,6 +16,7 @@ const manifest = {
   commands: {
     'container:stop': {id: 'container:stop', aliases: ['stop'], summary: 'Stop one or more running containers', flags: {time: {name: 'time', char: 't', type: 'option' as const}, root: {name: 'root', type: 'option' as const}}},
     'container:start': {id: 'container:start', aliases: ['start'], summary: 'Start containers', flags: {}},
+    'container:logs': {id: 'container:logs', aliases: ['logs'], summary: 'Fetch the logs of a container', flags: {follow: {name: 'follow', char: 'f', type: 'boolean' as const}}},
     'container:rm': {id: 'container:rm', aliases: ['rm', 'container:remove'], summary: 'Remove containers', flags: {force: {name: 'force', char: 'f', type: 'boolean' as const}}},
     'container:exec': {id: 'container:exec', aliases: ['exec'], summary: 'Execute', parsesOwnArgv: true, flags: {interactive: {name: 'interactive', char: 'i', type: 'boolean' as const}, tty: {name: 'tty', char: 't', type: 'boolean' as const}, user: {name: 'user', char: 'u', type: 'option' as const}}},
     'container:ls': {id: 'container:ls', aliases: ['ps'], summary: 'List containers', flags: {format: {name: 'format', type: 'option' as const}, all: {name: 'all', char: 'a', type: 'boolean' as const}}},
@@ -71,7 +72,7 @@ describe('completion logic', () => {
   it('completes command names and topics', () => {
     expect(values(['sto'])).to.deep.equal(['stop'])
     expect(values(['con'])).to.deep.equal(['container'])
-    expect(values(['container', ''])).to.deep.equal(['exec', 'ls', 'remove', 'rm', 'run', 'start', 'stop'])
+    expect(values(['container', ''])).to.deep.equal(['exec', 'logs', 'ls', 'remove', 'rm', 'run', 'start', 'stop'])
     expect(values(['network', 'i'])).to.deep.equal(['inspect'])
   })
 
