@@ -42,7 +42,8 @@ export function familiar(name: string): string {
   return name.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '')
 }
 
-export const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml']
+/** Compose's default file names, in its order of preference. */
+export const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml']
 
 export class StoreCompletionSource implements CompletionSource {
   constructor(
@@ -96,8 +97,9 @@ export class StoreCompletionSource implements CompletionSource {
     }
   }
 
-  composeServices(file?: string): string[] {
-    const path = file ? resolve(this.cwd, file) : COMPOSE_FILES.map((f) => join(this.cwd, f)).find((f) => existsSync(f))
+  composeServices(file?: string, dir?: string): string[] {
+    const base = dir ? resolve(this.cwd, dir) : this.cwd
+    const path = file ? resolve(this.cwd, file) : COMPOSE_FILES.map((f) => join(base, f)).find((f) => existsSync(f))
     if (!path || !this.parseYaml) return []
     try {
       const doc = this.parseYaml(readFileSync(path, 'utf8')) as {services?: Record<string, unknown>} | null

@@ -50,8 +50,8 @@ export interface CompletionSource {
   images(): Array<{names: string[]; id: string}>
   networks(): string[]
   volumes(): string[]
-  /** Services of the compose file (`file` when `-f` named one, else the default names in cwd). */
-  composeServices(file?: string): string[]
+  /** Services of the compose file (`file` when `-f` named one, else the default names in `dir` or cwd). */
+  composeServices(file?: string, dir?: string): string[]
 }
 
 export interface Candidate {
@@ -178,7 +178,7 @@ function containersOf(kind: ValueKind, source: CompletionSource, current: string
   return out
 }
 
-function valuesOf(kind: ValueKind, source: CompletionSource, current: string, composeFile?: string): Candidate[] | 'files' {
+function valuesOf(kind: ValueKind, source: CompletionSource, current: string, composeFile?: string, composeDir?: string): Candidate[] | 'files' {
   switch (kind) {
     case 'containers:running':
     case 'containers:stopped':
@@ -196,7 +196,7 @@ function valuesOf(kind: ValueKind, source: CompletionSource, current: string, co
     case 'volumes':
       return source.volumes().map((value) => ({value}))
     case 'services':
-      return source.composeServices(composeFile).map((value) => ({value, description: 'service'}))
+      return source.composeServices(composeFile, composeDir).map((value) => ({value, description: 'service'}))
     case 'files':
       return 'files'
     default:
@@ -273,11 +273,13 @@ export function complete(words: string[], table: CompletionTable, source: Comple
   // 2. Flags and positionals of the command.
   const positionals: string[] = []
   let composeFile: string | undefined
+  let composeDir: string | undefined
   let expecting: FlagInfo | undefined
   for (; i < before.length; i++) {
     const w = before[i]
     if (expecting) {
-      if (expecting.name === 'file') composeFile = w
+      if (expecting.name === 'file') composeFile ??= w
+      if (expecting.name === 'project-directory') composeDir = w
       expecting = undefined
       continue
     }
@@ -288,7 +290,8 @@ export function complete(words: string[], table: CompletionTable, source: Comple
     if (w.startsWith('-') && w !== '-') {
       const f = findFlag(cmd, table.globals, w)
       if (f?.takesValue && !w.includes('=')) expecting = f
-      else if (f?.name === 'file' && w.includes('=')) composeFile = w.split('=').slice(1).join('=')
+      else if (f?.name === 'file' && w.includes('=')) composeFile ??= w.split('=').slice(1).join('=')
+      else if (f?.name === 'project-directory' && w.includes('=')) composeDir = w.split('=').slice(1).join('=')
       continue
     }
     positionals.push(w)
@@ -314,7 +317,7 @@ export function complete(words: string[], table: CompletionTable, source: Comple
   if (!kinds) return filterPrefix(sub, current).length > 0 ? filterPrefix(sub, current) : 'files'
   const kind = kinds[Math.min(positionals.length, kinds.length - 1)]
   // `exec`/`run` once past their first positional belong to the container (handled above).
-  const values = valuesOf(kind, source, current, composeFile)
+  const values = valuesOf(kind, source, current, composeFile, composeDir)
   if (values === 'files') return values
   return filterPrefix([...sub, ...values], current)
 }

@@ -40,7 +40,7 @@ const manifest = {
     'network:inspect': {id: 'network:inspect', aliases: [], summary: 'Inspect networks', flags: {}},
     'network:connect': {id: 'network:connect', aliases: [], summary: 'Connect', flags: {}},
     'volume:rm': {id: 'volume:rm', aliases: [], summary: 'Remove volumes', flags: {}},
-    'compose:up': {id: 'compose:up', aliases: [], summary: 'Create and start', flags: {file: {name: 'file', char: 'f', type: 'option' as const}, detach: {name: 'detach', char: 'd', type: 'boolean' as const}}},
+    'compose:up': {id: 'compose:up', aliases: [], summary: 'Create and start', flags: {file: {name: 'file', char: 'f', type: 'option' as const}, 'project-directory': {name: 'project-directory', type: 'option' as const}, detach: {name: 'detach', char: 'd', type: 'boolean' as const}}},
     'system:secret': {id: 'system:secret', hidden: true, aliases: [], flags: {}},
   },
 }
@@ -60,7 +60,7 @@ const source: CompletionSource = {
   ],
   networks: () => ['bridge', 'backend'],
   volumes: () => ['data', 'cache'],
-  composeServices: (file) => (file === 'other.yaml' ? ['worker'] : ['frontend', 'database']),
+  composeServices: (file, dir) => (file === 'other.yaml' ? ['worker'] : dir === 'sub' ? ['in-sub'] : ['frontend', 'database']),
 }
 
 const values = (words: string[]) => {
@@ -147,6 +147,7 @@ describe('completion logic', () => {
     expect(values(['compose', 'up', ''])).to.deep.equal(['frontend', 'database'])
     expect(values(['compose', 'up', '-f', 'other.yaml', ''])).to.deep.equal(['worker'])
     expect(values(['compose', 'up', '--file=other.yaml', 'w'])).to.deep.equal(['worker'])
+    expect(values(['compose', 'up', '--project-directory', 'sub', ''])).to.deep.equal(['in-sub'])
   })
 
   it('prints value<TAB>description lines', () => {
@@ -192,6 +193,9 @@ describe('completion values from the store files', () => {
     expect(s.volumes()).to.deep.equal(['pgdata'])
     expect(s.composeServices()).to.deep.equal(['api', 'worker'])
     expect(s.composeServices('missing.yaml')).to.deep.equal([])
+    mkdirSync(join(dir, 'proj'))
+    writeFileSync(join(dir, 'proj', 'docker-compose.yml'), 'services:\n  cache: {image: redis}\n')
+    expect(s.composeServices(undefined, 'proj')).to.deep.equal(['cache'])
   })
 
   it('answers with nothing (not an error) for an empty store', () => {
