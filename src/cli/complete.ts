@@ -122,7 +122,7 @@ export const PULL_POLICIES = ['missing', 'never', 'always']
 const SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGSTOP', 'SIGCONT']
 
 /** Values of flags with fixed choices, and flags whose values come from the store. */
-function flagValues(flag: FlagInfo, commandId: string, source: CompletionSource, words: string[]): Candidate[] | 'files' {
+function flagValues(flag: FlagInfo, commandId: string, source: CompletionSource): Candidate[] | 'files' {
   if (flag.options && flag.options.length > 0) return flag.options.map((value) => ({value}))
   switch (flag.name) {
     case 'restart':
@@ -159,7 +159,6 @@ function flagValues(flag: FlagInfo, commandId: string, source: CompletionSource,
     case 'label-file':
       return 'files'
     default:
-      void words
       return []
   }
 }
@@ -244,7 +243,7 @@ export function complete(words: string[], table: CompletionTable, source: Comple
   while (i < before.length && before[i].startsWith('-')) {
     const f = findFlag(undefined, table.globals, before[i])
     if (f?.takesValue && !before[i].includes('=') && i + 1 === before.length) {
-      const values = flagValues(f, '', source, words)
+      const values = flagValues(f, '', source)
       return values === 'files' ? values : filterPrefix(values, current)
     }
     i += f?.takesValue && !before[i].includes('=') ? 2 : 1
@@ -299,14 +298,14 @@ export function complete(words: string[], table: CompletionTable, source: Comple
   }
 
   if (expecting) {
-    const values = flagValues(expecting, cmd.id, source, words)
+    const values = flagValues(expecting, cmd.id, source)
     return values === 'files' ? values : filterPrefix(values, current)
   }
   if (current.startsWith('--') && current.includes('=')) {
     const [name] = current.slice(2).split('=')
     const f = findFlag(cmd, table.globals, `--${name}`)
     if (!f?.takesValue) return []
-    const values = flagValues(f, cmd.id, source, words)
+    const values = flagValues(f, cmd.id, source)
     if (values === 'files') return values
     return filterPrefix(values.map((c) => ({...c, value: `--${name}=${c.value}`})), current)
   }
