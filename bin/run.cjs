@@ -2,7 +2,7 @@
 'use strict'
 // ncx entry point (CommonJS: Node starts a CJS entry faster than an ESM one).
 // Hot paths skip loading oclif, which costs more than Node's own start:
-//   `--version`, and `run` / `exec` (and their `container` forms; they parse their own argv; dist/fast.cjs is
+//   `__complete` (shell completion), `--version`, and `run` / `exec` (and their `container` forms; they parse their own argv; dist/fast.cjs is
 //   one pre-bundled file, see the build:fast script). Everything else, and any `--help`,
 //   goes through oclif with the generated oclif.manifest.json.
 const argv = process.argv.slice(2)
@@ -14,7 +14,10 @@ function fastVerb(args) {
   return verb === 'run' || verb === 'exec' ? verb : undefined
 }
 
-if (first === '--version' || first === '-v') {
+if (first === '__complete') {
+  // Shell completion (see src/cli/complete.ts): answered from the store files, no oclif.
+  process.exitCode = require('../dist/complete-main.cjs').completeMain(argv.slice(1), require('node:path').join(__dirname, '..'))
+} else if (first === '--version' || first === '-v') {
   const pkg = JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'package.json'), 'utf8'))
   process.stdout.write(`ncx/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else if (fastVerb(argv) && !argv.includes('--help')) {

@@ -1,4 +1,5 @@
 import {Engine} from '../engine/engine.js'
+import {storePaths} from '../engine/store/paths.js'
 import {loadNative} from '../native/index.js'
 import {NcxError, UsageError} from '../engine/errors.js'
 import {ExecOptions, execInContainer} from '../engine/container/exec.js'
@@ -139,6 +140,8 @@ function intFlag(value: string | undefined, flag: string): number | undefined {
  * rootful namespace is not tied to a user-namespace holder's life.
  */
 function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
+  const fromFile = env.NCX_DEFAULT_NETWORK ? undefined : storePaths({env}).settings?.config.defaultNetwork // ncx.toml's default_network
+  if (fromFile) env = {...env, NCX_DEFAULT_NETWORK: fromFile}
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const rootful = process.getuid?.() === 0
   let network = (flags.network as string | undefined) ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)

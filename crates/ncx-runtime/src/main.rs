@@ -15,6 +15,7 @@
 
 mod ownns;
 mod ctl;
+mod events;
 mod exec;
 mod layer;
 mod monitor;

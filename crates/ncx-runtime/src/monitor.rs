@@ -342,6 +342,7 @@ impl Monitor {
     }
 
     fn on_started(&mut self, r: Running) {
+        crate::events::record_if(true, "start", None); // `ncx events` (src/engine/events.ts)
         self.state.status = "running".into();
         self.state.pid = r.pid;
         self.state.started_at = rfc3339_nano(SystemTime::now());
@@ -358,6 +359,7 @@ impl Monitor {
 
     fn on_exit(&mut self, code: i32) {
         let Some(r) = self.running.take() else { return };
+        crate::events::record_if(true, "die", Some(code)); // `ncx events` (src/engine/events.ts)
         for (fd, stream) in [(r.out, "stdout"), (r.err, "stderr")] {
             if let Some(fd) = fd {
                 self.pump(fd, stream);
@@ -588,6 +590,7 @@ pub fn monitor(args: &Args) -> i32 {
         Ok(c) => c,
         Err(e) => crate::fail(&e.message, e.code),
     };
+    crate::events::init(args); // --events FILE --event-template JSON
     // Published ports: bound in the host's network namespace before joining anything.
     let listeners = match crate::net::bind_ports(args) {
         Ok(l) => l,

@@ -1,5 +1,4 @@
 import {Flags} from '@oclif/core'
-import {readdirSync, lstatSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {BaseCommand} from '../../cli/base.js'
@@ -10,6 +9,7 @@ import {stateOf} from '../../engine/container/lifecycle.js'
 import {ContainerState} from '../../engine/container/state.js'
 import {ContainerRecord} from '../../engine/container/store.js'
 import {portsColumn} from '../../engine/network/container.js'
+import {treeSize} from '../../engine/df.js'
 
 /** One `ps` row, with Docker's field names for `--format`. */
 interface PsRow {
@@ -29,26 +29,6 @@ interface PsRow {
 }
 
 const HEADERS: Record<string, string> = {ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT', Names: 'NAMES', Image: 'IMAGE', Command: 'COMMAND'}
-
-/** Bytes in a tree (the container's writable layer); unreadable parts count as nothing. */
-function treeSize(dir: string): number {
-  let total = 0
-  let entries: string[]
-  try {
-    entries = readdirSync(dir)
-  } catch {
-    return 0
-  }
-  for (const name of entries) {
-    try {
-      const st = lstatSync(join(dir, name))
-      total += st.isDirectory() ? treeSize(join(dir, name)) : st.size
-    } catch {
-      // vanished
-    }
-  }
-  return total
-}
 
 /** Docker's `--filter` keys for ps that ncx supports. */
 function matches(record: ContainerRecord, state: ContainerState, filters: Map<string, string[]>): boolean {

@@ -14,6 +14,7 @@ import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {signalNumber} from './signals.js'
+import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
 import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
 import {ContainerRecord} from './store.js'
 
@@ -51,6 +52,7 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
   }
   if (o.interactive && !o.tty) args.push('--stdin-open')
   if (o.rm) args.push('--cleanup-bundle')
+  args.push(...monitorEventArgs(engine.paths, record))
   return args
 }
 
@@ -130,6 +132,7 @@ export async function stopContainer(engine: Engine, record: ContainerRecord, opt
   if (s.monitorPid) args.push('--monitor-pid', String(s.monitorPid))
   runtimeSync([...args, ...joinArgs(engine.session())])
   await until(() => !isUp(stateOf(engine, record)), 5000)
+  recordContainerEvent(engine.paths, 'stop', actorOf(record))
 }
 
 /** `kill [-s SIGNAL]`: Docker's "is not running" error for a stopped container. */
@@ -142,6 +145,7 @@ export function killContainer(engine: Engine, record: ContainerRecord, signal = 
   // A kill with the stop signal or SIGKILL counts as a stop by the user: no restart.
   if (n === 9 || n === signalNumber(record.config?.stopSignal ?? 'SIGTERM')) markStopped(engine, record)
   runtimeSync(['kill', '--pid', String(s.pid), '--signal', String(n), ...joinArgs(engine.session())])
+  recordContainerEvent(engine.paths, 'kill', actorOf(record), {signal: String(n)})
 }
 
 export async function restartContainer(engine: Engine, record: ContainerRecord, options: {timeout?: number; signal?: string} = {}): Promise<void> {
@@ -159,6 +163,7 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
     await stopContainer(engine, record, {signal: 'KILL', timeout: 0})
   }
   const doomed = engine.containers.locked(() => engine.containers.detach(record.id))
+  recordContainerEvent(engine.paths, 'destroy', actorOf(record))
   if (doomed) engine.snapshots.removeTree([doomed])
   releaseContainer(engine, record.id)
   // `rm -v`: the container's anonymous volumes go with it (named ones never do).

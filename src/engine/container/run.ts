@@ -13,6 +13,7 @@ import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
+import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
 import {containerMounts, copyUpVolumes} from '../volume/container.js'
@@ -253,12 +254,15 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   if (options.rm) args.push('--cleanup', dir)
   const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
   const {started, exitCode, failure, warnings} = await superviseRuntime(child, (o) => {
+    recordContainerEvent(engine.paths, 'start', actorOf(container))
     // (not for --rm: the runtime may be deleting the bundle already)
     if (!options.rm) recordPorts(engine, container.id, o.ports)
   })
   for (const w of warnings) engine.warn(w)
+  if (started) recordContainerEvent(engine.paths, 'die', actorOf(container), {exitCode: String(exitCode ?? 125)})
   if (options.rm) {
     if (existsSync(dir)) engine.snapshots.removeTree([dir])
+    recordContainerEvent(engine.paths, 'destroy', actorOf(container))
     releaseContainer(engine, container.id)
     engine.volumes.removeAnonymousOf(container.id)
   } else {

@@ -3,6 +3,7 @@ import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
+import {actorOf, recordContainerEvent} from '../events.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
@@ -116,6 +117,7 @@ export class ContainerStore {
 
   save(record: ContainerRecord): void {
     writeJson(this.recordPath(record.id), record)
+    recordContainerEvent(this.paths, 'create', actorOf(record)) // a save completes a creation
   }
 
   /** Read-modify-write one record under the containers lock; undefined when it is gone. */
@@ -144,8 +146,10 @@ export class ContainerStore {
       }
       const record = readJson<ContainerRecord | undefined>(this.recordPath(id), undefined)
       if (!record) throw new NotFoundError(`No such container: ${id}`)
+      const oldName = record.name
       record.name = name
       writeJson(this.recordPath(id), record)
+      recordContainerEvent(this.paths, 'rename', actorOf(record), {oldName: `/${oldName}`})
     })
   }
 

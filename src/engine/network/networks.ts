@@ -257,10 +257,10 @@ export function removeNetwork(engine: Engine, nameOrId: string): NetworkRecord {
 }
 
 /** User-defined networks without containers. */
-export function pruneNetworks(engine: Engine): string[] {
+export function pruneNetworks(engine: Engine, match: (net: NetworkRecord) => boolean = () => true): string[] {
   const removed: string[] = []
   for (const n of listNetworks(engine)) {
-    if (n.name === DEFAULT_NETWORK || Object.keys(n.allocations).length > 0) continue
+    if (n.name === DEFAULT_NETWORK || Object.keys(n.allocations).length > 0 || !match(n)) continue
     try {
       removeNetwork(engine, n.name)
       removed.push(n.name)

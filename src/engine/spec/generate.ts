@@ -1,7 +1,7 @@
 import {ImageConfig} from '../image/types.js'
 import {UsageError} from '../errors.js'
 import {mergeEnv} from './env.js'
-import {DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, OciMount, OciSpec, READONLY_PATHS} from './oci.js'
+import {DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, OCI_RUNTIME_SPEC_VERSION, OciMount, OciSpec, READONLY_PATHS} from './oci.js'
 import {ResolvedUser} from './user.js'
 import {MountSpec} from '../volume/spec.js'
 import {mergeMounts} from '../volume/attach.js'
@@ -155,7 +155,7 @@ export function generateSpec(input: SpecInput): OciSpec {
   if (options.network !== 'host') namespaces.push({type: 'network'})
   if (input.cgroupNamespace) namespaces.push({type: 'cgroup'})
   return {
-    ociVersion: '1.0.2',
+    ociVersion: OCI_RUNTIME_SPEC_VERSION,
     process: {
       terminal: options.tty,
       user: {uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 ? {additionalGids: user.additionalGids} : {})},
