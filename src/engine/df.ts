@@ -114,25 +114,8 @@ export function diskUsage(engine: Engine): DiskUsage {
       size: treeSize(join(engine.containers.dir(c.id), 'upper')),
     }
   })
-  // Volumes: `volumes/<name>/_data` (src/engine/volume); a container's record lists the ones it mounts.
-  const volumesDir = join(engine.paths.data, 'volumes')
-  let names: string[] = []
-  try {
-    names = readdirSync(volumesDir).filter((n) => !n.startsWith('.') && lstatSync(join(volumesDir, n)).isDirectory())
-  } catch {
-    names = []
-  }
-  const links = new Map<string, number>()
-  for (const c of containers) {
-    const mounts = (c as {mounts?: MountRef[]}).mounts ?? []
-    for (const m of mounts) if (m.Type === 'volume' && m.Name) links.set(m.Name, (links.get(m.Name) ?? 0) + 1)
-  }
-  // The volume store (src/engine/volume, engine.volumes) measures inside the user namespace, where
-  // files of every owner are readable; without it, what this user can read is counted.
-  const store = (engine as unknown as {volumes?: {listWithSizes(): Array<{name: string; size: number; links: number}>}}).volumes
-  const volumeUsage = store
-    ? store.listWithSizes().map((v) => ({name: v.name, links: v.links, size: v.size}))
-    : names.sort().map((name) => ({name, links: links.get(name) ?? 0, size: treeSize(join(volumesDir, name, '_data'))}))
+  // Volumes are measured by the volume store inside the user namespace, where files of every owner are readable.
+  const volumeUsage = engine.volumes.listWithSizes().map((v) => ({name: v.name, links: v.links, size: v.size}))
   return {images: imageUsage, containers: containerUsage, volumes: volumeUsage, layersSize: [...layerSizes.values()].reduce((a, b) => a + b, 0), layerSizes}
 }
 

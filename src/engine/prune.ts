@@ -68,10 +68,6 @@ export interface SystemPruneOptions {
 }
 
 /** The volume store's prune (src/engine/volume/store.ts, `engine.volumes`) where it exists. */
-interface VolumePruner {
-  prune(options: {all?: boolean; label?: string[]}): {removed: string[]; reclaimed: number}
-}
-
 export interface SystemPruneReport {
   containers: string[]
   networks: string[]
@@ -100,10 +96,9 @@ export async function systemPrune(engine: Engine, o: SystemPruneOptions): Promis
   const containerSpace = containers.reduce((a, id) => a + (sizes.get(id) ?? 0), 0)
   let volumes: {removed: string[]; reclaimed: number} = {removed: [], reclaimed: 0}
   if (o.volumes) {
-    const store = (engine as unknown as {volumes?: VolumePruner}).volumes
     const label = o.filter.labels.map((l) => `${l.key}${l.value === undefined ? '' : `=${l.value}`}`)
     // The volume store filters by label=…, not label!=…: with a negated label no volume is pruned.
-    if (store && !o.filter.labels.some((l) => l.negate) && o.filter.until === undefined) volumes = store.prune({label})
+    if (!o.filter.labels.some((l) => l.negate) && o.filter.until === undefined) volumes = engine.volumes.prune({label})
   }
   return {containers, networks, images, volumes: volumes.removed, spaceReclaimed: containerSpace + images.spaceReclaimed + volumes.reclaimed}
 }
