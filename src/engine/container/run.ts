@@ -123,7 +123,7 @@ function layOutBundle(
     hostname,
     ...(options.stopSignal ?? imageCfg.StopSignal ? {stopSignal: options.stopSignal ?? imageCfg.StopSignal} : {}),
     ...(healthcheck ? {healthcheck} : {}),
-    ...(imageCfg.Labels ? {labels: imageCfg.Labels} : {}),
+    ...(imageCfg.Labels || options.labels ? {labels: {...imageCfg.Labels, ...options.labels}} : {}),
   }
   engine.containers.save(container)
   if (etc.network) refreshNetworkHosts(engine, etc.network)

@@ -48,6 +48,8 @@ export interface ContainerOptions {
   dnsOptions?: string[]
   /** `--add-host NAME:IP` lines for /etc/hosts (`host-gateway` already resolved). */
   addHosts?: string[]
+  /** Container labels (`Config.Labels`, over the image's); compose records its own here. */
+  labels?: Record<string, string>
 }
 
 /** Docker's `Config.Healthcheck`: durations in nanoseconds, as in the image config. */
@@ -61,6 +63,8 @@ export interface Healthcheck {
 
 export interface HealthOptions {
   cmd?: string
+  /** The whole test (`["CMD", …]` or `["CMD-SHELL", …]`), as compose files give it. */
+  test?: string[]
   /** Nanoseconds, like Docker's. */
   interval?: number
   timeout?: number
@@ -72,7 +76,7 @@ export interface HealthOptions {
 export function effectiveHealthcheck(options: ContainerOptions, image: Healthcheck | undefined): Healthcheck | undefined {
   if (options.noHealthcheck) return undefined
   const h = options.health ?? {}
-  const test = h.cmd !== undefined ? ['CMD-SHELL', h.cmd] : image?.Test
+  const test = h.test ?? (h.cmd !== undefined ? ['CMD-SHELL', h.cmd] : image?.Test)
   if (!test || test.length === 0 || test[0] === 'NONE') return undefined
   const pick = (flag: number | undefined, img: number | undefined) => (flag !== undefined && flag !== 0 ? flag : img && img !== 0 ? img : undefined)
   const out: Healthcheck = {Test: test}
