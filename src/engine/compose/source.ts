@@ -2,7 +2,7 @@
  * Reading one compose file: YAML (anchors, merge keys, `!reset`/`!override` tags) with
  * line numbers for messages, then interpolation of every value.
  */
-import {Document, LineCounter, Scalar, YAMLMap, isNode, parseDocument, visit} from 'yaml'
+import {Document, LineCounter, Scalar, YAMLMap, isMap, isNode, isScalar, isSeq, parseDocument, visit} from 'yaml'
 
 import {ComposeError, ModelPath} from './errors.js'
 import {InterpolationError, Lookup, interpolate} from './interpolate.js'
@@ -48,10 +48,16 @@ export function parseComposeYaml(text: string, file: string): ParsedFile {
     throw new ComposeError(`invalid YAML: ${(error as Error).message}`, {file})
   }
   if (data === null || data === undefined) data = {}
+  // The line of a path: its key's line for a mapping entry, the item's for a list entry.
   const line = (path: ModelPath): number | undefined => {
     for (let n = path.length; n > 0; n--) {
-      const node = doc.getIn(path.slice(0, n), true) as {range?: [number, number, number]} | undefined
-      if (node && isNode(node) && node.range) return lc.linePos(node.range[0]).line
+      const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true)
+      const last = path[n - 1]
+      let node: unknown
+      if (isMap(parent)) node = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(last))?.key
+      else if (isSeq(parent) && typeof last === 'number') node = parent.items[last]
+      const range = (node as {range?: [number, number, number]} | undefined)?.range
+      if (node && isNode(node) && range) return lc.linePos(range[0]).line
     }
     return undefined
   }
