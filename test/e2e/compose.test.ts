@@ -1,0 +1,222 @@
+import {expect} from 'chai'
+import {writeFileSync} from 'node:fs'
+import {get} from 'node:http'
+import {AddressInfo, createServer} from 'node:net'
+import {join} from 'node:path'
+
+import {Sandbox, userDir} from './harness.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function fetchText(port: number, attempts = 50): Promise<string> {
+  for (let i = 0; ; i++) {
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const req = get({host: '127.0.0.1', port, path: '/', timeout: 3000}, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => (body += d))
+          res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))))
+        })
+        req.on('error', reject)
+        req.on('timeout', () => req.destroy(new Error('timeout')))
+      })
+    } catch (error) {
+      if (i >= attempts) throw error
+      await sleep(100)
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const {port} = srv.address() as AddressInfo
+  await new Promise((r) => srv.close(r))
+  return port
+}
+
+interface Inspect {
+  Id: string
+  Name: string
+  State: {Status: string; ExitCode: number; StartedAt: string; FinishedAt: string; Health?: {Status: string; Log: Array<{Start: string; ExitCode: number}>}}
+  Config: {Env: string[]; Labels: Record<string, string>}
+}
+
+describe('ncx compose (e2e)', function () {
+  this.timeout(180_000)
+  let box: Sandbox
+
+  before(() => {
+    box = new Sandbox()
+    box.load('busybox.oci.tar')
+  })
+  after(() => box.destroy())
+
+  /** A project directory the test user owns, with these files. */
+  const projectDir = (files: Record<string, string>): string => {
+    const dir = userDir('ncx-e2e-compose-')
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, {mode: 0o644})
+    return dir
+  }
+  const compose = (dir: string, project: string, args: string[], env: Record<string, string> = {}) => box.ncx(['compose', '--project-directory', dir, '-p', project, ...args], {env, timeout: 120_000})
+  const composeOk = (dir: string, project: string, args: string[], env: Record<string, string> = {}) => {
+    const r = compose(dir, project, args, env)
+    if (r.code !== 0) throw new Error(`compose ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`)
+    return r
+  }
+  const inspect = (name: string): Inspect => (JSON.parse(box.ok(['inspect', name])) as Inspect[])[0]
+
+  it('web + key-value store + one-shot migration: dependency order and conditions honoured', async () => {
+    const port = await freePort()
+    const dir = projectDir({
+      'compose.yaml': `
+services:
+  web:
+    image: busybox
+    command: sh -c 'mkdir -p /www && echo "hello from web" > /www/index.html && exec httpd -f -p 80 -h /www'
+    ports: ["${port}:80"]
+    depends_on:
+      kv:
+        condition: service_healthy
+      migrate:
+        condition: service_completed_successfully
+  kv:
+    image: busybox
+    command: sh -c 'sleep 2; touch /tmp/ready; while true; do echo PONG | nc -l -p 6379; done'
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 300ms
+      retries: 30
+  migrate:
+    image: busybox
+    command: sh -c 'echo migrating; sleep 1; echo migrated'
+`,
+    })
+    const r = composeOk(dir, 'stack', ['up', '-d'])
+    expect(r.stderr).to.include('Container stack-kv-1  Healthy')
+    const web = inspect('stack-web-1')
+    const kv = inspect('stack-kv-1')
+    const migrate = inspect('stack-migrate-1')
+    expect(migrate.State).to.include({Status: 'exited', ExitCode: 0})
+    expect(kv.State.Health?.Status).to.equal('healthy')
+    // web started only after the migration finished and kv was healthy (kv needs >= 2 s).
+    expect(Date.parse(web.State.StartedAt)).to.be.at.least(Date.parse(migrate.State.FinishedAt))
+    expect(Date.parse(web.State.StartedAt) - Date.parse(kv.State.StartedAt)).to.be.at.least(1900)
+    expect(web.Config.Labels).to.include({
+      'com.docker.compose.project': 'stack',
+      'com.docker.compose.service': 'web',
+      'com.docker.compose.container-number': '1',
+      'com.docker.compose.oneoff': 'False',
+      'com.docker.compose.project.working_dir': dir,
+    })
+    expect(await fetchText(port)).to.equal('hello from web\n')
+    // Service names resolve between services on the project network.
+    expect(composeOk(dir, 'stack', ['exec', '-T', 'web', 'nc', 'kv', '6379']).stdout).to.equal('PONG\n')
+    const ps = composeOk(dir, 'stack', ['ps', '--format', '{{.Service}} {{.State}}']).stdout
+    expect(ps.trim().split('\n').sort()).to.deep.equal(['kv running', 'web running'])
+    expect(composeOk(dir, 'stack', ['ps', '-a', '--services']).stdout.trim().split('\n').sort()).to.deep.equal(['kv', 'migrate', 'web'])
+    const logs = composeOk(dir, 'stack', ['logs', 'migrate']).stdout
+    expect(logs).to.equal('stack-migrate-1  | migrating\nstack-migrate-1  | migrated\n')
+    expect(composeOk(dir, 'stack', ['logs', '--no-log-prefix', 'migrate']).stdout).to.equal('migrating\nmigrated\n')
+    const run = composeOk(dir, 'stack', ['run', '--rm', '--no-deps', '-e', 'EXTRA=1', 'migrate', 'sh', '-c', 'echo $EXTRA; nc kv 6379'])
+    expect(run.stdout).to.equal('1\nPONG\n')
+    expect(composeOk(dir, 'stack', ['ls']).stdout).to.match(/^stack\s+running\(2\), exited\(1\)|^stack\s+exited\(1\), running\(2\)/m)
+    const down = composeOk(dir, 'stack', ['down', '-v', '-t', '1'])
+    expect(down.stderr).to.include('Network stack_default  Removed')
+    expect(box.ok(['ps', '-a', '--format', '{{.Names}}']).trim()).to.equal('')
+    expect(box.ok(['network', 'ls', '--format', '{{.Name}}'])).to.not.include('stack_default')
+  })
+
+  it('scale 3, recreation only of the changed service, override files and profiles', () => {
+    const dir = projectDir({
+      'compose.yaml': `
+services:
+  app:
+    image: busybox
+    command: sleep 600
+    environment:
+      COLOR: \${COLOR:-blue}
+  side:
+    image: busybox
+    command: sleep 600
+  debug:
+    image: busybox
+    command: sleep 600
+    profiles: [debug]
+`,
+      'compose.override.yaml': 'services:\n  side:\n    environment:\n      FROM_OVERRIDE: "yes"\n',
+    })
+    composeOk(dir, 'scaled', ['up', '-d', '-t', '1', '--scale', 'app=3'])
+    const names = composeOk(dir, 'scaled', ['ps', '--format', '{{.Name}}']).stdout.trim().split('\n').sort()
+    expect(names).to.deep.equal(['scaled-app-1', 'scaled-app-2', 'scaled-app-3', 'scaled-side-1'])
+    expect(inspect('scaled-side-1').Config.Env).to.include('FROM_OVERRIDE=yes')
+    const before = Object.fromEntries(names.map((n) => [n, inspect(n).Id]))
+    // Same model: nothing is recreated.
+    composeOk(dir, 'scaled', ['up', '-d', '-t', '1', '--scale', 'app=3'])
+    for (const n of names) expect(inspect(n).Id).to.equal(before[n])
+    // Change one service's environment: only its containers are recreated.
+    const r = composeOk(dir, 'scaled', ['up', '-d', '-t', '1', '--scale', 'app=3'], {COLOR: 'red'})
+    expect(r.stderr).to.include('Container scaled-app-1  Recreate')
+    expect(inspect('scaled-side-1').Id).to.equal(before['scaled-side-1'])
+    for (const n of ['scaled-app-1', 'scaled-app-2', 'scaled-app-3']) {
+      expect(inspect(n).Id).to.not.equal(before[n])
+      expect(inspect(n).Config.Env).to.include('COLOR=red')
+    }
+    // Scale down removes the highest numbers.
+    composeOk(dir, 'scaled', ['up', '-d', '-t', '1', '--scale', 'app=1'], {COLOR: 'red'})
+    expect(composeOk(dir, 'scaled', ['ps', '-q']).stdout.trim().split('\n')).to.have.length(2)
+    // Profiles: debug only with --profile.
+    expect(composeOk(dir, 'scaled', ['ps', '--services']).stdout).to.not.include('debug')
+    composeOk(dir, 'scaled', ['--profile', 'debug', 'up', '-d', 'debug'], {COLOR: 'red'})
+    expect(composeOk(dir, 'scaled', ['--profile', 'debug', 'ps', '--services']).stdout).to.include('debug')
+    composeOk(dir, 'scaled', ['--profile', 'debug', 'down', '-t', '0'])
+    expect(box.ok(['ps', '-a', '--format', '{{.Names}}']).trim()).to.equal('')
+  })
+
+  it('config prints the interpolated, merged, canonical model', () => {
+    const dir = projectDir({
+      'compose.yaml': 'services:\n  web:\n    image: busybox:${TAG:-1.36}\n    command: echo "$$HOME ${GREETING:?set GREETING}"\n    ports: ["8080:80"]\n',
+      '.env': 'GREETING=hi\n',
+    })
+    const out = composeOk(dir, 'cfg', ['config']).stdout
+    expect(out).to.equal(`name: cfg
+services:
+  web:
+    command:
+      - echo
+      - $HOME hi
+    image: busybox:1.36
+    networks:
+      default: null
+    ports:
+      - mode: ingress
+        target: 80
+        published: "8080"
+        protocol: tcp
+networks:
+  default:
+    name: cfg_default
+`)
+    expect(JSON.parse(composeOk(dir, 'cfg', ['config', '--format', 'json']).stdout).services.web.image).to.equal('busybox:1.36')
+    expect(composeOk(dir, 'cfg', ['config', '--services']).stdout).to.equal('web\n')
+    const bad = compose(dir, 'cfg', ['config'], {GREETING: ''})
+    expect(bad.code).to.equal(15)
+    expect(bad.stderr).to.include('compose.yaml:4: services.web.command: required variable GREETING is missing a value: set GREETING')
+  })
+
+  it('invalid files are refused with the file, the path and the line', () => {
+    const dir = projectDir({'compose.yaml': 'services:\n  web:\n    image: busybox\n    ports:\n      - "80:80"\n      - "80:eighty"\n    restrat: always\n'})
+    const r = compose(dir, 'bad', ['up', '-d'])
+    expect(r.code).to.equal(15)
+    expect(r.stderr).to.include(`${join(dir, 'compose.yaml')}:6: services.web.ports[1]: invalid port "80:eighty"`)
+    const unknown = projectDir({'compose.yaml': 'services:\n  web:\n    image: busybox\n    restrat: always\n'})
+    const u = compose(unknown, 'bad', ['config'])
+    expect(u.code).to.equal(15)
+    expect(u.stderr).to.include('compose.yaml:4: services.web.restrat: additional property "restrat" is not allowed')
+    const build = projectDir({'compose.yaml': 'services:\n  app:\n    build: .\n'})
+    const b = compose(build, 'bad', ['up', '-d'])
+    expect(b.code).to.not.equal(0)
+    expect(b.stderr).to.include('service "app" needs to be built')
+  })
+})
