@@ -12,7 +12,7 @@ import {ContainerRecord} from '../container/store.js'
 import {createNetwork, findNetwork, removeNetwork} from '../network/networks.js'
 import {removeImages} from '../image/remove.js'
 import {LABEL, configHash, containerName, labelsOf, numberOf, projectContainers, replicaOptions, replicas, serviceOf} from './containers.js'
-import {Project, ServiceConfig} from './types.js'
+import {Project} from './types.js'
 
 export type ResourceKind = 'Network' | 'Volume' | 'Container' | 'Image'
 
@@ -392,8 +392,15 @@ export async function down(engine: Engine, name: string, project: Project | unde
     warn('ncx has no volumes yet: there are no volumes to remove')
   }
   if (o.rmi) {
-    const wanted = project ? Object.values(project.services).map((s: ServiceConfig) => (o.rmi === 'all' ? s.image : s.image === undefined ? undefined : undefined)).filter((i): i is string => i !== undefined) : [...images]
-    for (const image of new Set(o.rmi === 'all' ? [...wanted, ...images] : wanted)) {
+    // `local`: images without a custom tag, i.e. those Compose built as <project>-<service> (ncx
+    // builds none yet); `all`: every image the services use.
+    const wanted = new Set<string>()
+    for (const [svcName, s] of Object.entries(project?.services ?? {})) {
+      if (s.image === undefined) wanted.add(`${name}-${svcName}`)
+      else if (o.rmi === 'all') wanted.add(s.image)
+    }
+    if (o.rmi === 'all') for (const i of images) wanted.add(i)
+    for (const image of wanted) {
       if (!engine.images.find(image)) continue
       try {
         removeImages(engine, image, {force: false})
