@@ -11,6 +11,7 @@ import {PullPolicy, ensureImage} from './pull-policy.js'
 import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, isBridged, parsePublishRange} from '../engine/network/networks.js'
 import {networkBackendProblem} from '../engine/network/netns.js'
 import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
+import {VOLUME_FLAGS, parseVolumeFlags} from './volume-flags.js'
 
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -24,10 +25,6 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
  * refusal instead of "unknown flag" — and never a silently ignored limit or mount.
  */
 const NOT_YET: Array<FlagSpec & {why: string}> = [
-  {name: 'volume', char: 'v', kind: 'multiple', description: 'Bind mount a volume (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
-  {name: 'mount', kind: 'multiple', description: 'Attach a filesystem mount (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
-  {name: 'tmpfs', kind: 'multiple', description: 'Mount a tmpfs directory (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
-  {name: 'volumes-from', kind: 'multiple', description: 'Mount volumes from a container (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
   {name: 'memory', char: 'm', kind: 'string', description: 'Memory limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
   {name: 'memory-swap', kind: 'string', description: 'Swap limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
   {name: 'cpus', kind: 'string', description: 'Number of CPUs (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
@@ -50,6 +47,7 @@ function refuseNotYet(flags: ParsedFlags): void {
 
 export const CREATE_FLAGS: FlagSpec[] = [
   ...NOT_YET.map(({why: _why, ...spec}) => spec),
+  ...VOLUME_FLAGS,
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables (KEY=VALUE, or KEY to copy the host value)'},
@@ -235,6 +233,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     tty,
     network: net.network,
     readOnly: bool('read-only'),
+    ...parseVolumeFlags(flags),
   }
   if (net.publish.length > 0) options.publish = net.publish
   if (net.publishAll) options.publishAll = true

@@ -78,7 +78,7 @@ export function images(): string {
   if (fixtures) return fixtures
   const dir = mkdtempSync(join(tmpdir(), 'ncx-e2e-images-'))
   chmodSync(dir, 0o755)
-  for (const kind of ['busybox', 'multilayer', 'hostile']) {
+  for (const kind of ['busybox', 'multilayer', 'hostile', 'volume']) {
     const extra = kind === 'hostile' ? ['--canary-dir', join(dir, 'canary')] : []
     execFileSync('node', [join(repo, 'scripts', 'mkimage.js'), kind, '--out', dir, ...extra], {stdio: 'ignore'})
   }

@@ -497,6 +497,29 @@ pub fn copy_contents(src: RawFd, dst: RawFd) -> io::Result<u64> {
     Ok(n)
 }
 
+/// Give every entry under `dst` the owner (and then again the mode: chown clears set-id
+/// bits) of the same entry under `src`: a copy that keeps owners (Docker's volume copy-up).
+/// Walked through directory fds without following symlinks, like the copy itself.
+pub fn copy_owners(src: RawFd, dst: RawFd) -> io::Result<()> {
+    for name in list_dir(src)? {
+        let cn = cname(&name)?;
+        let st = lstat_at(src, &cn)?;
+        if lstat_at(dst, &cn).is_err() {
+            continue;
+        }
+        check(unsafe { libc::fchownat(dst, cn.as_ptr(), st.st_uid, st.st_gid, libc::AT_SYMLINK_NOFOLLOW) })?;
+        if kind(&st) == libc::S_IFLNK {
+            continue;
+        }
+        check(unsafe { libc::fchmodat(dst, cn.as_ptr(), st.st_mode & 0o7777, 0) })?;
+        if is_dir(&st) {
+            let (s, d) = (open_dir_at(src, &cn)?, open_dir_at(dst, &cn)?);
+            copy_owners(s.as_raw_fd(), d.as_raw_fd())?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +585,24 @@ mod tests {
         assert_eq!(fs::read_to_string(dst.join("a/f")).unwrap(), "data");
         assert_eq!(fs::read_link(dst.join("link")).unwrap(), Path::new("/etc/passwd"));
         assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn copy_owners_restores_modes_and_skips_symlinks() {
+        let base = tmp("own");
+        let (src, dst) = (base.join("src"), base.join("dst"));
+        fs::create_dir_all(src.join("d")).unwrap();
+        fs::write(src.join("d/f"), "x").unwrap();
+        fs::set_permissions(src.join("d/f"), std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
+        std::os::unix::fs::symlink("/nowhere", src.join("s")).unwrap();
+        fs::create_dir_all(&dst).unwrap();
+        copy_contents(fd(&src).as_raw_fd(), fd(&dst).as_raw_fd()).unwrap();
+        copy_owners(fd(&src).as_raw_fd(), fd(&dst).as_raw_fd()).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(fs::metadata(dst.join("d/f")).unwrap().mode() & 0o7777, 0o4755);
+        assert_eq!(fs::metadata(dst.join("d/f")).unwrap().uid(), fs::metadata(src.join("d/f")).unwrap().uid());
+        assert!(fs::symlink_metadata(dst.join("s")).unwrap().file_type().is_symlink());
         fs::remove_dir_all(&base).unwrap();
     }
 

@@ -12,6 +12,11 @@
 //!       → JSON {"bytes":N}; SPEC `tar` on one side: a tar stream on stdout (source
 //!         entries named from the source's base name) or from stdin (unpacked into DEST, a directory)
 //!
+//!   ncx-runtime copy-up --root SPEC [--mountpoint DIR] [--userns-pid PID] DEST=DIR…
+//!       → Docker's volume copy-up: the content of DEST in the root (resolved inside it) is
+//!         copied into DIR (a new, empty volume) with owners and modes; DIR itself takes
+//!         DEST's owner and mode. A DEST the image does not have (or not a directory) is skipped.
+//!
 //! A root SPEC is `host` (host paths, resolved as usual), `pid:N` (a running container's root,
 //! /proc/N/root), `dir:DIR` (a plain directory), or `overlay:DATA` (overlayfs mounted on
 //! --mountpoint in a private mount namespace; read-only when DATA has no upperdir). Paths
@@ -335,4 +340,41 @@ fn cp_from_tar(args: &Args, dst_spec: &str, mountpoint: Option<&str>) {
         Ok(r) => println!("{}", serde_json::json!({ "bytes": r.size })),
         Err(e) => cp_fail(format!("copy: {e}")),
     }
+}
+
+pub fn copy_up(args: &Args) {
+    join_userns(args);
+    let root = open_root(args.require("root"), args.get("mountpoint")).unwrap_or_else(|e| fail(&e, 1));
+    let mut copied = Vec::new();
+    for word in &args.words {
+        let Some((dest, dir)) = word.split_once('=') else { fail(&format!("invalid copy-up {word:?}: expected DEST=DIR"), 125) };
+        let rel = dest.trim_start_matches('/');
+        let src = match open_in_root(root.as_raw_fd(), rel, libc::O_RDONLY | libc::O_DIRECTORY) {
+            Ok(fd) => fd,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => continue,
+            Err(e) => fail(&format!("copy-up: open {dest} in the image: {e}"), 1),
+        };
+        // A destination leading back to the root (a symlink to `/` or `..`) is not copied:
+        // the mount there is refused too.
+        let (s, r) = (tree::fstat(src.as_raw_fd()), tree::fstat(root.as_raw_fd()));
+        if let (Ok(s), Ok(r)) = (s, r) {
+            if s.st_dev == r.st_dev && s.st_ino == r.st_ino {
+                continue;
+            }
+        }
+        let dst = tree::open_dir(dir).unwrap_or_else(|e| fail(&format!("copy-up: open the volume {dir}: {e}"), 1));
+        let result = tree::copy_contents(src.as_raw_fd(), dst.as_raw_fd()).and_then(|_| tree::copy_owners(src.as_raw_fd(), dst.as_raw_fd())).and_then(|_| {
+            let st = tree::fstat(src.as_raw_fd())?;
+            unsafe {
+                libc::fchown(dst.as_raw_fd(), st.st_uid, st.st_gid);
+                libc::fchmod(dst.as_raw_fd(), st.st_mode & 0o7777);
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            fail(&format!("copy-up of {dest} into the volume: {e}"), 1);
+        }
+        copied.push(dest.to_string());
+    }
+    println!("{}", serde_json::json!({ "copied": copied }));
 }

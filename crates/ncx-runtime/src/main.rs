@@ -164,6 +164,7 @@ fn main() {
         "layer-tar" => layer::layer_tar(&args),
         "export" => layer::export(&args),
         "cp" => layer::cp(&args),
+        "copy-up" => layer::copy_up(&args),
         "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
         other => fail(&format!("unknown command {other:?}"), 125),
     }

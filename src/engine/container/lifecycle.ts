@@ -150,7 +150,7 @@ export async function restartContainer(engine: Engine, record: ContainerRecord, 
 }
 
 /** `rm [-f]`: a running container needs force (then it is killed first). */
-export async function removeContainer(engine: Engine, record: ContainerRecord, options: {force: boolean}): Promise<void> {
+export async function removeContainer(engine: Engine, record: ContainerRecord, options: {force: boolean; volumes?: boolean}): Promise<void> {
   const s = stateOf(engine, record)
   if (isUp(s)) {
     if (!options.force) {
@@ -161,6 +161,8 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
   const doomed = engine.containers.locked(() => engine.containers.detach(record.id))
   if (doomed) engine.snapshots.removeTree([doomed])
   releaseContainer(engine, record.id)
+  // `rm -v`: the container's anonymous volumes go with it (named ones never do).
+  if (options.volumes) engine.volumes.removeAnonymousOf(record.id)
 }
 
 /**

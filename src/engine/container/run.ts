@@ -14,6 +14,8 @@ import {resolveUser} from '../spec/user.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
+import {containerMounts, copyUpVolumes} from '../volume/container.js'
+import {ociMounts} from '../volume/attach.js'
 
 export interface RunResult {
   container: ContainerRecord
@@ -80,6 +82,7 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
     const doomed = engine.containers.locked(() => engine.containers.detach(container.id))
     if (doomed) engine.snapshots.removeTree([doomed])
     releaseContainer(engine, container.id)
+    engine.volumes.removeAnonymousOf(container.id)
     throw error
   }
 }
@@ -108,7 +111,9 @@ function layOutBundle(
   writeFileSync(etcFiles.resolvConf, etc.resolvConf ?? resolvConf)
   const ttyGroupMapped = !session.rootless || session.gidMap.some((r) => r.container <= 5 && r.container + r.size > 5)
   const cgroupNamespace = existsSync('/proc/self/ns/cgroup')
-  const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles})
+  container.mounts = containerMounts(engine, container, Object.keys(imageCfg.Volumes ?? {}))
+  const mounts = container.mounts.length > 0 ? container.mounts : undefined
+  const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles, ...(mounts ? {mounts: ociMounts(mounts)} : {})})
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n')
   container.args = spec.process.args
   const {entrypoint, cmd} = resolveCommand(imageCfg, options)
@@ -126,6 +131,7 @@ function layOutBundle(
     ...(imageCfg.Labels || options.labels ? {labels: {...imageCfg.Labels, ...options.labels}} : {}),
   }
   engine.containers.save(container)
+  if (mounts) copyUpVolumes(engine, container, lowerDirs)
   if (etc.network) refreshNetworkHosts(engine, etc.network)
   return {container, lowerDirs}
 }
@@ -231,6 +237,7 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   if (options.rm) {
     if (existsSync(dir)) engine.snapshots.removeTree([dir])
     releaseContainer(engine, container.id)
+    engine.volumes.removeAnonymousOf(container.id)
   } else {
     engine.containers.update(container.id, (r) => {
       r.state = {

@@ -6,6 +6,7 @@ import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
+import {ContainerMount} from '../volume/attach.js'
 
 export type ContainerStatus = 'created' | 'running' | 'exited'
 
@@ -37,6 +38,8 @@ export interface ContainerRecord {
   state: {status: ContainerStatus; pid: number; exitCode: number; startedAt?: string; finishedAt?: string; error?: string}
   /** Set at create time (records written before detached containers existed lack it). */
   config?: ContainerConfig
+  /** Bind mounts, volumes and tmpfs mounts, resolved at create time (Docker's inspect `Mounts`). */
+  mounts?: ContainerMount[]
 }
 
 const ADJECTIVES = ['admiring', 'brave', 'calm', 'eager', 'festive', 'gifted', 'happy', 'jolly', 'keen', 'lucid', 'modest', 'nifty', 'quirky', 'serene', 'tender', 'vibrant', 'wizardly', 'zealous']

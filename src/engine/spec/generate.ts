@@ -3,6 +3,8 @@ import {UsageError} from '../errors.js'
 import {mergeEnv} from './env.js'
 import {DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, OciMount, OciSpec, READONLY_PATHS} from './oci.js'
 import {ResolvedUser} from './user.js'
+import {MountSpec} from '../volume/spec.js'
+import {mergeMounts} from '../volume/attach.js'
 
 /** What `run`/`create` asked for, already validated by the CLI. */
 export interface ContainerOptions {
@@ -50,6 +52,12 @@ export interface ContainerOptions {
   addHosts?: string[]
   /** Container labels (`Config.Labels`, over the image's); compose records its own here. */
   labels?: Record<string, string>
+  /** `-v`, `--mount`, `--tmpfs`, parsed (src/engine/volume/spec.ts). */
+  mounts?: MountSpec[]
+  /** `--volumes-from CONTAINER[:ro|rw]`. */
+  volumesFrom?: string[]
+  /** `--userns`: `keep-id` (the user's own uid/gid inside), `host`, or the default. */
+  userns?: string
 }
 
 /** Docker's `Config.Healthcheck`: durations in nanoseconds, as in the image config. */
@@ -103,6 +111,8 @@ export interface SpecInput {
   ttyGroupMapped: boolean
   /** Host files bind-mounted as /etc/hosts, /etc/hostname, /etc/resolv.conf. */
   etcFiles: {hosts: string; hostname: string; resolvConf: string}
+  /** Volumes, binds and tmpfs mounts (replacing defaults at the same destination). */
+  mounts?: OciMount[]
 }
 
 /** Docker's rule: `--entrypoint` replaces the image's and drops its CMD; args replace CMD. */
@@ -161,7 +171,7 @@ export function generateSpec(input: SpecInput): OciSpec {
     },
     root: {path: 'rootfs', readonly: options.readOnly},
     hostname: input.hostname,
-    mounts,
+    mounts: mergeMounts(mounts, input.mounts ?? []),
     linux: {
       namespaces,
       maskedPaths: [...MASKED_PATHS],
