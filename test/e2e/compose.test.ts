@@ -84,13 +84,19 @@ services:
   kv:
     image: busybox
     command: sh -c 'sleep 2; touch /tmp/ready; while true; do echo PONG | nc -l -p 6379; done'
+    volumes:
+      - kvdata:/data
+      - /scratch
     healthcheck:
       test: ["CMD", "test", "-f", "/tmp/ready"]
       interval: 300ms
       retries: 30
   migrate:
     image: busybox
-    command: sh -c 'echo migrating; sleep 1; echo migrated'
+    command: sh -c 'echo migrating; echo schema-v1 > /data/schema; sleep 1; echo migrated'
+    volumes: [kvdata:/data]
+volumes:
+  kvdata:
 `,
     })
     const r = composeOk(dir, 'stack', ['up', '-d'])
@@ -122,8 +128,13 @@ services:
     const run = composeOk(dir, 'stack', ['run', '--rm', '--no-deps', '-e', 'EXTRA=1', 'migrate', 'sh', '-c', 'echo $EXTRA; nc kv 6379'])
     expect(run.stdout).to.equal('1\nPONG\n')
     expect(composeOk(dir, 'stack', ['ls']).stdout).to.match(/^stack\s+running\(2\), exited\(1\)|^stack\s+exited\(1\), running\(2\)/m)
+    // The named volume is shared: what the migration wrote, kv reads.
+    expect(composeOk(dir, 'stack', ['exec', '-T', 'kv', 'cat', '/data/schema']).stdout).to.equal('schema-v1\n')
+    expect(box.ok(['volume', 'ls', '--format', '{{.Name}}'])).to.include('stack_kvdata')
     const down = composeOk(dir, 'stack', ['down', '-v', '-t', '1'])
     expect(down.stderr).to.include('Network stack_default  Removed')
+    expect(down.stderr).to.include('Volume stack_kvdata  Removed')
+    expect(box.ok(['volume', 'ls', '-q']).trim()).to.equal('')
     expect(box.ok(['ps', '-a', '--format', '{{.Names}}']).trim()).to.equal('')
     expect(box.ok(['network', 'ls', '--format', '{{.Name}}'])).to.not.include('stack_default')
   })
@@ -172,6 +183,37 @@ services:
     expect(composeOk(dir, 'scaled', ['--profile', 'debug', 'ps', '--services']).stdout).to.include('debug')
     composeOk(dir, 'scaled', ['--profile', 'debug', 'down', '-t', '0'])
     expect(box.ok(['ps', '-a', '--format', '{{.Names}}']).trim()).to.equal('')
+  })
+
+  it('attached up streams prefixed logs; --abort-on-container-exit --exit-code-from returns the tests\' code', () => {
+    const dir = projectDir({
+      'compose.yaml': `
+services:
+  app:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo app up; sleep 600 & wait"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 200ms
+  tests:
+    image: busybox
+    command: sh -c 'echo running tests; exit 3'
+    depends_on:
+      app:
+        condition: service_healthy
+`,
+    })
+    const r = compose(dir, 'att', ['up', '--abort-on-container-exit', '--exit-code-from', 'tests'])
+    expect(r.code, r.stderr).to.equal(3)
+    expect(r.stdout).to.match(/^att-app-1\s+\| app up$/m)
+    expect(r.stdout).to.match(/^att-tests-1\s+\| running tests$/m)
+    expect(r.stdout).to.include('att-tests-1 exited with code 3')
+    // Everything was stopped, nothing removed.
+    expect(composeOk(dir, 'att', ['ps', '-a', '--format', '{{.Name}} {{.State}}']).stdout.trim().split('\n').sort()).to.deep.equal(['att-app-1 exited', 'att-tests-1 exited'])
+    // --wait returns once the health check passes.
+    composeOk(dir, 'att', ['up', '-d', '--wait', 'app'])
+    expect(inspect('att-app-1').State.Health?.Status).to.equal('healthy')
+    composeOk(dir, 'att', ['down', '-t', '1'])
   })
 
   it('config prints the interpolated, merged, canonical model', () => {

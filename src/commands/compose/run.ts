@@ -13,6 +13,7 @@ import {loadProject} from '../../engine/compose/loader.js'
 import {parsePortShort, shellSplit} from '../../engine/compose/schema.js'
 import {prepare, up} from '../../engine/compose/up.js'
 import {resolveEnvEntry} from '../../engine/spec/env.js'
+import {parseVolumeFlag} from '../../engine/volume/spec.js'
 import {loadNative} from '../../native/index.js'
 import {oclifFlags} from '../run.js'
 
@@ -20,7 +21,7 @@ const RUN_TABLE: FlagSpec[] = [
   {name: 'detach', char: 'd', kind: 'boolean', description: 'Run container in background and print container ID'},
   {name: 'rm', kind: 'boolean', description: 'Automatically remove the container when it exits'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables'},
-  {name: 'volume', char: 'v', kind: 'multiple', description: 'Bind mount a volume (not available yet)'},
+  {name: 'volume', char: 'v', kind: 'multiple', description: 'Bind mount a volume'},
   {name: 'publish', char: 'p', kind: 'multiple', description: "Publish a container's port(s) to the host"},
   {name: 'service-ports', kind: 'boolean', description: "Run command with all service's ports enabled and mapped to the host"},
   {name: 'no-deps', kind: 'boolean', description: "Don't start linked services"},
@@ -47,7 +48,6 @@ export default class Run extends ComposeCommand<typeof Run> {
     const {flags, positionals} = splitArgv(this.argv, RUN_TABLE)
     const [service, ...command] = positionals
     if (!service) throw new UsageError('"compose run" requires at least 1 argument', 'usage: ncx compose run [OPTIONS] SERVICE [COMMAND] [ARGS...]')
-    if (((flags.volume as string[] | undefined) ?? []).length > 0) throw new UsageError('-v/--volume is not supported yet: ncx has no volumes', 'run without it; ncx refuses rather than ignoring it')
     const warn = (m: string) => this.warnLine(m)
     const project = loadProject(loadOptions(globalsFromParsed(flags), warn))
     const svc = project.services[service]
@@ -84,6 +84,8 @@ export default class Run extends ComposeCommand<typeof Run> {
     options.tty = flags['no-TTY'] === true ? false : (svc.tty ?? stdinTty)
     options.interactive = flags.detach !== true && (flags.interactive === true || stdinTty || svc.stdin_open === true)
     options.rm = flags.rm === true
+    const extra = ((flags.volume as string[] | undefined) ?? []).map((v) => parseVolumeFlag(v, process.cwd()))
+    if (extra.length > 0) options.mounts = [...(options.mounts ?? []).filter((m) => !extra.some((e) => e.target === m.target)), ...extra]
     if (flags.detach === true) {
       const {container} = createContainer(engine, options)
       startContainer(engine, container)

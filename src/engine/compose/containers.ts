@@ -9,6 +9,7 @@ import {NcxError} from '../errors.js'
 import {ContainerRecord} from '../container/store.js'
 import {ContainerOptions, HealthOptions} from '../spec/generate.js'
 import {SLIRP_HOST} from '../network/networks.js'
+import {MountSpec, parseTmpfsFlag} from '../volume/spec.js'
 import {canonicalService} from './canonical.js'
 import {durationMs} from './schema.js'
 import {Project, ServiceConfig} from './types.js'
@@ -120,6 +121,27 @@ function networkOf(engine: Engine, project: Project, name: string, svc: ServiceC
   }
 }
 
+/** A service's volumes, binds and tmpfs mounts as the engine's mount specs (named volumes by their real names). */
+export function serviceMounts(project: Project, svc: ServiceConfig): MountSpec[] {
+  const out: MountSpec[] = []
+  for (const v of svc.volumes ?? []) {
+    const base = {target: v.target, readonly: v.read_only ?? false}
+    if (v.type === 'bind') {
+      out.push({...base, type: 'bind', source: v.source, createSource: v.bind?.create_host_path ?? true, ...(v.bind?.propagation ? {propagation: v.bind.propagation as MountSpec['propagation']} : {})})
+    } else if (v.type === 'volume') {
+      const name = v.source === undefined ? undefined : (project.volumes[v.source]?.name ?? v.source)
+      out.push({...base, type: 'volume', ...(name ? {source: name} : {}), ...(v.volume?.nocopy ? {nocopy: true} : {})})
+    } else if (v.type === 'tmpfs') {
+      const size = v.tmpfs?.size
+      out.push({...base, type: 'tmpfs', tmpfsOptions: [], ...(size !== undefined ? {tmpfsSize: typeof size === 'number' ? size : parseTmpfsFlag(`/x:size=${size}`).tmpfsSize} : {}), ...(v.tmpfs?.mode !== undefined ? {tmpfsMode: v.tmpfs.mode} : {})})
+    } else {
+      throw new NcxError(`volume type ${JSON.stringify(v.type)} (target ${v.target}) is not supported by ncx`, {hint: 'use volume, bind or tmpfs'})
+    }
+  }
+  for (const t of svc.tmpfs ?? []) out.push(parseTmpfsFlag(t))
+  return out
+}
+
 /** One replica's container options, with the labels Docker Compose sets. */
 export function replicaOptions(engine: Engine, project: Project, name: string, svc: ServiceConfig, r: ReplicaOptions): ContainerOptions {
   const cmd = svc.command ?? []
@@ -164,6 +186,8 @@ export function replicaOptions(engine: Engine, project: Project, name: string, s
     labels,
     ...networkOf(engine, project, name, svc),
   }
+  const mounts = serviceMounts(project, svc)
+  if (mounts.length > 0) options.mounts = mounts
   const bridged = !['host', 'none'].includes(options.network) && !options.network.startsWith('container:')
   if (svc.ports?.length && bridged && !r.oneoff) {
     options.publish = svc.ports.map((p) => ({proto: p.protocol, hostIp: p.host_ip ?? '0.0.0.0', hostPort: p.published ? Number(p.published.split('-')[0]) : 0, containerPort: p.target}))

@@ -76,9 +76,6 @@ export function checkRunnable(engine: Engine, project: Project, services: string
       if (!engine.images.find(svc.image)) throw new NcxError(`service ${JSON.stringify(name)} has build: and its image ${svc.image} is not present, and ncx has no image build yet`, {hint: `load ${svc.image} with "ncx load" (or pull it), then run again`})
       warn(`service ${JSON.stringify(name)}: build is not supported by ncx yet; using the present image ${svc.image}`)
     }
-    if (svc.volumes?.length || svc.tmpfs?.length) {
-      throw new NcxError(`service ${JSON.stringify(name)} mounts volumes (${[...(svc.volumes ?? []).map((v) => v.target), ...(svc.tmpfs ?? [])].join(', ')}), and ncx has no volumes yet`, {hint: 'remove the volumes of this service to run it with ncx for now; ncx refuses rather than running without your data'})
-    }
   }
   const unsupported = project.unsupported.filter((u) => services.includes(u.split('.')[1]))
   if (unsupported.length > 0) warn(`ncx does not support these keys yet; they are ignored: ${unsupported.join(', ')}`)
@@ -112,6 +109,27 @@ export function ensureNetworks(engine: Engine, project: Project, services: strin
       labels: {...cfg.labels, [LABEL.project]: project.name, [LABEL.network]: key, [LABEL.version]: '2.29.0'},
     })
     emit({kind: 'Network', name: cfg.name, status: 'Created', done: true})
+  }
+}
+
+/** Create the project's named volumes the services use (labelled as Compose does); external ones must exist. */
+export function ensureVolumes(engine: Engine, project: Project, services: string[], emit: (e: ComposeEvent) => void, warn: (m: string) => void): void {
+  const used = new Set(services.flatMap((s) => (project.services[s].volumes ?? []).filter((v) => v.type === 'volume' && v.source !== undefined).map((v) => v.source!)))
+  for (const key of Object.keys(project.volumes)) {
+    if (!used.has(key)) continue
+    const cfg = project.volumes[key]
+    const existing = engine.volumes.find(cfg.name)
+    if (cfg.external) {
+      if (!existing) throw new NcxError(`external volume "${cfg.name}" not found`, {hint: `create it first: ncx volume create ${cfg.name}`})
+      continue
+    }
+    if (existing) {
+      if (existing.labels[LABEL.project] !== project.name) warn(`volume "${cfg.name}" already exists but was not created by Docker Compose. Use \`external: true\` to use an existing volume`)
+      continue
+    }
+    emit({kind: 'Volume', name: cfg.name, status: 'Creating', done: false})
+    engine.volumes.create({name: cfg.name, ...(cfg.driver ? {driver: cfg.driver} : {}), ...(cfg.driver_opts ? {options: cfg.driver_opts} : {}), labels: {...cfg.labels, [LABEL.project]: project.name, [LABEL.volume]: key, [LABEL.version]: '2.29.0'}})
+    emit({kind: 'Volume', name: cfg.name, status: 'Created', done: true})
   }
 }
 
@@ -235,6 +253,7 @@ export async function prepare(engine: Engine, project: Project, services: string
   checkRunnable(engine, project, services, o.onWarning ?? (() => {}))
   await pullImages(engine, project, services, o)
   ensureNetworks(engine, project, services, o.onEvent ?? (() => {}))
+  ensureVolumes(engine, project, services, o.onEvent ?? (() => {}), o.onWarning ?? (() => {}))
 }
 
 export interface UpResult {
@@ -264,6 +283,7 @@ export async function up(engine: Engine, project: Project, o: UpOptions): Promis
     }
   }
   ensureNetworks(engine, project, services, emit)
+  ensureVolumes(engine, project, services, emit, warn)
   const deadline = o.waitTimeout && o.waitTimeout > 0 ? Date.now() + o.waitTimeout * 1000 : 0
   const tasks = new Map<string, Promise<ContainerRecord[]>>()
   const result: UpResult = {containers: {}}
@@ -326,7 +346,7 @@ export interface DownOptions {
 }
 
 /** Stop the given containers, dependents before their dependencies. */
-export async function stopInOrder(engine: Engine, project: Project | undefined, records: ContainerRecord[], timeout: number | undefined, emit: (e: ComposeEvent) => void, remove: boolean): Promise<void> {
+export async function stopInOrder(engine: Engine, project: Project | undefined, records: ContainerRecord[], timeout: number | undefined, emit: (e: ComposeEvent) => void, remove: boolean, volumes = false): Promise<void> {
   const byService = new Map<string, ContainerRecord[]>()
   for (const r of records) byService.set(serviceOf(r), [...(byService.get(serviceOf(r)) ?? []), r])
   const done = new Map<string, Promise<void>>()
@@ -346,7 +366,7 @@ export async function stopInOrder(engine: Engine, project: Project | undefined, 
           }
           if (remove) {
             emit({kind: 'Container', name: r.name, status: 'Removing', done: false})
-            await removeContainer(engine, r, {force: true})
+            await removeContainer(engine, r, {force: true, volumes})
             emit({kind: 'Container', name: r.name, status: 'Removed', done: true})
           }
         }),
@@ -372,7 +392,7 @@ export async function down(engine: Engine, name: string, project: Project | unde
   const doomed = known && !o.removeOrphans ? all.filter((r) => known.has(serviceOf(r))) : all
   if (orphans.length > 0 && !o.removeOrphans) warn(`Found orphan containers (${orphans.map((r) => r.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`)
   const images = new Set(doomed.map((r) => r.image))
-  await stopInOrder(engine, project, doomed, o.timeout, emit, true)
+  await stopInOrder(engine, project, doomed, o.timeout, emit, true, o.volumes)
   // Networks: the model's (not external), else every network labelled with the project.
   const nets = project
     ? Object.values(project.networks).filter((n) => !n.external).map((n) => n.name)
@@ -388,8 +408,20 @@ export async function down(engine: Engine, name: string, project: Project | unde
       warn((error as Error).message)
     }
   }
-  if (o.volumes && project && Object.values(project.volumes).some((v) => !v.external)) {
-    warn('ncx has no volumes yet: there are no volumes to remove')
+  if (o.volumes) {
+    // The model's volumes (not external), else every volume labelled with the project.
+    const vols = project ? Object.values(project.volumes).filter((v) => !v.external).map((v) => v.name) : engine.volumes.list().filter((v) => v.labels[LABEL.project] === name).map((v) => v.name)
+    for (const v of vols) {
+      const rec = engine.volumes.find(v)
+      if (!rec || rec.labels[LABEL.project] !== name) continue
+      emit({kind: 'Volume', name: v, status: 'Removing', done: false})
+      try {
+        engine.volumes.remove(v)
+        emit({kind: 'Volume', name: v, status: 'Removed', done: true})
+      } catch (error) {
+        warn((error as Error).message)
+      }
+    }
   }
   if (o.rmi) {
     // `local`: images without a custom tag, i.e. those Compose built as <project>-<service> (ncx
