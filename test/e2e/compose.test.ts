@@ -227,7 +227,7 @@ services:
   web:
     command:
       - echo
-      - $HOME hi
+      - $$HOME hi
     image: busybox:1.36
     networks:
       default: null

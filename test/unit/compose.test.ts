@@ -137,7 +137,7 @@ services:
     command:
       - sh
       - -c
-      - echo "$HOME"
+      - echo "$$HOME"
     depends_on:
       db:
         condition: service_started
@@ -175,6 +175,14 @@ networks:
   default:
     name: ${d.split('/').pop()}_default
 `)
+    })
+
+    it('the rendered model loads again to the same model ($ doubled, as Compose renders it)', () => {
+      const d = project({'compose.yaml': 'name: rt\nservices:\n  a:\n    image: busybox\n    command: echo "$$HOME costs $$5"\n    environment: [P=a$$b]\n    ports: ["8080:80"]\n    volumes: [./x:/x:ro]\n    healthcheck: {test: "true", interval: 1m30s}\n'})
+      const once = config(d)
+      expect(once).to.include('- $$HOME costs $$5').and.include('P: a$$b')
+      const again = renderModel(canonicalModel(loadProject({cwd: d, env: {}, files: ['-'], readStdin: () => once})), 'yaml')
+      expect(again).to.equal(once)
     })
 
     it('renders JSON with the same model', () => {

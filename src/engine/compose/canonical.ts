@@ -88,7 +88,16 @@ export function canonicalModel(project: Project): Obj {
   return out
 }
 
-export function renderModel(model: Obj, format: 'yaml' | 'json'): string {
+/** Literal `$` doubled, as Compose renders its model so that the output loads again unchanged. */
+function escapeDollars(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(/\$/g, '$$$$')
+  if (Array.isArray(v)) return v.map(escapeDollars)
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeDollars(x)]))
+  return v
+}
+
+export function renderModel(raw: Obj, format: 'yaml' | 'json'): string {
+  const model = escapeDollars(raw) as Obj
   if (format === 'json') return JSON.stringify(model, null, 2) + '\n'
   return stringify(model, {lineWidth: 0, indentSeq: true, aliasDuplicateObjects: false, nullStr: 'null'})
 }

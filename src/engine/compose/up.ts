@@ -170,7 +170,7 @@ export async function waitCondition(engine: Engine, project: Project, dep: strin
 }
 
 /** Converge one service to its model: create, recreate, start, scale. */
-async function convergeService(engine: Engine, project: Project, name: string, o: UpOptions, emit: (e: ComposeEvent) => void): Promise<ContainerRecord[]> {
+async function convergeService(engine: Engine, project: Project, name: string, o: UpOptions, emit: (e: ComposeEvent) => void, recreated: Set<string>): Promise<ContainerRecord[]> {
   const svc = project.services[name]
   const want = o.scale?.[name] ?? replicas(svc)
   if (want > 1 && svc.container_name) throw new NcxError(`service ${JSON.stringify(name)} has container_name ${JSON.stringify(svc.container_name)} and cannot be scaled to ${want}`, {hint: 'remove container_name to run several replicas'})
@@ -194,6 +194,7 @@ async function convergeService(engine: Engine, project: Project, name: string, o
       await removeContainer(engine, r, {force: true})
       const {container} = createContainer(engine, replicaOptions(engine, project, name, svc, {number: numberOf(r)}))
       emit({kind: 'Container', name: container.name, status: 'Recreated', done: o.noStart === true})
+      recreated.add(name)
       kept.push(container)
     } else kept.push(r)
   }
@@ -286,6 +287,7 @@ export async function up(engine: Engine, project: Project, o: UpOptions): Promis
   ensureVolumes(engine, project, services, emit, warn)
   const deadline = o.waitTimeout && o.waitTimeout > 0 ? Date.now() + o.waitTimeout * 1000 : 0
   const tasks = new Map<string, Promise<ContainerRecord[]>>()
+  const recreated = new Set<string>()
   const result: UpResult = {containers: {}}
   const run = (name: string): Promise<ContainerRecord[]> => {
     let t = tasks.get(name)
@@ -307,7 +309,17 @@ export async function up(engine: Engine, project: Project, o: UpOptions): Promis
       )
       // Yield so that services whose dependencies are met start together.
       await sleep(0)
-      const records = await convergeService(engine, project, name, o, emit)
+      const before = new Set(projectContainers(engine, project.name, {service: name}).map((r) => r.id))
+      const records = await convergeService(engine, project, name, o, emit, recreated)
+      // depends_on.restart: a dependency was recreated, so this service's kept containers restart.
+      if (!o.noStart && deps.some(([d, c]) => c.restart && recreated.has(d))) {
+        for (const r of records.filter((x) => before.has(x.id))) {
+          const st = stateOf(engine, r).status
+          if (st !== 'running' && st !== 'restarting') continue
+          emit({kind: 'Container', name: r.name, status: 'Restarting', done: false})
+          await stopContainer(engine, r, {timeout: o.timeout})
+        }
+      }
       if (!o.noStart) startReplicas(engine, records, emit)
       result.containers[name] = records
       return records
