@@ -1,4 +1,4 @@
-import {execFileSync} from 'node:child_process'
+import {execFile, execFileSync} from 'node:child_process'
 
 import {runtimeBinary} from '../native/index.js'
 import {NcxError} from './errors.js'
@@ -16,6 +16,16 @@ export function runtimeSync(args: string[], options: {keepCode?: boolean} = {}):
     const exitCode = options.keepCode && typeof e.status === 'number' && e.status > 0 ? e.status : 125
     throw new NcxError(runtimeErrorText(e.stderr) ?? `ncx-runtime ${args[0]} failed: ${e.message}`, {exitCode})
   }
+}
+
+/** `runtimeSync` without blocking the event loop (stops of several containers run concurrently). */
+export function runtimeAsync(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(runtimeBinary(), args, {encoding: 'utf8'}, (error, stdout, stderr) => {
+      if (error) reject(new NcxError(runtimeErrorText(stderr) ?? `ncx-runtime ${args[0]} failed: ${error.message}`, {exitCode: 125}))
+      else resolve(stdout)
+    })
+  })
 }
 
 /** The runtime reports failures as one JSON line `{"error": "...", "code": N}` on stderr. */

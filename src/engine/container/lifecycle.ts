@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
-import {runtimeSync} from '../runtime.js'
+import {runtimeAsync, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
@@ -128,7 +128,7 @@ export async function stopContainer(engine: Engine, record: ContainerRecord, opt
   const timeout = options.timeout ?? record.options.stopTimeout ?? 10
   const args = ['stop', '--pid', String(s.pid), '--signal', String(signal), '--timeout-ms', String(timeout < 0 ? 2 ** 31 - 1 : timeout * 1000)]
   if (s.monitorPid) args.push('--monitor-pid', String(s.monitorPid))
-  runtimeSync([...args, ...joinArgs(engine.session())])
+  await runtimeAsync([...args, ...joinArgs(engine.session())])
   await until(() => !isUp(stateOf(engine, record)), 5000)
 }
 
