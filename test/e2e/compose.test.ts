@@ -216,6 +216,53 @@ services:
     composeOk(dir, 'att', ['down', '-t', '1'])
   })
 
+  it('secrets and configs; start, stop, restart, kill, rm, port, top, images, ls, version', () => {
+    const dir = projectDir({
+      'compose.yaml': `
+services:
+  app:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+    ports: ["80"]
+    secrets: [token]
+    configs:
+      - source: conf
+        target: /etc/app.conf
+secrets:
+  token:
+    environment: TOKEN
+configs:
+  conf:
+    content: key=value
+`,
+    })
+    composeOk(dir, 'misc', ['up', '-d'], {TOKEN: 's3cret'})
+    expect(composeOk(dir, 'misc', ['exec', '-T', 'app', 'cat', '/run/secrets/token']).stdout).to.equal('s3cret')
+    expect(composeOk(dir, 'misc', ['exec', '-T', 'app', 'cat', '/etc/app.conf']).stdout).to.equal('key=value')
+    expect(composeOk(dir, 'misc', ['port', 'app', '80']).stdout).to.match(/^0\.0\.0\.0:\d+\n$/)
+    expect(composeOk(dir, 'misc', ['top']).stdout).to.include('sleep 600')
+    expect(composeOk(dir, 'misc', ['images']).stdout).to.match(/misc-app-1\s+busybox\s+latest/)
+    const state = () => inspect('misc-app-1').State.Status
+    composeOk(dir, 'misc', ['stop', '-t', '2'])
+    expect(state()).to.equal('exited')
+    composeOk(dir, 'misc', ['start'], {TOKEN: 's3cret'})
+    expect(state()).to.equal('running')
+    const id = inspect('misc-app-1').Id
+    composeOk(dir, 'misc', ['restart', '-t', '2'])
+    expect(state()).to.equal('running')
+    expect(inspect('misc-app-1').Id).to.equal(id)
+    composeOk(dir, 'misc', ['kill'])
+    expect(inspect('misc-app-1').State.ExitCode).to.equal(137)
+    expect(composeOk(dir, 'misc', ['ls', '-a']).stdout).to.match(/^misc\s+exited\(1\)/m)
+    const pause = compose(dir, 'misc', ['pause'])
+    expect(pause.code).to.not.equal(0)
+    expect(pause.stderr).to.include('compose pause is not supported yet')
+    composeOk(dir, 'misc', ['rm', '-f'])
+    expect(box.ok(['ps', '-a', '--format', '{{.Names}}']).trim()).to.equal('')
+    expect(composeOk(dir, 'misc', ['version', '--short']).stdout).to.match(/^\d+\.\d+\.\d+\n$/)
+    composeOk(dir, 'misc', ['down'])
+  })
+
   it('config prints the interpolated, merged, canonical model', () => {
     const dir = projectDir({
       'compose.yaml': 'services:\n  web:\n    image: busybox:${TAG:-1.36}\n    command: echo "$$HOME ${GREETING:?set GREETING}"\n    ports: ["8080:80"]\n',

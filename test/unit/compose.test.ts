@@ -327,6 +327,8 @@ networks:
       ['undefined network', 'services:\n  a:\n    image: x\n    networks: [front]\n', /service "a" refers to undefined network front/],
       ['undefined volume', 'services:\n  a:\n    image: x\n    volumes: [data:/data]\n', /service "a" refers to undefined volume data/],
       ['extra key in long port', 'services:\n  a:\n    image: x\n    ports:\n      - target: 80\n        publish: 80\n', /compose.yaml:6: services.a.ports\[0\].publish: additional property "publish" is not allowed/],
+      ['undefined secret', 'services:\n  a:\n    image: x\n    secrets: [token]\n', /service "a" refers to undefined secret token/],
+      ['secret without a source', 'services:\n  a:\n    image: x\nsecrets:\n  token:\n    labels: {a: b}\n', /compose.yaml:5: secrets.token: needs one of file, environment, content or external/],
       ['boolean expected', 'services:\n  a:\n    image: x\n    tty: maybe\n', /compose.yaml:4: services.a.tty: must be a boolean/],
     ]
     for (const [what, text, re] of cases) {

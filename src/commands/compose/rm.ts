@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {ComposeCommand, progressPrinter} from '../../cli/compose.js'
+import {BaseCommand} from '../../cli/base.js'
+import {ComposeCommand, composeFlagsLongFile, progressPrinter} from '../../cli/compose.js'
 import {stateOf} from '../../engine/container/lifecycle.js'
 import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
 import {stopInOrder} from '../../engine/compose/up.js'
@@ -8,6 +9,7 @@ import {stopInOrder} from '../../engine/compose/up.js'
 export default class Rm extends ComposeCommand<typeof Rm> {
   static summary = 'Removes stopped service containers'
   static strict = false
+  static baseFlags = {...BaseCommand.baseFlags, ...composeFlagsLongFile}
   static flags = {
     force: Flags.boolean({char: 'f', description: "Don't ask to confirm removal"}),
     stop: Flags.boolean({char: 's', description: 'Stop the containers, if required, before removing'}),

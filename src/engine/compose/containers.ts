@@ -3,6 +3,8 @@
  * hash that decides recreation, and the container options each replica runs with.
  */
 import {createHash} from 'node:crypto'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {isAbsolute, join} from 'node:path'
 
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
@@ -142,6 +144,34 @@ export function serviceMounts(project: Project, svc: ServiceConfig): MountSpec[]
   return out
 }
 
+/**
+ * Secrets (at /run/secrets/NAME) and configs (at /NAME) as read-only bind mounts: a `file:` is
+ * mounted as it is; `environment:` and `content:` are written once under the data root.
+ */
+export function fileMounts(engine: Engine, project: Project, svc: ServiceConfig): MountSpec[] {
+  const out: MountSpec[] = []
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const ref of (svc[kind] as Array<{source: string; target?: string; mode?: number}> | undefined) ?? []) {
+      const def = project[kind][ref.source] as {file?: string; environment?: string; content?: string; external?: boolean} | undefined
+      if (!def) throw new NcxError(`service refers to undefined ${kind.slice(0, -1)} ${ref.source}`)
+      if (def.external) throw new NcxError(`${kind.slice(0, -1)} ${ref.source} is external: external ${kind} need a swarm`, {hint: 'give it as file:, environment: or content:'})
+      const base = kind === 'secrets' ? '/run/secrets' : '/'
+      const target = ref.target === undefined ? join(base, ref.source) : isAbsolute(ref.target) ? ref.target : join(base, ref.target)
+      let source = def.file
+      if (source === undefined) {
+        const text = def.content ?? (def.environment !== undefined ? project.environment[def.environment] : undefined)
+        if (text === undefined) throw new NcxError(`${kind.slice(0, -1)} ${ref.source}: environment variable ${def.environment ?? ''} is not set`)
+        const dir = join(engine.paths.data, 'compose', project.name, kind)
+        mkdirSync(dir, {recursive: true, mode: 0o700})
+        source = join(dir, ref.source)
+        writeFileSync(source, text, {mode: 0o644})
+      }
+      out.push({type: 'bind', source, target, readonly: true, createSource: false})
+    }
+  }
+  return out
+}
+
 /** One replica's container options, with the labels Docker Compose sets. */
 export function replicaOptions(engine: Engine, project: Project, name: string, svc: ServiceConfig, r: ReplicaOptions): ContainerOptions {
   const cmd = svc.command ?? []
@@ -186,7 +216,7 @@ export function replicaOptions(engine: Engine, project: Project, name: string, s
     labels,
     ...networkOf(engine, project, name, svc),
   }
-  const mounts = serviceMounts(project, svc)
+  const mounts = [...serviceMounts(project, svc), ...fileMounts(engine, project, svc)]
   if (mounts.length > 0) options.mounts = mounts
   const bridged = !['host', 'none'].includes(options.network) && !options.network.startsWith('container:')
   if (svc.ports?.length && bridged && !r.oneoff) {

@@ -186,6 +186,9 @@ class ProjectLoader {
     if (raw.driver_opts !== undefined) out.driver_opts = Object.fromEntries(Object.entries(mapOrList(ctx, [...path, 'driver_opts'], raw.driver_opts)).map(([k, v]) => [k, v ?? '']))
     for (const b of ['internal', 'attachable', 'enable_ipv6', 'enable_ipv4'] as const) if (raw[b] !== undefined) out[b] = bool(ctx, [...path, b], raw[b])
     if (raw.file !== undefined) out.file = resolve(ctx.baseDir, str(ctx, [...path, 'file'], raw.file))
+    if ((kind === 'secrets' || kind === 'configs') && !['file', 'environment', 'content', 'external'].some((k) => raw[k] !== undefined)) {
+      fail(ctx, path, 'needs one of file, environment, content or external')
+    }
     if (out.external === true) {
       const extra = Object.keys(raw).filter((k) => !['name', 'external', 'labels'].includes(k) && !k.startsWith('x-'))
       if (extra.length > 0) fail(ctx, [...path, extra[0]], `conflicts with "external: true"`, 'an external resource is created outside the project: only name may be given')
@@ -384,6 +387,11 @@ export function loadProject(o: LoadOptions = {}): Project {
     }
     for (const v of svc.volumes ?? []) {
       if (v.type === 'volume' && v.source !== undefined && !(v.source in m.volumes)) throw new ComposeError(`service ${JSON.stringify(svcName)} refers to undefined volume ${v.source}: invalid compose project`, {...where(svcName), hint: `declare it under the top-level volumes: key`})
+    }
+    for (const kind of ['secrets', 'configs'] as const) {
+      for (const ref of (svc[kind] as Array<{source: string}> | undefined) ?? []) {
+        if (!(ref.source in m[kind])) throw new ComposeError(`service ${JSON.stringify(svcName)} refers to undefined ${kind.slice(0, -1)} ${ref.source}: invalid compose project`, where(svcName))
+      }
     }
     for (const [k, v] of Object.entries(svc)) if (!k.startsWith('x-') && SERVICE_KEYS[k] && !SERVICE_KEYS[k].supported && v !== undefined) project.unsupported.push(`services.${svcName}.${k}`)
   }
