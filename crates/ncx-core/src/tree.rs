@@ -501,20 +501,35 @@ pub fn copy_contents(src: RawFd, dst: RawFd) -> io::Result<u64> {
 /// bits) of the same entry under `src`: a copy that keeps owners (Docker's volume copy-up).
 /// Walked through directory fds without following symlinks, like the copy itself.
 pub fn copy_owners(src: RawFd, dst: RawFd) -> io::Result<()> {
+    copy_owners_mapped(src, dst, &|id| id, &|id| id, None)
+}
+
+/// `copy_owners` with owners translated (`uid`, `gid`), and, with `opaque` (an xattr
+/// prefix), overlayfs opaque-directory markers carried over: a layer copied for another
+/// id mapping (`--userns keep-id`).
+pub fn copy_owners_mapped(src: RawFd, dst: RawFd, uid: &dyn Fn(u32) -> u32, gid: &dyn Fn(u32) -> u32, opaque: Option<&str>) -> io::Result<()> {
     for name in list_dir(src)? {
         let cn = cname(&name)?;
         let st = lstat_at(src, &cn)?;
         if lstat_at(dst, &cn).is_err() {
             continue;
         }
-        check(unsafe { libc::fchownat(dst, cn.as_ptr(), st.st_uid, st.st_gid, libc::AT_SYMLINK_NOFOLLOW) })?;
+        check(unsafe { libc::fchownat(dst, cn.as_ptr(), uid(st.st_uid), gid(st.st_gid), libc::AT_SYMLINK_NOFOLLOW) })?;
         if kind(&st) == libc::S_IFLNK {
             continue;
         }
-        check(unsafe { libc::fchmodat(dst, cn.as_ptr(), st.st_mode & 0o7777, 0) })?;
+        if is_dir(&st) || kind(&st) == libc::S_IFREG {
+            check(unsafe { libc::fchmodat(dst, cn.as_ptr(), st.st_mode & 0o7777, 0) })?;
+        }
         if is_dir(&st) {
             let (s, d) = (open_dir_at(src, &cn)?, open_dir_at(dst, &cn)?);
-            copy_owners(s.as_raw_fd(), d.as_raw_fd())?;
+            if let Some(prefix) = opaque {
+                if is_opaque(s.as_raw_fd(), prefix) {
+                    let key = cname(format!("{prefix}overlay.opaque").as_bytes())?;
+                    check(unsafe { libc::fsetxattr(d.as_raw_fd(), key.as_ptr(), b"y".as_ptr() as *const libc::c_void, 1, 0) })?;
+                }
+            }
+            copy_owners_mapped(s.as_raw_fd(), d.as_raw_fd(), uid, gid, opaque)?;
         }
     }
     Ok(())

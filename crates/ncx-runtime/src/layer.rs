@@ -17,6 +17,11 @@
 //!         copied into DIR (a new, empty volume) with owners and modes; DIR itself takes
 //!         DEST's owner and mode. A DEST the image does not have (or not a directory) is skipped.
 //!
+//!   ncx-runtime shift-layer --src DIR --dest DIR --uid-map C:H:S[,…] --gid-map C:H:S[,…] [--xattr-prefix P]
+//!       → an unpacked layer copied with every owner id translated through the maps (an id
+//!         in C..C+S becomes H+(id-C)), whiteouts and opaque markers kept: the layer as a
+//!         container with its own id mapping (`--userns keep-id`) must see it
+//!
 //! A root SPEC is `host` (host paths, resolved as usual), `pid:N` (a running container's root,
 //! /proc/N/root), `dir:DIR` (a plain directory), or `overlay:DATA` (overlayfs mounted on
 //! --mountpoint in a private mount namespace; read-only when DATA has no upperdir). Paths
@@ -377,4 +382,33 @@ pub fn copy_up(args: &Args) {
         copied.push(dest.to_string());
     }
     println!("{}", serde_json::json!({ "copied": copied }));
+}
+
+pub fn shift_layer(args: &Args) {
+    join_userns(args);
+    let maps = |k: &str| userns::parse_maps(args.require(k)).unwrap_or_else(|e| fail(&e.to_string(), 125));
+    let (umap, gmap) = (maps("uid-map"), maps("gid-map"));
+    let translate = |maps: &[userns::IdMap], id: u32| {
+        maps.iter().find(|m| id >= m.container && id - m.container < m.size).map(|m| m.host + (id - m.container)).unwrap_or(id)
+    };
+    let (src_path, dest_path) = (args.require("src"), args.require("dest"));
+    let src = tree::open_dir(src_path).unwrap_or_else(|e| fail(&format!("open layer {src_path}: {e}"), 1));
+    if let Err(e) = std::fs::create_dir(dest_path) {
+        fail(&format!("create {dest_path}: {e}"), 1);
+    }
+    let dst = tree::open_dir(dest_path).unwrap_or_else(|e| fail(&format!("open {dest_path}: {e}"), 1));
+    let prefix = prefix(args);
+    let result = tree::copy_contents(src.as_raw_fd(), dst.as_raw_fd())
+        .and_then(|_| tree::copy_owners_mapped(src.as_raw_fd(), dst.as_raw_fd(), &|u| translate(&umap, u), &|g| translate(&gmap, g), Some(&prefix)))
+        .and_then(|_| {
+            let st = tree::fstat(src.as_raw_fd())?;
+            unsafe {
+                libc::fchown(dst.as_raw_fd(), translate(&umap, st.st_uid), translate(&gmap, st.st_gid));
+                libc::fchmod(dst.as_raw_fd(), st.st_mode & 0o7777);
+            }
+            Ok(())
+        });
+    if let Err(e) = result {
+        fail(&format!("copy layer {src_path} for the id mapping: {e}"), 1);
+    }
 }

@@ -13,6 +13,7 @@
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
 
+mod ownns;
 mod ctl;
 mod exec;
 mod layer;
@@ -165,6 +166,7 @@ fn main() {
         "export" => layer::export(&args),
         "cp" => layer::cp(&args),
         "copy-up" => layer::copy_up(&args),
+        "shift-layer" => layer::shift_layer(&args),
         "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
         other => fail(&format!("unknown command {other:?}"), 125),
     }

@@ -155,6 +155,8 @@ fn dev_null() -> RawFd {
 /// Clone the container's PID 1 into new namespaces (a fresh PID namespace on every start,
 /// which `unshare` could not give twice) and wait until it has exec'd or failed.
 fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
+    let mut spec = cfg.spec.clone();
+    let own_userns = crate::ownns::prepare(&mut spec).map_err(|e| err(125, e))?;
     let mut flags = libc::CLONE_NEWPID;
     for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET), ("cgroup", libc::CLONE_NEWCGROUP)] {
         if cfg.spec.has_namespace(kind) {
@@ -188,8 +190,9 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
             libc::dup2(err_.map(|p| p.1).unwrap_or(null), 2);
         }
         close(gate.map(|g| g.1));
-        child(&cfg.spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true, gate.map(|g| g.0));
+        child(&spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true, gate.map(|g| g.0));
     }
+    close(own_userns);
     unsafe {
         libc::close(pair[1]);
         libc::close(null);

@@ -60,7 +60,7 @@ pub fn run(args: &Args) -> i32 {
         }
         code
     };
-    let spec = match Spec::load(&format!("{bundle}/config.json")) {
+    let mut spec = match Spec::load(&format!("{bundle}/config.json")) {
         Ok(s) => s,
         Err(e) => return report(125, e.to_string()),
     };
@@ -113,6 +113,10 @@ pub fn run(args: &Args) -> i32 {
         }
         flags &= !libc::CLONE_NEWNET;
     }
+    let own_userns = match crate::ownns::prepare(&mut spec) {
+        Ok(fd) => fd,
+        Err(e) => return report(125, e),
+    };
     if unsafe { libc::unshare(flags) } < 0 {
         return report(125, format!("cannot create the container's namespaces: {}", std::io::Error::last_os_error()));
     }
@@ -138,6 +142,9 @@ pub fn run(args: &Args) -> i32 {
         child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], false, gate.map(|g| g.0));
     }
     unsafe { libc::close(pair[1]) };
+    if let Some(fd) = own_userns {
+        unsafe { libc::close(fd) };
+    }
     if let (Some((gr, gw)), Some(a)) = (gate, &attach) {
         unsafe { libc::close(gr) };
         if let Err(e) = crate::net::attach(a, pid) {
@@ -513,6 +520,12 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     let steps = plan(spec, rootfs, rootfs_mount);
     if let Err(e) = execute(&mut RealSys, &steps) {
         die(sock, 125, format!("container setup failed: {e}"));
+    }
+    if let Some(path) = crate::ownns::path(spec) {
+        use ncx_core::sys::Sys;
+        if let Err(e) = RealSys.open_ns(path).and_then(|fd| RealSys.setns(fd, libc::CLONE_NEWUSER, "user")) {
+            die(sock, 125, format!("cannot enter the container's user namespace: {e}"));
+        }
     }
     exec_process(&process, sock, pdeath)
 }

@@ -101,6 +101,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       RestartPolicy: {Name: policy, MaximumRetryCount: Number(max ?? 0)},
       AutoRemove: o.rm,
       ReadonlyRootfs: o.readOnly,
+      UsernsMode: o.userns ?? '',
       Runtime: 'ncx-runtime',
     },
     GraphDriver: {

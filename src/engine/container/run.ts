@@ -16,6 +16,7 @@ import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
 import {containerMounts, copyUpVolumes} from '../volume/container.js'
 import {ociMounts} from '../volume/attach.js'
+import {applyKeepId, checkKeepId, keepIdLowerDirs, keepIdUser} from '../rootless/keepid.js'
 
 export interface RunResult {
   container: ContainerRecord
@@ -64,7 +65,8 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
   }
   const lowerDirs = image.layers.map((l) => engine.snapshots.dir(l.diffId)).reverse()
   const imageCfg = config.config ?? {}
-  const user = resolveUser(options.user ?? imageCfg.User ?? '', lowerDirs)
+  if (options.userns === 'keep-id') checkKeepId(engine.session(), engine.storageDriver().name)
+  const user = resolveUser(configuredUser(options, imageCfg), lowerDirs)
   const container = engine.containers.create({
     name: options.name,
     image: options.image,
@@ -114,6 +116,7 @@ function layOutBundle(
   container.mounts = containerMounts(engine, container, Object.keys(imageCfg.Volumes ?? {}))
   const mounts = container.mounts.length > 0 ? container.mounts : undefined
   const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles, ...(mounts ? {mounts: ociMounts(mounts)} : {})})
+  if (options.userns === 'keep-id') applyKeepId(spec, session)
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n')
   container.args = spec.process.args
   const {entrypoint, cmd} = resolveCommand(imageCfg, options)
@@ -124,7 +127,7 @@ function layOutBundle(
     cmd,
     env: spec.process.env,
     workdir: spec.process.cwd,
-    user: options.user ?? imageCfg.User ?? '',
+    user: configuredUser(options, imageCfg),
     hostname,
     ...(options.stopSignal ?? imageCfg.StopSignal ? {stopSignal: options.stopSignal ?? imageCfg.StopSignal} : {}),
     ...(healthcheck ? {healthcheck} : {}),
@@ -136,8 +139,19 @@ function layOutBundle(
   return {container, lowerDirs}
 }
 
+/** `-u`, else (keep-id) the user's own uid:gid, else the image's USER. */
+function configuredUser(options: ContainerOptions, imageCfg: NonNullable<ImageConfig['config']>): string {
+  if (options.user !== undefined) return options.user
+  if (options.userns === 'keep-id') {
+    const {uid, gid} = keepIdUser()
+    return `${uid}:${gid}`
+  }
+  return imageCfg.User ?? ''
+}
+
 /** The unpacked image layers of a container, topmost first (overlay's lowerdir order). */
 export function containerLowerDirs(engine: Engine, container: ContainerRecord): string[] {
+  if (container.options.userns === 'keep-id') return keepIdLowerDirs(engine, container.layers)
   return container.layers.map((d) => engine.snapshots.dir(d)).reverse()
 }
 
@@ -147,6 +161,7 @@ export function containerLowerDirs(engine: Engine, container: ContainerRecord): 
  * once, before the first start.
  */
 export function rootfsArgs(engine: Engine, container: ContainerRecord, lowerDirs = containerLowerDirs(engine, container)): string[] {
+  if (container.options.userns === 'keep-id') lowerDirs = keepIdLowerDirs(engine, container.layers)
   const session = engine.session()
   const dir = engine.containers.dir(container.id)
   if (engine.storageDriver().name === 'overlay') return ['--rootfs-mount', `overlay:${overlayData(lowerDirs, dir, session.rootless)}`]
