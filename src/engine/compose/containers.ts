@@ -216,8 +216,13 @@ export function replicaOptions(engine: Engine, project: Project, name: string, s
     labels,
     ...networkOf(engine, project, name, svc),
   }
+  // One-off containers are reachable by their own name, not as the service (Compose's rule).
+  if (r.oneoff && options.networkAliases) options.networkAliases = options.networkAliases.filter((a) => a !== name)
+  if (options.networkAliases?.length === 0) delete options.networkAliases
   const mounts = [...serviceMounts(project, svc), ...fileMounts(engine, project, svc)]
   if (mounts.length > 0) options.mounts = mounts
+  const userns = svc.userns_mode as string | undefined
+  if (userns) options.userns = userns
   const bridged = !['host', 'none'].includes(options.network) && !options.network.startsWith('container:')
   if (svc.ports?.length && bridged && !r.oneoff) {
     options.publish = svc.ports.map((p) => ({proto: p.protocol, hostIp: p.host_ip ?? '0.0.0.0', hostPort: p.published ? Number(p.published.split('-')[0]) : 0, containerPort: p.target}))

@@ -595,7 +595,11 @@ export const SERVICE_KEYS: Record<string, {normalize: Normalizer; supported: boo
   tty: {normalize: asBool, supported: true},
   ulimits: {normalize: ulimits, supported: false},
   user: {normalize: asStr, supported: true},
-  userns_mode: {normalize: asStr, supported: false},
+  userns_mode: {normalize: (c, p, v) => {
+    const s = str(c, p, v)
+    if (!['', 'host', 'keep-id'].includes(s)) fail(c, p, `unsupported userns_mode ${JSON.stringify(s)}`, 'ncx supports keep-id and host')
+    return s
+  }, supported: true},
   uts: {normalize: asStr, supported: false},
   volume_driver: {normalize: asStr, supported: false},
   volumes: {normalize: volumes, supported: true},
