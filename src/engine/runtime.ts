@@ -18,12 +18,14 @@ export function runtimeSync(args: string[], options: {keepCode?: boolean} = {}):
   }
 }
 
-/** `runtimeSync` without blocking the event loop (stops of several containers run concurrently). */
-export function runtimeAsync(args: string[]): Promise<string> {
+/** `runtimeSync` without blocking the event loop (compose stops and starts containers concurrently). */
+export function runtimeAsync(args: string[], options: {keepCode?: boolean} = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(runtimeBinary(), args, {encoding: 'utf8'}, (error, stdout, stderr) => {
-      if (error) reject(new NcxError(runtimeErrorText(stderr) ?? `ncx-runtime ${args[0]} failed: ${error.message}`, {exitCode: 125}))
-      else resolve(stdout)
+      if (!error) return resolve(stdout)
+      const status = typeof error.code === 'number' ? error.code : undefined
+      const exitCode = options.keepCode && status !== undefined && status > 0 ? status : 125
+      reject(new NcxError(runtimeErrorText(stderr) ?? `ncx-runtime ${args[0]} failed: ${error.message}`, {exitCode}))
     })
   })
 }

@@ -7,7 +7,7 @@
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {createContainer} from '../container/run.js'
-import {removeContainer, startContainer, stateOf, stopContainer} from '../container/lifecycle.js'
+import {removeContainer, startContainerAsync, stateOf, stopContainer} from '../container/lifecycle.js'
 import {ContainerRecord} from '../container/store.js'
 import {createNetwork, findNetwork, removeNetwork} from '../network/networks.js'
 import {removeImages} from '../image/remove.js'
@@ -212,17 +212,19 @@ async function convergeService(engine: Engine, project: Project, name: string, o
   return kept
 }
 
-function startReplicas(engine: Engine, records: ContainerRecord[], emit: (e: ComposeEvent) => void): void {
-  for (const r of records) {
-    const s = stateOf(engine, r)
-    if (s.status === 'running' || s.status === 'restarting') {
-      emit({kind: 'Container', name: r.name, status: 'Running', done: true})
-      continue
-    }
-    emit({kind: 'Container', name: r.name, status: 'Starting', done: false})
-    startContainer(engine, r)
-    emit({kind: 'Container', name: r.name, status: 'Started', done: true})
-  }
+async function startReplicas(engine: Engine, records: ContainerRecord[], emit: (e: ComposeEvent) => void): Promise<void> {
+  await Promise.all(
+    records.map(async (r) => {
+      const s = stateOf(engine, r)
+      if (s.status === 'running' || s.status === 'restarting') {
+        emit({kind: 'Container', name: r.name, status: 'Running', done: true})
+        return
+      }
+      emit({kind: 'Container', name: r.name, status: 'Starting', done: false})
+      await startContainerAsync(engine, r)
+      emit({kind: 'Container', name: r.name, status: 'Started', done: true})
+    }),
+  )
 }
 
 /** Pull what the services need, per `--pull` or each service's pull_policy. */
@@ -320,7 +322,7 @@ export async function up(engine: Engine, project: Project, o: UpOptions): Promis
           await stopContainer(engine, r, {timeout: o.timeout})
         }
       }
-      if (!o.noStart) startReplicas(engine, records, emit)
+      if (!o.noStart) await startReplicas(engine, records, emit)
       result.containers[name] = records
       return records
     })()

@@ -61,21 +61,44 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
 export function startContainer(engine: Engine, record: ContainerRecord): {pid: number; alreadyRunning: boolean} {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
-  const dir = engine.containers.dir(record.id)
-  rmSync(join(dir, STOP_MARKER), {force: true})
+  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  let out: string
   try {
-    const out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
-    const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
-    recordPorts(engine, record.id, started.ports)
-    return {pid: started.pid ?? 0, alreadyRunning: false}
+    out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
   } catch (error) {
-    if (error instanceof NcxError && !record.options.rm) {
-      engine.containers.update(record.id, (r) => {
-        r.state = {...r.state, exitCode: error.exitCode, error: error.message}
-      })
-    }
-    throw error
+    return startFailed(engine, record, error)
   }
+  return startedFrom(engine, record, out)
+}
+
+/** `startContainer` without blocking the event loop: compose starts independent services concurrently. */
+export async function startContainerAsync(engine: Engine, record: ContainerRecord): Promise<{pid: number; alreadyRunning: boolean}> {
+  const current = stateOf(engine, record)
+  if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
+  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  let out: string
+  try {
+    out = await runtimeAsync(monitorArgs(engine, record), {keepCode: true})
+  } catch (error) {
+    return startFailed(engine, record, error)
+  }
+  return startedFrom(engine, record, out)
+}
+
+/** The monitor's report: the container's pid and the ports it bound. */
+function startedFrom(engine: Engine, record: ContainerRecord, out: string): {pid: number; alreadyRunning: boolean} {
+  const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
+  recordPorts(engine, record.id, started.ports)
+  return {pid: started.pid ?? 0, alreadyRunning: false}
+}
+
+function startFailed(engine: Engine, record: ContainerRecord, error: unknown): never {
+  if (error instanceof NcxError && !record.options.rm) {
+    engine.containers.update(record.id, (r) => {
+      r.state = {...r.state, exitCode: error.exitCode, error: error.message}
+    })
+  }
+  throw error
 }
 
 /** `run -d`: create, then start under a monitor. */
