@@ -346,6 +346,8 @@ networks:
     it('lists known but unsupported keys instead of dropping them silently', () => {
       const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    cap_add: [NET_ADMIN]\n    mem_limit: 64m\n'})
       expect(load(d).unsupported).to.deep.equal(['services.a.cap_add', 'services.a.mem_limit'])
+      const e = project({'compose.yaml': 'services:\n  a:\n    image: x\n    deploy:\n      replicas: 2\n      resources:\n        limits: {memory: 64m}\n    healthcheck:\n      test: "true"\n      start_interval: 1s\n'})
+      expect(load(e).unsupported).to.deep.equal(['services.a.deploy.resources', 'services.a.healthcheck.start_interval'])
     })
     it('warns once about `version` and unset variables', () => {
       const d = project({'compose.yaml': 'version: "3.8"\nservices:\n  a:\n    image: busybox:${T}\n    command: echo ${T}\n'})

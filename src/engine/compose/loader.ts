@@ -394,6 +394,7 @@ export function loadProject(o: LoadOptions = {}): Project {
       }
     }
     for (const [k, v] of Object.entries(svc)) if (!k.startsWith('x-') && SERVICE_KEYS[k] && !SERVICE_KEYS[k].supported && v !== undefined) project.unsupported.push(`services.${svcName}.${k}`)
+    project.unsupported.push(...partlySupported(svcName, svc))
   }
   checkCycles(project)
   const used = new Set(Object.values(project.services).flatMap((s) => Object.keys(s.networks ?? {})))
@@ -414,6 +415,29 @@ export function loadProject(o: LoadOptions = {}): Project {
     for (const [k, raw] of Object.entries(project[kind])) project[kind][k] = {...raw, name: (raw.name as string | undefined) ?? (raw.external ? k : `${name}_${k}`)}
   }
   return project
+}
+
+/** Parts of supported keys that ncx does not honour yet (listed, never dropped silently). */
+function partlySupported(name: string, svc: ServiceConfig): string[] {
+  const out: string[] = []
+  const at = (p: string) => out.push(`services.${name}.${p}`)
+  for (const k of Object.keys(svc.deploy ?? {})) {
+    if (k === 'replicas' || k === 'restart_policy' || k.startsWith('x-')) continue
+    if (k === 'mode' && svc.deploy?.mode === 'replicated') continue
+    at(`deploy.${k}`)
+  }
+  const rp = svc.deploy?.restart_policy
+  if (rp?.delay !== undefined) at('deploy.restart_policy.delay')
+  if (rp?.window !== undefined) at('deploy.restart_policy.window')
+  if (svc.healthcheck?.start_interval !== undefined) at('healthcheck.start_interval')
+  for (const k of Object.keys(svc.logging?.options ?? {})) if (k !== 'max-size' && k !== 'max-file') at(`logging.options.${k}`)
+  for (const [net, cfg] of Object.entries(svc.networks ?? {})) {
+    for (const k of Object.keys(cfg ?? {})) if (k !== 'aliases' && k !== 'ipv4_address' && !k.startsWith('x-')) at(`networks.${net}.${k}`)
+  }
+  ;(svc.ports ?? []).forEach((p, i) => {
+    if (p.mode === 'host') at(`ports[${i}].mode`)
+  })
+  return out
 }
 
 /** env_file entries (lowest precedence) and bare `KEY` entries resolved, as Compose does at load time. */

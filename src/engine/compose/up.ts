@@ -78,6 +78,11 @@ export function checkRunnable(engine: Engine, project: Project, services: string
     }
   }
   const unsupported = project.unsupported.filter((u) => services.includes(u.split('.')[1]))
+  const nets = new Set(services.flatMap((s) => Object.keys(project.services[s].networks ?? {})))
+  for (const n of nets) {
+    for (const k of Object.keys(project.networks[n] ?? {})) if (['driver_opts', 'attachable', 'enable_ipv6', 'enable_ipv4'].includes(k)) unsupported.push(`networks.${n}.${k}`)
+    if (project.networks[n]?.ipam?.config && project.networks[n].ipam!.config!.length > 1) unsupported.push(`networks.${n}.ipam.config[1]`)
+  }
   if (unsupported.length > 0) warn(`ncx does not support these keys yet; they are ignored: ${unsupported.join(', ')}`)
 }
 
