@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {get} from 'node:http'
 import {AddressInfo, createServer} from 'node:net'
 import {join} from 'node:path'
@@ -216,6 +216,35 @@ services:
     composeOk(dir, 'att', ['down', '-t', '1'])
   })
 
+  it('attached up stops everything on Ctrl-C', async () => {
+    const dir = projectDir({
+      'compose.yaml': `
+services:
+  ticker:
+    image: busybox
+    command: ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; while :; do echo tick; sleep 0.2; done"]
+  idle:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+`,
+    })
+    // Its own process group, so that SIGINT reaches ncx as a terminal's Ctrl-C would.
+    const child = box.spawn(['compose', '--project-directory', dir, '-p', 'ctrlc', 'up'], {detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d))
+    const closed = new Promise<number>((r) => child.on('close', (c) => r(c ?? 137)))
+    for (let i = 0; i < 200 && !out.includes('ctrlc-ticker-1  | tick\nctrlc-ticker-1  | tick'); i++) await sleep(100)
+    expect(out).to.include('ctrlc-ticker-1  | tick')
+    process.kill(-child.pid!, 'SIGINT')
+    const code = await closed
+    expect(code).to.equal(130)
+    expect(out).to.include('Gracefully stopping...')
+    expect(out).to.include('ctrlc-ticker-1  | got TERM')
+    const states = composeOk(dir, 'ctrlc', ['ps', '-a', '--format', '{{.Name}} {{.State}}']).stdout.trim().split('\n').sort()
+    expect(states).to.deep.equal(['ctrlc-idle-1 exited', 'ctrlc-ticker-1 exited'])
+    composeOk(dir, 'ctrlc', ['down'])
+  })
+
   it('secrets and configs; start, stop, restart, kill, rm, port, top, images, ls, version', () => {
     const dir = projectDir({
       'compose.yaml': `
@@ -241,6 +270,8 @@ configs:
     expect(composeOk(dir, 'misc', ['exec', '-T', 'app', 'cat', '/etc/app.conf']).stdout).to.equal('key=value')
     expect(composeOk(dir, 'misc', ['port', 'app', '80']).stdout).to.match(/^0\.0\.0\.0:\d+\n$/)
     expect(composeOk(dir, 'misc', ['top']).stdout).to.include('sleep 600')
+    composeOk(dir, 'misc', ['cp', 'app:/etc/app.conf', join(dir, 'copied.conf')])
+    expect(readFileSync(join(dir, 'copied.conf'), 'utf8')).to.equal('key=value')
     expect(composeOk(dir, 'misc', ['images']).stdout).to.match(/misc-app-1\s+busybox\s+latest/)
     const state = () => inspect('misc-app-1').State.Status
     composeOk(dir, 'misc', ['stop', '-t', '2'])
