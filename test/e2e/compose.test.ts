@@ -216,6 +216,36 @@ services:
     composeOk(dir, 'att', ['down', '-t', '1'])
   })
 
+  it('network_mode service:, extends, and a one-off run with the service\'s dependencies', () => {
+    const dir = projectDir({
+      'compose.yaml': `
+x-sleeper: &sleeper
+  image: busybox
+  command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+services:
+  web:
+    extends:
+      file: base.yml
+      service: httpd
+  sidecar:
+    <<: *sleeper
+    network_mode: service:web
+  client:
+    <<: *sleeper
+    depends_on: [web]
+`,
+      'base.yml': 'services:\n  httpd:\n    image: busybox\n    command: sh -c \'mkdir -p /www && echo base > /www/index.html && exec httpd -f -p 80 -h /www\'\n',
+    })
+    // sidecar shares web's network stack, so web starts first even without depends_on.
+    composeOk(dir, 'nm', ['up', '-d', 'sidecar'])
+    expect(composeOk(dir, 'nm', ['ps', '--services']).stdout.trim().split('\n').sort()).to.deep.equal(['sidecar', 'web'])
+    expect(composeOk(dir, 'nm', ['exec', '-T', 'sidecar', 'wget', '-qO-', 'http://localhost/']).stdout).to.equal('base\n')
+    // run starts the dependencies it lacks and reaches them by service name.
+    expect(composeOk(dir, 'nm', ['run', '--rm', 'client', 'wget', '-qO-', 'http://web/']).stdout).to.equal('base\n')
+    composeOk(dir, 'nm', ['down', '-t', '1'])
+    expect(box.ok(['ps', '-a', '--format', '{{.Names}}']).trim()).to.equal('')
+  })
+
   it('attached up stops everything on Ctrl-C', async () => {
     const dir = projectDir({
       'compose.yaml': `

@@ -12,7 +12,7 @@ import {ContainerRecord} from '../container/store.js'
 import {createNetwork, findNetwork, removeNetwork} from '../network/networks.js'
 import {removeImages} from '../image/remove.js'
 import {LABEL, configHash, containerName, labelsOf, numberOf, projectContainers, replicaOptions, replicas, serviceOf} from './containers.js'
-import {Project} from './types.js'
+import {DependsOn, Project, ServiceConfig} from './types.js'
 
 export type ResourceKind = 'Network' | 'Volume' | 'Container' | 'Image'
 
@@ -50,6 +50,14 @@ export interface UpOptions {
   onWarning?: (m: string) => void
 }
 
+/** A service's dependencies: depends_on, plus the service whose network it uses (`network_mode: service:X`). */
+export function dependenciesOf(svc: ServiceConfig): Array<[string, DependsOn]> {
+  const out: Array<[string, DependsOn]> = Object.entries(svc.depends_on ?? {})
+  const nm = svc.network_mode
+  if (nm?.startsWith('service:') && !out.some(([d]) => d === nm.slice(8))) out.push([nm.slice(8), {condition: 'service_started', required: true}])
+  return out
+}
+
 /** The services to act on: the named ones and (unless noDeps) everything they depend on. */
 export function selectServices(project: Project, names: string[] | undefined, noDeps = false): string[] {
   if (!names || names.length === 0) return Object.keys(project.services)
@@ -61,7 +69,7 @@ export function selectServices(project: Project, names: string[] | undefined, no
       throw new NcxError(`no such service: ${n}`, {exitCode: 1})
     }
     out.add(n)
-    if (!noDeps) for (const d of Object.keys(project.services[n].depends_on ?? {})) add(d)
+    if (!noDeps) for (const [d] of dependenciesOf(project.services[n])) add(d)
   }
   for (const n of names) add(n)
   return [...out]
@@ -301,7 +309,7 @@ export async function up(engine: Engine, project: Project, o: UpOptions): Promis
     if (t) return t
     t = (async () => {
       const svc = project.services[name]
-      const deps = Object.entries(svc.depends_on ?? {}).filter(([d]) => services.includes(d))
+      const deps = dependenciesOf(svc).filter(([d]) => services.includes(d))
       await Promise.all(
         deps.map(async ([d, c]) => {
           await run(d)
@@ -369,7 +377,7 @@ export async function stopInOrder(engine: Engine, project: Project | undefined, 
   const byService = new Map<string, ContainerRecord[]>()
   for (const r of records) byService.set(serviceOf(r), [...(byService.get(serviceOf(r)) ?? []), r])
   const done = new Map<string, Promise<void>>()
-  const dependents = (name: string) => (project ? Object.entries(project.services).filter(([, s]) => s.depends_on && name in s.depends_on).map(([n]) => n) : [])
+  const dependents = (name: string) => (project ? Object.entries(project.services).filter(([, s]) => dependenciesOf(s).some(([d]) => d === name)).map(([n]) => n) : [])
   const stopService = (name: string): Promise<void> => {
     let t = done.get(name)
     if (t) return t
