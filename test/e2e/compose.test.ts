@@ -246,6 +246,29 @@ services:
     expect(box.ok(['ps', '-a', '--format', '{{.Names}}']).trim()).to.equal('')
   })
 
+  it('a recreated container keeps its anonymous volume; down -v removes it', () => {
+    const dir = projectDir({
+      'compose.yaml': `
+services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+    environment:
+      GEN: \${GEN:-1}
+    volumes: [/data]
+`,
+    })
+    composeOk(dir, 'anon', ['up', '-d'])
+    composeOk(dir, 'anon', ['exec', '-T', 'db', 'sh', '-c', 'echo kept > /data/file'])
+    const first = inspect('anon-db-1').Id
+    composeOk(dir, 'anon', ['up', '-d', '-t', '1'], {GEN: '2'})
+    expect(inspect('anon-db-1').Id).to.not.equal(first)
+    expect(composeOk(dir, 'anon', ['exec', '-T', 'db', 'cat', '/data/file']).stdout).to.equal('kept\n')
+    expect(box.ok(['volume', 'ls', '-q']).trim().split('\n')).to.have.length(1)
+    composeOk(dir, 'anon', ['down', '-v', '-t', '1'])
+    expect(box.ok(['volume', 'ls', '-q']).trim()).to.equal('')
+  })
+
   it('attached up stops everything on Ctrl-C', async () => {
     const dir = projectDir({
       'compose.yaml': `

@@ -9,6 +9,7 @@ import {NcxError} from '../errors.js'
 import {createContainer} from '../container/run.js'
 import {removeContainer, startContainerAsync, stateOf, stopContainer} from '../container/lifecycle.js'
 import {ContainerRecord} from '../container/store.js'
+import {ContainerOptions} from '../spec/generate.js'
 import {createNetwork, findNetwork, removeNetwork} from '../network/networks.js'
 import {removeImages} from '../image/remove.js'
 import {LABEL, configHash, containerName, labelsOf, numberOf, projectContainers, replicaOptions, replicas, serviceOf} from './containers.js'
@@ -182,6 +183,24 @@ export async function waitCondition(engine: Engine, project: Project, dep: strin
   }
 }
 
+/**
+ * A recreated container keeps its predecessor's anonymous volumes (the image's VOLUMEs, `- /path`
+ * entries), as Compose does: a database's data survives a configuration change.
+ */
+function withAnonymousVolumesOf(engine: Engine, old: ContainerRecord, options: ContainerOptions): ContainerOptions {
+  const carried = (old.mounts ?? []).filter((m) => m.Type === 'volume' && m.Name && engine.volumes.find(m.Name)?.anonymous)
+  if (carried.length === 0) return options
+  const taken = (t: string) => (options.mounts ?? []).some((m) => m.target === t && !(m.type === 'volume' && m.source === undefined))
+  const reuse = carried.filter((m) => !taken(m.Destination)).map((m) => ({type: 'volume' as const, source: m.Name!, target: m.Destination, readonly: !m.RW, nocopy: true}))
+  return {...options, mounts: [...(options.mounts ?? []).filter((m) => !reuse.some((r) => r.target === m.target)), ...reuse]}
+}
+
+/** Anonymous volumes (by name) that these containers mount, whoever created them. */
+function anonymousVolumesOf(engine: Engine, records: ContainerRecord[]): string[] {
+  const names = new Set(records.flatMap((r) => (r.mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!)))
+  return [...names].filter((n) => engine.volumes.find(n)?.anonymous)
+}
+
 /** Converge one service to its model: create, recreate, start, scale. */
 async function convergeService(engine: Engine, project: Project, name: string, o: UpOptions, emit: (e: ComposeEvent) => void, recreated: Set<string>): Promise<ContainerRecord[]> {
   const svc = project.services[name]
@@ -205,7 +224,7 @@ async function convergeService(engine: Engine, project: Project, name: string, o
       emit({kind: 'Container', name: r.name, status: 'Recreate', done: false})
       await stopContainer(engine, r, {timeout: o.timeout})
       await removeContainer(engine, r, {force: true})
-      const {container} = createContainer(engine, replicaOptions(engine, project, name, svc, {number: numberOf(r)}))
+      const {container} = createContainer(engine, withAnonymousVolumesOf(engine, r, replicaOptions(engine, project, name, svc, {number: numberOf(r)})))
       emit({kind: 'Container', name: container.name, status: 'Recreated', done: o.noStart === true})
       recreated.add(name)
       kept.push(container)
@@ -419,7 +438,17 @@ export async function down(engine: Engine, name: string, project: Project | unde
   const doomed = known && !o.removeOrphans ? all.filter((r) => known.has(serviceOf(r))) : all
   if (orphans.length > 0 && !o.removeOrphans) warn(`Found orphan containers (${orphans.map((r) => r.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`)
   const images = new Set(doomed.map((r) => r.image))
+  const anonymous = o.volumes ? anonymousVolumesOf(engine, doomed) : []
   await stopInOrder(engine, project, doomed, o.timeout, emit, true, o.volumes)
+  // Anonymous volumes carried over from recreated containers were made for their predecessors.
+  for (const v of anonymous) {
+    if (!engine.volumes.find(v) || engine.volumes.inUse(v).length > 0) continue
+    try {
+      engine.volumes.remove(v)
+    } catch (error) {
+      warn((error as Error).message)
+    }
+  }
   // Networks: the model's (not external), else every network labelled with the project.
   const nets = project
     ? Object.values(project.networks).filter((n) => !n.external).map((n) => n.name)
