@@ -11,6 +11,7 @@ import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {resolveUser} from '../spec/user.js'
+import {applyHostOptions} from '../spec/host-options.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
@@ -109,6 +110,7 @@ function layOutBundle(
   const ttyGroupMapped = !session.rootless || session.gidMap.some((r) => r.container <= 5 && r.container + r.size > 5)
   const cgroupNamespace = existsSync('/proc/self/ns/cgroup')
   const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles})
+  applyHostOptions(spec, container.id, options, lowerDirs, (m) => engine.warn(m))
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n')
   container.args = spec.process.args
   const {entrypoint, cmd} = resolveCommand(imageCfg, options)

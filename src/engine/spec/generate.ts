@@ -3,6 +3,9 @@ import {UsageError} from '../errors.js'
 import {mergeEnv} from './env.js'
 import {DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, OciMount, OciSpec, READONLY_PATHS} from './oci.js'
 import {ResolvedUser} from './user.js'
+import type {SecurityOptions} from './security.js'
+import type {ResourceOptions} from '../cgroup/resources.js'
+import type {CgroupOptions} from '../cgroup/manager.js'
 
 /** What `run`/`create` asked for, already validated by the CLI. */
 export interface ContainerOptions {
@@ -48,6 +51,12 @@ export interface ContainerOptions {
   dnsOptions?: string[]
   /** `--add-host NAME:IP` lines for /etc/hosts (`host-gateway` already resolved). */
   addHosts?: string[]
+  /** `--cap-add`, `--privileged`, `--security-opt`, `--sysctl`, `--device`, `--ulimit`, `--init` … */
+  security?: SecurityOptions
+  /** `-m`, `--cpus`, `--pids-limit` … */
+  resources?: ResourceOptions
+  /** `--cgroup-manager`, `--cgroup-parent`, `--cgroupns`. */
+  cgroup?: CgroupOptions
 }
 
 /** Docker's `Config.Healthcheck`: durations in nanoseconds, as in the image config. */
