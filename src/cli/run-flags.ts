@@ -12,6 +12,8 @@ import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, isBridged, parsePublishRange} from
 import {networkBackendProblem} from '../engine/network/netns.js'
 import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
 import {VOLUME_FLAGS, parseVolumeFlags} from './volume-flags.js'
+import {RESOURCE_FLAGS, parseCgroupFlags, parseResourceFlags} from './resource-flags.js'
+import {SECURITY_FLAGS, parseSecurityFlags} from './security-flags.js'
 
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -25,15 +27,6 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
  * refusal instead of "unknown flag" — and never a silently ignored limit or mount.
  */
 const NOT_YET: Array<FlagSpec & {why: string}> = [
-  {name: 'memory', char: 'm', kind: 'string', description: 'Memory limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'memory-swap', kind: 'string', description: 'Swap limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'cpus', kind: 'string', description: 'Number of CPUs (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'cpu-shares', char: 'c', kind: 'string', description: 'CPU shares (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'pids-limit', kind: 'string', description: 'Tune container pids limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'cap-add', kind: 'multiple', description: 'Add Linux capabilities (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
-  {name: 'cap-drop', kind: 'multiple', description: 'Drop Linux capabilities (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
-  {name: 'security-opt', kind: 'multiple', description: 'Security options (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
-  {name: 'privileged', kind: 'boolean', description: 'Give extended privileges (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
 ]
 
 /** Refuse a flag of NOT_YET with what it is and why it is not ignored. */
@@ -48,6 +41,8 @@ function refuseNotYet(flags: ParsedFlags): void {
 export const CREATE_FLAGS: FlagSpec[] = [
   ...NOT_YET.map(({why: _why, ...spec}) => spec),
   ...VOLUME_FLAGS,
+  ...SECURITY_FLAGS,
+  ...RESOURCE_FLAGS,
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables (KEY=VALUE, or KEY to copy the host value)'},
@@ -243,6 +238,12 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (net.dnsSearch.length > 0) options.dnsSearch = net.dnsSearch
   if (net.dnsOptions.length > 0) options.dnsOptions = net.dnsOptions
   if (net.addHosts.length > 0) options.addHosts = net.addHosts
+  const security = parseSecurityFlags(flags, net.network)
+  if (security) options.security = security
+  const resources = parseResourceFlags(flags)
+  if (resources) options.resources = resources
+  const cgroup = parseCgroupFlags(flags)
+  if (cgroup) options.cgroup = cgroup
   // Only what was given, so records stay small and Docker's defaults apply elsewhere.
   if (detach) options.detach = true
   if (restart !== undefined) options.restart = restart

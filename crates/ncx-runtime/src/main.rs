@@ -13,6 +13,7 @@
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
 
+mod cgroup;
 mod ownns;
 mod ctl;
 mod exec;

@@ -11,6 +11,7 @@ import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {resolveUser} from '../spec/user.js'
+import {applyHostOptions} from '../spec/host-options.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
@@ -116,6 +117,7 @@ function layOutBundle(
   container.mounts = containerMounts(engine, container, Object.keys(imageCfg.Volumes ?? {}))
   const mounts = container.mounts.length > 0 ? container.mounts : undefined
   const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles, ...(mounts ? {mounts: ociMounts(mounts)} : {})})
+  applyHostOptions(spec, container.id, options, lowerDirs, (m) => engine.warn(m))
   if (options.userns === 'keep-id') applyKeepId(spec, session)
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n')
   container.args = spec.process.args

@@ -5,6 +5,9 @@ import {DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, OciMount, OciSpec, REA
 import {ResolvedUser} from './user.js'
 import {MountSpec} from '../volume/spec.js'
 import {mergeMounts} from '../volume/attach.js'
+import type {SecurityOptions} from './security.js'
+import type {ResourceOptions} from '../cgroup/resources.js'
+import type {CgroupOptions} from '../cgroup/manager.js'
 
 /** What `run`/`create` asked for, already validated by the CLI. */
 export interface ContainerOptions {
@@ -58,6 +61,12 @@ export interface ContainerOptions {
   volumesFrom?: string[]
   /** `--userns`: `keep-id` (the user's own uid/gid inside), `host`, or the default. */
   userns?: string
+  /** `--cap-add`, `--privileged`, `--security-opt`, `--sysctl`, `--device`, `--ulimit`, `--init` … */
+  security?: SecurityOptions
+  /** `-m`, `--cpus`, `--pids-limit` … */
+  resources?: ResourceOptions
+  /** `--cgroup-manager`, `--cgroup-parent`, `--cgroupns`. */
+  cgroup?: CgroupOptions
 }
 
 /** Docker's `Config.Healthcheck`: durations in nanoseconds, as in the image config. */
