@@ -269,6 +269,29 @@ services:
     expect(box.ok(['volume', 'ls', '-q']).trim()).to.equal('')
   })
 
+  it('security options and init reach the containers', () => {
+    const dir = projectDir({
+      'compose.yaml': `
+services:
+  locked:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+    cap_drop: [ALL]
+    security_opt: [no-new-privileges]
+    init: true
+    read_only: true
+`,
+    })
+    composeOk(dir, 'sec', ['up', '-d'])
+    const status = composeOk(dir, 'sec', ['exec', '-T', 'locked', 'cat', '/proc/self/status']).stdout
+    expect(status).to.match(/^CapEff:\s+0000000000000000$/m)
+    expect(status).to.match(/^NoNewPrivs:\s+1$/m)
+    expect(composeOk(dir, 'sec', ['exec', '-T', 'locked', 'cat', '/proc/1/cmdline']).stdout).to.include('ncx-init')
+    const ro = compose(dir, 'sec', ['exec', '-T', 'locked', 'touch', '/x'])
+    expect(ro.code).to.not.equal(0)
+    composeOk(dir, 'sec', ['down', '-t', '1'])
+  })
+
   it('attached up stops everything on Ctrl-C', async () => {
     const dir = projectDir({
       'compose.yaml': `

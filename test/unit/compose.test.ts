@@ -11,6 +11,7 @@ import {ComposeError} from '../../src/engine/compose/errors.js'
 import {interpolate} from '../../src/engine/compose/interpolate.js'
 import {LoadOptions, loadProject, normalizeProjectName} from '../../src/engine/compose/loader.js'
 import {selectServices} from '../../src/engine/compose/up.js'
+import {hostOptions} from '../../src/cli/compose-host.js'
 import {Engine} from '../../src/engine/engine.js'
 
 describe('compose (src/engine/compose)', () => {
@@ -344,10 +345,10 @@ networks:
       expect(load(d).services.a['x-note']).to.equal('hi')
     })
     it('lists known but unsupported keys instead of dropping them silently', () => {
-      const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    cap_add: [NET_ADMIN]\n    mem_limit: 64m\n'})
-      expect(load(d).unsupported).to.deep.equal(['services.a.cap_add', 'services.a.mem_limit'])
+      const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    pid: host\n    shm_size: 64m\n'})
+      expect(load(d).unsupported).to.deep.equal(['services.a.pid', 'services.a.shm_size'])
       const e = project({'compose.yaml': 'services:\n  a:\n    image: x\n    deploy:\n      replicas: 2\n      resources:\n        limits: {memory: 64m}\n    healthcheck:\n      test: "true"\n      start_interval: 1s\n'})
-      expect(load(e).unsupported).to.deep.equal(['services.a.deploy.resources', 'services.a.healthcheck.start_interval'])
+      expect(load(e).unsupported).to.deep.equal(['services.a.healthcheck.start_interval'])
     })
     it('warns once about `version` and unset variables', () => {
       const d = project({'compose.yaml': 'version: "3.8"\nservices:\n  a:\n    image: busybox:${T}\n    command: echo ${T}\n'})
@@ -381,6 +382,18 @@ networks:
         'com.docker.compose.depends_on': 'db:service_healthy:true',
       })
     })
+    it('limits and security keys become the options run gives them (deploy.resources as fallback)', () => {
+      const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    cap_drop: [ALL]\n    cap_add: [NET_BIND_SERVICE]\n    security_opt: [no-new-privileges:true]\n    sysctls: {net.core.somaxconn: "1024"}\n    ulimits:\n      nproc: 512\n      nofile: {soft: 100, hard: 200}\n    init: true\n    mem_limit: 64m\n    deploy:\n      resources:\n        limits: {cpus: "0.5", pids: 50}\n'})
+      const a = load(d).services.a
+      expect(load(d).unsupported).to.deep.equal([])
+      expect(hostOptions('a', a, 'x_default')).to.deep.equal({
+        security: {capAdd: ['NET_BIND_SERVICE'], capDrop: ['ALL'], noNewPrivileges: true, sysctls: {'net.core.somaxconn': '1024'}, ulimits: [{name: 'nproc', soft: 512, hard: 512}, {name: 'nofile', soft: 100, hard: 200}], init: true},
+        resources: {memory: 64 * 1024 ** 2, nanoCpus: 0.5e9, pidsLimit: 50},
+      })
+      const bad = project({'compose.yaml': 'services:\n  web:\n    image: x\n    cap_add: [CAP_NOPE]\n'})
+      expect(() => hostOptions('web', load(bad).services.web, 'n')).to.throw(/service "web": unknown capability: "CAP_NOPE"/)
+    })
+
     it('the config hash changes with the configuration, not with the scale', () => {
       const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    environment: {A: "1"}\n'})
       const a = load(d).services.a

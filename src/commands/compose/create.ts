@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {hostOptions} from '../../cli/compose-host.js'
 import {ComposeCommand, progressPrinter, pullerFor} from '../../cli/compose.js'
 import {UsageError} from '../../engine/errors.js'
 import {up} from '../../engine/compose/up.js'
@@ -32,6 +33,7 @@ export default class Create extends ComposeCommand<typeof Create> {
       pullImage: pullerFor(engine),
       onEvent: progressPrinter(),
       onWarning: (m) => this.warnLine(m),
+      extraOptions: hostOptions,
     })
   }
 }

@@ -8,10 +8,10 @@ import {UsageError} from '../../engine/errors.js'
 import {runCreated} from '../../engine/container/run.js'
 import {createContainer} from '../../engine/container/run.js'
 import {startContainer} from '../../engine/container/lifecycle.js'
-import {replicaOptions} from '../../engine/compose/containers.js'
 import {loadProject} from '../../engine/compose/loader.js'
 import {parsePortShort, shellSplit} from '../../engine/compose/schema.js'
-import {prepare, up} from '../../engine/compose/up.js'
+import {optionsFor, prepare, up} from '../../engine/compose/up.js'
+import {hostOptions} from '../../cli/compose-host.js'
 import {resolveEnvEntry} from '../../engine/spec/env.js'
 import {parseVolumeFlag} from '../../engine/volume/spec.js'
 import {loadNative} from '../../native/index.js'
@@ -55,7 +55,7 @@ export default class Run extends ComposeCommand<typeof Run> {
     const engine = new Engine({dataRoot: flags.root as string | undefined, onWarning: warn})
     const deps = Object.keys(svc.depends_on ?? {})
     if (!flags['no-deps'] && deps.length > 0) {
-      await up(engine, project, {services: deps, pullImage: pullerFor(engine), onEvent: progressPrinter(), onWarning: warn})
+      await up(engine, project, {services: deps, pullImage: pullerFor(engine), onEvent: progressPrinter(), onWarning: warn, extraOptions: hostOptions})
     }
     {
       await prepare(engine, project, [service], {pullImage: pullerFor(engine), onWarning: warn, onEvent: progressPrinter()})
@@ -76,7 +76,7 @@ export default class Run extends ComposeCommand<typeof Run> {
     for (const l of (flags.label as string[] | undefined) ?? []) over.labels[l.split('=')[0]] = l.slice(l.indexOf('=') + 1)
     delete over.container_name
     const name = (flags.name as string | undefined) ?? `${project.name}-${service}-run-${randomBytes(6).toString('hex')}`
-    const options = replicaOptions(engine, {...project, services: {...project.services, [service]: over}}, service, over, {number: 1, oneoff: true, name})
+    const options = optionsFor(engine, {...project, services: {...project.services, [service]: over}}, service, {number: 1, oneoff: true, name}, hostOptions, over)
     const publish = ((flags.publish as string[] | undefined) ?? []).flatMap((p) => parsePortShort({file: '', baseDir: '', line: () => undefined}, ['publish'], p))
     if (flags['service-ports'] && svc.ports) publish.push(...svc.ports)
     if (publish.length > 0) options.publish = publish.map((p) => ({proto: p.protocol, hostIp: p.host_ip ?? '0.0.0.0', hostPort: p.published ? Number(p.published) : 0, containerPort: p.target}))

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {hostOptions} from '../../cli/compose-host.js'
 import {ComposeCommand, progressPrinter, pullerFor} from '../../cli/compose.js'
 import {UsageError} from '../../engine/errors.js'
 import {up} from '../../engine/compose/up.js'
@@ -67,6 +68,7 @@ export default class Up extends ComposeCommand<typeof Up> {
       waitTimeout: f['wait-timeout'],
       onEvent: emit,
       onWarning: (m) => this.warnLine(m),
+      extraOptions: hostOptions,
     })
     if (detach || f['no-start']) return
     const code = await attachLogs(engine, project, result.containers, {

@@ -422,10 +422,12 @@ function partlySupported(name: string, svc: ServiceConfig): string[] {
   const out: string[] = []
   const at = (p: string) => out.push(`services.${name}.${p}`)
   for (const k of Object.keys(svc.deploy ?? {})) {
-    if (k === 'replicas' || k === 'restart_policy' || k.startsWith('x-')) continue
+    if (k === 'replicas' || k === 'restart_policy' || k === 'resources' || k.startsWith('x-')) continue
     if (k === 'mode' && svc.deploy?.mode === 'replicated') continue
     at(`deploy.${k}`)
   }
+  const res = (svc.deploy?.resources ?? {}) as {reservations?: Record<string, unknown>}
+  for (const k of Object.keys(res.reservations ?? {})) if (k !== 'memory') at(`deploy.resources.reservations.${k}`)
   const rp = svc.deploy?.restart_policy
   if (rp?.delay !== undefined) at('deploy.restart_policy.delay')
   if (rp?.window !== undefined) at('deploy.restart_policy.window')

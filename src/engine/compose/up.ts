@@ -49,6 +49,14 @@ export interface UpOptions {
   waitTimeout?: number
   onEvent?: (e: ComposeEvent) => void
   onWarning?: (m: string) => void
+  /** Options the CLI derives from a service (limits and security, parsed as `run` parses them). */
+  extraOptions?: (service: string, svc: ServiceConfig, network: string) => Partial<ContainerOptions>
+}
+
+/** One replica's options: the service's, plus what the CLI derives (limits, security). */
+export function optionsFor(engine: Engine, project: Project, name: string, r: {number: number; oneoff?: boolean; name?: string}, extra?: UpOptions['extraOptions'], svc = project.services[name]): ContainerOptions {
+  const options = replicaOptions(engine, project, name, svc, r)
+  return extra ? {...options, ...extra(name, svc, options.network)} : options
 }
 
 /** A service's dependencies: depends_on, plus the service whose network it uses (`network_mode: service:X`). */
@@ -224,7 +232,7 @@ async function convergeService(engine: Engine, project: Project, name: string, o
       emit({kind: 'Container', name: r.name, status: 'Recreate', done: false})
       await stopContainer(engine, r, {timeout: o.timeout})
       await removeContainer(engine, r, {force: true})
-      const {container} = createContainer(engine, withAnonymousVolumesOf(engine, r, replicaOptions(engine, project, name, svc, {number: numberOf(r)})))
+      const {container} = createContainer(engine, withAnonymousVolumesOf(engine, r, optionsFor(engine, project, name, {number: numberOf(r)}, o.extraOptions)))
       emit({kind: 'Container', name: container.name, status: 'Recreated', done: o.noStart === true})
       recreated.add(name)
       kept.push(container)
@@ -235,7 +243,7 @@ async function convergeService(engine: Engine, project: Project, name: string, o
     if (taken.has(n)) continue
     const cname = containerName(project, name, n)
     emit({kind: 'Container', name: cname, status: 'Creating', done: false})
-    const {container} = createContainer(engine, replicaOptions(engine, project, name, svc, {number: n}))
+    const {container} = createContainer(engine, optionsFor(engine, project, name, {number: n}, o.extraOptions))
     emit({kind: 'Container', name: cname, status: 'Created', done: o.noStart === true})
     kept.push(container)
     taken.add(n)
