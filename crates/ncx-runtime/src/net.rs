@@ -485,28 +485,52 @@ pub fn bind_ports(args: &Args) -> Result<Option<Listeners>, String> {
     Ok(Some(Listeners { socks }))
 }
 
-const BUF: usize = 256 * 1024;
+/// Bytes a relay pipe holds (F_SETPIPE_SZ; an unprivileged process may ask for up to
+/// /proc/sys/fs/pipe-max-size, 1 MiB by default).
+const PIPE_SIZE: libc::c_int = 1 << 20;
 
+/// One direction of a relayed connection: bytes move socket → pipe → socket with splice(2),
+/// never through this process's memory.
 struct Half {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+    pipe_r: RawFd,
+    pipe_w: RawFd,
+    /// What the pipe can hold (the size the kernel granted).
+    cap: usize,
+    /// Bytes in the pipe, not yet sent on.
+    pending: usize,
     eof: bool,
     shut: bool,
 }
 
 impl Half {
-    fn new() -> Half {
-        Half { buf: vec![0; BUF], start: 0, end: 0, eof: false, shut: false }
+    fn new() -> Option<Half> {
+        let mut fds = [0 as RawFd; 2];
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } < 0 {
+            return None;
+        }
+        let mut cap = unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, PIPE_SIZE) };
+        if cap < 0 {
+            cap = unsafe { libc::fcntl(fds[1], libc::F_GETPIPE_SZ) };
+        }
+        Some(Half { pipe_r: fds[0], pipe_w: fds[1], cap: cap.max(4096) as usize, pending: 0, eof: false, shut: false })
     }
     fn done(&self) -> bool {
         self.shut
     }
     fn wants_read(&self) -> bool {
-        !self.eof && self.start == 0 && self.end < self.buf.len()
+        !self.eof && self.pending < self.cap
     }
     fn wants_write(&self) -> bool {
-        self.end > self.start
+        self.pending > 0
+    }
+}
+
+impl Drop for Half {
+    fn drop(&mut self) {
+        unsafe {
+            libc::close(self.pipe_r);
+            libc::close(self.pipe_w);
+        }
     }
 }
 
@@ -520,27 +544,27 @@ struct Conn {
     dead: bool,
 }
 
-/// Move bytes src → half → dst; returns false on an error (the connection dies).
+fn splice(from: RawFd, to: RawFd, len: usize) -> isize {
+    unsafe { libc::splice(from, std::ptr::null_mut(), to, std::ptr::null_mut(), len, libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK) }
+}
+
+/// Move bytes src → pipe → dst; returns false on an error (the connection dies).
 fn pump(src: RawFd, dst: RawFd, h: &mut Half) -> bool {
     loop {
         let mut progressed = false;
-        if h.end > h.start {
-            let n = unsafe { libc::send(dst, h.buf[h.start..].as_ptr() as *const libc::c_void, h.end - h.start, libc::MSG_NOSIGNAL) };
+        if h.pending > 0 {
+            let n = splice(h.pipe_r, dst, h.pending);
             if n > 0 {
-                h.start += n as usize;
+                h.pending -= n as usize;
                 progressed = true;
-                if h.start == h.end {
-                    h.start = 0;
-                    h.end = 0;
-                }
             } else if n < 0 && errno() != libc::EAGAIN && errno() != libc::EINTR {
                 return false;
             }
         }
-        if !h.eof && h.end < h.buf.len() && h.start == 0 {
-            let n = unsafe { libc::recv(src, h.buf[h.end..].as_mut_ptr() as *mut libc::c_void, h.buf.len() - h.end, 0) };
+        if !h.eof && h.pending < h.cap {
+            let n = splice(src, h.pipe_w, h.cap - h.pending);
             if n > 0 {
-                h.end += n as usize;
+                h.pending += n as usize;
                 progressed = true;
             } else if n == 0 {
                 h.eof = true;
@@ -548,7 +572,7 @@ fn pump(src: RawFd, dst: RawFd, h: &mut Half) -> bool {
                 return false;
             }
         }
-        if h.eof && h.end == h.start && !h.shut {
+        if h.eof && h.pending == 0 && !h.shut {
             unsafe { libc::shutdown(dst, libc::SHUT_WR) };
             h.shut = true;
         }
@@ -777,7 +801,14 @@ fn forward_loop(l: &Listeners) -> ! {
                     }
                     continue;
                 }
-                conns.push(Conn { client, upstream: up, connecting: rc < 0, up: Half::new(), down: Half::new(), dead: false });
+                let (Some(uh), Some(dh)) = (Half::new(), Half::new()) else {
+                    unsafe {
+                        libc::close(client);
+                        libc::close(up);
+                    }
+                    continue;
+                };
+                conns.push(Conn { client, upstream: up, connecting: rc < 0, up: uh, down: dh, dead: false });
             }
         }
     }
