@@ -126,7 +126,7 @@ function layOutBundle(
     ...(imageCfg.Labels ? {labels: imageCfg.Labels} : {}),
   }
   engine.containers.save(container)
-  if (etc.network) refreshNetworkHosts(engine, etc.network)
+  for (const n of etc.networks ?? []) refreshNetworkHosts(engine, n)
   return {container, lowerDirs}
 }
 
