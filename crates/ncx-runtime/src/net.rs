@@ -594,6 +594,7 @@ pub fn netns_init(args: &Args) -> i32 {
 // Published ports.
 
 /// Listening sockets, opened in the caller's (the host's) network namespace.
+#[derive(Clone)]
 pub struct Listeners {
     pub socks: Vec<(RawFd, Publish)>,
 }
@@ -800,11 +801,26 @@ pub fn spawn_forwarder(l: &Listeners, netns: &str) -> Result<i32, String> {
             }
         }
     }
-    let mut target = Target { state: netns.strip_prefix("state:").map(str::to_string), inode: 0 };
-    if target.state.is_none() && setns_path(netns, libc::CLONE_NEWNET).is_err() {
+    let state = netns.strip_prefix("state:").map(str::to_string);
+    if state.is_none() && setns_path(netns, libc::CLONE_NEWNET).is_err() {
         unsafe { libc::_exit(1) };
     }
-    forward_loop(l, &mut target)
+    // More than one relaying thread where there are cores for them (iperf3 -P, parallel
+    // downloads): each takes the TCP connections it accepts first; UDP stays with the main
+    // thread (one session per peer). Threads made after setns are in the namespace too.
+    let tcp: Vec<(RawFd, Publish)> = l.socks.iter().filter(|(_, p)| p.proto == "tcp").cloned().collect();
+    if !tcp.is_empty() {
+        for _ in 1..forward_threads() {
+            let (socks, state) = (tcp.clone(), state.clone());
+            let _ = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || forward_loop(&Listeners { socks }, &mut Target { state, inode: 0 }));
+        }
+    }
+    forward_loop(l, &mut Target { state, inode: 0 })
+}
+
+/// Relaying threads: one per core, at most 4.
+fn forward_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4)
 }
 
 /// One UDP peer of a published UDP port: a connected socket towards the container.

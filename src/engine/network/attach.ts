@@ -5,7 +5,7 @@
  * that attach a fresh namespace, and the /etc/hosts files that let members of a user-defined
  * network resolve each other.
  */
-import {writeFileSync} from 'node:fs'
+import {renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
@@ -14,7 +14,7 @@ import {containerState} from '../container/state.js'
 import {ContainerRecord} from '../container/store.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
-import {readJson, withLock, writeJson} from '../store/files.js'
+import {readJson, withLock} from '../store/files.js'
 import {inNetnsPath} from './netns.js'
 import {DEFAULT_NETWORK, MTU, NetworkRecord, NetworksFile, PortSpec, ensureBridge, firstFree, inSubnet, ipToInt, loadNetworks, mutateNetworks, networksLockPath, parseCidr, resolveNetwork} from './networks.js'
 
@@ -75,8 +75,15 @@ export function readContainerNetwork(engine: Engine, id: string): ContainerNetwo
   return {endpoints: [{network, ip, prefix, gateway, bridge, aliases, mac: macFor(ip), iface: 'eth0'}], publish, ...(ports ? {ports} : {})}
 }
 
+/**
+ * Part of the container's bundle: written atomically (rename) but without fsync, like the
+ * bundle's other files; the durable record of addresses is the networks file.
+ */
 function writeContainerNetwork(engine: Engine, id: string, att: ContainerNetwork): void {
-  writeJson(containerNetworkPath(engine, id), att)
+  const path = containerNetworkPath(engine, id)
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, JSON.stringify(att, null, 2) + '\n')
+  renameSync(tmp, path)
 }
 
 /** Docker's MAC address for an address: 02:42 and the four bytes of the IPv4 address. */
