@@ -96,6 +96,7 @@ fn main() {
         "monitor" => std::process::exit(monitor::monitor(&args)),
         "netns-init" => std::process::exit(net::netns_init(&args)),
         "nsexec" => std::process::exit(net::nsexec(&args)),
+        "net-attach" => std::process::exit(net::net_attach(&args)),
         "exec" => std::process::exit(exec::exec(&args)),
         "kill" => {
             if let Err(e) = ctl::kill(&args) {

@@ -4,7 +4,7 @@
 //!   ncx-runtime monitor --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA]
 //!       [--log-path FILE [--log-max-size BYTES] [--log-max-file N]] [--restart POLICY]
 //!       [--health-cmd JSON --health-interval-ms N --health-timeout-ms N --health-retries N
-//!        --health-start-period-ms N] [--stdin-open] [--cleanup-bundle]
+//!        --health-start-period-ms N] [--stdin-open] [--cleanup-bundle] [--exit-command JSON-ARGV]
 //!
 //! The process the CLI starts joins the user namespace and forks the monitor, which calls
 //! setsid, becomes a child subreaper, and clones the container's PID 1 into new namespaces.
@@ -70,7 +70,7 @@ struct Config {
     cleanup: bool,
     /// The container's cgroup (kept across restarts, removed when the monitor ends).
     cgroup: Option<crate::cgroup::Placement>,
-    attach: Option<ncx_core::net::Attach>,
+    attach: Option<crate::net::NetSetup>,
     /// `--net-join PATH`: another container's network namespace.
     net_join: Option<String>,
 }
@@ -633,7 +633,7 @@ pub fn monitor(args: &Args) -> i32 {
         libc::chdir(c"/".as_ptr());
     }
     if let (Some(l), Some(a)) = (&listeners, &cfg.attach) {
-        if let Err(e) = crate::net::spawn_forwarder(l, &a.netns) {
+        if let Err(e) = crate::net::spawn_forwarder(l, &a.forward_target(args)) {
             crate::fail(&e, 125);
         }
         for (fd, _) in &l.socks {
@@ -691,6 +691,9 @@ pub fn monitor(args: &Args) -> i32 {
     }
     if m.cfg.cleanup {
         remove_bundle(&m.cfg.bundle);
+    }
+    if let Some(cmd) = args.get("exit-command") {
+        crate::net::run_exit_command(cmd);
     }
     0
 }

@@ -78,14 +78,14 @@ pub fn run(args: &Args) -> i32 {
         Ok(l) => l,
         Err(e) => return report(125, e),
     };
-    let attach = crate::net::attach_args(args);
+    let attach = crate::net::attach_args(args).map(crate::net::NetSetup::prefork);
     if let Some(pid) = args.userns_pid() {
         if let Err(e) = userns::join(pid) {
             return report(125, e.to_string());
         }
     }
     if let (Some(l), Some(a)) = (&listeners, &attach) {
-        if let Err(e) = crate::net::spawn_forwarder(l, &a.netns) {
+        if let Err(e) = crate::net::spawn_forwarder(l, &a.forward_target(args)) {
             return report(125, e);
         }
         for (fd, _) in &l.socks {

@@ -137,7 +137,7 @@ function layOutBundle(
   }
   engine.containers.save(container)
   if (mounts) copyUpVolumes(engine, container, lowerDirs)
-  if (etc.network) refreshNetworkHosts(engine, etc.network)
+  for (const n of etc.networks ?? []) refreshNetworkHosts(engine, n)
   return {container, lowerDirs}
 }
 

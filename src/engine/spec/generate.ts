@@ -45,6 +45,10 @@ export interface ContainerOptions {
   publishAll?: boolean
   /** `--network-alias`: extra names on a user-defined network. */
   networkAliases?: string[]
+  /** More `--network NAME` flags: the container's other networks (eth1, …). */
+  networks?: string[]
+  /** `--mac-address` of the first network's interface. */
+  macAddress?: string
   /** `--ip` on the container's network. */
   ip?: string
   /** `--dns`, `--dns-search`, `--dns-option`: /etc/resolv.conf content. */
