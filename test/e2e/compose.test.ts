@@ -292,6 +292,23 @@ services:
     composeOk(dir, 'sec', ['down', '-t', '1'])
   })
 
+  it('services on several networks reach exactly the services they share a network with', () => {
+    const sleeper = `    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]\n`
+    const dir = projectDir({
+      'compose.yaml': `services:\n  web:\n${sleeper}    networks: [front]\n  api:\n${sleeper}    networks:\n      front:\n      back:\n        aliases: [backend]\n  db:\n${sleeper}    networks: [back]\nnetworks:\n  front:\n  back:\n    labels: {tier: data}\n`,
+    })
+    composeOk(dir, 'mn', ['up', '-d'])
+    const reach = (from: string, to: string) => compose(dir, 'mn', ['exec', '-T', from, 'ping', '-c', '1', '-W', '2', to]).code === 0
+    expect(reach('api', 'web'), 'api → web').to.equal(true)
+    expect(reach('api', 'db'), 'api → db').to.equal(true)
+    expect(reach('db', 'backend'), 'db → backend (alias of api)').to.equal(true)
+    expect(reach('web', 'db'), 'web → db').to.equal(false)
+    const nets = box.ok(['network', 'ls', '--format', '{{.Name}}'])
+    expect(nets).to.include('mn_front').and.include('mn_back')
+    composeOk(dir, 'mn', ['down', '-t', '1'])
+    expect(box.ok(['network', 'ls', '--format', '{{.Name}}'])).to.not.include('mn_')
+  })
+
   it('attached up stops everything on Ctrl-C', async () => {
     const dir = projectDir({
       'compose.yaml': `

@@ -99,7 +99,7 @@ export interface ReplicaOptions {
 }
 
 /** The network a service's containers join, and the mode string ncx's engine understands. */
-function networkOf(engine: Engine, project: Project, name: string, svc: ServiceConfig): Pick<ContainerOptions, 'network' | 'networkAliases' | 'ip'> {
+function networkOf(engine: Engine, project: Project, name: string, svc: ServiceConfig): Pick<ContainerOptions, 'network' | 'networkAliases' | 'networks' | 'ip'> {
   const nm = svc.network_mode
   if (nm !== undefined) {
     if (nm.startsWith('service:')) {
@@ -110,15 +110,17 @@ function networkOf(engine: Engine, project: Project, name: string, svc: ServiceC
     }
     return {network: nm === 'default' ? 'bridge' : nm}
   }
-  const entries = Object.entries(svc.networks ?? {})
-  if (entries.length > 1) {
-    throw new NcxError(`service ${JSON.stringify(name)} is attached to ${entries.length} networks (${entries.map(([n]) => n).join(', ')}); ncx attaches a container to one network`, {hint: 'keep one network for this service (the others can reach it through a shared network)'})
-  }
-  const [key, cfg] = entries[0] ?? ['default', null]
-  const net = project.networks[key]
+  // Compose's order: higher priority first, then by name; the first network gets ipv4_address.
+  const entries = Object.entries(svc.networks ?? {}).sort(([a, x], [b, y]) => (y?.priority ?? 0) - (x?.priority ?? 0) || a.localeCompare(b))
+  if (entries.length === 0) entries.push(['default', null])
+  const [[key, cfg], ...rest] = entries
+  for (const [n, c] of rest) if (c?.ipv4_address) engine.warn(`service ${JSON.stringify(name)}: ipv4_address on network ${n} is not supported (only on its first network, ${key}); an address is assigned`)
+  // The service name and every network's aliases resolve on each of its networks.
+  const aliases = [...new Set([name, ...entries.flatMap(([, c]) => c?.aliases ?? [])])]
   return {
-    network: net.name,
-    networkAliases: [name, ...(cfg?.aliases ?? [])],
+    network: project.networks[key].name,
+    networkAliases: aliases,
+    ...(rest.length > 0 ? {networks: rest.map(([n]) => project.networks[n].name)} : {}),
     ...(cfg?.ipv4_address ? {ip: cfg.ipv4_address} : {}),
   }
 }
