@@ -19,7 +19,6 @@ export default class Pull extends ComposeCommand<typeof Pull> {
     const names = selectServices(project, this.positionals, !this.flags['include-deps'])
     const images = [...new Set(names.map((n) => project.services[n]).filter((s) => s.image && !(s.build && s.pull_policy === 'build')).map((s) => s.image!))]
     const write = this.flags.quiet ? () => {} : (line: string) => process.stderr.write(line)
-    let failed = false
     await Promise.all(
       images.map(async (image) => {
         try {
@@ -27,10 +26,8 @@ export default class Pull extends ComposeCommand<typeof Pull> {
         } catch (error) {
           if (!this.flags['ignore-pull-failures']) throw error
           this.warnLine(`${image}: ${(error as Error).message}`)
-          failed = true
         }
       }),
     )
-    void failed
   }
 }

@@ -19,7 +19,7 @@ export default class Push extends ComposeCommand<typeof Push> {
     for (const image of images) {
       try {
         const r = await pushImage(engine, image)
-        if (!this.flags.quiet) process.stderr.write(` Pushed ${image} ${JSON.stringify(r)}\n`)
+        if (!this.flags.quiet) process.stderr.write(` Image ${image}  Pushed (${r.tag}: digest: ${r.digest} size: ${r.size})\n`)
       } catch (error) {
         if (!this.flags['ignore-push-failures']) throw error
         this.warnLine(`${image}: ${(error as Error).message}`)
