@@ -7,7 +7,7 @@ import {Engine} from '../engine/engine.js'
 import {LogEntry, readLogs} from '../engine/container/logs.js'
 import {killContainer, stateOf} from '../engine/container/lifecycle.js'
 import {ContainerRecord} from '../engine/container/store.js'
-import {serviceOf} from '../engine/compose/containers.js'
+import {serviceOf, shortName} from '../engine/compose/containers.js'
 import {ComposeEvent, stopInOrder} from '../engine/compose/up.js'
 import {Project} from '../engine/compose/types.js'
 import {logPrefixer} from './compose.js'
@@ -24,10 +24,10 @@ export interface StreamOptions {
 
 /** Write one container's entries line by line with its prefix; resolves when its log ends. */
 export async function streamLogs(engine: Engine, records: ContainerRecord[], o: StreamOptions, onEnd?: (r: ContainerRecord) => void): Promise<void> {
-  const prefixOf = logPrefixer(records.map((r) => r.name), o.color)
+  const prefixOf = logPrefixer(records.map(shortName), o.color)
   await Promise.all(
     records.map(async (r) => {
-      const pfx = o.prefix ? prefixOf(r.name) : ''
+      const pfx = o.prefix ? prefixOf(shortName(r)) : ''
       let partial = ''
       const write = (e: LogEntry) => {
         const out = e.stream === 'stderr' ? process.stderr : process.stdout
@@ -95,7 +95,7 @@ export async function attachLogs(engine: Engine, project: Project, containers: R
     await streamLogs(engine, waiters, {follow: true, color: o.color, prefix: o.prefix, timestamps: o.timestamps}, (r) => {
       const s = stateOf(engine, r)
       if (s.status === 'exited' && !stopping) {
-        process.stdout.write(`${r.name} exited with code ${s.exitCode}\n`)
+        process.stdout.write(`${shortName(r)} exited with code ${s.exitCode}\n`)
         firstExit ??= s.exitCode
         if (o.abortOnExit) void stopAll()
       }

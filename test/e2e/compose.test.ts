@@ -123,7 +123,7 @@ volumes:
     expect(ps.trim().split('\n').sort()).to.deep.equal(['kv running', 'web running'])
     expect(composeOk(dir, 'stack', ['ps', '-a', '--services']).stdout.trim().split('\n').sort()).to.deep.equal(['kv', 'migrate', 'web'])
     const logs = composeOk(dir, 'stack', ['logs', 'migrate']).stdout
-    expect(logs).to.equal('stack-migrate-1  | migrating\nstack-migrate-1  | migrated\n')
+    expect(logs).to.equal('migrate-1  | migrating\nmigrate-1  | migrated\n')
     expect(composeOk(dir, 'stack', ['logs', '--no-log-prefix', 'migrate']).stdout).to.equal('migrating\nmigrated\n')
     const run = composeOk(dir, 'stack', ['run', '--rm', '--no-deps', '-e', 'EXTRA=1', 'migrate', 'sh', '-c', 'echo $EXTRA; nc kv 6379'])
     expect(run.stdout).to.equal('1\nPONG\n')
@@ -205,9 +205,9 @@ services:
     })
     const r = compose(dir, 'att', ['up', '--abort-on-container-exit', '--exit-code-from', 'tests'])
     expect(r.code, r.stderr).to.equal(3)
-    expect(r.stdout).to.match(/^att-app-1\s+\| app up$/m)
-    expect(r.stdout).to.match(/^att-tests-1\s+\| running tests$/m)
-    expect(r.stdout).to.include('att-tests-1 exited with code 3')
+    expect(r.stdout).to.match(/^app-1\s+\| app up$/m)
+    expect(r.stdout).to.match(/^tests-1\s+\| running tests$/m)
+    expect(r.stdout).to.include('tests-1 exited with code 3')
     // Everything was stopped, nothing removed.
     expect(composeOk(dir, 'att', ['ps', '-a', '--format', '{{.Name}} {{.State}}']).stdout.trim().split('\n').sort()).to.deep.equal(['att-app-1 exited', 'att-tests-1 exited'])
     // --wait returns once the health check passes.
@@ -326,13 +326,13 @@ services:
     let out = ''
     child.stdout!.on('data', (d: Buffer) => (out += d))
     const closed = new Promise<number>((r) => child.on('close', (c) => r(c ?? 137)))
-    for (let i = 0; i < 200 && !out.includes('ctrlc-ticker-1  | tick\nctrlc-ticker-1  | tick'); i++) await sleep(100)
-    expect(out).to.include('ctrlc-ticker-1  | tick')
+    for (let i = 0; i < 200 && !out.includes('ticker-1  | tick\nticker-1  | tick'); i++) await sleep(100)
+    expect(out).to.include('ticker-1  | tick')
     process.kill(-child.pid!, 'SIGINT')
     const code = await closed
     expect(code).to.equal(130)
     expect(out).to.include('Gracefully stopping...')
-    expect(out).to.include('ctrlc-ticker-1  | got TERM')
+    expect(out).to.include('ticker-1  | got TERM')
     const states = composeOk(dir, 'ctrlc', ['ps', '-a', '--format', '{{.Name}} {{.State}}']).stdout.trim().split('\n').sort()
     expect(states).to.deep.equal(['ctrlc-idle-1 exited', 'ctrlc-ticker-1 exited'])
     composeOk(dir, 'ctrlc', ['down'])

@@ -55,6 +55,14 @@ export function serviceOf(record: ContainerRecord): string {
   return labelsOf(record)[LABEL.service] ?? ''
 }
 
+/** Compose's name for a container in logs: `web-1` (without the project), or its custom container_name. */
+export function shortName(record: ContainerRecord): string {
+  const l = labelsOf(record)
+  const project = l[LABEL.project]
+  if (project && record.name === `${project}-${l[LABEL.service]}-${l[LABEL.number]}`) return record.name.slice(project.length + 1)
+  return record.name
+}
+
 export function numberOf(record: ContainerRecord): number {
   return Number(labelsOf(record)[LABEL.number] ?? 0)
 }
