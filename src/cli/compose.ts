@@ -93,8 +93,9 @@ export abstract class ComposeCommand<T extends typeof Command> extends BaseComma
     return this.flags as unknown as ComposeGlobals
   }
 
-  protected project(): Project {
-    return loadProject(loadOptions(this.globals(), (m) => this.warnLine(m)))
+  /** The project; `enable` names services targeted on the command line (enabled whatever their profiles). */
+  protected project(enable?: string[]): Project {
+    return loadProject({...loadOptions(this.globals(), (m) => this.warnLine(m)), ...(enable?.length ? {enable} : {})})
   }
 
   /** The project name, from the files when there are any, else -p (label-only commands such as down/ps). */

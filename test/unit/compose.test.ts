@@ -303,6 +303,8 @@ networks:
       expect(Object.keys(load(d).services)).to.deep.equal(['a'])
       expect(Object.keys(load(d, {profiles: ['debug']}).services)).to.deep.equal(['a', 'dbg'])
       expect(Object.keys(load(d, {env: {COMPOSE_PROFILES: 'debug'}}).services)).to.deep.equal(['a', 'dbg'])
+      // A service named on the command line is enabled whatever its profiles.
+      expect(Object.keys(load(d, {enable: ['dbg']}).services)).to.deep.equal(['a', 'dbg'])
     })
     it('env_file with required: false may be missing; a required one may not', () => {
       const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    env_file:\n      - path: missing.env\n        required: false\n'})

@@ -22,7 +22,7 @@ export default class Create extends ComposeCommand<typeof Create> {
     const f = this.flags
     if (f.build) throw new UsageError('--build is not available: ncx has no image build yet', 'build the images elsewhere and load them with "ncx load"')
     const engine = this.engine()
-    await up(engine, this.project(), {
+    await up(engine, this.project(this.positionals), {
       services: this.positionals,
       noStart: true,
       forceRecreate: f['force-recreate'],

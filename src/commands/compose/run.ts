@@ -49,7 +49,7 @@ export default class Run extends ComposeCommand<typeof Run> {
     const [service, ...command] = positionals
     if (!service) throw new UsageError('"compose run" requires at least 1 argument', 'usage: ncx compose run [OPTIONS] SERVICE [COMMAND] [ARGS...]')
     const warn = (m: string) => this.warnLine(m)
-    const project = loadProject(loadOptions(globalsFromParsed(flags), warn))
+    const project = loadProject({...loadOptions(globalsFromParsed(flags), warn), enable: [service]})
     const svc = project.services[service]
     if (!svc) throw new UsageError(`no such service: ${service}`)
     const engine = new Engine({dataRoot: flags.root as string | undefined, onWarning: warn})

@@ -50,7 +50,7 @@ export default class Up extends ComposeCommand<typeof Up> {
     const abort = f['abort-on-container-exit'] || f['exit-code-from'] !== undefined
     if (detach && abort) throw new UsageError('--abort-on-container-exit and --exit-code-from are incompatible with --detach')
     if (f['force-recreate'] && f['no-recreate']) throw new UsageError('--force-recreate and --no-recreate are incompatible')
-    const project = this.project()
+    const project = this.project(this.positionals)
     const engine = this.engine()
     const emit = f.quiet ? () => {} : progressPrinter()
     const result = await up(engine, project, {

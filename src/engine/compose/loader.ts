@@ -23,6 +23,8 @@ export interface LoadOptions {
   envFiles?: string[]
   /** `--profile` (otherwise COMPOSE_PROFILES). */
   profiles?: string[]
+  /** Services named on the command line: enabled whatever their profiles (Compose's rule). */
+  enable?: string[]
   cwd?: string
   env?: NodeJS.ProcessEnv
   readStdin?: () => string
@@ -357,14 +359,15 @@ export function loadProject(o: LoadOptions = {}): Project {
     profiles,
     unsupported: [],
   }
-  const active = (svc: Record<string, unknown>) => {
+  const active = (svc: Record<string, unknown>, name: string) => {
+    if (o.enable?.includes(name)) return true
     const p = (svc.profiles as string[] | undefined) ?? []
     return p.length === 0 || profiles.includes('*') || p.some((x) => profiles.includes(x))
   }
   const where = (svc: string) => ({file: m.origin[svc]})
   for (const [svcName, raw] of Object.entries(m.services)) {
     const svc = clean(raw) as ServiceConfig
-    if (active(raw)) {
+    if (active(raw, svcName)) {
       resolveEnvironment(svc, vars, svcName, where(svcName).file)
       project.services[svcName] = svc
     } else project.disabled[svcName] = svc
