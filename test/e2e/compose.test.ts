@@ -359,7 +359,10 @@ configs:
     content: key=value
 `,
     })
-    composeOk(dir, 'misc', ['up', '-d'], {TOKEN: 's3cret'})
+    // create, then start: nothing runs before start.
+    composeOk(dir, 'misc', ['create'], {TOKEN: 's3cret'})
+    expect(inspect('misc-app-1').State.Status).to.equal('created')
+    composeOk(dir, 'misc', ['start'], {TOKEN: 's3cret'})
     expect(composeOk(dir, 'misc', ['exec', '-T', 'app', 'cat', '/run/secrets/token']).stdout).to.equal('s3cret')
     expect(composeOk(dir, 'misc', ['exec', '-T', 'app', 'cat', '/etc/app.conf']).stdout).to.equal('key=value')
     expect(composeOk(dir, 'misc', ['port', 'app', '80']).stdout).to.match(/^0\.0\.0\.0:\d+\n$/)
