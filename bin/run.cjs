@@ -11,7 +11,7 @@ const first = argv[0]
 // `ncx compose -f a.yml -p proj up -d`: Docker puts compose's global flags before the
 // subcommand; oclif wants them after it (in long form, as `logs -f` means --follow).
 if (first === 'compose') {
-  const valued = {'-f': '--file', '--file': '--file', '-p': '--project-name', '--project-name': '--project-name', '--profile': '--profile', '--env-file': '--env-file', '--project-directory': '--project-directory', '--root': '--root', '--data-root': '--root'}
+  const valued = {'-f': '--file', '--file': '--file', '-p': '--project-name', '--project-name': '--project-name', '--profile': '--profile', '--env-file': '--env-file', '--project-directory': '--project-directory', '--root': '--root', '--data-root': '--root', '--ansi': '--ansi', '--progress': '--progress'}
   const moved = []
   let i = 1
   while (i < argv.length && argv[i].startsWith('-') && argv[i] !== '--help') {

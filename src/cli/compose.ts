@@ -20,6 +20,8 @@ export const composeFlags = {
   profile: Flags.string({description: 'Specify a profile to enable', multiple: true, helpGroup: 'COMPOSE'}),
   'env-file': Flags.string({description: 'Specify an alternate environment file', multiple: true, helpGroup: 'COMPOSE'}),
   'project-directory': Flags.string({description: 'Specify an alternate working directory (default: the path of the first Compose file)', helpGroup: 'COMPOSE'}),
+  ansi: Flags.string({description: 'Control when to print ANSI control characters', options: ['never', 'always', 'auto'], helpGroup: 'COMPOSE'}),
+  progress: Flags.string({description: 'Set type of progress output', options: ['auto', 'tty', 'plain', 'quiet'], helpGroup: 'COMPOSE'}),
 }
 
 /** For commands whose own -f means something else (logs -f = follow): --file only. */
@@ -32,6 +34,8 @@ export const COMPOSE_FLAG_TABLE: FlagSpec[] = [
   {name: 'profile', kind: 'multiple', description: 'Specify a profile to enable'},
   {name: 'env-file', kind: 'multiple', description: 'Specify an alternate environment file'},
   {name: 'project-directory', kind: 'string', description: 'Specify an alternate working directory'},
+  {name: 'ansi', kind: 'string', options: ['never', 'always', 'auto'], description: 'Control when to print ANSI control characters'},
+  {name: 'progress', kind: 'string', options: ['auto', 'tty', 'plain', 'quiet'], description: 'Set type of progress output'},
   {name: 'root', aliases: ['data-root'], kind: 'string', description: 'Directory for images and containers (env NCX_ROOT)'},
   {name: 'debug', kind: 'boolean', description: 'Print stack traces and runtime details on errors'},
 ]
@@ -49,6 +53,7 @@ export function loadOptions(g: ComposeGlobals, warn: (m: string) => void): LoadO
 }
 
 export function globalsFromParsed(flags: ParsedFlags): ComposeGlobals {
+  setDisplay(flags.ansi as string | undefined, flags.progress as string | undefined)
   return {
     file: flags.file as string[] | undefined,
     'project-name': flags['project-name'] as string | undefined,
@@ -58,9 +63,24 @@ export function globalsFromParsed(flags: ParsedFlags): ComposeGlobals {
   }
 }
 
+/** `--ansi` and `--progress`, for the whole invocation. */
+const display: {ansi: string; progress: string} = {ansi: 'auto', progress: 'auto'}
+
+export function setDisplay(ansi: string | undefined, progress: string | undefined): void {
+  display.ansi = ansi ?? 'auto'
+  display.progress = progress ?? 'auto'
+}
+
+/** Colour on this stream: `--ansi always|never`, else a TTY without NO_COLOR. */
+export function useColor(stream: NodeJS.WriteStream): boolean {
+  if (display.ansi !== 'auto') return display.ansi === 'always'
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR
+}
+
 /** Docker Compose's progress lines on stderr: ` ✔ Container p-web-1  Started` (plain without a TTY). */
 export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e: ComposeEvent) => void {
-  const tty = Boolean(stream.isTTY) && !process.env.NO_COLOR
+  if (display.progress === 'quiet') return () => {}
+  const tty = display.progress === 'plain' ? false : display.progress === 'tty' || useColor(stream)
   return (e) => {
     if (tty) {
       const mark = e.done ? chalk.green('✔') : ' '
@@ -90,6 +110,8 @@ export abstract class ComposeCommand<T extends typeof Command> extends BaseComma
   static baseFlags = {...BaseCommand.baseFlags, ...composeFlags}
 
   protected globals(): ComposeGlobals {
+    const f = this.flags as unknown as {ansi?: string; progress?: string}
+    setDisplay(f.ansi, f.progress)
     return this.flags as unknown as ComposeGlobals
   }
 

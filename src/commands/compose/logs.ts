@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {ComposeCommand, composeFlagsLongFile} from '../../cli/compose.js'
+import {ComposeCommand, composeFlagsLongFile, useColor} from '../../cli/compose.js'
 import {BaseCommand} from '../../cli/base.js'
 import {streamLogs} from '../../cli/compose-attach.js'
 import {UsageError} from '../../engine/errors.js'
@@ -36,7 +36,7 @@ export default class Logs extends ComposeCommand<typeof Logs> {
       since: f.since === undefined ? undefined : parseTimeArg(f.since, '--since', now),
       until: f.until === undefined ? undefined : parseTimeArg(f.until, '--until', now),
       timestamps: f.timestamps,
-      color: !f['no-color'] && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+      color: !f['no-color'] && useColor(process.stdout),
       prefix: !f['no-log-prefix'],
     })
   }

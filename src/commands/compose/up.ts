@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {hostOptions} from '../../cli/compose-host.js'
-import {ComposeCommand, progressPrinter, pullerFor} from '../../cli/compose.js'
+import {ComposeCommand, progressPrinter, pullerFor, useColor} from '../../cli/compose.js'
 import {UsageError} from '../../engine/errors.js'
 import {up} from '../../engine/compose/up.js'
 import {attachLogs} from '../../cli/compose-attach.js'
@@ -74,7 +74,7 @@ export default class Up extends ComposeCommand<typeof Up> {
     const code = await attachLogs(engine, project, result.containers, {
       attach: f.attach,
       noAttach: f['no-attach'],
-      color: !f['no-color'] && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+      color: !f['no-color'] && useColor(process.stdout),
       prefix: !f['no-log-prefix'],
       timestamps: f.timestamps,
       abortOnExit: abort,
