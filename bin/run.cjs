@@ -8,6 +8,22 @@
 const argv = process.argv.slice(2)
 const first = argv[0]
 
+// `ncx compose -f a.yml -p proj up -d`: Docker puts compose's global flags before the
+// subcommand; oclif wants them after it (in long form, as `logs -f` means --follow).
+if (first === 'compose') {
+  const valued = {'-f': '--file', '--file': '--file', '-p': '--project-name', '--project-name': '--project-name', '--profile': '--profile', '--env-file': '--env-file', '--project-directory': '--project-directory', '--root': '--root', '--data-root': '--root', '--ansi': '--ansi', '--progress': '--progress'}
+  const moved = []
+  let i = 1
+  while (i < argv.length && argv[i].startsWith('-') && argv[i] !== '--help') {
+    const [flag, inline] = argv[i].split(/=(.*)/s)
+    if (valued[flag]) {
+      moved.push(valued[flag], inline !== undefined ? inline : argv[++i])
+    } else moved.push(argv[i])
+    i++
+  }
+  if (moved.length > 0 && i < argv.length) argv.splice(1, i - 1), argv.splice(2, 0, ...moved), process.argv.splice(2, process.argv.length, ...argv)
+}
+
 /** `run`/`exec` (or `container run`/`container exec`), which take the fast path. */
 function fastVerb(args) {
   const verb = args[0] === 'container' ? args[1] : args[0]

@@ -71,6 +71,7 @@ const triple = platformTriple();
 const outDir = join(repo, 'native');
 const addonOut = join(outDir, `ncx.${triple}.node`);
 const runtimeOut = join(outDir, process.platform === 'win32' ? 'ncx-runtime.exe' : 'ncx-runtime');
+const initOut = join(outDir, 'ncx-init');
 const rel = (p) => relative(process.cwd(), p) || '.';
 
 function prebuiltPackage() {
@@ -101,7 +102,7 @@ function newestInputMtime() {
 }
 
 function upToDate() {
-  if (!existsSync(addonOut) || !existsSync(runtimeOut)) return false;
+  if (!existsSync(addonOut) || !existsSync(runtimeOut) || !existsSync(initOut)) return false;
   const oldestOutput = Math.min(statSync(addonOut).mtimeMs, statSync(runtimeOut).mtimeMs);
   return oldestOutput > newestInputMtime();
 }
@@ -166,8 +167,20 @@ for (const p of [builtLib, builtRuntime]) {
   }
 }
 
+// ncx-init (`run --init`) runs inside any image, so it is linked statically (glibc's
+// static-pie: no loader or libc needed in the container).
+const init = spawnSync(cargo, ['rustc', '--release', '-p', 'ncx-init', '--bin', 'ncx-init', '--', '-C', 'target-feature=+crt-static'], {
+  cwd: repo,
+  stdio: ['ignore', process.stderr, 'inherit'],
+});
+if (init.error || init.status !== 0) {
+  console.error(`build-native: failed, building the static ncx-init exited with ${init.status ?? init.signal}`);
+  process.exit(1);
+}
+
 mkdirSync(outDir, { recursive: true });
 install(builtLib, addonOut, 0o644);
 install(builtRuntime, runtimeOut, 0o755);
+install(join(targetDir, 'ncx-init'), initOut, 0o755);
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`build-native: built ${rel(addonOut)} and ${rel(runtimeOut)} in ${secs}s`);

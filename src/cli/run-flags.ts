@@ -9,10 +9,13 @@ import {signalNumber} from '../engine/container/signals.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
 import {ContainerOptions, HealthOptions} from '../engine/spec/generate.js'
 import {PullPolicy, ensureImage} from './pull-policy.js'
-import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, isBridged, parsePublishRange} from '../engine/network/networks.js'
+import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, parsePublishRange} from '../engine/network/networks.js'
+import {checkMac, isBridged, isSlirpMode, slirpOptions} from '../engine/network/attach.js'
 import {networkBackendProblem} from '../engine/network/netns.js'
 import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
 import {VOLUME_FLAGS, parseVolumeFlags} from './volume-flags.js'
+import {RESOURCE_FLAGS, parseCgroupFlags, parseResourceFlags} from './resource-flags.js'
+import {SECURITY_FLAGS, parseSecurityFlags} from './security-flags.js'
 
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -26,15 +29,6 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
  * refusal instead of "unknown flag" — and never a silently ignored limit or mount.
  */
 const NOT_YET: Array<FlagSpec & {why: string}> = [
-  {name: 'memory', char: 'm', kind: 'string', description: 'Memory limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'memory-swap', kind: 'string', description: 'Swap limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'cpus', kind: 'string', description: 'Number of CPUs (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'cpu-shares', char: 'c', kind: 'string', description: 'CPU shares (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'pids-limit', kind: 'string', description: 'Tune container pids limit (not available yet)', why: 'resource limits (cgroup v2 delegation)'},
-  {name: 'cap-add', kind: 'multiple', description: 'Add Linux capabilities (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
-  {name: 'cap-drop', kind: 'multiple', description: 'Drop Linux capabilities (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
-  {name: 'security-opt', kind: 'multiple', description: 'Security options (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
-  {name: 'privileged', kind: 'boolean', description: 'Give extended privileges (not available yet)', why: 'security options (--cap-add/--cap-drop/--security-opt/--privileged)'},
 ]
 
 /** Refuse a flag of NOT_YET with what it is and why it is not ignored. */
@@ -49,6 +43,8 @@ function refuseNotYet(flags: ParsedFlags): void {
 export const CREATE_FLAGS: FlagSpec[] = [
   ...NOT_YET.map(({why: _why, ...spec}) => spec),
   ...VOLUME_FLAGS,
+  ...SECURITY_FLAGS,
+  ...RESOURCE_FLAGS,
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables (KEY=VALUE, or KEY to copy the host value)'},
@@ -58,7 +54,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
   {name: 'entrypoint', kind: 'string', description: 'Overwrite the default ENTRYPOINT of the image'},
   {name: 'hostname', char: 'h', kind: 'string', description: 'Container host name'},
   {name: 'name', kind: 'string', description: 'Assign a name to the container'},
-  {name: 'network', aliases: ['net'], kind: 'string', description: 'Connect a container to a network: bridge (default), NAME, none or host'},
+  {name: 'network', aliases: ['net'], kind: 'multiple', description: 'Connect a container to a network: bridge (default), NAME (repeatable), none, host, container:NAME or slirp4netns'},
+  {name: 'mac-address', kind: 'string', description: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)'},
   {name: 'publish', char: 'p', kind: 'multiple', description: "Publish a container's port to the host: [ip:][hostPort:]containerPort[/tcp]"},
   {name: 'publish-all', char: 'P', kind: 'boolean', description: 'Publish all exposed ports to random ports'},
   {name: 'network-alias', aliases: ['net-alias'], kind: 'multiple', description: 'Add a network-scoped alias for the container'},
@@ -144,16 +141,24 @@ function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
   if (fromFile) env = {...env, NCX_DEFAULT_NETWORK: fromFile}
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const rootful = process.getuid?.() === 0
-  let network = (flags.network as string | undefined) ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
+  const given = list('network').map((n) => (n === 'default' ? DEFAULT_NETWORK : n))
+  let network = given[0] ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
   if (network === 'default') network = DEFAULT_NETWORK
   if (network === 'container:') throw new UsageError('--network container: needs a container name or ID')
-  if (network === 'slirp4netns' || network.startsWith('slirp4netns:')) {
-    throw new UsageError(`network mode ${JSON.stringify(network)} is not available yet`, 'use --network bridge, NAME, none or host')
+  if (isSlirpMode(network)) slirpOptions(network)
+  const networks = given.slice(1)
+  if (networks.length > 0 && (!isBridged(network) || !networks.every(isBridged))) {
+    throw new UsageError('conflicting options: cannot attach both user-defined and non-user-defined network-modes', 'give several --network flags only for bridge networks')
+  }
+  const mac = flags['mac-address'] as string | undefined
+  if (mac !== undefined) {
+    checkMac(mac)
+    if (!isBridged(network)) throw new UsageError('--mac-address needs a bridged network')
   }
   const bridged = isBridged(network)
   const publish = list('publish').flatMap(parsePublishRange)
   const publishAll = flags['publish-all'] === true
-  if ((publish.length > 0 || publishAll) && !bridged) throw new UsageError(`published ports need a bridged network, not --network ${network}`)
+  if ((publish.length > 0 || publishAll) && !bridged && !isSlirpMode(network)) throw new UsageError(`published ports need a bridged network or slirp4netns, not --network ${network}`)
   const aliases = list('network-alias')
   if (aliases.length > 0 && (network === DEFAULT_NETWORK || !bridged)) throw new UsageError('network-scoped aliases are only supported for user-defined networks')
   const ip = flags.ip as string | undefined
@@ -165,11 +170,11 @@ function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
     const i = h.lastIndexOf(':') > 0 && !h.includes('=') ? h.indexOf(':') : h.indexOf('=')
     if (i <= 0) throw new UsageError(`invalid argument ${JSON.stringify(h)} for "--add-host" flag: expected HOST:IP`)
     const [name, addr] = [h.slice(0, i), h.slice(i + 1)]
-    const target = addr === 'host-gateway' ? (bridged ? SLIRP_HOST : '127.0.0.1') : addr
+    const target = addr === 'host-gateway' ? (bridged || isSlirpMode(network) ? SLIRP_HOST : '127.0.0.1') : addr
     if (addr !== 'host-gateway' && !/^[\d.]+$/.test(addr) && !addr.includes(':')) throw new UsageError(`invalid IP address in add-host: ${JSON.stringify(addr)}`)
     return `${target}\t${name}`
   })
-  return {network, publish, publishAll, aliases, ip, dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option'), addHosts}
+  return {network, networks, mac, publish, publishAll, aliases, ip, dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option'), addHosts}
 }
 
 function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
@@ -242,10 +247,18 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (net.publishAll) options.publishAll = true
   if (net.aliases.length > 0) options.networkAliases = net.aliases
   if (net.ip !== undefined) options.ip = net.ip
+  if (net.networks.length > 0) options.networks = net.networks
+  if (net.mac !== undefined) options.macAddress = checkMac(net.mac)
   if (net.dns.length > 0) options.dns = net.dns
   if (net.dnsSearch.length > 0) options.dnsSearch = net.dnsSearch
   if (net.dnsOptions.length > 0) options.dnsOptions = net.dnsOptions
   if (net.addHosts.length > 0) options.addHosts = net.addHosts
+  const security = parseSecurityFlags(flags, net.network)
+  if (security) options.security = security
+  const resources = parseResourceFlags(flags)
+  if (resources) options.resources = resources
+  const cgroup = parseCgroupFlags(flags)
+  if (cgroup) options.cgroup = cgroup
   // Only what was given, so records stay small and Docker's defaults apply elsewhere.
   if (detach) options.detach = true
   if (restart !== undefined) options.restart = restart

@@ -88,7 +88,7 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
     expect(() => parseRunArgv(['--rm'], {})).to.throw(UsageError, /requires at least 1 argument/)
   })
 
-  it('accepts --network none|host|bridge|NAME and rejects modes not available yet clearly', () => {
+  it('accepts --network none|host|bridge|NAME|slirp4netns, several bridge networks and --mac-address', () => {
     expect(parseRunArgv(['--network', 'none', 'img'], {}).options.network).to.equal('none')
     expect(parseRunArgv(['--net=none', 'img'], {}).options.network).to.equal('none')
     expect(parseRunArgv(['--network', 'host', 'img'], {}).options.network).to.equal('host')
@@ -96,16 +96,17 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
     expect(parseRunArgv(['--network', 'appnet', '--network-alias', 'db', 'img'], {}).options.networkAliases).to.deep.equal(['db'])
     expect(parseRunArgv(['img'], {NCX_DEFAULT_NETWORK: 'none'}).options.network).to.equal('none')
     expect(parseRunArgv(['--network', 'container:web', 'img'], {}).options.network).to.equal('container:web')
-    for (const mode of ['slirp4netns']) {
-      try {
-        parseRunArgv(['--network', mode, 'img'], {})
-        expect.fail(`--network ${mode} should be rejected`)
-      } catch (error) {
-        expect(error).to.be.instanceOf(UsageError)
-        expect((error as UsageError).message).to.equal(`network mode ${JSON.stringify(mode)} is not available yet`)
-        expect((error as UsageError).hint).to.contain('--network bridge')
-      }
-    }
+    expect(parseRunArgv(['--network', 'slirp4netns', '-p', '80', 'img'], {}).options.network).to.equal('slirp4netns')
+    expect(parseRunArgv(['--network', 'slirp4netns:allow_host_loopback=true', 'img'], {}).options.network).to.equal('slirp4netns:allow_host_loopback=true')
+    expect(() => parseRunArgv(['--network', 'slirp4netns:mtu=9000', 'img'], {})).to.throw(UsageError, /unknown slirp4netns option/)
+    const multi = parseRunArgv(['--network', 'a', '--network', 'b', '--mac-address', '02:42:AC:11:00:09', 'img'], {}).options
+    expect(multi.network).to.equal('a')
+    expect(multi.networks).to.deep.equal(['b'])
+    expect(multi.macAddress).to.equal('02:42:ac:11:00:09')
+    expect(() => parseRunArgv(['--network', 'host', '--network', 'b', 'img'], {})).to.throw(UsageError, /conflicting options/)
+    expect(() => parseRunArgv(['--mac-address', '02:42:zz:11:00:09', 'img'], {})).to.throw(UsageError, /invalid MAC address/)
+    expect(() => parseRunArgv(['--mac-address', '03:42:ac:11:00:09', 'img'], {})).to.throw(UsageError, /multicast/)
+    expect(() => parseRunArgv(['--network', 'none', '--mac-address', '02:42:ac:11:00:09', 'img'], {})).to.throw(UsageError, /bridged/)
   })
 
   it('parses -p, --add-host and --dns; refuses ports and aliases where they cannot apply', () => {
@@ -163,11 +164,34 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
   })
 })
 
+describe('parseRunArgv: limits and security options', () => {
+  it('parses limits with Docker units and checks', () => {
+    const o = parseRunArgv(['-m', '512m', '--memory-swap', '1g', '--cpus=1.5', '--pids-limit', '100', '-c', '512', 'img'], {}).options
+    expect(o.resources).to.deep.equal({memory: 512 * 1024 ** 2, memorySwap: 1024 ** 3, nanoCpus: 1.5e9, pidsLimit: 100, cpuShares: 512})
+    expect(() => parseRunArgv(['-m', '1k', 'img'], {})).to.throw(UsageError, 'Minimum memory limit allowed is 6MB')
+    expect(() => parseRunArgv(['--memory-swap', '1g', 'img'], {})).to.throw(UsageError, /always set the Memory limit/)
+    expect(() => parseRunArgv(['-m', '1g', '--memory-swap', '512m', 'img'], {})).to.throw(UsageError, /larger than memory limit/)
+    expect(() => parseRunArgv(['--cpus', '1', '--cpu-quota', '50000', 'img'], {})).to.throw(UsageError, /Conflicting options/)
+    expect(() => parseRunArgv(['--blkio-weight', '5', 'img'], {})).to.throw(UsageError, /from 10 to 1000/)
+    expect(() => parseRunArgv(['--cgroup-manager', 'systemd', 'img'], {})).to.throw(UsageError, /systemd is not supported/)
+    expect(parseRunArgv(['--cgroup-manager', 'none', '--cgroupns', 'host', 'img'], {}).options.cgroup).to.deep.equal({manager: 'none', namespace: 'host'})
+  })
+
+  it('parses security options and refuses what it cannot honour', () => {
+    const o = parseRunArgv(['--cap-drop', 'ALL', '--cap-add', 'net_bind_service', '--security-opt', 'no-new-privileges', '--security-opt', 'seccomp=unconfined', '--sysctl', 'net.ipv4.ip_forward=1', '--ulimit', 'nofile=512:1024', '--init', '--network', 'none', 'img'], {}).options
+    expect(o.security).to.deep.equal({capAdd: ['net_bind_service'], capDrop: ['ALL'], noNewPrivileges: true, seccomp: 'unconfined', sysctls: {'net.ipv4.ip_forward': '1'}, ulimits: [{name: 'nofile', soft: 512, hard: 1024}], init: true})
+    expect(() => parseRunArgv(['--cap-add', 'CAP_NOPE', 'img'], {})).to.throw(UsageError, /unknown capability: "CAP_NOPE"/)
+    expect(() => parseRunArgv(['--sysctl', 'vm.swappiness=1', 'img'], {})).to.throw(UsageError, /"vm.swappiness" is not allowed/)
+    expect(() => parseRunArgv(['--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1', 'img'], {})).to.throw(UsageError, /not allowed in host network namespace/)
+    expect(() => parseRunArgv(['--security-opt', 'apparmor=x', 'img'], {})).to.throw(UsageError, /AppArmor/)
+    expect(() => parseRunArgv(['--ulimit', 'bogus=1', 'img'], {})).to.throw(UsageError, /invalid ulimit type: bogus/)
+    expect(() => parseRunArgv(['--oom-score-adj', '1001', 'img'], {})).to.throw(UsageError, /range for oom score adj is \[-1000, 1000\]/)
+    expect(() => parseRunArgv(['--security-opt', 'seccomp=/nonexistent.json', 'img'], {})).to.throw(UsageError, /opening seccomp profile/)
+  })
+})
+
 describe('parseRunArgv: Docker flags ncx cannot honour yet', () => {
-  it('refuses limits and security options with one precise message instead of ignoring them', () => {
-    expect(() => parseRunArgv(['-m', '512m', 'img'], {})).to.throw(UsageError, /^--memory is not supported yet: resource limits/)
-    expect(() => parseRunArgv(['--cpus=1.5', 'img'], {})).to.throw(UsageError, /^--cpus is not supported yet/)
-    expect(() => parseRunArgv(['--cap-drop', 'ALL', 'img'], {})).to.throw(UsageError, /^--cap-drop is not supported yet: security options/)
+  it('has no refused run flags left: the image\'s own command flags are not ncx\'s', () => {
     // The image's own command flags are not ncx's: `-v` after IMAGE belongs to the container.
     expect(parseRunArgv(['img', 'ls', '-v'], {}).options.command).to.deep.equal(['ls', '-v'])
   })

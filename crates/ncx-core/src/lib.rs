@@ -4,12 +4,14 @@
 //! [`sys::Sys`] trait, so the ordering rules are unit-tested without privileges.
 
 pub mod caps;
+pub mod cgroup;
 pub mod logfile;
 pub mod net;
 pub mod nsenter;
 pub mod materialize;
 pub mod userns;
 pub mod plan;
+pub mod seccomp;
 pub mod spec;
 pub mod state;
 pub mod sys;

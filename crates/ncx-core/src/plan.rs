@@ -35,6 +35,8 @@ pub enum Step {
     Device { dest: String, mode: u32, major: u64, minor: u64, uid: u32, gid: u32 },
     Symlink { target: String, link: String },
     PivotRoot { rootfs: String },
+    /// A namespaced sysctl, written under /proc/sys before it is made read-only.
+    Sysctl { key: String, value: String },
     Mask { path: String },
     ReadOnly { path: String },
     RootReadOnly,
@@ -166,6 +168,9 @@ pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Ve
         }
     }
     steps.push(Step::PivotRoot { rootfs: rootfs.to_string() });
+    for (key, value) in &linux.sysctl {
+        steps.push(Step::Sysctl { key: key.clone(), value: value.clone() });
+    }
     for p in &linux.masked_paths {
         steps.push(Step::Mask { path: p.clone() });
     }
@@ -270,6 +275,7 @@ pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
                 sys.pivot_root(r).map_err(ctx)?;
                 rootfs = "/".into();
             }
+            Step::Sysctl { key, value } => sys.write_file(&format!("/proc/sys/{}", key.replace('.', "/")), value).map_err(ctx)?,
             Step::Mask { path } => {
                 if !sys.exists(path) {
                     continue;
@@ -303,6 +309,7 @@ fn describe(step: &Step) -> String {
         Step::Device { dest, .. } => format!("create device {dest}"),
         Step::Symlink { link, .. } => format!("create symlink {link}"),
         Step::PivotRoot { rootfs } => format!("pivot_root to {rootfs}"),
+        Step::Sysctl { key, .. } => format!("set sysctl {key}"),
         Step::Mask { path } => format!("mask {path}"),
         Step::ReadOnly { path } => format!("make {path} read-only"),
         Step::RootReadOnly => "make the rootfs read-only".into(),
@@ -359,6 +366,19 @@ mod tests {
         assert_eq!(rootfs, 1);
         assert!(rootfs < proc_ && proc_ < null && null < pivot);
         assert!(pivot < mask && mask < ro && ro < host);
+    }
+
+    #[test]
+    fn sysctls_are_written_after_pivot_and_before_proc_sys_turns_read_only() {
+        let mut sp = spec();
+        sp.linux.as_mut().unwrap().sysctl.insert("net.ipv4.ip_forward".into(), "1".into());
+        let steps = plan(&sp, "/b/rootfs", None);
+        let mut sys = RecordingSys { existing: vec!["/proc/sys".into()], ..Default::default() };
+        execute(&mut sys, &steps).unwrap();
+        let pivot = sys.calls.iter().position(|c| c.starts_with("pivot_root")).unwrap();
+        let w = sys.calls.iter().position(|c| c == "write /proc/sys/net/ipv4/ip_forward 1").expect("sysctl written");
+        let ro = sys.calls.iter().position(|c| c.starts_with("remount_ro /proc/sys")).unwrap();
+        assert!(pivot < w && w < ro, "{:?}", sys.calls);
     }
 
     #[test]

@@ -73,8 +73,24 @@ pub struct Capabilities {
 pub struct Rlimit {
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(deserialize_with = "rlim")]
     pub hard: u64,
+    #[serde(deserialize_with = "rlim")]
     pub soft: u64,
+}
+
+/// An rlimit value; JSON writers without 64-bit integers (JavaScript) write RLIM_INFINITY
+/// (2^64-1) as a float that rounds up to 2^64: anything that large means unlimited.
+fn rlim<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = serde_json::Number::deserialize(d)?;
+    Ok(match v.as_u64() {
+        Some(n) => n,
+        None => match v.as_f64() {
+            Some(f) if f >= u64::MAX as f64 => u64::MAX,
+            Some(f) if f >= 0.0 => f as u64,
+            _ => return Err(serde::de::Error::custom("negative rlimit")),
+        },
+    })
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -113,6 +129,106 @@ pub struct Linux {
     pub readonly_paths: Vec<String>,
     #[serde(default)]
     pub rootfs_propagation: String,
+    pub seccomp: Option<Seccomp>,
+    #[serde(default)]
+    pub sysctl: std::collections::BTreeMap<String, String>,
+    pub resources: Option<Resources>,
+    #[serde(default)]
+    pub cgroups_path: String,
+}
+
+/// `linux.seccomp` (the OCI form of a seccomp profile).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seccomp {
+    pub default_action: String,
+    #[serde(default)]
+    pub default_errno_ret: Option<u32>,
+    #[serde(default)]
+    pub architectures: Vec<String>,
+    #[serde(default)]
+    pub flags: Vec<String>,
+    #[serde(default)]
+    pub syscalls: Vec<SeccompSyscall>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeccompSyscall {
+    pub names: Vec<String>,
+    pub action: String,
+    #[serde(default)]
+    pub errno_ret: Option<u32>,
+    #[serde(default)]
+    pub args: Vec<SeccompArg>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeccompArg {
+    pub index: u32,
+    pub value: u64,
+    #[serde(default)]
+    pub value_two: u64,
+    pub op: String,
+}
+
+/// `linux.resources`: the cgroup limits (the runtime writes them as cgroup v2 files).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resources {
+    pub memory: Option<MemoryResources>,
+    pub cpu: Option<CpuResources>,
+    pub pids: Option<PidsResources>,
+    #[serde(rename = "blockIO")]
+    pub block_io: Option<BlockIoResources>,
+    /// cgroup v2 files written as given (OCI `unified`).
+    #[serde(default)]
+    pub unified: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryResources {
+    pub limit: Option<i64>,
+    pub reservation: Option<i64>,
+    pub swap: Option<i64>,
+    #[serde(rename = "disableOOMKiller")]
+    pub disable_oom_killer: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CpuResources {
+    pub shares: Option<u64>,
+    pub quota: Option<i64>,
+    pub period: Option<u64>,
+    #[serde(default)]
+    pub cpus: String,
+    #[serde(default)]
+    pub mems: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PidsResources {
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockIoResources {
+    pub weight: Option<u16>,
+    #[serde(default)]
+    pub throttle_read_bps_device: Vec<ThrottleDevice>,
+    #[serde(default)]
+    pub throttle_write_bps_device: Vec<ThrottleDevice>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ThrottleDevice {
+    pub major: i64,
+    pub minor: i64,
+    pub rate: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

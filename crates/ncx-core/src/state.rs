@@ -77,6 +77,9 @@ pub struct State {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthState>,
+    /// The kernel's OOM killer killed a process of the container (memory.events oom_kill).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oom_killed: bool,
 }
 
 impl State {

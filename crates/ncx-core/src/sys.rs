@@ -64,6 +64,10 @@ pub trait Sys {
     fn release_target(&mut self, _target: &str) {}
     /// Remount `path` read-only, keeping the flags the kernel locks in a user namespace.
     fn remount_readonly(&mut self, path: &str) -> SysResult<()>;
+    /// Write `value` to an existing file (a sysctl under /proc/sys).
+    fn write_file(&mut self, path: &str, value: &str) -> SysResult<()> {
+        std::fs::write(path, value).map_err(|e| SysError { op: "write", target: path.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })
+    }
     /// The identity of a namespace (`readlink /proc/PID/ns/KIND`, e.g. `mnt:[4026531841]`).
     fn ns_id(&mut self, path: &str) -> Option<String> {
         std::fs::read_link(path).ok().map(|p| p.to_string_lossy().into_owned())
@@ -335,6 +339,9 @@ impl Sys for RecordingSys {
     }
     fn remount_readonly(&mut self, path: &str) -> SysResult<()> {
         self.record(format!("remount_ro {path}"))
+    }
+    fn write_file(&mut self, path: &str, value: &str) -> SysResult<()> {
+        self.record(format!("write {path} {value}"))
     }
     fn ns_id(&mut self, path: &str) -> Option<String> {
         // Our own namespaces, and those listed in `existing`, are "the same as ours".

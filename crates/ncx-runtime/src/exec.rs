@@ -1,13 +1,15 @@
 //! `ncx-runtime exec`: run a process in a running container.
 //!
-//!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--status-fd N] [--no-stdin] [--detach]
+//!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--seccomp-from CONFIG] [--status-fd N] [--no-stdin] [--detach]
+//!
+//! `--seccomp-from`: the container's config.json, whose seccomp profile the process gets too.
 //!
 //! Joins the held user namespace, then the namespaces of the container's PID 1 (mount last,
 //! see ncx_core::nsenter), forks (the PID namespace applies to children), applies the
 //! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
 //! and execs. Without --detach it supervises like `run` and exits with the process's code.
 
-use crate::run::{block_signals, exec_process, receive, supervise, supervised_signals, Status};
+use crate::run::{block_signals, exec_process_with, receive, supervise, supervised_signals, Status};
 use crate::Args;
 use ncx_core::nsenter;
 use ncx_core::spec::Process;
@@ -42,6 +44,12 @@ pub fn exec(args: &Args) -> i32 {
         }
         code
     };
+    // Read on the host, before entering the container's mount namespace.
+    let seccomp = match args.get("seccomp-from").map(ncx_core::spec::Spec::load) {
+        Some(Ok(spec)) => spec.linux.and_then(|l| l.seccomp),
+        Some(Err(e)) => return report(125, e.to_string()),
+        None => None,
+    };
     let (_, process) = match prepare(args) {
         Ok(p) => p,
         Err(e) => return report(e.code, e.message),
@@ -70,7 +78,7 @@ pub fn exec(args: &Args) -> i32 {
         if detach {
             p.terminal = false;
         }
-        exec_process(&p, pair[1], false);
+        exec_process_with(&p, seccomp.as_ref(), pair[1], false);
     }
     unsafe { libc::close(pair[1]) };
     let (master, error) = receive(pair[0]);

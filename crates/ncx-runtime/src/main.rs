@@ -13,6 +13,7 @@
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
 
+mod cgroup;
 mod ownns;
 mod ctl;
 mod events;
@@ -96,6 +97,7 @@ fn main() {
         "monitor" => std::process::exit(monitor::monitor(&args)),
         "netns-init" => std::process::exit(net::netns_init(&args)),
         "nsexec" => std::process::exit(net::nsexec(&args)),
+        "net-attach" => std::process::exit(net::net_attach(&args)),
         "exec" => std::process::exit(exec::exec(&args)),
         "kill" => {
             if let Err(e) = ctl::kill(&args) {

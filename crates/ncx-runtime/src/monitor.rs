@@ -4,7 +4,7 @@
 //!   ncx-runtime monitor --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA]
 //!       [--log-path FILE [--log-max-size BYTES] [--log-max-file N]] [--restart POLICY]
 //!       [--health-cmd JSON --health-interval-ms N --health-timeout-ms N --health-retries N
-//!        --health-start-period-ms N] [--stdin-open] [--cleanup-bundle]
+//!        --health-start-period-ms N] [--stdin-open] [--cleanup-bundle] [--exit-command JSON-ARGV]
 //!
 //! The process the CLI starts joins the user namespace and forks the monitor, which calls
 //! setsid, becomes a child subreaper, and clones the container's PID 1 into new namespaces.
@@ -68,7 +68,9 @@ struct Config {
     health: Option<HealthConfig>,
     stdin_open: bool,
     cleanup: bool,
-    attach: Option<ncx_core::net::Attach>,
+    /// The container's cgroup (kept across restarts, removed when the monitor ends).
+    cgroup: Option<crate::cgroup::Placement>,
+    attach: Option<crate::net::NetSetup>,
     /// `--net-join PATH`: another container's network namespace.
     net_join: Option<String>,
 }
@@ -131,7 +133,7 @@ fn parse_config(args: &Args) -> Result<Config, MonitorError> {
         }
         None => None,
     };
-    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle"), attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string) })
+    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle"), cgroup: None, attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string) })
 }
 
 fn pipe() -> Result<(RawFd, RawFd), MonitorError> {
@@ -158,7 +160,8 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
     let mut spec = cfg.spec.clone();
     let own_userns = crate::ownns::prepare(&mut spec).map_err(|e| err(125, e))?;
     let mut flags = libc::CLONE_NEWPID;
-    for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET), ("cgroup", libc::CLONE_NEWCGROUP)] {
+    // (the cgroup namespace is the child's own, see run::child)
+    for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET)] {
         if cfg.spec.has_namespace(kind) {
             flags |= flag;
         }
@@ -178,7 +181,7 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
     let stdin = if !terminal && cfg.stdin_open { Some(pipe()?) } else { None };
     let null = dev_null();
     let gate = if cfg.attach.is_some() { Some(pipe()?) } else { None };
-    let pid = unsafe { libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) } as i32;
+    let pid = crate::cgroup::clone_into(flags, cfg.cgroup.as_ref());
     if pid < 0 {
         return Err(err(125, format!("cannot create the container's namespaces: {}", std::io::Error::last_os_error())));
     }
@@ -386,6 +389,10 @@ impl Monitor {
         self.next_probe = None;
         self.state.pid = 0;
         self.state.exit_code = code;
+        self.state.oom_killed = self.cfg.cgroup.as_ref().map(|c| c.oom_killed()).unwrap_or(false);
+        if let Some(c) = self.cfg.cgroup.as_mut() {
+            c.rebase();
+        }
         self.state.finished_at = rfc3339_nano(SystemTime::now());
         let stopped = self.stop_requested || std::path::Path::new(&format!("{}/stopping", self.cfg.bundle)).exists();
         if self.cfg.policy.should_restart(code, self.state.restart_count, stopped) {
@@ -601,6 +608,11 @@ pub fn monitor(args: &Args) -> i32 {
             crate::fail(&e.to_string(), 125);
         }
     }
+    let mut cfg = cfg;
+    cfg.cgroup = match crate::cgroup::prepare(&cfg.spec) {
+        Ok(p) => p,
+        Err(e) => crate::fail(&e, 125),
+    };
     let (ready_r, ready_w) = match pipe() {
         Ok(p) => p,
         Err(e) => crate::fail(&e.message, e.code),
@@ -624,7 +636,7 @@ pub fn monitor(args: &Args) -> i32 {
         libc::chdir(c"/".as_ptr());
     }
     if let (Some(l), Some(a)) = (&listeners, &cfg.attach) {
-        if let Err(e) = crate::net::spawn_forwarder(l, &a.netns) {
+        if let Err(e) = crate::net::spawn_forwarder(l, &a.forward_target(args)) {
             crate::fail(&e, 125);
         }
         for (fd, _) in &l.socks {
@@ -677,8 +689,14 @@ pub fn monitor(args: &Args) -> i32 {
     if verdict == 0 {
         m.event_loop(sfd);
     }
+    if let Some(c) = m.cfg.cgroup.take() {
+        c.destroy();
+    }
     if m.cfg.cleanup {
         remove_bundle(&m.cfg.bundle);
+    }
+    if let Some(cmd) = args.get("exit-command") {
+        crate::net::run_exit_command(cmd);
     }
     0
 }

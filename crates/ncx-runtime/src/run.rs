@@ -78,14 +78,14 @@ pub fn run(args: &Args) -> i32 {
         Ok(l) => l,
         Err(e) => return report(125, e),
     };
-    let attach = crate::net::attach_args(args);
+    let attach = crate::net::attach_args(args).map(crate::net::NetSetup::prefork);
     if let Some(pid) = args.userns_pid() {
         if let Err(e) = userns::join(pid) {
             return report(125, e.to_string());
         }
     }
     if let (Some(l), Some(a)) = (&listeners, &attach) {
-        if let Err(e) = crate::net::spawn_forwarder(l, &a.netns) {
+        if let Err(e) = crate::net::spawn_forwarder(l, &a.forward_target(args)) {
             return report(125, e);
         }
         for (fd, _) in &l.socks {
@@ -99,10 +99,15 @@ pub fn run(args: &Args) -> i32 {
     } else {
         None
     };
-    // The mount namespace is created by the child alone, so the container's mounts vanish
-    // with it and this process can clean up the bundle afterwards.
+    // The container's cgroup, limits written, before its first process exists.
+    let placement = match crate::cgroup::prepare(&spec) {
+        Ok(p) => p,
+        Err(e) => return report(125, e),
+    };
+    // The mount and cgroup namespaces are created by the child alone: the mounts vanish with
+    // it, and its cgroup namespace is rooted at the cgroup it was cloned into.
     let mut flags = libc::CLONE_NEWPID;
-    for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET), ("cgroup", libc::CLONE_NEWCGROUP)] {
+    for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET)] {
         if spec.has_namespace(kind) {
             flags |= flag;
         }
@@ -127,9 +132,13 @@ pub fn run(args: &Args) -> i32 {
     // Block the signals we handle before forking, so none is lost; the child unblocks them.
     let (set, old) = block_signals(&supervised_signals());
     let no_stdin = args.has("--no-stdin");
-    let pid = unsafe { libc::fork() };
+    let pid = crate::cgroup::clone_into(0, placement.as_ref());
     if pid < 0 {
-        return report(125, format!("fork: {}", std::io::Error::last_os_error()));
+        let e = std::io::Error::last_os_error();
+        if let Some(p) = placement {
+            p.destroy();
+        }
+        return report(125, format!("cannot start the container's process: {e}"));
     }
     if pid == 0 {
         unsafe {
@@ -169,6 +178,9 @@ pub fn run(args: &Args) -> i32 {
     if let Some((code, msg)) = error {
         let mut st = 0;
         unsafe { libc::waitpid(pid, &mut st, 0) };
+        if let Some(p) = placement {
+            p.destroy();
+        }
         if let Some(dir) = args.get("cleanup") {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -191,14 +203,19 @@ pub fn run(args: &Args) -> i32 {
         let _ = st.write(p);
     }
     let code = supervise(pid, &set, master, no_stdin);
+    let oom_killed = placement.as_ref().map(|p| p.oom_killed()).unwrap_or(false);
+    if let Some(w) = placement.and_then(|p| p.destroy()) {
+        status.send(serde_json::json!({ "event": "warning", "message": w }));
+    }
     if let Some(p) = &state_path {
         st.status = "exited".into();
         st.pid = 0;
         st.exit_code = code;
+        st.oom_killed = oom_killed;
         st.finished_at = rfc3339_nano(SystemTime::now());
         let _ = st.write(p);
     }
-    status.send(serde_json::json!({ "event": "exit", "code": code }));
+    status.send(serde_json::json!({ "event": "exit", "code": code, "oomKilled": oom_killed }));
     if let Some(dir) = args.get("cleanup") {
         if let Err(e) = std::fs::remove_dir_all(dir) {
             status.send(serde_json::json!({ "event": "warning", "message": format!("cannot remove {dir}: {e}") }));
@@ -431,6 +448,10 @@ fn setup_terminal(sock: RawFd) -> Result<(), String> {
 }
 
 fn apply_process(p: &Process) -> Result<(), String> {
+    if let Some(adj) = p.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| format!("set oom_score_adj {adj}: {e} (a rootless container can only raise it)"))?;
+    }
     for r in &p.rlimits {
         let res = match r.kind.as_str() {
             "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
@@ -438,6 +459,17 @@ fn apply_process(p: &Process) -> Result<(), String> {
             "RLIMIT_CORE" => libc::RLIMIT_CORE,
             "RLIMIT_STACK" => libc::RLIMIT_STACK,
             "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+            "RLIMIT_AS" => libc::RLIMIT_AS,
+            "RLIMIT_CPU" => libc::RLIMIT_CPU,
+            "RLIMIT_DATA" => libc::RLIMIT_DATA,
+            "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+            "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+            "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+            "RLIMIT_NICE" => libc::RLIMIT_NICE,
+            "RLIMIT_RSS" => libc::RLIMIT_RSS,
+            "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+            "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+            "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
             other => return Err(format!("unsupported rlimit {other}")),
         };
         let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
@@ -514,6 +546,9 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
         }
         unsafe { libc::close(g) };
     }
+    if spec.has_namespace("cgroup") && unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } < 0 {
+        die(sock, 125, format!("cannot create the cgroup namespace: {}", std::io::Error::last_os_error()));
+    }
     if unsafe { libc::unshare(libc::CLONE_NEWNS) } < 0 {
         die(sock, 125, format!("cannot create the mount namespace: {}", std::io::Error::last_os_error()));
     }
@@ -527,12 +562,26 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
             die(sock, 125, format!("cannot enter the container's user namespace: {e}"));
         }
     }
-    exec_process(&process, sock, pdeath)
+    let seccomp = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
+    exec_process_with(&process, seccomp, sock, pdeath)
 }
 
 /// Terminal, credentials, capabilities, cwd, then execve (shared by run, exec and health
 /// checks). Errors go to the parent over `sock` with Docker's exit codes (126/127).
 pub(crate) fn exec_process(process: &Process, sock: RawFd, pdeath: bool) -> ! {
+    exec_process_with(process, None, sock, pdeath)
+}
+
+/// `exec_process` with the container's seccomp profile. As runc does: without
+/// no_new_privs the filter goes in while the process still has CAP_SYS_ADMIN (before the
+/// credentials change, so those calls must pass it); with no_new_privs as late as possible,
+/// right before execve.
+pub(crate) fn exec_process_with(process: &Process, seccomp: Option<&ncx_core::spec::Seccomp>, sock: RawFd, pdeath: bool) -> ! {
+    let filters = match seccomp.map(ncx_core::seccomp::compile) {
+        Some(Ok(f)) => f,
+        Some(Err(e)) => die(sock, 125, e.to_string()),
+        None => Vec::new(),
+    };
     let parent = unsafe { libc::getppid() };
     // Signals the supervisor blocked or ignored (Rust ignores SIGPIPE) must not leak into
     // the container: an ignored disposition and the mask survive execve.
@@ -549,6 +598,11 @@ pub(crate) fn exec_process(process: &Process, sock: RawFd, pdeath: bool) -> ! {
     }
     let cwd = cstr(&process.cwd);
     let _ = std::fs::create_dir_all(&process.cwd);
+    if !process.no_new_privileges {
+        if let Err(e) = ncx_core::seccomp::install(&filters) {
+            die(sock, 125, e.to_string());
+        }
+    }
     if let Err(e) = apply_process(process) {
         die(sock, 125, e);
     }
@@ -569,6 +623,11 @@ pub(crate) fn exec_process(process: &Process, sock: RawFd, pdeath: bool) -> ! {
     let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
     envp_p.push(std::ptr::null());
     let cpath = cstr(&path);
+    if process.no_new_privileges {
+        if let Err(e) = ncx_core::seccomp::install(&filters) {
+            die(sock, 125, e.to_string());
+        }
+    }
     if pdeath {
         // Set last: a credential change clears it. If the parent is already gone, stop here.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
-import {runtimeSync} from '../runtime.js'
+import {runtimeAsync, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
@@ -63,21 +63,44 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
 export function startContainer(engine: Engine, record: ContainerRecord): {pid: number; alreadyRunning: boolean} {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
-  const dir = engine.containers.dir(record.id)
-  rmSync(join(dir, STOP_MARKER), {force: true})
+  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  let out: string
   try {
-    const out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
-    const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
-    recordPorts(engine, record.id, started.ports)
-    return {pid: started.pid ?? 0, alreadyRunning: false}
+    out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
   } catch (error) {
-    if (error instanceof NcxError && !record.options.rm) {
-      engine.containers.update(record.id, (r) => {
-        r.state = {...r.state, exitCode: error.exitCode, error: error.message}
-      })
-    }
-    throw error
+    return startFailed(engine, record, error)
   }
+  return startedFrom(engine, record, out)
+}
+
+/** `startContainer` without blocking the event loop: compose starts independent services concurrently. */
+export async function startContainerAsync(engine: Engine, record: ContainerRecord): Promise<{pid: number; alreadyRunning: boolean}> {
+  const current = stateOf(engine, record)
+  if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
+  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  let out: string
+  try {
+    out = await runtimeAsync(monitorArgs(engine, record), {keepCode: true})
+  } catch (error) {
+    return startFailed(engine, record, error)
+  }
+  return startedFrom(engine, record, out)
+}
+
+/** The monitor's report: the container's pid and the ports it bound. */
+function startedFrom(engine: Engine, record: ContainerRecord, out: string): {pid: number; alreadyRunning: boolean} {
+  const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
+  recordPorts(engine, record.id, started.ports)
+  return {pid: started.pid ?? 0, alreadyRunning: false}
+}
+
+function startFailed(engine: Engine, record: ContainerRecord, error: unknown): never {
+  if (error instanceof NcxError && !record.options.rm) {
+    engine.containers.update(record.id, (r) => {
+      r.state = {...r.state, exitCode: error.exitCode, error: error.message}
+    })
+  }
+  throw error
 }
 
 /** `run -d`: create, then start under a monitor. */
@@ -130,7 +153,7 @@ export async function stopContainer(engine: Engine, record: ContainerRecord, opt
   const timeout = options.timeout ?? record.options.stopTimeout ?? 10
   const args = ['stop', '--pid', String(s.pid), '--signal', String(signal), '--timeout-ms', String(timeout < 0 ? 2 ** 31 - 1 : timeout * 1000)]
   if (s.monitorPid) args.push('--monitor-pid', String(s.monitorPid))
-  runtimeSync([...args, ...joinArgs(engine.session())])
+  await runtimeAsync([...args, ...joinArgs(engine.session())])
   await until(() => !isUp(stateOf(engine, record)), 5000)
   recordContainerEvent(engine.paths, 'stop', actorOf(record))
 }

@@ -12,6 +12,7 @@ import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
+import {applyHostOptions} from '../spec/host-options.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
@@ -118,6 +119,7 @@ function layOutBundle(
   container.mounts = containerMounts(engine, container, Object.keys(imageCfg.Volumes ?? {}))
   const mounts = container.mounts.length > 0 ? container.mounts : undefined
   const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles, ...(mounts ? {mounts: ociMounts(mounts)} : {})})
+  applyHostOptions(spec, container.id, options, lowerDirs, (m) => engine.warn(m))
   if (options.userns === 'keep-id') {
     applyKeepId(spec, session)
     const passwd = keepIdPasswd(readImageFile(lowerDirs, '/etc/passwd'), userInfo().username)
@@ -140,11 +142,11 @@ function layOutBundle(
     hostname,
     ...(options.stopSignal ?? imageCfg.StopSignal ? {stopSignal: options.stopSignal ?? imageCfg.StopSignal} : {}),
     ...(healthcheck ? {healthcheck} : {}),
-    ...(imageCfg.Labels ? {labels: imageCfg.Labels} : {}),
+    ...(imageCfg.Labels || options.labels ? {labels: {...imageCfg.Labels, ...options.labels}} : {}),
   }
   engine.containers.save(container)
   if (mounts) copyUpVolumes(engine, container, lowerDirs)
-  if (etc.network) refreshNetworkHosts(engine, etc.network)
+  for (const n of etc.networks ?? []) refreshNetworkHosts(engine, n)
   return {container, lowerDirs}
 }
 

@@ -5,6 +5,9 @@ import {DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, OCI_RUNTIME_SPEC_VERSI
 import {ResolvedUser} from './user.js'
 import {MountSpec} from '../volume/spec.js'
 import {mergeMounts} from '../volume/attach.js'
+import type {SecurityOptions} from './security.js'
+import type {ResourceOptions} from '../cgroup/resources.js'
+import type {CgroupOptions} from '../cgroup/manager.js'
 
 /** What `run`/`create` asked for, already validated by the CLI. */
 export interface ContainerOptions {
@@ -42,6 +45,10 @@ export interface ContainerOptions {
   publishAll?: boolean
   /** `--network-alias`: extra names on a user-defined network. */
   networkAliases?: string[]
+  /** More `--network NAME` flags: the container's other networks (eth1, …). */
+  networks?: string[]
+  /** `--mac-address` of the first network's interface. */
+  macAddress?: string
   /** `--ip` on the container's network. */
   ip?: string
   /** `--dns`, `--dns-search`, `--dns-option`: /etc/resolv.conf content. */
@@ -50,12 +57,20 @@ export interface ContainerOptions {
   dnsOptions?: string[]
   /** `--add-host NAME:IP` lines for /etc/hosts (`host-gateway` already resolved). */
   addHosts?: string[]
+  /** Container labels (`Config.Labels`, over the image's); compose records its own here. */
+  labels?: Record<string, string>
   /** `-v`, `--mount`, `--tmpfs`, parsed (src/engine/volume/spec.ts). */
   mounts?: MountSpec[]
   /** `--volumes-from CONTAINER[:ro|rw]`. */
   volumesFrom?: string[]
   /** `--userns`: `keep-id` (the user's own uid/gid inside), `host`, or the default. */
   userns?: string
+  /** `--cap-add`, `--privileged`, `--security-opt`, `--sysctl`, `--device`, `--ulimit`, `--init` … */
+  security?: SecurityOptions
+  /** `-m`, `--cpus`, `--pids-limit` … */
+  resources?: ResourceOptions
+  /** `--cgroup-manager`, `--cgroup-parent`, `--cgroupns`. */
+  cgroup?: CgroupOptions
 }
 
 /** Docker's `Config.Healthcheck`: durations in nanoseconds, as in the image config. */
@@ -69,6 +84,8 @@ export interface Healthcheck {
 
 export interface HealthOptions {
   cmd?: string
+  /** The whole test (`["CMD", …]` or `["CMD-SHELL", …]`), as compose files give it. */
+  test?: string[]
   /** Nanoseconds, like Docker's. */
   interval?: number
   timeout?: number
@@ -80,7 +97,7 @@ export interface HealthOptions {
 export function effectiveHealthcheck(options: ContainerOptions, image: Healthcheck | undefined): Healthcheck | undefined {
   if (options.noHealthcheck) return undefined
   const h = options.health ?? {}
-  const test = h.cmd !== undefined ? ['CMD-SHELL', h.cmd] : image?.Test
+  const test = h.test ?? (h.cmd !== undefined ? ['CMD-SHELL', h.cmd] : image?.Test)
   if (!test || test.length === 0 || test[0] === 'NONE') return undefined
   const pick = (flag: number | undefined, img: number | undefined) => (flag !== undefined && flag !== 0 ? flag : img && img !== 0 ? img : undefined)
   const out: Healthcheck = {Test: test}

@@ -20,6 +20,7 @@ export interface OciSpec {
     capabilities: {bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[]}
     noNewPrivileges: boolean
     rlimits?: Array<{type: string; hard: number; soft: number}>
+    oomScoreAdj?: number
   }
   root: {path: string; readonly: boolean}
   hostname: string
@@ -32,6 +33,10 @@ export interface OciSpec {
     maskedPaths: string[]
     readonlyPaths: string[]
     rootfsPropagation?: string
+    seccomp?: import('./seccomp.js').OciSeccomp
+    sysctl?: Record<string, string>
+    resources?: import('../cgroup/resources.js').OciResources
+    cgroupsPath?: string
   }
 }
 

@@ -97,3 +97,15 @@ export function resolveUser(spec: string, layerDirs: string[]): ResolvedUser {
   }
   return {uid: entry.uid, gid, additionalGids, home: entry.home || '/'}
 }
+
+/** `--group-add` entries (names or numeric ids) → gids, names looked up in the image's /etc/group. */
+export function resolveGroups(entries: readonly string[], layerDirs: string[]): number[] {
+  if (entries.length === 0) return []
+  const groups = parseGroup(readImageFile(layerDirs, '/etc/group'))
+  return entries.map((e) => {
+    if (isId(e)) return Number(e)
+    const g = groups.find((x) => x.name === e)
+    if (!g) throw new NcxError(`unable to find group ${e}: no matching entries in group file`, {hint: 'use a numeric gid, or a group of the image\'s /etc/group'})
+    return g.gid
+  })
+}
