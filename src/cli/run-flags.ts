@@ -3,6 +3,7 @@ import {loadNative} from '../native/index.js'
 import {NcxError, UsageError} from '../engine/errors.js'
 import {ExecOptions, execInContainer} from '../engine/container/exec.js'
 import {runDetached} from '../engine/container/lifecycle.js'
+import {DEFAULT_DETACH_KEYS, parseDetachKeys, runAttached} from '../engine/container/attach.js'
 import {createContainer, runContainer} from '../engine/container/run.js'
 import {signalNumber} from '../engine/container/signals.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
@@ -87,6 +88,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
 export const RUN_FLAGS: FlagSpec[] = [
   {name: 'rm', kind: 'boolean', description: 'Automatically remove the container when it exits'},
   {name: 'detach', char: 'd', kind: 'boolean', description: 'Run container in background and print container ID'},
+  {name: 'detach-keys', kind: 'string', description: 'Override the key sequence for detaching a container (default ctrl-p,ctrl-q)'},
+  {name: 'sig-proxy', kind: 'boolean', description: 'Proxy received signals to the process (default true)'},
   ...CREATE_FLAGS,
 ]
 
@@ -107,6 +110,10 @@ export interface RunInvocation {
   /** `--pull`: when to pull the image before running. */
   pull: PullPolicy
   detach: boolean
+  /** `--detach-keys` as bytes (run -it). */
+  detachKeys: number[]
+  /** `--sig-proxy` (default true). */
+  sigProxy: boolean
   root?: string
   debug: boolean
 }
@@ -254,7 +261,9 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (Object.keys(logOpts).length > 0) options.logOpts = logOpts
   if (Object.keys(health).length > 0) options.health = health
   if (noHealthcheck) options.noHealthcheck = true
-  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, root: str('root'), debug: bool('debug')}
+  const detachKeys = parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)
+  const sigProxy = flags['sig-proxy'] !== false
+  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, detachKeys, sigProxy, root: str('root'), debug: bool('debug')}
 }
 
 /**
@@ -283,6 +292,11 @@ async function runInvocation(argv: readonly string[], warn: (text: string) => vo
     const container = runDetached(engine, inv.options)
     out(`${container.id}\n`)
     return 0
+  }
+  if ((inv.options.interactive && inv.options.tty) || !inv.sigProxy) {
+    // Attached to a monitor from the start, so the detach keys leave the container running.
+    const outcome = await runAttached(engine, inv.options, {detachKeys: inv.detachKeys, sigProxy: inv.sigProxy})
+    return outcome.exitCode ?? 0
   }
   const result = await runContainer(engine, inv.options)
   return result.exitCode

@@ -49,7 +49,9 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
     args.push('--health-cmd', JSON.stringify(hc.Test), '--health-interval-ms', ms(hc.Interval, 30_000), '--health-timeout-ms', ms(hc.Timeout, 30_000))
     args.push('--health-start-period-ms', ms(hc.StartPeriod, 0), '--health-retries', String(hc.Retries ?? 3))
   }
-  if (o.interactive && !o.tty) args.push('--stdin-open')
+  // Docker's StdinOnce: a container created attached (not -d) with -i sees EOF when the
+  // attached client's stdin ends.
+  if (o.interactive && !o.tty) args.push('--stdin-open', ...(o.detach ? [] : ['--stdin-once']))
   if (o.rm) args.push('--cleanup-bundle')
   return args
 }
@@ -58,13 +60,14 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
  * Start a created or stopped container under a new monitor; returns once its process runs
  * (or failed to start, with Docker's exit code). A running container is left alone.
  */
-export function startContainer(engine: Engine, record: ContainerRecord): {pid: number; alreadyRunning: boolean} {
+export function startContainer(engine: Engine, record: ContainerRecord, options: {attachWait?: boolean} = {}): {pid: number; alreadyRunning: boolean} {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
   const dir = engine.containers.dir(record.id)
   rmSync(join(dir, STOP_MARKER), {force: true})
   try {
-    const out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
+    // --attach-wait: the monitor holds the output back until `attach` connects.
+    const out = runtimeSync([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
     const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
     recordPorts(engine, record.id, started.ports)
     return {pid: started.pid ?? 0, alreadyRunning: false}

@@ -26,6 +26,8 @@ type RuntimeEvent =
   | {event: 'exit'; code: number}
   | {event: 'error'; code: number; message: string}
   | {event: 'warning'; message: string}
+  | {event: 'detached'}
+  | {event: 'closed'}
 
 function hostsFile(hostname: string): string {
   return [
@@ -160,6 +162,12 @@ export interface RuntimeOutcome {
   exitCode?: number
   failure?: {code: number; message: string}
   warnings: string[]
+  /** An exit event arrived (not just the process ending). */
+  exited?: boolean
+  /** `attach`: the user typed the detach keys. */
+  detached?: boolean
+  /** `attach`: the monitor closed the connection without an exit code. */
+  closed?: boolean
 }
 
 /**
@@ -188,7 +196,11 @@ export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome
         outcome.started = true
         outcome.ports = ev.ports
         onStarted?.(outcome)
-      } else if (ev.event === 'exit') outcome.exitCode = ev.code
+      } else if (ev.event === 'exit') {
+        outcome.exitCode = ev.code
+        outcome.exited = true
+      } else if (ev.event === 'detached') outcome.detached = true
+      else if (ev.event === 'closed') outcome.closed = true
       else if (ev.event === 'error') outcome.failure = {code: ev.code, message: ev.message}
       else if (ev.event === 'warning') outcome.warnings.push(ev.message)
     }
