@@ -707,6 +707,9 @@ pub fn monitor(args: &Args) -> i32 {
             crate::fail(&e.to_string(), 125);
         }
     }
+    // The CLI's child dies with the CLI: then the monitor's verdict finds no reader, and a
+    // container whose creator was killed (SIGKILL mid-`run`) does not live on.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     let (ready_r, ready_w) = match pipe() {
         Ok(p) => p,
         Err(e) => crate::fail(&e.message, e.code),
@@ -782,10 +785,22 @@ pub fn monitor(args: &Args) -> i32 {
     for fd in 0..3 {
         unsafe { libc::dup2(null, fd) };
     }
-    unsafe {
+    let delivered = unsafe {
         libc::close(null);
-        libc::write(ready_w, [verdict].as_ptr() as *const libc::c_void, 1);
+        let n = libc::write(ready_w, [verdict].as_ptr() as *const libc::c_void, 1);
         libc::close(ready_w);
+        n == 1
+    };
+    if verdict == 0 && !delivered {
+        // Nobody is waiting for this start any more: undo it (the CLI cleans up the record).
+        if let Some(r) = &m.running {
+            unsafe {
+                libc::kill(r.pid, libc::SIGKILL);
+                libc::waitpid(r.pid, std::ptr::null_mut(), 0);
+            }
+        }
+        let _ = std::fs::remove_file(&m.state_path);
+        return 125;
     }
     if verdict == 0 {
         m.event_loop(sfd);

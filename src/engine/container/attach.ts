@@ -87,8 +87,13 @@ export async function startAttached(engine: Engine, record: ContainerRecord, opt
  * start, and this process is only attached to it, so the detach keys leave it running.
  */
 export async function runAttached(engine: Engine, options: ContainerOptions, attach: Omit<AttachOptions, 'stdin'>): Promise<AttachOutcome> {
-  const {container} = createContainer(engine, options)
-  const outcome = await startAttached(engine, container, {...attach, stdin: options.interactive})
+  const {container} = createContainer(engine, options, true)
+  try {
+    startContainer(engine, container, {attachWait: true})
+  } finally {
+    engine.containers.settle(container.id)
+  }
+  const outcome = await attachContainer(engine, container, {...attach, stdin: options.interactive})
   if (options.rm && !outcome.detached) {
     // The monitor removes the bundle after the exit; then the container's address is freed.
     const dir = engine.containers.dir(container.id)

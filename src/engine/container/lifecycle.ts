@@ -11,7 +11,7 @@ import {NcxError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
-import {createContainer, rootfsArgs} from './run.js'
+import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {signalNumber} from './signals.js'
 import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
@@ -83,8 +83,12 @@ export function startContainer(engine: Engine, record: ContainerRecord, options:
 
 /** `run -d`: create, then start under a monitor. */
 export function runDetached(engine: Engine, options: ContainerOptions): ContainerRecord {
-  const {container} = createContainer(engine, options)
-  startContainer(engine, container)
+  const {container} = createContainer(engine, options, true)
+  try {
+    startContainer(engine, container)
+  } finally {
+    engine.containers.settle(container.id)
+  }
   return container
 }
 
@@ -186,6 +190,7 @@ export async function waitContainer(engine: Engine, record: ContainerRecord): Pr
 
 /** `container prune`: remove every container that is not running. */
 export async function pruneContainers(engine: Engine): Promise<string[]> {
+  reapAbandoned(engine)
   const removed: string[] = []
   for (const record of engine.containers.list()) {
     if (isUp(stateOf(engine, record))) continue

@@ -50,8 +50,23 @@ function hostResolvConf(): string {
   }
 }
 
-/** Look up the image, lay out the bundle (config.json, rootfs, upper/work dirs, /etc files). */
-export function createContainer(engine: Engine, options: ContainerOptions): {container: ContainerRecord; lowerDirs: string[]} {
+/** Remove the containers a killed `create`/`run` left half-made (see CREATING in store.ts). */
+export function reapAbandoned(engine: Engine): void {
+  for (const id of engine.containers.listAbandoned()) {
+    const doomed = engine.containers.locked(() => (engine.containers.abandoned(id) ? engine.containers.detach(id) : undefined))
+    if (!doomed) continue
+    engine.snapshots.removeTree([doomed])
+    releaseContainer(engine, id)
+  }
+}
+
+/**
+ * Look up the image, lay out the bundle (config.json, rootfs, upper/work dirs, /etc files).
+ * With `pending`, the container stays marked as being created until the caller settles it
+ * (`run`: once its process started), so a killed `run` leaves nothing half-made.
+ */
+export function createContainer(engine: Engine, options: ContainerOptions, pending = false): {container: ContainerRecord; lowerDirs: string[]} {
+  reapAbandoned(engine)
   const image = engine.images.find(options.image)
   if (!image) {
     throw new NcxError(`Unable to find image '${options.image}' locally`, {
@@ -76,7 +91,9 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
     state: {status: 'created', pid: 0, exitCode: 0},
   })
   try {
-    return layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+    const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+    if (!pending) engine.containers.settle(container.id)
+    return made
   } catch (error) {
     // Creation is all or nothing (as in Docker): no half-made container is left behind.
     const doomed = engine.containers.locked(() => engine.containers.detach(container.id))
@@ -220,8 +237,12 @@ export function overlayData(lowerDirs: string[], dir: string, rootless: boolean)
 
 /** `ncx run` in the foreground: create, start, wait; remove afterwards with `--rm`. */
 export async function runContainer(engine: Engine, options: ContainerOptions): Promise<RunResult> {
-  const {container, lowerDirs} = createContainer(engine, options)
-  return runCreated(engine, container, lowerDirs)
+  const {container, lowerDirs} = createContainer(engine, options, true)
+  try {
+    return await runCreated(engine, container, lowerDirs)
+  } finally {
+    engine.containers.settle(container.id)
+  }
 }
 
 /** Run an existing container in the foreground (the runtime plays the monitor's part). */
@@ -237,7 +258,10 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
   const {started, exitCode, failure, warnings} = await superviseRuntime(child, (o) => {
     // (not for --rm: the runtime may be deleting the bundle already)
-    if (!options.rm) recordPorts(engine, container.id, o.ports)
+    if (!options.rm) {
+      engine.containers.settle(container.id)
+      recordPorts(engine, container.id, o.ports)
+    }
   })
   for (const w of warnings) engine.warn(w)
   if (options.rm) {

@@ -1,11 +1,25 @@
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
+import {monitorAlive, processStart, readMonitorState} from './state.js'
+
+/**
+ * Present while a container is being made (`create`; `run` until its process started):
+ * the creator's pid and start time. A container whose creator died (SIGKILL mid-`run`) with
+ * the marker still there is half-made: invisible to every command, its name free, and its
+ * directory removed by the next `create`/`run`/`ps` (see reapAbandoned in run.ts).
+ */
+export const CREATING = 'creating'
+
+interface Creator {
+  pid: number
+  start: number
+}
 
 export type ContainerStatus = 'created' | 'running' | 'exited'
 
@@ -65,9 +79,31 @@ export class ContainerStore {
     const base = layout.containers(this.paths)
     if (!existsSync(base)) return []
     return readdirSync(base)
-      .filter((id) => /^[a-f0-9]{64}$/.test(id))
+      .filter((id) => /^[a-f0-9]{64}$/.test(id) && !this.abandoned(id))
       .map((id) => readJson<ContainerRecord | undefined>(this.recordPath(id), undefined))
       .filter((r): r is ContainerRecord => r !== undefined)
+  }
+
+  /** Is this a half-made container whose creator died (and which no monitor runs)? */
+  abandoned(id: string): boolean {
+    const marker = join(this.dir(id), CREATING)
+    if (!existsSync(marker)) return false
+    const creator = readJson<Creator | undefined>(marker, undefined)
+    if (creator && processStart(creator.pid) === creator.start) return false
+    const ms = readMonitorState(this.dir(id))
+    return !(ms && ms.status !== 'exited' && monitorAlive(ms))
+  }
+
+  /** Containers a dead creator left half-made. */
+  listAbandoned(): string[] {
+    const base = layout.containers(this.paths)
+    if (!existsSync(base)) return []
+    return readdirSync(base).filter((id) => /^[a-f0-9]{64}$/.test(id) && this.abandoned(id))
+  }
+
+  /** The container is whole (created, or for `run` started): drop the creating marker. */
+  settle(id: string): void {
+    rmSync(join(this.dir(id), CREATING), {force: true})
   }
 
   find(nameOrId: string): ContainerRecord | undefined {
@@ -106,6 +142,8 @@ export class ContainerStore {
       const id = randomBytes(32).toString('hex')
       const full: ContainerRecord = {...record, id, name}
       mkdirSync(this.dir(id), {recursive: true})
+      const creator: Creator = {pid: process.pid, start: processStart(process.pid) ?? 0}
+      writeFileSync(join(this.dir(id), CREATING), JSON.stringify(creator))
       writeJson(this.recordPath(id), full)
       return full
     })
