@@ -1,7 +1,6 @@
 import {ChildProcess, spawn} from 'node:child_process'
 import {readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {createInterface} from 'node:readline'
 
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
@@ -187,6 +186,18 @@ export interface RuntimeOutcome {
   closed?: boolean
 }
 
+/** The lines of a stream (node:readline costs more to load than a run takes to start). */
+async function* jsonLines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
+  let rest = ''
+  input.setEncoding('utf8') // multi-byte characters split across chunks stay whole
+  for await (const chunk of input) {
+    const parts = (rest + String(chunk)).split('\n')
+    rest = parts.pop() ?? ''
+    yield* parts
+  }
+  if (rest) yield rest
+}
+
 /**
  * Wait for a runtime process that reports on fd 3 (one JSON event a line). Terminal
  * signals are the runtime's to forward; this process only waits.
@@ -197,7 +208,7 @@ export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome
   for (const s of signals) process.on(s, ignore)
   const outcome: RuntimeOutcome = {started: false, warnings: []}
   try {
-    const lines = createInterface({input: child.stdio[3] as NodeJS.ReadableStream})
+    const lines = jsonLines(child.stdio[3] as NodeJS.ReadableStream)
     const closed = new Promise<number>((resolve, reject) => {
       child.on('error', reject)
       child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 125)))

@@ -144,7 +144,9 @@ export class ContainerStore {
       mkdirSync(this.dir(id), {recursive: true})
       const creator: Creator = {pid: process.pid, start: processStart(process.pid) ?? 0}
       writeFileSync(join(this.dir(id), CREATING), JSON.stringify(creator))
-      writeJson(this.recordPath(id), full)
+      // Not synced: the record is saved (durably) once the bundle is laid out; until then
+      // the creating marker makes a crash's leftovers garbage anyway.
+      writeJson(this.recordPath(id), full, false)
       return full
     })
   }
