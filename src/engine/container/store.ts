@@ -1,10 +1,10 @@
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
-import {readJson, withLock, writeJson} from '../store/files.js'
+import {readJson, withLock, writeFileAtomic, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 import {monitorAlive, processStart, readMonitorState} from './state.js'
 
@@ -86,10 +86,14 @@ export class ContainerStore {
 
   /** Is this a half-made container whose creator died (and which no monitor runs)? */
   abandoned(id: string): boolean {
-    const marker = join(this.dir(id), CREATING)
-    if (!existsSync(marker)) return false
-    const creator = readJson<Creator | undefined>(marker, undefined)
-    if (creator && processStart(creator.pid) === creator.start) return false
+    let creator: Creator | undefined
+    try {
+      creator = readJson<Creator | undefined>(join(this.dir(id), CREATING), undefined)
+    } catch {
+      return false // unreadable: not ours to judge
+    }
+    // No marker: whole (settled meanwhile, too). A live creator: still being made.
+    if (!creator || processStart(creator.pid) === creator.start) return false
     const ms = readMonitorState(this.dir(id))
     return !(ms && ms.status !== 'exited' && monitorAlive(ms))
   }
@@ -112,7 +116,10 @@ export class ContainerStore {
     const byName = all.find((c) => c.name === nameOrId.replace(/^\//, ''))
     if (byName) return byName
     const byId = all.filter((c) => c.id.startsWith(nameOrId.toLowerCase()))
-    if (byId.length > 1) throw new NcxError(`multiple containers match ${JSON.stringify(nameOrId)}`, {hint: 'use more characters of the ID, or the name'})
+    if (byId.length > 1) {
+      // Docker's message and exit code (run/create turn 1 into 125).
+      throw new NcxError(`multiple IDs found with provided prefix: ${nameOrId}`, {exitCode: 1, hint: 'use more characters of the ID, or the name'})
+    }
     return byId[0]
   }
 
@@ -143,7 +150,7 @@ export class ContainerStore {
       const full: ContainerRecord = {...record, id, name}
       mkdirSync(this.dir(id), {recursive: true})
       const creator: Creator = {pid: process.pid, start: processStart(process.pid) ?? 0}
-      writeFileSync(join(this.dir(id), CREATING), JSON.stringify(creator))
+      writeFileAtomic(join(this.dir(id), CREATING), JSON.stringify(creator), 0o644, false)
       // Not synced: the record is saved (durably) once the bundle is laid out; until then
       // the creating marker makes a crash's leftovers garbage anyway.
       writeJson(this.recordPath(id), full, false)
