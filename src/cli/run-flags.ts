@@ -97,6 +97,7 @@ export const EXEC_FLAGS: FlagSpec[] = [
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
   {name: 'detach', char: 'd', kind: 'boolean', description: 'Detached mode: run command in the background'},
+  {name: 'detach-keys', kind: 'string', description: 'Override the key sequence for detaching from the command (default ctrl-p,ctrl-q)'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables'},
   {name: 'env-file', kind: 'multiple', description: 'Read in a file of environment variables'},
   {name: 'workdir', char: 'w', kind: 'string', description: 'Working directory inside the container'},
@@ -336,7 +337,7 @@ export function parseExecArgv(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (interactive && tty && !detach && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
   return {
     container,
-    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged')},
+    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged'), detachKeys: parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)},
     root: str('root'),
     debug: bool('debug'),
   }

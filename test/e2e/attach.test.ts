@@ -93,6 +93,18 @@ describe('e2e: attach, detach keys and the terminal the monitor owns', function 
     box.ok(['rm', '-f', 'dit'])
   })
 
+  it("exec -it: the detach keys leave the exec'd shell running", async () => {
+    box.ok(['run', '-d', '--name', 'host', 'busybox', 'sleep', '1000'])
+    const t = new Terminal(box, ['exec', '-it', '--detach-keys', 'ctrl-x,x', 'host', 'sh'])
+    await t.expect(/# /)
+    t.type('echo $$ > /tmp/shell; echo saved\r')
+    await t.expect(/saved/)
+    t.type('\x18x')
+    expect(await t.exit()).to.equal(0)
+    expect(box.ok(['exec', 'host', 'sh', '-c', 'kill -0 $(cat /tmp/shell) && echo alive'])).to.equal('alive\n')
+    box.ok(['rm', '-f', 'host'])
+  })
+
   it('attach to a container without a terminal streams its output and ends with its exit code', async () => {
     box.ok(['run', '-d', '--name', 'ticker', 'busybox', 'sh', '-c', 'sleep 1; for i in 1 2 3; do echo tick$i; echo err$i >&2; sleep 0.2; done; exit 3'])
     const r = await box.run(['attach', 'ticker'])
@@ -114,18 +126,18 @@ describe('e2e: attach, detach keys and the terminal the monitor owns', function 
   })
 
   it('--sig-proxy passes ^C to a container without a terminal; --sig-proxy=false only detaches', async () => {
-    const script = 'trap "echo got INT; exit 5" INT; echo ready; while true; do sleep 0.1; done'
+    // It ticks, so the test sees when the attach is up (output only comes through it).
+    const script = 'trap "echo got INT; exit 5" INT; while true; do echo tick; sleep 0.2; done'
     box.ok(['run', '-d', '--name', 'trap1', 'busybox', 'sh', '-c', script])
     box.ok(['run', '-d', '--name', 'trap2', 'busybox', 'sh', '-c', script])
-    await sleep(300)
     const a = new Terminal(box, ['attach', 'trap1'])
-    await sleep(800)
+    await a.expect(/tick/)
     a.type('\x03')
     expect(await a.exit()).to.equal(5)
     await a.expect(/got INT/)
     expect(status('trap1')).to.match(/^Exited \(5\)/)
     const b = new Terminal(box, ['attach', '--sig-proxy=false', 'trap2'])
-    await sleep(800)
+    await b.expect(/tick/)
     b.type('\x03')
     expect(await b.exit()).to.equal(0)
     expect(b.output).to.not.include('got INT')

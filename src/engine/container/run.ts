@@ -232,6 +232,11 @@ export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome
       else if (ev.event === 'error') outcome.failure = {code: ev.code, message: ev.message}
       else if (ev.event === 'warning') outcome.warnings.push(ev.message)
     }
+    if (outcome.detached) {
+      // `exec --detach-keys`: the runtime stays behind with the process; we are done.
+      child.unref()
+      return outcome
+    }
     const code = await closed
     outcome.exitCode ??= outcome.failure?.code ?? code
   } finally {
