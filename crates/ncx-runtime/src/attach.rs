@@ -167,7 +167,8 @@ impl DetachKeys {
     }
 }
 
-fn parse_keys(text: &str) -> Vec<u8> {
+/// `--detach-keys 16,17` (the CLI parses Docker's syntax into bytes).
+pub(crate) fn parse_keys(text: &str) -> Vec<u8> {
     text.split(',').filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect()
 }
 

@@ -92,7 +92,7 @@ pub fn exec(args: &Args) -> i32 {
     if detach {
         return 0;
     }
-    let keys: Vec<u8> = args.get("detach-keys").unwrap_or("").split(',').filter_map(|k| k.parse().ok()).collect();
+    let keys = crate::attach::parse_keys(args.get("detach-keys").unwrap_or(""));
     let no_stdin = args.has("--no-stdin");
     let keys = if master.is_some() && !no_stdin { keys } else { vec![] };
     match supervise_with_keys(pid, &set, master, no_stdin, &keys) {

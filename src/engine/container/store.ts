@@ -86,9 +86,11 @@ export class ContainerStore {
 
   /** Is this a half-made container whose creator died (and which no monitor runs)? */
   abandoned(id: string): boolean {
+    const marker = join(this.dir(id), CREATING)
+    if (!existsSync(marker)) return false // the common case, without an ENOENT exception
     let creator: Creator | undefined
     try {
-      creator = readJson<Creator | undefined>(join(this.dir(id), CREATING), undefined)
+      creator = readJson<Creator | undefined>(marker, undefined)
     } catch {
       return false // unreadable: not ours to judge
     }
