@@ -73,6 +73,14 @@ describe('e2e: attach, detach keys and the terminal the monitor owns', function 
     expect(status('shell')).to.match(/^Exited \(7\)/)
   })
 
+  it('run -it --rm: the exit code comes back and the container is gone', async () => {
+    const t = new Terminal(box, ['run', '-it', '--rm', '--name', 'gone', 'busybox', 'sh'])
+    await t.expect(/# /)
+    t.type('exit 6\r')
+    expect(await t.exit()).to.equal(6)
+    expect(box.ok(['ps', '-aq', '--filter', 'name=^gone$'])).to.equal('')
+  })
+
   it('run -dit then attach with --detach-keys; the keys are Docker-style and validated', async () => {
     box.ok(['run', '-dit', '--name', 'dit', '--hostname', 'dithost', 'busybox', 'sh'])
     const a = new Terminal(box, ['attach', '--detach-keys', 'ctrl-a,b', 'dit'])
