@@ -197,7 +197,7 @@ describe('e2e: detached containers and their lifecycle', function () {
     expect(box.ok(['logs', '--until', '10m', 'lg'])).to.equal('')
     const size = box.ok(['ps', '-s', '--filter', 'name=^lg$']).split('\n')
     expect(size[0]).to.match(/\sNAMES\s+SIZE$/)
-    expect(size[1]).to.match(/\slg\s+\d+(\.\d+)?[kMG]?B/)
+    expect(size[1]).to.match(/\slg\s+\d+(\.\d+)?[kMG]?B \(virtual \d+(\.\d+)?[kMG]?B\)$/)
     const inspect = JSON.parse(box.ok(['inspect', 'lg'])) as Array<{State: Record<string, unknown>; Mounts: unknown[]}>
     expect(inspect[0].State).to.include({Status: 'running', Running: true, Paused: false, OOMKilled: false, Restarting: false, Dead: false})
     expect(inspect[0].Mounts).to.deep.equal([])
