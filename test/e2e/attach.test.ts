@@ -61,6 +61,7 @@ describe('e2e: attach, detach keys and the terminal the monitor owns', function 
     await t.expect(/sum-42/)
     t.type('\x10\x11')
     expect(await t.exit()).to.equal(0)
+    expect(t.output).to.match(/read escape sequence\r?\n$/)
     expect(status('shell')).to.match(/^Up /)
     // Attach again: the same shell (its variable is still set), on the monitor's pty.
     const a = new Terminal(box, ['attach', 'shell'])
@@ -109,6 +110,7 @@ describe('e2e: attach, detach keys and the terminal the monitor owns', function 
     await t.expect(/saved/)
     t.type('\x18x')
     expect(await t.exit()).to.equal(0)
+    expect(t.output).to.include('read escape sequence')
     expect(box.ok(['exec', 'host', 'sh', '-c', 'kill -0 $(cat /tmp/shell) && echo alive'])).to.equal('alive\n')
     box.ok(['rm', '-f', 'host'])
   })

@@ -30,6 +30,8 @@ pub const SIGNAL: u8 = b's';
 pub const STDOUT: u8 = b'o';
 pub const STDERR: u8 = b'e';
 pub const EXIT: u8 = b'x';
+/// What Docker's CLI prints when the detach keys were typed.
+pub const DETACHED_MESSAGE: &[u8] = b"read escape sequence\n";
 /// Largest message: kind byte + one read's worth of data.
 pub const MAX_MESSAGE: usize = 8193;
 
@@ -315,6 +317,7 @@ pub fn attach(args: &Args) -> i32 {
             }
             if detach {
                 restore(&saved);
+                write_all(2, DETACHED_MESSAGE);
                 status.send(serde_json::json!({ "event": "detached" }));
                 return 0;
             }

@@ -338,6 +338,7 @@ pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option
                         if let Some(t) = saved {
                             unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
                         }
+                        crate::attach::write_all(2, crate::attach::DETACHED_MESSAGE);
                         return Supervised::Detached;
                     }
                 }
