@@ -88,18 +88,24 @@ export async function startAttached(engine: Engine, record: ContainerRecord, opt
  */
 export async function runAttached(engine: Engine, options: ContainerOptions, attach: Omit<AttachOptions, 'stdin'>): Promise<AttachOutcome> {
   const {container} = createContainer(engine, options, true)
-  try {
-    startContainer(engine, container, {attachWait: true})
-  } finally {
-    engine.containers.settle(container.id)
-  }
-  const outcome = await attachContainer(engine, container, {...attach, stdin: options.interactive})
-  if (options.rm && !outcome.detached) {
-    // The monitor removes the bundle after the exit; then the container's address is freed.
+  // With --rm the monitor removes the bundle after the exit (or a failed start); then the
+  // container's network address is freed.
+  const released = async () => {
+    if (!options.rm) return
     const dir = engine.containers.dir(container.id)
     const end = Date.now() + 5000
     while (existsSync(dir) && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
     releaseContainer(engine, container.id)
   }
+  try {
+    startContainer(engine, container, {attachWait: true})
+  } catch (error) {
+    await released()
+    throw error
+  } finally {
+    engine.containers.settle(container.id)
+  }
+  const outcome = await attachContainer(engine, container, {...attach, stdin: options.interactive})
+  if (!outcome.detached) await released()
   return outcome
 }
