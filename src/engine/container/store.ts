@@ -87,7 +87,12 @@ export class ContainerStore {
   /** Is this a half-made container whose creator died (and which no monitor runs)? */
   abandoned(id: string): boolean {
     const marker = join(this.dir(id), CREATING)
-    if (!existsSync(marker)) return false // the common case, without an ENOENT exception
+    if (!existsSync(marker)) {
+      // The common case (whole), checked without an ENOENT exception. A directory with
+      // neither marker nor record was left by a create killed right after its mkdir (both
+      // are written under the containers lock, where reapAbandoned checks again).
+      return !existsSync(this.recordPath(id)) && existsSync(this.dir(id))
+    }
     let creator: Creator | undefined
     try {
       creator = readJson<Creator | undefined>(marker, undefined)
