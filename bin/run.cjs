@@ -24,6 +24,29 @@ if (first === 'compose') {
   if (moved.length > 0 && i < argv.length) argv.splice(1, i - 1), argv.splice(2, 0, ...moved), process.argv.splice(2, process.argv.length, ...argv)
 }
 
+/**
+ * The fast-path bundle, compiled with the V8 code cache the build wrote next to it
+ * (scripts/fast-cache.cjs): parsing it would be a good part of a `run -d`. Without a usable
+ * cache it is an ordinary require.
+ */
+function loadFast() {
+  const fs = require('node:fs')
+  const path = require('node:path')
+  const file = path.join(__dirname, '..', 'dist', 'fast.cjs')
+  let cachedData
+  try {
+    cachedData = fs.readFileSync(`${file}.cache`)
+  } catch {
+    return require(file)
+  }
+  const vm = require('node:vm')
+  const Module = require('node:module')
+  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), {filename: file, cachedData})
+  const mod = {exports: {}}
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file))
+  return mod.exports
+}
+
 /** `run`/`exec` (or `container run`/`container exec`), which take the fast path. */
 function fastVerb(args) {
   const verb = args[0] === 'container' ? args[1] : args[0]
@@ -38,7 +61,7 @@ if (first === '__complete') {
   process.stdout.write(`ncx/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else if (fastVerb(argv) && !argv.includes('--help')) {
   const verb = fastVerb(argv)
-  const fast = require('../dist/fast.cjs')
+  const fast = loadFast()
   ;(verb === 'run' ? fast.fastRun : fast.fastExec)(argv.slice(first === verb ? 1 : 2)).then((code) => {
     process.exitCode = code
   })

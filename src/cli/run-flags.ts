@@ -4,6 +4,7 @@ import {loadNative} from '../native/index.js'
 import {NcxError, UsageError} from '../engine/errors.js'
 import {ExecOptions, execInContainer} from '../engine/container/exec.js'
 import {runDetached} from '../engine/container/lifecycle.js'
+import {DEFAULT_DETACH_KEYS, parseDetachKeys, runAttached} from '../engine/container/attach.js'
 import {createContainer, runContainer} from '../engine/container/run.js'
 import {signalNumber} from '../engine/container/signals.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
@@ -83,6 +84,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
 export const RUN_FLAGS: FlagSpec[] = [
   {name: 'rm', kind: 'boolean', description: 'Automatically remove the container when it exits'},
   {name: 'detach', char: 'd', kind: 'boolean', description: 'Run container in background and print container ID'},
+  {name: 'detach-keys', kind: 'string', description: 'Override the key sequence for detaching a container (default ctrl-p,ctrl-q)'},
+  {name: 'sig-proxy', kind: 'boolean', description: 'Proxy received signals to the process (default true)'},
   ...CREATE_FLAGS,
 ]
 
@@ -90,6 +93,7 @@ export const EXEC_FLAGS: FlagSpec[] = [
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
   {name: 'detach', char: 'd', kind: 'boolean', description: 'Detached mode: run command in the background'},
+  {name: 'detach-keys', kind: 'string', description: 'Override the key sequence for detaching from the command (default ctrl-p,ctrl-q)'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables'},
   {name: 'env-file', kind: 'multiple', description: 'Read in a file of environment variables'},
   {name: 'workdir', char: 'w', kind: 'string', description: 'Working directory inside the container'},
@@ -103,6 +107,10 @@ export interface RunInvocation {
   /** `--pull`: when to pull the image before running. */
   pull: PullPolicy
   detach: boolean
+  /** `--detach-keys` as bytes (run -it). */
+  detachKeys: number[]
+  /** `--sig-proxy` (default true). */
+  sigProxy: boolean
   root?: string
   debug: boolean
 }
@@ -269,7 +277,9 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (Object.keys(logOpts).length > 0) options.logOpts = logOpts
   if (Object.keys(health).length > 0) options.health = health
   if (noHealthcheck) options.noHealthcheck = true
-  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, root: str('root'), debug: bool('debug')}
+  const detachKeys = parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)
+  const sigProxy = flags['sig-proxy'] !== false
+  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, detachKeys, sigProxy, root: str('root'), debug: bool('debug')}
 }
 
 /**
@@ -298,6 +308,11 @@ async function runInvocation(argv: readonly string[], warn: (text: string) => vo
     const container = runDetached(engine, inv.options)
     out(`${container.id}\n`)
     return 0
+  }
+  if ((inv.options.interactive && inv.options.tty) || !inv.sigProxy) {
+    // Attached to a monitor from the start, so the detach keys leave the container running.
+    const outcome = await runAttached(engine, inv.options, {detachKeys: inv.detachKeys, sigProxy: inv.sigProxy})
+    return outcome.exitCode ?? 0
   }
   const result = await runContainer(engine, inv.options)
   return result.exitCode
@@ -337,7 +352,7 @@ export function parseExecArgv(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (interactive && tty && !detach && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
   return {
     container,
-    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged')},
+    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged'), detachKeys: parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)},
     root: str('root'),
     debug: bool('debug'),
   }

@@ -299,8 +299,24 @@ fn pump(from: RawFd, to: RawFd) -> bool {
     true
 }
 
+/// How a supervised process ended for us: its exit code, or the user typed the detach keys
+/// (then the process still runs and the terminal is restored).
+pub(crate) enum Supervised {
+    Exited(i32),
+    Detached,
+}
+
 /// Wait for the container, forwarding signals and relaying the pty if there is one.
 pub(crate) fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool) -> i32 {
+    match supervise_with_keys(pid, set, master, no_stdin, &[]) {
+        Supervised::Exited(code) => code,
+        Supervised::Detached => 0,
+    }
+}
+
+/// `supervise`, watching the relayed stdin for a detach sequence (`exec -it --detach-keys`).
+pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool, keys: &[u8]) -> Supervised {
+    let mut detach = crate::attach::DetachKeys::new(keys.to_vec());
     let sfd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) };
     let mut saved: Option<libc::termios> = None;
     if let Some(m) = master {
@@ -328,8 +344,29 @@ pub(crate) fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, n
         if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
             continue;
         }
-        if fds.len() > 2 && fds[2].revents != 0 && !pump(0, master.unwrap()) {
-            stdin_open = false;
+        if fds.len() > 2 && fds[2].revents != 0 {
+            if keys.is_empty() {
+                if !pump(0, master.unwrap()) {
+                    stdin_open = false;
+                }
+            } else {
+                let mut buf = [0u8; 8192];
+                let n = unsafe { libc::read(0, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+                if n <= 0 && !(n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR)) {
+                    stdin_open = false;
+                } else if n > 0 {
+                    let mut out = Vec::new();
+                    let done = detach.feed(&buf[..n as usize], &mut out);
+                    crate::attach::write_all(master.unwrap(), &out);
+                    if done {
+                        if let Some(t) = saved {
+                            unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+                        }
+                        crate::attach::write_all(2, crate::attach::DETACHED_MESSAGE);
+                        return Supervised::Detached;
+                    }
+                }
+            }
         }
         if fds.len() > 1 && fds[1].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
             pump(master.unwrap(), 1);
@@ -372,7 +409,7 @@ pub(crate) fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, n
     if let Some(t) = saved {
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
     }
-    code.unwrap_or(125)
+    Supervised::Exited(code.unwrap_or(125))
 }
 
 /// Report an error to the parent and exit: the parent turns it into the exit code.

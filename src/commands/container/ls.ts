@@ -106,7 +106,8 @@ export default class Ls extends BaseCommand<typeof Ls> {
         Ports: portsColumn(engine, record.id, state.status === 'running'),
         State: state.status,
         Status: statusText(state, now),
-        Size: size ? `${humanSize(upper)}` : '',
+        // Docker's "2B (virtual 4.26MB)": the writable layer, and with the image's layers.
+        Size: size ? `${humanSize(upper)} (virtual ${humanSize(upper + record.layers.reduce((n, d) => n + (engine.snapshots.size(d) ?? 0), 0))})` : '',
         Names: record.name,
         Labels: Object.entries(record.config?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
         Mounts: '',

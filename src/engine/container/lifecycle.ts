@@ -11,7 +11,7 @@ import {NcxError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeAsync, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
-import {createContainer, rootfsArgs} from './run.js'
+import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {signalNumber} from './signals.js'
 import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
@@ -50,7 +50,9 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
     args.push('--health-cmd', JSON.stringify(hc.Test), '--health-interval-ms', ms(hc.Interval, 30_000), '--health-timeout-ms', ms(hc.Timeout, 30_000))
     args.push('--health-start-period-ms', ms(hc.StartPeriod, 0), '--health-retries', String(hc.Retries ?? 3))
   }
-  if (o.interactive && !o.tty) args.push('--stdin-open')
+  // Docker's StdinOnce: a container created attached (not -d) with -i sees EOF when the
+  // attached client's stdin ends.
+  if (o.interactive && !o.tty) args.push('--stdin-open', ...(o.detach ? [] : ['--stdin-once']))
   if (o.rm) args.push('--cleanup-bundle')
   args.push(...monitorEventArgs(engine.paths, record))
   return args
@@ -60,13 +62,13 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
  * Start a created or stopped container under a new monitor; returns once its process runs
  * (or failed to start, with Docker's exit code). A running container is left alone.
  */
-export function startContainer(engine: Engine, record: ContainerRecord): {pid: number; alreadyRunning: boolean} {
+export function startContainer(engine: Engine, record: ContainerRecord, options: {attachWait?: boolean} = {}): {pid: number; alreadyRunning: boolean} {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
   rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
   let out: string
   try {
-    out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
+    out = runtimeSync([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
   } catch (error) {
     return startFailed(engine, record, error)
   }
@@ -105,8 +107,12 @@ function startFailed(engine: Engine, record: ContainerRecord, error: unknown): n
 
 /** `run -d`: create, then start under a monitor. */
 export function runDetached(engine: Engine, options: ContainerOptions): ContainerRecord {
-  const {container} = createContainer(engine, options)
-  startContainer(engine, container)
+  const {container} = createContainer(engine, options, true)
+  try {
+    startContainer(engine, container)
+  } finally {
+    engine.containers.settle(container.id)
+  }
   return container
 }
 
@@ -213,6 +219,7 @@ export async function waitContainer(engine: Engine, record: ContainerRecord): Pr
 
 /** `container prune`: remove every container that is not running. */
 export async function pruneContainers(engine: Engine): Promise<string[]> {
+  reapAbandoned(engine)
   const removed: string[] = []
   for (const record of engine.containers.list()) {
     if (isUp(stateOf(engine, record))) continue

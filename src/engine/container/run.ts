@@ -2,7 +2,6 @@ import {ChildProcess, spawn} from 'node:child_process'
 import {readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {userInfo} from 'node:os'
-import {createInterface} from 'node:readline'
 
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
@@ -32,6 +31,8 @@ type RuntimeEvent =
   | {event: 'exit'; code: number}
   | {event: 'error'; code: number; message: string}
   | {event: 'warning'; message: string}
+  | {event: 'detached'}
+  | {event: 'closed'}
 
 function hostsFile(hostname: string): string {
   return [
@@ -54,8 +55,23 @@ function hostResolvConf(): string {
   }
 }
 
-/** Look up the image, lay out the bundle (config.json, rootfs, upper/work dirs, /etc files). */
-export function createContainer(engine: Engine, options: ContainerOptions): {container: ContainerRecord; lowerDirs: string[]} {
+/** Remove the containers a killed `create`/`run` left half-made (see CREATING in store.ts). */
+export function reapAbandoned(engine: Engine): void {
+  for (const id of engine.containers.listAbandoned()) {
+    const doomed = engine.containers.locked(() => (engine.containers.abandoned(id) ? engine.containers.detach(id) : undefined))
+    if (!doomed) continue
+    engine.snapshots.removeTree([doomed])
+    releaseContainer(engine, id)
+  }
+}
+
+/**
+ * Look up the image, lay out the bundle (config.json, rootfs, upper/work dirs, /etc files).
+ * With `pending`, the container stays marked as being created until the caller settles it
+ * (`run`: once its process started), so a killed `run` leaves nothing half-made.
+ */
+export function createContainer(engine: Engine, options: ContainerOptions, pending = false): {container: ContainerRecord; lowerDirs: string[]} {
+  reapAbandoned(engine)
   const image = engine.images.find(options.image)
   if (!image) {
     throw new NcxError(`Unable to find image '${options.image}' locally`, {
@@ -81,7 +97,9 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
     state: {status: 'created', pid: 0, exitCode: 0},
   })
   try {
-    return layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+    const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+    if (!pending) engine.containers.settle(container.id)
+    return made
   } catch (error) {
     // Creation is all or nothing (as in Docker): no half-made container is left behind.
     const doomed = engine.containers.locked(() => engine.containers.detach(container.id))
@@ -192,6 +210,24 @@ export interface RuntimeOutcome {
   exitCode?: number
   failure?: {code: number; message: string}
   warnings: string[]
+  /** An exit event arrived (not just the process ending). */
+  exited?: boolean
+  /** `attach`: the user typed the detach keys. */
+  detached?: boolean
+  /** `attach`: the monitor closed the connection without an exit code. */
+  closed?: boolean
+}
+
+/** The lines of a stream (node:readline costs more to load than a run takes to start). */
+async function* jsonLines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
+  let rest = ''
+  input.setEncoding('utf8') // multi-byte characters split across chunks stay whole
+  for await (const chunk of input) {
+    const parts = (rest + String(chunk)).split('\n')
+    rest = parts.pop() ?? ''
+    yield* parts
+  }
+  if (rest) yield rest
 }
 
 /**
@@ -204,7 +240,7 @@ export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome
   for (const s of signals) process.on(s, ignore)
   const outcome: RuntimeOutcome = {started: false, warnings: []}
   try {
-    const lines = createInterface({input: child.stdio[3] as NodeJS.ReadableStream})
+    const lines = jsonLines(child.stdio[3] as NodeJS.ReadableStream)
     const closed = new Promise<number>((resolve, reject) => {
       child.on('error', reject)
       child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 125)))
@@ -220,9 +256,18 @@ export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome
         outcome.started = true
         outcome.ports = ev.ports
         onStarted?.(outcome)
-      } else if (ev.event === 'exit') outcome.exitCode = ev.code
+      } else if (ev.event === 'exit') {
+        outcome.exitCode = ev.code
+        outcome.exited = true
+      } else if (ev.event === 'detached') outcome.detached = true
+      else if (ev.event === 'closed') outcome.closed = true
       else if (ev.event === 'error') outcome.failure = {code: ev.code, message: ev.message}
       else if (ev.event === 'warning') outcome.warnings.push(ev.message)
+    }
+    if (outcome.detached) {
+      // `exec --detach-keys`: the runtime stays behind with the process; we are done.
+      child.unref()
+      return outcome
     }
     const code = await closed
     outcome.exitCode ??= outcome.failure?.code ?? code
@@ -240,8 +285,12 @@ export function overlayData(lowerDirs: string[], dir: string, rootless: boolean)
 
 /** `ncx run` in the foreground: create, start, wait; remove afterwards with `--rm`. */
 export async function runContainer(engine: Engine, options: ContainerOptions): Promise<RunResult> {
-  const {container, lowerDirs} = createContainer(engine, options)
-  return runCreated(engine, container, lowerDirs)
+  const {container, lowerDirs} = createContainer(engine, options, true)
+  try {
+    return await runCreated(engine, container, lowerDirs)
+  } finally {
+    engine.containers.settle(container.id)
+  }
 }
 
 /** Run an existing container in the foreground (the runtime plays the monitor's part). */
@@ -258,7 +307,10 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   const {started, exitCode, failure, warnings} = await superviseRuntime(child, (o) => {
     recordContainerEvent(engine.paths, 'start', actorOf(container))
     // (not for --rm: the runtime may be deleting the bundle already)
-    if (!options.rm) recordPorts(engine, container.id, o.ports)
+    if (!options.rm) {
+      engine.containers.settle(container.id)
+      recordPorts(engine, container.id, o.ports)
+    }
   })
   for (const w of warnings) engine.warn(w)
   if (started) recordContainerEvent(engine.paths, 'die', actorOf(container), {exitCode: String(exitCode ?? 125)})
