@@ -7,6 +7,7 @@ pub mod caps;
 pub mod logfile;
 pub mod net;
 pub mod nsenter;
+pub mod rtnl;
 pub mod materialize;
 pub mod userns;
 pub mod plan;
