@@ -18,7 +18,7 @@
 //! `ncx-slirp` process that stops it when the container exits), and
 //! `--publish PROTO:HOSTIP:HOSTPORT:CIP:CPORT,…` (listening sockets opened in the host's
 //! network namespace before anything is joined; a forwarder child relays connections from
-//! inside the bridges' namespace, or the container's own). The monitor also takes
+//! inside the container's own namespace, to its address there). The monitor also takes
 //! `--exit-command JSON-ARGV`, run once a container is gone.
 
 use crate::Args;
@@ -101,13 +101,12 @@ pub fn attach_args(args: &Args) -> Option<NetSetup> {
 }
 
 impl NetSetup {
-    /// What the published-port forwarder joins: the bridges' namespace, or (slirp4netns) the
-    /// container's own, found through its state file at each connection.
+    /// Where the published-port forwarder makes its connections: inside the container's own
+    /// network namespace (found through its state file at each connection, so it follows
+    /// restarts), to the container's address there — a local address, so relayed traffic
+    /// crosses that namespace's loopback, not the veth and the bridge (as rootlessport does).
     pub fn forward_target(&self, args: &Args) -> String {
-        match self {
-            NetSetup::Bridges(a) => a.netns.clone(),
-            NetSetup::Slirp { .. } => format!("state:{}", args.get("state").map(str::to_string).unwrap_or_else(|| format!("{}/state.json", args.get("bundle").unwrap_or(".")))),
-        }
+        format!("state:{}", args.get("state").map(str::to_string).unwrap_or_else(|| format!("{}/state.json", args.get("bundle").unwrap_or("."))))
     }
 }
 
@@ -862,9 +861,9 @@ fn pump(src: RawFd, dst: RawFd, h: &mut Half) -> bool {
     }
 }
 
-/// Fork the forwarder: it joins the bridge's network namespace (the caller already is in
-/// the user namespace) and relays every connection to the container's address. It dies
-/// with its parent (the monitor, or a foreground `run`).
+/// Fork the forwarder: it joins `netns` (or, `state:FILE`, the container's namespace at each
+/// connection; the caller already is in the user namespace) and relays every connection to
+/// the container's address. It dies with its parent (the monitor, or a foreground `run`).
 pub fn spawn_forwarder(l: &Listeners, netns: &str) -> Result<i32, String> {
     let pid = unsafe { libc::fork() };
     if pid < 0 {
