@@ -429,7 +429,14 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
     })
 
     it('--network slirp4netns: its own slirp4netns, published ports through the forwarder, gone with the container', async () => {
-      const slirps = () => ncxProcesses().filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--netns-type=path')).length
+      const slirps = () =>
+        ncxProcesses().filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--netns-type=path')
+          } catch {
+            return false // gone meanwhile
+          }
+        }).length
       const out = box.ok(['run', '--rm', '--network', 'slirp4netns', 'busybox', 'sh', '-c', 'ip -o -4 addr show tap0; ip route; cat /etc/resolv.conf'])
       expect(out).to.include('inet 10.0.2.100/24').and.include('default via 10.0.2.2 dev tap0').and.include('nameserver 10.0.2.3')
       const port = await freePort()

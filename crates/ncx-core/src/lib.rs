@@ -8,6 +8,7 @@ pub mod cgroup;
 pub mod logfile;
 pub mod net;
 pub mod nsenter;
+pub mod rtnl;
 pub mod materialize;
 pub mod userns;
 pub mod plan;

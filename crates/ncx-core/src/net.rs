@@ -1,5 +1,5 @@
 //! Networking pieces that need no privileges: published-port specs as the runtime receives
-//! them, the commands that attach a container to a bridge, and veth names.
+//! them, the interfaces that attach a container to bridges, and veth names.
 
 use std::net::Ipv4Addr;
 
@@ -96,34 +96,6 @@ pub fn parse_ifaces(text: &str) -> Result<Vec<Iface>, String> {
     Ok(out)
 }
 
-/// `ip -batch` input run in the bridge's namespace: the veth pair, its peer moved into the
-/// container's namespace (by its namespace file: a pid would be read in the caller's pid namespace).
-pub fn host_side_commands(i: &Iface, mtu: u32, veth: &str, container_pid: i32) -> String {
-    let mac = i.mac.as_ref().map(|m| format!(" address {m}")).unwrap_or_default();
-    format!(
-        "link add {veth} mtu {mtu} type veth peer name {name} mtu {mtu}{mac} netns /proc/{container_pid}/ns/net\nlink set {veth} master {br} up\n",
-        name = i.name,
-        br = i.bridge
-    )
-}
-
-/// `ip -batch` input run in the container's namespace for these interfaces (`with_lo`: a
-/// fresh namespace, whose loopback comes up too). The first interface with a gateway
-/// carries the default route.
-pub fn container_side_commands(ifaces: &[Iface], with_lo: bool) -> String {
-    let mut s = String::new();
-    if with_lo {
-        s.push_str("link set lo up\n");
-    }
-    for i in ifaces {
-        s.push_str(&format!("addr add {addr} dev {name}\nlink set {name} up\n", addr = i.address, name = i.name));
-    }
-    if let Some(i) = ifaces.iter().find(|i| i.gateway.is_some()) {
-        s.push_str(&format!("route replace default via {gw} dev {name}\n", gw = i.gateway.as_deref().unwrap_or_default(), name = i.name));
-    }
-    s
-}
-
 /// A host-side veth name (at most 15 bytes) from some random bits.
 pub fn veth_name(bits: u32) -> String {
     format!("veth{bits:08x}")
@@ -153,19 +125,12 @@ mod tests {
     }
 
     #[test]
-    fn attach_commands() {
+    fn parses_iface_specs() {
         let ifs = parse_ifaces("eth0,ncx0,10.88.0.5/16,10.88.0.1,02:42:0a:58:00:05;eth1,br-abc,10.89.0.2/24,,").unwrap();
         assert_eq!(ifs.len(), 2);
-        assert_eq!(ifs[1].gateway, None);
-        let host = host_side_commands(&ifs[0], 65520, &veth_name(0xabc), 42);
-        assert!(host.starts_with("link add veth00000abc mtu 65520 type veth peer name eth0 mtu 65520 address 02:42:0a:58:00:05 netns /proc/42/ns/net\n"));
-        assert!(host.contains("master ncx0 up"));
-        assert!(!host_side_commands(&ifs[1], 1500, "v", 1).contains("address"));
-        let c = container_side_commands(&ifs, true);
-        assert!(c.starts_with("link set lo up\n"));
-        assert!(c.contains("addr add 10.88.0.5/16 dev eth0") && c.contains("addr add 10.89.0.2/24 dev eth1"));
-        assert!(c.ends_with("route replace default via 10.88.0.1 dev eth0\n"));
-        assert!(!container_side_commands(&ifs[1..], false).contains("route"));
+        assert_eq!(ifs[0].gateway.as_deref(), Some("10.88.0.1"));
+        assert_eq!(ifs[0].mac.as_deref(), Some("02:42:0a:58:00:05"));
+        assert_eq!((ifs[1].name.as_str(), ifs[1].bridge.as_str(), ifs[1].gateway.as_ref(), ifs[1].mac.as_ref()), ("eth1", "br-abc", None, None));
         assert!(veth_name(u32::MAX).len() <= 15);
     }
 

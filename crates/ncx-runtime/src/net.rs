@@ -18,14 +18,15 @@
 //! `ncx-slirp` process that stops it when the container exits), and
 //! `--publish PROTO:HOSTIP:HOSTPORT:CIP:CPORT,…` (listening sockets opened in the host's
 //! network namespace before anything is joined; a forwarder child relays connections from
-//! inside the bridges' namespace, or the container's own). The monitor also takes
+//! inside the container's own namespace, to its address there). The monitor also takes
 //! `--exit-command JSON-ARGV`, run once a container is gone.
 
 use crate::Args;
-use ncx_core::net::{container_side_commands, host_side_commands, parse_ifaces, parse_publish, veth_name, Attach, Iface, Publish};
+use ncx_core::net::{parse_ifaces, parse_publish, veth_name, Attach, Iface, Publish};
+use ncx_core::rtnl;
 use ncx_core::sys::{cstr, errno};
 use ncx_core::userns;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -60,37 +61,6 @@ fn find_tool(name: &str) -> String {
         .map(|d| format!("{d}/{name}"))
         .find(|p| std::path::Path::new(p).is_file());
     found.unwrap_or_else(|| name.to_string())
-}
-
-/// Run `prog args` with `input` on stdin inside the network namespace at `netns`.
-fn run_in_netns(netns: &str, prog: &str, args: &[&str], input: &str) -> Result<(), String> {
-    let ns = netns.to_string();
-    let mut cmd = Command::new(find_tool(prog));
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
-    let c = cstr(&ns);
-    unsafe {
-        // Only raw errno values survive the trip back from the forked child.
-        cmd.pre_exec(move || {
-            let fd = libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-            if fd < 0 || libc::setns(fd, libc::CLONE_NEWNET) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::close(fd);
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("{prog}: {e} (install iproute2)"),
-        _ => format!("cannot run {prog} in {netns}: {e}"),
-    })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input.as_bytes());
-    }
-    let out = child.wait_with_output().map_err(|e| format!("{prog}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("{prog} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
-    }
-    Ok(())
 }
 
 fn random_u32() -> u32 {
@@ -131,23 +101,144 @@ pub fn attach_args(args: &Args) -> Option<NetSetup> {
 }
 
 impl NetSetup {
-    /// What the published-port forwarder joins: the bridges' namespace, or (slirp4netns) the
-    /// container's own, found through its state file at each connection.
+    /// Where the published-port forwarder makes its connections: inside the container's own
+    /// network namespace (found through its state file at each connection, so it follows
+    /// restarts), to the container's address there — a local address, so relayed traffic
+    /// crosses that namespace's loopback, not the veth and the bridge (as rootlessport does).
     pub fn forward_target(&self, args: &Args) -> String {
-        match self {
-            NetSetup::Bridges(a) => a.netns.clone(),
-            NetSetup::Slirp { .. } => format!("state:{}", args.get("state").map(str::to_string).unwrap_or_else(|| format!("{}/state.json", args.get("bundle").unwrap_or(".")))),
-        }
+        format!("state:{}", args.get("state").map(str::to_string).unwrap_or_else(|| format!("{}/state.json", args.get("bundle").unwrap_or("."))))
     }
 }
 
-/// Put veths for `ifaces` on their bridges, with their peers in the container's namespace.
-fn attach_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32, fresh: bool) -> Result<(), String> {
-    for i in ifaces {
-        let veth = veth_name(random_u32());
-        run_in_netns(netns, "ip", &["-batch", "-"], &host_side_commands(i, mtu, &veth, pid)).map_err(|e| format!("cannot attach the container to bridge {}: {e}", i.bridge))?;
+/// A NETLINK_ROUTE socket of the network namespace the caller is in.
+struct Rtnl {
+    fd: RawFd,
+    seq: u32,
+}
+
+impl Rtnl {
+    fn open() -> Result<Rtnl, String> {
+        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
+        if fd < 0 {
+            return Err(format!("netlink socket: {}", std::io::Error::last_os_error()));
+        }
+        Ok(Rtnl { fd, seq: 0 })
     }
-    run_in_netns(&format!("/proc/{pid}/ns/net"), "ip", &["-batch", "-"], &container_side_commands(ifaces, fresh)).map_err(|e| format!("cannot configure the container's network: {e}"))
+    fn next(&mut self) -> u32 {
+        self.seq += 1;
+        self.seq
+    }
+    /// Send one request and wait for the kernel's acknowledgement.
+    fn call(&mut self, what: &str, msg: Vec<u8>) -> Result<(), String> {
+        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        let to = &kernel as *const libc::sockaddr_nl as *const libc::sockaddr;
+        if unsafe { libc::sendto(self.fd, msg.as_ptr() as *const libc::c_void, msg.len(), 0, to, std::mem::size_of::<libc::sockaddr_nl>() as u32) } < 0 {
+            return Err(format!("{what}: {}", std::io::Error::last_os_error()));
+        }
+        let mut buf = [0u8; 4096];
+        let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+        if n < 0 {
+            return Err(format!("{what}: {}", std::io::Error::last_os_error()));
+        }
+        rtnl::parse_ack(&buf[..n as usize]).map_err(|e| format!("{what}: {}", std::io::Error::from_raw_os_error(e)))
+    }
+}
+
+impl Drop for Rtnl {
+    fn drop(&mut self) {
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+fn if_index(name: &str) -> Result<u32, String> {
+    let c = cstr(name);
+    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+        0 => Err(format!("no interface {name}: {}", std::io::Error::last_os_error())),
+        i => Ok(i),
+    }
+}
+
+/// In a child process (this one stays where it is): join the bridges' namespace, create a
+/// veth pair per interface with the peer made directly in the container's namespace, then
+/// join that one and give the peers their addresses and the default route. Plain rtnetlink,
+/// no `ip` processes.
+fn configure_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32, fresh: bool) -> Result<(), String> {
+    let container = format!("/proc/{pid}/ns/net");
+    let c = cstr(&container);
+    let (rep_r, rep_w) = pipe_cloexec();
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        unsafe {
+            libc::close(rep_r);
+            libc::close(rep_w);
+        }
+        return Err(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if child == 0 {
+        unsafe { libc::close(rep_r) };
+        let work = || -> Result<(), String> {
+            let cfd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+            if cfd < 0 {
+                return Err(format!("open {container}: {}", std::io::Error::last_os_error()));
+            }
+            if !ifaces.is_empty() {
+                setns_path(netns, libc::CLONE_NEWNET)?;
+                let mut nl = Rtnl::open()?;
+                for i in ifaces {
+                    let master = if_index(&i.bridge).map_err(|e| format!("cannot attach the container to bridge {}: {e}", i.bridge))?;
+                    let mac = i.mac.as_deref().and_then(rtnl::parse_mac);
+                    let seq = nl.next();
+                    nl.call(&format!("cannot attach the container to bridge {}: creating its veth", i.bridge), rtnl::new_veth(seq, &veth_name(random_u32()), mtu, master, &i.name, mac, cfd))?;
+                }
+            }
+            if unsafe { libc::setns(cfd, libc::CLONE_NEWNET) } < 0 {
+                return Err(format!("setns {container}: {}", std::io::Error::last_os_error()));
+            }
+            let mut nl = Rtnl::open()?;
+            let what = "cannot configure the container's network";
+            if fresh {
+                let seq = nl.next();
+                nl.call(&format!("{what}: lo up"), rtnl::link_up(seq, if_index("lo")?))?;
+            }
+            for i in ifaces {
+                let index = if_index(&i.name).map_err(|e| format!("{what}: {e}"))?;
+                let (ip, prefix) = i.address.split_once('/').unwrap_or((&i.address, "32"));
+                let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| format!("{what}: bad address {}", i.address))?;
+                let seq = nl.next();
+                nl.call(&format!("{what}: address {} on {}", i.address, i.name), rtnl::new_addr(seq, index, ip, prefix.parse().unwrap_or(32)))?;
+                let seq = nl.next();
+                nl.call(&format!("{what}: {} up", i.name), rtnl::link_up(seq, index))?;
+            }
+            if let Some(i) = ifaces.iter().find(|i| i.gateway.is_some()) {
+                let gw: std::net::Ipv4Addr = i.gateway.as_deref().unwrap_or_default().parse().map_err(|_| format!("{what}: bad gateway"))?;
+                let seq = nl.next();
+                nl.call(&format!("{what}: default route via {gw}"), rtnl::default_route(seq, if_index(&i.name)?, gw))?;
+            }
+            Ok(())
+        };
+        let code = match work() {
+            Ok(()) => 0,
+            Err(e) => {
+                write_fd(rep_w, &e);
+                1
+            }
+        };
+        unsafe { libc::_exit(code) };
+    }
+    unsafe { libc::close(rep_w) };
+    let mut msg = String::new();
+    let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(rep_r) };
+    let _ = f.read_to_string(&mut msg);
+    let mut st = 0;
+    unsafe { libc::waitpid(child, &mut st, 0) };
+    if libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0 {
+        Ok(())
+    } else if msg.is_empty() {
+        Err("cannot attach the container's network: the helper failed".into())
+    } else {
+        Err(msg)
+    }
 }
 
 /// Connect the (not yet started) container `pid`: its interfaces on the bridges (a veth pair
@@ -156,7 +247,7 @@ fn attach_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32, fresh: bool)
 /// the bridges), or its own slirp4netns.
 pub fn attach(n: &NetSetup, pid: i32) -> Result<(), String> {
     match n {
-        NetSetup::Bridges(a) => attach_ifaces(&a.netns, &a.ifaces, a.mtu, pid, true),
+        NetSetup::Bridges(a) => configure_ifaces(&a.netns, &a.ifaces, a.mtu, pid, true),
         NetSetup::Slirp { host_loopback, early } => container_slirp(pid, *host_loopback, *early),
     }
 }
@@ -172,7 +263,7 @@ pub fn net_attach(args: &Args) -> i32 {
     let pid: i32 = args.require("pid").parse().unwrap_or_else(|_| crate::fail("invalid --pid", 125));
     let ifaces = parse_ifaces(args.require("net-ifs")).unwrap_or_else(|e| crate::fail(&e, 125));
     let mtu = args.get("net-mtu").and_then(|m| m.parse().ok()).unwrap_or(65520);
-    match attach_ifaces(args.require("net-netns"), &ifaces, mtu, pid, false) {
+    match configure_ifaces(args.require("net-netns"), &ifaces, mtu, pid, false) {
         Ok(()) => 0,
         Err(e) => crate::fail(&e, 125),
     }
@@ -770,9 +861,9 @@ fn pump(src: RawFd, dst: RawFd, h: &mut Half) -> bool {
     }
 }
 
-/// Fork the forwarder: it joins the bridge's network namespace (the caller already is in
-/// the user namespace) and relays every connection to the container's address. It dies
-/// with its parent (the monitor, or a foreground `run`).
+/// Fork the forwarder: it joins `netns` (or, `state:FILE`, the container's namespace at each
+/// connection; the caller already is in the user namespace) and relays every connection to
+/// the container's address. It dies with its parent (the monitor, or a foreground `run`).
 pub fn spawn_forwarder(l: &Listeners, netns: &str) -> Result<i32, String> {
     let pid = unsafe { libc::fork() };
     if pid < 0 {
