@@ -5,9 +5,9 @@
  * elsewhere. The tool boots qemu with software emulation: expect a few minutes.
  */
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {join, relative, resolve} from 'node:path'
 
 import {asRoot, repo} from './harness.js'
 
@@ -22,6 +22,16 @@ describe('e2e (VM): cgroup v2 limits are enforced where delegated', function () 
   it('runs the VM batch: memory OOM, pids, cpu, stats, update, pause, teardown', async function () {
     const tool = vmTool()
     if (!asRoot || !tool) this.skip()
+    // Prepared here, where it is fast: the test image, and ncx with its production modules in
+    // one tar the VM unpacks into tmpfs (module loading over the VM's 9p share is very slow).
+    execFileSync('node', [join(repo, 'scripts', 'mkimage.js'), 'busybox', '--out', join(repo, 'images')], {stdio: 'ignore'})
+    // (npm ls exits 1 on cosmetic problems such as extraneous packages; its list is still right)
+    const prod = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {cwd: repo, encoding: 'utf8'})
+      .stdout.trim()
+      .split('\n')
+      .map((p) => relative(repo, p))
+      .filter((p) => p.startsWith('node_modules'))
+    execFileSync('tar', ['-cf', join(repo, 'images', 'ncx-vm-install.tar'), '-C', repo, 'bin', 'dist', 'native', 'package.json', 'oclif.manifest.json', ...new Set(prod)])
     const child = spawn(tool!, ['--timeout', '1500', '--', 'sh', join('test', 'vm', 'cgroup.sh')], {cwd: repo, stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d))

@@ -35,15 +35,22 @@ mkdir -p "$WORK/root" "$WORK/xdg" "$WORK/img"
 chown -R "$U" "$WORK"
 chmod 700 "$WORK/xdg"
 chmod 755 "$WORK"
-node "$REPO/scripts/mkimage.js" busybox --out "$WORK/img" >/dev/null
+# The image: built on the host beforehand when possible (node is slow under emulation).
+if [ -f "$REPO/images/busybox.oci.tar" ]; then cp "$REPO/images/busybox.oci.tar" "$WORK/img/"; else node "$REPO/scripts/mkimage.js" busybox --out "$WORK/img" >/dev/null; fi
 chmod -R a+rX "$WORK/img"
 # Every call bounded: a hang fails its check instead of eating the VM's time.
-ncx() { timeout 180 runuser -u "$U" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$WORK" USER="$U" XDG_RUNTIME_DIR="$WORK/xdg" NCX_ROOT="$WORK/root" NO_COLOR=1 NCX_CGROUP_ENFORCE=1 node "$REPO/bin/run.cjs" "$@"; }
+# ncx from a copy in tmpfs when the host prepared one (the host's files come over 9p, uncached:
+# loading the CLI's modules from there costs a minute per command under emulation).
+NCX_JS="$REPO/bin/run.cjs"
+if [ -f "$REPO/images/ncx-vm-install.tar" ]; then
+  mkdir -p "$WORK/ncx" && tar -xf "$REPO/images/ncx-vm-install.tar" -C "$WORK/ncx" && chmod -R a+rX "$WORK/ncx" && NCX_JS="$WORK/ncx/bin/run.cjs"
+fi
+ncx() { timeout 180 runuser -u "$U" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$WORK" USER="$U" XDG_RUNTIME_DIR="$WORK/xdg" NCX_ROOT="$WORK/root" NO_COLOR=1 NCX_CGROUP_ENFORCE=1 node "$NCX_JS" "$@"; }
 cgdir() { sed -n 's/.*"cgroupsPath": "\(.*\)".*/\1/p' "$(ncx inspect -f '{{.Bundle}}' "$1")/config.json"; }
 
 ncx load -i "$WORK/img/busybox.oci.tar" >/dev/null || { echo "not ok - load busybox"; ls -la "$WORK" "$WORK/img"; id "$U"; exit 1; }
 info=$(ncx info --format '{{json .Cgroup}}')
-case "$info" in *'"delegationRoot":"/ncx-test.slice"'*memory*) ok "info shows the delegated subtree and its controllers";; *) bad "info shows the delegated subtree and its controllers: $info";; esac
+case "$info" in *'"delegated":['*'"memory"'*'"delegationRoot":"/ncx-test.slice"'*) ok "info shows the delegated subtree and its controllers";; *) bad "info shows the delegated subtree and its controllers: $info";; esac
 
 # --- memory: a 32m limit OOM-kills an allocating process; inspect says OOMKilled, exit 137 ---
 ncx run --name hog --network none -m 32m --memory-swap 32m busybox awk 'BEGIN { s = "x"; while (1) s = s s }'
@@ -57,10 +64,11 @@ oom=$(ncx inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}}' hog2)
 check "detached: the monitor records OOMKilled and 137 ($oom, wait $rc)" [ "$oom" = "true 137" ]
 ncx rm hog hog2 >/dev/null
 
-# --- pids: with --pids-limit 10 only 10 processes exist, the next fork fails ---
-# (only shell builtins once the limit is reached: counting /proc, reading the errors)
-out=$(ncx run --rm --network none --pids-limit 10 busybox sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do sleep 30 & done 2>/tmp/err; n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; e=0; while read -r l; do e=$((e+1)); done </tmp/err; echo "procs=$n failed=$e"' 2>&1)
-check "--pids-limit 10: 10 processes, then fork fails ($(echo $out))" [ "$(echo $out)" = "procs=10 failed=6" ]
+# --- pids: --pids-limit 10 caps the container at 10 processes; the next fork fails ---
+# (ash gives up at a failed fork, so a child shell forks until it fails: the container then
+# held the outer shell, that child shell and 8 sleeps; the outer one counts with builtins only)
+out=$(ncx run --rm --network none --pids-limit 10 busybox sh -c 'sh -c "for i in \$(seq 15); do sleep 30 & done" 2>/tmp/err; n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; e=0; while read -r l; do case "$l" in *fork*) e=$((e+1));; esac; done </tmp/err; echo "procs=$n forkfailed=$e"' 2>&1)
+check "--pids-limit 10: 10 processes at most, then fork fails ($(echo $out))" [ "$(echo $out)" = "procs=9 forkfailed=1" ]
 
 # --- cpu: --cpus 0.5 holds a busy loop near 50% of one CPU ---
 ncx run -d --name busy --network none --cpus 0.5 busybox sh -c 'while :; do :; done' >/dev/null

@@ -1,8 +1,8 @@
 //! `ncx-runtime exec`: run a process in a running container.
 //!
-//!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--seccomp-from CONFIG] [--status-fd N] [--no-stdin] [--detach]
+//!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--config CONFIG] [--status-fd N] [--no-stdin] [--detach]
 //!
-//! `--seccomp-from`: the container's config.json, whose seccomp profile the process gets too.
+//! `--config`: the container's config.json: its seccomp profile and cgroup apply to the process too.
 //!
 //! Joins the held user namespace, then the namespaces of the container's PID 1 (mount last,
 //! see ncx_core::nsenter), forks (the PID namespace applies to children), applies the
@@ -44,12 +44,24 @@ pub fn exec(args: &Args) -> i32 {
         }
         code
     };
-    // Read on the host, before entering the container's mount namespace.
-    let seccomp = match args.get("seccomp-from").map(ncx_core::spec::Spec::load) {
-        Some(Ok(spec)) => spec.linux.and_then(|l| l.seccomp),
+    // The container's config, read on the host before entering its mount namespace: its
+    // seccomp profile applies to the process, and the process joins its cgroup (this
+    // supervisor moves there first, as runc's init does: from inside the container's cgroup
+    // namespace the move would be refused).
+    let linux = match args.get("config").map(ncx_core::spec::Spec::load) {
+        Some(Ok(spec)) => spec.linux,
         Some(Err(e)) => return report(125, e.to_string()),
         None => None,
     };
+    let seccomp = linux.as_ref().and_then(|l| l.seccomp.clone());
+    if let Some(path) = linux.as_ref().map(|l| l.cgroups_path.as_str()).filter(|p| !p.is_empty()) {
+        let procs = format!("{}/cgroup.procs", ncx_core::cgroup::dir(path));
+        if std::path::Path::new(&procs).exists() {
+            if let Err(e) = std::fs::write(&procs, "0") {
+                return report(125, format!("cannot join the container's cgroup: {procs}: {e}"));
+            }
+        }
+    }
     let (_, process) = match prepare(args) {
         Ok(p) => p,
         Err(e) => return report(e.code, e.message),

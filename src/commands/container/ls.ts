@@ -10,6 +10,7 @@ import {stateOf} from '../../engine/container/lifecycle.js'
 import {ContainerState} from '../../engine/container/state.js'
 import {ContainerRecord} from '../../engine/container/store.js'
 import {portsColumn} from '../../engine/network/container.js'
+import {isPaused} from '../../engine/cgroup/control.js'
 
 /** One `ps` row, with Docker's field names for `--format`. */
 interface PsRow {
@@ -116,6 +117,7 @@ export default class Ls extends BaseCommand<typeof Ls> {
       return
     }
     const rows: PsRow[] = list.map(({record, state}) => {
+      const frozen = state.status === 'running' && isPaused(engine, record)
       const upper = size ? treeSize(join(engine.containers.dir(record.id), 'upper')) : 0
       return {
         ID: noTrunc ? record.id : record.id.slice(0, 12),
@@ -124,8 +126,8 @@ export default class Ls extends BaseCommand<typeof Ls> {
         CreatedAt: new Date(record.created).toString(),
         RunningFor: `${humanDuration(now - Date.parse(record.created))} ago`,
         Ports: portsColumn(engine, record.id, state.status === 'running'),
-        State: state.status,
-        Status: statusText(state, now),
+        State: frozen ? 'paused' : state.status,
+        Status: frozen ? `${statusText(state, now)} (Paused)` : statusText(state, now),
         Size: size ? `${humanSize(upper)}` : '',
         Names: record.name,
         Labels: Object.entries(record.config?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),

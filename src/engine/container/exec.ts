@@ -57,7 +57,7 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   const user = options.user ? resolveUser(options.user, [join(dir, 'upper'), ...containerLowerDirs(engine, record)]) : undefined
   const process_ = execProcess(spec, options, user)
   const args = ['exec', '--pid', String(s.pid), ...joinArgs(engine.session()), '--process', JSON.stringify(process_), '--status-fd', '3']
-  if (spec.linux.seccomp) args.push('--seccomp-from', join(dir, 'config.json'))
+  args.push('--config', join(dir, 'config.json'))
   if (options.detach) args.push('--detach')
   if (options.tty && !options.interactive) args.push('--no-stdin')
   const child = spawn(runtimeBinary(), args, {
