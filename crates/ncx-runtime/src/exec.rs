@@ -9,7 +9,7 @@
 //! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
 //! and execs. Without --detach it supervises like `run` and exits with the process's code.
 
-use crate::run::{block_signals, exec_process_with, receive, supervise, supervised_signals, Status};
+use crate::run::{block_signals, exec_process, receive, supervise, supervised_signals, Status};
 use crate::Args;
 use ncx_core::nsenter;
 use ncx_core::spec::Process;
@@ -90,7 +90,7 @@ pub fn exec(args: &Args) -> i32 {
         if detach {
             p.terminal = false;
         }
-        exec_process_with(&p, seccomp.as_ref(), pair[1], false);
+        exec_process(&p, seccomp.as_ref(), pair[1], false);
     }
     unsafe { libc::close(pair[1]) };
     let (master, error) = receive(pair[0]);
