@@ -2,11 +2,50 @@
 'use strict'
 // ncx entry point (CommonJS: Node starts a CJS entry faster than an ESM one).
 // Hot paths skip loading oclif, which costs more than Node's own start:
-//   `--version`, and `run` / `exec` (and their `container` forms; they parse their own argv; dist/fast.cjs is
+//   `__complete` (shell completion), `--version`, and `run` / `exec` (and their `container` forms; they parse their own argv; dist/fast.cjs is
 //   one pre-bundled file, see the build:fast script). Everything else, and any `--help`,
 //   goes through oclif with the generated oclif.manifest.json.
 const argv = process.argv.slice(2)
 const first = argv[0]
+
+// `ncx compose -f a.yml -p proj up -d`: Docker puts compose's global flags before the
+// subcommand; oclif wants them after it (in long form, as `logs -f` means --follow).
+if (first === 'compose') {
+  const valued = {'-f': '--file', '--file': '--file', '-p': '--project-name', '--project-name': '--project-name', '--profile': '--profile', '--env-file': '--env-file', '--project-directory': '--project-directory', '--root': '--root', '--data-root': '--root', '--ansi': '--ansi', '--progress': '--progress'}
+  const moved = []
+  let i = 1
+  while (i < argv.length && argv[i].startsWith('-') && argv[i] !== '--help') {
+    const [flag, inline] = argv[i].split(/=(.*)/s)
+    if (valued[flag]) {
+      moved.push(valued[flag], inline !== undefined ? inline : argv[++i])
+    } else moved.push(argv[i])
+    i++
+  }
+  if (moved.length > 0 && i < argv.length) argv.splice(1, i - 1), argv.splice(2, 0, ...moved), process.argv.splice(2, process.argv.length, ...argv)
+}
+
+/**
+ * The fast-path bundle, compiled with the V8 code cache the build wrote next to it
+ * (scripts/fast-cache.cjs): parsing it would be a good part of a `run -d`. Without a usable
+ * cache it is an ordinary require.
+ */
+function loadFast() {
+  const fs = require('node:fs')
+  const path = require('node:path')
+  const file = path.join(__dirname, '..', 'dist', 'fast.cjs')
+  let cachedData
+  try {
+    cachedData = fs.readFileSync(`${file}.cache`)
+  } catch {
+    return require(file)
+  }
+  const vm = require('node:vm')
+  const Module = require('node:module')
+  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), {filename: file, cachedData})
+  const mod = {exports: {}}
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file))
+  return mod.exports
+}
 
 /** `run`/`exec` (or `container run`/`container exec`), which take the fast path. */
 function fastVerb(args) {
@@ -14,12 +53,15 @@ function fastVerb(args) {
   return verb === 'run' || verb === 'exec' ? verb : undefined
 }
 
-if (first === '--version' || first === '-v') {
+if (first === '__complete') {
+  // Shell completion (see src/cli/complete.ts): answered from the store files, no oclif.
+  process.exitCode = require('../dist/complete-main.cjs').completeMain(argv.slice(1), require('node:path').join(__dirname, '..'))
+} else if (first === '--version' || first === '-v') {
   const pkg = JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'package.json'), 'utf8'))
   process.stdout.write(`ncx/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else if (fastVerb(argv) && !argv.includes('--help')) {
   const verb = fastVerb(argv)
-  const fast = require('../dist/fast.cjs')
+  const fast = loadFast()
   ;(verb === 'run' ? fast.fastRun : fast.fastExec)(argv.slice(first === verb ? 1 : 2)).then((code) => {
     process.exitCode = code
   })

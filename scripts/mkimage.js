@@ -5,7 +5,10 @@
 //   node scripts/mkimage.js busybox    [--out DIR] [--tag busybox:latest] [--busybox /bin/busybox]
 //       -> DIR/busybox.oci.tar (OCI layout), DIR/busybox.docker.tar (docker save format), DIR/busybox.rootfs.tar
 //   node scripts/mkimage.js hostile    [--out DIR] [--canary-dir /tmp/ncx-canary]
-//       -> DIR/hostile-{dotdot,symlink,hardlink,abs}.oci.tar (busybox base layer + a malicious layer, for tests)
+//       -> DIR/hostile-{dotdot,symlink,hardlink,abs,mount}.oci.tar (busybox base layer + a malicious layer, for tests)
+//       and hostile-mount.oci.tar (symlinks to /, .., the canary dir at mount destinations)
+//   node scripts/mkimage.js volume     [--out DIR] [--tag volume:latest]
+//       -> DIR/volume.oci.tar: busybox + /data (uid 1234, 0750, seed.txt) declared VOLUME /data
 //   node scripts/mkimage.js multilayer [--out DIR] [--tag multilayer:latest]
 //       -> DIR/multilayer.oci.tar, DIR/multilayer.docker.tar (3 layers; exercises whiteouts and opaque dirs)
 //   node scripts/mkimage.js multiarch  [--out DIR] [--tag multiarch:latest]
@@ -13,6 +16,9 @@
 //          and a foreign one (arm64, or amd64 on arm64 hosts: only /arch = "arm64\n"), foreign first
 //   node scripts/mkimage.js big        [--out DIR] [--tag big:latest]
 //       -> DIR/big.oci.tar: busybox + 5 layers of ~32 MiB of host files from /usr (~180 MB, gzip -6), for benchmarks
+//   node scripts/mkimage.js iperf3     [--out DIR] [--tag iperf3:latest] [--iperf3 /usr/bin/iperf3]
+//       -> DIR/iperf3.oci.tar, DIR/iperf3.docker.tar: busybox + Debian's iperf3 binary and the shared libraries
+//          ldd names (apt-get install iperf3); CMD ["iperf3","-s"], EXPOSE 5201/tcp, for bench/net.js
 // DIR defaults to ./images. Needs /bin/busybox from the Debian package busybox-static (apt-get install busybox-static).
 // Output is deterministic (fixed mtimes, sorted entries, uid/gid 0), so digests only change with the busybox binary
 // (and, for big, with the host files it copies).
@@ -238,7 +244,7 @@ function parseTag(tag) {
  * layers: [{ tar: Buffer (uncompressed), createdBy: string }]
  * Returns everything needed to write both archive formats.
  */
-function makeImage(layers, ref, { arch = ARCH[process.arch] ?? process.arch, level = 9 } = {}) {
+function makeImage(layers, ref, { arch = ARCH[process.arch] ?? process.arch, level = 9, config: extraConfig = {} } = {}) {
   const built = layers.map((l) => {
     const gz = zlib.gzipSync(l.tar, { level });
     return { ...l, diffId: sha256(l.tar), gz, gzDigest: sha256(gz) };
@@ -246,7 +252,7 @@ function makeImage(layers, ref, { arch = ARCH[process.arch] ?? process.arch, lev
   const config = {
     architecture: arch,
     os: 'linux',
-    config: { Env: [ENV_PATH], Cmd: ['sh'] },
+    config: { Env: [ENV_PATH], Cmd: ['sh'], ...extraConfig },
     rootfs: { type: 'layers', diff_ids: built.map((l) => `sha256:${l.diffId}`) },
     history: built.map((l) => ({ created: CREATED, created_by: l.createdBy })),
     created: CREATED,
@@ -371,11 +377,27 @@ function cmdHostile(opts, written) {
     ],
     // absolute entry name
     'hostile-abs': [{ tar: buildTar([file('/abs-pwned', 'pwned by absolute path\n')]), createdBy: 'hostile: /abs-pwned' }],
+    // symlinks at mount destinations (a volume or bind on /toroot/x, /updir/y, /hostdir/z, /vol)
+    'hostile-mount': [
+      {
+        tar: buildTar([symlink('toroot', '/'), symlink('updir', '../../..'), symlink('hostdir', canary), symlink('vol', '../../../..')]),
+        createdBy: `hostile: toroot -> /, updir -> ../../.., hostdir -> ${canary}, vol -> ../../../..`,
+      },
+    ],
   };
   for (const [name, layers] of Object.entries(images)) {
     const img = makeImage([base, ...layers], parseTag(`${name}:latest`));
     writeOut(opts.out, `${name}.oci.tar`, ociArchive(img), written);
   }
+}
+
+/** busybox + /data (uid 1234, mode 0750) with files of two owners, declared VOLUME /data: copy-up. */
+function cmdVolume(opts, written) {
+  const bb = loadBusybox(opts.busybox);
+  const ref = parseTag(opts.tag ?? 'volume:latest');
+  const l2 = buildTar([dir('data', 0o750, 1234, 1234), file('data/seed.txt', 'seeded\n', 0o640, 1234, 1234), dir('data/sub', 0o755, 0, 0), file('data/sub/root.txt', 'root\n')]);
+  const img = makeImage([baseLayer(bb), { tar: l2, createdBy: 'COPY data /data' }], ref, { config: { Volumes: { '/data': {} } } });
+  writeOut(opts.out, 'volume.oci.tar', ociArchive(img), written);
 }
 
 function cmdMultilayer(opts, written) {
@@ -602,7 +624,44 @@ function cmdBig(opts, written) {
   process.stderr.write(`mkimage: big: ${img.built.length} layers, ${mb(total)} uncompressed, ${mb(totalGz)} gzip (level 6)\n${report.join('\n')}\n`);
 }
 
-const USAGE = `usage: node scripts/mkimage.js <busybox|hostile|multilayer|multiarch|big> [--out DIR] [--tag NAME:TAG] [--canary-dir DIR] [--busybox PATH]`;
+// A dynamically linked host binary with the shared libraries ldd resolves (and the dynamic
+// loader), at the paths the binary expects them.
+function binaryWithLibs(bin, hint) {
+  if (!fs.existsSync(bin)) fail(`${bin} not found: ${hint}`);
+  let out;
+  try {
+    out = execFileSync('ldd', [bin], { encoding: 'utf8' });
+  } catch (err) {
+    fail(`ldd ${bin} failed: ${err.message}`);
+  }
+  const files = new Map([[bin.replace(/^\//, ''), fs.readFileSync(bin)]]);
+  for (const line of out.split('\n')) {
+    const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
+    if (!m) continue;
+    if (/not found/.test(line)) fail(`ldd ${bin}: ${line.trim()}: ${hint}`);
+    files.set(m[1].replace(/^\//, ''), fs.readFileSync(m[1]));
+  }
+  const dirs = new Set();
+  for (const name of files.keys()) {
+    const parts = name.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  return sortEntries([...[...dirs].map((d) => dir(d)), ...[...files].map(([name, data]) => file(name, data, 0o755))]);
+}
+
+function cmdIperf3(opts, written) {
+  const bb = loadBusybox(opts.busybox);
+  const ref = parseTag(opts.tag ?? 'iperf3:latest');
+  const bin = opts.iperf3 ?? '/usr/bin/iperf3';
+  const tar = buildTar(binaryWithLibs(bin, 'install the Debian package "iperf3" (apt-get install iperf3)'));
+  const img = makeImage([baseLayer(bb), { tar, createdBy: `ADD ${bin} and its shared libraries # ncx mkimage` }], ref, {
+    config: { Cmd: ['iperf3', '-s'], ExposedPorts: { '5201/tcp': {} } },
+  });
+  writeOut(opts.out, 'iperf3.oci.tar', ociArchive(img), written);
+  writeOut(opts.out, 'iperf3.docker.tar', dockerArchive(img), written);
+}
+
+const USAGE = `usage: node scripts/mkimage.js <busybox|hostile|volume|multilayer|multiarch|big|iperf3> [--out DIR] [--tag NAME:TAG] [--canary-dir DIR] [--busybox PATH] [--iperf3 PATH]`;
 
 function main(argv) {
   let parsed;
@@ -615,6 +674,7 @@ function main(argv) {
         tag: { type: 'string' },
         'canary-dir': { type: 'string' },
         busybox: { type: 'string', default: '/bin/busybox' },
+        iperf3: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -627,7 +687,7 @@ function main(argv) {
     return;
   }
   if (positionals.length !== 1) fail(USAGE, 2);
-  const cmds = { busybox: cmdBusybox, hostile: cmdHostile, multilayer: cmdMultilayer, multiarch: cmdMultiarch, big: cmdBig };
+  const cmds = { busybox: cmdBusybox, hostile: cmdHostile, volume: cmdVolume, multilayer: cmdMultilayer, multiarch: cmdMultiarch, big: cmdBig, iperf3: cmdIperf3 };
   const cmd = cmds[positionals[0]];
   if (!cmd) fail(`unknown image kind "${positionals[0]}"\n${USAGE}`, 2);
   if (positionals[0] === 'hostile' && values.tag) fail('--tag is not supported for hostile images', 2);

@@ -1,16 +1,20 @@
 import {Engine} from '../engine/engine.js'
+import {storePaths} from '../engine/store/paths.js'
 import {loadNative} from '../native/index.js'
 import {NcxError, UsageError} from '../engine/errors.js'
 import {ExecOptions, execInContainer} from '../engine/container/exec.js'
 import {runDetached} from '../engine/container/lifecycle.js'
+import {DEFAULT_DETACH_KEYS, parseDetachKeys, runAttached} from '../engine/container/attach.js'
 import {createContainer, runContainer} from '../engine/container/run.js'
 import {signalNumber} from '../engine/container/signals.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
 import {ContainerOptions, HealthOptions} from '../engine/spec/generate.js'
 import {PullPolicy, ensureImage} from './pull-policy.js'
-import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, isBridged, parsePublishRange} from '../engine/network/networks.js'
+import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, parsePublishRange} from '../engine/network/networks.js'
+import {checkMac, isBridged, isSlirpMode, slirpOptions} from '../engine/network/attach.js'
 import {networkBackendProblem} from '../engine/network/netns.js'
 import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
+import {VOLUME_FLAGS, parseVolumeFlags} from './volume-flags.js'
 import {RESOURCE_FLAGS, parseCgroupFlags, parseResourceFlags} from './resource-flags.js'
 import {SECURITY_FLAGS, parseSecurityFlags} from './security-flags.js'
 
@@ -26,10 +30,6 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
  * refusal instead of "unknown flag" — and never a silently ignored limit or mount.
  */
 const NOT_YET: Array<FlagSpec & {why: string}> = [
-  {name: 'volume', char: 'v', kind: 'multiple', description: 'Bind mount a volume (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
-  {name: 'mount', kind: 'multiple', description: 'Attach a filesystem mount (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
-  {name: 'tmpfs', kind: 'multiple', description: 'Mount a tmpfs directory (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
-  {name: 'volumes-from', kind: 'multiple', description: 'Mount volumes from a container (not available yet)', why: 'volumes and bind mounts (-v/--mount/--tmpfs/--volumes-from)'},
 ]
 
 /** Refuse a flag of NOT_YET with what it is and why it is not ignored. */
@@ -43,6 +43,7 @@ function refuseNotYet(flags: ParsedFlags): void {
 
 export const CREATE_FLAGS: FlagSpec[] = [
   ...NOT_YET.map(({why: _why, ...spec}) => spec),
+  ...VOLUME_FLAGS,
   ...SECURITY_FLAGS,
   ...RESOURCE_FLAGS,
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
@@ -54,7 +55,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
   {name: 'entrypoint', kind: 'string', description: 'Overwrite the default ENTRYPOINT of the image'},
   {name: 'hostname', char: 'h', kind: 'string', description: 'Container host name'},
   {name: 'name', kind: 'string', description: 'Assign a name to the container'},
-  {name: 'network', aliases: ['net'], kind: 'string', description: 'Connect a container to a network: bridge (default), NAME, none or host'},
+  {name: 'network', aliases: ['net'], kind: 'multiple', description: 'Connect a container to a network: bridge (default), NAME (repeatable), none, host, container:NAME or slirp4netns'},
+  {name: 'mac-address', kind: 'string', description: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)'},
   {name: 'publish', char: 'p', kind: 'multiple', description: "Publish a container's port to the host: [ip:][hostPort:]containerPort[/tcp]"},
   {name: 'publish-all', char: 'P', kind: 'boolean', description: 'Publish all exposed ports to random ports'},
   {name: 'network-alias', aliases: ['net-alias'], kind: 'multiple', description: 'Add a network-scoped alias for the container'},
@@ -82,6 +84,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
 export const RUN_FLAGS: FlagSpec[] = [
   {name: 'rm', kind: 'boolean', description: 'Automatically remove the container when it exits'},
   {name: 'detach', char: 'd', kind: 'boolean', description: 'Run container in background and print container ID'},
+  {name: 'detach-keys', kind: 'string', description: 'Override the key sequence for detaching a container (default ctrl-p,ctrl-q)'},
+  {name: 'sig-proxy', kind: 'boolean', description: 'Proxy received signals to the process (default true)'},
   ...CREATE_FLAGS,
 ]
 
@@ -89,6 +93,7 @@ export const EXEC_FLAGS: FlagSpec[] = [
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
   {name: 'detach', char: 'd', kind: 'boolean', description: 'Detached mode: run command in the background'},
+  {name: 'detach-keys', kind: 'string', description: 'Override the key sequence for detaching from the command (default ctrl-p,ctrl-q)'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables'},
   {name: 'env-file', kind: 'multiple', description: 'Read in a file of environment variables'},
   {name: 'workdir', char: 'w', kind: 'string', description: 'Working directory inside the container'},
@@ -102,6 +107,10 @@ export interface RunInvocation {
   /** `--pull`: when to pull the image before running. */
   pull: PullPolicy
   detach: boolean
+  /** `--detach-keys` as bytes (run -it). */
+  detachKeys: number[]
+  /** `--sig-proxy` (default true). */
+  sigProxy: boolean
   root?: string
   debug: boolean
 }
@@ -136,18 +145,28 @@ function intFlag(value: string | undefined, flag: string): number | undefined {
  * rootful namespace is not tied to a user-namespace holder's life.
  */
 function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
+  const fromFile = env.NCX_DEFAULT_NETWORK ? undefined : storePaths({env}).settings?.config.defaultNetwork // ncx.toml's default_network
+  if (fromFile) env = {...env, NCX_DEFAULT_NETWORK: fromFile}
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const rootful = process.getuid?.() === 0
-  let network = (flags.network as string | undefined) ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
+  const given = list('network').map((n) => (n === 'default' ? DEFAULT_NETWORK : n))
+  let network = given[0] ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
   if (network === 'default') network = DEFAULT_NETWORK
   if (network === 'container:') throw new UsageError('--network container: needs a container name or ID')
-  if (network === 'slirp4netns' || network.startsWith('slirp4netns:')) {
-    throw new UsageError(`network mode ${JSON.stringify(network)} is not available yet`, 'use --network bridge, NAME, none or host')
+  if (isSlirpMode(network)) slirpOptions(network)
+  const networks = given.slice(1)
+  if (networks.length > 0 && (!isBridged(network) || !networks.every(isBridged))) {
+    throw new UsageError('conflicting options: cannot attach both user-defined and non-user-defined network-modes', 'give several --network flags only for bridge networks')
+  }
+  const mac = flags['mac-address'] as string | undefined
+  if (mac !== undefined) {
+    checkMac(mac)
+    if (!isBridged(network)) throw new UsageError('--mac-address needs a bridged network')
   }
   const bridged = isBridged(network)
   const publish = list('publish').flatMap(parsePublishRange)
   const publishAll = flags['publish-all'] === true
-  if ((publish.length > 0 || publishAll) && !bridged) throw new UsageError(`published ports need a bridged network, not --network ${network}`)
+  if ((publish.length > 0 || publishAll) && !bridged && !isSlirpMode(network)) throw new UsageError(`published ports need a bridged network or slirp4netns, not --network ${network}`)
   const aliases = list('network-alias')
   if (aliases.length > 0 && (network === DEFAULT_NETWORK || !bridged)) throw new UsageError('network-scoped aliases are only supported for user-defined networks')
   const ip = flags.ip as string | undefined
@@ -159,11 +178,11 @@ function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
     const i = h.lastIndexOf(':') > 0 && !h.includes('=') ? h.indexOf(':') : h.indexOf('=')
     if (i <= 0) throw new UsageError(`invalid argument ${JSON.stringify(h)} for "--add-host" flag: expected HOST:IP`)
     const [name, addr] = [h.slice(0, i), h.slice(i + 1)]
-    const target = addr === 'host-gateway' ? (bridged ? SLIRP_HOST : '127.0.0.1') : addr
+    const target = addr === 'host-gateway' ? (bridged || isSlirpMode(network) ? SLIRP_HOST : '127.0.0.1') : addr
     if (addr !== 'host-gateway' && !/^[\d.]+$/.test(addr) && !addr.includes(':')) throw new UsageError(`invalid IP address in add-host: ${JSON.stringify(addr)}`)
     return `${target}\t${name}`
   })
-  return {network, publish, publishAll, aliases, ip, dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option'), addHosts}
+  return {network, networks, mac, publish, publishAll, aliases, ip, dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option'), addHosts}
 }
 
 function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
@@ -230,11 +249,14 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     tty,
     network: net.network,
     readOnly: bool('read-only'),
+    ...parseVolumeFlags(flags),
   }
   if (net.publish.length > 0) options.publish = net.publish
   if (net.publishAll) options.publishAll = true
   if (net.aliases.length > 0) options.networkAliases = net.aliases
   if (net.ip !== undefined) options.ip = net.ip
+  if (net.networks.length > 0) options.networks = net.networks
+  if (net.mac !== undefined) options.macAddress = checkMac(net.mac)
   if (net.dns.length > 0) options.dns = net.dns
   if (net.dnsSearch.length > 0) options.dnsSearch = net.dnsSearch
   if (net.dnsOptions.length > 0) options.dnsOptions = net.dnsOptions
@@ -255,7 +277,9 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (Object.keys(logOpts).length > 0) options.logOpts = logOpts
   if (Object.keys(health).length > 0) options.health = health
   if (noHealthcheck) options.noHealthcheck = true
-  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, root: str('root'), debug: bool('debug')}
+  const detachKeys = parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)
+  const sigProxy = flags['sig-proxy'] !== false
+  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, detachKeys, sigProxy, root: str('root'), debug: bool('debug')}
 }
 
 /**
@@ -284,6 +308,11 @@ async function runInvocation(argv: readonly string[], warn: (text: string) => vo
     const container = runDetached(engine, inv.options)
     out(`${container.id}\n`)
     return 0
+  }
+  if ((inv.options.interactive && inv.options.tty) || !inv.sigProxy) {
+    // Attached to a monitor from the start, so the detach keys leave the container running.
+    const outcome = await runAttached(engine, inv.options, {detachKeys: inv.detachKeys, sigProxy: inv.sigProxy})
+    return outcome.exitCode ?? 0
   }
   const result = await runContainer(engine, inv.options)
   return result.exitCode
@@ -323,7 +352,7 @@ export function parseExecArgv(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (interactive && tty && !detach && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
   return {
     container,
-    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged')},
+    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged'), detachKeys: parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)},
     root: str('root'),
     debug: bool('debug'),
   }

@@ -59,9 +59,14 @@ export default class Info extends BaseCommand<typeof Info> {
       ` Architecture: ${info.Architecture}`,
       ` CPUs: ${info.NCPU}`,
       ` Total Memory: ${(info.MemTotal / 1024 ** 3).toFixed(2)}GiB`,
-      ` Data Root: ${info.DataRoot}`,
-      ` Run Root: ${info.RunRoot}`,
+      ` Data Root: ${info.DataRoot} (${info.Config.Sources.DataRoot})`,
+      ` Run Root: ${info.RunRoot} (${info.Config.Sources.RunRoot})`,
       ` Config Root: ${info.ConfigRoot}`,
+      ` Config File: ${info.Config.File} (${info.Config.Loaded ? 'loaded' : 'not present: built-in defaults'})`,
+      `  Default Network: ${info.Config.DefaultNetwork ?? 'bridge (rootless) / none (rootful)'} (${info.Config.Sources.DefaultNetwork})`,
+      `  Cgroup Manager: ${info.Config.CgroupManager} (${info.Config.Sources.CgroupManager})`,
+      `  Registry Mirrors: ${info.Config.RegistryMirrors.join(', ') || 'none'} (${info.Config.Sources.RegistryMirrors})`,
+      `  Insecure Registries: ${info.Config.InsecureRegistries.join(', ') || 'none (loopback registries are always plain HTTP)'} (${info.Config.Sources.InsecureRegistries})`,
     ]
     this.log(lines.join('\n'))
   }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base.js'
+import {interactive} from '../cli/style.js'
 import {UsageError} from '../engine/errors.js'
 import {registrySettings} from '../engine/registry/config.js'
 import {RegistryClient} from '../engine/registry/client.js'
@@ -34,7 +35,7 @@ export default class Login extends BaseCommand<typeof Login> {
       process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n')
     }
     if (!username || !password) {
-      if (!process.stdin.isTTY) throw new UsageError('cannot perform an interactive login from a non TTY device', 'use -u USER --password-stdin')
+      if (!interactive()) throw new UsageError(`cannot perform an interactive login from a non TTY device${process.env.CI ? ' (CI is set)' : ''}`, 'use -u USER --password-stdin')
       const {input, password: secret} = await import('@inquirer/prompts')
       username ??= await input({message: 'Username:'})
       password ??= await secret({message: 'Password:', mask: false})

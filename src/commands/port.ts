@@ -3,7 +3,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {NcxError} from '../engine/errors.js'
 import {stateOf} from '../engine/container/lifecycle.js'
-import {readContainerNetwork} from '../engine/network/networks.js'
+import {readContainerNetwork} from '../engine/network/attach.js'
 
 export default class Port extends BaseCommand<typeof Port> {
   static summary = 'List port mappings or a specific mapping for the container'

@@ -3,13 +3,15 @@ import {Args, Flags, Interfaces} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {RUN_FLAGS, executeRun} from '../cli/run-flags.js'
 import {FlagSpec} from '../cli/argv.js'
+import {flagGroup} from '../cli/flag-groups.js'
 
 /** oclif flag definitions from the splitter's table, so --help and completion see them. */
 export function oclifFlags(table: FlagSpec[]): Interfaces.FlagInput {
   const out: Interfaces.FlagInput = {}
   for (const f of table) {
     if (f.name === 'root' || f.name === 'debug') continue
-    const common = {description: f.description, ...(f.char ? {char: f.char as 'a'} : {}), ...(f.aliases ? {aliases: f.aliases} : {})}
+    const group = flagGroup(f.name)
+    const common = {description: f.description, ...(f.char ? {char: f.char as 'a'} : {}), ...(f.aliases ? {aliases: f.aliases} : {}), ...(group ? {helpGroup: group} : {})}
     if (f.kind === 'boolean') out[f.name] = Flags.boolean(common)
     else if (f.kind === 'multiple') out[f.name] = Flags.string({...common, multiple: true})
     else out[f.name] = Flags.string({...common, ...(f.options ? {options: [...f.options]} : {})})

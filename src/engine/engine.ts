@@ -6,6 +6,9 @@ import {StorageDriver, storageDriver} from './snapshot/driver.js'
 import {SnapshotStore} from './snapshot/store.js'
 import {withLock, withLockAsync} from './store/files.js'
 import {StorePaths, layout, storePaths} from './store/paths.js'
+import {VolumeStore} from './volume/store.js'
+import {runtimeSync} from './runtime.js'
+import {joinArgs} from './rootless/session.js'
 
 export interface EngineOptions extends SessionOptions {
   dataRoot?: string
@@ -20,6 +23,8 @@ export class Engine {
   readonly images: ImageStore
   readonly snapshots: SnapshotStore
   readonly containers: ContainerStore
+  /** Named and anonymous volumes (`volumes/<name>/_data`); compose and `system df` use it too. */
+  readonly volumes: VolumeStore
   private cachedSession?: UsernsSession
   private cachedDriver?: StorageDriver
 
@@ -29,6 +34,12 @@ export class Engine {
     this.images = new ImageStore(this.paths)
     this.snapshots = new SnapshotStore(this.paths, () => this.session())
     this.containers = new ContainerStore(this.paths)
+    this.volumes = new VolumeStore(
+      this.paths,
+      () => this.containers.list(),
+      (dirs) => this.snapshots.removeTree(dirs),
+      (dirs) => JSON.parse(runtimeSync(['du', ...joinArgs(this.session()), ...dirs])) as number[],
+    )
   }
 
   /** The held user namespace (created on first use; none as root). */

@@ -8,6 +8,8 @@ import {Engine} from './engine.js'
 import {IdRange} from './rootless/session.js'
 import {NetworkInfo, networkInfo} from './network/netns.js'
 import {loadNative} from '../native/index.js'
+import {cgroupManager} from './config.js'
+import {registrySettings} from './registry/config.js'
 
 /** `ncx info`, with Docker's field names where Docker has one. */
 export interface SystemInfo {
@@ -31,6 +33,43 @@ export interface SystemInfo {
   DataRoot: string
   RunRoot: string
   ConfigRoot: string
+  /** The configuration file (ncx.toml) and where each effective setting came from. */
+  Config: ConfigInfo
+}
+
+export interface ConfigInfo {
+  File: string
+  Loaded: boolean
+  Sources: Record<'DataRoot' | 'RunRoot' | 'DefaultNetwork' | 'CgroupManager' | 'RegistryMirrors' | 'InsecureRegistries', string>
+  DefaultNetwork?: string
+  CgroupManager: string
+  RegistryMirrors: string[]
+  InsecureRegistries: string[]
+}
+
+function configInfo(engine: Engine, env: NodeJS.ProcessEnv = process.env): ConfigInfo {
+  const s = engine.paths.settings
+  const file = s?.config ?? {}
+  const cg = cgroupManager({file: s?.file ?? '', loaded: s?.loaded ?? false, config: file}, env)
+  const reg = registrySettings(engine.paths, env)
+  const src = (variable: string, fromFile: unknown) => (env[variable] ? `env ${variable}` : fromFile !== undefined ? 'config file' : 'default')
+  return {
+    File: s?.file ?? '',
+    Loaded: s?.loaded ?? false,
+    Sources: {
+      // oclif fills --root from NCX_ROOT: a "flag" equal to the variable came from the environment.
+      DataRoot: s?.data === 'env' || (s?.data === 'flag' && env.NCX_ROOT === engine.paths.data) ? 'env NCX_ROOT' : s?.data === 'flag' ? 'flag --root' : (s?.data ?? 'default'),
+      RunRoot: s?.run === 'env' ? 'env NCX_RUN_ROOT' : (s?.run ?? 'default'),
+      DefaultNetwork: src('NCX_DEFAULT_NETWORK', file.defaultNetwork),
+      CgroupManager: cg.source === 'env' ? 'env NCX_CGROUP_MANAGER' : cg.source,
+      RegistryMirrors: env.NCX_REGISTRY_MIRRORS !== undefined ? 'env NCX_REGISTRY_MIRRORS' : file.registryMirrors ? 'config file' : 'default (registries.json)',
+      InsecureRegistries: env.NCX_INSECURE_REGISTRIES ? 'env NCX_INSECURE_REGISTRIES (added)' : file.insecureRegistries ? 'config file' : 'default (registries.json)',
+    },
+    ...(env.NCX_DEFAULT_NETWORK || file.defaultNetwork ? {DefaultNetwork: env.NCX_DEFAULT_NETWORK || file.defaultNetwork} : {}),
+    CgroupManager: cg.value,
+    RegistryMirrors: reg.mirrors,
+    InsecureRegistries: reg.insecure,
+  }
 }
 
 function osName(): string {
@@ -79,5 +118,6 @@ export function systemInfo(engine: Engine, version: string): SystemInfo {
     DataRoot: engine.paths.data,
     RunRoot: engine.paths.run,
     ConfigRoot: engine.paths.config,
+    Config: configInfo(engine),
   }
 }

@@ -1,4 +1,4 @@
-import {execFileSync} from 'node:child_process'
+import {execFile, execFileSync} from 'node:child_process'
 
 import {runtimeBinary} from '../native/index.js'
 import {NcxError} from './errors.js'
@@ -16,6 +16,18 @@ export function runtimeSync(args: string[], options: {keepCode?: boolean} = {}):
     const exitCode = options.keepCode && typeof e.status === 'number' && e.status > 0 ? e.status : 125
     throw new NcxError(runtimeErrorText(e.stderr) ?? `ncx-runtime ${args[0]} failed: ${e.message}`, {exitCode})
   }
+}
+
+/** `runtimeSync` without blocking the event loop (compose stops and starts containers concurrently). */
+export function runtimeAsync(args: string[], options: {keepCode?: boolean} = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(runtimeBinary(), args, {encoding: 'utf8'}, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout)
+      const status = typeof error.code === 'number' ? error.code : undefined
+      const exitCode = options.keepCode && status !== undefined && status > 0 ? status : 125
+      reject(new NcxError(runtimeErrorText(stderr) ?? `ncx-runtime ${args[0]} failed: ${error.message}`, {exitCode}))
+    })
+  })
 }
 
 /** The runtime reports failures as one JSON line `{"error": "...", "code": N}` on stderr. */

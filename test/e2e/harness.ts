@@ -78,7 +78,7 @@ export function images(): string {
   if (fixtures) return fixtures
   const dir = mkdtempSync(join(tmpdir(), 'ncx-e2e-images-'))
   chmodSync(dir, 0o755)
-  for (const kind of ['busybox', 'multilayer', 'hostile']) {
+  for (const kind of ['busybox', 'multilayer', 'hostile', 'volume']) {
     const extra = kind === 'hostile' ? ['--canary-dir', join(dir, 'canary')] : []
     execFileSync('node', [join(repo, 'scripts', 'mkimage.js'), kind, '--out', dir, ...extra], {stdio: 'ignore'})
   }
@@ -141,9 +141,15 @@ export class Sandbox {
 
   /** Start ncx without waiting (for parallel runs and kill tests). */
   spawn(args: string[], options: SpawnOptions = {}, extraEnv: Record<string, string> = {}): ChildProcess {
+    const [command, ...rest] = this.commandLine(args, extraEnv)
+    return spawn(command, rest, options)
+  }
+
+  /** The full command line that runs `ncx ARGS` as the test user (for wrappers such as `script`). */
+  commandLine(args: string[], extraEnv: Record<string, string> = {}): string[] {
     const env = Object.entries({...this.env(), ...extraEnv}).map(([k, v]) => `${k}=${v}`)
     const cli = [process.execPath, join(installation(), 'bin', 'run.cjs'), ...args]
-    return asRoot ? spawn('runuser', ['-u', this.owner.name, '--', 'env', '-i', ...env, ...cli], options) : spawn('env', ['-i', ...env, ...cli], options)
+    return asRoot ? ['runuser', '-u', this.owner.name, '--', 'env', '-i', ...env, ...cli] : ['env', '-i', ...env, ...cli]
   }
 
   /** Run and require exit 0. */

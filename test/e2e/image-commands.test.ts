@@ -359,7 +359,7 @@ describe('e2e: image commands (save, tag, image inspect/history/prune, images --
       expect(pbox.ok(['images', '--filter', 'dangling=true', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).to.equal(`<none>:<none> ${busyboxId.slice(7, 19)}\n`)
       const r = pbox.ncx(['image', 'prune'], {input: ''})
       expect(r.code).to.equal(1)
-      expect(r.stderr).to.equal('ncx: image prune requires confirmation: use -f to skip it\n')
+      expect(r.stderr).to.equal('ncx: image prune deletes data and needs confirmation, but there is no terminal to ask on\n  hint: add -f (--force) to image prune in scripts and CI\n')
       expect(pbox.ok(['images', '-q', '--filter', 'dangling=true']).trim()).to.equal(busyboxId.slice(7, 19))
     })
 

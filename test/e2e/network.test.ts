@@ -288,6 +288,174 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
     })
   })
 
+  describe('several networks, connect/disconnect, slirp4netns mode', function () {
+    this.timeout(300_000)
+    const box = new Sandbox()
+    before(() => box.load('busybox.oci.tar'))
+    after(() => box.destroy())
+
+    const netnsRecord = () => JSON.parse(readFileSync(join(box.xdg, 'ncx', 'netns.json'), 'utf8')) as {pid: number; holderPid: number; slirpPid: number}
+    const userns = () => (JSON.parse(readFileSync(join(box.xdg, 'ncx', 'userns.json'), 'utf8')) as {pid: number}).pid
+    /** A command inside the per-user network namespace (ip, nft), as the test user. */
+    const inNetns = (cmd: string[]) => {
+      const runtime = join(installation(), 'native', 'ncx-runtime')
+      const args = ['nsexec', '--userns-pid', String(userns()), '--netns', `/proc/${netnsRecord().holderPid}/ns/net`, ...cmd]
+      const r = asRoot ? spawnSync('runuser', ['-u', box.owner.name, '--', runtime, ...args], {encoding: 'utf8'}) : spawnSync(runtime, args, {encoding: 'utf8'})
+      expect(r.status, r.stderr).to.equal(0)
+      return r.stdout
+    }
+    const veths = () => inNetns(['ip', '-o', 'link']).split('\n').filter((l) => /^\d+: veth/.test(l)).length
+    const allocations = (net: string) => (JSON.parse(readFileSync(join(box.root, 'networks.json'), 'utf8')) as {networks: Record<string, {allocations: Record<string, string>}>}).networks[net]?.allocations
+    /** This sandbox's processes: those naming its store or runtime dir, and their descendants (slirp4netns). */
+    const ncxProcesses = () => {
+      const procs = new Map<string, {ppid: string; cmdline: string}>()
+      for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+        try {
+          const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+          if (fields[0] !== 'Z') procs.set(p, {ppid: fields[1], cmdline: readFileSync(`/proc/${p}/cmdline`, 'utf8')})
+        } catch {
+          // gone
+        }
+      }
+      const ours = new Set([...procs].filter(([, v]) => v.cmdline.includes(box.root) || v.cmdline.includes(box.xdg)).map(([p]) => p))
+      for (let grew = true; grew; ) {
+        grew = false
+        for (const [p, v] of procs) if (!ours.has(p) && ours.has(v.ppid)) grew = ours.add(p).size > 0
+      }
+      return [...ours]
+    }
+    const hostsOf = (name: string) => box.ok(['exec', name, 'cat', '/etc/hosts'])
+
+    it('several --network flags and --mac-address: eth0 and eth1, the default route through the first', () => {
+      box.ok(['network', 'create', 'front'])
+      box.ok(['network', 'create', 'back'])
+      box.ok(['run', '-d', '--name', 'multi', '--network', 'front', '--network', 'back', '--mac-address', '02:42:c0:ff:ee:01', 'busybox', 'sleep', '1000'])
+      const out = box.ok(['exec', 'multi', 'sh', '-c', 'ip -o -4 addr; ip link show eth0; ip route'])
+      expect(out).to.match(/eth0\s+inet 10\.89\.\d+\.\d+\/24/).and.match(/eth1\s+inet 10\.89\.\d+\.\d+\/24/)
+      expect(out).to.include('link/ether 02:42:c0:ff:ee:01')
+      const front = JSON.parse(box.ok(['network', 'inspect', 'front'])) as Array<{IPAM: {Config: Array<{Gateway: string}>}; Containers: Record<string, {Name: string; MacAddress: string}>}>
+      expect(out).to.include(`default via ${front[0].IPAM.Config[0].Gateway} dev eth0`)
+      expect(Object.values(front[0].Containers)).to.deep.equal([{...Object.values(front[0].Containers)[0], Name: 'multi', MacAddress: '02:42:c0:ff:ee:01'}])
+      const nets = JSON.parse(box.ok(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'multi'])) as Record<string, {IPAddress: string; MacAddress: string}>
+      expect(Object.keys(nets).sort()).to.deep.equal(['back', 'front'])
+      expect(nets.back.MacAddress).to.match(/^02:42:0a:59:/)
+    })
+
+    it('network connect on a running container: a new interface at once, names and aliases on both sides', () => {
+      box.ok(['run', '-d', '--name', 'srv', '--network', 'back', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])
+      box.ok(['run', '-d', '--name', 'cli', 'busybox', 'sleep', '1000'])
+      box.ok(['network', 'connect', '--alias', 'client', '--ip', '10.89.1.77', 'back', 'cli'])
+      expect(box.ok(['exec', 'cli', 'ip', '-o', '-4', 'addr', 'show', 'eth1'])).to.include('inet 10.89.1.77/24')
+      const srvHost = box.ok(['exec', 'srv', 'cat', '/etc/hostname']).trim()
+      expect(box.ok(['exec', 'cli', 'wget', '-qO-', 'http://srv/hostname']).trim()).to.equal(srvHost)
+      expect(hostsOf('srv')).to.match(/^10\.89\.1\.77\tcli client [0-9a-f]{12}$/m)
+      expect(hostsOf('multi')).to.match(/\scli client /)
+      // Docker's messages
+      const again = box.ncx(['network', 'connect', 'back', 'cli'])
+      expect([again.code, again.stderr.trim()]).to.deep.equal([1, 'ncx: endpoint with name cli already exists in network back'])
+      const none = box.ncx(['run', '-d', '--name', 'lonely', '--network', 'none', 'busybox', 'sleep', '1000'])
+      expect(none.code).to.equal(0)
+      const r = box.ncx(['network', 'connect', 'back', 'lonely'])
+      expect(r.code).to.equal(1)
+      expect(r.stderr).to.include('private (none) mode')
+      const inUse = box.ncx(['network', 'rm', 'back'])
+      expect(inUse.code).to.equal(1)
+      expect(inUse.stderr).to.include('error while removing network: network back id').and.include('has active endpoints')
+    })
+
+    it('network disconnect on a running container: the interface and the names go', () => {
+      box.ok(['network', 'disconnect', 'back', 'cli'])
+      expect(box.ok(['exec', 'cli', 'ip', '-o', 'link'])).to.not.match(/eth1/)
+      expect(hostsOf('srv')).to.not.match(/\scli(\s|$)/m)
+      expect(hostsOf('cli')).to.not.match(/\ssrv(\s|$)/m)
+      const cliId = box.ok(['inspect', '-f', '{{.Id}}', 'cli']).trim()
+      const r = box.ncx(['network', 'disconnect', 'back', 'cli'])
+      expect([r.code, r.stderr.trim()]).to.deep.equal([1, `ncx: container ${cliId} is not connected to network back`])
+      expect(Object.values(allocations('back')!)).to.not.include(cliId)
+    })
+
+    it('connect and disconnect on a stopped container take effect when it starts', () => {
+      box.ok(['create', '--name', 'later', 'busybox', 'sh', '-c', 'ip -o -4 addr; ip route'])
+      box.ok(['network', 'connect', '--ip', '10.89.0.99', 'front', 'later'])
+      box.ok(['network', 'disconnect', 'bridge', 'later'])
+      const out = box.ok(['start', '-a', 'later'])
+      expect(out).to.match(/eth1\s+inet 10\.89\.0\.99\/24/).and.not.match(/10\.88\./)
+      expect(out).to.match(/default via 10\.89\.0\.1 dev eth1/)
+      box.ok(['rm', 'later'])
+    })
+
+    it('50 connect/disconnect cycles leave no interface, address, nftables rule or process behind', async () => {
+      box.ok(['network', 'create', 'churn'])
+      // (the bridge and its rules exist from the first connect on: take the baseline after one cycle)
+      box.ok(['network', 'connect', 'churn', 'cli'])
+      box.ok(['network', 'disconnect', 'churn', 'cli'])
+      const before = {veths: veths(), rules: inNetns(['nft', 'list', 'table', 'ip', 'ncx']), procs: ncxProcesses().length, links: box.ok(['exec', 'cli', 'ip', '-o', 'link'])}
+      for (let i = 0; i < 50; i++) {
+        box.ok(['network', 'connect', '--alias', `c${i}`, 'churn', 'cli'])
+        box.ok(['network', 'disconnect', 'churn', 'cli'])
+      }
+      await sleep(200)
+      expect(veths()).to.equal(before.veths)
+      expect(inNetns(['nft', 'list', 'table', 'ip', 'ncx'])).to.equal(before.rules)
+      expect(ncxProcesses().length).to.equal(before.procs)
+      expect(box.ok(['exec', 'cli', 'ip', '-o', 'link'])).to.equal(before.links)
+      expect(allocations('churn')).to.deep.equal({})
+    })
+
+    it('a removed network leaves no bridge and no nftables rules; network prune removes unused ones', () => {
+      const bridge = (name: string) => (JSON.parse(box.ok(['network', 'inspect', name])) as Array<{Options: Record<string, string>}>)[0].Options['com.docker.network.bridge.name']
+      const churn = bridge('churn')
+      expect(inNetns(['nft', 'list', 'table', 'ip', 'ncx'])).to.include(churn)
+      expect(box.ok(['network', 'rm', 'churn']).trim()).to.equal('churn')
+      expect(inNetns(['nft', 'list', 'table', 'ip', 'ncx'])).to.not.include(churn)
+      expect(inNetns(['ip', '-o', 'link'])).to.not.include(churn)
+      box.ok(['network', 'create', 'spare'])
+      box.ok(['run', '--rm', '--network', 'spare', 'busybox', 'true'])
+      const spare = bridge('spare')
+      expect(inNetns(['nft', 'list', 'table', 'ip', 'ncx'])).to.include(spare)
+      const pruned = box.ok(['network', 'prune', '-f'])
+      expect(pruned).to.include('spare').and.not.include('front')
+      expect(inNetns(['nft', 'list', 'table', 'ip', 'ncx'])).to.not.include(spare)
+    })
+
+    it('a detached --rm container on a user-defined network leaves its peers\' /etc/hosts when it is gone', async () => {
+      box.ok(['run', '-d', '--rm', '--name', 'brief', '--network', 'back', 'busybox', 'sleep', '1'])
+      expect(hostsOf('srv')).to.match(/\sbrief\s/)
+      const end = Date.now() + 20_000
+      while (/\sbrief\s/.test(hostsOf('srv')) && Date.now() < end) await sleep(200)
+      expect(hostsOf('srv')).to.not.match(/\sbrief\s/)
+      expect(box.ncx(['inspect', 'brief']).code).to.not.equal(0)
+    })
+
+    it('--network slirp4netns: its own slirp4netns, published ports through the forwarder, gone with the container', async () => {
+      const slirps = () => ncxProcesses().filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--netns-type=path')).length
+      const out = box.ok(['run', '--rm', '--network', 'slirp4netns', 'busybox', 'sh', '-c', 'ip -o -4 addr show tap0; ip route; cat /etc/resolv.conf'])
+      expect(out).to.include('inet 10.0.2.100/24').and.include('default via 10.0.2.2 dev tap0').and.include('nameserver 10.0.2.3')
+      const port = await freePort()
+      box.ok(['run', '-d', '--name', 'own', '--network', 'slirp4netns', '-p', `127.0.0.1:${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])
+      const host = box.ok(['exec', 'own', 'cat', '/etc/hostname'])
+      expect(await fetchText(port, '/hostname')).to.equal(host)
+      expect(slirps()).to.equal(1)
+      expect(box.ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'own']).trim()).to.equal('10.0.2.100')
+      // A restart is a new namespace: a new slirp4netns, and the forwarder follows.
+      box.ok(['restart', '-t', '1', 'own'])
+      expect(await fetchText(port, '/hostname')).to.equal(host)
+      expect(slirps()).to.equal(1)
+      box.ok(['rm', '-f', 'own'])
+      const end = Date.now() + 5000
+      while (slirps() > 0 && Date.now() < end) await sleep(100)
+      expect(slirps()).to.equal(0)
+    })
+
+    it('ncx info reports the network backend and the slirp4netns version', () => {
+      const out = box.ok(['info'])
+      expect(out).to.match(/Network Backend: slirp4netns\+bridge/)
+      const version = spawnSync('slirp4netns', ['--version'], {encoding: 'utf8'}).stdout.split('\n')[0].replace(/^slirp4netns version\s*/, '').trim()
+      expect(out).to.include(`slirp4netns: ${version}`)
+    })
+  })
+
   describe('outbound traffic through slirp4netns to the host (host loopback enabled)', () => {
     const box = new Sandbox()
     const env = {NCX_NETWORK_HOST_LOOPBACK: '1'}

@@ -74,7 +74,7 @@ describe('splitArgv with RUN_FLAGS (src/cli/argv.ts)', () => {
   })
 
   it('stores aliases under the canonical name', () => {
-    expect(split(['--net', 'none', '--data-root=/d', 'img']).flags).to.deep.equal({network: 'none', root: '/d'})
+    expect(split(['--net', 'none', '--data-root=/d', 'img']).flags).to.deep.equal({network: ['none'], root: '/d'})
   })
 
   it('treats -- as the end of flags', () => {

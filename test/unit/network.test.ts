@@ -2,7 +2,8 @@ import {expect} from 'chai'
 
 import {UsageError} from '../../src/engine/errors.js'
 import {resolvContent, withExposedPorts} from '../../src/engine/network/container.js'
-import {firstFree, formatPorts, hostsContent, inSubnet, intToIp, ipToInt, parseCidr, parsePublish, parsePublishRange} from '../../src/engine/network/networks.js'
+import {checkMac, hostsContent, isBridged, macFor, slirpOptions} from '../../src/engine/network/attach.js'
+import {firstFree, formatPorts, inSubnet, intToIp, ipToInt, parseCidr, parsePublish, parsePublishRange, ruleset} from '../../src/engine/network/networks.js'
 
 describe('network (src/engine/network)', () => {
   it('parses Docker -p specs', () => {
@@ -41,6 +42,39 @@ describe('network (src/engine/network)', () => {
   it('writes /etc/hosts with the container, extra hosts and peers', () => {
     const text = hostsContent({ip: '10.89.0.2', hostname: 'abc', name: 'web'}, ['10.0.2.2\tgw'], [{ip: '10.89.0.3', names: ['db', 'database']}])
     expect(text).to.include('127.0.0.1\tlocalhost\n').and.include('10.0.2.2\tgw\n').and.include('10.89.0.2\tabc web\n').and.include('10.89.0.3\tdb database\n')
+  })
+
+  it('writes own aliases on the container\'s line, once', () => {
+    const text = hostsContent({ip: '10.89.0.2', hostname: 'abc', name: 'web', aliases: ['www', 'web']}, [], [])
+    expect(text).to.include('10.89.0.2\tabc web www\n')
+  })
+
+  it('gives Docker\'s MAC addresses and checks --mac-address', () => {
+    expect(macFor('172.17.0.2')).to.equal('02:42:ac:11:00:02')
+    expect(macFor('10.88.0.255')).to.equal('02:42:0a:58:00:ff')
+    expect(checkMac('02:AB:cd:00:11:22')).to.equal('02:ab:cd:00:11:22')
+    for (const bad of ['02:42:ac:11:00', '02-42-ac-11-00-02', '01:00:5e:00:00:01', 'zz:42:ac:11:00:02']) expect(() => checkMac(bad), bad).to.throw(UsageError)
+  })
+
+  it('knows which modes are bridged and the slirp4netns options', () => {
+    expect(['bridge', 'appnet'].every(isBridged)).to.equal(true)
+    expect(['none', 'host', 'container:x', 'slirp4netns', 'slirp4netns:allow_host_loopback=true'].some(isBridged)).to.equal(false)
+    expect(slirpOptions('slirp4netns')).to.deep.equal({hostLoopback: false})
+    expect(slirpOptions('slirp4netns:allow_host_loopback=true')).to.deep.equal({hostLoopback: true})
+    expect(() => slirpOptions('slirp4netns:allow_host_loopback=maybe')).to.throw(UsageError)
+  })
+
+  it('replaces the whole nftables table, with rules only for the bridges there are', () => {
+    const a = {bridge: 'ncx0', subnet: '10.88.0.0/16', internal: false}
+    const b = {bridge: 'br-1', subnet: '10.89.0.0/24', internal: true}
+    const both = ruleset([a, b])
+    expect(both.split('\n').slice(0, 2)).to.deep.equal(['table ip ncx {}', 'delete table ip ncx'])
+    expect(both).to.include('ip saddr 10.88.0.0/16 oifname "tap0" masquerade').and.include('iifname "br-1" drop')
+    // an internal network gets no masquerading and no way out
+    expect(both).to.not.include('10.89.0.0/24 oifname "tap0"').and.not.include('iifname "br-1" oifname "tap0"')
+    // drops come after every accept
+    expect(both.lastIndexOf('accept')).to.be.lessThan(both.indexOf(' drop'))
+    expect(ruleset([a])).to.not.include('br-1')
   })
 
   it('writes resolv.conf from --dns flags over a base', () => {

@@ -109,4 +109,70 @@ describe('--format templates (src/cli/template.ts)', () => {
   it('prints maps with keys sorted, like Go', () => {
     expect(render('{{.M}}', {M: {b: '2', a: '1'}})).to.equal('map[a:1 b:2]')
   })
+
+  // Cases from Docker's documentation (docs.docker.com/engine/cli/formatting/ and the
+  // inspect / ps / images references): format, data, expected output.
+  const container = {
+    Name: '/Web_Server',
+    Args: ['-g', 'daemon off;'],
+    Image: 'docker.io/library/nginx:latest',
+    Mounts: [{Type: 'volume', Source: '/var/lib/ncx/volumes/data/_data', Destination: '/data'}],
+    Config: {Image: 'nginx', Labels: {'com.example.vendor': 'ACME'}},
+    State: {Status: 'running', Running: true, ExitCode: 0},
+    NetworkSettings: {
+      Networks: {bridge: {IPAddress: '10.88.0.2'}, backend: {IPAddress: '10.89.0.3'}},
+      Ports: {'22/tcp': [{HostIp: '0.0.0.0', HostPort: '8022'}], '80/tcp': [{HostIp: '0.0.0.0', HostPort: '8080'}]},
+    },
+    LogPath: '/x/abc-json.log',
+  }
+  const docs: Array<[string, unknown, string]> = [
+    ['{{join .Args " , "}}', container, '-g , daemon off;'],
+    ['{{json .Mounts}}', container, '[{"Type":"volume","Source":"/var/lib/ncx/volumes/data/_data","Destination":"/data"}]'],
+    ['{{lower .Name}}', container, '/web_server'],
+    ['{{split .Image ":"}}', container, '[docker.io/library/nginx latest]'],
+    ['{{title .Name}}', {Name: 'my container name'}, 'My Container Name'],
+    ['{{upper .Name}}', container, '/WEB_SERVER'],
+    ['{{range .NetworkSettings.Networks}}{{println .IPAddress}}{{end}}', container, '10.89.0.3\n10.88.0.2\n'],
+    ['{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container, '10.89.0.310.88.0.2'],
+    ['{{range $p, $conf := .NetworkSettings.Ports}} {{$p}} -> {{(index $conf 0).HostPort}} {{end}}', container, ' 22/tcp -> 8022  80/tcp -> 8080 '],
+    ['{{.LogPath}}', container, '/x/abc-json.log'],
+    ['{{.Config.Image}}', container, 'nginx'],
+    ['{{index .Config.Labels "com.example.vendor"}}', container, 'ACME'],
+    ['{{json .Config}}', container, '{"Image":"nginx","Labels":{"com.example.vendor":"ACME"}}'],
+    ['{{if .State.Running}}up{{else}}down{{end}}', container, 'up'],
+    ['{{if eq .State.Status "exited"}}gone{{else if eq .State.Status "running"}}here{{end}}', container, 'here'],
+    ['{{if not .State.ExitCode}}clean{{end}}', container, 'clean'],
+    ['{{.ID}}: {{.Command}}', {ID: 'a87ecb4f327c', Command: '"/bin/sh -c #(nop) MA"'}, 'a87ecb4f327c: "/bin/sh -c #(nop) MA"'],
+    ['{{.ID}}: {{.Repository}}', {ID: '77af4d6b9913', Repository: '<none>'}, '77af4d6b9913: <none>'],
+    ['{{.Names | upper}}', {Names: 'web'}, 'WEB'],
+    ['{{pad .Name 2 3}}|', {Name: 'x'}, '  x   |'],
+    ['{{truncate .ID 12}}', {ID: 'sha256:0123456789abcdef'}, 'sha256:01234'],
+    ['{{truncate .ID 99}}', {ID: 'short'}, 'short'],
+    ['{{range .List}}[{{.}}]{{else}}empty{{end}}', {List: []}, 'empty'],
+    ['{{with .State}}{{.Status}}{{end}}', container, 'running'],
+    ['{{with .Nope}}x{{else}}none{{end}}', container, 'none'],
+    ['{{- " a " -}}  {{- .Name -}} ', {Name: 'n'}, ' a n'],
+    ['{{$n := .Name}}{{range .Args}}{{$n}}:{{.}} {{end}}', container, '/Web_Server:-g /Web_Server:daemon off; '],
+    ['{{len .Args}} {{index .Args 1}}', container, '2 daemon off;'],
+    ['{{printf "%s=%d" .K .V}}', {K: 'n', V: 3}, 'n=3'],
+    ['{{printf "%-6s|" .K}}', {K: 'ab'}, 'ab    |'],
+    ['{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}', {Labels: {b: '2', a: '1'}}, 'a=1;b=2;'],
+    ['{{json .}}', {A: '<b>&'}, '{"A":"<b>&"}'],
+  ]
+  for (const [format, data, expected] of docs) {
+    it(`renders ${format}`, () => {
+      expect(compileTemplate(format).render(data)).to.equal(expected)
+    })
+  }
+
+  it('reports template mistakes as usage errors', () => {
+    expect(() => compileTemplate('{{if .X}}open')).to.throw(UsageError, /missing \{\{end\}\}/)
+    expect(() => compileTemplate('{{end}}')).to.throw(UsageError, /unexpected \{\{end\}\}/)
+    expect(() => compileTemplate('{{.A | nosuch}}')).to.throw(UsageError, 'template: function "nosuch" not defined')
+    expect(() => compileTemplate('{{$x}}').render({})).to.throw(UsageError, 'template: undefined variable: $x')
+  })
+
+  it('table headers follow the fields through pipelines and functions', () => {
+    expect(compileTemplate('table {{.Names | upper}}\\t{{truncate .ID 4}}').header).to.equal('NAMES\tIMAGE ID')
+  })
 })

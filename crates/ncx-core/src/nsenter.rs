@@ -31,6 +31,14 @@ pub fn enter(sys: &mut dyn Sys, pid: i32, user: bool) -> Result<Vec<&'static str
             todo.push((kind, flag));
         }
     }
+    // A container in a user namespace of its own (`--userns keep-id`, nested in the held
+    // one): joined last, once every namespace owned by the held one is entered.
+    if !user {
+        let theirs = sys.ns_id(&format!("/proc/{pid}/ns/user"));
+        if theirs.is_some() && theirs != sys.ns_id("/proc/self/ns/user") {
+            todo.push(("user", libc::CLONE_NEWUSER));
+        }
+    }
     let mut fds = Vec::with_capacity(todo.len());
     for (kind, _) in &todo {
         fds.push(sys.open_ns(&format!("/proc/{pid}/ns/{kind}"))?);
@@ -59,7 +67,7 @@ mod tests {
 
     #[test]
     fn skips_namespaces_already_shared() {
-        let mut sys = RecordingSys { existing: vec!["/proc/7/ns/net".into(), "/proc/7/ns/cgroup".into()], ..Default::default() };
+        let mut sys = RecordingSys { existing: vec!["/proc/7/ns/net".into(), "/proc/7/ns/cgroup".into(), "/proc/7/ns/user".into()], ..Default::default() };
         assert_eq!(enter(&mut sys, 7, false).unwrap(), vec!["ipc", "uts", "pid", "mnt"]);
         assert!(!sys.calls.iter().any(|c| c.contains("user") || c.contains("net")));
     }
@@ -69,5 +77,13 @@ mod tests {
         let mut sys = RecordingSys { fail: vec![("open /proc/9/ns/pid".into(), libc::EACCES)], ..Default::default() };
         assert!(enter(&mut sys, 9, false).is_err());
         assert!(!sys.calls.iter().any(|c| c.starts_with("setns")));
+    }
+
+    #[test]
+    fn a_container_in_its_own_user_namespace_is_joined_there_last() {
+        let mut sys = RecordingSys::default();
+        let joined = enter(&mut sys, 8, false).unwrap();
+        assert_eq!(joined, vec!["ipc", "uts", "net", "pid", "cgroup", "mnt", "user"]);
+        assert_eq!(sys.calls.last().unwrap(), "setns user");
     }
 }

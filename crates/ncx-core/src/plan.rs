@@ -30,7 +30,8 @@ pub enum Step {
     MountRootfs { mount: RootfsMount, target: String },
     BindRootfs { path: String },
     /// `dest` is relative to the rootfs and resolved inside it at execution time.
-    Mount { dest: String, source: String, fstype: String, flags: u64, data: String, readonly: bool, fallback_rbind: bool },
+    /// `propagation`: MS_PRIVATE/MS_SHARED/MS_SLAVE (| MS_REC) applied to the new mount, or 0.
+    Mount { dest: String, source: String, fstype: String, flags: u64, data: String, readonly: bool, fallback_rbind: bool, propagation: u64 },
     Device { dest: String, mode: u32, major: u64, minor: u64, uid: u32, gid: u32 },
     Symlink { target: String, link: String },
     PivotRoot { rootfs: String },
@@ -53,6 +54,23 @@ const DEV_LINKS: [(&str, &str); 5] = [
     ("pts/ptmx", "/dev/ptmx"),
 ];
 
+/// The propagation option among OCI mount options (the last one wins), as mount(2) flags.
+pub fn propagation_flags(options: &[String]) -> u64 {
+    let mut out = 0u64;
+    for o in options {
+        out = match o.as_str() {
+            "private" => libc::MS_PRIVATE as u64,
+            "rprivate" => (libc::MS_PRIVATE | libc::MS_REC) as u64,
+            "shared" => libc::MS_SHARED as u64,
+            "rshared" => (libc::MS_SHARED | libc::MS_REC) as u64,
+            "slave" => libc::MS_SLAVE as u64,
+            "rslave" => (libc::MS_SLAVE | libc::MS_REC) as u64,
+            _ => out,
+        };
+    }
+    out
+}
+
 /// Split OCI mount options into mount(2) flags and the filesystem's data string.
 pub fn mount_flags(options: &[String]) -> (u64, String, bool) {
     let mut flags = 0u64;
@@ -74,7 +92,11 @@ pub fn mount_flags(options: &[String]) -> (u64, String, bool) {
             "strictatime" => libc::MS_STRICTATIME,
             "bind" => libc::MS_BIND,
             "rbind" => libc::MS_BIND | libc::MS_REC,
+            "nodiratime" => libc::MS_NODIRATIME,
+            "dirsync" => libc::MS_DIRSYNC,
+            // Propagation is a step of its own; the rest only clear flags nobody set.
             "private" | "rprivate" | "slave" | "rslave" | "shared" | "rshared" => 0,
+            "exec" | "suid" | "dev" | "atime" | "diratime" | "async" | "norelatime" | "nostrictatime" => 0,
             other => {
                 data.push(other);
                 0
@@ -94,7 +116,8 @@ fn mount_step(m: &Mount) -> Step {
     // sysfs needs a network namespace owned by our user namespace; with the host's
     // network (rootless) fall back to a recursive bind of the host's /sys, as runc does.
     let fallback_rbind = fstype == "sysfs" || fstype == "mqueue";
-    Step::Mount { dest: m.destination.clone(), source: m.source.clone(), fstype, flags, data, readonly, fallback_rbind }
+    let propagation = propagation_flags(&m.options);
+    Step::Mount { dest: m.destination.clone(), source: m.source.clone(), fstype, flags, data, readonly, fallback_rbind, propagation }
 }
 
 /// The filesystem steps for `spec`, with the rootfs at `rootfs` (a host path).
@@ -197,22 +220,37 @@ pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
                 rootfs = path.clone();
                 sys.mount(path, path, "", (libc::MS_BIND | libc::MS_REC) as u64, "").map_err(ctx)?;
             }
-            Step::Mount { dest, source, fstype, flags, data, readonly, fallback_rbind } => {
+            Step::Mount { dest, source, fstype, flags, data, readonly, fallback_rbind, propagation } => {
                 let is_bind = flags & libc::MS_BIND as u64 != 0;
                 let file = is_bind && !sys.is_dir(source);
+                // The destination is resolved inside the rootfs and held open; the mount goes
+                // onto that very object (/proc/self/fd/N), so a symlink swapped in meanwhile
+                // cannot redirect it (CVE-2021-30465).
                 let target = sys.prepare_target(&rootfs, dest, file).map_err(ctx)?;
                 let src = if is_bind { source.as_str() } else { fstype.as_str() };
                 let fs = if is_bind { "" } else { fstype.as_str() };
-                match sys.mount(src, &target, fs, *flags, data) {
-                    Ok(()) => {}
+                let mounted = match sys.mount(src, &target, fs, *flags, data) {
+                    Ok(()) => Ok(()),
                     Err(e) if *fallback_rbind && e.errno == libc::EPERM => {
                         let host = if fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
-                        sys.mount(host, &target, "", (libc::MS_BIND | libc::MS_REC) as u64, "").map_err(ctx)?;
+                        sys.mount(host, &target, "", (libc::MS_BIND | libc::MS_REC) as u64, "")
                     }
-                    Err(e) => return Err(ctx(e)),
-                }
-                if *readonly {
-                    sys.remount_readonly(&target).map_err(ctx)?;
+                    Err(e) => Err(e),
+                };
+                sys.release_target(&target);
+                mounted.map_err(ctx)?;
+                if *readonly || *propagation != 0 {
+                    // The held fd names the directory under the new mount: resolve again.
+                    let top = sys.prepare_target(&rootfs, dest, file).map_err(ctx)?;
+                    let mut r = Ok(());
+                    if *propagation != 0 {
+                        r = sys.mount("", &top, "", *propagation, "");
+                    }
+                    if r.is_ok() && *readonly {
+                        r = sys.remount_readonly(&top);
+                    }
+                    sys.release_target(&top);
+                    r.map_err(ctx)?;
                 }
             }
             Step::Device { dest, mode, major, minor, uid, gid } => {
@@ -345,7 +383,7 @@ mod tests {
 
     #[test]
     fn option_flags_and_data_are_split() {
-        let (flags, data, ro) = mount_flags(&["nosuid".into(), "ro".into(), "mode=755".into(), "size=64k".into()]);
+        let (flags, data, ro) = mount_flags(&["nosuid".into(), "ro".into(), "exec".into(), "mode=755".into(), "size=64k".into()]);
         assert_eq!(flags, libc::MS_NOSUID as u64);
         assert_eq!(data, "mode=755,size=64k");
         assert!(ro);
@@ -370,7 +408,97 @@ mod tests {
         let mut sys = RecordingSys { fail: vec![("mount sysfs".into(), libc::EPERM)], ..Default::default() };
         execute(&mut sys, &steps).unwrap();
         let i = sys.calls.iter().position(|c| c.starts_with("mount /sys /b/rootfs/sys")).expect("rbind fallback");
-        assert!(sys.calls[i + 1].starts_with("remount_ro /b/rootfs/sys"), "{:?}", sys.calls);
+        assert_eq!(sys.calls[i + 1], "prepare /b/rootfs/sys", "{:?}", sys.calls);
+        assert!(sys.calls[i + 2].starts_with("remount_ro /b/rootfs/sys"), "{:?}", sys.calls);
+    }
+
+    fn with_mounts(extra: Vec<Mount>) -> Spec {
+        let mut s = spec();
+        s.mounts.extend(extra);
+        s
+    }
+
+    #[test]
+    fn a_read_only_bind_gets_propagation_then_read_only_on_the_mount_itself() {
+        let m = Mount { destination: "/data".into(), kind: "bind".into(), source: "/host/d".into(), options: vec!["rbind".into(), "rslave".into(), "ro".into()] };
+        let steps = plan(&with_mounts(vec![m]), "/b/rootfs", None);
+        let mut sys = RecordingSys { existing: vec!["/host/d".into()], ..Default::default() };
+        execute(&mut sys, &steps).unwrap();
+        let i = sys.calls.iter().position(|c| c == "prepare /b/rootfs/data").unwrap();
+        let rest = &sys.calls[i..i + 5];
+        let rec = (libc::MS_BIND | libc::MS_REC) as u64;
+        let slave = (libc::MS_SLAVE | libc::MS_REC) as u64;
+        assert_eq!(rest[1], format!("mount /host/d /b/rootfs/data  {rec:#x} "), "{rest:?}");
+        // resolved again after the mount: the remounts act on the new mount, not the directory under it
+        assert_eq!(rest[2], "prepare /b/rootfs/data");
+        assert_eq!(rest[3], format!("mount  /b/rootfs/data  {slave:#x} "));
+        assert_eq!(rest[4], "remount_ro /b/rootfs/data");
+        let pivot = sys.calls.iter().position(|c| c.starts_with("pivot_root")).unwrap();
+        assert!(i < pivot);
+    }
+
+    #[test]
+    fn a_tmpfs_mount_takes_size_and_mode_as_data_and_no_propagation_step() {
+        let m = Mount {
+            destination: "/run".into(),
+            kind: "tmpfs".into(),
+            source: "tmpfs".into(),
+            options: vec!["nosuid".into(), "nodev".into(), "noexec".into(), "size=1048576".into(), "mode=1777".into()],
+        };
+        let steps = plan(&with_mounts(vec![m]), "/b/rootfs", None);
+        let mut sys = RecordingSys::default();
+        execute(&mut sys, &steps).unwrap();
+        let flags = (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC) as u64;
+        let i = sys.calls.iter().position(|c| c.starts_with("mount tmpfs /b/rootfs/run")).unwrap();
+        assert_eq!(sys.calls[i], format!("mount tmpfs /b/rootfs/run tmpfs {flags:#x} size=1048576,mode=1777"));
+        assert!(!sys.calls[i + 1].starts_with("prepare /b/rootfs/run"));
+    }
+
+    #[test]
+    fn a_failed_bind_stops_before_pivot_root() {
+        let m = Mount { destination: "/data".into(), kind: "bind".into(), source: "/host/d".into(), options: vec!["rbind".into()] };
+        let steps = plan(&with_mounts(vec![m]), "/b/rootfs", None);
+        let mut sys = RecordingSys { fail: vec![("mount /host/d".into(), libc::ENOENT)], ..Default::default() };
+        let err = execute(&mut sys, &steps).unwrap_err();
+        assert_eq!(err.step, "mount bind on /data");
+        assert!(!sys.calls.iter().any(|c| c.starts_with("pivot_root")));
+    }
+
+    /// The real resolver: symlinks planted in an image at a mount destination stay inside the rootfs.
+    #[test]
+    fn mount_targets_resolve_inside_the_rootfs() {
+        use crate::sys::{RealSys, Sys};
+        let base = std::env::temp_dir().join(format!("ncx-plan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (root, outside) = (base.join("rootfs"), base.join("outside"));
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink("/", root.join("toroot")).unwrap();
+        std::os::unix::fs::symlink("../../../../../..", root.join("up")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("abs")).unwrap();
+        let mut sys = RealSys;
+        let r = root.to_str().unwrap();
+        // An absolute symlink to a host directory means that path *inside* the rootfs: the
+        // missing directories are created there, never on the host.
+        let inside = outside.strip_prefix("/").unwrap().join("c").to_string_lossy().into_owned();
+        for (dest, expect) in [("toroot/a", "a"), ("up/b", "b"), ("abs/c", inside.as_str()), ("etc/../../../d", "d")] {
+            let t = sys.prepare_target(r, dest, false).unwrap();
+            assert!(t.starts_with("/proc/self/fd/"), "{t}");
+            let real = std::fs::read_link(&t).unwrap();
+            sys.release_target(&t);
+            assert_eq!(real, root.join(expect), "{dest}");
+        }
+        // A destination that is the rootfs itself is refused.
+        for dest in ["toroot", "up", "etc/../toroot/.."] {
+            let e = sys.prepare_target(r, dest, false).unwrap_err();
+            assert_eq!(e.errno, libc::EINVAL, "{dest}");
+        }
+        // A file mount point is created as a file, inside.
+        let t = sys.prepare_target(r, "toroot/etc/f", true).unwrap();
+        sys.release_target(&t);
+        assert!(root.join("etc/f").is_file());
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

@@ -83,12 +83,14 @@ pub struct State {
 }
 
 impl State {
-    /// Write `path` so readers see the old or the new content, never a mix.
+    /// Write `path` so readers see the old or the new content, never a mix. No fsync: the
+    /// state describes processes, which do not outlive a crash of the machine either (after
+    /// one, the monitor is dead and readers report the container as exited), and the sync
+    /// would sit in the path of every `run -d`.
     pub fn write(&self, path: &str) -> std::io::Result<()> {
         let tmp = format!("{path}.tmp-{}", std::process::id());
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&serde_json::to_vec(self).unwrap_or_default())?;
-        f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)
     }

@@ -60,6 +60,8 @@ pub trait Sys {
     /// `/`), create it as a directory (or an empty file) when missing, and return a path
     /// that names exactly the resolved object.
     fn prepare_target(&mut self, root: &str, rel: &str, file: bool) -> SysResult<String>;
+    /// Done with a target `prepare_target` returned (closes the fd it holds).
+    fn release_target(&mut self, _target: &str) {}
     /// Remount `path` read-only, keeping the flags the kernel locks in a user namespace.
     fn remount_readonly(&mut self, path: &str) -> SysResult<()>;
     /// Write `value` to an existing file (a sysctl under /proc/sys).
@@ -174,6 +176,7 @@ impl Sys for RealSys {
 
     fn prepare_target(&mut self, root: &str, rel: &str, file: bool) -> SysResult<String> {
         use crate::unpack::open_in_root;
+        use std::collections::VecDeque;
         use std::os::fd::AsRawFd;
         let err = |op: &'static str, e: std::io::Error| SysError { op, target: rel.to_string(), errno: e.raw_os_error().unwrap_or(libc::EIO) };
         let rootc = cstr(root);
@@ -182,21 +185,46 @@ impl Sys for RealSys {
             return Err(SysError { op: "open rootfs", target: root.to_string(), errno: errno() });
         }
         let rootfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
-        let comps: Vec<&str> = rel.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
-        let mut done = String::new();
-        for (i, comp) in comps.iter().enumerate() {
-            let parent = open_in_root(rootfd.as_raw_fd(), &done, libc::O_PATH | libc::O_DIRECTORY).map_err(|e| err("resolve", e))?;
-            if !done.is_empty() {
-                done.push('/');
+        let comps = |p: &str| -> Vec<String> { p.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect() };
+        // Walk component by component, as if `root` were `/` (securejoin's rules): a symlink
+        // is read and its target spliced in (an absolute one restarts at the rootfs, `..`
+        // stops there), so missing directories are created where the path really leads —
+        // inside the rootfs, never through a link to the host.
+        let mut todo: VecDeque<String> = comps(rel).into();
+        let mut done: Vec<String> = Vec::new();
+        let mut steps = 0;
+        while let Some(comp) = todo.pop_front() {
+            steps += 1;
+            if steps > 255 {
+                return Err(SysError { op: "resolve", target: rel.to_string(), errno: libc::ELOOP });
             }
-            done.push_str(comp);
-            if open_in_root(rootfd.as_raw_fd(), &done, libc::O_PATH).is_ok() {
+            if comp == ".." {
+                done.pop();
                 continue;
             }
-            let name = cstr(comp);
-            let last = i + 1 == comps.len();
-            let rc = if last && file {
-                let fd = unsafe { libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o644) };
+            let parent = open_in_root(rootfd.as_raw_fd(), &done.join("/"), libc::O_PATH | libc::O_DIRECTORY).map_err(|e| err("resolve", e))?;
+            let name = cstr(&comp);
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstatat(parent.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } == 0 {
+                if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+                    let target = crate::tree::readlink_at(parent.as_raw_fd(), &name).map_err(|e| err("readlink", e))?;
+                    let target = String::from_utf8_lossy(&target).into_owned();
+                    if target.starts_with('/') {
+                        done.clear();
+                    }
+                    for c in comps(&target).into_iter().rev() {
+                        todo.push_front(c);
+                    }
+                } else {
+                    done.push(comp);
+                }
+                continue;
+            }
+            if errno() != libc::ENOENT {
+                return Err(SysError { op: "resolve", target: rel.to_string(), errno: errno() });
+            }
+            let rc = if todo.is_empty() && file {
+                let fd = unsafe { libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o644) };
                 if fd >= 0 {
                     unsafe { libc::close(fd) };
                 }
@@ -207,10 +235,25 @@ impl Sys for RealSys {
             if rc < 0 && errno() != libc::EEXIST {
                 return Err(SysError { op: "create mount point", target: rel.to_string(), errno: errno() });
             }
+            // Look at what is there now (ours, or whatever won a race) on the next round.
+            todo.push_front(comp);
         }
+        if done.is_empty() {
+            // A link that leads back to the rootfs itself (`/`, `..`): a mount there would
+            // hide the whole container file system.
+            return Err(SysError { op: "mount destination leads to the container's root:", target: rel.to_string(), errno: libc::EINVAL });
+        }
+        let done = done.join("/");
+        // Held open (close-on-exec) until release_target: mount(2) gets the magic link
+        // /proc/self/fd/N, which names this object and is never re-resolved by path.
         let fd = open_in_root(rootfd.as_raw_fd(), &done, libc::O_PATH).map_err(|e| err("resolve", e))?;
-        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|e| err("resolve", e))?;
-        Ok(real.to_string_lossy().into_owned())
+        Ok(format!("/proc/self/fd/{}", std::os::fd::IntoRawFd::into_raw_fd(fd)))
+    }
+
+    fn release_target(&mut self, target: &str) {
+        if let Some(fd) = target.strip_prefix("/proc/self/fd/").and_then(|n| n.parse::<RawFd>().ok()) {
+            unsafe { libc::close(fd) };
+        }
     }
 
     fn remount_readonly(&mut self, path: &str) -> SysResult<()> {

@@ -497,6 +497,60 @@ pub fn copy_contents(src: RawFd, dst: RawFd) -> io::Result<u64> {
     Ok(n)
 }
 
+/// Bytes in the regular files under `dir` (hard links counted once), as `du -b` would.
+pub fn tree_bytes(dir: RawFd, seen: &mut std::collections::HashSet<(u64, u64)>) -> io::Result<u64> {
+    let mut n = 0;
+    for name in list_dir(dir)? {
+        let cn = cname(&name)?;
+        let st = lstat_at(dir, &cn)?;
+        if is_dir(&st) {
+            let sub = open_dir_at(dir, &cn)?;
+            n += tree_bytes(sub.as_raw_fd(), seen)?;
+        } else if kind(&st) == libc::S_IFREG && (st.st_nlink <= 1 || seen.insert((st.st_dev, st.st_ino))) {
+            n += st.st_size as u64;
+        }
+    }
+    Ok(n)
+}
+
+/// Give every entry under `dst` the owner (and then again the mode: chown clears set-id
+/// bits) of the same entry under `src`: a copy that keeps owners (Docker's volume copy-up).
+/// Walked through directory fds without following symlinks, like the copy itself.
+pub fn copy_owners(src: RawFd, dst: RawFd) -> io::Result<()> {
+    copy_owners_mapped(src, dst, &|id| id, &|id| id, None)
+}
+
+/// `copy_owners` with owners translated (`uid`, `gid`), and, with `opaque` (an xattr
+/// prefix), overlayfs opaque-directory markers carried over: a layer copied for another
+/// id mapping (`--userns keep-id`).
+pub fn copy_owners_mapped(src: RawFd, dst: RawFd, uid: &dyn Fn(u32) -> u32, gid: &dyn Fn(u32) -> u32, opaque: Option<&str>) -> io::Result<()> {
+    for name in list_dir(src)? {
+        let cn = cname(&name)?;
+        let st = lstat_at(src, &cn)?;
+        if lstat_at(dst, &cn).is_err() {
+            continue;
+        }
+        check(unsafe { libc::fchownat(dst, cn.as_ptr(), uid(st.st_uid), gid(st.st_gid), libc::AT_SYMLINK_NOFOLLOW) })?;
+        if kind(&st) == libc::S_IFLNK {
+            continue;
+        }
+        if is_dir(&st) || kind(&st) == libc::S_IFREG {
+            check(unsafe { libc::fchmodat(dst, cn.as_ptr(), st.st_mode & 0o7777, 0) })?;
+        }
+        if is_dir(&st) {
+            let (s, d) = (open_dir_at(src, &cn)?, open_dir_at(dst, &cn)?);
+            if let Some(prefix) = opaque {
+                if is_opaque(s.as_raw_fd(), prefix) {
+                    let key = cname(format!("{prefix}overlay.opaque").as_bytes())?;
+                    check(unsafe { libc::fsetxattr(d.as_raw_fd(), key.as_ptr(), b"y".as_ptr() as *const libc::c_void, 1, 0) })?;
+                }
+            }
+            copy_owners_mapped(s.as_raw_fd(), d.as_raw_fd(), uid, gid, opaque)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +616,37 @@ mod tests {
         assert_eq!(fs::read_to_string(dst.join("a/f")).unwrap(), "data");
         assert_eq!(fs::read_link(dst.join("link")).unwrap(), Path::new("/etc/passwd"));
         assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn copy_owners_restores_modes_and_skips_symlinks() {
+        let base = tmp("own");
+        let (src, dst) = (base.join("src"), base.join("dst"));
+        fs::create_dir_all(src.join("d")).unwrap();
+        fs::write(src.join("d/f"), "x").unwrap();
+        fs::set_permissions(src.join("d/f"), std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
+        std::os::unix::fs::symlink("/nowhere", src.join("s")).unwrap();
+        fs::create_dir_all(&dst).unwrap();
+        copy_contents(fd(&src).as_raw_fd(), fd(&dst).as_raw_fd()).unwrap();
+        copy_owners(fd(&src).as_raw_fd(), fd(&dst).as_raw_fd()).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(fs::metadata(dst.join("d/f")).unwrap().mode() & 0o7777, 0o4755);
+        assert_eq!(fs::metadata(dst.join("d/f")).unwrap().uid(), fs::metadata(src.join("d/f")).unwrap().uid());
+        assert!(fs::symlink_metadata(dst.join("s")).unwrap().file_type().is_symlink());
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn tree_bytes_counts_files_once() {
+        let base = tmp("du");
+        fs::create_dir_all(base.join("d/e")).unwrap();
+        fs::write(base.join("d/e/f"), "12345").unwrap();
+        fs::write(base.join("g"), "123").unwrap();
+        fs::hard_link(base.join("g"), base.join("h")).unwrap();
+        std::os::unix::fs::symlink("g", base.join("s")).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        assert_eq!(tree_bytes(fd(&base).as_raw_fd(), &mut seen).unwrap(), 8);
         fs::remove_dir_all(&base).unwrap();
     }
 

@@ -107,9 +107,37 @@ fn write_maps(pid: i32, uid: &[IdMap], gid: &[IdMap], helpers: bool) -> Result<(
     Ok(())
 }
 
+/// A user namespace nested in the caller's (which must be privileged there: root in the
+/// held namespace), with maps written directly (ids of the caller's namespace; setgroups
+/// stays allowed). Returned as an open namespace fd: nothing is left running.
+pub fn create_nested(uid: &[IdMap], gid: &[IdMap]) -> Result<RawFd, UsernsError> {
+    let pid = spawn_holder(|pid| {
+        for (name, maps) in [("uid_map", uid), ("gid_map", gid)] {
+            std::fs::write(format!("/proc/{pid}/{name}"), map_file_text(maps))
+                .map_err(|e| UsernsError::Map { tool: format!("write /proc/{pid}/{name}"), detail: e.to_string() })?;
+        }
+        Ok(())
+    })?;
+    let path = crate::sys::cstr(&format!("/proc/{pid}/ns/user"));
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let e = crate::sys::errno();
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+    }
+    if fd < 0 {
+        return Err(UsernsError::Join { pid, errno: e });
+    }
+    Ok(fd)
+}
+
 /// Fork a holder process that owns a new user namespace with the given mappings and
 /// sleeps forever in its own session. Returns the holder's pid.
 pub fn create_holder(uid: &[IdMap], gid: &[IdMap], helpers: bool) -> Result<i32, UsernsError> {
+    spawn_holder(|pid| write_maps(pid, uid, gid, helpers))
+}
+
+fn spawn_holder(map: impl FnOnce(i32) -> Result<(), UsernsError>) -> Result<i32, UsernsError> {
     let (mut c2p_r, c2p_w) = pipe();
     let (p2c_r, mut p2c_w) = pipe();
     let pid = unsafe { libc::fork() };
@@ -128,7 +156,7 @@ pub fn create_holder(uid: &[IdMap], gid: &[IdMap], helpers: bool) -> Result<i32,
         unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
         return Err(UsernsError::Unshare(errno));
     }
-    if let Err(e) = write_maps(pid, uid, gid, helpers) {
+    if let Err(e) = map(pid) {
         unsafe {
             libc::kill(pid, libc::SIGKILL);
             libc::waitpid(pid, std::ptr::null_mut(), 0);

@@ -1,15 +1,20 @@
 //! `ncx-runtime exec`: run a process in a running container.
 //!
 //!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--config CONFIG] [--status-fd N] [--no-stdin] [--detach]
+//!       [--detach-keys B,B…]
 //!
 //! `--config`: the container's config.json: its seccomp profile and cgroup apply to the process too.
+//!
+//! With a terminal, the detach keys leave the process running: this supervisor reports
+//! `{"event":"detached"}`, leaves the terminal (setsid, stdio on /dev/null, the status fd
+//! closed; the CLI does not wait for it) and keeps the pty open until the process exits.
 //!
 //! Joins the held user namespace, then the namespaces of the container's PID 1 (mount last,
 //! see ncx_core::nsenter), forks (the PID namespace applies to children), applies the
 //! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
 //! and execs. Without --detach it supervises like `run` and exits with the process's code.
 
-use crate::run::{block_signals, exec_process, receive, supervise, supervised_signals, Status};
+use crate::run::{block_signals, exec_process, receive, supervise, supervise_with_keys, supervised_signals, Status, Supervised};
 use crate::Args;
 use ncx_core::nsenter;
 use ncx_core::spec::Process;
@@ -37,6 +42,10 @@ fn prepare(args: &Args) -> Result<(i32, Process), ExecError> {
 
 pub fn exec(args: &Args) -> i32 {
     let status = Status { fd: args.get("status-fd").and_then(|s| s.parse().ok()) };
+    if let Some(fd) = status.fd {
+        // Not for the process: the CLI reads the status pipe until every writer is gone.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
     let report = |code: i32, msg: String| -> i32 {
         status.send(serde_json::json!({ "event": "error", "code": code, "message": msg }));
         if status.fd.is_none() {
@@ -103,7 +112,29 @@ pub fn exec(args: &Args) -> i32 {
     if detach {
         return 0;
     }
-    let code = supervise(pid, &set, master, args.has("--no-stdin"));
-    status.send(serde_json::json!({ "event": "exit", "code": code }));
-    code
+    let keys = crate::attach::parse_keys(args.get("detach-keys").unwrap_or(""));
+    let no_stdin = args.has("--no-stdin");
+    let keys = if master.is_some() && !no_stdin { keys } else { vec![] };
+    match supervise_with_keys(pid, &set, master, no_stdin, &keys) {
+        Supervised::Exited(code) => {
+            status.send(serde_json::json!({ "event": "exit", "code": code }));
+            code
+        }
+        Supervised::Detached => {
+            status.send(serde_json::json!({ "event": "detached" }));
+            // Stay the process's parent (its reaper), but leave the terminal's session.
+            unsafe {
+                libc::setsid();
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                for fd in 0..3 {
+                    libc::dup2(null, fd);
+                }
+                if let Some(fd) = status.fd {
+                    libc::close(fd);
+                }
+            }
+            // Hold the pty (output dropped) until the process exits.
+            supervise(pid, &set, master, true)
+        }
+    }
 }

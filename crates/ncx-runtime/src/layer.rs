@@ -12,6 +12,20 @@
 //!       → JSON {"bytes":N}; SPEC `tar` on one side: a tar stream on stdout (source
 //!         entries named from the source's base name) or from stdin (unpacked into DEST, a directory)
 //!
+//!   ncx-runtime copy-up --root SPEC [--mountpoint DIR] [--userns-pid PID] DEST=DIR…
+//!       → Docker's volume copy-up: the content of DEST in the root (resolved inside it) is
+//!         copied into DIR (a new, empty volume) with owners and modes; DIR itself takes
+//!         DEST's owner and mode. A DEST the image does not have (or not a directory) is skipped.
+//!
+//!   ncx-runtime shift-layer --src DIR --dest DIR --uid-map C:H:S[,…] --gid-map C:H:S[,…] [--xattr-prefix P]
+//!       → an unpacked layer copied with every owner id translated through the maps (an id
+//!         in C..C+S becomes H+(id-C)), whiteouts and opaque markers kept: the layer as a
+//!         container with its own id mapping (`--userns keep-id`) must see it
+//!
+//!   ncx-runtime du [--userns-pid PID] DIR…
+//!       → JSON [bytes…]: the regular files under each DIR, read inside the user namespace
+//!         (directories of subordinate ids are not readable from outside); 0 for a missing DIR
+//!
 //! A root SPEC is `host` (host paths, resolved as usual), `pid:N` (a running container's root,
 //! /proc/N/root), `dir:DIR` (a plain directory), or `overlay:DATA` (overlayfs mounted on
 //! --mountpoint in a private mount namespace; read-only when DATA has no upperdir). Paths
@@ -335,4 +349,84 @@ fn cp_from_tar(args: &Args, dst_spec: &str, mountpoint: Option<&str>) {
         Ok(r) => println!("{}", serde_json::json!({ "bytes": r.size })),
         Err(e) => cp_fail(format!("copy: {e}")),
     }
+}
+
+pub fn copy_up(args: &Args) {
+    join_userns(args);
+    let root = open_root(args.require("root"), args.get("mountpoint")).unwrap_or_else(|e| fail(&e, 1));
+    let mut copied = Vec::new();
+    for word in &args.words {
+        let Some((dest, dir)) = word.split_once('=') else { fail(&format!("invalid copy-up {word:?}: expected DEST=DIR"), 125) };
+        let rel = dest.trim_start_matches('/');
+        let src = match open_in_root(root.as_raw_fd(), rel, libc::O_RDONLY | libc::O_DIRECTORY) {
+            Ok(fd) => fd,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => continue,
+            Err(e) => fail(&format!("copy-up: open {dest} in the image: {e}"), 1),
+        };
+        // A destination leading back to the root (a symlink to `/` or `..`) is not copied:
+        // the mount there is refused too.
+        let (s, r) = (tree::fstat(src.as_raw_fd()), tree::fstat(root.as_raw_fd()));
+        if let (Ok(s), Ok(r)) = (s, r) {
+            if s.st_dev == r.st_dev && s.st_ino == r.st_ino {
+                continue;
+            }
+        }
+        let dst = tree::open_dir(dir).unwrap_or_else(|e| fail(&format!("copy-up: open the volume {dir}: {e}"), 1));
+        let result = tree::copy_contents(src.as_raw_fd(), dst.as_raw_fd()).and_then(|_| tree::copy_owners(src.as_raw_fd(), dst.as_raw_fd())).and_then(|_| {
+            let st = tree::fstat(src.as_raw_fd())?;
+            unsafe {
+                libc::fchown(dst.as_raw_fd(), st.st_uid, st.st_gid);
+                libc::fchmod(dst.as_raw_fd(), st.st_mode & 0o7777);
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            fail(&format!("copy-up of {dest} into the volume: {e}"), 1);
+        }
+        copied.push(dest.to_string());
+    }
+    println!("{}", serde_json::json!({ "copied": copied }));
+}
+
+pub fn shift_layer(args: &Args) {
+    join_userns(args);
+    let maps = |k: &str| userns::parse_maps(args.require(k)).unwrap_or_else(|e| fail(&e.to_string(), 125));
+    let (umap, gmap) = (maps("uid-map"), maps("gid-map"));
+    let translate = |maps: &[userns::IdMap], id: u32| {
+        maps.iter().find(|m| id >= m.container && id - m.container < m.size).map(|m| m.host + (id - m.container)).unwrap_or(id)
+    };
+    let (src_path, dest_path) = (args.require("src"), args.require("dest"));
+    let src = tree::open_dir(src_path).unwrap_or_else(|e| fail(&format!("open layer {src_path}: {e}"), 1));
+    if let Err(e) = std::fs::create_dir(dest_path) {
+        fail(&format!("create {dest_path}: {e}"), 1);
+    }
+    let dst = tree::open_dir(dest_path).unwrap_or_else(|e| fail(&format!("open {dest_path}: {e}"), 1));
+    let prefix = prefix(args);
+    let result = tree::copy_contents(src.as_raw_fd(), dst.as_raw_fd())
+        .and_then(|_| tree::copy_owners_mapped(src.as_raw_fd(), dst.as_raw_fd(), &|u| translate(&umap, u), &|g| translate(&gmap, g), Some(&prefix)))
+        .and_then(|_| {
+            let st = tree::fstat(src.as_raw_fd())?;
+            unsafe {
+                libc::fchown(dst.as_raw_fd(), translate(&umap, st.st_uid), translate(&gmap, st.st_gid));
+                libc::fchmod(dst.as_raw_fd(), st.st_mode & 0o7777);
+            }
+            Ok(())
+        });
+    if let Err(e) = result {
+        fail(&format!("copy layer {src_path} for the id mapping: {e}"), 1);
+    }
+}
+
+pub fn du(args: &Args) {
+    join_userns(args);
+    let mut seen = std::collections::HashSet::new();
+    let sizes: Vec<u64> = args
+        .words
+        .iter()
+        .map(|d| match tree::open_dir(d) {
+            Ok(fd) => tree::tree_bytes(fd.as_raw_fd(), &mut seen).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .collect();
+    println!("{}", serde_json::json!(sizes));
 }

@@ -8,13 +8,17 @@
 //!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
 //!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
+//!   ncx-runtime attach --bundle DIR …           (see attach.rs: attach to a monitor)
 //!   ncx-runtime exec --pid PID --process JSON … (see exec.rs)
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
 
+mod attach;
 mod cgroup;
+mod ownns;
 mod ctl;
+mod events;
 mod exec;
 mod layer;
 mod monitor;
@@ -32,7 +36,10 @@ pub struct Args {
     pub words: Vec<String>,
 }
 
-const BOOL_FLAGS: [&str; 7] = ["--no-stdin", "--no-helpers", "--userxattr", "--stdin-open", "--cleanup-bundle", "--detach", "--host-loopback"];
+const BOOL_FLAGS: [&str; 11] = [
+    "--no-stdin", "--no-helpers", "--userxattr", "--stdin-open", "--cleanup-bundle", "--detach", "--host-loopback",
+    "--stdin-once", "--attach-wait", "--tty", "--sig-proxy",
+];
 
 impl Args {
     fn parse(argv: &[String]) -> Args {
@@ -93,8 +100,10 @@ fn main() {
     match cmd.as_str() {
         "run" => std::process::exit(run::run(&args)),
         "monitor" => std::process::exit(monitor::monitor(&args)),
+        "attach" => std::process::exit(attach::attach(&args)),
         "netns-init" => std::process::exit(net::netns_init(&args)),
         "nsexec" => std::process::exit(net::nsexec(&args)),
+        "net-attach" => std::process::exit(net::net_attach(&args)),
         "exec" => std::process::exit(exec::exec(&args)),
         "kill" => {
             if let Err(e) = ctl::kill(&args) {
@@ -173,6 +182,9 @@ fn main() {
         "layer-tar" => layer::layer_tar(&args),
         "export" => layer::export(&args),
         "cp" => layer::cp(&args),
+        "copy-up" => layer::copy_up(&args),
+        "shift-layer" => layer::shift_layer(&args),
+        "du" => layer::du(&args),
         "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
         other => fail(&format!("unknown command {other:?}"), 125),
     }

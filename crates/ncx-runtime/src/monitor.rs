@@ -4,7 +4,8 @@
 //!   ncx-runtime monitor --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA]
 //!       [--log-path FILE [--log-max-size BYTES] [--log-max-file N]] [--restart POLICY]
 //!       [--health-cmd JSON --health-interval-ms N --health-timeout-ms N --health-retries N
-//!        --health-start-period-ms N] [--stdin-open] [--cleanup-bundle]
+//!        --health-start-period-ms N] [--stdin-open [--stdin-once]] [--cleanup-bundle] [--exit-command JSON-ARGV]
+//!       [--attach-wait]
 //!
 //! The process the CLI starts joins the user namespace and forks the monitor, which calls
 //! setsid, becomes a child subreaper, and clones the container's PID 1 into new namespaces.
@@ -16,7 +17,13 @@
 //! The monitor writes, in the bundle directory: `state.json` (atomically; see
 //! ncx_core::state), and the json-file log. A file named `stopping` in the bundle, created
 //! by the CLI before it signals the container, means "stopped by the user": no restart.
+//!
+//! It also listens on `attach.sock` in the bundle (see attach.rs): attached clients get the
+//! container's output and feed its stdin (the pty master with a terminal, so the monitor
+//! owns the TTY of `run -dit`). With `--attach-wait` (`start -a`, `run -it`) the output is
+//! not read until the first client connects (at most ATTACH_WAIT), so it misses nothing.
 
+use crate::attach;
 use crate::run::{block_signals, child, exec_process, exit_code, receive};
 use crate::Args;
 use ncx_core::logfile::{parse_size, JsonLog, LineSplitter};
@@ -67,10 +74,13 @@ struct Config {
     policy: RestartPolicy,
     health: Option<HealthConfig>,
     stdin_open: bool,
+    /// `--stdin-once`: when the (first) attached client closes stdin, the container sees EOF.
+    stdin_once: bool,
+    attach_wait: bool,
     cleanup: bool,
     /// The container's cgroup (kept across restarts, removed when the monitor ends).
     cgroup: Option<crate::cgroup::Placement>,
-    attach: Option<ncx_core::net::Attach>,
+    attach: Option<crate::net::NetSetup>,
     /// `--net-join PATH`: another container's network namespace.
     net_join: Option<String>,
 }
@@ -83,8 +93,12 @@ struct Running {
     err: Option<RawFd>,
     /// Write end of a stdin pipe held open (`-i` without `-t`): the container sees no EOF.
     stdin: Option<RawFd>,
+    tty: bool,
     started: Instant,
 }
+
+/// How long `--attach-wait` holds the output back for the first client.
+const ATTACH_WAIT: Duration = Duration::from_secs(10);
 
 struct Probe {
     pid: i32,
@@ -133,7 +147,7 @@ fn parse_config(args: &Args) -> Result<Config, MonitorError> {
         }
         None => None,
     };
-    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), cleanup: args.has("--cleanup-bundle"), cgroup: None, attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string) })
+    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), stdin_once: args.has("--stdin-once"), attach_wait: args.has("--attach-wait"), cleanup: args.has("--cleanup-bundle"), cgroup: None, attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string) })
 }
 
 fn pipe() -> Result<(RawFd, RawFd), MonitorError> {
@@ -157,6 +171,8 @@ fn dev_null() -> RawFd {
 /// Clone the container's PID 1 into new namespaces (a fresh PID namespace on every start,
 /// which `unshare` could not give twice) and wait until it has exec'd or failed.
 fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
+    let mut spec = cfg.spec.clone();
+    let own_userns = crate::ownns::prepare(&mut spec).map_err(|e| err(125, e))?;
     let mut flags = libc::CLONE_NEWPID;
     // (the cgroup namespace is the child's own, see run::child)
     for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET)] {
@@ -191,8 +207,9 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
             libc::dup2(err_.map(|p| p.1).unwrap_or(null), 2);
         }
         close(gate.map(|g| g.1));
-        child(&cfg.spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true, gate.map(|g| g.0));
+        child(&spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true, gate.map(|g| g.0));
     }
+    close(own_userns);
     unsafe {
         libc::close(pair[1]);
         libc::close(null);
@@ -231,7 +248,7 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
     for fd in [out, err_.map(|p| p.0)].into_iter().flatten() {
         unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
     }
-    Ok(Running { pid, out, err: err_.map(|p| p.0), stdin: stdin.map(|p| p.1), started: Instant::now() })
+    Ok(Running { pid, out, err: err_.map(|p| p.0), stdin: stdin.map(|p| p.1), tty: terminal, started: Instant::now() })
 }
 
 /// Fork a health probe: join the container's namespaces (we already are in its user
@@ -317,6 +334,10 @@ struct Monitor {
     restart_at: Option<Instant>,
     consecutive: u32,
     stop_requested: bool,
+    listener: Option<RawFd>,
+    clients: Vec<RawFd>,
+    /// Output is held back until this deadline or the first client (`--attach-wait`).
+    attach_wait: Option<Instant>,
 }
 
 impl Monitor {
@@ -344,6 +365,7 @@ impl Monitor {
             let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
             if n > 0 {
                 self.log_entry(stream, &buf[..n as usize]);
+                self.broadcast(if stream == "stdout" { attach::STDOUT } else { attach::STDERR }, &buf[..n as usize]);
                 continue;
             }
             // EAGAIN: drained for now. 0 (EOF) or EIO (pty without slave): closed.
@@ -351,7 +373,80 @@ impl Monitor {
         }
     }
 
+    /// Send to every attached client; drop those that are gone.
+    fn broadcast(&mut self, kind: u8, data: &[u8]) {
+        self.clients.retain(|&fd| {
+            let ok = attach::send(fd, kind, data);
+            if !ok {
+                close(Some(fd));
+            }
+            ok
+        });
+    }
+
+    fn accept_clients(&mut self) {
+        let Some(l) = self.listener else { return };
+        while let Some(fd) = attach::accept(l) {
+            self.clients.push(fd);
+            self.attach_wait = None;
+        }
+    }
+
+    /// The container exited while `--attach-wait` still holds its output: give the client
+    /// the rest of the wait to connect, so it gets the output and the exit code.
+    fn await_client(&mut self) {
+        let (Some(deadline), Some(l)) = (self.attach_wait, self.listener) else { return };
+        while self.attach_wait.is_some() {
+            let left = deadline.saturating_duration_since(Instant::now()).as_millis() as i32;
+            if left <= 0 {
+                self.attach_wait = None;
+                return;
+            }
+            let mut p = libc::pollfd { fd: l, events: libc::POLLIN, revents: 0 };
+            unsafe { libc::poll(&mut p, 1, left) };
+            self.accept_clients();
+        }
+    }
+
+    /// A message from an attached client: stdin, stdin closed, resize, signal.
+    fn on_client(&mut self, fd: RawFd) {
+        let mut buf = vec![0u8; attach::MAX_MESSAGE];
+        loop {
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), libc::MSG_DONTWAIT) };
+            if n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR) {
+                return;
+            }
+            if n <= 0 {
+                self.clients.retain(|&c| c != fd);
+                close(Some(fd));
+                return;
+            }
+            let data = &buf[1..n as usize];
+            let Some(r) = self.running.as_mut() else { continue };
+            match buf[0] {
+                attach::STDIN => {
+                    let target = if r.tty { r.out } else { r.stdin };
+                    if let Some(t) = target {
+                        attach::write_all(t, data);
+                    }
+                }
+                attach::CLOSE_STDIN if !r.tty && self.cfg.stdin_once => close(r.stdin.take()),
+                attach::RESIZE if r.tty && data.len() >= 4 => {
+                    let ws = libc::winsize { ws_row: u16::from_le_bytes([data[0], data[1]]), ws_col: u16::from_le_bytes([data[2], data[3]]), ws_xpixel: 0, ws_ypixel: 0 };
+                    if let Some(m) = r.out {
+                        unsafe { libc::ioctl(m, libc::TIOCSWINSZ, &ws) };
+                    }
+                }
+                attach::SIGNAL if !data.is_empty() => unsafe {
+                    libc::kill(r.pid, data[0] as i32);
+                },
+                _ => {}
+            }
+        }
+    }
+
     fn on_started(&mut self, r: Running) {
+        crate::events::record_if(true, "start", None); // `ncx events` (src/engine/events.ts)
         self.state.status = "running".into();
         self.state.pid = r.pid;
         self.state.started_at = rfc3339_nano(SystemTime::now());
@@ -367,7 +462,12 @@ impl Monitor {
     }
 
     fn on_exit(&mut self, code: i32) {
+        if self.running.is_none() {
+            return;
+        }
+        self.await_client();
         let Some(r) = self.running.take() else { return };
+        crate::events::record_if(true, "die", Some(code)); // `ncx events` (src/engine/events.ts)
         for (fd, stream) in [(r.out, "stdout"), (r.err, "stderr")] {
             if let Some(fd) = fd {
                 self.pump(fd, stream);
@@ -399,6 +499,10 @@ impl Monitor {
             c.rebase();
         }
         self.state.finished_at = rfc3339_nano(SystemTime::now());
+        for fd in std::mem::take(&mut self.clients) {
+            attach::send(fd, attach::EXIT, &code.to_le_bytes());
+            close(Some(fd));
+        }
         let stopped = self.stop_requested || std::path::Path::new(&format!("{}/stopping", self.cfg.bundle)).exists();
         if self.cfg.policy.should_restart(code, self.state.restart_count, stopped) {
             if r.started.elapsed() >= Duration::from_millis(BACKOFF_RESET_MS) {
@@ -452,6 +556,9 @@ impl Monitor {
 
     fn timers(&mut self) {
         let now = Instant::now();
+        if self.attach_wait.is_some_and(|t| t <= now) {
+            self.attach_wait = None;
+        }
         if self.restart_at.is_some_and(|t| t <= now) {
             self.restart_at = None;
             self.state.restart_count += 1;
@@ -486,7 +593,7 @@ impl Monitor {
 
     fn poll_timeout(&self) -> i32 {
         let now = Instant::now();
-        let deadlines = [self.restart_at, self.next_probe, self.probe.as_ref().filter(|p| !p.timed_out).map(|p| p.deadline)];
+        let deadlines = [self.restart_at, self.next_probe, self.probe.as_ref().filter(|p| !p.timed_out).map(|p| p.deadline), self.attach_wait];
         match deadlines.iter().flatten().min() {
             Some(t) => t.saturating_duration_since(now).as_millis().min(i32::MAX as u128) as i32 + 1,
             None => -1,
@@ -501,7 +608,15 @@ impl Monitor {
         while !self.done() {
             let mut fds = vec![libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }];
             let mut kinds: Vec<u8> = vec![b's'];
-            if let Some(r) = &self.running {
+            if let Some(l) = self.listener {
+                fds.push(libc::pollfd { fd: l, events: libc::POLLIN, revents: 0 });
+                kinds.push(b'l');
+            }
+            for &c in &self.clients {
+                fds.push(libc::pollfd { fd: c, events: libc::POLLIN, revents: 0 });
+                kinds.push(b'c');
+            }
+            if let Some(r) = self.running.as_ref().filter(|_| self.attach_wait.is_none()) {
                 for (fd, k) in [(r.out, b'o'), (r.err, b'e')] {
                     if let Some(fd) = fd {
                         fds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
@@ -535,6 +650,8 @@ impl Monitor {
                             close(Some(pfd.fd));
                         }
                     }
+                    b'l' => self.accept_clients(),
+                    b'c' => self.on_client(pfd.fd),
                     b'h' => {
                         if let Some(p) = self.probe.as_mut() {
                             if !read_capped(pfd.fd, &mut p.output) {
@@ -603,6 +720,7 @@ pub fn monitor(args: &Args) -> i32 {
         Ok(c) => c,
         Err(e) => crate::fail(&e.message, e.code),
     };
+    crate::events::init(args); // --events FILE --event-template JSON
     // Published ports: bound in the host's network namespace before joining anything.
     let listeners = match crate::net::bind_ports(args) {
         Ok(l) => l,
@@ -613,6 +731,9 @@ pub fn monitor(args: &Args) -> i32 {
             crate::fail(&e.to_string(), 125);
         }
     }
+    // The CLI's child dies with the CLI: then the monitor's verdict finds no reader, and a
+    // container whose creator was killed (SIGKILL mid-`run`) does not live on.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     let mut cfg = cfg;
     cfg.cgroup = match crate::cgroup::prepare(&cfg.spec) {
         Ok(p) => p,
@@ -641,7 +762,7 @@ pub fn monitor(args: &Args) -> i32 {
         libc::chdir(c"/".as_ptr());
     }
     if let (Some(l), Some(a)) = (&listeners, &cfg.attach) {
-        if let Err(e) = crate::net::spawn_forwarder(l, &a.netns) {
+        if let Err(e) = crate::net::spawn_forwarder(l, &a.forward_target(args)) {
             crate::fail(&e, 125);
         }
         for (fd, _) in &l.socks {
@@ -667,8 +788,15 @@ pub fn monitor(args: &Args) -> i32 {
         restart_at: None,
         consecutive: 0,
         stop_requested: false,
+        listener: None,
+        clients: Vec::new(),
+        attach_wait: None,
         cfg,
     };
+    m.listener = attach::listen(&m.cfg.bundle);
+    if m.cfg.attach_wait {
+        m.attach_wait = Some(Instant::now() + ATTACH_WAIT);
+    }
     let verdict = match start_container(&m.cfg) {
         Ok(r) => {
             let pid = r.pid;
@@ -686,10 +814,22 @@ pub fn monitor(args: &Args) -> i32 {
     for fd in 0..3 {
         unsafe { libc::dup2(null, fd) };
     }
-    unsafe {
+    let delivered = unsafe {
         libc::close(null);
-        libc::write(ready_w, [verdict].as_ptr() as *const libc::c_void, 1);
+        let n = libc::write(ready_w, [verdict].as_ptr() as *const libc::c_void, 1);
         libc::close(ready_w);
+        n == 1
+    };
+    if verdict == 0 && !delivered {
+        // Nobody is waiting for this start any more: undo it (the CLI cleans up the record).
+        if let Some(r) = &m.running {
+            unsafe {
+                libc::kill(r.pid, libc::SIGKILL);
+                libc::waitpid(r.pid, std::ptr::null_mut(), 0);
+            }
+        }
+        let _ = std::fs::remove_file(&m.state_path);
+        return 125;
     }
     if verdict == 0 {
         m.event_loop(sfd);
@@ -699,6 +839,11 @@ pub fn monitor(args: &Args) -> i32 {
     }
     if m.cfg.cleanup {
         remove_bundle(&m.cfg.bundle);
+    } else if m.listener.is_some() {
+        let _ = std::fs::remove_file(format!("{}/{}", m.cfg.bundle, attach::SOCKET));
+    }
+    if let Some(cmd) = args.get("exit-command") {
+        crate::net::run_exit_command(cmd);
     }
     0
 }

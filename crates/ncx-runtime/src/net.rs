@@ -9,15 +9,20 @@
 //!       supervisor exits (and its children with it) when the user-namespace holder exits.
 //!   ncx-runtime nsexec [--userns-pid PID] --netns PATH CMD [ARG…]
 //!       Run a command (ip, nft) inside a network namespace; stdin/stdout pass through.
+//!   ncx-runtime net-attach [--userns-pid PID] --net-netns PATH --pid PID --net-ifs SPEC [--net-mtu N]
+//!       `network connect` on a running container: more interfaces in its namespace.
 //!
-//! `run` and `monitor` take `--net-netns PATH --net-bridge BR --net-address A/N --net-gateway G
-//! [--net-mtu N]` (attach the container's fresh namespace with a veth before its process
-//! starts) and `--publish PROTO:HOSTIP:HOSTPORT:CIP:CPORT,…` (listening sockets opened in the
-//! host's network namespace before anything is joined; a forwarder child relays connections
-//! from inside the bridge's namespace).
+//! `run` and `monitor` take `--net-netns PATH --net-ifs IFNAME,BRIDGE,A/N,GATEWAY,MAC;… [--net-mtu N]`
+//! (a veth per interface on its bridge, before the container's process starts), or
+//! `--net-slirp host-loopback=0|1` (`--network slirp4netns`: its own slirp4netns, kept by an
+//! `ncx-slirp` process that stops it when the container exits), and
+//! `--publish PROTO:HOSTIP:HOSTPORT:CIP:CPORT,…` (listening sockets opened in the host's
+//! network namespace before anything is joined; a forwarder child relays connections from
+//! inside the bridges' namespace, or the container's own). The monitor also takes
+//! `--exit-command JSON-ARGV`, run once a container is gone.
 
 use crate::Args;
-use ncx_core::net::{container_side_commands, host_side_commands, parse_publish, veth_name, Attach, Publish};
+use ncx_core::net::{container_side_commands, host_side_commands, parse_ifaces, parse_publish, veth_name, Attach, Iface, Publish};
 use ncx_core::sys::{cstr, errno};
 use ncx_core::userns;
 use std::io::{Read, Write};
@@ -102,27 +107,208 @@ pub fn join_netns(path: &str) -> Result<(), String> {
     setns_path(path, libc::CLONE_NEWNET).map_err(|e| format!("cannot join the network namespace of the other container: {e}"))
 }
 
-/// The attachment asked for on the command line, if any.
-pub fn attach_args(args: &Args) -> Option<Attach> {
-    let netns = args.get("net-netns")?;
-    Some(Attach {
-        netns: netns.to_string(),
-        bridge: args.get("net-bridge").unwrap_or("ncx0").to_string(),
-        address: args.get("net-address").unwrap_or_default().to_string(),
-        gateway: args.get("net-gateway").unwrap_or_default().to_string(),
-        mtu: args.get("net-mtu").and_then(|m| m.parse().ok()).unwrap_or(65520),
-    })
+/// How a container's network namespace is connected.
+pub enum NetSetup {
+    /// veths on bridges in the per-user network namespace.
+    Bridges(Attach),
+    /// `--network slirp4netns`: its own slirp4netns on the container's namespace.
+    /// (`early`: a keeper forked by `prefork`, waiting for the container's pid.)
+    Slirp { host_loopback: bool, early: Option<(RawFd, RawFd)> },
 }
 
-/// Give the (not yet started) container `pid` its eth0 on the bridge: a veth pair created
-/// in the bridge's namespace with its peer moved into the container's. When the container's
-/// namespace goes away, the kernel deletes the pair, so nothing is left on the bridge.
-pub fn attach(a: &Attach, pid: i32) -> Result<(), String> {
-    let veth = veth_name(random_u32());
-    run_in_netns(&a.netns, "ip", &["-batch", "-"], &host_side_commands(a, &veth, pid))
-        .map_err(|e| format!("cannot attach the container to bridge {}: {e}", a.bridge))?;
-    run_in_netns(&format!("/proc/{pid}/ns/net"), "ip", &["-batch", "-"], &container_side_commands(a))
-        .map_err(|e| format!("cannot configure the container's network: {e}"))
+/// The attachment asked for on the command line, if any: `--net-netns PATH --net-ifs SPEC
+/// [--net-mtu N]`, or `--net-slirp host-loopback=0|1`.
+pub fn attach_args(args: &Args) -> Option<NetSetup> {
+    if let Some(opts) = args.get("net-slirp") {
+        return Some(NetSetup::Slirp { host_loopback: opts.split(',').any(|o| o == "host-loopback=1"), early: None });
+    }
+    let netns = args.get("net-netns")?;
+    let ifaces = match parse_ifaces(args.get("net-ifs").unwrap_or_default()) {
+        Ok(i) => i,
+        Err(e) => crate::fail(&e, 125),
+    };
+    Some(NetSetup::Bridges(Attach { netns: netns.to_string(), ifaces, mtu: args.get("net-mtu").and_then(|m| m.parse().ok()).unwrap_or(65520) }))
+}
+
+impl NetSetup {
+    /// What the published-port forwarder joins: the bridges' namespace, or (slirp4netns) the
+    /// container's own, found through its state file at each connection.
+    pub fn forward_target(&self, args: &Args) -> String {
+        match self {
+            NetSetup::Bridges(a) => a.netns.clone(),
+            NetSetup::Slirp { .. } => format!("state:{}", args.get("state").map(str::to_string).unwrap_or_else(|| format!("{}/state.json", args.get("bundle").unwrap_or(".")))),
+        }
+    }
+}
+
+/// Put veths for `ifaces` on their bridges, with their peers in the container's namespace.
+fn attach_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32, fresh: bool) -> Result<(), String> {
+    for i in ifaces {
+        let veth = veth_name(random_u32());
+        run_in_netns(netns, "ip", &["-batch", "-"], &host_side_commands(i, mtu, &veth, pid)).map_err(|e| format!("cannot attach the container to bridge {}: {e}", i.bridge))?;
+    }
+    run_in_netns(&format!("/proc/{pid}/ns/net"), "ip", &["-batch", "-"], &container_side_commands(ifaces, fresh)).map_err(|e| format!("cannot configure the container's network: {e}"))
+}
+
+/// Connect the (not yet started) container `pid`: its interfaces on the bridges (a veth pair
+/// each, created in the bridges' namespace with the peer moved into the container's; when
+/// the container's namespace goes away, the kernel deletes the pairs, so nothing is left on
+/// the bridges), or its own slirp4netns.
+pub fn attach(n: &NetSetup, pid: i32) -> Result<(), String> {
+    match n {
+        NetSetup::Bridges(a) => attach_ifaces(&a.netns, &a.ifaces, a.mtu, pid, true),
+        NetSetup::Slirp { host_loopback, early } => container_slirp(pid, *host_loopback, *early),
+    }
+}
+
+/// `net-attach --net-netns PATH --pid PID --net-ifs SPEC [--net-mtu N]` (`network connect`
+/// on a running container): more interfaces for a running container.
+pub fn net_attach(args: &Args) -> i32 {
+    if let Some(pid) = args.userns_pid() {
+        if let Err(e) = userns::join(pid) {
+            crate::fail(&e.to_string(), 125);
+        }
+    }
+    let pid: i32 = args.require("pid").parse().unwrap_or_else(|_| crate::fail("invalid --pid", 125));
+    let ifaces = parse_ifaces(args.require("net-ifs")).unwrap_or_else(|e| crate::fail(&e, 125));
+    let mtu = args.get("net-mtu").and_then(|m| m.parse().ok()).unwrap_or(65520);
+    match attach_ifaces(args.require("net-netns"), &ifaces, mtu, pid, false) {
+        Ok(()) => 0,
+        Err(e) => crate::fail(&e, 125),
+    }
+}
+
+/// The keeper of a container's slirp4netns (`ncx-slirp`): starts slirp4netns on the
+/// container's namespace, reports on `rep_w` once tap0 is configured, and stops slirp4netns
+/// when the container's process exits (slirp4netns would otherwise keep the namespace
+/// alive). `in_userns`: the keeper is already in the user namespace (the monitor's child), so
+/// slirp4netns joins only the network namespace; else it joins both through the pid.
+fn slirp_keeper(pid: i32, host_loopback: bool, in_userns: bool, rep_w: RawFd) -> ! {
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"ncx-slirp".as_ptr() as libc::c_ulong, 0, 0, 0) };
+    let watch = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as RawFd;
+    let (exit_r, exit_w) = pipe_cloexec();
+    let target = if in_userns { vec!["--netns-type=path".to_string(), format!("/proc/{pid}/ns/net"), "tap0".to_string()] } else { vec![pid.to_string(), "tap0".to_string()] };
+    match start_slirp(&find_tool("slirp4netns"), &target, host_loopback, exit_r) {
+        Ok(s) => unsafe {
+            write_fd(rep_w, "R");
+            libc::close(rep_w);
+            libc::close(exit_r);
+            to_null();
+            let mut pfd = libc::pollfd { fd: watch, events: libc::POLLIN, revents: 0 };
+            while watch >= 0 && libc::poll(&mut pfd, 1, -1) < 0 {}
+            libc::close(exit_w);
+            libc::waitpid(s.pid, std::ptr::null_mut(), 0);
+            libc::_exit(0)
+        },
+        Err(e) => {
+            write_fd(rep_w, &format!("E{e}"));
+            unsafe { libc::_exit(1) }
+        }
+    }
+}
+
+/// Unblock every signal (a forked helper of a supervisor that blocked them).
+fn unblock_all() {
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
+}
+
+/// Wait for a keeper's report.
+fn keeper_report(rep_r: RawFd) -> Result<(), String> {
+    let mut b = [0u8; 512];
+    let n = unsafe { libc::read(rep_r, b.as_mut_ptr() as *mut libc::c_void, b.len()) };
+    unsafe { libc::close(rep_r) };
+    if n >= 1 && b[0] == b'R' {
+        return Ok(());
+    }
+    Err(if n > 1 { String::from_utf8_lossy(&b[1..n as usize]).to_string() } else { "slirp4netns did not start".into() })
+}
+
+impl NetSetup {
+    /// For `run` (which forks the container into a new pid namespace from itself, so any
+    /// later child would land in it): fork the slirp4netns keeper now, in the host's
+    /// namespaces; it waits for the container's pid.
+    pub fn prefork(self) -> NetSetup {
+        let NetSetup::Slirp { host_loopback, early: None } = self else { return self };
+        let (pid_r, pid_w) = pipe_cloexec();
+        let (rep_r, rep_w) = pipe_cloexec();
+        let keeper = unsafe { libc::fork() };
+        if keeper < 0 {
+            return NetSetup::Slirp { host_loopback, early: None };
+        }
+        if keeper == 0 {
+            unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                libc::close(pid_w);
+                libc::close(rep_r);
+                // (nothing else: not the published ports' listeners, not the CLI's pipes)
+                for fd in 3..1024 {
+                    if fd != pid_r && fd != rep_w {
+                        libc::close(fd);
+                    }
+                }
+            }
+            let mut b = [0u8; 4];
+            let n = unsafe { libc::read(pid_r, b.as_mut_ptr() as *mut libc::c_void, 4) };
+            if n != 4 {
+                unsafe { libc::_exit(0) };
+            }
+            unsafe { libc::close(pid_r) };
+            slirp_keeper(i32::from_le_bytes(b), host_loopback, false, rep_w);
+        }
+        unsafe {
+            libc::close(pid_r);
+            libc::close(rep_w);
+        }
+        NetSetup::Slirp { host_loopback, early: Some((pid_w, rep_r)) }
+    }
+}
+
+/// `--network slirp4netns`: the container's own slirp4netns, through a keeper process
+/// (forked now, or earlier by `prefork`).
+fn container_slirp(pid: i32, host_loopback: bool, early: Option<(RawFd, RawFd)>) -> Result<(), String> {
+    if let Some((pid_w, rep_r)) = early {
+        let b = pid.to_le_bytes();
+        unsafe {
+            libc::write(pid_w, b.as_ptr() as *const libc::c_void, 4);
+            libc::close(pid_w);
+        }
+        return keeper_report(rep_r);
+    }
+    let (rep_r, rep_w) = pipe_cloexec();
+    let keeper = unsafe { libc::fork() };
+    if keeper < 0 {
+        return Err(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if keeper == 0 {
+        unsafe { libc::close(rep_r) };
+        unblock_all();
+        slirp_keeper(pid, host_loopback, true, rep_w);
+    }
+    unsafe { libc::close(rep_w) };
+    keeper_report(rep_r)
+}
+
+/// `--exit-command JSON-ARGV` (conmon's exit command): run once the container is gone for
+/// good, detached, output discarded.
+pub fn run_exit_command(json: &str) {
+    let Ok(argv) = serde_json::from_str::<Vec<String>>(json) else { return };
+    let Some((prog, rest)) = argv.split_first() else { return };
+    let mut cmd = Command::new(prog);
+    cmd.args(rest).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let _ = cmd.spawn();
 }
 
 /// `nsexec`: join the user namespace (if any) and the network namespace, exec the command.
@@ -172,7 +358,7 @@ struct Slirp {
 }
 
 /// Start slirp4netns on the holder's namespace; wait until tap0 is configured.
-fn start_slirp(slirp: &str, holder: i32, host_loopback: bool, exit_r: RawFd) -> Result<Slirp, String> {
+fn start_slirp(slirp: &str, target: &[String], host_loopback: bool, exit_r: RawFd) -> Result<Slirp, String> {
     let (ready_r, ready_w) = pipe_cloexec();
     let mut args: Vec<String> = vec!["--configure".into(), "--mtu=65520".into(), "--enable-sandbox".into(), "--enable-seccomp".into()];
     if !host_loopback {
@@ -180,14 +366,15 @@ fn start_slirp(slirp: &str, holder: i32, host_loopback: bool, exit_r: RawFd) -> 
     }
     args.push("--ready-fd=3".into());
     args.push("--exit-fd=4".into());
-    args.push(holder.to_string());
-    args.push("tap0".into());
+    args.extend(target.iter().cloned());
     let mut cmd = Command::new(find_tool(slirp));
     cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     unsafe {
         cmd.pre_exec(move || {
-            // fds 3 and 4 for slirp4netns, without CLOEXEC.
-            if libc::dup2(ready_w, 3) < 0 || libc::dup2(exit_r, 4) < 0 {
+            // fds 3 and 4 for slirp4netns, without CLOEXEC (moved out of the way first: either
+            // may be 3 or 4 already).
+            let (r, e) = (libc::fcntl(ready_w, libc::F_DUPFD_CLOEXEC, 10), libc::fcntl(exit_r, libc::F_DUPFD_CLOEXEC, 10));
+            if r < 0 || e < 0 || libc::dup2(r, 3) < 0 || libc::dup2(e, 4) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -335,7 +522,7 @@ pub fn netns_init(args: &Args) -> i32 {
     }
     // slirp4netns exits when the read end of this pipe reports EOF, i.e. when we exit.
     let (exit_r, _exit_w) = pipe_cloexec();
-    let mut s = match start_slirp(&slirp, holder, host_loopback, exit_r) {
+    let mut s = match start_slirp(&slirp, &[holder.to_string(), "tap0".into()], host_loopback, exit_r) {
         Ok(s) => s,
         Err(e) => {
             unsafe { libc::kill(holder, libc::SIGKILL) };
@@ -391,7 +578,7 @@ pub fn netns_init(args: &Args) -> i32 {
                     shutdown(&s);
                 }
                 restarts.push(Instant::now());
-                match start_slirp(&slirp, holder, host_loopback, exit_r) {
+                match start_slirp(&slirp, &[holder.to_string(), "tap0".into()], host_loopback, exit_r) {
                     Ok(n) => {
                         s = n;
                         write_state(&state, me, holder, s.pid, host_loopback);
@@ -407,6 +594,7 @@ pub fn netns_init(args: &Args) -> i32 {
 // Published ports.
 
 /// Listening sockets, opened in the caller's (the host's) network namespace.
+#[derive(Clone)]
 pub struct Listeners {
     pub socks: Vec<(RawFd, Publish)>,
 }
@@ -485,28 +673,52 @@ pub fn bind_ports(args: &Args) -> Result<Option<Listeners>, String> {
     Ok(Some(Listeners { socks }))
 }
 
-const BUF: usize = 256 * 1024;
+/// Bytes a relay pipe holds (F_SETPIPE_SZ; an unprivileged process may ask for up to
+/// /proc/sys/fs/pipe-max-size, 1 MiB by default).
+const PIPE_SIZE: libc::c_int = 1 << 20;
 
+/// One direction of a relayed connection: bytes move socket → pipe → socket with splice(2),
+/// never through this process's memory.
 struct Half {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+    pipe_r: RawFd,
+    pipe_w: RawFd,
+    /// What the pipe can hold (the size the kernel granted).
+    cap: usize,
+    /// Bytes in the pipe, not yet sent on.
+    pending: usize,
     eof: bool,
     shut: bool,
 }
 
 impl Half {
-    fn new() -> Half {
-        Half { buf: vec![0; BUF], start: 0, end: 0, eof: false, shut: false }
+    fn new() -> Option<Half> {
+        let mut fds = [0 as RawFd; 2];
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } < 0 {
+            return None;
+        }
+        let mut cap = unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, PIPE_SIZE) };
+        if cap < 0 {
+            cap = unsafe { libc::fcntl(fds[1], libc::F_GETPIPE_SZ) };
+        }
+        Some(Half { pipe_r: fds[0], pipe_w: fds[1], cap: cap.max(4096) as usize, pending: 0, eof: false, shut: false })
     }
     fn done(&self) -> bool {
         self.shut
     }
     fn wants_read(&self) -> bool {
-        !self.eof && self.start == 0 && self.end < self.buf.len()
+        !self.eof && self.pending < self.cap
     }
     fn wants_write(&self) -> bool {
-        self.end > self.start
+        self.pending > 0
+    }
+}
+
+impl Drop for Half {
+    fn drop(&mut self) {
+        unsafe {
+            libc::close(self.pipe_r);
+            libc::close(self.pipe_w);
+        }
     }
 }
 
@@ -520,27 +732,27 @@ struct Conn {
     dead: bool,
 }
 
-/// Move bytes src → half → dst; returns false on an error (the connection dies).
+fn splice(from: RawFd, to: RawFd, len: usize) -> isize {
+    unsafe { libc::splice(from, std::ptr::null_mut(), to, std::ptr::null_mut(), len, libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK) }
+}
+
+/// Move bytes src → pipe → dst; returns false on an error (the connection dies).
 fn pump(src: RawFd, dst: RawFd, h: &mut Half) -> bool {
     loop {
         let mut progressed = false;
-        if h.end > h.start {
-            let n = unsafe { libc::send(dst, h.buf[h.start..].as_ptr() as *const libc::c_void, h.end - h.start, libc::MSG_NOSIGNAL) };
+        if h.pending > 0 {
+            let n = splice(h.pipe_r, dst, h.pending);
             if n > 0 {
-                h.start += n as usize;
+                h.pending -= n as usize;
                 progressed = true;
-                if h.start == h.end {
-                    h.start = 0;
-                    h.end = 0;
-                }
             } else if n < 0 && errno() != libc::EAGAIN && errno() != libc::EINTR {
                 return false;
             }
         }
-        if !h.eof && h.end < h.buf.len() && h.start == 0 {
-            let n = unsafe { libc::recv(src, h.buf[h.end..].as_mut_ptr() as *mut libc::c_void, h.buf.len() - h.end, 0) };
+        if !h.eof && h.pending < h.cap {
+            let n = splice(src, h.pipe_w, h.cap - h.pending);
             if n > 0 {
-                h.end += n as usize;
+                h.pending += n as usize;
                 progressed = true;
             } else if n == 0 {
                 h.eof = true;
@@ -548,7 +760,7 @@ fn pump(src: RawFd, dst: RawFd, h: &mut Half) -> bool {
                 return false;
             }
         }
-        if h.eof && h.end == h.start && !h.shut {
+        if h.eof && h.pending == 0 && !h.shut {
             unsafe { libc::shutdown(dst, libc::SHUT_WR) };
             h.shut = true;
         }
@@ -589,10 +801,26 @@ pub fn spawn_forwarder(l: &Listeners, netns: &str) -> Result<i32, String> {
             }
         }
     }
-    if setns_path(netns, libc::CLONE_NEWNET).is_err() {
+    let state = netns.strip_prefix("state:").map(str::to_string);
+    if state.is_none() && setns_path(netns, libc::CLONE_NEWNET).is_err() {
         unsafe { libc::_exit(1) };
     }
-    forward_loop(l)
+    // More than one relaying thread where there are cores for them (iperf3 -P, parallel
+    // downloads): each takes the TCP connections it accepts first; UDP stays with the main
+    // thread (one session per peer). Threads made after setns are in the namespace too.
+    let tcp: Vec<(RawFd, Publish)> = l.socks.iter().filter(|(_, p)| p.proto == "tcp").cloned().collect();
+    if !tcp.is_empty() {
+        for _ in 1..forward_threads() {
+            let (socks, state) = (tcp.clone(), state.clone());
+            let _ = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || forward_loop(&Listeners { socks }, &mut Target { state, inode: 0 }));
+        }
+    }
+    forward_loop(l, &mut Target { state, inode: 0 })
+}
+
+/// Relaying threads: one per core, at most 4.
+fn forward_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4)
 }
 
 /// One UDP peer of a published UDP port: a connected socket towards the container.
@@ -610,7 +838,7 @@ fn same_addr(a: &libc::sockaddr_in, b: &libc::sockaddr_in) -> bool {
 }
 
 /// Relay datagrams that arrived on a published UDP port to the container.
-fn udp_in(lfd: RawFd, p: &Publish, sessions: &mut Vec<UdpSession>, buf: &mut [u8]) {
+fn udp_in(lfd: RawFd, p: &Publish, sessions: &mut Vec<UdpSession>, buf: &mut [u8], target: &mut Target) {
     loop {
         let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::sockaddr_in>() as u32;
@@ -621,6 +849,9 @@ fn udp_in(lfd: RawFd, p: &Publish, sessions: &mut Vec<UdpSession>, buf: &mut [u8
         let idx = match sessions.iter().position(|s| s.listener == lfd && same_addr(&s.client, &from)) {
             Some(i) => i,
             None => {
+                if !target.enter() {
+                    continue;
+                }
                 let up = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
                 if up < 0 {
                     continue;
@@ -657,7 +888,36 @@ fn udp_out(s: &mut UdpSession, buf: &mut [u8]) {
     }
 }
 
-fn forward_loop(l: &Listeners) -> ! {
+/// Where the forwarder makes its connections: the namespace it joined at the start, or
+/// (`state:FILE`, `--network slirp4netns`) the namespace of the pid in the container's state
+/// file, joined again whenever the container has restarted (a new namespace each time).
+struct Target {
+    state: Option<String>,
+    inode: u64,
+}
+
+impl Target {
+    fn enter(&mut self) -> bool {
+        let Some(path) = &self.state else { return true };
+        let pid = std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()).and_then(|v| v.get("pid").and_then(|p| p.as_i64())).unwrap_or(0);
+        if pid <= 0 {
+            return false;
+        }
+        let ns = format!("/proc/{pid}/ns/net");
+        let Ok(meta) = std::fs::metadata(&ns) else { return false };
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        if inode == self.inode {
+            return true;
+        }
+        if setns_path(&ns, libc::CLONE_NEWNET).is_err() {
+            return false;
+        }
+        self.inode = inode;
+        true
+    }
+}
+
+fn forward_loop(l: &Listeners, target: &mut Target) -> ! {
     let mut conns: Vec<Conn> = Vec::new();
     let mut sessions: Vec<UdpSession> = Vec::new();
     let mut dgram = vec![0u8; 65536];
@@ -748,13 +1008,17 @@ fn forward_loop(l: &Listeners) -> ! {
                 continue;
             }
             if p.proto == "udp" {
-                udp_in(*lfd, p, &mut sessions, &mut dgram);
+                udp_in(*lfd, p, &mut sessions, &mut dgram, target);
                 continue;
             }
             loop {
                 let client = unsafe { libc::accept4(*lfd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) };
                 if client < 0 {
                     break;
+                }
+                if !target.enter() {
+                    unsafe { libc::close(client) };
+                    continue;
                 }
                 let up = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
                 if up < 0 {
@@ -777,7 +1041,14 @@ fn forward_loop(l: &Listeners) -> ! {
                     }
                     continue;
                 }
-                conns.push(Conn { client, upstream: up, connecting: rc < 0, up: Half::new(), down: Half::new(), dead: false });
+                let (Some(uh), Some(dh)) = (Half::new(), Half::new()) else {
+                    unsafe {
+                        libc::close(client);
+                        libc::close(up);
+                    }
+                    continue;
+                };
+                conns.push(Conn { client, upstream: up, connecting: rc < 0, up: uh, down: dh, dead: false });
             }
         }
     }

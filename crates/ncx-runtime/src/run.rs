@@ -60,7 +60,7 @@ pub fn run(args: &Args) -> i32 {
         }
         code
     };
-    let spec = match Spec::load(&format!("{bundle}/config.json")) {
+    let mut spec = match Spec::load(&format!("{bundle}/config.json")) {
         Ok(s) => s,
         Err(e) => return report(125, e.to_string()),
     };
@@ -78,14 +78,14 @@ pub fn run(args: &Args) -> i32 {
         Ok(l) => l,
         Err(e) => return report(125, e),
     };
-    let attach = crate::net::attach_args(args);
+    let attach = crate::net::attach_args(args).map(crate::net::NetSetup::prefork);
     if let Some(pid) = args.userns_pid() {
         if let Err(e) = userns::join(pid) {
             return report(125, e.to_string());
         }
     }
     if let (Some(l), Some(a)) = (&listeners, &attach) {
-        if let Err(e) = crate::net::spawn_forwarder(l, &a.netns) {
+        if let Err(e) = crate::net::spawn_forwarder(l, &a.forward_target(args)) {
             return report(125, e);
         }
         for (fd, _) in &l.socks {
@@ -118,6 +118,10 @@ pub fn run(args: &Args) -> i32 {
         }
         flags &= !libc::CLONE_NEWNET;
     }
+    let own_userns = match crate::ownns::prepare(&mut spec) {
+        Ok(fd) => fd,
+        Err(e) => return report(125, e),
+    };
     if unsafe { libc::unshare(flags) } < 0 {
         return report(125, format!("cannot create the container's namespaces: {}", std::io::Error::last_os_error()));
     }
@@ -147,6 +151,9 @@ pub fn run(args: &Args) -> i32 {
         child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], false, gate.map(|g| g.0));
     }
     unsafe { libc::close(pair[1]) };
+    if let Some(fd) = own_userns {
+        unsafe { libc::close(fd) };
+    }
     if let (Some((gr, gw)), Some(a)) = (gate, &attach) {
         unsafe { libc::close(gr) };
         if let Err(e) = crate::net::attach(a, pid) {
@@ -292,8 +299,24 @@ fn pump(from: RawFd, to: RawFd) -> bool {
     true
 }
 
+/// How a supervised process ended for us: its exit code, or the user typed the detach keys
+/// (then the process still runs and the terminal is restored).
+pub(crate) enum Supervised {
+    Exited(i32),
+    Detached,
+}
+
 /// Wait for the container, forwarding signals and relaying the pty if there is one.
 pub(crate) fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool) -> i32 {
+    match supervise_with_keys(pid, set, master, no_stdin, &[]) {
+        Supervised::Exited(code) => code,
+        Supervised::Detached => 0,
+    }
+}
+
+/// `supervise`, watching the relayed stdin for a detach sequence (`exec -it --detach-keys`).
+pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool, keys: &[u8]) -> Supervised {
+    let mut detach = crate::attach::DetachKeys::new(keys.to_vec());
     let sfd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) };
     let mut saved: Option<libc::termios> = None;
     if let Some(m) = master {
@@ -321,8 +344,29 @@ pub(crate) fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, n
         if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
             continue;
         }
-        if fds.len() > 2 && fds[2].revents != 0 && !pump(0, master.unwrap()) {
-            stdin_open = false;
+        if fds.len() > 2 && fds[2].revents != 0 {
+            if keys.is_empty() {
+                if !pump(0, master.unwrap()) {
+                    stdin_open = false;
+                }
+            } else {
+                let mut buf = [0u8; 8192];
+                let n = unsafe { libc::read(0, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+                if n <= 0 && !(n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR)) {
+                    stdin_open = false;
+                } else if n > 0 {
+                    let mut out = Vec::new();
+                    let done = detach.feed(&buf[..n as usize], &mut out);
+                    crate::attach::write_all(master.unwrap(), &out);
+                    if done {
+                        if let Some(t) = saved {
+                            unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+                        }
+                        crate::attach::write_all(2, crate::attach::DETACHED_MESSAGE);
+                        return Supervised::Detached;
+                    }
+                }
+            }
         }
         if fds.len() > 1 && fds[1].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
             pump(master.unwrap(), 1);
@@ -365,7 +409,7 @@ pub(crate) fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, n
     if let Some(t) = saved {
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
     }
-    code.unwrap_or(125)
+    Supervised::Exited(code.unwrap_or(125))
 }
 
 /// Report an error to the parent and exit: the parent turns it into the exit code.
@@ -548,6 +592,12 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     let steps = plan(spec, rootfs, rootfs_mount);
     if let Err(e) = execute(&mut RealSys, &steps) {
         die(sock, 125, format!("container setup failed: {e}"));
+    }
+    if let Some(path) = crate::ownns::path(spec) {
+        use ncx_core::sys::Sys;
+        if let Err(e) = RealSys.open_ns(path).and_then(|fd| RealSys.setns(fd, libc::CLONE_NEWUSER, "user")) {
+            die(sock, 125, format!("cannot enter the container's user namespace: {e}"));
+        }
     }
     let seccomp = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
     exec_process(&process, seccomp, sock, pdeath)

@@ -1,5 +1,4 @@
 import {Flags} from '@oclif/core'
-import {readdirSync, lstatSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {BaseCommand} from '../../cli/base.js'
@@ -10,6 +9,7 @@ import {stateOf} from '../../engine/container/lifecycle.js'
 import {ContainerState} from '../../engine/container/state.js'
 import {ContainerRecord} from '../../engine/container/store.js'
 import {portsColumn} from '../../engine/network/container.js'
+import {treeSize} from '../../engine/df.js'
 import {isPaused} from '../../engine/cgroup/control.js'
 
 /** One `ps` row, with Docker's field names for `--format`. */
@@ -30,26 +30,6 @@ interface PsRow {
 }
 
 const HEADERS: Record<string, string> = {ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT', Names: 'NAMES', Image: 'IMAGE', Command: 'COMMAND'}
-
-/** Bytes in a tree (the container's writable layer); unreadable parts count as nothing. */
-function treeSize(dir: string): number {
-  let total = 0
-  let entries: string[]
-  try {
-    entries = readdirSync(dir)
-  } catch {
-    return 0
-  }
-  for (const name of entries) {
-    try {
-      const st = lstatSync(join(dir, name))
-      total += st.isDirectory() ? treeSize(join(dir, name)) : st.size
-    } catch {
-      // vanished
-    }
-  }
-  return total
-}
 
 /** Docker's `--filter` keys for ps that ncx supports. */
 function matches(record: ContainerRecord, state: ContainerState, filters: Map<string, string[]>): boolean {
@@ -128,7 +108,8 @@ export default class Ls extends BaseCommand<typeof Ls> {
         Ports: portsColumn(engine, record.id, state.status === 'running'),
         State: frozen ? 'paused' : state.status,
         Status: frozen ? `${statusText(state, now)} (Paused)` : statusText(state, now),
-        Size: size ? `${humanSize(upper)}` : '',
+        // Docker's "2B (virtual 4.26MB)": the writable layer, and with the image's layers.
+        Size: size ? `${humanSize(upper)} (virtual ${humanSize(upper + record.layers.reduce((n, d) => n + (engine.snapshots.size(d) ?? 0), 0))})` : '',
         Names: record.name,
         Labels: Object.entries(record.config?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
         Mounts: '',

@@ -17,7 +17,7 @@ export default class Rm extends BaseCommand<typeof Rm> {
   async run(): Promise<void> {
     const engine = this.engine()
     const code = await eachContainer(engine, this.positionals, async (record, name) => {
-      await removeContainer(engine, record, {force: this.flags.force})
+      await removeContainer(engine, record, {force: this.flags.force, volumes: this.flags.volumes})
       this.log(name)
     })
     if (code !== 0) this.exit(code)

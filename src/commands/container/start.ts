@@ -3,8 +3,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {eachContainer} from '../../cli/containers.js'
 import {UsageError} from '../../engine/errors.js'
-import {startContainer, waitContainer} from '../../engine/container/lifecycle.js'
-import {readLogs} from '../../engine/container/logs.js'
+import {DEFAULT_DETACH_KEYS, parseDetachKeys, startAttached} from '../../engine/container/attach.js'
+import {startContainer} from '../../engine/container/lifecycle.js'
 
 export default class Start extends BaseCommand<typeof Start> {
   static summary = 'Start one or more stopped containers'
@@ -13,23 +13,19 @@ export default class Start extends BaseCommand<typeof Start> {
   static args = {container: Args.string({description: 'Container name or ID (one or more)', required: true})}
   static flags = {
     attach: Flags.boolean({char: 'a', description: "Attach STDOUT/STDERR and forward signals; exit with the container's code"}),
-    interactive: Flags.boolean({char: 'i', description: "Attach container's STDIN (not supported yet)"}),
+    interactive: Flags.boolean({char: 'i', description: "Attach container's STDIN"}),
+    'detach-keys': Flags.string({description: 'Override the key sequence for detaching a container (default ctrl-p,ctrl-q)'}),
   }
 
   async run(): Promise<void> {
     const engine = this.engine()
-    if (this.flags.attach) {
+    if (this.flags.attach || this.flags.interactive) {
       if (this.positionals.length > 1) throw new UsageError('you cannot start and attach multiple containers at once')
+      const detachKeys = parseDetachKeys(this.flags['detach-keys'] ?? DEFAULT_DETACH_KEYS)
       const record = engine.containers.resolve(this.positionals[0])
-      const since = Date.now()
-      startContainer(engine, record)
-      if ((record.options.logDriver ?? 'json-file') === 'json-file') {
-        for await (const e of readLogs(engine, record, {follow: true, since: since - 1000})) {
-          ;(e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log)
-        }
-      }
-      const code = await waitContainer(engine, record)
-      if (code !== 0) this.exit(code)
+      const stdin = Boolean(this.flags.interactive) && record.options.interactive
+      const outcome = await startAttached(engine, record, {stdin, detachKeys, sigProxy: true})
+      if (!outcome.detached && outcome.exitCode) this.exit(outcome.exitCode)
       return
     }
     const code = await eachContainer(engine, this.positionals, (record, name) => {

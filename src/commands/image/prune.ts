@@ -1,9 +1,8 @@
-import {confirm} from '@inquirer/prompts'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
+import {confirmDeletion} from '../../cli/confirm.js'
 import {humanSize} from '../../cli/output.js'
-import {NcxError} from '../../engine/errors.js'
 import {PruneReport, pruneImages} from '../../engine/image/prune.js'
 
 const DANGLING_WARNING = 'WARNING! This will remove all dangling images.\nAre you sure you want to continue?'
@@ -33,18 +32,7 @@ export default class ImagePrune extends BaseCommand<typeof ImagePrune> {
 
   async run(): Promise<void> {
     const {all, force} = this.flags
-    if (!force) {
-      if (!process.stdin.isTTY) throw new NcxError('image prune requires confirmation: use -f to skip it', {exitCode: 1})
-      let ok: boolean
-      try {
-        ok = await confirm({message: all ? ALL_WARNING : DANGLING_WARNING, default: false})
-      } catch (error) {
-        // Ctrl-C at the prompt.
-        if ((error as Error).name === 'ExitPromptError') this.exit(130)
-        throw error
-      }
-      if (!ok) return
-    }
+    if (!(await confirmDeletion('image prune', all ? ALL_WARNING : DANGLING_WARNING, force))) return
     process.stdout.write(renderPrune(pruneImages(this.engine(), {all})))
   }
 }

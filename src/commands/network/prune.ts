@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {UsageError} from '../../engine/errors.js'
+import {confirmDeletion} from '../../cli/confirm.js'
 import {pruneNetworks} from '../../engine/network/networks.js'
 
 export default class NetworkPrune extends BaseCommand<typeof NetworkPrune> {
@@ -11,12 +11,7 @@ export default class NetworkPrune extends BaseCommand<typeof NetworkPrune> {
   }
 
   async run(): Promise<void> {
-    if (!this.flags.force) {
-      if (!process.stdin.isTTY) throw new UsageError('prune needs confirmation: use -f (--force) when not on a terminal')
-      const {confirm} = await import('@inquirer/prompts')
-      const ok = await confirm({message: 'This will remove all custom networks not used by at least one container. Are you sure you want to continue?', default: false})
-      if (!ok) return
-    }
+    if (!(await confirmDeletion('network prune', 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?', this.flags.force))) return
     const removed = pruneNetworks(this.engine())
     if (removed.length > 0) this.log(['Deleted Networks:', ...removed].join('\n'))
   }

@@ -28,6 +28,8 @@ export interface ExecOptions {
   workdir?: string
   user?: string
   privileged: boolean
+  /** `--detach-keys` as bytes (with -it): the process keeps running after them. */
+  detachKeys?: number[]
 }
 
 /** The OCI `process` for an exec, from the container's own process settings. */
@@ -63,11 +65,13 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   args.push('--config', join(dir, 'config.json'))
   if (options.detach) args.push('--detach')
   if (options.tty && !options.interactive) args.push('--no-stdin')
+  if (options.tty && options.interactive && options.detachKeys?.length) args.push('--detach-keys', options.detachKeys.join(','))
   const child = spawn(runtimeBinary(), args, {
     stdio: [options.interactive && !options.detach ? 'inherit' : 'ignore', options.detach ? 'ignore' : 'inherit', options.detach ? 'ignore' : 'inherit', 'pipe'],
   })
-  const {exitCode, failure, warnings} = await superviseRuntime(child)
+  const {exitCode, failure, warnings, detached} = await superviseRuntime(child)
   for (const w of warnings) engine.warn(w)
   if (failure) throw new NcxError(failure.message, {exitCode: failure.code})
+  if (detached) return 0
   return exitCode ?? 125
 }

@@ -7,6 +7,7 @@ import {containerLowerDirs} from './run.js'
 import {HealthState} from './state.js'
 import {ContainerRecord} from './store.js'
 import {networkSettings} from '../network/container.js'
+import {configVolumes, hostConfigMounts, inspectMounts} from '../volume/attach.js'
 import {isPaused} from '../cgroup/control.js'
 
 const ZERO_TIME = '0001-01-01T00:00:00Z'
@@ -132,13 +133,14 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
     AppArmorProfile: '',
     ExecIDs: null,
     HostConfig: {
-      Binds: null,
+      ...hostConfigMounts(o.mounts, o.volumesFrom),
       LogConfig: {Type: logType, Config: o.logOpts ?? {}},
       NetworkMode: o.network,
       PortBindings: {},
       RestartPolicy: {Name: policy, MaximumRetryCount: Number(max ?? 0)},
       AutoRemove: o.rm,
       ReadonlyRootfs: o.readOnly,
+      UsernsMode: o.userns ?? '',
       Runtime: 'ncx-runtime',
       ...hostConfigLimits(o),
     },
@@ -146,7 +148,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       Name: driver,
       Data: driver === 'overlay' ? {LowerDir: lower.join(':'), MergedDir: join(dir, 'rootfs'), UpperDir: join(dir, 'upper'), WorkDir: join(dir, 'work')} : null,
     },
-    Mounts: [],
+    Mounts: inspectMounts(record.mounts),
     Config: {
       Hostname: c?.hostname ?? record.id.slice(0, 12),
       Domainname: '',
@@ -161,7 +163,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       Cmd: c ? c.cmd : record.args,
       ...(c?.healthcheck ? {Healthcheck: c.healthcheck} : {}),
       Image: record.image,
-      Volumes: null,
+      Volumes: configVolumes(record.mounts),
       WorkingDir: c?.workdir ?? o.workdir ?? '',
       Entrypoint: c && c.entrypoint.length > 0 ? c.entrypoint : null,
       OnBuild: null,

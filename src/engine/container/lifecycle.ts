@@ -9,11 +9,12 @@ import {join} from 'node:path'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
-import {runtimeSync} from '../runtime.js'
+import {runtimeAsync, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
-import {createContainer, rootfsArgs} from './run.js'
+import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {signalNumber} from './signals.js'
+import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
 import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
 import {ContainerRecord} from './store.js'
 
@@ -49,8 +50,11 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
     args.push('--health-cmd', JSON.stringify(hc.Test), '--health-interval-ms', ms(hc.Interval, 30_000), '--health-timeout-ms', ms(hc.Timeout, 30_000))
     args.push('--health-start-period-ms', ms(hc.StartPeriod, 0), '--health-retries', String(hc.Retries ?? 3))
   }
-  if (o.interactive && !o.tty) args.push('--stdin-open')
+  // Docker's StdinOnce: a container created attached (not -d) with -i sees EOF when the
+  // attached client's stdin ends.
+  if (o.interactive && !o.tty) args.push('--stdin-open', ...(o.detach ? [] : ['--stdin-once']))
   if (o.rm) args.push('--cleanup-bundle')
+  args.push(...monitorEventArgs(engine.paths, record))
   return args
 }
 
@@ -58,30 +62,57 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
  * Start a created or stopped container under a new monitor; returns once its process runs
  * (or failed to start, with Docker's exit code). A running container is left alone.
  */
-export function startContainer(engine: Engine, record: ContainerRecord): {pid: number; alreadyRunning: boolean} {
+export function startContainer(engine: Engine, record: ContainerRecord, options: {attachWait?: boolean} = {}): {pid: number; alreadyRunning: boolean} {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
-  const dir = engine.containers.dir(record.id)
-  rmSync(join(dir, STOP_MARKER), {force: true})
+  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  let out: string
   try {
-    const out = runtimeSync(monitorArgs(engine, record), {keepCode: true})
-    const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
-    recordPorts(engine, record.id, started.ports)
-    return {pid: started.pid ?? 0, alreadyRunning: false}
+    out = runtimeSync([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
   } catch (error) {
-    if (error instanceof NcxError && !record.options.rm) {
-      engine.containers.update(record.id, (r) => {
-        r.state = {...r.state, exitCode: error.exitCode, error: error.message}
-      })
-    }
-    throw error
+    return startFailed(engine, record, error)
   }
+  return startedFrom(engine, record, out)
+}
+
+/** `startContainer` without blocking the event loop: compose starts independent services concurrently. */
+export async function startContainerAsync(engine: Engine, record: ContainerRecord): Promise<{pid: number; alreadyRunning: boolean}> {
+  const current = stateOf(engine, record)
+  if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
+  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  let out: string
+  try {
+    out = await runtimeAsync(monitorArgs(engine, record), {keepCode: true})
+  } catch (error) {
+    return startFailed(engine, record, error)
+  }
+  return startedFrom(engine, record, out)
+}
+
+/** The monitor's report: the container's pid and the ports it bound. */
+function startedFrom(engine: Engine, record: ContainerRecord, out: string): {pid: number; alreadyRunning: boolean} {
+  const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
+  recordPorts(engine, record.id, started.ports)
+  return {pid: started.pid ?? 0, alreadyRunning: false}
+}
+
+function startFailed(engine: Engine, record: ContainerRecord, error: unknown): never {
+  if (error instanceof NcxError && !record.options.rm) {
+    engine.containers.update(record.id, (r) => {
+      r.state = {...r.state, exitCode: error.exitCode, error: error.message}
+    })
+  }
+  throw error
 }
 
 /** `run -d`: create, then start under a monitor. */
 export function runDetached(engine: Engine, options: ContainerOptions): ContainerRecord {
-  const {container} = createContainer(engine, options)
-  startContainer(engine, container)
+  const {container} = createContainer(engine, options, true)
+  try {
+    startContainer(engine, container)
+  } finally {
+    engine.containers.settle(container.id)
+  }
   return container
 }
 
@@ -128,8 +159,9 @@ export async function stopContainer(engine: Engine, record: ContainerRecord, opt
   const timeout = options.timeout ?? record.options.stopTimeout ?? 10
   const args = ['stop', '--pid', String(s.pid), '--signal', String(signal), '--timeout-ms', String(timeout < 0 ? 2 ** 31 - 1 : timeout * 1000)]
   if (s.monitorPid) args.push('--monitor-pid', String(s.monitorPid))
-  runtimeSync([...args, ...joinArgs(engine.session())])
+  await runtimeAsync([...args, ...joinArgs(engine.session())])
   await until(() => !isUp(stateOf(engine, record)), 5000)
+  recordContainerEvent(engine.paths, 'stop', actorOf(record))
 }
 
 /** `kill [-s SIGNAL]`: Docker's "is not running" error for a stopped container. */
@@ -142,6 +174,7 @@ export function killContainer(engine: Engine, record: ContainerRecord, signal = 
   // A kill with the stop signal or SIGKILL counts as a stop by the user: no restart.
   if (n === 9 || n === signalNumber(record.config?.stopSignal ?? 'SIGTERM')) markStopped(engine, record)
   runtimeSync(['kill', '--pid', String(s.pid), '--signal', String(n), ...joinArgs(engine.session())])
+  recordContainerEvent(engine.paths, 'kill', actorOf(record), {signal: String(n)})
 }
 
 export async function restartContainer(engine: Engine, record: ContainerRecord, options: {timeout?: number; signal?: string} = {}): Promise<void> {
@@ -150,7 +183,7 @@ export async function restartContainer(engine: Engine, record: ContainerRecord, 
 }
 
 /** `rm [-f]`: a running container needs force (then it is killed first). */
-export async function removeContainer(engine: Engine, record: ContainerRecord, options: {force: boolean}): Promise<void> {
+export async function removeContainer(engine: Engine, record: ContainerRecord, options: {force: boolean; volumes?: boolean}): Promise<void> {
   const s = stateOf(engine, record)
   if (isUp(s)) {
     if (!options.force) {
@@ -159,8 +192,11 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
     await stopContainer(engine, record, {signal: 'KILL', timeout: 0})
   }
   const doomed = engine.containers.locked(() => engine.containers.detach(record.id))
+  recordContainerEvent(engine.paths, 'destroy', actorOf(record))
   if (doomed) engine.snapshots.removeTree([doomed])
   releaseContainer(engine, record.id)
+  // `rm -v`: the container's anonymous volumes go with it (named ones never do).
+  if (options.volumes) engine.volumes.removeAnonymousOf(record.id)
 }
 
 /**
@@ -183,6 +219,7 @@ export async function waitContainer(engine: Engine, record: ContainerRecord): Pr
 
 /** `container prune`: remove every container that is not running. */
 export async function pruneContainers(engine: Engine): Promise<string[]> {
+  reapAbandoned(engine)
   const removed: string[] = []
   for (const record of engine.containers.list()) {
     if (isUp(stateOf(engine, record))) continue

@@ -1,7 +1,7 @@
 import {ChildProcess, spawn} from 'node:child_process'
 import {readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {createInterface} from 'node:readline'
+import {userInfo} from 'node:os'
 
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
@@ -10,11 +10,15 @@ import {ImageConfig} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
-import {resolveUser} from '../spec/user.js'
+import {readImageFile, resolveUser} from '../spec/user.js'
 import {applyHostOptions} from '../spec/host-options.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
+import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
 import {ContainerRecord} from './store.js'
+import {containerMounts, copyUpVolumes} from '../volume/container.js'
+import {ociMounts} from '../volume/attach.js'
+import {applyKeepId, checkKeepId, keepIdLowerDirs, keepIdPasswd, keepIdUser} from '../rootless/keepid.js'
 
 export interface RunResult {
   container: ContainerRecord
@@ -27,6 +31,8 @@ type RuntimeEvent =
   | {event: 'exit'; code: number}
   | {event: 'error'; code: number; message: string}
   | {event: 'warning'; message: string}
+  | {event: 'detached'}
+  | {event: 'closed'}
 
 function hostsFile(hostname: string): string {
   return [
@@ -49,8 +55,23 @@ function hostResolvConf(): string {
   }
 }
 
-/** Look up the image, lay out the bundle (config.json, rootfs, upper/work dirs, /etc files). */
-export function createContainer(engine: Engine, options: ContainerOptions): {container: ContainerRecord; lowerDirs: string[]} {
+/** Remove the containers a killed `create`/`run` left half-made (see CREATING in store.ts). */
+export function reapAbandoned(engine: Engine): void {
+  for (const id of engine.containers.listAbandoned()) {
+    const doomed = engine.containers.locked(() => (engine.containers.abandoned(id) ? engine.containers.detach(id) : undefined))
+    if (!doomed) continue
+    engine.snapshots.removeTree([doomed])
+    releaseContainer(engine, id)
+  }
+}
+
+/**
+ * Look up the image, lay out the bundle (config.json, rootfs, upper/work dirs, /etc files).
+ * With `pending`, the container stays marked as being created until the caller settles it
+ * (`run`: once its process started), so a killed `run` leaves nothing half-made.
+ */
+export function createContainer(engine: Engine, options: ContainerOptions, pending = false): {container: ContainerRecord; lowerDirs: string[]} {
+  reapAbandoned(engine)
   const image = engine.images.find(options.image)
   if (!image) {
     throw new NcxError(`Unable to find image '${options.image}' locally`, {
@@ -63,7 +84,8 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
   }
   const lowerDirs = image.layers.map((l) => engine.snapshots.dir(l.diffId)).reverse()
   const imageCfg = config.config ?? {}
-  const user = resolveUser(options.user ?? imageCfg.User ?? '', lowerDirs)
+  if (options.userns === 'keep-id') checkKeepId(engine.session(), engine.storageDriver().name)
+  const user = resolveUser(configuredUser(options, imageCfg), lowerDirs)
   const container = engine.containers.create({
     name: options.name,
     image: options.image,
@@ -75,12 +97,15 @@ export function createContainer(engine: Engine, options: ContainerOptions): {con
     state: {status: 'created', pid: 0, exitCode: 0},
   })
   try {
-    return layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+    const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+    if (!pending) engine.containers.settle(container.id)
+    return made
   } catch (error) {
     // Creation is all or nothing (as in Docker): no half-made container is left behind.
     const doomed = engine.containers.locked(() => engine.containers.detach(container.id))
     if (doomed) engine.snapshots.removeTree([doomed])
     releaseContainer(engine, container.id)
+    engine.volumes.removeAnonymousOf(container.id)
     throw error
   }
 }
@@ -109,8 +134,18 @@ function layOutBundle(
   writeFileSync(etcFiles.resolvConf, etc.resolvConf ?? resolvConf)
   const ttyGroupMapped = !session.rootless || session.gidMap.some((r) => r.container <= 5 && r.container + r.size > 5)
   const cgroupNamespace = existsSync('/proc/self/ns/cgroup')
-  const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles})
+  container.mounts = containerMounts(engine, container, Object.keys(imageCfg.Volumes ?? {}))
+  const mounts = container.mounts.length > 0 ? container.mounts : undefined
+  const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles, ...(mounts ? {mounts: ociMounts(mounts)} : {})})
   applyHostOptions(spec, container.id, options, lowerDirs, (m) => engine.warn(m))
+  if (options.userns === 'keep-id') {
+    applyKeepId(spec, session)
+    const passwd = keepIdPasswd(readImageFile(lowerDirs, '/etc/passwd'), userInfo().username)
+    if (passwd !== undefined) {
+      writeFileSync(join(dir, 'passwd'), passwd)
+      spec.mounts.push({destination: '/etc/passwd', type: 'bind', source: join(dir, 'passwd'), options: ['rbind', 'rprivate', 'ro']})
+    }
+  }
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n')
   container.args = spec.process.args
   const {entrypoint, cmd} = resolveCommand(imageCfg, options)
@@ -121,19 +156,31 @@ function layOutBundle(
     cmd,
     env: spec.process.env,
     workdir: spec.process.cwd,
-    user: options.user ?? imageCfg.User ?? '',
+    user: configuredUser(options, imageCfg),
     hostname,
     ...(options.stopSignal ?? imageCfg.StopSignal ? {stopSignal: options.stopSignal ?? imageCfg.StopSignal} : {}),
     ...(healthcheck ? {healthcheck} : {}),
-    ...(imageCfg.Labels ? {labels: imageCfg.Labels} : {}),
+    ...(imageCfg.Labels || options.labels ? {labels: {...imageCfg.Labels, ...options.labels}} : {}),
   }
   engine.containers.save(container)
-  if (etc.network) refreshNetworkHosts(engine, etc.network)
+  if (mounts) copyUpVolumes(engine, container, lowerDirs)
+  for (const n of etc.networks ?? []) refreshNetworkHosts(engine, n)
   return {container, lowerDirs}
+}
+
+/** `-u`, else (keep-id) the user's own uid:gid, else the image's USER. */
+function configuredUser(options: ContainerOptions, imageCfg: NonNullable<ImageConfig['config']>): string {
+  if (options.user !== undefined) return options.user
+  if (options.userns === 'keep-id') {
+    const {uid, gid} = keepIdUser()
+    return `${uid}:${gid}`
+  }
+  return imageCfg.User ?? ''
 }
 
 /** The unpacked image layers of a container, topmost first (overlay's lowerdir order). */
 export function containerLowerDirs(engine: Engine, container: ContainerRecord): string[] {
+  if (container.options.userns === 'keep-id') return keepIdLowerDirs(engine, container.layers)
   return container.layers.map((d) => engine.snapshots.dir(d)).reverse()
 }
 
@@ -143,6 +190,7 @@ export function containerLowerDirs(engine: Engine, container: ContainerRecord): 
  * once, before the first start.
  */
 export function rootfsArgs(engine: Engine, container: ContainerRecord, lowerDirs = containerLowerDirs(engine, container)): string[] {
+  if (container.options.userns === 'keep-id') lowerDirs = keepIdLowerDirs(engine, container.layers)
   const session = engine.session()
   const dir = engine.containers.dir(container.id)
   if (engine.storageDriver().name === 'overlay') return ['--rootfs-mount', `overlay:${overlayData(lowerDirs, dir, session.rootless)}`]
@@ -162,6 +210,24 @@ export interface RuntimeOutcome {
   exitCode?: number
   failure?: {code: number; message: string}
   warnings: string[]
+  /** An exit event arrived (not just the process ending). */
+  exited?: boolean
+  /** `attach`: the user typed the detach keys. */
+  detached?: boolean
+  /** `attach`: the monitor closed the connection without an exit code. */
+  closed?: boolean
+}
+
+/** The lines of a stream (node:readline costs more to load than a run takes to start). */
+async function* jsonLines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
+  let rest = ''
+  input.setEncoding('utf8') // multi-byte characters split across chunks stay whole
+  for await (const chunk of input) {
+    const parts = (rest + String(chunk)).split('\n')
+    rest = parts.pop() ?? ''
+    yield* parts
+  }
+  if (rest) yield rest
 }
 
 /**
@@ -174,7 +240,7 @@ export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome
   for (const s of signals) process.on(s, ignore)
   const outcome: RuntimeOutcome = {started: false, warnings: []}
   try {
-    const lines = createInterface({input: child.stdio[3] as NodeJS.ReadableStream})
+    const lines = jsonLines(child.stdio[3] as NodeJS.ReadableStream)
     const closed = new Promise<number>((resolve, reject) => {
       child.on('error', reject)
       child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 125)))
@@ -190,9 +256,18 @@ export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome
         outcome.started = true
         outcome.ports = ev.ports
         onStarted?.(outcome)
-      } else if (ev.event === 'exit') outcome.exitCode = ev.code
+      } else if (ev.event === 'exit') {
+        outcome.exitCode = ev.code
+        outcome.exited = true
+      } else if (ev.event === 'detached') outcome.detached = true
+      else if (ev.event === 'closed') outcome.closed = true
       else if (ev.event === 'error') outcome.failure = {code: ev.code, message: ev.message}
       else if (ev.event === 'warning') outcome.warnings.push(ev.message)
+    }
+    if (outcome.detached) {
+      // `exec --detach-keys`: the runtime stays behind with the process; we are done.
+      child.unref()
+      return outcome
     }
     const code = await closed
     outcome.exitCode ??= outcome.failure?.code ?? code
@@ -210,8 +285,12 @@ export function overlayData(lowerDirs: string[], dir: string, rootless: boolean)
 
 /** `ncx run` in the foreground: create, start, wait; remove afterwards with `--rm`. */
 export async function runContainer(engine: Engine, options: ContainerOptions): Promise<RunResult> {
-  const {container, lowerDirs} = createContainer(engine, options)
-  return runCreated(engine, container, lowerDirs)
+  const {container, lowerDirs} = createContainer(engine, options, true)
+  try {
+    return await runCreated(engine, container, lowerDirs)
+  } finally {
+    engine.containers.settle(container.id)
+  }
 }
 
 /** Run an existing container in the foreground (the runtime plays the monitor's part). */
@@ -226,13 +305,20 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   if (options.rm) args.push('--cleanup', dir)
   const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
   const {started, exitCode, failure, warnings} = await superviseRuntime(child, (o) => {
+    recordContainerEvent(engine.paths, 'start', actorOf(container))
     // (not for --rm: the runtime may be deleting the bundle already)
-    if (!options.rm) recordPorts(engine, container.id, o.ports)
+    if (!options.rm) {
+      engine.containers.settle(container.id)
+      recordPorts(engine, container.id, o.ports)
+    }
   })
   for (const w of warnings) engine.warn(w)
+  if (started) recordContainerEvent(engine.paths, 'die', actorOf(container), {exitCode: String(exitCode ?? 125)})
   if (options.rm) {
     if (existsSync(dir)) engine.snapshots.removeTree([dir])
+    recordContainerEvent(engine.paths, 'destroy', actorOf(container))
     releaseContainer(engine, container.id)
+    engine.volumes.removeAnonymousOf(container.id)
   } else {
     engine.containers.update(container.id, (r) => {
       r.state = {

@@ -76,8 +76,28 @@ export function processStart(pid: number): number | undefined {
   }
 }
 
+let bootTime: number | undefined
+
+/** When this machine booted (ms since the epoch; /proc/stat btime). */
+function booted(): number {
+  if (bootTime === undefined) {
+    try {
+      bootTime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? 0) * 1000
+    } catch {
+      bootTime = 0
+    }
+  }
+  return bootTime
+}
+
+/**
+ * Is the monitor that wrote `state` alive? Its pid and start time must match, and it must
+ * have started in this boot: after a reboot a new process may have the same pid and even
+ * the same start tick.
+ */
 export function monitorAlive(state: MonitorState): boolean {
-  return state.monitorPid > 0 && processStart(state.monitorPid) === state.monitorStart
+  if (state.monitorPid <= 0 || processStart(state.monitorPid) !== state.monitorStart) return false
+  return !state.startedAt || Date.parse(state.startedAt) >= booted() - 1000
 }
 
 export function readMonitorState(dir: string): MonitorState | undefined {

@@ -1,11 +1,27 @@
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
+import {actorOf, recordContainerEvent} from '../events.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
-import {readJson, withLock, writeJson} from '../store/files.js'
+import {readJson, withLock, writeFileAtomic, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
+import {ContainerMount} from '../volume/attach.js'
+import {monitorAlive, processStart, readMonitorState} from './state.js'
+
+/**
+ * Present while a container is being made (`create`; `run` until its process started):
+ * the creator's pid and start time. A container whose creator died (SIGKILL mid-`run`) with
+ * the marker still there is half-made: invisible to every command, its name free, and its
+ * directory removed by the next `create`/`run`/`ps` (see reapAbandoned in run.ts).
+ */
+export const CREATING = 'creating'
+
+interface Creator {
+  pid: number
+  start: number
+}
 
 export type ContainerStatus = 'created' | 'running' | 'exited'
 
@@ -37,6 +53,8 @@ export interface ContainerRecord {
   state: {status: ContainerStatus; pid: number; exitCode: number; startedAt?: string; finishedAt?: string; error?: string}
   /** Set at create time (records written before detached containers existed lack it). */
   config?: ContainerConfig
+  /** Bind mounts, volumes and tmpfs mounts, resolved at create time (Docker's inspect `Mounts`). */
+  mounts?: ContainerMount[]
 }
 
 const ADJECTIVES = ['admiring', 'brave', 'calm', 'eager', 'festive', 'gifted', 'happy', 'jolly', 'keen', 'lucid', 'modest', 'nifty', 'quirky', 'serene', 'tender', 'vibrant', 'wizardly', 'zealous']
@@ -65,9 +83,42 @@ export class ContainerStore {
     const base = layout.containers(this.paths)
     if (!existsSync(base)) return []
     return readdirSync(base)
-      .filter((id) => /^[a-f0-9]{64}$/.test(id))
+      .filter((id) => /^[a-f0-9]{64}$/.test(id) && !this.abandoned(id))
       .map((id) => readJson<ContainerRecord | undefined>(this.recordPath(id), undefined))
       .filter((r): r is ContainerRecord => r !== undefined)
+  }
+
+  /** Is this a half-made container whose creator died (and which no monitor runs)? */
+  abandoned(id: string): boolean {
+    const marker = join(this.dir(id), CREATING)
+    if (!existsSync(marker)) {
+      // The common case (whole), checked without an ENOENT exception. A directory with
+      // neither marker nor record was left by a create killed right after its mkdir (both
+      // are written under the containers lock, where reapAbandoned checks again).
+      return !existsSync(this.recordPath(id)) && existsSync(this.dir(id))
+    }
+    let creator: Creator | undefined
+    try {
+      creator = readJson<Creator | undefined>(marker, undefined)
+    } catch {
+      return false // unreadable: not ours to judge
+    }
+    // No marker: whole (settled meanwhile, too). A live creator: still being made.
+    if (!creator || processStart(creator.pid) === creator.start) return false
+    const ms = readMonitorState(this.dir(id))
+    return !(ms && ms.status !== 'exited' && monitorAlive(ms))
+  }
+
+  /** Containers a dead creator left half-made. */
+  listAbandoned(): string[] {
+    const base = layout.containers(this.paths)
+    if (!existsSync(base)) return []
+    return readdirSync(base).filter((id) => /^[a-f0-9]{64}$/.test(id) && this.abandoned(id))
+  }
+
+  /** The container is whole (created, or for `run` started): drop the creating marker. */
+  settle(id: string): void {
+    rmSync(join(this.dir(id), CREATING), {force: true})
   }
 
   find(nameOrId: string): ContainerRecord | undefined {
@@ -76,7 +127,10 @@ export class ContainerStore {
     const byName = all.find((c) => c.name === nameOrId.replace(/^\//, ''))
     if (byName) return byName
     const byId = all.filter((c) => c.id.startsWith(nameOrId.toLowerCase()))
-    if (byId.length > 1) throw new NcxError(`multiple containers match ${JSON.stringify(nameOrId)}`, {hint: 'use more characters of the ID, or the name'})
+    if (byId.length > 1) {
+      // Docker's message and exit code (run/create turn 1 into 125).
+      throw new NcxError(`multiple IDs found with provided prefix: ${nameOrId}`, {exitCode: 1, hint: 'use more characters of the ID, or the name'})
+    }
     return byId[0]
   }
 
@@ -106,13 +160,18 @@ export class ContainerStore {
       const id = randomBytes(32).toString('hex')
       const full: ContainerRecord = {...record, id, name}
       mkdirSync(this.dir(id), {recursive: true})
-      writeJson(this.recordPath(id), full)
+      const creator: Creator = {pid: process.pid, start: processStart(process.pid) ?? 0}
+      writeFileAtomic(join(this.dir(id), CREATING), JSON.stringify(creator), 0o644, false)
+      // Not synced: the record is saved (durably) once the bundle is laid out; until then
+      // the creating marker makes a crash's leftovers garbage anyway.
+      writeJson(this.recordPath(id), full, false)
       return full
     })
   }
 
   save(record: ContainerRecord): void {
     writeJson(this.recordPath(record.id), record)
+    recordContainerEvent(this.paths, 'create', actorOf(record)) // a save completes a creation
   }
 
   /** Read-modify-write one record under the containers lock; undefined when it is gone. */
@@ -141,8 +200,10 @@ export class ContainerStore {
       }
       const record = readJson<ContainerRecord | undefined>(this.recordPath(id), undefined)
       if (!record) throw new NotFoundError(`No such container: ${id}`)
+      const oldName = record.name
       record.name = name
       writeJson(this.recordPath(id), record)
+      recordContainerEvent(this.paths, 'rename', actorOf(record), {oldName: `/${oldName}`})
     })
   }
 

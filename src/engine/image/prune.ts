@@ -1,6 +1,7 @@
 import {Engine} from '../engine.js'
 import {familiarName, parseReference} from './reference.js'
 import {collectGarbage} from './remove.js'
+import {ImageRecord} from './types.js'
 
 /** One pruned image, in the order Docker reports it: its names untagged, then its ID deleted. */
 export interface PrunedImage {
@@ -19,10 +20,10 @@ export interface PruneReport {
  * uses, then collect the blobs and unpacked layers nothing references. Images are chosen
  * and removed under the images lock, so an image tagged meanwhile is not taken.
  */
-export function pruneImages(engine: Engine, options: {all: boolean}): PruneReport {
+export function pruneImages(engine: Engine, options: {all: boolean; match?: (image: ImageRecord) => boolean}): PruneReport {
   const used = new Set(engine.containers.list().map((c) => c.imageId))
   const removed = engine.images.update((images) => {
-    const doomed = images.filter((i) => !used.has(i.id) && (options.all || i.names.length === 0))
+    const doomed = images.filter((i) => !used.has(i.id) && (options.all || i.names.length === 0) && (options.match?.(i) ?? true))
     for (const image of doomed) images.splice(images.indexOf(image), 1)
     return doomed
   })

@@ -4,9 +4,10 @@ import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
 import {ContainerOptions} from '../spec/generate.js'
-import {SLIRP_DNS, attachContainer, findNetwork, formatPorts, hostsContent, isBridged, readContainerNetwork, runningPeer} from './networks.js'
+import {SLIRP_GUEST, attachContainer, hostsContent, isBridged, isSlirpMode, readContainerNetwork, recordSlirpContainer, runningPeer} from './attach.js'
+import {DEFAULT_NETWORK, SLIRP_DNS, findNetwork, formatPorts} from './networks.js'
 
-export {networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer} from './networks.js'
+export {networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer} from './attach.js'
 
 /** `-P`: every port the image EXPOSEs that `-p` did not publish gets a random host port. */
 export function withExposedPorts(options: ContainerOptions, exposed: Record<string, object> | null | undefined): ContainerOptions {
@@ -42,7 +43,7 @@ export function containerEtcFiles(
   options: ContainerOptions,
   hostname: string,
   hostResolv: string,
-): {hosts?: string; resolvConf?: string; network?: string} {
+): {hosts?: string; resolvConf?: string; network?: string; networks?: string[]} {
   const extra = options.addHosts ?? []
   if (options.network.startsWith('container:')) {
     // Docker's container mode: the other container's network, /etc/hosts and resolv.conf.
@@ -51,12 +52,25 @@ export function containerEtcFiles(
     return {hosts: read('hosts'), resolvConf: read('resolv.conf')}
   }
   if (isBridged(options.network)) {
-    const att = attachContainer(engine, container.id, options.network, {aliases: options.networkAliases, publish: options.publish, ip: options.ip})
+    const wants = [options.network, ...(options.networks ?? [])].map((network, i) => ({
+      network,
+      aliases: options.networkAliases,
+      ...(i === 0 && options.ip !== undefined ? {ip: options.ip} : {}),
+      ...(i === 0 && options.macAddress !== undefined ? {mac: options.macAddress} : {}),
+    }))
+    const att = attachContainer(engine, container.id, container.name, wants, options.publish)
+    const first = att.endpoints[0]
+    const userDefined = first.network !== DEFAULT_NETWORK
     return {
-      hosts: hostsContent({ip: att.ip, hostname, name: att.network === 'bridge' ? undefined : container.name}, extra, []),
+      hosts: hostsContent({ip: first.ip, hostname, name: userDefined ? container.name : undefined, aliases: userDefined ? first.aliases : []}, extra, []),
       resolvConf: resolvContent(`nameserver ${SLIRP_DNS}\n`, options),
-      network: att.network,
+      network: first.network,
+      networks: att.endpoints.map((e) => e.network),
     }
+  }
+  if (isSlirpMode(options.network)) {
+    recordSlirpContainer(engine, container.id, options.network, options.publish)
+    return {hosts: hostsContent({ip: SLIRP_GUEST, hostname}, extra, []), resolvConf: resolvContent(`nameserver ${SLIRP_DNS}\n`, options)}
   }
   return {
     hosts: extra.length > 0 ? hostsContent({ip: '127.0.1.1', hostname}, extra, []) : undefined,
@@ -79,17 +93,21 @@ export function networkSettings(engine: Engine, id: string, mode: string, runnin
     const key = `${p.containerPort}/${p.proto}`
     ;(ports[key] ??= []).push({HostIp: p.hostIp, HostPort: running ? String(p.hostPort) : ''})
   }
-  const ep = att
-    ? {Aliases: att.aliases, NetworkID: findNetwork(engine, att.network)?.id ?? '', EndpointID: '', Gateway: att.gateway, IPAddress: att.ip, IPPrefixLen: att.prefix, MacAddress: ''}
-    : {NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: ''}
+  const networks: Record<string, unknown> = {}
+  for (const e of att?.endpoints ?? []) {
+    networks[e.network] = {Aliases: e.aliases, NetworkID: findNetwork(engine, e.network)?.id ?? '', EndpointID: '', Gateway: e.gateway, IPAddress: e.ip, IPPrefixLen: e.prefix, MacAddress: e.mac}
+  }
+  if (Object.keys(networks).length === 0 && !(att && !att.slirp)) networks[mode] = {NetworkID: '', EndpointID: '', Gateway: '', IPAddress: att?.slirp ? SLIRP_GUEST : '', IPPrefixLen: att?.slirp ? 24 : 0, MacAddress: ''}
+  const first = att?.endpoints[0]
   return {
     Bridge: '',
     SandboxID: '',
     Ports: ports,
     SandboxKey: '',
-    Gateway: att?.gateway ?? '',
-    IPAddress: att?.ip ?? '',
-    IPPrefixLen: att?.prefix ?? 0,
-    Networks: {[att?.network ?? mode]: ep},
+    Gateway: first?.gateway ?? '',
+    IPAddress: first?.ip ?? (att?.slirp ? SLIRP_GUEST : ''),
+    IPPrefixLen: first?.prefix ?? (att?.slirp ? 24 : 0),
+    MacAddress: first?.mac ?? '',
+    Networks: networks,
   }
 }

@@ -1,6 +1,7 @@
 /** Docker's `network inspect` JSON for a network record. */
 import {Engine} from '../engine.js'
-import {NetworkRecord, readContainerNetwork} from './networks.js'
+import {readContainerNetwork} from './attach.js'
+import {NetworkRecord} from './networks.js'
 
 export interface NetworkInspect {
   Name: string
@@ -24,8 +25,9 @@ export function inspectNetwork(engine: Engine, n: NetworkRecord): NetworkInspect
   const containers: NetworkInspect['Containers'] = {}
   for (const [ip, id] of Object.entries(n.allocations)) {
     const rec = engine.containers.find(id)
-    const att = readContainerNetwork(engine, id)
-    containers[id] = {Name: rec?.name ?? '', EndpointID: '', MacAddress: '', IPv4Address: `${ip}/${att?.prefix ?? ''}`, IPv6Address: ''}
+    const ep = readContainerNetwork(engine, id)?.endpoints.find((e) => e.network === n.name)
+    const prefix = n.subnet.split('/')[1]
+    containers[id] = {Name: rec?.name ?? '', EndpointID: '', MacAddress: ep?.mac ?? '', IPv4Address: `${ip}/${ep?.prefix ?? prefix}`, IPv6Address: ''}
   }
   return {
     Name: n.name,

@@ -83,7 +83,12 @@ export function ensureNetns(engine: Engine): {netns: Netns; created: boolean} {
 
 /** Run `ip -batch -` or `nft -f -` inside the per-user network namespace. */
 export function inNetns(engine: Engine, netns: Netns, command: string[], input: string): void {
-  const args = ['nsexec', ...joinArgs(engine.session()), '--netns', netns.path, ...command]
+  inNetnsPath(engine, netns.path, command, input)
+}
+
+/** Run `ip -batch -` or `nft -f -` inside the network namespace at `path` (a container's: `/proc/PID/ns/net`). */
+export function inNetnsPath(engine: Engine, path: string, command: string[], input: string): void {
+  const args = ['nsexec', ...joinArgs(engine.session()), '--netns', path, ...command]
   try {
     execFileSync(runtimeBinary(), args, {input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe']})
   } catch (error) {

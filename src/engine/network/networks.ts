@@ -4,14 +4,17 @@
  * container's attachment (`containers/<id>/network.json`).
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {existsSync, writeFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
-import {containerState} from '../container/state.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {Netns, currentNetns, ensureNetns, inNetns} from './netns.js'
+
+// A container's side of networking lives in attach.ts; these names stay importable from here.
+export {isBridged, readContainerNetwork} from './attach.js'
+export type {ContainerNetwork} from './attach.js'
 
 export const DEFAULT_NETWORK = 'bridge'
 export const MTU = 65520
@@ -34,7 +37,7 @@ export interface NetworkRecord {
   allocations: Record<string, string>
 }
 
-interface NetworksFile {
+export interface NetworksFile {
   networks: Record<string, NetworkRecord>
 }
 
@@ -44,19 +47,6 @@ export interface PortSpec {
   hostIp: string
   hostPort: number
   containerPort: number
-}
-
-/** A container's place on a network (`containers/<id>/network.json`). */
-export interface ContainerNetwork {
-  network: string
-  ip: string
-  prefix: number
-  gateway: string
-  bridge: string
-  aliases: string[]
-  publish: PortSpec[]
-  /** What the runtime actually bound (random ports resolved), while running. */
-  ports?: PortSpec[]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -113,7 +103,7 @@ function networksPath(engine: Engine): string {
   return join(engine.paths.data, 'networks.json')
 }
 
-function lockPath(engine: Engine): string {
+export function networksLockPath(engine: Engine): string {
   return join(engine.paths.data, 'locks', 'networks.lock')
 }
 
@@ -133,25 +123,29 @@ function defaultNetwork(): NetworkRecord {
   }
 }
 
-function load(engine: Engine): NetworksFile {
+export function loadNetworks(engine: Engine): NetworksFile {
   const file = readJson<NetworksFile>(networksPath(engine), {networks: {}})
   file.networks[DEFAULT_NETWORK] ??= defaultNetwork()
   return file
 }
 
-/** Drop allocations whose container no longer exists (removed, or `--rm` after exit). */
-function collect(engine: Engine, file: NetworksFile): void {
+/** Drop allocations whose container no longer exists (removed, or `--rm` after exit); `collected` gets their networks. */
+function collect(engine: Engine, file: NetworksFile, collected?: Set<string>): void {
   for (const net of Object.values(file.networks)) {
     for (const [ip, id] of Object.entries(net.allocations)) {
-      if (!existsSync(engine.containers.dir(id))) delete net.allocations[ip]
+      if (!existsSync(engine.containers.dir(id))) {
+        delete net.allocations[ip]
+        collected?.add(net.name)
+      }
     }
   }
 }
 
-function mutate<T>(engine: Engine, fn: (file: NetworksFile) => T): T {
-  return withLock(lockPath(engine), () => {
-    const file = load(engine)
-    collect(engine, file)
+/** Read-modify-write the networks file under its lock (stale allocations collected first). */
+export function mutateNetworks<T>(engine: Engine, fn: (file: NetworksFile) => T, collected?: Set<string>): T {
+  return withLock(networksLockPath(engine), () => {
+    const file = loadNetworks(engine)
+    collect(engine, file, collected)
     const out = fn(file)
     writeJson(networksPath(engine), file)
     return out
@@ -159,7 +153,7 @@ function mutate<T>(engine: Engine, fn: (file: NetworksFile) => T): T {
 }
 
 export function listNetworks(engine: Engine): NetworkRecord[] {
-  const file = load(engine)
+  const file = loadNetworks(engine)
   collect(engine, file)
   return Object.values(file.networks).sort((a, b) => (a.name === DEFAULT_NETWORK ? -1 : b.name === DEFAULT_NETWORK ? 1 : a.name.localeCompare(b.name)))
 }
@@ -188,7 +182,7 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 export function createNetwork(engine: Engine, o: CreateNetworkOptions): NetworkRecord {
   if (!NAME_PATTERN.test(o.name)) throw new UsageError(`invalid network name ${JSON.stringify(o.name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
   if (['none', 'host', 'default'].includes(o.name)) throw new UsageError(`network name ${o.name} is reserved`)
-  return mutate(engine, (file) => {
+  return mutateNetworks(engine, (file) => {
     if (file.networks[o.name]) throw new NcxError(`network with name ${o.name} already exists`, {exitCode: 1})
     const taken = Object.values(file.networks).map((n) => n.subnet)
     let subnet = o.subnet
@@ -229,7 +223,7 @@ export function createNetwork(engine: Engine, o: CreateNetworkOptions): NetworkR
 export function removeNetwork(engine: Engine, nameOrId: string): NetworkRecord {
   const net = resolveNetwork(engine, nameOrId)
   if (net.name === DEFAULT_NETWORK) throw new NcxError(`${net.name} is a pre-defined network and cannot be removed`, {exitCode: 1})
-  mutate(engine, (file) => {
+  mutateNetworks(engine, (file) => {
     const cur = file.networks[net.name]
     if (!cur) return
     const users = Object.values(cur.allocations)
@@ -239,28 +233,15 @@ export function removeNetwork(engine: Engine, nameOrId: string): NetworkRecord {
     }
     delete file.networks[net.name]
   })
-  const bridges = bridgeState(engine)
-  const netns = currentNetns(engine)
-  if (netns && bridges.holderPid === netns.holderPid && bridges.bridges.includes(net.bridge)) {
-    try {
-      inNetns(engine, netns, ['ip', '-batch', '-'], `link del ${net.bridge}\n`)
-    } catch {
-      // already gone
-    }
-    withLock(join(engine.paths.run, 'bridges.lock'), () => {
-      const s = bridgeState(engine)
-      s.bridges = s.bridges.filter((b) => b !== net.bridge)
-      writeJson(join(engine.paths.run, 'bridges.json'), s)
-    })
-  }
+  dropBridge(engine, net)
   return net
 }
 
 /** User-defined networks without containers. */
-export function pruneNetworks(engine: Engine): string[] {
+export function pruneNetworks(engine: Engine, match: (net: NetworkRecord) => boolean = () => true): string[] {
   const removed: string[] = []
   for (const n of listNetworks(engine)) {
-    if (n.name === DEFAULT_NETWORK || Object.keys(n.allocations).length > 0) continue
+    if (n.name === DEFAULT_NETWORK || Object.keys(n.allocations).length > 0 || !match(n)) continue
     try {
       removeNetwork(engine, n.name)
       removed.push(n.name)
@@ -280,210 +261,96 @@ interface BridgeState {
 }
 
 function bridgeState(engine: Engine): BridgeState {
-  return readJson<BridgeState>(join(engine.paths.run, 'bridges.json'), {holderPid: 0, bridges: []})
+  return readJson<BridgeState>(bridgesPath(engine), {holderPid: 0, bridges: []})
 }
 
-/** nftables: masquerade towards slirp4netns, and no forwarding between bridges. */
-function baseRules(): string {
-  return [
+/**
+ * The whole nftables table for the bridges there are: masquerading towards slirp4netns, and
+ * no forwarding between bridges. Applied as one transaction that replaces the table (add,
+ * delete, add: whether or not it exists), so removing a network leaves none of its rules.
+ */
+export function ruleset(nets: Array<Pick<NetworkRecord, 'bridge' | 'subnet' | 'internal'>>): string {
+  const lines = [
+    'table ip ncx {}',
+    'delete table ip ncx',
     'table ip ncx {',
     '  chain nat_post { type nat hook postrouting priority 100; policy accept; }',
     '  chain filter_fwd { type filter hook forward priority 0; policy accept; ct state established,related accept; }',
     '}',
-    '',
-  ].join('\n')
+  ]
+  for (const net of nets) {
+    // With br_netfilter (bridge-nf-call-iptables), traffic between two ports of one bridge
+    // passes the forward hook too, with the bridge as both interfaces.
+    lines.push(`add rule ip ncx filter_fwd iifname "${net.bridge}" oifname "${net.bridge}" accept`)
+    if (!net.internal) {
+      lines.push(`add rule ip ncx nat_post ip saddr ${net.subnet} oifname "tap0" masquerade`)
+      lines.push(`add rule ip ncx filter_fwd iifname "${net.bridge}" oifname "tap0" accept`)
+    }
+  }
+  for (const net of nets) {
+    lines.push(`add rule ip ncx filter_fwd iifname "${net.bridge}" drop`)
+    lines.push(`add rule ip ncx filter_fwd oifname "${net.bridge}" drop`)
+  }
+  return lines.join('\n') + '\n'
 }
 
-function bridgeRules(net: NetworkRecord): string {
-  // With br_netfilter (bridge-nf-call-iptables), traffic between two ports of one bridge
-  // passes the forward hook too, with the bridge as both interfaces.
-  const lines: string[] = [`add rule ip ncx filter_fwd iifname "${net.bridge}" oifname "${net.bridge}" accept`]
-  if (!net.internal) {
-    lines.push(`add rule ip ncx nat_post ip saddr ${net.subnet} oifname "tap0" masquerade`)
-    lines.push(`add rule ip ncx filter_fwd iifname "${net.bridge}" oifname "tap0" accept`)
+function bridgesPath(engine: Engine): string {
+  return join(engine.paths.run, 'bridges.json')
+}
+
+function bridgesLock(engine: Engine): string {
+  return join(engine.paths.run, 'bridges.lock')
+}
+
+/** Apply the table for the bridges in `s` (their network records from the registry). */
+function applyRules(engine: Engine, netns: Netns, s: BridgeState): void {
+  const byBridge = new Map(Object.values(loadNetworks(engine).networks).map((n) => [n.bridge, n]))
+  const nets = s.bridges.map((b) => byBridge.get(b)).filter((n): n is NetworkRecord => n !== undefined)
+  try {
+    inNetns(engine, netns, ['nft', '-f', '-'], ruleset(nets))
+  } catch (error) {
+    throw new NcxError(`cannot set up NAT in the network namespace: ${(error as Error).message}`, {hint: 'install nftables (sudo apt-get install nftables)'})
   }
-  lines.push(`add rule ip ncx filter_fwd iifname "${net.bridge}" drop`)
-  lines.push(`add rule ip ncx filter_fwd oifname "${net.bridge}" drop`)
-  return lines.join('\n') + '\n'
 }
 
 /** Make sure the namespace exists and has this network's bridge (created once per namespace). */
 export function ensureBridge(engine: Engine, net: NetworkRecord): Netns {
   const {netns} = ensureNetns(engine)
-  const statePath = join(engine.paths.run, 'bridges.json')
   const cur = bridgeState(engine)
   if (cur.holderPid === netns.holderPid && cur.bridges.includes(net.bridge)) return netns
-  return withLock(join(engine.paths.run, 'bridges.lock'), () => {
+  return withLock(bridgesLock(engine), () => {
     let s = bridgeState(engine)
     if (s.holderPid !== netns.holderPid) {
       inNetns(engine, netns, ['ip', '-batch', '-'], 'link set lo up\n')
-      try {
-        inNetns(engine, netns, ['nft', '-f', '-'], baseRules())
-      } catch (error) {
-        throw new NcxError(`cannot set up NAT in the network namespace: ${(error as Error).message}`, {hint: 'install nftables (sudo apt-get install nftables)'})
-      }
       s = {holderPid: netns.holderPid, bridges: []}
-      writeJson(statePath, s)
+      applyRules(engine, netns, s)
+      writeJson(bridgesPath(engine), s)
     }
     if (s.bridges.includes(net.bridge)) return netns
     const {prefix} = parseCidr(net.subnet)
     inNetns(engine, netns, ['ip', '-batch', '-'], `link add ${net.bridge} type bridge\naddr add ${net.gateway}/${prefix} dev ${net.bridge}\nlink set ${net.bridge} up\n`)
-    inNetns(engine, netns, ['nft', '-f', '-'], bridgeRules(net))
     s.bridges.push(net.bridge)
-    writeJson(statePath, s)
+    applyRules(engine, netns, s)
+    writeJson(bridgesPath(engine), s)
     return netns
   })
 }
 
-// ---------------------------------------------------------------------------------------
-// Containers
-
-export function containerNetworkPath(engine: Engine, id: string): string {
-  return join(engine.containers.dir(id), 'network.json')
-}
-
-export function readContainerNetwork(engine: Engine, id: string): ContainerNetwork | undefined {
-  return readJson<ContainerNetwork | undefined>(containerNetworkPath(engine, id), undefined)
-}
-
-/** Does this mode give the container a veth on a bridge? */
-export function isBridged(mode: string): boolean {
-  return mode !== 'none' && mode !== 'host' && !mode.startsWith('container:')
-}
-
-/** Reserve an address for a new container on `network` and record the attachment. */
-export function attachContainer(engine: Engine, id: string, network: string, extra: {aliases?: string[]; publish?: PortSpec[]; ip?: string} = {}): ContainerNetwork {
-  const name = network === 'default' ? DEFAULT_NETWORK : network
-  const att = mutate(engine, (file) => {
-    const net = file.networks[name] ?? Object.values(file.networks).find((n) => n.id === name || (name.length >= 3 && n.id.startsWith(name)))
-    if (!net) throw new NotFoundError(`network ${network} not found`)
-    let ip = extra.ip
-    if (ip !== undefined) {
-      if (!inSubnet(ip, net.subnet)) throw new UsageError(`address ${ip} is not in network ${net.name}'s subnet ${net.subnet}`)
-      if (ip in net.allocations || ip === net.gateway) throw new NcxError(`address ${ip} is already in use on network ${net.name}`)
-    } else {
-      ip = firstFree(net)
+/** A removed network's bridge and rules go from the live namespace. */
+function dropBridge(engine: Engine, net: NetworkRecord): void {
+  const netns = currentNetns(engine)
+  if (!netns) return
+  withLock(bridgesLock(engine), () => {
+    const s = bridgeState(engine)
+    if (s.holderPid !== netns.holderPid || !s.bridges.includes(net.bridge)) return
+    try {
+      inNetns(engine, netns, ['ip', '-batch', '-'], `link del ${net.bridge}\n`)
+    } catch {
+      // already gone
     }
-    if (!ip) throw new NcxError(`no free address left on network ${net.name} (${net.subnet})`)
-    net.allocations[ip] = id
-    const c: ContainerNetwork = {
-      network: net.name,
-      ip,
-      prefix: parseCidr(net.subnet).prefix,
-      gateway: net.gateway,
-      bridge: net.bridge,
-      aliases: extra.aliases ?? [],
-      publish: extra.publish ?? [],
-    }
-    return c
-  })
-  writeJson(containerNetworkPath(engine, id), att)
-  return att
-}
-
-/**
- * Give back a container's address (on removal; removed containers are also collected
- * lazily), and drop it from its peers' /etc/hosts.
- */
-export function releaseContainer(engine: Engine, id: string): void {
-  // (read before mutating: the lazy collection would already drop a removed container)
-  const left = Object.values(load(engine).networks)
-    .filter((n) => Object.values(n.allocations).includes(id))
-    .map((n) => n.name)
-  mutate(engine, (file) => {
-    for (const net of Object.values(file.networks)) {
-      for (const [ip, owner] of Object.entries(net.allocations)) if (owner === id) delete net.allocations[ip]
-    }
-  })
-  for (const name of left) refreshNetworkHosts(engine, name)
-}
-
-/** `--network container:NAME`: the other container, which must be running. */
-export function runningPeer(engine: Engine, nameOrId: string): {id: string; pid: number; dir: string} {
-  const rec = engine.containers.resolve(nameOrId)
-  const st = containerState(engine.containers, rec)
-  if (st.status !== 'running' || st.pid <= 0) throw new NcxError(`cannot join the network of container ${rec.name}: it is not running`)
-  return {id: rec.id, pid: st.pid, dir: engine.containers.dir(rec.id)}
-}
-
-/** A running ncx container already publishing `p`'s host port (Docker: "port is already allocated"). */
-function portOwner(engine: Engine, self: string, p: PortSpec): {name: string; id: string} | undefined {
-  if (p.hostPort === 0) return undefined
-  for (const rec of engine.containers.list()) {
-    if (rec.id === self) continue
-    const other = readContainerNetwork(engine, rec.id)
-    const clash = (other?.ports ?? []).some(
-      (q) => q.proto === p.proto && q.hostPort === p.hostPort && (q.hostIp === p.hostIp || q.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0'),
-    )
-    if (clash && containerState(engine.containers, rec).status === 'running') return {name: rec.name, id: rec.id}
-  }
-  return undefined
-}
-
-/** Runtime arguments that attach a container's fresh network namespace and publish its ports. */
-export function networkRuntimeArgs(engine: Engine, id: string): string[] {
-  const mode = engine.containers.find(id)?.options.network ?? ''
-  if (mode.startsWith('container:')) return ['--net-join', `/proc/${runningPeer(engine, mode.slice('container:'.length)).pid}/ns/net`]
-  const att = readContainerNetwork(engine, id)
-  if (!att) return []
-  for (const p of att.publish) {
-    const owner = portOwner(engine, id, p)
-    if (owner) throw new NcxError(`cannot publish ${p.hostIp}:${p.hostPort}/${p.proto}: the port is already allocated by container ${owner.name} (${owner.id.slice(0, 12)})`)
-  }
-  const net = resolveNetwork(engine, att.network)
-  const netns = ensureBridge(engine, net)
-  const args = ['--net-netns', netns.path, '--net-bridge', att.bridge, '--net-address', `${att.ip}/${att.prefix}`, '--net-gateway', att.gateway, '--net-mtu', String(MTU)]
-  if (att.publish.length > 0) {
-    args.push('--publish', att.publish.map((p) => `${p.proto}:${p.hostIp === '0.0.0.0' ? '' : p.hostIp}:${p.hostPort}:${att.ip}:${p.containerPort}`).join(','))
-  }
-  return args
-}
-
-/** Record what the runtime bound (called after a start). */
-export function recordPorts(engine: Engine, id: string, ports: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}> | undefined): void {
-  const att = readContainerNetwork(engine, id)
-  if (!att || !ports || ports.length === 0) return
-  att.ports = ports.map((p) => ({proto: p.proto === 'udp' ? 'udp' : 'tcp', hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort}))
-  writeJson(containerNetworkPath(engine, id), att)
-}
-
-const HOSTS_BASE = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters']
-
-/** /etc/hosts for a container: itself, `--add-host` entries, and (user-defined networks) its peers. */
-export function hostsContent(self: {ip: string; hostname: string; name?: string}, extra: string[], peers: Array<{ip: string; names: string[]}>): string {
-  const lines = [...HOSTS_BASE, ...extra]
-  lines.push(`${self.ip}\t${[self.hostname, ...(self.name && self.name !== self.hostname ? [self.name] : [])].join(' ')}`)
-  for (const p of peers) if (p.names.length > 0 && p.ip !== self.ip) lines.push(`${p.ip}\t${p.names.join(' ')}`)
-  return lines.join('\n') + '\n'
-}
-
-/**
- * Rewrite /etc/hosts of every container on a user-defined network so that they resolve
- * each other by name and alias (in place: the file is bind-mounted into running containers).
- * The default bridge has no name resolution, as in Docker.
- */
-export function refreshNetworkHosts(engine: Engine, network: string): void {
-  if (network === DEFAULT_NETWORK) return
-  withLock(lockPath(engine), () => {
-    const net = load(engine).networks[network]
-    if (!net) return
-    const members: Array<{id: string; ip: string; hostname: string; name: string; aliases: string[]; extra: string[]}> = []
-    for (const [ip, id] of Object.entries(net.allocations)) {
-      const rec = engine.containers.find(id)
-      const att = readContainerNetwork(engine, id)
-      if (!rec || !att) continue
-      members.push({id, ip, hostname: rec.config?.hostname ?? id.slice(0, 12), name: rec.name, aliases: att.aliases, extra: rec.options.addHosts ?? []})
-    }
-    for (const m of members) {
-      const peers = members.filter((p) => p.id !== m.id).map((p) => ({ip: p.ip, names: [p.name, ...p.aliases, p.id.slice(0, 12)]}))
-      const path = join(engine.containers.dir(m.id), 'hosts')
-      try {
-        // In place (same inode): running containers see the new content.
-        writeFileSync(path, hostsContent({ip: m.ip, hostname: m.hostname, name: m.name}, m.extra, [...peers, ...(m.aliases.length > 0 ? [{ip: m.ip, names: m.aliases}] : [])]))
-      } catch {
-        // removed meanwhile
-      }
-    }
+    s.bridges = s.bridges.filter((b) => b !== net.bridge)
+    applyRules(engine, netns, s)
+    writeJson(bridgesPath(engine), s)
   })
 }
 

@@ -1,5 +1,6 @@
 import {join} from 'node:path'
 
+import {loadConfig} from '../config.js'
 import {readJson} from '../store/files.js'
 import {StorePaths} from '../store/paths.js'
 
@@ -7,6 +8,7 @@ import {StorePaths} from '../store/paths.js'
  * Registry settings, `<config root>/registries.json` (the parts of Docker's daemon.json
  * about registries): `{"insecure-registries": ["host:5000"], "registry-mirrors": ["https://mirror"]}`.
  * Mirrors apply to Docker Hub, as in Docker. `NCX_INSECURE_REGISTRIES` (comma-separated) adds hosts.
+ * ncx.toml's `[registries] mirrors / insecure` add to this file; `NCX_REGISTRY_MIRRORS` replaces the mirrors.
  */
 export interface RegistrySettings {
   insecure: string[]
@@ -15,8 +17,12 @@ export interface RegistrySettings {
 
 export function registrySettings(paths: StorePaths, env: NodeJS.ProcessEnv = process.env): RegistrySettings {
   const file = readJson<{'insecure-registries'?: string[]; 'registry-mirrors'?: string[]}>(join(paths.config, 'registries.json'), {})
-  const fromEnv = (env.NCX_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-  return {insecure: [...(file['insecure-registries'] ?? []), ...fromEnv], mirrors: file['registry-mirrors'] ?? []}
+  // ncx.toml's [registries] (src/engine/config.ts) adds to registries.json; the environment has the last word.
+  const toml = loadConfig(paths.config, env).config
+  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const fromEnv = list(env.NCX_INSECURE_REGISTRIES)
+  const mirrors = env.NCX_REGISTRY_MIRRORS !== undefined ? list(env.NCX_REGISTRY_MIRRORS) : [...(file['registry-mirrors'] ?? []), ...(toml.registryMirrors ?? [])]
+  return {insecure: [...new Set([...(file['insecure-registries'] ?? []), ...(toml.insecureRegistries ?? []), ...fromEnv])], mirrors}
 }
 
 /** Plain HTTP for loopback hosts (as Docker does) and for registries marked insecure. */

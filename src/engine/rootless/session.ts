@@ -71,17 +71,17 @@ function readSysctl(path: string): string | undefined {
   }
 }
 
-/** Why unprivileged user namespaces cannot work here, if a sysctl says so. */
-export function usernsBlocker(): NcxError | undefined {
-  if (readSysctl('/proc/sys/user/max_user_namespaces') === '0') {
+/** Why unprivileged user namespaces cannot work here, if a sysctl says so (`sysctl` reads /proc/sys/… paths). */
+export function usernsBlocker(sysctl: (path: string) => string | undefined = readSysctl): NcxError | undefined {
+  if (sysctl('/proc/sys/user/max_user_namespaces') === '0') {
     return new NcxError('user namespaces are disabled: user.max_user_namespaces is 0', {hint: 'run: sudo sysctl -w user.max_user_namespaces=28633'})
   }
-  if (readSysctl('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
+  if (sysctl('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
     return new NcxError('unprivileged user namespaces are disabled: kernel.unprivileged_userns_clone is 0', {hint: 'run: sudo sysctl -w kernel.unprivileged_userns_clone=1'})
   }
-  if (readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
+  if (sysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
     return new NcxError('AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)', {
-      hint: 'allow ncx-runtime with an AppArmor profile granting "userns," or run: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0',
+      hint: 'allow ncx-runtime with an AppArmor profile granting "userns," (ncx system doctor --apparmor-profile prints one) or run: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0',
     })
   }
   return undefined

@@ -1,8 +1,10 @@
 import {ImageConfig} from '../image/types.js'
 import {UsageError} from '../errors.js'
 import {mergeEnv} from './env.js'
-import {DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, OciMount, OciSpec, READONLY_PATHS} from './oci.js'
+import {DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, OCI_RUNTIME_SPEC_VERSION, OciMount, OciSpec, READONLY_PATHS} from './oci.js'
 import {ResolvedUser} from './user.js'
+import {MountSpec} from '../volume/spec.js'
+import {mergeMounts} from '../volume/attach.js'
 import type {SecurityOptions} from './security.js'
 import type {ResourceOptions} from '../cgroup/resources.js'
 import type {CgroupOptions} from '../cgroup/manager.js'
@@ -43,6 +45,10 @@ export interface ContainerOptions {
   publishAll?: boolean
   /** `--network-alias`: extra names on a user-defined network. */
   networkAliases?: string[]
+  /** More `--network NAME` flags: the container's other networks (eth1, …). */
+  networks?: string[]
+  /** `--mac-address` of the first network's interface. */
+  macAddress?: string
   /** `--ip` on the container's network. */
   ip?: string
   /** `--dns`, `--dns-search`, `--dns-option`: /etc/resolv.conf content. */
@@ -51,6 +57,14 @@ export interface ContainerOptions {
   dnsOptions?: string[]
   /** `--add-host NAME:IP` lines for /etc/hosts (`host-gateway` already resolved). */
   addHosts?: string[]
+  /** Container labels (`Config.Labels`, over the image's); compose records its own here. */
+  labels?: Record<string, string>
+  /** `-v`, `--mount`, `--tmpfs`, parsed (src/engine/volume/spec.ts). */
+  mounts?: MountSpec[]
+  /** `--volumes-from CONTAINER[:ro|rw]`. */
+  volumesFrom?: string[]
+  /** `--userns`: `keep-id` (the user's own uid/gid inside), `host`, or the default. */
+  userns?: string
   /** `--cap-add`, `--privileged`, `--security-opt`, `--sysctl`, `--device`, `--ulimit`, `--init` … */
   security?: SecurityOptions
   /** `-m`, `--cpus`, `--pids-limit` … */
@@ -70,6 +84,8 @@ export interface Healthcheck {
 
 export interface HealthOptions {
   cmd?: string
+  /** The whole test (`["CMD", …]` or `["CMD-SHELL", …]`), as compose files give it. */
+  test?: string[]
   /** Nanoseconds, like Docker's. */
   interval?: number
   timeout?: number
@@ -81,7 +97,7 @@ export interface HealthOptions {
 export function effectiveHealthcheck(options: ContainerOptions, image: Healthcheck | undefined): Healthcheck | undefined {
   if (options.noHealthcheck) return undefined
   const h = options.health ?? {}
-  const test = h.cmd !== undefined ? ['CMD-SHELL', h.cmd] : image?.Test
+  const test = h.test ?? (h.cmd !== undefined ? ['CMD-SHELL', h.cmd] : image?.Test)
   if (!test || test.length === 0 || test[0] === 'NONE') return undefined
   const pick = (flag: number | undefined, img: number | undefined) => (flag !== undefined && flag !== 0 ? flag : img && img !== 0 ? img : undefined)
   const out: Healthcheck = {Test: test}
@@ -108,6 +124,8 @@ export interface SpecInput {
   ttyGroupMapped: boolean
   /** Host files bind-mounted as /etc/hosts, /etc/hostname, /etc/resolv.conf. */
   etcFiles: {hosts: string; hostname: string; resolvConf: string}
+  /** Volumes, binds and tmpfs mounts (replacing defaults at the same destination). */
+  mounts?: OciMount[]
 }
 
 /** Docker's rule: `--entrypoint` replaces the image's and drops its CMD; args replace CMD. */
@@ -154,7 +172,7 @@ export function generateSpec(input: SpecInput): OciSpec {
   if (options.network !== 'host') namespaces.push({type: 'network'})
   if (input.cgroupNamespace) namespaces.push({type: 'cgroup'})
   return {
-    ociVersion: '1.0.2',
+    ociVersion: OCI_RUNTIME_SPEC_VERSION,
     process: {
       terminal: options.tty,
       user: {uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 ? {additionalGids: user.additionalGids} : {})},
@@ -166,7 +184,7 @@ export function generateSpec(input: SpecInput): OciSpec {
     },
     root: {path: 'rootfs', readonly: options.readOnly},
     hostname: input.hostname,
-    mounts,
+    mounts: mergeMounts(mounts, input.mounts ?? []),
     linux: {
       namespaces,
       maskedPaths: [...MASKED_PATHS],

@@ -1,3 +1,6 @@
+/** The OCI runtime-spec version of the config.json ncx writes. */
+export const OCI_RUNTIME_SPEC_VERSION = '1.0.2'
+
 /** The OCI runtime-spec `config.json` fields ncx writes (field names per the spec). */
 export interface OciMount {
   destination: string

@@ -5,13 +5,13 @@ import {dirname} from 'node:path'
 import {loadNative} from '../../native/index.js'
 
 /** Write a file so that readers see either the old or the new content, never a mix. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, durable = true): void {
   mkdirSync(dirname(path), {recursive: true})
   const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`
   const fd = openSync(tmp, 'wx', mode)
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
-    fsyncSync(fd)
+    if (durable) fsyncSync(fd)
   } finally {
     closeSync(fd)
   }
@@ -29,8 +29,9 @@ export function readJson<T>(path: string, fallback: T): T {
   return JSON.parse(text) as T
 }
 
-export function writeJson(path: string, value: unknown): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n')
+/** `durable: false` skips the fsync (for a file rewritten moments later, or rebuilt after a crash). */
+export function writeJson(path: string, value: unknown, durable = true): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', 0o644, durable)
 }
 
 /**

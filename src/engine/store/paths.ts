@@ -1,6 +1,8 @@
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 
+import {FileConfig, SettingSource, loadConfig} from '../config.js'
+
 /** Where ncx keeps its data, runtime state and configuration. */
 export interface StorePaths {
   readonly rootless: boolean
@@ -9,6 +11,8 @@ export interface StorePaths {
   /** Runtime state that does not survive a reboot: the user-namespace holder. */
   readonly run: string
   readonly config: string
+  /** The configuration file consulted (ncx.toml) and where data and run roots came from. */
+  readonly settings?: {file: string; loaded: boolean; data: SettingSource; run: SettingSource; config: FileConfig}
 }
 
 export interface PathOptions {
@@ -21,15 +25,15 @@ export function storePaths(options: PathOptions = {}): StorePaths {
   const env = options.env ?? process.env
   const uid = options.uid ?? process.getuid?.() ?? 0
   const rootless = uid !== 0
-  const dataRoot = options.dataRoot ?? env.NCX_ROOT
-  if (!rootless) {
-    return {rootless, data: dataRoot ?? '/var/lib/ncx', run: env.NCX_RUN_ROOT ?? '/run/ncx', config: env.NCX_CONFIG_ROOT ?? '/etc/ncx'}
-  }
   const home = env.HOME ?? homedir()
-  const data = dataRoot ?? join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'ncx')
-  const run = env.NCX_RUN_ROOT ?? (env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'ncx') : `/tmp/ncx-${uid}`)
-  const config = env.NCX_CONFIG_ROOT ?? join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'ncx')
-  return {rootless, data, run, config}
+  const config = env.NCX_CONFIG_ROOT ?? (rootless ? join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'ncx') : '/etc/ncx')
+  // flag > environment > ncx.toml > default (src/engine/config.ts).
+  const file = loadConfig(config, env)
+  const pick = (flag: string | undefined, variable: string, fromFile: string | undefined, fallback: string): [string, SettingSource] =>
+    flag !== undefined ? [flag, 'flag'] : env[variable] ? [env[variable]!, 'env'] : fromFile !== undefined ? [fromFile, 'config file'] : [fallback, 'default']
+  const [data, dataSource] = pick(options.dataRoot, 'NCX_ROOT', file.config.dataRoot, rootless ? join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'ncx') : '/var/lib/ncx')
+  const [run, runSource] = pick(undefined, 'NCX_RUN_ROOT', file.config.runRoot, rootless ? (env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'ncx') : `/tmp/ncx-${uid}`) : '/run/ncx')
+  return {rootless, data, run, config, settings: {file: file.file, loaded: file.loaded, data: dataSource, run: runSource, config: file.config}}
 }
 
 /** The fixed layout under the data root (see docs/store-layout.md). */

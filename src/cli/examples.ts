@@ -1,0 +1,38 @@
+/**
+ * Examples for `ncx COMMAND --help` of commands whose class declares none (the help class,
+ * src/cli/help.ts, uses a command's own `examples` first). Kept in one place so commands
+ * other modules own stay untouched; a unit test checks every command has some.
+ */
+export const EXAMPLES: Record<string, string[]> = {
+  info: ['ncx info', "ncx info --format '{{.Driver}}'", 'ncx info --format json'],
+  load: ['ncx load -i busybox.tar', 'ncx load < busybox.tar', 'docker save busybox | ncx load'],
+  login: ['ncx login registry.example.com', 'echo "$TOKEN" | ncx login -u me --password-stdin ghcr.io'],
+  logout: ['ncx logout registry.example.com'],
+  port: ['ncx port web', 'ncx port web 80/tcp'],
+  save: ['ncx save -o busybox.tar busybox', 'ncx save busybox alpine:3 | gzip > images.tar.gz'],
+  tag: ['ncx tag busybox:latest localhost:5000/busybox:1', 'ncx tag 1f2e3d4c5b6a myapp:dev'],
+  'container:create': ['ncx create --name web -p 8080:80 nginx', 'ncx create -it busybox sh'],
+  'container:diff': ['ncx diff web'],
+  'container:inspect': ['ncx inspect web', "ncx inspect --format '{{.State.Status}}' web", "ncx inspect -f '{{.NetworkSettings.IPAddress}}' web"],
+  'container:kill': ['ncx kill web', 'ncx kill -s HUP web'],
+  'container:logs': ['ncx logs web', 'ncx logs -f --tail 10 web', 'ncx logs --since 10m -t web'],
+  'container:ls': ['ncx ps', 'ncx ps -a --filter status=exited', "ncx ps --format '{{.ID}}\\t{{.Names}}\\t{{.Status}}'", 'ncx ps --format json', 'ncx ps -aq'],
+  'container:prune': ['ncx container prune', 'ncx container prune -f'],
+  'container:rename': ['ncx rename web frontend'],
+  'container:restart': ['ncx restart web', 'ncx restart -t 2 web db'],
+  'container:rm': ['ncx rm web', 'ncx rm -f $(ncx ps -aq)'],
+  'container:start': ['ncx start web', 'ncx start -a -i shell'],
+  'container:stop': ['ncx stop web', 'ncx stop -t 30 web db'],
+  'container:top': ['ncx top web'],
+  'container:wait': ['ncx wait web'],
+  'image:history': ['ncx history busybox', 'ncx history --no-trunc --format json busybox'],
+  'image:inspect': ['ncx image inspect busybox', "ncx image inspect --format '{{.Config.Cmd}}' busybox"],
+  'image:ls': ['ncx images', 'ncx images busybox', 'ncx images --filter dangling=true -q', 'ncx images --format table', 'ncx images --format json'],
+  'image:prune': ['ncx image prune', 'ncx image prune -af'],
+  'image:rm': ['ncx rmi busybox', 'ncx rmi -f 1f2e3d4c5b6a'],
+  'network:create': ['ncx network create backend', 'ncx network create --subnet 10.90.0.0/24 backend'],
+  'network:inspect': ['ncx network inspect bridge', "ncx network inspect --format '{{json .IPAM}}' backend"],
+  'network:ls': ['ncx network ls', 'ncx network ls -q', 'ncx network ls --format json'],
+  'network:prune': ['ncx network prune -f'],
+  'network:rm': ['ncx network rm backend'],
+}

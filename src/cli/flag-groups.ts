@@ -1,0 +1,18 @@
+/**
+ * Help groups for the long flag lists of run/create/exec (`ncx run --help`), as Docker's
+ * reference groups them: what would otherwise be 50 flags in one alphabetical block.
+ */
+const GROUPS: Array<[string, RegExp]> = [
+  ['NETWORK', /^(network|net|publish|publish-all|network-alias|net-alias|ip|ip6|dns|dns-search|dns-option|dns-opt|add-host|mac-address|expose|hostname|domainname)$/],
+  ['STORAGE', /^(volume|mount|tmpfs|volumes-from|read-only|workdir|storage-opt)$/],
+  ['RESOURCES', /^(memory|memory-swap|memory-reservation|cpus|cpu-shares|cpu-quota|cpu-period|cpuset-cpus|pids-limit|ulimit|shm-size|oom-kill-disable)$/],
+  ['SECURITY', /^(user|cap-add|cap-drop|security-opt|privileged|userns|group-add|device)$/],
+  ['HEALTH', /^(health-cmd|health-interval|health-timeout|health-retries|health-start-period|no-healthcheck)$/],
+  ['LOGGING', /^(log-driver|log-opt)$/],
+  ['LIFECYCLE', /^(restart|rm|detach|stop-signal|stop-timeout|init|name|pull|platform|entrypoint|label|label-file|cidfile)$/],
+  ['TERMINAL AND ENVIRONMENT', /^(interactive|tty|env|env-file|detach-keys|privileged-exec)$/],
+]
+
+export function flagGroup(name: string): string | undefined {
+  return GROUPS.find(([, re]) => re.test(name))?.[0]
+}

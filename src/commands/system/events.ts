@@ -1,0 +1,70 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base.js'
+import {compileTemplate} from '../../cli/template.js'
+import {EngineEvent, eventMatches, followEvents, parseEventFilters, readEvents} from '../../engine/events.js'
+import {parseUntil} from '../../engine/prune.js'
+
+/** `2024-01-02T15:04:05.123456789+01:00`: Docker's event time, local time with nanoseconds. */
+export function eventTime(timeNano: number, offsetMinutes = -new Date(Math.floor(timeNano / 1e6)).getTimezoneOffset()): string {
+  const ms = Math.floor(timeNano / 1e6)
+  const local = new Date(ms + offsetMinutes * 60_000)
+  // timeNano is beyond 2^53: microseconds are exact, the rest is float noise.
+  const nanos = `${String(Math.floor(timeNano / 1e3) % 1e6).padStart(6, '0')}000`
+  const sign = offsetMinutes >= 0 ? '+' : '-'
+  const abs = Math.abs(offsetMinutes)
+  const zone = offsetMinutes === 0 ? 'Z' : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`
+  return `${local.toISOString().slice(0, 19)}.${nanos}${zone}`
+}
+
+/** Docker's line: `TIME TYPE ACTION ID (k=v, …)`, attributes sorted by key. */
+export function eventLine(e: EngineEvent, offsetMinutes?: number): string {
+  const attrs = Object.entries(e.Actor.Attributes)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')
+  return `${eventTime(e.timeNano, offsetMinutes)} ${e.Type} ${e.Action} ${e.Actor.ID}${attrs ? ` (${attrs})` : ''}`
+}
+
+export default class Events extends BaseCommand<typeof Events> {
+  static summary = 'Get real time events from ncx'
+  static description =
+    'Container lifecycle events (create, start, die, stop, kill, destroy, rename), recorded in <data root>/events.jsonl. Without --since only new events are shown; without --until ncx keeps following until interrupted. Times: Unix timestamps, RFC 3339 dates or durations back from now (10m, 1h30m).'
+  static aliases = ['events']
+  static examples = ['ncx events', 'ncx events --since 1h --until 0s', "ncx events --filter event=die --filter container=web --format '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'", 'ncx events --since 10m --until 0s --format json']
+  static flags = {
+    since: Flags.string({description: 'Show all events created since timestamp'}),
+    until: Flags.string({description: 'Stream events until this timestamp'}),
+    filter: Flags.string({char: 'f', description: 'Filter output based on conditions provided (container=, event=, image=, label=, type=)', multiple: true}),
+    format: Flags.string({description: "Format output: 'json' or a Go template such as '{{.Action}} {{.Actor.ID}}'", helpGroup: 'OUTPUT'}),
+  }
+
+  async run(): Promise<void> {
+    const now = Date.now()
+    const since = this.flags.since === undefined ? now : parseUntil(this.flags.since, now)
+    const until = this.flags.until === undefined ? undefined : parseUntil(this.flags.until, now)
+    const filters = parseEventFilters(this.flags.filter ?? [])
+    const {format} = this.flags
+    const tpl = format && format !== 'json' ? compileTemplate(format) : undefined
+    const print = (e: EngineEvent) => {
+      const ms = e.timeNano / 1e6
+      if (ms < since || (until !== undefined && ms > until) || !eventMatches(e, filters)) return
+      process.stdout.write((format === 'json' ? JSON.stringify(e) : tpl ? tpl.render(e) : eventLine(e)) + '\n')
+    }
+    const paths = this.engine().paths
+    const {events, offset} = readEvents(paths)
+    if (this.flags.since !== undefined) for (const e of events) print(e)
+    if (until !== undefined && until <= Date.now()) return
+    // Follow: until --until passes, or until interrupted.
+    await new Promise<void>((resolve) => {
+      const stop = followEvents(paths, offset, print)
+      const finish = () => {
+        stop()
+        resolve()
+      }
+      process.once('SIGINT', finish)
+      process.once('SIGTERM', finish)
+      if (until !== undefined) setTimeout(finish, until - Date.now())
+    })
+  }
+}

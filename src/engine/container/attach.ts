@@ -1,0 +1,111 @@
+/**
+ * Attaching to a container's monitor (`attach`, `start -a`, `run -it`): `ncx-runtime attach`
+ * relays the terminal to the monitor's attach socket (crates/ncx-runtime/src/attach.rs)
+ * and handles the detach keys, so detaching leaves the container running.
+ */
+import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
+
+import {runtimeBinary} from '../../native/index.js'
+import {Engine} from '../engine.js'
+import {NcxError, UsageError} from '../errors.js'
+import {ContainerOptions} from '../spec/generate.js'
+import {releaseContainer} from '../network/container.js'
+import {startContainer, stateOf, waitContainer} from './lifecycle.js'
+import {createContainer, superviseRuntime} from './run.js'
+import {ContainerRecord} from './store.js'
+
+/** Docker's default detach sequence. */
+export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q'
+
+const CTRL_SPECIAL: Record<string, number> = {'@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31}
+
+/**
+ * Docker's detach-key syntax (`ctrl-p,ctrl-q`, `a,ctrl-@`): comma-separated single
+ * characters or `ctrl-X` with X one of a-z @ [ \ ] ^ _. Returns the bytes.
+ */
+export function parseDetachKeys(spec: string): number[] {
+  const invalid = () => new UsageError(`Invalid detach keys (${spec}) provided`, `use comma-separated keys such as ${DEFAULT_DETACH_KEYS} (a letter, or ctrl- followed by a-z, @, [, \\, ], ^ or _)`)
+  if (spec === '') throw invalid()
+  return spec.split(',').map((key) => {
+    if (key.length > 1 && key.startsWith('ctrl-')) {
+      const c = key.slice(5)
+      if (c.length !== 1) throw invalid()
+      if (c >= 'a' && c <= 'z') return c.charCodeAt(0) - 96
+      if (c in CTRL_SPECIAL) return CTRL_SPECIAL[c]
+      throw invalid()
+    }
+    if ([...key].length !== 1 || key.charCodeAt(0) > 127) throw invalid()
+    return key.charCodeAt(0)
+  })
+}
+
+export interface AttachOptions {
+  /** Forward our stdin to the container (it must keep stdin open: -i, or a terminal). */
+  stdin: boolean
+  /** Detach sequence as bytes (empty: no detaching). */
+  detachKeys: number[]
+  /** Pass signals to the container (only without a terminal, as Docker). */
+  sigProxy: boolean
+}
+
+export interface AttachOutcome {
+  /** The container's exit code; undefined when we detached. */
+  exitCode?: number
+  detached: boolean
+}
+
+/** Relay the terminal to a running container until it exits or the user detaches. */
+export async function attachContainer(engine: Engine, record: ContainerRecord, options: AttachOptions): Promise<AttachOutcome> {
+  const s = stateOf(engine, record)
+  if (s.status !== 'running' && s.status !== 'restarting') throw new NcxError('You cannot attach to a stopped container, start it first', {exitCode: 1})
+  const dir = engine.containers.dir(record.id)
+  const tty = record.options.tty
+  const args = ['attach', '--bundle', dir, '--status-fd', '3', '--detach-keys', options.detachKeys.join(',')]
+  if (tty) args.push('--tty')
+  if (!options.stdin) args.push('--no-stdin')
+  if (options.sigProxy) args.push('--sig-proxy')
+  const child = spawn(runtimeBinary(), args, {stdio: [options.stdin ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
+  const outcome = await superviseRuntime(child)
+  if (outcome.failure) throw new NcxError(outcome.failure.message, {exitCode: outcome.failure.code})
+  // The monitor closed without an exit code (it died): the store knows the rest.
+  if (outcome.closed) return {detached: false, exitCode: await waitContainer(engine, record)}
+  // Detach keys, or the client ended by a signal (^C with --sig-proxy=false): the container
+  // keeps running, as with Docker.
+  if (outcome.detached || !outcome.exited) return {detached: true}
+  return {detached: false, exitCode: outcome.exitCode ?? 125}
+}
+
+/** `start -a [-i]` (also on a running container, which is just attached to). */
+export async function startAttached(engine: Engine, record: ContainerRecord, options: AttachOptions): Promise<AttachOutcome> {
+  startContainer(engine, record, {attachWait: true})
+  return attachContainer(engine, record, options)
+}
+
+/**
+ * `run -it` (and `run --sig-proxy=false`): the container runs under its monitor from the
+ * start, and this process is only attached to it, so the detach keys leave it running.
+ */
+export async function runAttached(engine: Engine, options: ContainerOptions, attach: Omit<AttachOptions, 'stdin'>): Promise<AttachOutcome> {
+  const {container} = createContainer(engine, options, true)
+  // With --rm the monitor removes the bundle after the exit (or a failed start); then the
+  // container's network address is freed.
+  const released = async () => {
+    if (!options.rm) return
+    const dir = engine.containers.dir(container.id)
+    const end = Date.now() + 5000
+    while (existsSync(dir) && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+    releaseContainer(engine, container.id)
+  }
+  try {
+    startContainer(engine, container, {attachWait: true})
+  } catch (error) {
+    await released()
+    throw error
+  } finally {
+    engine.containers.settle(container.id)
+  }
+  const outcome = await attachContainer(engine, container, {...attach, stdin: options.interactive})
+  if (!outcome.detached) await released()
+  return outcome
+}

@@ -1,0 +1,215 @@
+/**
+ * The command-line experience end to end, as the test user: system doctor (with each broken
+ * prerequisite simulated through its injectable paths), system df / prune (confirmation
+ * rules), version, events, ncx.toml, help, and plain output without a terminal.
+ */
+import {expect} from 'chai'
+import {spawnSync} from 'node:child_process'
+import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {Result, Sandbox, asRoot, installation} from './harness.js'
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+/** Run ncx under `script`, so stdin and stdout are a terminal. */
+function inTerminal(box: Sandbox, args: string[], input = '', env: Record<string, string> = {}): Result {
+  const vars = Object.entries({...box.env(), ...env}).map(([k, v]) => `${k}=${v}`)
+  const cli = [process.execPath, join(installation(), 'bin', 'run.cjs'), ...args]
+  const command = asRoot ? ['runuser', '-u', box.owner.name, '--', 'env', '-i', ...vars, ...cli] : ['env', '-i', ...vars, ...cli]
+  const r = spawnSync('script', ['-qec', command.map(quote).join(' '), '/dev/null'], {input, encoding: 'utf8', timeout: 60_000})
+  return {code: r.status ?? 137, stdout: r.stdout.replace(/\r\n/g, '\n'), stderr: r.stderr}
+}
+
+const ESC = '\u001b'
+
+describe('e2e: system doctor, df, prune, version, events, config, help, plain output', function () {
+  this.timeout(180_000)
+  const box = new Sandbox()
+  const scratch = mkdtempSync(join(tmpdir(), 'ncx-cli-e2e-'))
+  chmodSync(scratch, 0o755)
+  after(() => {
+    box.destroy()
+    rmSync(scratch, {recursive: true, force: true})
+  })
+
+  before(() => {
+    box.load('busybox.oci.tar')
+  })
+
+  describe('system doctor', () => {
+    it('passes on this machine (exit 0) and reports every check as JSON', () => {
+      const r = box.ncx(['system', 'doctor', '--format', 'json'])
+      expect(r.code, r.stderr).to.equal(0)
+      const report = JSON.parse(r.stdout) as {ok: boolean; checks: Array<{id: string; status: string}>}
+      expect(report.ok).to.equal(true)
+      const ids = report.checks.map((c) => c.id)
+      for (const id of ['max_user_namespaces', 'unprivileged_userns_clone', 'apparmor_userns', 'subuid', 'subgid', 'newuidmap', 'newgidmap', 'runtime', 'xdg_runtime_dir', 'storage', 'disk', 'slirp4netns', 'ports', 'ping', 'cgroup']) {
+        expect(ids).to.include(id)
+      }
+      expect(report.checks.find((c) => c.id === 'subuid')?.status).to.equal('ok')
+    })
+
+    it('warns with the usermod fix on an empty subuid file', () => {
+      const empty = join(scratch, 'subuid-empty')
+      writeFileSync(empty, '')
+      chmodSync(empty, 0o644)
+      const r = box.ncx(['system', 'doctor', '--subuid-file', empty])
+      expect(r.stdout).to.match(/\[warn\] subordinate uids \(.*subuid-empty\): no range for /)
+      expect(r.stdout).to.match(/fix: sudo usermod --add-subuids 100000-165535 \S+/)
+    })
+
+    it('warns on newuidmap and slirp4netns missing from PATH', () => {
+      const bin = join(scratch, 'bin-without-tools')
+      mkdirSync(bin, {recursive: true})
+      chmodSync(bin, 0o755)
+      const r = box.ncx(['system', 'doctor'], {env: {PATH: bin}})
+      expect(r.stdout).to.contain('[warn] newuidmap: not found on PATH').and.contain('fix: sudo apt-get install uidmap')
+      expect(r.stdout).to.contain('[warn] rootless networking (slirp4netns, /dev/net/tun): slirp4netns is not installed')
+    })
+
+    it('fails (exit 1) when user namespaces are disabled or AppArmor restricts them', () => {
+      const sys = join(scratch, 'sys')
+      for (const d of ['user', 'kernel', 'net/ipv4']) mkdirSync(join(sys, d), {recursive: true})
+      writeFileSync(join(sys, 'user', 'max_user_namespaces'), '0\n')
+      writeFileSync(join(sys, 'kernel', 'apparmor_restrict_unprivileged_userns'), '1\n')
+      spawnSync('chmod', ['-R', 'a+rX', sys])
+      const r = box.ncx(['system', 'doctor', '--proc-sys', sys])
+      expect(r.code).to.equal(1)
+      expect(r.stdout).to.contain('[fail] user.max_user_namespaces: is 0').and.contain('fix: sudo sysctl -w user.max_user_namespaces=28633')
+      expect(r.stdout).to.contain('[fail] kernel.apparmor_restrict_unprivileged_userns: is 1').and.contain('apparmor_parser -r /etc/apparmor.d/ncx-runtime')
+      expect(r.stdout).to.contain('ncx cannot run containers here until the failures are fixed (2 failed')
+    })
+
+    it('prints the AppArmor profile for the installed runtime', () => {
+      const out = box.ok(['system', 'doctor', '--apparmor-profile'])
+      expect(out).to.contain(`profile ncx-runtime ${join(installation(), 'native', 'ncx-runtime')} flags=(unconfined) {`).and.contain('  userns,')
+    })
+
+    it('colours on a terminal, not with NO_COLOR, and never through a pipe', function () {
+      if (spawnSync('sh', ['-c', 'command -v script']).status !== 0) this.skip()
+      expect(inTerminal(box, ['system', 'doctor'], '', {NO_COLOR: ''}).stdout).to.contain(`${ESC}[32m[ok]`)
+      expect(inTerminal(box, ['system', 'doctor'], '', {NO_COLOR: '1'}).stdout).not.to.contain(ESC)
+      expect(box.ncx(['system', 'doctor'], {env: {NO_COLOR: ''}}).stdout).not.to.contain(ESC)
+    })
+  })
+
+  describe('system df and prune', () => {
+    it('counts images, containers and reclaimable space', () => {
+      box.ok(['run', '--network', 'none', '--name', 'df-writer', 'busybox', 'sh', '-c', 'dd if=/dev/zero of=/blob bs=1k count=200 2>/dev/null'])
+      const rows = box
+        .ok(['system', 'df', '--format', 'json'])
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, string>)
+      expect(rows.map((r) => r.Type)).to.deep.equal(['Images', 'Containers', 'Local Volumes', 'Build Cache'])
+      expect(rows[0]).to.include({TotalCount: '1', Active: '1'})
+      expect(rows[1]).to.include({TotalCount: '1', Active: '0', Size: '205kB', Reclaimable: '205kB (100%)'})
+      const table = box.ok(['system', 'df'])
+      expect(table.split('\n')[0]).to.match(/^TYPE {12}TOTAL {5}ACTIVE {4}SIZE {6}RECLAIMABLE$/)
+      expect(box.ok(['system', 'df', '-v'])).to.contain('Containers space usage:').and.contain('df-writer')
+    })
+
+    it('refuses without a terminal, and with CI=true, unless -f', () => {
+      for (const env of [{}, {CI: 'true'}] as Array<Record<string, string>>) {
+        const r = box.ncx(['system', 'prune'], {input: 'y\n', env})
+        expect(r.code).to.equal(1)
+        expect(r.stderr).to.contain('system prune deletes data and needs confirmation, but there is no terminal to ask on').and.contain('add -f (--force)')
+      }
+      expect(box.ok(['ps', '-aq'])).not.to.equal('')
+    })
+
+    it('asks on a terminal (no: nothing removed), never in CI even on a terminal', function () {
+      if (spawnSync('sh', ['-c', 'command -v script']).status !== 0) this.skip()
+      const asked = inTerminal(box, ['system', 'prune'], 'n\n')
+      expect(asked.stdout).to.contain('WARNING! This will remove:').and.contain('all stopped containers')
+      expect(asked.stdout).not.to.contain('Total reclaimed space')
+      const ci = inTerminal(box, ['system', 'prune'], '', {CI: 'true'})
+      expect(ci.code).to.equal(1)
+      expect(ci.stdout).to.contain('(CI is set)')
+      expect(box.ok(['ps', '-aq'])).not.to.equal('')
+    })
+
+    it('removes stopped containers and unused images with -af', () => {
+      const out = box.ok(['system', 'prune', '-af'])
+      expect(out).to.match(/^Deleted Containers:\n[0-9a-f]{64}\n\nDeleted Images:\nuntagged: busybox:latest\ndeleted: sha256:[0-9a-f]{64}\n\nTotal reclaimed space: \S+\n$/)
+      expect(box.ok(['ps', '-aq'])).to.equal('')
+      expect(box.ok(['images', '-q'])).to.equal('')
+      box.load('busybox.oci.tar')
+    })
+  })
+
+  it('version prints client, engine, Rust core and OCI runtime-spec versions', () => {
+    const out = box.ok(['version'])
+    expect(out).to.match(/^Client:\n Version: +\d+\.\d+\.\d+/)
+    expect(out).to.match(/Rust core: +\d+\.\d+\.\d+/).and.match(/OCI runtime-spec: 1\.0\.2/)
+    expect(box.ok(['version', '--format', '{{.Server.OciRuntimeSpecVersion}} {{.Client.Os}}'])).to.equal('1.0.2 linux\n')
+  })
+
+  it('events: records the lifecycle (die from the monitor with its exit code), filters, formats and follows', async () => {
+    const follower = box.spawn(['events', '--filter', 'container=ev-web', '--format', '{{.Action}}'], {stdio: ['ignore', 'pipe', 'pipe']})
+    let live = ''
+    follower.stdout!.on('data', (d: Buffer) => (live += d))
+    await new Promise((r) => setTimeout(r, 1500))
+    box.ok(['run', '-d', '--network', 'none', '--name', 'ev-web', 'busybox', 'sh', '-c', 'sleep 0.3; exit 7'])
+    box.ok(['wait', 'ev-web'])
+    box.ok(['rm', 'ev-web'])
+    await new Promise((r) => setTimeout(r, 1000))
+    follower.kill('SIGTERM')
+    await new Promise((r) => follower.on('close', r))
+    expect(live.trim().split('\n')).to.deep.equal(['create', 'start', 'die', 'destroy'])
+    const past = box.ok(['events', '--since', '5m', '--until', '0s', '--filter', 'event=die', '--filter', 'container=ev-web', '--format', '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'])
+    expect(past).to.equal('ev-web 7\n')
+    const line = box.ok(['events', '--since', '5m', '--until', '0s', '--filter', 'container=ev-web', '--filter', 'event=create'])
+    expect(line).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d) container create [0-9a-f]{64} \(image=busybox, name=ev-web\)\n$/)
+  })
+
+  it('ncx.toml sets the data root; info names the file and each source; NCX_ROOT overrides it', () => {
+    const home = join(scratch, 'home')
+    const data = join(scratch, 'toml-root')
+    mkdirSync(join(home, '.config', 'ncx'), {recursive: true})
+    writeFileSync(join(home, '.config', 'ncx', 'ncx.toml'), `data_root = "${data}"\ndefault_network = "none"\n`)
+    spawnSync('chmod', ['-R', 'a+rwX', home])
+    mkdirSync(data)
+    spawnSync('chown', [`${box.owner.uid}:${box.owner.gid}`, data])
+    const env = {HOME: home, NCX_ROOT: ''}
+    const info = box.ok(['info'], {env})
+    expect(info).to.contain(` Data Root: ${data} (config file)`)
+    expect(info).to.contain(` Config File: ${join(home, '.config', 'ncx', 'ncx.toml')} (loaded)`)
+    expect(info).to.contain('  Default Network: none (config file)')
+    expect(box.ok(['info'], {env: {HOME: home}})).to.contain(` Data Root: ${box.root} (env NCX_ROOT)`)
+    writeFileSync(join(home, '.config', 'ncx', 'ncx.toml'), 'data_rot = "/x"\n')
+    const bad = box.ncx(['images'], {env})
+    expect(bad.code).to.equal(125)
+    expect(bad.stderr).to.contain('ncx.toml: unknown key "data_rot"')
+  })
+
+  it('--help groups commands like Docker', () => {
+    const out = box.ok(['--help'])
+    expect(out).to.match(/Common Commands:\n {2}run +Create and run a new container/)
+    expect(out).to.match(/Management Commands:\n(?: {2}\S+ +.+\n)* {2}container +Manage containers/)
+    expect(out).to.match(/\nCommands:\n/).and.contain('Global Options:')
+  })
+
+  it('prints no escape codes without a terminal, even without NO_COLOR', () => {
+    const env = {NO_COLOR: '', TERM: 'xterm-256color'}
+    box.ok(['run', '-d', '--network', 'none', '--name', 'plain', 'busybox', 'sleep', '30'])
+    const runs: string[][] = [['ps', '-a'], ['images'], ['info'], ['system', 'df', '-v'], ['system', 'doctor'], ['version'], ['events', '--since', '5m', '--until', '0s'], ['--help'], ['run', '--help'], ['inspect', 'plain'], ['logs', 'plain'], ['rmi', 'nonexistent'], ['load', '-i', join(scratch, 'missing.tar')]]
+    for (const args of runs) {
+      const r = box.ncx(args, {env})
+      expect(r.stdout, `stdout of ncx ${args.join(' ')}`).not.to.contain(ESC)
+      expect(r.stderr, `stderr of ncx ${args.join(' ')}`).not.to.contain(ESC)
+    }
+    box.ok(['rm', '-f', 'plain'])
+  })
+
+  it('completion: the scripts are printed for the three shells; an unknown shell is refused', () => {
+    expect(box.ok(['completion', 'bash'])).to.contain('complete -o default -o bashdefault -F _ncx_complete ncx')
+    expect(box.ok(['completion', 'zsh'])).to.match(/^#compdef ncx/)
+    expect(box.ok(['completion', 'fish'])).to.contain("complete -c ncx -f -a '(__ncx_complete)'")
+    expect(box.ncx(['completion', 'tcsh']).code).not.to.equal(0)
+  })
+})
+
+

@@ -1,0 +1,65 @@
+import {expect} from 'chai'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {cgroupManager, loadConfig, parseConfig} from '../../src/engine/config.js'
+import {registrySettings} from '../../src/engine/registry/config.js'
+import {storePaths} from '../../src/engine/store/paths.js'
+
+describe('ncx.toml', () => {
+  let home: string
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), 'ncx-config-'))
+    mkdirSync(join(home, '.config', 'ncx'), {recursive: true})
+  })
+  afterEach(() => rmSync(home, {recursive: true, force: true}))
+  const write = (text: string) => writeFileSync(join(home, '.config', 'ncx', 'ncx.toml'), text)
+
+  it('parses every key, expanding ~/', () => {
+    const c = parseConfig('data_root = "~/ctr"\nrun_root = "/run/x"\ndefault_network = "none"\ncgroup_manager = "systemd"\n[registries]\nmirrors = ["https://m"]\ninsecure = ["h:5000"]\n', 'f.toml', '/home/u')
+    expect(c).to.deep.equal({dataRoot: '/home/u/ctr', runRoot: '/run/x', defaultNetwork: 'none', cgroupManager: 'systemd', registryMirrors: ['https://m'], insecureRegistries: ['h:5000']})
+  })
+
+  it('refuses mistakes with one message naming the file and the key', () => {
+    expect(() => parseConfig('dataroot = "/x"', 'f.toml')).to.throw('f.toml: unknown key "dataroot"')
+    expect(() => parseConfig('data_root = 3', 'f.toml')).to.throw('f.toml: data_root must be a non-empty string')
+    expect(() => parseConfig('data_root = "rel/dir"', 'f.toml')).to.throw('f.toml: data_root must be an absolute path (or start with ~/), got "rel/dir"')
+    expect(() => parseConfig('cgroup_manager = "cgroupv3"', 'f.toml')).to.throw(/cgroup_manager must be one of cgroupfs, systemd, none/)
+    expect(() => parseConfig('[registries]\nmirror = []', 'f.toml')).to.throw('f.toml: unknown key "registries.mirror"')
+    expect(() => parseConfig('[registries]\ninsecure = "h"', 'f.toml')).to.throw('registries.insecure must be a list of strings')
+    expect(() => parseConfig('data_root = ', 'f.toml')).to.throw(/f.toml: invalid TOML \(line 1, column \d+\)/)
+  })
+
+  it('flag > environment > file > default for the data root, and says which', () => {
+    const env = {HOME: home}
+    expect(storePaths({env, uid: 1000}).settings).to.include({loaded: false, data: 'default'})
+    write('data_root = "/from/file"\n')
+    expect(storePaths({env, uid: 1000})).to.deep.include({data: '/from/file'})
+    expect(storePaths({env, uid: 1000}).settings).to.include({loaded: true, data: 'config file', file: join(home, '.config', 'ncx', 'ncx.toml')})
+    expect(storePaths({env: {...env, NCX_ROOT: '/from/env'}, uid: 1000})).to.deep.include({data: '/from/env'})
+    expect(storePaths({env: {...env, NCX_ROOT: '/from/env'}, uid: 1000, dataRoot: '/from/flag'}).settings?.data).to.equal('flag')
+  })
+
+  it('NCX_CONFIG names another file, which must exist', () => {
+    writeFileSync(join(home, 'other.toml'), 'default_network = "none"\n')
+    expect(loadConfig('/nonexistent', {NCX_CONFIG: join(home, 'other.toml')}).config).to.deep.equal({defaultNetwork: 'none'})
+    expect(() => loadConfig('/nonexistent', {NCX_CONFIG: join(home, 'missing.toml')})).to.throw(/does not exist/)
+  })
+
+  it('merges [registries] with registries.json; the environment overrides', () => {
+    write('[registries]\nmirrors = ["https://toml-mirror"]\ninsecure = ["toml:5000"]\n')
+    writeFileSync(join(home, '.config', 'ncx', 'registries.json'), JSON.stringify({'insecure-registries': ['json:5000'], 'registry-mirrors': ['https://json-mirror']}))
+    const paths = storePaths({env: {HOME: home}, uid: 1000})
+    expect(registrySettings(paths, {HOME: home})).to.deep.equal({insecure: ['json:5000', 'toml:5000'], mirrors: ['https://json-mirror', 'https://toml-mirror']})
+    expect(registrySettings(paths, {HOME: home, NCX_REGISTRY_MIRRORS: 'https://env', NCX_INSECURE_REGISTRIES: 'env:1'})).to.deep.equal({insecure: ['json:5000', 'toml:5000', 'env:1'], mirrors: ['https://env']})
+  })
+
+  it('cgroup manager: environment, file, default', () => {
+    const loaded = {file: 'f', loaded: true, config: {cgroupManager: 'systemd' as const}}
+    expect(cgroupManager(loaded, {})).to.deep.equal({value: 'systemd', source: 'config file'})
+    expect(cgroupManager(loaded, {NCX_CGROUP_MANAGER: 'none'})).to.deep.equal({value: 'none', source: 'env', variable: 'NCX_CGROUP_MANAGER'})
+    expect(cgroupManager({file: 'f', loaded: false, config: {}}, {})).to.deep.equal({value: 'cgroupfs', source: 'default'})
+    expect(() => cgroupManager(loaded, {NCX_CGROUP_MANAGER: 'x'})).to.throw(/NCX_CGROUP_MANAGER=x/)
+  })
+})
