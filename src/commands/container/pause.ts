@@ -7,6 +7,7 @@ import {pauseContainer} from '../../engine/cgroup/control.js'
 export default class Pause extends BaseCommand<typeof Pause> {
   static summary = 'Pause all processes within one or more containers (cgroup v2 freezer)'
   static aliases = ['pause']
+  static examples = ['ncx pause api']
   static strict = false
   static args = {container: Args.string({description: 'Container name or ID (one or more)', required: true})}
 

@@ -53,6 +53,7 @@ function row(record: ContainerRecord, given: string, prev: StatsSample | undefin
 export default class Stats extends BaseCommand<typeof Stats> {
   static summary = 'Display a live stream of container(s) resource usage statistics'
   static aliases = ['stats']
+  static examples = ['ncx stats', 'ncx stats --no-stream --all', "ncx stats --no-stream --format '{{.Name}} {{.CPUPerc}} {{.MemUsage}}' api"]
   static strict = false
   static flags = {
     all: Flags.boolean({char: 'a', description: 'Show all containers (default shows just running)'}),

@@ -7,6 +7,7 @@ import {unpauseContainer} from '../../engine/cgroup/control.js'
 export default class Unpause extends BaseCommand<typeof Unpause> {
   static summary = 'Unpause all processes within one or more containers'
   static aliases = ['unpause']
+  static examples = ['ncx unpause api']
   static strict = false
   static args = {container: Args.string({description: 'Container name or ID (one or more)', required: true})}
 

@@ -11,6 +11,7 @@ type CharFlag = Parameters<typeof Flags.string>[0] extends infer O ? (O extends 
 export default class Update extends BaseCommand<typeof Update> {
   static summary = 'Update configuration (resource limits) of one or more containers'
   static aliases = ['update']
+  static examples = ['ncx update --memory 512m --memory-swap 1g api', 'ncx update --cpus 1.5 --pids-limit 200 api worker']
   static strict = false
   static args = {container: Args.string({description: 'Container name or ID (one or more)', required: true})}
   static flags = Object.fromEntries(LIMIT_FLAGS.map((f) => [f.name, Flags.string({description: f.description, ...(f.char ? {char: f.char as CharFlag} : {})})]))
