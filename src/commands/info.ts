@@ -35,6 +35,7 @@ export default class Info extends BaseCommand<typeof Info> {
       ` Cgroup Driver: ${cg.delegated.length > 0 ? 'cgroupfs' : 'none'}`,
       ` Cgroup Version: ${cg.version === 'v2' ? '2' : cg.version === 'hybrid' ? '1 (hybrid: v2 mounted without controllers)' : cg.version === 'v1' ? '1' : 'none'}`,
       `  Controllers delegated: ${cg.delegated.length > 0 ? cg.delegated.join(' ') : 'none'}`,
+      ...(cg.delegationRoot ? [`  Delegated subtree: ${cg.delegationRoot} (containers in ${cg.delegationRoot.replace(/\/$/, '')}/ncx/<id>)`] : []),
       ...(cg.limitation ? [`  Limits: not enforced (${cg.limitation})`] : []),
       ` Runtimes: ${info.Runtime.name}`,
       ` Default Runtime: ${info.Runtime.name}`,

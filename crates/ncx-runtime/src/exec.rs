@@ -1,9 +1,9 @@
 //! `ncx-runtime exec`: run a process in a running container.
 //!
-//!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--seccomp-from CONFIG] [--status-fd N] [--no-stdin] [--detach]
+//!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--config CONFIG] [--status-fd N] [--no-stdin] [--detach]
 //!       [--detach-keys B,B…]
 //!
-//! `--seccomp-from`: the container's config.json, whose seccomp profile the process gets too.
+//! `--config`: the container's config.json: its seccomp profile and cgroup apply to the process too.
 //!
 //! With a terminal, the detach keys leave the process running: this supervisor reports
 //! `{"event":"detached"}`, leaves the terminal (setsid, stdio on /dev/null, the status fd
@@ -14,7 +14,7 @@
 //! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
 //! and execs. Without --detach it supervises like `run` and exits with the process's code.
 
-use crate::run::{block_signals, exec_process_with, receive, supervise, supervise_with_keys, supervised_signals, Status, Supervised};
+use crate::run::{block_signals, exec_process, receive, supervise, supervise_with_keys, supervised_signals, Status, Supervised};
 use crate::Args;
 use ncx_core::nsenter;
 use ncx_core::spec::Process;
@@ -53,12 +53,24 @@ pub fn exec(args: &Args) -> i32 {
         }
         code
     };
-    // Read on the host, before entering the container's mount namespace.
-    let seccomp = match args.get("seccomp-from").map(ncx_core::spec::Spec::load) {
-        Some(Ok(spec)) => spec.linux.and_then(|l| l.seccomp),
+    // The container's config, read on the host before entering its mount namespace: its
+    // seccomp profile applies to the process, and the process joins its cgroup (this
+    // supervisor moves there first, as runc's init does: from inside the container's cgroup
+    // namespace the move would be refused).
+    let linux = match args.get("config").map(ncx_core::spec::Spec::load) {
+        Some(Ok(spec)) => spec.linux,
         Some(Err(e)) => return report(125, e.to_string()),
         None => None,
     };
+    let seccomp = linux.as_ref().and_then(|l| l.seccomp.clone());
+    if let Some(path) = linux.as_ref().map(|l| l.cgroups_path.as_str()).filter(|p| !p.is_empty()) {
+        let procs = format!("{}/cgroup.procs", ncx_core::cgroup::dir(path));
+        if std::path::Path::new(&procs).exists() {
+            if let Err(e) = std::fs::write(&procs, "0") {
+                return report(125, format!("cannot join the container's cgroup: {procs}: {e}"));
+            }
+        }
+    }
     let (_, process) = match prepare(args) {
         Ok(p) => p,
         Err(e) => return report(e.code, e.message),
@@ -87,7 +99,7 @@ pub fn exec(args: &Args) -> i32 {
         if detach {
             p.terminal = false;
         }
-        exec_process_with(&p, seccomp.as_ref(), pair[1], false);
+        exec_process(&p, seccomp.as_ref(), pair[1], false);
     }
     unsafe { libc::close(pair[1]) };
     let (master, error) = receive(pair[0]);

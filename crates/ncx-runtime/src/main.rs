@@ -114,6 +114,14 @@ fn main() {
             Ok(killed) => println!("{}", serde_json::json!({ "killed": killed })),
             Err(e) => fail(&e.message, e.code),
         },
+        // `cgroup-update --dir D --resources JSON`: write OCI resources as cgroup v2 files (ncx update).
+        "cgroup-update" => {
+            let r: ncx_core::spec::Resources =
+                serde_json::from_str(args.require("resources")).unwrap_or_else(|e| fail(&format!("invalid --resources: {e}"), 125));
+            if let Err(e) = ncx_core::cgroup::write_limits(&mut ncx_core::cgroup::RealFs, args.require("dir"), &r) {
+                fail(&e.to_string(), 125);
+            }
+        }
         "ps" => match ctl::ps(&args) {
             Ok(v) => println!("{v}"),
             Err(e) => fail(&e.message, e.code),

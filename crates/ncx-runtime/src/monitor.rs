@@ -254,7 +254,13 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
 /// Fork a health probe: join the container's namespaces (we already are in its user
 /// namespace), fork into its PID namespace and exec the test with the container's
 /// process settings. The probe dies with the intermediate process on timeout.
-fn spawn_probe(container: i32, process: &Process, test: &[String], timeout: Duration) -> Option<Probe> {
+/// What confines a probe as it does the container: its seccomp profile and its cgroup.
+struct Confinement<'a> {
+    seccomp: Option<&'a ncx_core::spec::Seccomp>,
+    cgroup: Option<&'a str>,
+}
+
+fn spawn_probe(container: i32, process: &Process, confine: Confinement, test: &[String], timeout: Duration) -> Option<Probe> {
     let args: Vec<String> = match test.first().map(String::as_str) {
         Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test.get(1).cloned().unwrap_or_default()],
         Some("CMD") => test[1..].to_vec(),
@@ -277,6 +283,10 @@ fn spawn_probe(container: i32, process: &Process, test: &[String], timeout: Dura
             libc::sigemptyset(&mut empty);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         }
+        // Into the container's cgroup first: from inside its cgroup namespace it would be refused.
+        if let Some(d) = confine.cgroup {
+            let _ = std::fs::write(format!("{d}/cgroup.procs"), "0");
+        }
         if let Err(e) = nsenter::enter(&mut RealSys, container, false) {
             let line = format!("cannot enter the container: {e}\n");
             unsafe {
@@ -289,7 +299,7 @@ fn spawn_probe(container: i32, process: &Process, test: &[String], timeout: Dura
             let mut p = process.clone();
             p.args = args;
             p.terminal = false;
-            exec_process(&p, -1, true);
+            exec_process(&p, confine.seccomp, -1, true);
         }
         let mut st = 0;
         unsafe {
@@ -572,7 +582,8 @@ impl Monitor {
             self.next_probe = None;
             if let (Some(r), Some(h)) = (self.running.as_ref(), self.cfg.health.as_ref()) {
                 let process = self.cfg.spec.process.clone().unwrap_or_default();
-                self.probe = spawn_probe(r.pid, &process, &h.test, h.timeout);
+                let confine = Confinement { seccomp: self.cfg.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()), cgroup: self.cfg.cgroup.as_ref().map(|c| c.dir.as_str()) };
+                self.probe = spawn_probe(r.pid, &process, confine, &h.test, h.timeout);
                 if self.probe.is_none() {
                     self.next_probe = Some(now + h.interval);
                 }

@@ -600,20 +600,16 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
         }
     }
     let seccomp = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
-    exec_process_with(&process, seccomp, sock, pdeath)
+    exec_process(&process, seccomp, sock, pdeath)
 }
 
 /// Terminal, credentials, capabilities, cwd, then execve (shared by run, exec and health
 /// checks). Errors go to the parent over `sock` with Docker's exit codes (126/127).
-pub(crate) fn exec_process(process: &Process, sock: RawFd, pdeath: bool) -> ! {
-    exec_process_with(process, None, sock, pdeath)
-}
-
-/// `exec_process` with the container's seccomp profile. As runc does: without
+/// `seccomp`: the container's profile. As runc does: without
 /// no_new_privs the filter goes in while the process still has CAP_SYS_ADMIN (before the
 /// credentials change, so those calls must pass it); with no_new_privs as late as possible,
 /// right before execve.
-pub(crate) fn exec_process_with(process: &Process, seccomp: Option<&ncx_core::spec::Seccomp>, sock: RawFd, pdeath: bool) -> ! {
+pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::Seccomp>, sock: RawFd, pdeath: bool) -> ! {
     let filters = match seccomp.map(ncx_core::seccomp::compile) {
         Some(Ok(f)) => f,
         Some(Err(e)) => die(sock, 125, e.to_string()),

@@ -10,6 +10,7 @@ import {ContainerState} from '../../engine/container/state.js'
 import {ContainerRecord} from '../../engine/container/store.js'
 import {portsColumn} from '../../engine/network/container.js'
 import {treeSize} from '../../engine/df.js'
+import {isPaused} from '../../engine/cgroup/control.js'
 
 /** One `ps` row, with Docker's field names for `--format`. */
 interface PsRow {
@@ -96,6 +97,7 @@ export default class Ls extends BaseCommand<typeof Ls> {
       return
     }
     const rows: PsRow[] = list.map(({record, state}) => {
+      const frozen = state.status === 'running' && isPaused(engine, record)
       const upper = size ? treeSize(join(engine.containers.dir(record.id), 'upper')) : 0
       return {
         ID: noTrunc ? record.id : record.id.slice(0, 12),
@@ -104,8 +106,8 @@ export default class Ls extends BaseCommand<typeof Ls> {
         CreatedAt: new Date(record.created).toString(),
         RunningFor: `${humanDuration(now - Date.parse(record.created))} ago`,
         Ports: portsColumn(engine, record.id, state.status === 'running'),
-        State: state.status,
-        Status: statusText(state, now),
+        State: frozen ? 'paused' : state.status,
+        Status: frozen ? `${statusText(state, now)} (Paused)` : statusText(state, now),
         // Docker's "2B (virtual 4.26MB)": the writable layer, and with the image's layers.
         Size: size ? `${humanSize(upper)} (virtual ${humanSize(upper + record.layers.reduce((n, d) => n + (engine.snapshots.size(d) ?? 0), 0))})` : '',
         Names: record.name,

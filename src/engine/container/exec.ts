@@ -12,6 +12,7 @@ import {NcxError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
 import {mergeEnv} from '../spec/env.js'
 import {ALL_CAPABILITIES, OciSpec} from '../spec/oci.js'
+import {isPaused} from '../cgroup/control.js'
 import {resolveUser} from '../spec/user.js'
 import {readJson} from '../store/files.js'
 import {stateOf} from './lifecycle.js'
@@ -52,6 +53,8 @@ export function execProcess(spec: OciSpec, options: ExecOptions, user?: {uid: nu
 export async function execInContainer(engine: Engine, record: ContainerRecord, options: ExecOptions): Promise<number> {
   const s = stateOf(engine, record)
   if (s.status !== 'running' || s.pid <= 0) throw new NcxError(`container ${record.id} is not running`, {exitCode: 1})
+  // (the exec would join the frozen cgroup and freeze with it)
+  if (isPaused(engine, record)) throw new NcxError(`Container ${record.id} is paused, unpause the container before exec`, {exitCode: 1})
   const dir = engine.containers.dir(record.id)
   const spec = readJson<OciSpec | undefined>(join(dir, 'config.json'), undefined)
   if (!spec) throw new NcxError(`container ${record.id} has no config.json`)
@@ -59,7 +62,7 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   const user = options.user ? resolveUser(options.user, [join(dir, 'upper'), ...containerLowerDirs(engine, record)]) : undefined
   const process_ = execProcess(spec, options, user)
   const args = ['exec', '--pid', String(s.pid), ...joinArgs(engine.session()), '--process', JSON.stringify(process_), '--status-fd', '3']
-  if (spec.linux.seccomp) args.push('--seccomp-from', join(dir, 'config.json'))
+  args.push('--config', join(dir, 'config.json'))
   if (options.detach) args.push('--detach')
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.tty && options.interactive && options.detachKeys?.length) args.push('--detach-keys', options.detachKeys.join(','))

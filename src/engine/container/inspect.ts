@@ -8,6 +8,7 @@ import {HealthState} from './state.js'
 import {ContainerRecord} from './store.js'
 import {networkSettings} from '../network/container.js'
 import {configVolumes, hostConfigMounts, inspectMounts} from '../volume/attach.js'
+import {isPaused} from '../cgroup/control.js'
 
 const ZERO_TIME = '0001-01-01T00:00:00Z'
 
@@ -52,6 +53,43 @@ export interface ContainerInspect {
   Bundle: string
 }
 
+/** Docker's HostConfig fields for limits and security options (zero values when not set). */
+function hostConfigLimits(o: ContainerRecord['options']): Record<string, unknown> {
+  const r = o.resources ?? {}
+  const sec = o.security ?? {}
+  const secOpt = [
+    ...(sec.noNewPrivileges ? ['no-new-privileges'] : []),
+    ...(sec.seccomp === 'unconfined' ? ['seccomp=unconfined'] : sec.seccomp ? ['seccomp=' + JSON.stringify(sec.seccomp)] : []),
+    ...(sec.unmaskSystemPaths ? ['systempaths=unconfined'] : []),
+  ]
+  return {
+    Memory: r.memory ?? 0,
+    MemorySwap: r.memorySwap ?? (r.memory ? r.memory * 2 : 0),
+    MemoryReservation: r.memoryReservation ?? 0,
+    NanoCpus: r.nanoCpus ?? 0,
+    CpuShares: r.cpuShares ?? 0,
+    CpuPeriod: r.cpuPeriod ?? 0,
+    CpuQuota: r.cpuQuota ?? 0,
+    CpusetCpus: r.cpusetCpus ?? '',
+    CpusetMems: r.cpusetMems ?? '',
+    PidsLimit: r.pidsLimit ?? null,
+    BlkioWeight: r.blkioWeight ?? 0,
+    OomKillDisable: r.oomKillDisable ?? false,
+    CgroupParent: o.cgroup?.parent ?? '',
+    CgroupnsMode: o.cgroup?.namespace ?? 'private',
+    CapAdd: sec.capAdd ?? null,
+    CapDrop: sec.capDrop ?? null,
+    Privileged: sec.privileged ?? false,
+    SecurityOpt: secOpt.length > 0 ? secOpt : null,
+    Sysctls: sec.sysctls ?? {},
+    GroupAdd: sec.groupAdd ?? null,
+    Devices: (sec.devices ?? []).map((d) => ({PathOnHost: d.host, PathInContainer: d.container, CgroupPermissions: d.permissions})),
+    Ulimits: (sec.ulimits ?? []).map((u) => ({Name: u.name, Soft: u.soft, Hard: u.hard})),
+    OomScoreAdj: sec.oomScoreAdj ?? 0,
+    Init: sec.init ?? null,
+  }
+}
+
 export function inspectContainer(engine: Engine, record: ContainerRecord): ContainerInspect {
   const s = stateOf(engine, record)
   const dir = engine.containers.dir(record.id)
@@ -61,17 +99,18 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
   const driver = engine.storageDriver().name
   const lower = containerLowerDirs(engine, record)
   const logType = o.logDriver ?? 'json-file'
+  const paused = s.status === 'running' && isPaused(engine, record)
   return {
     Id: record.id,
     Created: record.created,
     Path: record.args[0] ?? '',
     Args: record.args.slice(1),
     State: {
-      Status: s.status,
+        Status: paused ? 'paused' : s.status,
       Running: s.status === 'running',
-      Paused: false,
+      Paused: paused,
       Restarting: s.status === 'restarting',
-      OOMKilled: false,
+      OOMKilled: s.oomKilled ?? false,
       Dead: false,
       Pid: s.pid,
       ExitCode: s.exitCode,
@@ -103,6 +142,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       ReadonlyRootfs: o.readOnly,
       UsernsMode: o.userns ?? '',
       Runtime: 'ncx-runtime',
+      ...hostConfigLimits(o),
     },
     GraphDriver: {
       Name: driver,

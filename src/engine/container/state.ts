@@ -37,6 +37,8 @@ export interface MonitorState {
   restartCount: number
   error: string
   health?: HealthState
+  /** The kernel OOM-killed a process of the container (memory.events). */
+  oomKilled?: boolean
 }
 
 export type DerivedStatus = 'created' | 'running' | 'restarting' | 'exited'
@@ -52,6 +54,7 @@ export interface ContainerState {
   error?: string
   restartCount: number
   health?: HealthState
+  oomKilled?: boolean
   /** The process supervising the container (monitor, or a foreground `ncx-runtime run`). */
   monitorPid?: number
 }
@@ -129,6 +132,7 @@ export function containerState(store: ContainerStore, record: ContainerRecord): 
     error: ms.error || undefined,
     restartCount: ms.restartCount,
     health: ms.health,
+    ...(ms.oomKilled ? {oomKilled: true} : {}),
     monitorPid: live ? ms.monitorPid : undefined,
   }
 }

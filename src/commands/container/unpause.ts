@@ -1,0 +1,22 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base.js'
+import {eachContainer} from '../../cli/containers.js'
+import {unpauseContainer} from '../../engine/cgroup/control.js'
+
+export default class Unpause extends BaseCommand<typeof Unpause> {
+  static summary = 'Unpause all processes within one or more containers'
+  static aliases = ['unpause']
+  static examples = ['ncx unpause api']
+  static strict = false
+  static args = {container: Args.string({description: 'Container name or ID (one or more)', required: true})}
+
+  async run(): Promise<void> {
+    const engine = this.engine()
+    const code = await eachContainer(engine, this.positionals, async (record, name) => {
+      await unpauseContainer(engine, record)
+      this.log(name)
+    })
+    if (code !== 0) this.exit(code)
+  }
+}
