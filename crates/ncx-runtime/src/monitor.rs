@@ -832,6 +832,7 @@ pub fn monitor(args: &Args) -> i32 {
         return 125;
     }
     if verdict == 0 {
+        drop_inherited_text_pages();
         m.event_loop(sfd);
     }
     if let Some(c) = m.cfg.cgroup.take() {
@@ -846,4 +847,24 @@ pub fn monitor(args: &Args) -> i32 {
         crate::net::run_exit_command(cmd);
     }
     0
+}
+
+/// The monitor is forked from the process that set the container up, and inherits the page
+/// table entries of every code page that process ran (namespace entry, mounts, seccomp
+/// compilation...): they count in its RSS for as long as it lives, though the monitor never
+/// runs that code again. Read-only executable mappings are never written, so dropping their
+/// entries loses nothing: the few pages the event loop needs fault back in from the page cache.
+fn drop_inherited_text_pages() {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return };
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(range), Some(perms)) = (f.next(), f.next()) else { continue };
+        // Private, executable, not writable, file-backed ([vdso] and the like are not).
+        if perms != "r-xp" || !line.contains('/') {
+            continue;
+        }
+        let Some((a, b)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else { continue };
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
 }
