@@ -1,12 +1,20 @@
 import {ComposeCommand} from '../../cli/compose.js'
-import {NcxError} from '../../engine/errors.js'
+import {unpauseContainer} from '../../engine/cgroup/control.js'
+import {stateOf} from '../../engine/container/lifecycle.js'
+import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
 
 export default class Unpause extends ComposeCommand<typeof Unpause> {
-  static summary = 'Unpause services (not available yet: ncx has no cgroup freezer support)'
+  static summary = 'Unpause services (cgroup v2 freezer; needs a delegated cgroup, see ncx info)'
+  static examples = ['ncx compose unpause', 'ncx compose unpause web']
   static strict = false
 
   async run(): Promise<void> {
-    this.projectOrName()
-    throw new NcxError('compose unpause is not supported yet: ncx containers cannot be paused (no cgroup freezer support yet)', {hint: 'stop and start the services instead'})
+    const {name} = this.projectOrName()
+    const engine = this.engine()
+    for (const r of projectContainers(engine, name).filter((x) => this.positionals.length === 0 || this.positionals.includes(serviceOf(x)))) {
+      if (stateOf(engine, r).status !== 'running') continue
+      await unpauseContainer(engine, r)
+      process.stderr.write(` Container ${r.name}  Unpaused\n`)
+    }
   }
 }
