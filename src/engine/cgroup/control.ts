@@ -3,7 +3,7 @@
  * limit changes (`update`). The cgroup is the one the runtime created from the spec's
  * `linux.cgroupsPath`; a container without one (limits not delegated here) gets a clear error.
  */
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmdirSync, writeFileSync} from 'node:fs'
 import {totalmem} from 'node:os'
 import {join} from 'node:path'
 
@@ -28,6 +28,30 @@ export function cgroupDir(engine: Engine, record: ContainerRecord): string | und
   if (!path) return undefined
   const dir = join(CGROUP_ROOT, path)
   return existsSync(join(dir, 'cgroup.procs')) ? dir : undefined
+}
+
+/**
+ * `rm`: the cgroup of a container whose monitor died without removing it (SIGKILL, OOM of the
+ * monitor): kill what is left in it (cgroup.kill) and remove it. Best effort — a cgroup that
+ * cannot be removed is left as it is, never an error for `rm`.
+ */
+export function removeLeftoverCgroup(engine: Engine, record: ContainerRecord): void {
+  const dir = cgroupDir(engine, record)
+  if (!dir) return
+  try {
+    writeFileSync(join(dir, 'cgroup.kill'), '1')
+  } catch {
+    // cgroup.kill needs Linux 5.14; without it the processes are gone already (stopped container)
+  }
+  for (let i = 0; i < 50; i++) {
+    try {
+      rmdirSync(dir)
+      return
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EBUSY') return
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+    }
+  }
 }
 
 function read(path: string): string | undefined {

@@ -15,6 +15,7 @@ import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {signalNumber} from './signals.js'
 import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
+import {removeLeftoverCgroup} from '../cgroup/control.js'
 import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
 import {ContainerRecord} from './store.js'
 
@@ -191,6 +192,7 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
     }
     await stopContainer(engine, record, {signal: 'KILL', timeout: 0})
   }
+  removeLeftoverCgroup(engine, record)
   const doomed = engine.containers.locked(() => engine.containers.detach(record.id))
   recordContainerEvent(engine.paths, 'destroy', actorOf(record))
   if (doomed) engine.snapshots.removeTree([doomed])
