@@ -25,24 +25,7 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 ]
 
 /** Flags of `create` (and `run`, which adds --rm and -d). */
-/**
- * Docker flags ncx knows but cannot honour yet. They are parsed so the user gets one precise
- * refusal instead of "unknown flag" — and never a silently ignored limit or mount.
- */
-const NOT_YET: Array<FlagSpec & {why: string}> = [
-]
-
-/** Refuse a flag of NOT_YET with what it is and why it is not ignored. */
-function refuseNotYet(flags: ParsedFlags): void {
-  for (const f of NOT_YET) {
-    const v = flags[f.name]
-    if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) continue
-    throw new UsageError(`--${f.name} is not supported yet: ${f.why} are not implemented in ncx`, 'run without it; ncx refuses rather than ignoring it')
-  }
-}
-
 export const CREATE_FLAGS: FlagSpec[] = [
-  ...NOT_YET.map(({why: _why, ...spec}) => spec),
   ...VOLUME_FLAGS,
   ...SECURITY_FLAGS,
   ...RESOURCE_FLAGS,
@@ -195,7 +178,6 @@ function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
 /** `run`/`create [OPTIONS] IMAGE [COMMAND] [ARG...]` → validated options. */
 export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, command: 'run' | 'create' = 'run'): RunInvocation {
   const {flags, positionals} = splitArgv(argv, command === 'run' ? RUN_FLAGS : CREATE_FLAGS)
-  refuseNotYet(flags)
   const [image, ...cmd] = positionals
   if (!image) throw new UsageError(`"ncx ${command}" requires at least 1 argument`, `usage: ncx ${command} [OPTIONS] IMAGE [COMMAND] [ARG...]`)
   const str = (k: string) => flags[k] as string | undefined

@@ -20,7 +20,8 @@ import type {TomlError} from 'smol-toml'
 
 import {UsageError} from './errors.js'
 
-export const CGROUP_MANAGERS = ['cgroupfs', 'systemd', 'none'] as const
+// systemd (a transient scope over D-Bus) is not implemented: refused here as --cgroup-manager refuses it.
+export const CGROUP_MANAGERS = ['cgroupfs', 'none'] as const
 export type CgroupManager = (typeof CGROUP_MANAGERS)[number]
 
 /** What ncx.toml may set (every field optional). */

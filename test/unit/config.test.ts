@@ -17,15 +17,15 @@ describe('ncx.toml', () => {
   const write = (text: string) => writeFileSync(join(home, '.config', 'ncx', 'ncx.toml'), text)
 
   it('parses every key, expanding ~/', () => {
-    const c = parseConfig('data_root = "~/ctr"\nrun_root = "/run/x"\ndefault_network = "none"\ncgroup_manager = "systemd"\n[registries]\nmirrors = ["https://m"]\ninsecure = ["h:5000"]\n', 'f.toml', '/home/u')
-    expect(c).to.deep.equal({dataRoot: '/home/u/ctr', runRoot: '/run/x', defaultNetwork: 'none', cgroupManager: 'systemd', registryMirrors: ['https://m'], insecureRegistries: ['h:5000']})
+    const c = parseConfig('data_root = "~/ctr"\nrun_root = "/run/x"\ndefault_network = "none"\ncgroup_manager = "none"\n[registries]\nmirrors = ["https://m"]\ninsecure = ["h:5000"]\n', 'f.toml', '/home/u')
+    expect(c).to.deep.equal({dataRoot: '/home/u/ctr', runRoot: '/run/x', defaultNetwork: 'none', cgroupManager: 'none', registryMirrors: ['https://m'], insecureRegistries: ['h:5000']})
   })
 
   it('refuses mistakes with one message naming the file and the key', () => {
     expect(() => parseConfig('dataroot = "/x"', 'f.toml')).to.throw('f.toml: unknown key "dataroot"')
     expect(() => parseConfig('data_root = 3', 'f.toml')).to.throw('f.toml: data_root must be a non-empty string')
     expect(() => parseConfig('data_root = "rel/dir"', 'f.toml')).to.throw('f.toml: data_root must be an absolute path (or start with ~/), got "rel/dir"')
-    expect(() => parseConfig('cgroup_manager = "cgroupv3"', 'f.toml')).to.throw(/cgroup_manager must be one of cgroupfs, systemd, none/)
+    expect(() => parseConfig('cgroup_manager = "cgroupv3"', 'f.toml')).to.throw(/cgroup_manager must be one of cgroupfs, none/)
     expect(() => parseConfig('[registries]\nmirror = []', 'f.toml')).to.throw('f.toml: unknown key "registries.mirror"')
     expect(() => parseConfig('[registries]\ninsecure = "h"', 'f.toml')).to.throw('registries.insecure must be a list of strings')
     expect(() => parseConfig('data_root = ', 'f.toml')).to.throw(/f.toml: invalid TOML \(line 1, column \d+\)/)
@@ -56,9 +56,9 @@ describe('ncx.toml', () => {
   })
 
   it('cgroup manager: environment, file, default', () => {
-    const loaded = {file: 'f', loaded: true, config: {cgroupManager: 'systemd' as const}}
-    expect(cgroupManager(loaded, {})).to.deep.equal({value: 'systemd', source: 'config file'})
-    expect(cgroupManager(loaded, {NCX_CGROUP_MANAGER: 'none'})).to.deep.equal({value: 'none', source: 'env', variable: 'NCX_CGROUP_MANAGER'})
+    const loaded = {file: 'f', loaded: true, config: {cgroupManager: 'none' as const}}
+    expect(cgroupManager(loaded, {})).to.deep.equal({value: 'none', source: 'config file'})
+    expect(cgroupManager(loaded, {NCX_CGROUP_MANAGER: 'cgroupfs'})).to.deep.equal({value: 'cgroupfs', source: 'env', variable: 'NCX_CGROUP_MANAGER'})
     expect(cgroupManager({file: 'f', loaded: false, config: {}}, {})).to.deep.equal({value: 'cgroupfs', source: 'default'})
     expect(() => cgroupManager(loaded, {NCX_CGROUP_MANAGER: 'x'})).to.throw(/NCX_CGROUP_MANAGER=x/)
   })

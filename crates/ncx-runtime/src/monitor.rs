@@ -829,6 +829,9 @@ pub fn monitor(args: &Args) -> i32 {
             }
         }
         let _ = std::fs::remove_file(&m.state_path);
+        if let Some(c) = m.cfg.cgroup.take() {
+            c.destroy();
+        }
         return 125;
     }
     if verdict == 0 {
@@ -840,6 +843,7 @@ pub fn monitor(args: &Args) -> i32 {
     }
     if m.cfg.cleanup {
         remove_bundle(&m.cfg.bundle);
+        crate::events::record_if(true, "destroy", None); // `--rm`: the monitor removed it
     } else if m.listener.is_some() {
         let _ = std::fs::remove_file(format!("{}/{}", m.cfg.bundle, attach::SOCKET));
     }

@@ -99,11 +99,6 @@ pub fn run(args: &Args) -> i32 {
     } else {
         None
     };
-    // The container's cgroup, limits written, before its first process exists.
-    let placement = match crate::cgroup::prepare(&spec) {
-        Ok(p) => p,
-        Err(e) => return report(125, e),
-    };
     // The mount and cgroup namespaces are created by the child alone: the mounts vanish with
     // it, and its cgroup namespace is rooted at the cgroup it was cloned into.
     let mut flags = libc::CLONE_NEWPID;
@@ -129,6 +124,12 @@ pub fn run(args: &Args) -> i32 {
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
         return report(125, format!("socketpair: {}", std::io::Error::last_os_error()));
     }
+    // The container's cgroup, limits written, before its first process exists (made last
+    // before the clone, so no earlier failure leaves it behind).
+    let placement = match crate::cgroup::prepare(&spec) {
+        Ok(p) => p,
+        Err(e) => return report(125, e),
+    };
     // Block the signals we handle before forking, so none is lost; the child unblocks them.
     let (set, old) = block_signals(&supervised_signals());
     let no_stdin = args.has("--no-stdin");
@@ -162,6 +163,9 @@ pub fn run(args: &Args) -> i32 {
                 libc::close(pair[0]);
                 libc::kill(pid, libc::SIGKILL);
                 libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            if let Some(p) = placement {
+                p.destroy();
             }
             if let Some(dir) = args.get("cleanup") {
                 let _ = std::fs::remove_dir_all(dir);

@@ -32,12 +32,13 @@ interface PsRow {
 const HEADERS: Record<string, string> = {ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT', Names: 'NAMES', Image: 'IMAGE', Command: 'COMMAND'}
 
 /** Docker's `--filter` keys for ps that ncx supports. */
-function matches(record: ContainerRecord, state: ContainerState, filters: Map<string, string[]>): boolean {
+function matches(record: ContainerRecord, state: ContainerState, paused: () => boolean, filters: Map<string, string[]>): boolean {
   for (const [key, values] of filters) {
     const ok = values.some((v) => {
       switch (key) {
         case 'status':
-          return state.status === v
+          // A frozen container is `paused` (and only that), as Docker's State.Status says.
+          return state.status === 'running' && paused() ? v === 'paused' : state.status === v
         case 'name':
           return new RegExp(v).test(record.name)
         case 'id':
@@ -91,7 +92,7 @@ export default class Ls extends BaseCommand<typeof Ls> {
     const last = latest ? 1 : this.flags.last
     if (last >= 0) list = list.slice(0, last)
     else if (!all && !filters.has('status')) list = list.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')
-    list = list.filter((c) => matches(c.record, c.state, filters))
+    list = list.filter((c) => matches(c.record, c.state, () => isPaused(engine, c.record), filters))
     if (quiet) {
       if (list.length > 0) this.log(list.map((c) => (noTrunc ? c.record.id : c.record.id.slice(0, 12))).join('\n'))
       return

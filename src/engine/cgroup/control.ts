@@ -18,12 +18,12 @@ import {ResourceOptions, toOciResources} from './resources.js'
 
 const CGROUP_ROOT = '/sys/fs/cgroup'
 
-function spec(engine: Engine, record: ContainerRecord): OciSpec | undefined {
+function spec(engine: Engine, record: Pick<ContainerRecord, 'id'>): OciSpec | undefined {
   return readJson<OciSpec | undefined>(join(engine.containers.dir(record.id), 'config.json'), undefined)
 }
 
 /** The container's cgroup directory while it exists (the container is running). */
-export function cgroupDir(engine: Engine, record: ContainerRecord): string | undefined {
+export function cgroupDir(engine: Engine, record: Pick<ContainerRecord, 'id'>): string | undefined {
   const path = spec(engine, record)?.linux.cgroupsPath
   if (!path) return undefined
   const dir = join(CGROUP_ROOT, path)
@@ -35,7 +35,7 @@ export function cgroupDir(engine: Engine, record: ContainerRecord): string | und
  * monitor): kill what is left in it (cgroup.kill) and remove it. Best effort — a cgroup that
  * cannot be removed is left as it is, never an error for `rm`.
  */
-export function removeLeftoverCgroup(engine: Engine, record: ContainerRecord): void {
+export function removeLeftoverCgroup(engine: Engine, record: Pick<ContainerRecord, 'id'>): void {
   const dir = cgroupDir(engine, record)
   if (!dir) return
   try {

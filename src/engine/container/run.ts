@@ -15,6 +15,8 @@ import {applyHostOptions} from '../spec/host-options.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
+import {cgroupManager} from '../config.js'
+import {removeLeftoverCgroup} from '../cgroup/control.js'
 import {ContainerRecord} from './store.js'
 import {containerMounts, copyUpVolumes} from '../volume/container.js'
 import {ociMounts} from '../volume/attach.js'
@@ -58,10 +60,15 @@ function hostResolvConf(): string {
 /** Remove the containers a killed `create`/`run` left half-made (see CREATING in store.ts). */
 export function reapAbandoned(engine: Engine): void {
   for (const id of engine.containers.listAbandoned()) {
-    const doomed = engine.containers.locked(() => (engine.containers.abandoned(id) ? engine.containers.detach(id) : undefined))
+    const doomed = engine.containers.locked(() => {
+      if (!engine.containers.abandoned(id)) return undefined
+      removeLeftoverCgroup(engine, {id})
+      return engine.containers.detach(id)
+    })
     if (!doomed) continue
     engine.snapshots.removeTree([doomed])
     releaseContainer(engine, id)
+    engine.volumes.removeAnonymousOf(id)
   }
 }
 
@@ -137,7 +144,10 @@ function layOutBundle(
   container.mounts = containerMounts(engine, container, Object.keys(imageCfg.Volumes ?? {}))
   const mounts = container.mounts.length > 0 ? container.mounts : undefined
   const spec = generateSpec({options, image: imageCfg, user, hostname, rootless: session.rootless, ttyGroupMapped, cgroupNamespace, etcFiles, ...(mounts ? {mounts: ociMounts(mounts)} : {})})
-  applyHostOptions(spec, container.id, options, lowerDirs, (m) => engine.warn(m))
+  // --cgroup-manager, else NCX_CGROUP_MANAGER, else ncx.toml's cgroup_manager, else cgroupfs.
+  const settings = engine.paths.settings
+  const manager = options.cgroup?.manager ?? cgroupManager({file: settings?.file ?? '', loaded: settings?.loaded ?? false, config: settings?.config ?? {}}).value
+  applyHostOptions(spec, container.id, {...options, cgroup: {...options.cgroup, manager}}, lowerDirs, (m) => engine.warn(m))
   if (options.userns === 'keep-id') {
     applyKeepId(spec, session)
     const passwd = keepIdPasswd(readImageFile(lowerDirs, '/etc/passwd'), userInfo().username)
