@@ -163,6 +163,10 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
     expect(past).to.equal('ev-web 7\n')
     const line = box.ok(['events', '--since', '5m', '--until', '0s', '--filter', 'container=ev-web', '--filter', 'event=create'])
     expect(line).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d) container create [0-9a-f]{64} \(image=busybox, name=ev-web\)\n$/)
+    // A detached --rm container is removed by its monitor, which records the destroy.
+    box.ok(['run', '-d', '--rm', '--network', 'none', '--name', 'ev-rm', 'busybox', 'true'])
+    for (let i = 0; i < 100 && box.ok(['ps', '-aq', '--filter', 'name=ev-rm']).trim() !== ''; i++) await new Promise((r) => setTimeout(r, 100))
+    expect(box.ok(['events', '--since', '5m', '--until', '0s', '--filter', 'container=ev-rm', '--format', '{{.Action}}'])).to.equal('create\nstart\ndie\ndestroy\n')
   })
 
   it('ncx.toml sets the data root; info names the file and each source; NCX_ROOT overrides it', () => {
