@@ -122,7 +122,7 @@ try {
     '# Completion answer time: `ncx __complete stop ""` vs `podman __complete stop ""`',
     '',
     `Both list the running containers (${names(res.ncxOut)} / ${names(res.podmanOut)}) of a store with 3 containers, as user ${u.user.name}; ${runs} runs each after ${warmup} warm-up, interleaved. Target: < ${TARGET_MS} ms.`,
-    `Host: ${host.cpus}, ${host.kernel}, load ${host.load}; node ${host.node}; ${host.date}. Other work shared the 2 cores: numbers are noisy.`,
+    `Host: ${host.cpus}, ${host.kernel}, load ${host.load}; node ${host.node}; ${host.date}. The load average says how busy the 2 cores were (other work makes the numbers noisy).`,
     '',
     '| command | median ms | mean ms | min ms | max ms | ratio (median, ncx / podman) |',
     '|---|---|---|---|---|---|',

@@ -160,8 +160,8 @@ Wall time of the whole CLI invocation (through runuser, alike for both), millise
 |---|---|---|---|---|---|---|
 ${rows.map((r) => `| \`${r.op === 'up' ? 'up -d' : 'down'}\` | ${r.ncx.median.toFixed(0)} | ${r.podman.median.toFixed(0)} | ${r.ratio.toFixed(2)}× | ≤ ${TARGET}× ${r.ratio <= TARGET ? '✔' : '✘'} | ${r.ncx.min.toFixed(0)}–${r.ncx.max.toFixed(0)} | ${r.podman.min.toFixed(0)}–${r.podman.max.toFixed(0)} |`).join('\n')}
 
-Host: ${host.cpus}, ${host.kernel}, load ${host.load} at the start. ${RUNS} runs after ${WARMUP} warm-up. Machine shared with
-other work during the run: the numbers are noisy; the ratio is what to read.
+Host: ${host.cpus}, ${host.kernel}, load ${host.load} at the start. ${RUNS} runs after ${WARMUP} warm-up. The load average above says how busy
+the machine was: with other work running the numbers are noisy; the ratio is what to read.
 `
 fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
 fs.writeFileSync(path.join(BENCH_DIR, 'results', 'compose-latest.json'), JSON.stringify({runs: RUNS, warmup: WARMUP, results, rows}, null, 2))
