@@ -10,6 +10,9 @@ import {LoadOptions, loadProject} from '../engine/compose/loader.js'
 import {ComposeEvent} from '../engine/compose/up.js'
 import {Project} from '../engine/compose/types.js'
 import {ComposeError} from '../engine/compose/errors.js'
+import {projectContainers, serviceOf} from '../engine/compose/containers.js'
+import {ContainerRecord} from '../engine/container/store.js'
+import {stateOf} from '../engine/container/lifecycle.js'
 import {FlagSpec, ParsedFlags} from './argv.js'
 import {BaseCommand} from './base.js'
 import {ensureImage} from './pull-policy.js'
@@ -118,6 +121,22 @@ export abstract class ComposeCommand<T extends typeof Command> extends BaseComma
   /** The project; `enable` names services targeted on the command line (enabled whatever their profiles). */
   protected project(enable?: string[]): Project {
     return loadProject({...loadOptions(this.globals(), (m) => this.warnLine(m)), ...(enable?.length ? {enable} : {})})
+  }
+
+  /** The project's containers of the services named on the command line (every service when none is). */
+  protected serviceContainers(engine: Engine, project: string, options: {oneoff?: boolean} = {}): ContainerRecord[] {
+    return projectContainers(engine, project, options).filter((r) => this.positionals.length === 0 || this.positionals.includes(serviceOf(r)))
+  }
+
+  /** `act` on each running container of the selected services, reported as Compose does (` Container NAME  Done`). */
+  protected async eachRunning(act: (engine: Engine, record: ContainerRecord) => Promise<void> | void, done: string): Promise<void> {
+    const {name} = this.projectOrName()
+    const engine = this.engine()
+    for (const r of this.serviceContainers(engine, name)) {
+      if (stateOf(engine, r).status !== 'running') continue
+      await act(engine, r)
+      process.stderr.write(` Container ${r.name}  ${done}\n`)
+    }
   }
 
   /** The project name, from the files when there are any, else -p (label-only commands such as down/ps). */

@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {ComposeCommand} from '../../cli/compose.js'
 import {humanDuration, humanSize, renderList} from '../../cli/output.js'
 import {familiarRepository, parseReference} from '../../engine/image/reference.js'
-import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
 
 interface Row {
   ContainerName: string
@@ -26,7 +25,7 @@ export default class Images extends ComposeCommand<typeof Images> {
     const {name} = this.projectOrName()
     const engine = this.engine()
     const now = Date.now()
-    const records = projectContainers(engine, name).filter((r) => this.positionals.length === 0 || this.positionals.includes(serviceOf(r)))
+    const records = this.serviceContainers(engine, name)
     if (this.flags.quiet) {
       for (const id of new Set(records.map((r) => r.imageId.replace(/^sha256:/, '').slice(0, 12)))) this.log(id)
       return

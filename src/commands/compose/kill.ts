@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {ComposeCommand} from '../../cli/compose.js'
-import {killContainer, stateOf} from '../../engine/container/lifecycle.js'
-import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
+import {killContainer} from '../../engine/container/lifecycle.js'
 
 export default class Kill extends ComposeCommand<typeof Kill> {
   static summary = 'Force stop service containers'
@@ -13,12 +12,6 @@ export default class Kill extends ComposeCommand<typeof Kill> {
   }
 
   async run(): Promise<void> {
-    const {name} = this.projectOrName()
-    const engine = this.engine()
-    for (const r of projectContainers(engine, name).filter((x) => this.positionals.length === 0 || this.positionals.includes(serviceOf(x)))) {
-      if (stateOf(engine, r).status !== 'running') continue
-      killContainer(engine, r, this.flags.signal)
-      process.stderr.write(` Container ${r.name}  Killed\n`)
-    }
+    await this.eachRunning((engine, r) => killContainer(engine, r, this.flags.signal), 'Killed')
   }
 }

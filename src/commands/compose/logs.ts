@@ -4,7 +4,6 @@ import {ComposeCommand, composeFlagsLongFile, useColor} from '../../cli/compose.
 import {BaseCommand} from '../../cli/base.js'
 import {streamLogs} from '../../cli/compose-attach.js'
 import {UsageError} from '../../engine/errors.js'
-import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
 import {parseTimeArg} from '../container/logs.js'
 
 export default class Logs extends ComposeCommand<typeof Logs> {
@@ -29,7 +28,7 @@ export default class Logs extends ComposeCommand<typeof Logs> {
     for (const s of this.positionals) if (project && !(s in project.services)) throw new UsageError(`no such service: ${s}`)
     const engine = this.engine()
     const now = Date.now()
-    const records = projectContainers(engine, name, {oneoff: false}).filter((r) => this.positionals.length === 0 || this.positionals.includes(serviceOf(r)))
+    const records = this.serviceContainers(engine, name, {oneoff: false})
     await streamLogs(engine, records, {
       follow: f.follow,
       tail: f.tail === undefined || f.tail === 'all' || Number(f.tail) < 0 ? undefined : Number(f.tail),

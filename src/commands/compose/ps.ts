@@ -6,7 +6,7 @@ import {humanDuration, renderList} from '../../cli/output.js'
 import {UsageError} from '../../engine/errors.js'
 import {stateOf} from '../../engine/container/lifecycle.js'
 import {portsColumn} from '../../engine/network/container.js'
-import {LABEL, labelsOf, projectContainers, serviceOf} from '../../engine/compose/containers.js'
+import {LABEL, labelsOf, serviceOf} from '../../engine/compose/containers.js'
 
 interface Row {
   ID: string
@@ -48,8 +48,7 @@ export default class Ps extends ComposeCommand<typeof Ps> {
     const {name} = this.projectOrName()
     const engine = this.engine()
     const now = Date.now()
-    let list = projectContainers(engine, name, {oneoff: f.all})
-      .filter((r) => this.positionals.length === 0 || this.positionals.includes(serviceOf(r)))
+    let list = this.serviceContainers(engine, name, {oneoff: f.all})
       .map((record) => ({record, state: stateOf(engine, record)}))
     if (statuses.length > 0) list = list.filter((c) => statuses.includes(c.state.status))
     else if (!f.all) list = list.filter((c) => c.state.status === 'running' || c.state.status === 'restarting')

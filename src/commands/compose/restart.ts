@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {ComposeCommand, progressPrinter} from '../../cli/compose.js'
 import {startContainer} from '../../engine/container/lifecycle.js'
-import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
+import {serviceOf} from '../../engine/compose/containers.js'
 import {stopInOrder} from '../../engine/compose/up.js'
 
 export default class Restart extends ComposeCommand<typeof Restart> {
@@ -17,7 +17,7 @@ export default class Restart extends ComposeCommand<typeof Restart> {
     const {name, project} = this.projectOrName()
     const engine = this.engine()
     const emit = progressPrinter()
-    const records = projectContainers(engine, name).filter((r) => this.positionals.length === 0 || this.positionals.includes(serviceOf(r)))
+    const records = this.serviceContainers(engine, name)
     await stopInOrder(engine, project, records, this.flags.timeout, emit, false)
     // Start again, dependencies first.
     const order = project ? Object.keys(project.services) : []

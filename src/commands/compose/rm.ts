@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {ComposeCommand, composeFlagsLongFile, progressPrinter} from '../../cli/compose.js'
 import {stateOf} from '../../engine/container/lifecycle.js'
-import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
 import {stopInOrder} from '../../engine/compose/up.js'
 
 export default class Rm extends ComposeCommand<typeof Rm> {
@@ -19,7 +18,7 @@ export default class Rm extends ComposeCommand<typeof Rm> {
   async run(): Promise<void> {
     const {name, project} = this.projectOrName()
     const engine = this.engine()
-    let records = projectContainers(engine, name, {oneoff: true}).filter((r) => this.positionals.length === 0 || this.positionals.includes(serviceOf(r)))
+    let records = this.serviceContainers(engine, name, {oneoff: true})
     if (!this.flags.stop) records = records.filter((r) => !['running', 'restarting'].includes(stateOf(engine, r).status))
     if (records.length === 0) {
       process.stderr.write('No stopped containers\n')

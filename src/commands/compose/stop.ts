@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {ComposeCommand, progressPrinter} from '../../cli/compose.js'
-import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
 import {stopInOrder} from '../../engine/compose/up.js'
 
 export default class Stop extends ComposeCommand<typeof Stop> {
@@ -12,7 +11,7 @@ export default class Stop extends ComposeCommand<typeof Stop> {
   async run(): Promise<void> {
     const {name, project} = this.projectOrName()
     const engine = this.engine()
-    const records = projectContainers(engine, name).filter((r) => this.positionals.length === 0 || this.positionals.includes(serviceOf(r)))
+    const records = this.serviceContainers(engine, name)
     await stopInOrder(engine, project, records, this.flags.timeout, progressPrinter(), false)
   }
 }

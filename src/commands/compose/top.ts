@@ -1,7 +1,6 @@
 import {ComposeCommand} from '../../cli/compose.js'
 import {renderTable} from '../../cli/output.js'
 import {TopProcess, stateOf, topContainer} from '../../engine/container/lifecycle.js'
-import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
 
 export default class Top extends ComposeCommand<typeof Top> {
   static summary = 'Display the running processes'
@@ -10,7 +9,7 @@ export default class Top extends ComposeCommand<typeof Top> {
   async run(): Promise<void> {
     const {name} = this.projectOrName()
     const engine = this.engine()
-    for (const r of projectContainers(engine, name).filter((x) => this.positionals.length === 0 || this.positionals.includes(serviceOf(x)))) {
+    for (const r of this.serviceContainers(engine, name)) {
       if (stateOf(engine, r).status !== 'running') continue
       const rows = topContainer(engine, r)
       process.stdout.write(`${r.name}\n`)

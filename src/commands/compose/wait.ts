@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {ComposeCommand} from '../../cli/compose.js'
 import {NcxError} from '../../engine/errors.js'
 import {waitContainer} from '../../engine/container/lifecycle.js'
-import {projectContainers, serviceOf} from '../../engine/compose/containers.js'
 import {down} from '../../engine/compose/up.js'
 
 export default class Wait extends ComposeCommand<typeof Wait> {
@@ -14,7 +13,7 @@ export default class Wait extends ComposeCommand<typeof Wait> {
   async run(): Promise<void> {
     const {name, project} = this.projectOrName()
     const engine = this.engine()
-    const records = projectContainers(engine, name).filter((r) => this.positionals.length === 0 || this.positionals.includes(serviceOf(r)))
+    const records = this.serviceContainers(engine, name)
     if (records.length === 0) throw new NcxError('no containers for project ' + name, {exitCode: 1})
     const code = await Promise.race(records.map((r) => waitContainer(engine, r)))
     this.log(String(code))
