@@ -1,3 +1,4 @@
+import {NcxError} from '../engine/errors.js'
 import {compileTemplate} from './template.js'
 
 export interface Column<T> {
@@ -24,6 +25,27 @@ export function renderList<T>(rows: T[], columns: Column<T>[], format: string | 
   const lines = rows.map((r) => tpl.render(toData(r)))
   if (tpl.table) return alignCells([tpl.header, ...lines].map((l) => l.split('\t')))
   return lines.map((l) => l + '\n').join('')
+}
+
+/**
+ * `inspect` of named objects: Docker's 4-space JSON array (or one `--format` template line per
+ * object) of those found, and the messages for those not found, which the command reports after
+ * printing (exit 1, as Docker).
+ */
+export function renderInspect(names: string[], lookup: (name: string) => object, format: string | undefined): {text: string; errors: string[]} {
+  const docs: object[] = []
+  const errors: string[] = []
+  for (const name of names) {
+    try {
+      docs.push(lookup(name))
+    } catch (error) {
+      if (!(error instanceof NcxError)) throw error
+      errors.push(error.message)
+    }
+  }
+  if (format === undefined || format === '' || format === 'json') return {text: JSON.stringify(docs, null, 4) + '\n', errors}
+  const tpl = compileTemplate(format)
+  return {text: docs.map((d) => tpl.render(d) + '\n').join(''), errors}
 }
 
 /** "2 hours ago", as Docker's go-units HumanDuration prints it. */

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {compileTemplate} from '../../cli/template.js'
+import {renderInspect} from '../../cli/output.js'
 import {NcxError} from '../../engine/errors.js'
-import {NetworkInspect, inspectNetwork} from '../../engine/network/inspect.js'
+import {inspectNetwork} from '../../engine/network/inspect.js'
 import {resolveNetwork} from '../../engine/network/networks.js'
 
 export default class NetworkInspectCommand extends BaseCommand<typeof NetworkInspectCommand> {
@@ -16,22 +16,8 @@ export default class NetworkInspectCommand extends BaseCommand<typeof NetworkIns
 
   async run(): Promise<void> {
     const engine = this.engine()
-    const docs: NetworkInspect[] = []
-    const errors: string[] = []
-    for (const name of this.positionals) {
-      try {
-        docs.push(inspectNetwork(engine, resolveNetwork(engine, name)))
-      } catch (error) {
-        if (!(error instanceof NcxError)) throw error
-        errors.push(error.message)
-      }
-    }
-    const {format} = this.flags
-    if (format === undefined || format === '' || format === 'json') process.stdout.write(JSON.stringify(docs, null, 4) + '\n')
-    else {
-      const tpl = compileTemplate(format)
-      process.stdout.write(docs.map((d) => tpl.render(d) + '\n').join(''))
-    }
+    const {text, errors} = renderInspect(this.positionals, (name) => inspectNetwork(engine, resolveNetwork(engine, name)), this.flags.format)
+    process.stdout.write(text)
     if (errors.length > 0) throw new NcxError(errors.join('\n'), {exitCode: 1})
   }
 }

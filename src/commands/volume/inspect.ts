@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {compileTemplate} from '../../cli/template.js'
+import {renderInspect} from '../../cli/output.js'
 import {NcxError} from '../../engine/errors.js'
-import {VolumeInspect} from '../../engine/volume/store.js'
 
 export default class VolumeInspectCommand extends BaseCommand<typeof VolumeInspectCommand> {
   static summary = 'Display detailed information on one or more volumes'
@@ -15,22 +14,8 @@ export default class VolumeInspectCommand extends BaseCommand<typeof VolumeInspe
 
   async run(): Promise<void> {
     const engine = this.engine()
-    const docs: VolumeInspect[] = []
-    const errors: string[] = []
-    for (const name of this.positionals) {
-      try {
-        docs.push(engine.volumes.inspect(name))
-      } catch (error) {
-        if (!(error instanceof NcxError)) throw error
-        errors.push(error.message)
-      }
-    }
-    const {format} = this.flags
-    if (format === undefined || format === '' || format === 'json') process.stdout.write(JSON.stringify(docs, null, 4) + '\n')
-    else {
-      const tpl = compileTemplate(format)
-      process.stdout.write(docs.map((d) => tpl.render(d) + '\n').join(''))
-    }
+    const {text, errors} = renderInspect(this.positionals, (name) => engine.volumes.inspect(name), this.flags.format)
+    process.stdout.write(text)
     if (errors.length > 0) throw new NcxError(errors.join('\n'), {exitCode: 1})
   }
 }
