@@ -145,11 +145,16 @@ export class Sandbox {
     return spawn(command, rest, options)
   }
 
-  /** The full command line that runs `ncx ARGS` as the test user (for wrappers such as `script`). */
+  /**
+   * The full command line that runs `ncx ARGS` as the test user (for wrappers such as `script`).
+   * setpriv execs, where runuser stays as a watching parent: a signal (^C on a terminal, a
+   * kill test's SIGKILL) must reach ncx itself, not a parent that reports 128+N on its own.
+   */
   commandLine(args: string[], extraEnv: Record<string, string> = {}): string[] {
     const env = Object.entries({...this.env(), ...extraEnv}).map(([k, v]) => `${k}=${v}`)
     const cli = [process.execPath, join(installation(), 'bin', 'run.cjs'), ...args]
-    return asRoot ? ['runuser', '-u', this.owner.name, '--', 'env', '-i', ...env, ...cli] : ['env', '-i', ...env, ...cli]
+    const {uid, gid} = this.owner
+    return asRoot ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups', 'env', '-i', ...env, ...cli] : ['env', '-i', ...env, ...cli]
   }
 
   /** Run and require exit 0. */
