@@ -150,6 +150,14 @@ function flagValues(flag: FlagInfo, commandId: string, source: CompletionSource)
       return source.volumes().map((v) => ({value: `${v}:`, description: 'volume'}))
     case 'volumes-from':
       return source.containers().map((c) => ({value: c.name}))
+    case 'pid':
+    case 'ipc': {
+      const modes = flag.name === 'pid' ? ['host'] : ['private', 'shareable', 'host', 'none']
+      const what = flag.name === 'pid' ? 'share its PID namespace' : 'share its IPC namespace'
+      return [...modes.map((value) => ({value})), ...source.containers().filter((c) => c.state === 'running').map((c) => ({value: `container:${c.name}`, description: what}))]
+    }
+    case 'uts':
+      return [{value: 'host'}]
     case 'file':
     case 'env-file':
     case 'input':

@@ -6,10 +6,10 @@ const GROUPS: Array<[string, RegExp]> = [
   ['NETWORK', /^(network|net|publish|publish-all|network-alias|net-alias|ip|ip6|dns|dns-search|dns-option|dns-opt|add-host|mac-address|expose|hostname|domainname)$/],
   ['STORAGE', /^(volume|mount|tmpfs|volumes-from|read-only|workdir|storage-opt)$/],
   ['RESOURCES', /^(memory|memory-swap|memory-reservation|cpus|cpu-shares|cpu-quota|cpu-period|cpuset-cpus|cpuset-mems|pids-limit|ulimit|shm-size|oom-kill-disable|oom-score-adj|blkio-weight|device-read-bps|device-write-bps|cgroup-manager|cgroup-parent|cgroupns)$/],
-  ['SECURITY', /^(user|cap-add|cap-drop|security-opt|privileged|userns|group-add|device|sysctl)$/],
+  ['SECURITY', /^(user|cap-add|cap-drop|security-opt|privileged|userns|group-add|device|sysctl|pid|ipc|uts)$/],
   ['HEALTH', /^(health-cmd|health-interval|health-timeout|health-retries|health-start-period|no-healthcheck)$/],
   ['LOGGING', /^(log-driver|log-opt)$/],
-  ['LIFECYCLE', /^(restart|rm|detach|stop-signal|stop-timeout|init|name|pull|platform|entrypoint|label|label-file|cidfile)$/],
+  ['LIFECYCLE', /^(restart|rm|detach|stop-signal|stop-timeout|init|name|pull|platform|entrypoint|label|label-file|annotation|cidfile)$/],
   ['TERMINAL AND ENVIRONMENT', /^(interactive|tty|env|env-file|detach-keys|sig-proxy|privileged-exec)$/],
 ]
 

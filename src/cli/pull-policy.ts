@@ -1,18 +1,46 @@
 import {Engine} from '../engine/engine.js'
+import {NcxError} from '../engine/errors.js'
+import {ImageConfig} from '../engine/image/types.js'
+import {formatPlatform, parsePlatform, platformMatches} from '../engine/image/platform.js'
 import {familiarName, parseReference} from '../engine/image/reference.js'
 
 export type PullPolicy = 'missing' | 'never' | 'always'
 
+/** The platform of a local image that is not `platform`, if it is not (`undefined`: it matches). */
+function otherPlatform(engine: Engine, imageId: string, platform: string): string | undefined {
+  const config = engine.content.readJson<ImageConfig>(imageId, 'image config') as ImageConfig & {variant?: string}
+  if (platformMatches(config, parsePlatform(platform))) return undefined
+  return formatPlatform({os: config.os ?? 'linux', architecture: config.architecture ?? '', ...(config.variant ? {variant: config.variant} : {})})
+}
+
 /**
  * `run`/`create --pull`: pull when missing (default), always, or never, printing what
- * Docker prints on stderr. The registry code loads only when a pull happens.
+ * Docker prints on stderr. The registry code loads only when a pull happens. With
+ * `--platform`, a local image of another platform counts as missing (Docker pulls the
+ * asked-for one); when it cannot be pulled, Docker's mismatch message says why.
  */
-export async function ensureImage(engine: Engine, name: string, policy: PullPolicy, write: (text: string) => void): Promise<void> {
+export async function ensureImage(engine: Engine, name: string, policy: PullPolicy, write: (text: string) => void, platform?: string): Promise<void> {
   const local = engine.images.find(name)
-  if (policy === 'never' || (policy === 'missing' && local)) return
+  const mismatch = local && platform ? otherPlatform(engine, local.id, platform) : undefined
+  const refuse = (cause?: unknown) =>
+    new NcxError(`image with reference ${name} was found but does not match the specified platform: wanted ${platform}, actual: ${mismatch}`, {
+      exitCode: 125,
+      hint: cause instanceof Error ? `pulling it for ${platform} failed: ${cause.message}` : `pull it for ${platform} (ncx pull --platform ${platform} ${name}), or drop --platform`,
+      ...(cause ? {cause} : {}),
+    })
+  if (policy === 'never' || (policy === 'missing' && local && !mismatch)) {
+    if (mismatch) throw refuse()
+    return
+  }
   if (!local) write(`Unable to find image '${familiarName(parseReference(name))}' locally\n`)
   const [{pullImage}, {LayerProgress}] = await Promise.all([import('../engine/image/pull.js'), import('./progress.js')])
   const progress = new LayerProgress(process.stderr, Boolean(process.stderr.isTTY))
-  const result = await pullImage(engine, name, {onEvent: (e) => progress.handle(e)})
+  let result
+  try {
+    result = await pullImage(engine, name, {onEvent: (e) => progress.handle(e), ...(platform ? {platform} : {})})
+  } catch (error) {
+    if (mismatch) throw refuse(error)
+    throw error
+  }
   write(`Digest: ${result.digest}\nStatus: ${result.downloaded ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarName(parseReference(name))}\n`)
 }

@@ -17,6 +17,7 @@ import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
 import {VOLUME_FLAGS, parseVolumeFlags} from './volume-flags.js'
 import {RESOURCE_FLAGS, parseCgroupFlags, parseResourceFlags} from './resource-flags.js'
 import {SECURITY_FLAGS, parseSecurityFlags} from './security-flags.js'
+import {CONTAINER_FLAGS, parseContainerFlags} from './container-flags.js'
 
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -29,6 +30,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   ...VOLUME_FLAGS,
   ...SECURITY_FLAGS,
   ...RESOURCE_FLAGS,
+  ...CONTAINER_FLAGS,
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables (KEY=VALUE, or KEY to copy the host value)'},
@@ -232,6 +234,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     network: net.network,
     readOnly: bool('read-only'),
     ...parseVolumeFlags(flags),
+    ...parseContainerFlags(flags),
   }
   if (net.publish.length > 0) options.publish = net.publish
   if (net.publishAll) options.publishAll = true
@@ -285,7 +288,7 @@ export async function executeRun(argv: readonly string[], warn: (text: string) =
 async function runInvocation(argv: readonly string[], warn: (text: string) => void, out: (text: string) => void): Promise<number> {
   const inv = parseRunArgv(argv)
   const engine = new Engine({dataRoot: inv.root, onWarning: warn})
-  await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line))
+  await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line), inv.options.platform)
   if (inv.detach) {
     const container = runDetached(engine, inv.options)
     out(`${container.id}\n`)
@@ -305,7 +308,7 @@ export async function executeCreate(argv: readonly string[], warn: (text: string
   return asEngineFailure(async () => {
     const inv = parseRunArgv(argv, process.env, 'create')
     const engine = new Engine({dataRoot: inv.root, onWarning: warn})
-    await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line))
+    await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line), inv.options.platform)
     const {container} = createContainer(engine, inv.options)
     out(`${container.id}\n`)
     return 0

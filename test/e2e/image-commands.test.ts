@@ -5,7 +5,7 @@ import {chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync}
 import {join} from 'node:path'
 import {pack} from 'tar-stream'
 
-import {hostArchitecture} from '../../src/engine/image/archive.js'
+import {hostArchitecture} from '../../src/engine/image/platform.js'
 import {MediaType} from '../../src/engine/image/types.js'
 import {Result, Sandbox, asRoot, images, installation, userDir} from './harness.js'
 

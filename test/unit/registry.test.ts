@@ -3,7 +3,7 @@ import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {parsePlatform} from '../../src/engine/image/pull.js'
+import {parsePlatform} from '../../src/engine/image/platform.js'
 import {parseChallenge, RegistryClient} from '../../src/engine/registry/client.js'
 import {isInsecure, registryBase} from '../../src/engine/registry/config.js'
 import {authKey, lookupCredentials, removeCredentials, storeCredentials} from '../../src/engine/registry/credentials.js'

@@ -49,6 +49,26 @@ pub fn enter(sys: &mut dyn Sys, pid: i32, user: bool) -> Result<Vec<&'static str
     Ok(todo.iter().map(|(k, _)| *k).collect())
 }
 
+/// `KIND=PATH,…` (`--pid`/`--ipc container:X`): join those namespaces of another container
+/// instead of creating them (a pid namespace applies to the children forked afterwards).
+/// Returns the clone flags of the namespaces joined, which the caller must not create anew.
+pub fn join_paths(sys: &mut dyn Sys, list: &str) -> Result<i32, SysError> {
+    let mut todo = Vec::new();
+    for item in list.split(',').filter(|s| !s.is_empty()) {
+        let (kind, path) = item.split_once('=').unwrap_or((item, ""));
+        let Some((_, flag)) = KINDS.iter().find(|(k, _)| *k == kind) else {
+            return Err(SysError { op: "join namespace", target: item.into(), errno: libc::EINVAL });
+        };
+        todo.push((*flag, sys.open_ns(path)?, path));
+    }
+    let mut joined = 0;
+    for (flag, fd, path) in todo {
+        sys.setns(fd, flag, path)?;
+        joined |= flag;
+    }
+    Ok(joined)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +90,16 @@ mod tests {
         let mut sys = RecordingSys { existing: vec!["/proc/7/ns/net".into(), "/proc/7/ns/cgroup".into(), "/proc/7/ns/user".into()], ..Default::default() };
         assert_eq!(enter(&mut sys, 7, false).unwrap(), vec!["ipc", "uts", "pid", "mnt"]);
         assert!(!sys.calls.iter().any(|c| c.contains("user") || c.contains("net")));
+    }
+
+    #[test]
+    fn joins_listed_paths_and_reports_their_flags() {
+        let mut sys = RecordingSys::default();
+        let joined = join_paths(&mut sys, "pid=/proc/5/ns/pid,ipc=/proc/5/ns/ipc").unwrap();
+        assert_eq!(joined, libc::CLONE_NEWPID | libc::CLONE_NEWIPC);
+        assert_eq!(sys.calls, vec!["open /proc/5/ns/pid", "open /proc/5/ns/ipc", "setns /proc/5/ns/pid", "setns /proc/5/ns/ipc"]);
+        assert!(join_paths(&mut sys, "user=/proc/5/ns/user").is_err());
+        assert_eq!(join_paths(&mut sys, "").unwrap(), 0);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub enum Step {
     ReadOnly { path: String },
     RootReadOnly,
     Hostname { name: String },
+    /// `--domainname`: the UTS namespace's NIS domain name.
+    Domainname { name: String },
 }
 
 const DEFAULT_DEVICES: [(&str, u64, u64); 6] =
@@ -183,6 +185,9 @@ pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Ve
     if spec.has_namespace("uts") && !spec.hostname.is_empty() {
         steps.push(Step::Hostname { name: spec.hostname.clone() });
     }
+    if spec.has_namespace("uts") && !spec.domainname.is_empty() {
+        steps.push(Step::Domainname { name: spec.domainname.clone() });
+    }
     steps
 }
 
@@ -295,6 +300,7 @@ pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
             }
             Step::RootReadOnly => sys.remount_readonly("/").map_err(ctx)?,
             Step::Hostname { name } => sys.sethostname(name).map_err(ctx)?,
+            Step::Domainname { name } => sys.setdomainname(name).map_err(ctx)?,
         }
     }
     Ok(())
@@ -314,6 +320,7 @@ fn describe(step: &Step) -> String {
         Step::ReadOnly { path } => format!("make {path} read-only"),
         Step::RootReadOnly => "make the rootfs read-only".into(),
         Step::Hostname { name } => format!("set hostname {name}"),
+        Step::Domainname { name } => format!("set domainname {name}"),
     }
 }
 
@@ -329,6 +336,7 @@ mod tests {
             process: Some(Process::default()),
             root: Some(Root { path: "rootfs".into(), readonly: false }),
             hostname: "c1".into(),
+            domainname: String::new(),
             mounts: vec![
                 Mount { destination: "/proc".into(), kind: "proc".into(), source: "proc".into(), options: vec![] },
                 Mount {
@@ -379,6 +387,17 @@ mod tests {
         let w = sys.calls.iter().position(|c| c == "write /proc/sys/net/ipv4/ip_forward 1").expect("sysctl written");
         let ro = sys.calls.iter().position(|c| c.starts_with("remount_ro /proc/sys")).unwrap();
         assert!(pivot < w && w < ro, "{:?}", sys.calls);
+    }
+
+    #[test]
+    fn the_domainname_is_written_in_the_uts_namespace_only() {
+        let mut sp = spec();
+        sp.domainname = "example.org".into();
+        let mut sys = RecordingSys::default();
+        execute(&mut sys, &plan(&sp, "/b/rootfs", None)).unwrap();
+        assert!(sys.calls.iter().any(|c| c == "setdomainname example.org"), "{:?}", sys.calls);
+        sp.linux.as_mut().unwrap().namespaces.retain(|n| n.kind != "uts");
+        assert!(!plan(&sp, "/b/rootfs", None).iter().any(|s| matches!(s, Step::Domainname { .. })));
     }
 
     #[test]

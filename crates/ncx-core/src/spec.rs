@@ -12,6 +12,9 @@ pub struct Spec {
     pub root: Option<Root>,
     #[serde(default)]
     pub hostname: String,
+    /// `--domainname`: the UTS namespace's NIS domain name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domainname: String,
     #[serde(default)]
     pub mounts: Vec<Mount>,
     pub linux: Option<Linux>,

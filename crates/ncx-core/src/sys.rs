@@ -49,6 +49,7 @@ pub trait Sys {
     fn umount_detach(&mut self, target: &str) -> SysResult<()>;
     fn pivot_root(&mut self, new_root: &str) -> SysResult<()>;
     fn sethostname(&mut self, name: &str) -> SysResult<()>;
+    fn setdomainname(&mut self, name: &str) -> SysResult<()>;
     fn mkdir_all(&mut self, path: &str, mode: u32) -> SysResult<()>;
     fn touch(&mut self, path: &str) -> SysResult<()>;
     fn mknod(&mut self, path: &str, mode: u32, dev: u64) -> SysResult<()>;
@@ -129,6 +130,10 @@ impl Sys for RealSys {
             name,
         )
         .map(|_| ())
+    }
+
+    fn setdomainname(&mut self, name: &str) -> SysResult<()> {
+        check(unsafe { libc::setdomainname(name.as_ptr() as *const libc::c_char, name.len()) }, "setdomainname", name).map(|_| ())
     }
 
     fn mkdir_all(&mut self, path: &str, mode: u32) -> SysResult<()> {
@@ -308,6 +313,9 @@ impl Sys for RecordingSys {
     }
     fn sethostname(&mut self, name: &str) -> SysResult<()> {
         self.record(format!("sethostname {name}"))
+    }
+    fn setdomainname(&mut self, name: &str) -> SysResult<()> {
+        self.record(format!("setdomainname {name}"))
     }
     fn mkdir_all(&mut self, path: &str, mode: u32) -> SysResult<()> {
         self.existing.push(path.to_string());

@@ -83,6 +83,8 @@ struct Config {
     attach: Option<crate::net::NetSetup>,
     /// `--net-join PATH`: another container's network namespace.
     net_join: Option<String>,
+    /// `--ns-join KIND=PATH,…`: other namespaces of another container (`--pid`/`--ipc container:X`).
+    ns_join: Option<String>,
 }
 
 /// The container's process and the monitor's ends of its stdio.
@@ -147,7 +149,7 @@ fn parse_config(args: &Args) -> Result<Config, MonitorError> {
         }
         None => None,
     };
-    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), stdin_once: args.has("--stdin-once"), attach_wait: args.has("--attach-wait"), cleanup: args.has("--cleanup-bundle"), cgroup: None, attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string) })
+    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), stdin_once: args.has("--stdin-once"), attach_wait: args.has("--attach-wait"), cleanup: args.has("--cleanup-bundle"), cgroup: None, attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string), ns_join: args.get("ns-join").map(str::to_string) })
 }
 
 fn pipe() -> Result<(RawFd, RawFd), MonitorError> {
@@ -185,6 +187,7 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
         crate::net::join_netns(path).map_err(|e| err(125, e))?;
         flags &= !libc::CLONE_NEWNET;
     }
+    flags &= !crate::run::shared_namespaces(&cfg.spec, cfg.ns_join.as_deref()).map_err(|e| err(125, e))?;
     let terminal = cfg.spec.process.as_ref().map(|p| p.terminal).unwrap_or(false);
     let mut pair = [0 as RawFd; 2];
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {

@@ -113,6 +113,10 @@ pub fn run(args: &Args) -> i32 {
         }
         flags &= !libc::CLONE_NEWNET;
     }
+    match shared_namespaces(&spec, args.get("ns-join")) {
+        Ok(shared) => flags &= !shared,
+        Err(e) => return report(125, e),
+    }
     let own_userns = match crate::ownns::prepare(&mut spec) {
         Ok(fd) => fd,
         Err(e) => return report(125, e),
@@ -680,4 +684,14 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
         _ => (126, "cannot execute binary file"),
     };
     die(sock, code, format!("exec: {:?}: {why}", process.args[0]))
+}
+
+/// `--pid host` (no pid namespace in the spec) and `--ns-join KIND=PATH,…` (`--pid`/`--ipc
+/// container:X`, joined here): the clone flags the container must not get anew.
+pub fn shared_namespaces(spec: &Spec, ns_join: Option<&str>) -> Result<libc::c_int, String> {
+    let mut shared = if spec.has_namespace("pid") { 0 } else { libc::CLONE_NEWPID };
+    if let Some(list) = ns_join {
+        shared |= ncx_core::nsenter::join_paths(&mut RealSys, list).map_err(|e| format!("cannot join the other container's namespace: {e}"))?;
+    }
+    Ok(shared)
 }

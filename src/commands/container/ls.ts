@@ -34,6 +34,12 @@ const HEADERS: Record<string, string> = {ID: 'CONTAINER ID', RunningFor: 'CREATE
 /** Docker's `--filter` keys for ps that ncx supports. */
 function matches(record: ContainerRecord, state: ContainerState, paused: () => boolean, filters: Map<string, string[]>): boolean {
   for (const [key, values] of filters) {
+    // Docker: every label filter must match (KEY, or KEY=VALUE); other keys' values are alternatives.
+    if (key === 'label') {
+      const labels = record.config?.labels ?? record.options.labels ?? {}
+      if (values.every((v) => (v.includes('=') ? labels[v.slice(0, v.indexOf('='))] === v.slice(v.indexOf('=') + 1) : v in labels))) continue
+      return false
+    }
     const ok = values.some((v) => {
       switch (key) {
         case 'status':
@@ -67,7 +73,7 @@ export default class Ls extends BaseCommand<typeof Ls> {
     last: Flags.integer({char: 'n', description: 'Show n last created containers (includes all states)', default: -1}),
     latest: Flags.boolean({char: 'l', description: 'Show the latest created container (includes all states)'}),
     size: Flags.boolean({char: 's', description: 'Display total file sizes'}),
-    filter: Flags.string({char: 'f', description: 'Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, health=)', multiple: true}),
+    filter: Flags.string({char: 'f', description: 'Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=, health=, label=)', multiple: true}),
     format: Flags.string({description: "Format output: 'table', 'json', or a Go template such as '{{.Names}} {{.Status}}'"}),
     'no-trunc': Flags.boolean({description: "Don't truncate output"}),
   }
@@ -80,7 +86,7 @@ export default class Ls extends BaseCommand<typeof Ls> {
       const eq = f.indexOf('=')
       if (eq <= 0) throw new UsageError(`bad format of filter (expected name=value): ${f}`)
       const key = f.slice(0, eq)
-      if (!['status', 'name', 'id', 'ancestor', 'exited', 'health'].includes(key)) throw new UsageError(`invalid filter '${key}'`)
+      if (!['status', 'name', 'id', 'ancestor', 'exited', 'health', 'label'].includes(key)) throw new UsageError(`invalid filter '${key}'`)
       filters.set(key, [...(filters.get(key) ?? []), f.slice(eq + 1)])
     }
     const engine = this.engine()

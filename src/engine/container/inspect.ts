@@ -9,6 +9,8 @@ import {ContainerRecord} from './store.js'
 import {networkSettings} from '../network/container.js'
 import {configVolumes, hostConfigMounts, inspectMounts} from '../volume/attach.js'
 import {isPaused} from '../cgroup/control.js'
+import {ContainerOptions} from '../spec/generate.js'
+import {DEFAULT_SHM_SIZE} from '../spec/namespaces.js'
 
 const ZERO_TIME = '0001-01-01T00:00:00Z'
 
@@ -143,6 +145,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       UsernsMode: o.userns ?? '',
       Runtime: 'ncx-runtime',
       ...hostConfigLimits(o),
+      ...hostConfigNamespaces(o),
     },
     GraphDriver: {
       Name: driver,
@@ -151,7 +154,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
     Mounts: inspectMounts(record.mounts),
     Config: {
       Hostname: c?.hostname ?? record.id.slice(0, 12),
-      Domainname: '',
+      Domainname: o.domainname ?? '',
       User: c?.user ?? o.user ?? '',
       AttachStdin: o.interactive && !o.detach,
       AttachStdout: !o.detach,
@@ -163,6 +166,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       Cmd: c ? c.cmd : record.args,
       ...(c?.healthcheck ? {Healthcheck: c.healthcheck} : {}),
       Image: record.image,
+      ...(o.expose ? {ExposedPorts: Object.fromEntries(o.expose.map((p) => [p, {}]))} : {}),
       Volumes: configVolumes(record.mounts),
       WorkingDir: c?.workdir ?? o.workdir ?? '',
       Entrypoint: c && c.entrypoint.length > 0 ? c.entrypoint : null,
@@ -173,5 +177,17 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
     },
     NetworkSettings: networkSettings(engine, record.id, o.network, s.status === 'running'),
     Bundle: dir,
+  }
+}
+
+/** HostConfig's namespace modes, /dev/shm size, annotations and cidfile (spec/namespaces.ts). */
+function hostConfigNamespaces(o: ContainerOptions): Record<string, unknown> {
+  return {
+    PidMode: o.pid ?? '',
+    IpcMode: o.ipc ?? 'private',
+    UTSMode: o.uts ?? '',
+    ShmSize: o.shmSize || DEFAULT_SHM_SIZE,
+    ContainerIDFile: o.cidfile ?? '',
+    ...(o.annotations ? {Annotations: o.annotations} : {}),
   }
 }

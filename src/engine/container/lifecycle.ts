@@ -13,6 +13,7 @@ import {runtimeAsync, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
+import {namespaceRuntimeArgs} from '../spec/namespaces.js'
 import {signalNumber} from './signals.js'
 import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
@@ -38,7 +39,7 @@ function isUp(s: ContainerState): boolean {
 export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
   const o = record.options
   const dir = engine.containers.dir(record.id)
-  const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record), ...networkRuntimeArgs(engine, record.id)]
+  const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record), ...networkRuntimeArgs(engine, record.id), ...namespaceRuntimeArgs(engine, record)]
   if ((o.logDriver ?? 'json-file') === 'json-file') {
     args.push('--log-path', logPath(engine, record))
     if (o.logOpts?.['max-size']) args.push('--log-max-size', o.logOpts['max-size'])

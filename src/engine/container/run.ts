@@ -1,7 +1,7 @@
 import {ChildProcess, spawn} from 'node:child_process'
 import {readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {userInfo} from 'node:os'
+import {hostname as osHostname, userInfo} from 'node:os'
 
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
@@ -12,6 +12,7 @@ import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
 import {applyHostOptions} from '../spec/host-options.js'
+import {namespaceRuntimeArgs} from '../spec/namespaces.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
@@ -105,6 +106,7 @@ export function createContainer(engine: Engine, options: ContainerOptions, pendi
   })
   try {
     const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+    if (options.cidfile) writeFileSync(options.cidfile, container.id)
     if (!pending) engine.containers.settle(container.id)
     return made
   } catch (error) {
@@ -128,7 +130,7 @@ function layOutBundle(
 ): {container: ContainerRecord; lowerDirs: string[]} {
   const session = engine.session()
   const dir = engine.containers.dir(container.id)
-  const hostname = options.hostname ?? container.id.slice(0, 12)
+  const hostname = options.hostname ?? (options.uts === 'host' ? osHostname() : container.id.slice(0, 12))
   for (const sub of ['rootfs', 'upper', 'work']) mkdirSync(join(dir, sub))
   const etcFiles = {hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf')}
   // Networking: an address on the container's network, /etc/hosts and /etc/resolv.conf to match.
@@ -311,6 +313,7 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   const args = ['run', '--bundle', dir, ...joinArgs(session), '--status-fd', '3', '--state', join(dir, STATE_FILE)]
   args.push(...rootfsArgs(engine, container, lowerDirs))
   args.push(...networkRuntimeArgs(engine, container.id))
+  args.push(...namespaceRuntimeArgs(engine, container))
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.rm) args.push('--cleanup', dir)
   const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})

@@ -8,6 +8,7 @@ import {SnapshotStore} from '../snapshot/store.js'
 import {ContentStore, validateDigest} from './content.js'
 import {parseReference} from './reference.js'
 import {ImageStore} from './store.js'
+import {hostArchitecture} from './platform.js'
 import {Descriptor, ImageConfig, ImageRecord, Index, LAYER_MEDIA_TYPES, LayerRecord, Manifest, MediaType} from './types.js'
 
 /** The stores an archive is loaded into. */
@@ -24,12 +25,6 @@ export interface LoadedImage {
 }
 
 const SMALL_FILE = 4 * 1024 * 1024
-
-/** `amd64`, `arm64` … from Node's `process.arch`. */
-export function hostArchitecture(): string {
-  const map: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64'}
-  return map[process.arch] ?? process.arch
-}
 
 function fileHead(path: string): Buffer {
   const fd = openSync(path, 'r')

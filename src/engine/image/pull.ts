@@ -7,24 +7,11 @@ import {RegistryClient} from '../registry/client.js'
 import {lookupCredentials} from '../registry/credentials.js'
 import {withLockAsync} from '../store/files.js'
 import {layout} from '../store/paths.js'
-import {commitImage, hostArchitecture} from './archive.js'
+import {commitImage} from './archive.js'
+import {Platform, parsePlatform} from './platform.js'
 import {TeeClosedError, sha256, validateDigest} from './content.js'
 import {ImageReference, familiarName, formatReference, parseReference} from './reference.js'
 import {Descriptor, ImageConfig, ImageRecord, Index, LAYER_MEDIA_TYPES, Manifest, MediaType} from './types.js'
-
-export interface Platform {
-  os: string
-  architecture: string
-  variant?: string
-}
-
-/** `linux/arm64/v8` → platform; the default is this host. */
-export function parsePlatform(text?: string): Platform {
-  if (!text) return {os: 'linux', architecture: hostArchitecture()}
-  const [os, architecture, variant] = text.split('/')
-  if (!os || !architecture) throw new UsageError(`invalid platform ${JSON.stringify(text)}`, 'use OS/ARCH[/VARIANT], e.g. linux/arm64')
-  return {os, architecture, ...(variant ? {variant} : {})}
-}
 
 function matches(d: Descriptor, p: Platform): boolean {
   if (!d.platform) return false

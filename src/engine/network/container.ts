@@ -11,9 +11,9 @@ export {networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer} 
 
 /** `-P`: every port the image EXPOSEs that `-p` did not publish gets a random host port. */
 export function withExposedPorts(options: ContainerOptions, exposed: Record<string, object> | null | undefined): ContainerOptions {
-  if (!options.publishAll || !exposed) return options
+  if (!options.publishAll || (!exposed && !options.expose)) return options
   const publish = [...(options.publish ?? [])]
-  for (const key of Object.keys(exposed)) {
+  for (const key of [...Object.keys(exposed ?? {}), ...(options.expose ?? [])]) {
     const [num, proto = 'tcp'] = key.split('/')
     const port = Number(num)
     if (!Number.isInteger(port) || port <= 0 || port > 65535 || (proto !== 'tcp' && proto !== 'udp')) continue

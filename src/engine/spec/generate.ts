@@ -71,6 +71,19 @@ export interface ContainerOptions {
   resources?: ResourceOptions
   /** `--cgroup-manager`, `--cgroup-parent`, `--cgroupns`. */
   cgroup?: CgroupOptions
+  /** `--annotation`, `--domainname`, `--shm-size` (bytes), `--pid`, `--ipc`, `--uts` (spec/namespaces.ts). */
+  annotations?: Record<string, string>
+  domainname?: string
+  shmSize?: number
+  pid?: string
+  ipc?: string
+  uts?: string
+  /** `--expose PORT[/PROTO]` (ranges expanded): exposed as the image's EXPOSE, published by -P. */
+  expose?: string[]
+  /** `--platform OS/ARCH[/VARIANT]` the image was asked for. */
+  platform?: string
+  /** `--cidfile`: where the container's ID was written. */
+  cidfile?: string
 }
 
 /** Docker's `Config.Healthcheck`: durations in nanoseconds, as in the image config. */

@@ -13,6 +13,7 @@ import {NcxError} from '../errors.js'
 import {ContainerOptions} from './generate.js'
 import {OciSpec} from './oci.js'
 import {applySecurity} from './security.js'
+import {applyNamespaceOptions} from './namespaces.js'
 import {resolveGroups} from './user.js'
 
 /** ncx's init for `--init`: a static binary installed next to the runtime. */
@@ -36,4 +37,5 @@ export function applyHostOptions(spec: OciSpec, id: string, options: ContainerOp
   const plan = planCgroup(id, options.resources, options.cgroup)
   if (plan.path) spec.linux.cgroupsPath = plan.path
   if (plan.warning) warn(plan.warning)
+  applyNamespaceOptions(spec, options)
 }

@@ -24,6 +24,7 @@ export interface OciSpec {
   }
   root: {path: string; readonly: boolean}
   hostname: string
+  domainname?: string
   mounts: OciMount[]
   annotations?: Record<string, string>
   linux: {

@@ -1,0 +1,126 @@
+/**
+ * `run`/`create` flags for metadata and shared namespaces, as the unprivileged test user:
+ * labels (inspect, `ps --filter label=`), annotations in config.json, --domainname,
+ * --shm-size, --pid/--ipc/--uts host and container:X seen from inside, --expose with -P,
+ * --cidfile, --platform, and each flag's error for a bad value.
+ */
+import {expect} from 'chai'
+import {chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+
+import {Sandbox, userDir} from './harness.js'
+
+describe('e2e: run/create metadata and namespace flags', function () {
+  this.timeout(120_000)
+  const box = new Sandbox()
+  before(() => box.load('busybox.oci.tar'))
+  after(() => box.destroy())
+
+  const run = (args: string[], cmd: string) => box.ok(['run', '--rm', '--network', 'none', ...args, 'busybox', 'sh', '-c', cmd])
+  const inspect = (id: string, format: string) => box.ok(['inspect', '-f', format, id]).trim()
+
+  it('labels from -l and --label-file show in inspect and select containers in ps --filter label=', () => {
+    const dir = userDir('ncx-e2e-labels-')
+    const file = join(dir, 'labels')
+    writeFileSync(file, '# a comment\nteam=db\n\nfrom.file=yes\n')
+    chmodSync(file, 0o644)
+    const a = box.ok(['run', '-d', '--network', 'none', '--label-file', file, '-l', 'team=web', '-l', 'bare', 'busybox', 'sleep', '60']).trim()
+    const b = box.ok(['run', '-d', '--network', 'none', '--label', 'team=db', 'busybox', 'sleep', '60']).trim()
+    expect(JSON.parse(inspect(a, '{{json .Config.Labels}}'))).to.deep.equal({team: 'web', 'from.file': 'yes', bare: ''})
+    const names = (filters: string[]) => box.ok(['ps', '-q', '--no-trunc', ...filters.flatMap((f) => ['--filter', `label=${f}`])]).trim().split('\n').filter(Boolean).sort()
+    expect(names(['team=web'])).to.deep.equal([a])
+    expect(names(['team'])).to.deep.equal([a, b].sort())
+    expect(names(['team', 'bare'])).to.deep.equal([a])
+    expect(names(['team=nobody'])).to.deep.equal([])
+    box.ok(['rm', '-f', a, b])
+  })
+
+  it('--annotation reaches config.json and inspect; --domainname is the UTS domain name inside', () => {
+    const id = box.ok(['create', '--network', 'none', '--annotation', 'org.example.k=v', '--domainname', 'example.org', 'busybox', 'cat', '/proc/sys/kernel/domainname']).trim()
+    const spec = JSON.parse(readFileSync(join(inspect(id, '{{.Bundle}}'), 'config.json'), 'utf8')) as {annotations?: Record<string, string>; domainname?: string}
+    expect(spec.annotations).to.deep.equal({'org.example.k': 'v'})
+    expect(spec.domainname).to.equal('example.org')
+    expect(inspect(id, '{{json .HostConfig.Annotations}} {{.Config.Domainname}}')).to.equal('{"org.example.k":"v"} example.org')
+    expect(box.ok(['start', '-a', id]).trim()).to.equal('example.org')
+    box.ok(['rm', id])
+  })
+
+  it('--shm-size sets the size of /dev/shm (default 64m) and HostConfig.ShmSize', () => {
+    expect(run(['--shm-size', '96m'], 'df -k /dev/shm | tail -1')).to.match(/^\S+\s+98304\s/)
+    expect(run([], 'df -k /dev/shm | tail -1')).to.match(/^\S+\s+65536\s/)
+    const id = box.ok(['create', '--shm-size', '1g', 'busybox', 'true']).trim()
+    expect(inspect(id, '{{.HostConfig.ShmSize}} {{.HostConfig.IpcMode}}')).to.equal('1073741824 private')
+    box.ok(['rm', id])
+  })
+
+  it('--pid host sees the host\'s processes and pid namespace; --pid container:X joins X\'s', () => {
+    const hostPidNs = box.ok(['run', '--rm', '--network', 'none', '--pid', 'host', 'busybox', 'readlink', '/proc/self/ns/pid']).trim()
+    expect(hostPidNs).to.equal(readlinkSync('/proc/self/ns/pid'))
+    expect(run(['--pid', 'host'], 'cat /proc/1/comm').trim()).to.not.equal('sh')
+    const x = box.ok(['run', '-d', '--network', 'none', '--name', 'pidpeer', 'busybox', 'sleep', '60']).trim()
+    const theirs = box.ok(['exec', x, 'readlink', '/proc/self/ns/pid']).trim()
+    const out = run(['--pid', 'container:pidpeer'], 'readlink /proc/self/ns/pid; cat /proc/1/cmdline | tr "\\0" " "')
+    expect(out.split('\n')[0]).to.equal(theirs)
+    expect(out).to.contain('sleep 60')
+    // X stopped: Docker's message, exit 125.
+    box.ok(['stop', '-t', '0', x])
+    const r = box.ncx(['run', '--rm', '--network', 'none', '--pid', 'container:pidpeer', 'busybox', 'true'])
+    expect(r.code).to.equal(125)
+    expect(r.stderr).to.contain('cannot join PID of a non running container: pidpeer')
+    box.ok(['rm', x])
+  })
+
+  it('--ipc container:X shares System V IPC with X; host and none; --uts host', () => {
+    const x = box.ok(['run', '-d', '--network', 'none', '--ipc', 'shareable', 'busybox', 'sleep', '60']).trim()
+    const theirs = box.ok(['exec', x, 'readlink', '/proc/self/ns/ipc']).trim()
+    expect(run(['--ipc', `container:${x.slice(0, 12)}`], 'readlink /proc/self/ns/ipc').trim()).to.equal(theirs)
+    expect(run([], 'readlink /proc/self/ns/ipc').trim()).to.not.equal(theirs)
+    const hostIpc = readlinkSync('/proc/self/ns/ipc')
+    expect(run(['--ipc', 'host'], 'readlink /proc/self/ns/ipc').trim()).to.equal(hostIpc)
+    expect(run(['--ipc', 'none'], 'test -e /dev/shm; echo shm=$?')).to.contain('shm=1')
+    box.ok(['rm', '-f', x])
+    const hostUts = readlinkSync('/proc/self/ns/uts')
+    expect(run(['--uts', 'host'], 'readlink /proc/self/ns/uts; hostname').trim().split('\n')).to.deep.equal([hostUts, hostname()])
+  })
+
+  it('--expose ports are exposed (inspect); --cidfile holds the ID and refuses to be overwritten', () => {
+    const dir = userDir('ncx-e2e-cid-')
+    const cidfile = join(dir, 'cid')
+    const id = box.ok(['create', '--cidfile', cidfile, '--expose', '7000-7001/udp', '--expose', '80', 'busybox', 'true']).trim()
+    expect(readFileSync(cidfile, 'utf8')).to.equal(id)
+    expect(JSON.parse(inspect(id, '{{json .Config.ExposedPorts}}'))).to.deep.equal({'7000/udp': {}, '7001/udp': {}, '80/tcp': {}})
+    expect(inspect(id, '{{.HostConfig.ContainerIDFile}}')).to.equal(cidfile)
+    const again = box.ncx(['create', '--cidfile', cidfile, 'busybox', 'true'])
+    expect(again.code).to.equal(125)
+    expect(again.stderr).to.contain(`Container ID file found, make sure the other container isn't running or delete ${cidfile}`)
+    box.ok(['rm', id])
+    expect(existsSync(cidfile)).to.equal(true)
+  })
+
+  it('--platform: the host\'s runs, another is refused for a local image with Docker\'s message', () => {
+    expect(box.ok(['run', '--rm', '--network', 'none', '--platform', 'linux/amd64', 'busybox', 'echo', 'ok']).trim()).to.equal('ok')
+    const r = box.ncx(['run', '--rm', '--pull', 'never', '--platform', 'linux/arm64', 'busybox', 'true'])
+    expect(r.code).to.equal(125)
+    expect(r.stderr).to.contain('image with reference busybox was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64')
+  })
+
+  it('bad values are refused with exit 125 and a precise message', () => {
+    const cases: Array<[string[], string]> = [
+      [['--pid', 'private'], 'invalid PID mode: private'],
+      [['--ipc', 'container:'], 'invalid IPC mode: container:'],
+      [['--uts', 'private'], 'invalid UTS mode: private'],
+      [['--uts', 'host', '-h', 'x'], 'Conflicting options: hostname and the UTS mode'],
+      [['--shm-size', 'lots'], 'invalid argument "lots" for "--shm-size" flag'],
+      [['--expose', '70000'], 'invalid range format for --expose: 70000'],
+      [['--annotation', 'novalue'], 'invalid argument "novalue" for "--annotation" flag'],
+      [['--label-file', '/nonexistent/labels'], 'open /nonexistent/labels: no such file or directory'],
+      [['--platform', 'linux'], 'invalid platform "linux"'],
+    ]
+    for (const [flags, message] of cases) {
+      const r = box.ncx(['run', '--rm', ...flags, 'busybox', 'true'])
+      expect(r.code, flags.join(' ')).to.equal(125)
+      expect(r.stderr, flags.join(' ')).to.contain(message)
+    }
+  })
+})
