@@ -105,8 +105,8 @@ export function logPrefixer(names: string[], color: boolean): (name: string) => 
 }
 
 /** Pull with the same output as `ncx pull` (stderr). */
-export function pullerFor(engine: Engine): (image: string) => Promise<void> {
-  return (image) => ensureImage(engine, image, 'always', (line) => process.stderr.write(line))
+export function pullerFor(engine: Engine): (image: string, platform?: string) => Promise<void> {
+  return (image, platform) => ensureImage(engine, image, 'always', (line) => process.stderr.write(line), platform)
 }
 
 export abstract class ComposeCommand<T extends typeof Command> extends BaseCommand<T> {

@@ -1,17 +1,9 @@
 import {Engine} from '../engine/engine.js'
 import {NcxError} from '../engine/errors.js'
-import {ImageConfig} from '../engine/image/types.js'
-import {formatPlatform, parsePlatform, platformMatches} from '../engine/image/platform.js'
+import {otherPlatform} from '../engine/image/platform.js'
 import {familiarName, parseReference} from '../engine/image/reference.js'
 
 export type PullPolicy = 'missing' | 'never' | 'always'
-
-/** The platform of a local image that is not `platform`, if it is not (`undefined`: it matches). */
-function otherPlatform(engine: Engine, imageId: string, platform: string): string | undefined {
-  const config = engine.content.readJson<ImageConfig>(imageId, 'image config') as ImageConfig & {variant?: string}
-  if (platformMatches(config, parsePlatform(platform))) return undefined
-  return formatPlatform({os: config.os ?? 'linux', architecture: config.architecture ?? '', ...(config.variant ? {variant: config.variant} : {})})
-}
 
 /**
  * `run`/`create --pull`: pull when missing (default), always, or never, printing what

@@ -293,6 +293,33 @@ services:
     composeOk(dir, 'sec', ['down', '-t', '1'])
   })
 
+  it('namespace and metadata keys: pid/ipc service:, volumes_from, links, shm_size, domainname, annotations, label_file', () => {
+    const sleeper = `    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]\n`
+    const dir = projectDir({
+      'labels.env': 'tier=backend\n',
+      'compose.yaml': `services:\n  app:\n${sleeper}    pid: service:store\n    ipc: service:store\n    volumes_from: ["store:ro"]\n    links: ["store:database"]\n    shm_size: 32m\n    domainname: example.org\n    annotations: {org.example.role: app}\n    label_file: labels.env\n  store:\n${sleeper}    ipc: shareable\n    volumes: [/data]\n`,
+    })
+    const up = composeOk(dir, 'nsk', ['up', '-d'])
+    // store is created and started before app (volumes_from, pid, ipc and links are dependencies).
+    expect(up.stderr.indexOf('nsk-store-1  Started')).to.be.greaterThan(-1).and.lessThan(up.stderr.indexOf('nsk-app-1  Started'))
+    expect(up.stderr).to.not.contain('not support')
+    const inApp = (cmd: string) => composeOk(dir, 'nsk', ['exec', '-T', 'app', 'sh', '-c', cmd]).stdout.trim()
+    const inStore = (cmd: string) => composeOk(dir, 'nsk', ['exec', '-T', 'store', 'sh', '-c', cmd]).stdout.trim()
+    expect(inApp('readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc')).to.equal(inStore('readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc'))
+    // app sees store's processes; store's volume is app's, read-only.
+    expect(inApp('ps -o comm | grep -c sleep')).to.equal('2')
+    inStore('echo from-store > /data/f')
+    expect(inApp('cat /data/f; touch /data/g 2>/dev/null; echo rc=$?')).to.equal('from-store\nrc=1')
+    expect(inApp('df -k /dev/shm | tail -1 | awk \'{print $2}\'; cat /proc/sys/kernel/domainname')).to.equal('32768\nexample.org')
+    expect(inApp('ping -c 1 -W 2 database >/dev/null; echo rc=$?')).to.equal('rc=0')
+    const app = (JSON.parse(box.ok(['inspect', 'nsk-app-1'])) as Array<{Config: {Labels: Record<string, string>}; HostConfig: {Annotations: Record<string, string>; PidMode: string; IpcMode: string}}>)[0]
+    expect(app.Config.Labels).to.include({tier: 'backend', 'com.docker.compose.service': 'app'})
+    expect(app.HostConfig).to.deep.include({Annotations: {'org.example.role': 'app'}, PidMode: 'container:nsk-store-1', IpcMode: 'container:nsk-store-1'})
+    const cfg = composeOk(dir, 'nsk', ['config']).stdout
+    expect(cfg).to.contain('    pid: service:store\n').and.contain('    volumes_from:\n      - store:ro\n').and.contain('      tier: backend\n')
+    composeOk(dir, 'nsk', ['down', '-t', '1', '-v'])
+  })
+
   it('services on several networks reach exactly the services they share a network with', () => {
     const sleeper = `    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]\n`
     const dir = projectDir({

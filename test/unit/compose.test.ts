@@ -10,7 +10,7 @@ import {parseDotenv} from '../../src/engine/compose/dotenv.js'
 import {ComposeError} from '../../src/engine/compose/errors.js'
 import {interpolate} from '../../src/engine/compose/interpolate.js'
 import {LoadOptions, loadProject, normalizeProjectName} from '../../src/engine/compose/loader.js'
-import {selectServices} from '../../src/engine/compose/up.js'
+import {dependenciesOf, selectServices} from '../../src/engine/compose/up.js'
 import {hostOptions} from '../../src/cli/compose-host.js'
 import {Engine} from '../../src/engine/engine.js'
 
@@ -347,8 +347,8 @@ networks:
       expect(load(d).services.a['x-note']).to.equal('hi')
     })
     it('lists known but unsupported keys instead of dropping them silently', () => {
-      const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    pid: host\n    shm_size: 64m\n'})
-      expect(load(d).unsupported).to.deep.equal(['services.a.pid', 'services.a.shm_size'])
+      const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    cpu_count: 2\n    runtime: runc\n'})
+      expect(load(d).unsupported).to.deep.equal(['services.a.cpu_count', 'services.a.runtime'])
       const e = project({'compose.yaml': 'services:\n  a:\n    image: x\n    deploy:\n      replicas: 2\n      resources:\n        limits: {memory: 64m}\n    healthcheck:\n      test: "true"\n      start_interval: 1s\n'})
       expect(load(e).unsupported).to.deep.equal(['services.a.healthcheck.start_interval'])
     })
@@ -396,6 +396,42 @@ networks:
       expect(() => hostOptions('web', load(bad).services.web, 'n')).to.throw(/service "web": unknown capability: "CAP_NOPE"/)
     })
 
+    it('namespace and metadata keys map onto run options; label_file, links and volumes_from too', () => {
+      const d = project({
+        'labels.txt': '# labels\nteam=file\nfrom.file=yes\n',
+        'compose.yaml': 'name: ns\nservices:\n  web:\n    image: x\n    annotations: {org.k: v}\n    domainname: example.org\n    shm_size: 128m\n    platform: linux/amd64\n    pid: host\n    ipc: container:other\n    uts: host\n    mac_address: 92:d0:c6:0a:29:33\n    cgroup_parent: grp\n    label_file: labels.txt\n    labels: {team: web}\n    links: [db:database, cache]\n    volumes_from: [container:keeper:ro]\n  db:\n    image: x\n    ipc: service:cache\n  cache:\n    image: x\n  data:\n    image: x\n    volumes_from: [db]\n',
+      })
+      const p = load(d)
+      expect(p.unsupported).to.deep.equal([])
+      expect(p.services.web.labels).to.deep.equal({team: 'web', 'from.file': 'yes'})
+      expect(p.services.web.label_file).to.equal(undefined)
+      const o = replicaOptions(engine, p, 'web', p.services.web, {number: 1})
+      expect(o).to.include({domainname: 'example.org', shmSize: 128 * 1024 ** 2, platform: 'linux/amd64', pid: 'host', ipc: 'container:other', uts: 'host', macAddress: '92:d0:c6:0a:29:33'})
+      expect(o.annotations).to.deep.equal({'org.k': 'v'})
+      expect(o.cgroup).to.deep.equal({parent: 'grp'})
+      expect(o.volumesFrom).to.deep.equal(['keeper:ro'])
+      expect(o.labels).to.include({team: 'web', 'from.file': 'yes'})
+      // links: the linked services answer to their aliases on the project network.
+      expect(replicaOptions(engine, p, 'cache', p.services.cache, {number: 1}).networkAliases).to.deep.equal(['cache'])
+      expect(replicaOptions(engine, p, 'db', {...p.services.db, ipc: 'private'}, {number: 1}).networkAliases).to.deep.equal(['db', 'database'])
+      // service: references are dependencies (created first), and need a container of that service.
+      expect(dependenciesOf(p.services.web).map(([n]) => n)).to.deep.equal(['db', 'cache'])
+      expect(dependenciesOf(p.services.db).map(([n]) => n)).to.deep.equal(['cache'])
+      expect(dependenciesOf(p.services.data).map(([n]) => n)).to.deep.equal(['db'])
+      expect(() => replicaOptions(engine, p, 'db', p.services.db, {number: 1})).to.throw('service "db": ipc: service "db" uses service "cache" in ipc, which has no container')
+      expect(config(d)).to.contain('    volumes_from:\n      - container:keeper:ro\n').and.contain('    links:\n      - db:database\n      - cache\n').and.contain('    shm_size: 128m\n')
+    })
+    it('refuses references to undefined services, bad modes and cycles through implicit dependencies', () => {
+      const undef = project({'compose.yaml': 'services:\n  a:\n    image: x\n    volumes_from: [nope]\n'})
+      expect(loadError(undef).message).to.contain('service "a" refers to undefined service "nope" in volumes_from: invalid compose project')
+      const cycle = project({'compose.yaml': 'services:\n  a:\n    image: x\n    links: [b]\n  b:\n    image: x\n    depends_on: [a]\n'})
+      expect(loadError(cycle).message).to.match(/dependency cycle detected: (a -> b -> a|b -> a -> b)/)
+      const bad = project({'compose.yaml': 'services:\n  a:\n    image: x\n    pid: private\n'})
+      const p = load(bad)
+      expect(() => replicaOptions(engine, p, 'a', p.services.a, {number: 1})).to.throw('service "a": pid: invalid PID mode: private')
+      const nolabels = project({'compose.yaml': 'services:\n  a:\n    image: x\n    label_file: missing.txt\n'})
+      expect(loadError(nolabels).message).to.match(/label file .*missing.txt not found/)
+    })
     it('the config hash changes with the configuration, not with the scale', () => {
       const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    environment: {A: "1"}\n'})
       const a = load(d).services.a

@@ -17,12 +17,14 @@ export default class Pull extends ComposeCommand<typeof Pull> {
     const project = this.project()
     const engine = this.engine()
     const names = selectServices(project, this.positionals, !this.flags['include-deps'])
-    const images = [...new Set(names.map((n) => project.services[n]).filter((s) => s.image && !(s.build && s.pull_policy === 'build')).map((s) => s.image!))]
+    const services = names.map((n) => project.services[n]).filter((s) => s.image && !(s.build && s.pull_policy === 'build'))
+    const images = [...new Set(services.map((s) => s.image!))]
+    const platformOf = new Map(services.filter((s) => typeof s.platform === 'string').map((s) => [s.image!, s.platform as string]))
     const write = this.flags.quiet ? () => {} : (line: string) => process.stderr.write(line)
     await Promise.all(
       images.map(async (image) => {
         try {
-          await ensureImage(engine, image, 'always', write)
+          await ensureImage(engine, image, 'always', write, platformOf.get(image))
         } catch (error) {
           if (!this.flags['ignore-pull-failures']) throw error
           this.warnLine(`${image}: ${(error as Error).message}`)

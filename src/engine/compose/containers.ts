@@ -11,6 +11,10 @@ import {NcxError} from '../errors.js'
 import {ContainerRecord} from '../container/store.js'
 import {ContainerOptions, HealthOptions} from '../spec/generate.js'
 import {SLIRP_HOST} from '../network/networks.js'
+import {checkMac} from '../network/attach.js'
+import {parseBytes} from '../cgroup/resources.js'
+import {formatPlatform, parsePlatform} from '../image/platform.js'
+import {checkIpcMode, checkPidMode, checkUtsMode} from '../spec/namespaces.js'
 import {MountSpec, parseTmpfsFlag} from '../volume/spec.js'
 import {canonicalService} from './canonical.js'
 import {durationMs} from './schema.js'
@@ -106,16 +110,68 @@ export interface ReplicaOptions {
   name?: string
 }
 
+/** The container that stands for service `target` (its first replica) where `key` names a service. */
+function serviceContainer(engine: Engine, project: Project, name: string, target: string, key: string): string {
+  const peer = projectContainers(engine, project.name, {service: target})[0]
+  if (!peer) throw new NcxError(`service ${JSON.stringify(name)} uses service ${JSON.stringify(target)} in ${key}, which has no container`)
+  return peer.name
+}
+
+/** The aliases other services give service `name` with `links: [NAME:ALIAS]`. */
+function linkAliases(project: Project, name: string): string[] {
+  return Object.values(project.services).flatMap((s) => ((s.links as string[] | undefined) ?? []).map((l) => l.split(':')).filter(([svc, alias]) => svc === name && alias && alias !== name).map(([, alias]) => alias))
+}
+
+/**
+ * Keys that map one to one onto container options: annotations, domainname, shm_size, platform,
+ * pid/ipc (`service:X` → X's first container), uts, mac_address, cgroup_parent, volumes_from.
+ */
+function namespaceAndMetadataOf(engine: Engine, project: Project, name: string, svc: ServiceConfig, bridged: boolean): Partial<ContainerOptions> {
+  const s = svc as Record<string, unknown>
+  const out: Partial<ContainerOptions> = {}
+  const at = (key: string, check: () => void) => {
+    try {
+      check()
+    } catch (error) {
+      if (error instanceof NcxError) throw new NcxError(`service ${JSON.stringify(name)}: ${key}: ${error.message}`, {exitCode: error.exitCode, hint: error.hint})
+      throw error
+    }
+  }
+  if (s.annotations) out.annotations = s.annotations as Record<string, string>
+  if (s.domainname) out.domainname = s.domainname as string
+  if (s.shm_size !== undefined) at('shm_size', () => (out.shmSize = parseBytes(String(s.shm_size), 'shm_size')))
+  if (s.platform) at('platform', () => (out.platform = formatPlatform(parsePlatform(s.platform as string))))
+  const mode = (v: unknown, key: string) => {
+    const m = v as string
+    return m.startsWith('service:') ? `container:${serviceContainer(engine, project, name, m.slice('service:'.length), key)}` : m
+  }
+  if (s.pid) at('pid', () => (out.pid = checkPidMode(mode(s.pid, 'pid'))))
+  if (s.ipc) at('ipc', () => (out.ipc = checkIpcMode(mode(s.ipc, 'ipc'))))
+  if (s.uts) at('uts', () => (out.uts = checkUtsMode(s.uts as string)))
+  if (s.mac_address) {
+    at('mac_address', () => {
+      if (!bridged) throw new NcxError('a MAC address needs a bridged network')
+      out.macAddress = checkMac(s.mac_address as string)
+    })
+  }
+  if (s.cgroup_parent) out.cgroup = {parent: s.cgroup_parent as string}
+  const from = (s.volumes_from as string[] | undefined) ?? []
+  if (from.length > 0) {
+    // `service:X[:ro]`, bare `X[:ro]` (a service) or `container:NAME[:ro]`.
+    out.volumesFrom = from.map((v) => {
+      if (v.startsWith('container:')) return v.slice('container:'.length)
+      const [svcName, ...rest] = v.replace(/^service:/, '').split(':')
+      return [serviceContainer(engine, project, name, svcName, 'volumes_from'), ...rest].join(':')
+    })
+  }
+  return out
+}
+
 /** The network a service's containers join, and the mode string ncx's engine understands. */
 function networkOf(engine: Engine, project: Project, name: string, svc: ServiceConfig): Pick<ContainerOptions, 'network' | 'networkAliases' | 'networks' | 'ip'> {
   const nm = svc.network_mode
   if (nm !== undefined) {
-    if (nm.startsWith('service:')) {
-      const target = nm.slice(8)
-      const peer = projectContainers(engine, project.name, {service: target})[0]
-      if (!peer) throw new NcxError(`service ${JSON.stringify(name)} uses the network of service ${JSON.stringify(target)}, which has no container`)
-      return {network: `container:${peer.name}`}
-    }
+    if (nm.startsWith('service:')) return {network: `container:${serviceContainer(engine, project, name, nm.slice(8), 'network_mode')}`}
     return {network: nm === 'default' ? 'bridge' : nm}
   }
   // Compose's order: higher priority first, then by name; the first network gets ipv4_address.
@@ -123,8 +179,9 @@ function networkOf(engine: Engine, project: Project, name: string, svc: ServiceC
   if (entries.length === 0) entries.push(['default', null])
   const [[key, cfg], ...rest] = entries
   for (const [n, c] of rest) if (c?.ipv4_address) engine.warn(`service ${JSON.stringify(name)}: ipv4_address on network ${n} is not supported (only on its first network, ${key}); an address is assigned`)
-  // The service name and every network's aliases resolve on each of its networks.
-  const aliases = [...new Set([name, ...entries.flatMap(([, c]) => c?.aliases ?? [])])]
+  // The service name, every network's aliases and the aliases other services link it by
+  // (`links: [NAME:ALIAS]`) resolve on each of its networks.
+  const aliases = [...new Set([name, ...entries.flatMap(([, c]) => c?.aliases ?? []), ...linkAliases(project, name)])]
   return {
     network: project.networks[key].name,
     networkAliases: aliases,
@@ -237,6 +294,7 @@ export function replicaOptions(engine: Engine, project: Project, name: string, s
   if (svc.ports?.length && bridged && !r.oneoff) {
     options.publish = svc.ports.map((p) => ({proto: p.protocol, hostIp: p.host_ip ?? '0.0.0.0', hostPort: p.published ? Number(p.published.split('-')[0]) : 0, containerPort: p.target}))
   }
+  Object.assign(options, namespaceAndMetadataOf(engine, project, name, svc, bridged))
   const restart = restartPolicy(svc)
   if (restart !== undefined && !r.oneoff) options.restart = restart
   if (svc.stop_signal) options.stopSignal = svc.stop_signal

@@ -369,6 +369,7 @@ export function loadProject(o: LoadOptions = {}): Project {
     const svc = clean(raw) as ServiceConfig
     if (active(raw, svcName)) {
       resolveEnvironment(svc, vars, svcName, where(svcName).file)
+      resolveLabelFiles(svc, svcName, where(svcName).file)
       project.services[svcName] = svc
     } else project.disabled[svcName] = svc
   }
@@ -384,6 +385,9 @@ export function loadProject(o: LoadOptions = {}): Project {
     const nm = svc.network_mode
     if (nm !== undefined && svc.networks !== undefined) throw new ComposeError(`service ${JSON.stringify(svcName)} declares mutually exclusive network_mode and networks: invalid compose project`, where(svcName))
     if (nm?.startsWith('service:') && !(nm.slice(8) in project.services)) throw new ComposeError(`service ${JSON.stringify(svcName)} uses the network stack of service ${JSON.stringify(nm.slice(8))} which is undefined: invalid compose project`, where(svcName))
+    for (const [dep, key] of implicitDependencies(svc)) {
+      if (key !== 'network_mode' && !(dep in project.services)) throw new ComposeError(`service ${JSON.stringify(svcName)} refers to undefined service ${JSON.stringify(dep)} in ${key}: invalid compose project`, {...where(svcName), path: ['services', svcName, key]})
+    }
     if (nm === undefined && svc.networks === undefined) svc.networks = {default: null}
     for (const net of Object.keys(svc.networks ?? {})) {
       if (net !== 'default' && !(net in m.networks)) throw new ComposeError(`service ${JSON.stringify(svcName)} refers to undefined network ${net}: invalid compose project`, where(svcName))
@@ -462,6 +466,37 @@ function resolveEnvironment(svc: ServiceConfig, vars: Record<string, string>, na
   svc.environment = env
 }
 
+/** label_file entries under the service's labels (which win), as Compose does at load time. */
+function resolveLabelFiles(svc: ServiceConfig, name: string, file: string | undefined): void {
+  const files = svc.label_file as string[] | undefined
+  if (!files) return
+  const labels: Record<string, string> = {}
+  for (const f of files) {
+    if (!existsSync(f)) throw new ComposeError(`label file ${f} not found: stat ${f}: no such file or directory`, {file, path: ['services', name, 'label_file'], hint: 'create it, or remove it from label_file'})
+    for (const [k, v] of readEnvFile(f, () => undefined)) labels[k] = v ?? ''
+  }
+  delete svc.label_file
+  svc.labels = {...labels, ...svc.labels}
+}
+
+/**
+ * The services a service needs created first besides depends_on (compose-go's implicit
+ * dependencies): network_mode, pid and ipc `service:X`, volumes_from `X` or `service:X`,
+ * and links `X[:ALIAS]`. Each as [service, the key that names it].
+ */
+export function implicitDependencies(svc: ServiceConfig): Array<[string, string]> {
+  const out: Array<[string, string]> = []
+  for (const key of ['network_mode', 'pid', 'ipc'] as const) {
+    const v = svc[key] as string | undefined
+    if (v?.startsWith('service:')) out.push([v.slice('service:'.length), key])
+  }
+  for (const v of (svc.volumes_from as string[] | undefined) ?? []) {
+    if (!v.startsWith('container:')) out.push([v.replace(/^service:/, '').split(':')[0], 'volumes_from'])
+  }
+  for (const l of (svc.links as string[] | undefined) ?? []) out.push([l.split(':')[0], 'links'])
+  return out
+}
+
 /** Compose refuses dependency cycles before anything starts. */
 function checkCycles(project: Project): void {
   const state = new Map<string, 'visiting' | 'done'>()
@@ -473,8 +508,7 @@ function checkCycles(project: Project): void {
     }
     state.set(name, 'visiting')
     const svc = project.services[name]
-    const deps = [...Object.keys(svc.depends_on ?? {})]
-    if (svc.network_mode?.startsWith('service:')) deps.push(svc.network_mode.slice(8))
+    const deps = [...Object.keys(svc.depends_on ?? {}), ...implicitDependencies(svc).map(([d]) => d)]
     for (const d of deps) if (d in project.services) visit(d, [...trail, name])
     state.set(name, 'done')
   }

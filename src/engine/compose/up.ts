@@ -12,8 +12,10 @@ import {ContainerRecord} from '../container/store.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createNetwork, findNetwork, removeNetwork} from '../network/networks.js'
 import {removeImages} from '../image/remove.js'
+import {otherPlatform} from '../image/platform.js'
 import {LABEL, configHash, containerName, labelsOf, numberOf, projectContainers, replicaOptions, replicas, serviceOf} from './containers.js'
 import {DependsOn, Project, ServiceConfig} from './types.js'
+import {implicitDependencies} from './loader.js'
 
 export type ResourceKind = 'Network' | 'Volume' | 'Container' | 'Image'
 
@@ -42,7 +44,7 @@ export interface UpOptions {
   /** `--pull` (over each service's pull_policy). */
   pull?: PullPolicy
   /** Called to fetch an image (the CLI owns progress output). */
-  pullImage: (image: string) => Promise<void>
+  pullImage: (image: string, platform?: string) => Promise<void>
   /** `--wait`: return only once every service is running/healthy (or completed). */
   wait?: boolean
   /** Seconds; 0 = no limit. */
@@ -59,11 +61,10 @@ export function optionsFor(engine: Engine, project: Project, name: string, r: {n
   return extra ? {...options, ...extra(name, svc, options.network)} : options
 }
 
-/** A service's dependencies: depends_on, plus the service whose network it uses (`network_mode: service:X`). */
+/** A service's dependencies: depends_on, plus the services it names elsewhere (network_mode, pid, ipc, volumes_from, links). */
 export function dependenciesOf(svc: ServiceConfig): Array<[string, DependsOn]> {
   const out: Array<[string, DependsOn]> = Object.entries(svc.depends_on ?? {})
-  const nm = svc.network_mode
-  if (nm?.startsWith('service:') && !out.some(([d]) => d === nm.slice(8))) out.push([nm.slice(8), {condition: 'service_started', required: true}])
+  for (const [dep] of implicitDependencies(svc)) if (!out.some(([d]) => d === dep)) out.push([dep, {condition: 'service_started', required: true}])
   return out
 }
 
@@ -270,6 +271,7 @@ async function startReplicas(engine: Engine, records: ContainerRecord[], emit: (
 /** Pull what the services need, per `--pull` or each service's pull_policy. */
 async function pullImages(engine: Engine, project: Project, services: string[], o: UpOptions): Promise<void> {
   const wanted = new Map<string, PullPolicy>()
+  const platforms = new Map<string, string>()
   for (const name of services) {
     const svc = project.services[name]
     const pp = svc.pull_policy
@@ -277,16 +279,21 @@ async function pullImages(engine: Engine, project: Project, services: string[], 
     if (svc.build !== undefined) policy = 'never'
     const prev = wanted.get(svc.image!)
     if (prev !== 'always') wanted.set(svc.image!, policy)
+    if (typeof svc.platform === 'string') platforms.set(svc.image!, svc.platform)
   }
   await Promise.all(
     [...wanted].map(async ([image, policy]) => {
       const local = engine.images.find(image)
+      const platform = platforms.get(image)
+      // A local image of another platform than the service's counts as missing (Compose pulls it).
+      const mismatch = local && platform ? otherPlatform(engine, local.id, platform) : undefined
       if (policy === 'never') {
         if (!local) throw new NcxError(`image ${image} not found locally and pull_policy is never`, {hint: 'load it with "ncx load", or allow pulling'})
+        if (mismatch) throw new NcxError(`image with reference ${image} was found but does not match the specified platform: wanted ${platform}, actual: ${mismatch}`, {hint: 'allow pulling (pull_policy), or change the service\'s platform'})
         return
       }
-      if (policy === 'missing' && local) return
-      await o.pullImage(image)
+      if (policy === 'missing' && local && !mismatch) return
+      await o.pullImage(image, platform)
     }),
   )
 }

@@ -1,5 +1,7 @@
 /** Image platforms (`linux/arm64/v8`): parsing, this host's, and matching an image config. */
+import type {Engine} from '../engine.js'
 import {UsageError} from '../errors.js'
+import type {ImageConfig} from './types.js'
 
 export interface Platform {
   os: string
@@ -29,4 +31,11 @@ export function formatPlatform(p: Platform): string {
 export function platformMatches(image: {os?: string; architecture?: string; variant?: string}, wanted: Platform): boolean {
   if ((image.os ?? 'linux') !== wanted.os || (image.architecture ?? hostArchitecture()) !== wanted.architecture) return false
   return !wanted.variant || !image.variant || image.variant === wanted.variant
+}
+
+/** The platform of local image `imageId` when it is not `platform` (`undefined`: it matches). */
+export function otherPlatform(engine: Engine, imageId: string, platform: string): string | undefined {
+  const config = engine.content.readJson<ImageConfig>(imageId, 'image config') as ImageConfig & {variant?: string}
+  if (platformMatches(config, parsePlatform(platform))) return undefined
+  return formatPlatform({os: config.os ?? 'linux', architecture: config.architecture ?? '', ...(config.variant ? {variant: config.variant} : {})})
 }

@@ -101,8 +101,3 @@ export function namespaceRuntimeArgs(engine: Engine, record: ContainerRecord): s
   }
   return joins.length > 0 ? ['--ns-join', joins.join(',')] : []
 }
-
-/** The containers whose namespaces a container joins (`--pid`/`--ipc container:X`), for ordering and `rm` checks. */
-export function namespacePeers(options: ContainerOptions): string[] {
-  return [options.pid, options.ipc].filter((m): m is string => m?.startsWith('container:') === true).map((m) => m.slice('container:'.length))
-}
