@@ -119,8 +119,8 @@ export abstract class ComposeCommand<T extends typeof Command> extends BaseComma
   }
 
   /** The project; `enable` names services targeted on the command line (enabled whatever their profiles). */
-  protected project(enable?: string[]): Project {
-    return loadProject({...loadOptions(this.globals(), (m) => this.warnLine(m)), ...(enable?.length ? {enable} : {})})
+  protected project(enable?: string[], more: Partial<LoadOptions> = {}): Project {
+    return loadProject({...loadOptions(this.globals(), (m) => this.warnLine(m)), ...(enable?.length ? {enable} : {}), ...more})
   }
 
   /** The project's containers of the services named on the command line (every service when none is). */

@@ -186,6 +186,14 @@ networks:
       expect(again).to.equal(once)
     })
 
+    it('--no-interpolate keeps variable references and $$ as written', () => {
+      const d = project({'compose.yaml': 'name: raw\nservices:\n  a:\n    image: busybox:${TAG:-1}\n    command: echo ${GREETING} $$HOME\n    environment: {X: "${X:?x is required}"}\n'})
+      const out = renderModel(canonicalModel(load(d, {interpolate: false, env: {TAG: '2'}})), 'yaml', false)
+      expect(out).to.contain('      - ${GREETING}\n      - $$HOME\n').and.contain('      X: ${X:?x is required}\n').and.contain('    image: busybox:${TAG:-1}\n')
+      // Interpolating, the same file needs X (and prints $$ for a literal $).
+      expect(() => load(d)).to.throw(/x is required/)
+    })
+
     it('renders JSON with the same model', () => {
       const d = project({'compose.yaml': 'name: demo\nservices:\n  a:\n    image: busybox\n'})
       expect(JSON.parse(renderModel(canonicalModel(load(d)), 'json'))).to.deep.equal({name: 'demo', services: {a: {image: 'busybox', networks: {default: null}}}, networks: {default: {name: 'demo_default'}}})

@@ -96,8 +96,9 @@ function escapeDollars(v: unknown): unknown {
   return v
 }
 
-export function renderModel(raw: Obj, format: 'yaml' | 'json'): string {
-  const model = escapeDollars(raw) as Obj
+/** `escape: false` (`config --no-interpolate`): the values still hold their `$` references as written. */
+export function renderModel(raw: Obj, format: 'yaml' | 'json', escape = true): string {
+  const model = (escape ? escapeDollars(raw) : raw) as Obj
   if (format === 'json') return JSON.stringify(model, null, 2) + '\n'
   return stringify(model, {lineWidth: 0, indentSeq: true, aliasDuplicateObjects: false, nullStr: 'null'})
 }

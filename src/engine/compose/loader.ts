@@ -29,6 +29,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv
   readStdin?: () => string
   onWarning?: (message: string) => void
+  /** `config --no-interpolate`: leave `$VAR` references (and `$$`) as written. */
+  interpolate?: boolean
 }
 
 /** Exit code of Compose for "no configuration file" (FileNotFoundFailure). */
@@ -102,6 +104,7 @@ class ProjectLoader {
     private readonly cwd: string,
     private readonly readStdin: () => string,
     private readonly warnFn: (m: string) => void,
+    private readonly interpolate = true,
   ) {}
 
   warn(m: string): void {
@@ -127,7 +130,7 @@ class ProjectLoader {
       }
     }
     const parsed = parseComposeYaml(text, file === '-' ? '(stdin)' : file)
-    interpolateTree(parsed, (n) => vars[n], (n) => this.warn(`The "${n}" variable is not set. Defaulting to a blank string.`))
+    if (this.interpolate) interpolateTree(parsed, (n) => vars[n], (n) => this.warn(`The "${n}" variable is not set. Defaulting to a blank string.`))
     const ctx: SourceContext = contextOf(parsed, this.cwd)
     for (const k of Object.keys(parsed.data)) {
       if (k.startsWith('x-')) continue
@@ -321,7 +324,7 @@ export function loadProject(o: LoadOptions = {}): Project {
     dotenv = readDotenv(workingDir)
     vars = {...dotenv, ...processVars}
   }
-  const loader = new ProjectLoader(vars, workingDir, o.readStdin ?? (() => readFileSync(0, 'utf8')), warn)
+  const loader = new ProjectLoader(vars, workingDir, o.readStdin ?? (() => readFileSync(0, 'utf8')), warn, o.interpolate ?? true)
   let model: Loaded | undefined
   for (const f of files) {
     let one: Loaded
