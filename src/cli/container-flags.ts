@@ -11,6 +11,7 @@ import {parseBytes} from '../engine/cgroup/resources.js'
 import {formatPlatform, parsePlatform} from '../engine/image/platform.js'
 import {ContainerOptions} from '../engine/spec/generate.js'
 import {checkIpcMode, checkPidMode, checkUtsMode} from '../engine/spec/namespaces.js'
+import {parseExpose} from '../engine/spec/expose.js'
 import {FlagSpec, ParsedFlags} from './argv.js'
 
 export const CONTAINER_FLAGS: FlagSpec[] = [
@@ -48,15 +49,6 @@ export function readLabelFile(path: string): string[] {
     throw new UsageError(`open ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`, 'give an existing file to --label-file')
   }
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
-}
-
-/** `--expose 80`, `8000-8010/udp` → `80/tcp`, `8000/udp` … (Docker's port set keys). */
-export function parseExpose(value: string): string[] {
-  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/.exec(value)
-  const [lo, hi] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [0, 0]
-  if (!m || lo < 1 || hi > 65535 || hi < lo) throw new UsageError(`invalid range format for --expose: ${value}`, 'use PORT, PORT/PROTO or START-END[/PROTO] with ports 1-65535 and proto tcp, udp or sctp')
-  const proto = m[3] ?? 'tcp'
-  return Array.from({length: hi - lo + 1}, (_, i) => `${lo + i}/${proto}`)
 }
 
 /** The options these flags set (only what was given). */

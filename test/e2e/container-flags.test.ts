@@ -68,6 +68,8 @@ describe('e2e: run/create metadata and namespace flags', function () {
     const r = box.ncx(['run', '--rm', '--network', 'none', '--pid', 'container:pidpeer', 'busybox', 'true'])
     expect(r.code).to.equal(125)
     expect(r.stderr).to.contain('cannot join PID of a non running container: pidpeer')
+    const missing = box.ncx(['create', '--ipc', 'container:nosuch', 'busybox', 'true'])
+    expect([missing.code, missing.stderr.trim()]).to.deep.equal([125, 'ncx: No such container: nosuch'])
     box.ok(['rm', x])
   })
 

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
-import {keyValues, parseExpose} from '../../src/cli/container-flags.js'
+import {keyValues} from '../../src/cli/container-flags.js'
+import {parseExpose} from '../../src/engine/spec/expose.js'
 import {parseRunArgv} from '../../src/cli/run-flags.js'
 import {applyNamespaceOptions} from '../../src/engine/spec/namespaces.js'
 import {ContainerOptions, generateSpec} from '../../src/engine/spec/generate.js'

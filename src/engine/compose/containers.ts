@@ -15,6 +15,7 @@ import {checkMac} from '../network/attach.js'
 import {parseBytes} from '../cgroup/resources.js'
 import {formatPlatform, parsePlatform} from '../image/platform.js'
 import {checkIpcMode, checkPidMode, checkUtsMode} from '../spec/namespaces.js'
+import {parseExpose} from '../spec/expose.js'
 import {MountSpec, parseTmpfsFlag} from '../volume/spec.js'
 import {canonicalService} from './canonical.js'
 import {durationMs} from './schema.js'
@@ -137,6 +138,7 @@ function namespaceAndMetadataOf(engine: Engine, project: Project, name: string, 
       throw error
     }
   }
+  if (svc.expose?.length) at('expose', () => (out.expose = [...new Set(svc.expose!.flatMap(parseExpose))]))
   if (s.annotations) out.annotations = s.annotations as Record<string, string>
   if (s.domainname) out.domainname = s.domainname as string
   if (s.shm_size !== undefined) at('shm_size', () => (out.shmSize = parseBytes(String(s.shm_size), 'shm_size')))

@@ -12,7 +12,7 @@ import {runtimeSync} from '../runtime.js'
 import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
 import {applyHostOptions} from '../spec/host-options.js'
-import {namespaceRuntimeArgs} from '../spec/namespaces.js'
+import {checkNamespacePeers, namespaceRuntimeArgs} from '../spec/namespaces.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
@@ -93,6 +93,7 @@ export function createContainer(engine: Engine, options: ContainerOptions, pendi
   const lowerDirs = image.layers.map((l) => engine.snapshots.dir(l.diffId)).reverse()
   const imageCfg = config.config ?? {}
   if (options.userns === 'keep-id') checkKeepId(engine.session(), engine.storageDriver().name)
+  checkNamespacePeers(engine, options)
   const user = resolveUser(configuredUser(options, imageCfg), lowerDirs)
   const container = engine.containers.create({
     name: options.name,

@@ -101,3 +101,8 @@ export function namespaceRuntimeArgs(engine: Engine, record: ContainerRecord): s
   }
   return joins.length > 0 ? ['--ns-join', joins.join(',')] : []
 }
+
+/** At creation, the containers `--pid`/`--ipc container:X` name must exist (Docker's "No such container"). */
+export function checkNamespacePeers(engine: Engine, options: ContainerOptions): void {
+  for (const mode of [options.pid, options.ipc]) if (mode?.startsWith('container:')) engine.containers.resolve(mode.slice('container:'.length))
+}
