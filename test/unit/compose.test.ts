@@ -407,7 +407,7 @@ networks:
     it('namespace and metadata keys map onto run options; label_file, links and volumes_from too', () => {
       const d = project({
         'labels.txt': '# labels\nteam=file\nfrom.file=yes\n',
-        'compose.yaml': 'name: ns\nservices:\n  web:\n    image: x\n    annotations: {org.k: v}\n    domainname: example.org\n    shm_size: 128m\n    platform: linux/amd64\n    pid: host\n    ipc: container:other\n    uts: host\n    mac_address: 92:d0:c6:0a:29:33\n    cgroup_parent: grp\n    label_file: labels.txt\n    labels: {team: web}\n    links: [db:database, cache]\n    volumes_from: [container:keeper:ro]\n    expose: ["80", 9000-9001/udp]\n  db:\n    image: x\n    ipc: service:cache\n  cache:\n    image: x\n  data:\n    image: x\n    volumes_from: [db]\n',
+        'compose.yaml': 'name: ns\nservices:\n  web:\n    image: x\n    annotations: {org.k: v}\n    domainname: example.org\n    shm_size: 128m\n    platform: linux/amd64\n    pid: host\n    ipc: container:other\n    uts: host\n    mac_address: 92:d0:c6:0a:29:33\n    cgroup_parent: grp\n    cgroup: host\n    label_file: labels.txt\n    labels: {team: web}\n    links: [db:database, cache]\n    volumes_from: [container:keeper:ro]\n    expose: ["80", 9000-9001/udp]\n  db:\n    image: x\n    ipc: service:cache\n  cache:\n    image: x\n  data:\n    image: x\n    volumes_from: [db]\n',
       })
       const p = load(d)
       expect(p.unsupported).to.deep.equal([])
@@ -416,7 +416,7 @@ networks:
       const o = replicaOptions(engine, p, 'web', p.services.web, {number: 1})
       expect(o).to.include({domainname: 'example.org', shmSize: 128 * 1024 ** 2, platform: 'linux/amd64', pid: 'host', ipc: 'container:other', uts: 'host', macAddress: '92:d0:c6:0a:29:33'})
       expect(o.annotations).to.deep.equal({'org.k': 'v'})
-      expect(o.cgroup).to.deep.equal({parent: 'grp'})
+      expect(o.cgroup).to.deep.equal({parent: 'grp', namespace: 'host'})
       expect(o.volumesFrom).to.deep.equal(['keeper:ro'])
       expect(o.expose).to.deep.equal(['80/tcp', '9000/udp', '9001/udp'])
       expect(o.labels).to.include({team: 'web', 'from.file': 'yes'})

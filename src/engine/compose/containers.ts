@@ -125,7 +125,8 @@ function linkAliases(project: Project, name: string): string[] {
 
 /**
  * Keys that map one to one onto container options: annotations, domainname, shm_size, platform,
- * pid/ipc (`service:X` → X's first container), uts, mac_address, cgroup_parent, volumes_from.
+ * pid/ipc (`service:X` → X's first container), uts, mac_address, cgroup_parent, cgroup (its
+ * namespace), expose, volumes_from.
  */
 function namespaceAndMetadataOf(engine: Engine, project: Project, name: string, svc: ServiceConfig, bridged: boolean): Partial<ContainerOptions> {
   const s = svc as Record<string, unknown>
@@ -157,6 +158,10 @@ function namespaceAndMetadataOf(engine: Engine, project: Project, name: string, 
     })
   }
   if (s.cgroup_parent) out.cgroup = {parent: s.cgroup_parent as string}
+  if (s.cgroup !== undefined) {
+    if (s.cgroup !== 'host' && s.cgroup !== 'private') throw new NcxError(`service ${JSON.stringify(name)}: cgroup: invalid value ${JSON.stringify(s.cgroup)}`, {hint: 'use host or private'})
+    out.cgroup = {...out.cgroup, namespace: s.cgroup}
+  }
   const from = (s.volumes_from as string[] | undefined) ?? []
   if (from.length > 0) {
     // `service:X[:ro]`, bare `X[:ro]` (a service) or `container:NAME[:ro]`.

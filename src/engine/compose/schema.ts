@@ -510,7 +510,7 @@ export const SERVICE_KEYS: Record<string, {normalize: Normalizer; supported: boo
   build: {normalize: build, supported: true},
   cap_add: {normalize: asStrictList, supported: true},
   cap_drop: {normalize: asStrictList, supported: true},
-  cgroup: {normalize: asStr, supported: false},
+  cgroup: {normalize: asStr, supported: true},
   cgroup_parent: {normalize: asStr, supported: true},
   command: {normalize: command, supported: true},
   configs: {normalize: fileRefs, supported: true},
