@@ -427,7 +427,7 @@ networks:
       expect(dependenciesOf(p.services.web).map(([n]) => n)).to.deep.equal(['db', 'cache'])
       expect(dependenciesOf(p.services.db).map(([n]) => n)).to.deep.equal(['cache'])
       expect(dependenciesOf(p.services.data).map(([n]) => n)).to.deep.equal(['db'])
-      expect(() => replicaOptions(engine, p, 'db', p.services.db, {number: 1})).to.throw('service "db": ipc: service "db" uses service "cache" in ipc, which has no container')
+      expect(() => replicaOptions(engine, p, 'db', p.services.db, {number: 1})).to.throw('service "db" uses service "cache" in ipc, which has no container')
       expect(config(d)).to.contain('    volumes_from:\n      - container:keeper:ro\n').and.contain('    links:\n      - db:database\n      - cache\n').and.contain('    shm_size: 128m\n')
     })
     it('refuses references to undefined services, bad modes and cycles through implicit dependencies', () => {

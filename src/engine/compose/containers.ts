@@ -144,12 +144,19 @@ function namespaceAndMetadataOf(engine: Engine, project: Project, name: string, 
   if (s.domainname) out.domainname = s.domainname as string
   if (s.shm_size !== undefined) at('shm_size', () => (out.shmSize = parseBytes(String(s.shm_size), 'shm_size')))
   if (s.platform) at('platform', () => (out.platform = formatPlatform(parsePlatform(s.platform as string))))
-  const mode = (v: unknown, key: string) => {
-    const m = v as string
+  // (serviceContainer's error names the service itself, so it is resolved outside `at`)
+  const mode = (key: 'pid' | 'ipc') => {
+    const m = s[key] as string
     return m.startsWith('service:') ? `container:${serviceContainer(engine, project, name, m.slice('service:'.length), key)}` : m
   }
-  if (s.pid) at('pid', () => (out.pid = checkPidMode(mode(s.pid, 'pid'))))
-  if (s.ipc) at('ipc', () => (out.ipc = checkIpcMode(mode(s.ipc, 'ipc'))))
+  if (s.pid) {
+    const pid = mode('pid')
+    at('pid', () => (out.pid = checkPidMode(pid)))
+  }
+  if (s.ipc) {
+    const ipc = mode('ipc')
+    at('ipc', () => (out.ipc = checkIpcMode(ipc)))
+  }
   if (s.uts) at('uts', () => (out.uts = checkUtsMode(s.uts as string)))
   if (s.mac_address) {
     at('mac_address', () => {
