@@ -604,6 +604,7 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
         }
     }
     let seccomp = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
+    crate::bypass::install_in_child(); // --port-bypass: the bind filter (bypass.rs)
     exec_process(&process, seccomp, sock, pdeath)
 }
 

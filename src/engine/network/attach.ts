@@ -8,6 +8,7 @@
 import {renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {portBypass} from '../config.js'
 import {Engine} from '../engine.js'
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {containerState} from '../container/state.js'
@@ -258,6 +259,7 @@ export function networkRuntimeArgs(engine: Engine, id: string): string[] {
   }
   if (target && att.publish.length > 0) {
     args.push('--publish', att.publish.map((p) => `${p.proto}:${p.hostIp === '0.0.0.0' ? '' : p.hostIp}:${p.hostPort}:${target}:${p.containerPort}`).join(','))
+    if (att.publish.some((p) => p.proto === 'tcp') && (rec?.options.portBypass ?? portBypass(engine.paths.settings?.config ?? {}).value)) args.push('--port-bypass', '1')
   }
   if (rec?.options.rm && att.endpoints.some((e) => e.network !== DEFAULT_NETWORK)) args.push(...exitCommand(engine, id))
   return args
