@@ -428,6 +428,18 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
       expect(box.ncx(['inspect', 'brief']).code).to.not.equal(0)
     })
 
+    it('a stopped (not removed) container leaves its peers\' /etc/hosts, and is back when it starts again', async () => {
+      box.ok(['run', '-d', '--name', 'pause1', '--network', 'back', 'busybox', 'sleep', '1000'])
+      expect(hostsOf('srv')).to.match(/\spause1\s/)
+      box.ok(['stop', '-t', '0', 'pause1'])
+      const end = Date.now() + 20_000
+      while (/\spause1\s/.test(hostsOf('srv')) && Date.now() < end) await sleep(200)
+      expect(hostsOf('srv')).to.not.match(/\spause1\s/)
+      box.ok(['start', 'pause1'])
+      expect(hostsOf('srv')).to.match(/\spause1\s/)
+      box.ok(['rm', '-f', 'pause1'])
+    })
+
     it('--network slirp4netns: its own slirp4netns, published ports through the forwarder, gone with the container', async () => {
       const slirps = () =>
         ncxProcesses().filter((p) => {
