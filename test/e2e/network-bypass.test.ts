@@ -1,43 +1,10 @@
 import {expect} from 'chai'
-import {spawn, spawnSync} from 'node:child_process'
-import {createSocket} from 'node:dgram'
+import {spawnSync} from 'node:child_process'
 import {readFileSync, statSync, writeFileSync} from 'node:fs'
-import {get} from 'node:http'
-import {AddressInfo, createServer} from 'node:net'
 import {join} from 'node:path'
 
-import {Sandbox, asRoot, installation} from './harness.js'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** GET http://127.0.0.1:PORT/PATH from the test process (retrying while the server starts). */
-async function fetchText(port: number, path = '/', attempts = 40): Promise<string> {
-  for (let i = 0; ; i++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = get({host: '127.0.0.1', port, path, timeout: 5000}, (res) => {
-          let body = ''
-          res.setEncoding('utf8')
-          res.on('data', (d: string) => (body += d))
-          res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))))
-        })
-        req.on('error', reject)
-        req.on('timeout', () => req.destroy(new Error('timeout')))
-      })
-    } catch (error) {
-      if (i >= attempts) throw error
-      await sleep(100)
-    }
-  }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  const {port} = srv.address() as AddressInfo
-  await new Promise((r) => srv.close(r))
-  return port
-}
+import {Sandbox} from './harness.js'
+import {fetchText, freePort, udpEcho} from './net-helpers.js'
 
 /** Socket inodes in a /proc/net/tcp{,6} text (the listening sockets of one network namespace and their connections). */
 function inodes(text: string): Set<string> {
@@ -142,28 +109,6 @@ describe('e2e: published-port bypass (NCX_PORT_BYPASS=1, [network] port_bypass)'
 
   it('UDP is unaffected: a published UDP port is still relayed both ways', async () => {
     box.ok(['run', '-d', '--name', 'udp', '-p', '127.0.0.1::5353/udp', '-p', '127.0.0.1::80', 'busybox', 'sleep', '1000'], on)
-    const hostPort = Number(box.ok(['port', 'udp', '5353/udp']).trim().split(':')[1])
-    const pid = box.ok(['inspect', '-f', '{{.State.Pid}}', 'udp']).trim()
-    const userns = (JSON.parse(readFileSync(join(box.xdg, 'ncx', 'userns.json'), 'utf8')) as {pid: number}).pid
-    const echo = "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(Buffer.concat([Buffer.from('echo:'),m]),r.port,r.address,()=>process.exit(0)));s.bind(5353,()=>console.log('ready'));setTimeout(()=>process.exit(1),20000)"
-    const runtime = join(installation(), 'native', 'ncx-runtime')
-    const args = ['nsexec', '--userns-pid', String(userns), '--netns', `/proc/${pid}/ns/net`, process.execPath, '-e', echo]
-    const server = asRoot ? spawn('runuser', ['-u', box.owner.name, '--', runtime, ...args], {stdio: ['ignore', 'pipe', 'inherit']}) : spawn(runtime, args, {stdio: ['ignore', 'pipe', 'inherit']})
-    await new Promise<void>((resolve, reject) => {
-      server.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve())
-      server.on('exit', (c) => reject(new Error(`echo server exited ${c}`)))
-    })
-    const client = createSocket('udp4')
-    try {
-      const reply = new Promise<string>((resolve, reject) => {
-        client.once('message', (m) => resolve(m.toString()))
-        setTimeout(() => reject(new Error('no UDP reply')), 5000)
-      })
-      client.send('one', hostPort, '127.0.0.1')
-      expect(await reply).to.equal('echo:one')
-    } finally {
-      client.close()
-      if (server.exitCode === null) await new Promise((r) => server.once('exit', r))
-    }
+    expect(await udpEcho(box, 'udp', ['one', 'two'])).to.deep.equal(['echo:one', 'echo:two'])
   })
 })

@@ -175,28 +175,8 @@ pub fn install_in_child() {
     if fd < 0 {
         return;
     }
-    send_fd(ctl, fd);
+    crate::run::send_fd(ctl, fd); // (SCM_RIGHTS, as a pty master goes to the supervisor)
     unsafe { libc::close(fd) };
-}
-
-fn send_fd(sock: RawFd, fd: RawFd) {
-    unsafe {
-        let mut byte = *b"N";
-        let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
-        let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
-        let mut cbuf = [0u8; 64];
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = space;
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        (*c).cmsg_level = libc::SOL_SOCKET;
-        (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
-        libc::sendmsg(sock, &msg, 0);
-    }
 }
 
 // ---------------------------------------------------------------------------------------

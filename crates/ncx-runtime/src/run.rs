@@ -431,7 +431,7 @@ pub(crate) fn die(sock: RawFd, code: i32, msg: String) -> ! {
     }
 }
 
-fn send_fd(sock: RawFd, fd: RawFd) {
+pub(crate) fn send_fd(sock: RawFd, fd: RawFd) {
     unsafe {
         let mut byte = *b"T";
         let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
