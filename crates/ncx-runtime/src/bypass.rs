@@ -42,7 +42,7 @@
 use ncx_core::net::Publish;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 // The kernel's seccomp user-notification ABI (linux/seccomp.h).
@@ -257,25 +257,31 @@ pub trait NotifySys {
 }
 
 /// The host listeners the forwarder must not accept on (the container serves them).
-pub struct Registry(Mutex<Vec<RawFd>>);
+/// (`count` spares the relaying threads the lock while nothing is bypassed.)
+pub struct Registry {
+    fds: Mutex<Vec<RawFd>>,
+    count: AtomicUsize,
+}
 
 impl Registry {
     pub const fn new() -> Registry {
-        Registry(Mutex::new(Vec::new()))
+        Registry { fds: Mutex::new(Vec::new()), count: AtomicUsize::new(0) }
     }
     pub fn has(&self, fd: RawFd) -> bool {
-        self.0.lock().map(|v| v.contains(&fd)).unwrap_or(false)
+        self.count.load(Ordering::Acquire) > 0 && self.fds.lock().map(|v| v.contains(&fd)).unwrap_or(false)
     }
     fn add(&self, fd: RawFd) {
-        if let Ok(mut v) = self.0.lock() {
+        if let Ok(mut v) = self.fds.lock() {
             if !v.contains(&fd) {
                 v.push(fd);
             }
+            self.count.store(v.len(), Ordering::Release);
         }
     }
     fn remove(&self, fd: RawFd) {
-        if let Ok(mut v) = self.0.lock() {
+        if let Ok(mut v) = self.fds.lock() {
             v.retain(|f| *f != fd);
+            self.count.store(v.len(), Ordering::Release);
         }
     }
 }
@@ -314,17 +320,17 @@ pub fn handle(sys: &mut dyn NotifySys, listener: RawFd, socks: &[(RawFd, Publish
         _ => return cont(sys),
     };
     let host = socks[index].0;
-    if sys.adopt(host, &info).is_err() {
-        return cont(sys);
-    }
-    // The forwarder stops accepting before the container can.
+    // The forwarder stops accepting before the socket changes hands (and before its flags do).
     registry.add(host);
-    if let Err(e) = sys.add_fd(listener, n.id, host, target, info.cloexec) {
+    let handed = sys.adopt(host, &info).and_then(|_| sys.add_fd(listener, n.id, host, target, info.cloexec));
+    if let Err(e) = handed {
         registry.remove(host);
-        let _ = sys.adopt(host, &SockInfo { nonblock: true, ..info });
+        let _ = sys.adopt(host, &SockInfo { nonblock: true, reuseaddr: true, reuseport: false, ..info });
         return if e.errno == libc::ENOENT { Ok(Outcome::Gone) } else { cont(sys) };
     }
-    sys.respond(listener, n.id, 0, false)?;
+    // (Answered or not — the caller may have died meanwhile — the socket is the container's
+    // now: the session gives it back to the forwarder when the container is gone.)
+    let _ = sys.respond(listener, n.id, 0, false);
     Ok(Outcome::Bypassed { index, pid: n.pid })
 }
 
@@ -534,12 +540,14 @@ fn upstream_of(p: &Publish) -> libc::sockaddr_in {
     a
 }
 
-fn end_session(s: Session) {
+/// A container start is over: close its reverse relays and give its host listeners back to
+/// the forwarder (those a newer start has not taken again).
+fn end_session(s: Session, others: &[Session]) {
     unsafe { libc::close(s.listener) };
     for r in &s.reverse {
         unsafe { libc::close(r.fd) };
     }
-    for h in &s.hosts {
+    for h in s.hosts.iter().filter(|h| !others.iter().any(|o| o.hosts.contains(h))) {
         // Serve it again (non-blocking, as the forwarder's threads need it).
         let fl = unsafe { libc::fcntl(*h, libc::F_GETFL) };
         if fl >= 0 {
@@ -625,7 +633,8 @@ fn supervise(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
             }
         }
         for i in ended.into_iter().rev() {
-            end_session(sessions.remove(i));
+            let s = sessions.remove(i);
+            end_session(s, &sessions);
         }
         if ctl_open && fds[0].revents != 0 {
             match recv_fd(ctl) {
@@ -668,6 +677,7 @@ mod tests {
         valid: bool,
         info: SockInfo,
         addfd_errno: Option<i32>,
+        respond_errno: Option<i32>,
         calls: Vec<String>,
     }
 
@@ -676,7 +686,7 @@ mod tests {
             let mut n = Notif { id: 7, pid: 4242, ..Default::default() };
             n.data.nr = SYS_BIND_X86_64 as i32;
             n.data.args = [5, 0x1000, mem.len() as u64, 0, 0, 0];
-            Fake { notif: n, mem, valid: true, info, addfd_errno: None, calls: Vec::new() }
+            Fake { notif: n, mem, valid: true, info, addfd_errno: None, respond_errno: None, calls: Vec::new() }
         }
     }
 
@@ -710,7 +720,10 @@ mod tests {
         }
         fn respond(&mut self, _: RawFd, id: u64, val: i64, continue_: bool) -> Result<(), BypassError> {
             self.calls.push(if continue_ { format!("continue {id}") } else { format!("return {id} {val}") });
-            Ok(())
+            match self.respond_errno {
+                Some(errno) => Err(BypassError { call: "SECCOMP_IOCTL_NOTIF_SEND", errno }),
+                None => Ok(()),
+            }
         }
     }
 
@@ -837,5 +850,17 @@ mod tests {
         assert_eq!(3 + 1 + f[3].jf as usize, 8);
         assert_eq!(5 + 1 + f[5].jt as usize, 7);
         assert_eq!((6 + 1 + f[6].jt as usize, 6 + 1 + f[6].jf as usize), (7, 8));
+    }
+
+    #[test]
+    fn a_caller_that_dies_after_the_handover_leaves_the_port_with_its_session() {
+        let reg = Registry::new();
+        let mut f = Fake::bind(sockaddr_in([10, 88, 0, 2], 80), tcp4());
+        f.respond_errno = Some(libc::ENOENT);
+        assert_eq!(handle(&mut f, 9, &socks(), &reg).unwrap(), Outcome::Bypassed { index: 1, pid: 4242 });
+        assert!(reg.has(31));
+        reg.remove(31);
+        assert!(!reg.has(31));
+        assert_eq!(reg.count.load(Ordering::Acquire), 0);
     }
 }
