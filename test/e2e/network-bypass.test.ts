@@ -4,7 +4,7 @@ import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Sandbox} from './harness.js'
-import {fetchText, freePort, udpEcho} from './net-helpers.js'
+import {fetchText, freePort, sleep, udpEcho} from './net-helpers.js'
 
 /** Socket inodes in a /proc/net/tcp{,6} text (the listening sockets of one network namespace and their connections). */
 function inodes(text: string): Set<string> {
@@ -60,6 +60,17 @@ describe('e2e: published-port bypass (NCX_PORT_BYPASS=1, [network] port_bypass)'
     expect(box.ok(['exec', 'web', 'wget', '-qO-', 'http://localhost:80/hostname'])).to.equal(hostname)
     expect(box.ok(['exec', 'web', 'wget', '-qO-', 'http://127.0.0.1:80/hostname'])).to.equal(hostname)
     expect(box.ok(['run', '--rm', '--network', 'bnet', 'busybox', 'wget', '-qO-', 'http://web:80/hostname'])).to.equal(hostname)
+  })
+
+  it('a health check on localhost:80 passes (the probe runs in the container\'s namespaces)', async () => {
+    const port = await freePort()
+    box.ok(['run', '-d', '--name', 'checked', '-p', `127.0.0.1:${port}:80`, '--health-cmd', 'wget -qO- http://localhost:80/hostname', '--health-interval', '300ms', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'], on)
+    await fetchText(port, '/hostname')
+    const health = () => box.ok(['inspect', '-f', '{{.State.Health.Status}}', 'checked']).trim()
+    const end = Date.now() + 20_000
+    while (health() !== 'healthy' && Date.now() < end) await sleep(200)
+    expect(health()).to.equal('healthy')
+    expect(hostTcp().has(pid1Sockets(box, 'checked')[0])).to.equal(true)
   })
 
   it('a port that is not published is untouched: bound in the container\'s namespace, reached by peers directly', () => {
