@@ -381,6 +381,10 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
       box.ok(['start', 'pause1'])
       expect(hostsOf('srv')).to.match(/\spause1\s/)
       box.ok(['rm', '-f', 'pause1'])
+      // A foreground container, once it has exited.
+      box.ok(['run', '--name', 'fg1', '--network', 'back', 'busybox', 'sh', '-c', 'grep -c fg1 /etc/hosts'])
+      expect(hostsOf('srv')).to.not.match(/\sfg1\s/)
+      box.ok(['rm', 'fg1'])
     })
 
     it('--network slirp4netns: its own slirp4netns, published ports through the forwarder, gone with the container', async () => {
