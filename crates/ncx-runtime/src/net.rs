@@ -19,7 +19,9 @@
 //! `--publish PROTO:HOSTIP:HOSTPORT:CIP:CPORT,…` (listening sockets opened in the host's
 //! network namespace before anything is joined; a forwarder child relays connections from
 //! inside the container's own namespace, to its address there). The monitor also takes
-//! `--exit-command JSON-ARGV`, run once a container is gone.
+//! `--exit-command JSON-ARGV`, run once a container is gone. `--port-bypass 1` (both):
+//! the container's own bind of a published TCP port gets the host's listening socket
+//! (bypass.rs).
 
 use crate::Args;
 use ncx_core::net::{parse_ifaces, parse_publish, veth_name, Attach, Iface, Publish};
