@@ -257,6 +257,17 @@ const ncxP = (p) => medOf('ncx -p (bridge, ncx-forward)', p)
 const bypassP = (p) => medOf('ncx -p (bypass)', p)
 const rootlessport = (p) => medOf('podman -p (rootlessport)', p)
 const loopP = (p) => medOf('host loopback (no container)', p)
+// Ratios of the same round's measurements (adjacent in time, so a load change between rounds cancels out).
+const pairedRatio = (a, b, p) => {
+  const xs = inbound[`${a}|${p}`].gbits
+  const ys = inbound[`${b}|${p}`].gbits
+  const rs = xs.map((x, i) => (typeof x === 'number' && typeof ys[i] === 'number' && ys[i] > 0 ? x / ys[i] : undefined)).filter((r) => r !== undefined)
+  return rs.length ? `${stats(rs).median.toFixed(2)}×` : 'n/a'
+}
+lines.push('')
+for (const p of [1, 4]) {
+  lines.push(`- -P ${p}, median of the per-round ratios: ncx -p (bypass) / podman rootlessport = ${pairedRatio('ncx -p (bypass)', 'podman -p (rootlessport)', p)}; ncx -p (bypass) / host loopback = ${pairedRatio('ncx -p (bypass)', 'host loopback (no container)', p)}; ncx -p (relayed) / podman rootlessport = ${pairedRatio('ncx -p (bridge, ncx-forward)', 'podman -p (rootlessport)', p)}`)
+}
 lines.push('')
 for (const p of [1, 4]) {
   lines.push(`- -P ${p}: ncx -p / podman rootlessport = ${ratio(ncxP(p), rootlessport(p))}; ncx -p / podman slirp4netns port handler = ${ratio(ncxP(p), medOf('podman slirp4netns:port_handler=slirp4netns -p', p))}`)
