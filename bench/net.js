@@ -8,8 +8,10 @@
 // Measures (iperf3 on the host as the other end, 127.0.0.1 only; every measurement repeated
 // --runs times, the targets interleaved round by round; medians compared):
 //   1. host → container through a published port (-p 127.0.0.1:PORT:5201), one stream and
-//      four (-P 4): ncx (bridge + ncx-forward), ncx --network slirp4netns (ncx-forward),
-//      podman -p (rootlessport), podman --network slirp4netns:port_handler=slirp4netns
+//      four (-P 4): ncx (bridge + ncx-forward), ncx with port bypass (NCX_PORT_BYPASS=1: the
+//      container's listening socket is the host's), ncx --network slirp4netns (ncx-forward),
+//      podman -p (rootlessport), podman --network slirp4netns:port_handler=slirp4netns, and
+//      plain host loopback (iperf3 -s on the host, no container) in the same rounds
 //   2. container → host through the outbound path (iperf3 -c 10.0.2.2 in the container; host
 //      loopback enabled): ncx (bridge, per-user slirp4netns), podman slirp4netns
 //   3. container start: `run --rm iperf3 true` with the default network vs --network none
@@ -137,14 +139,20 @@ function iperfHost(port, parallel) {
 // 1. host → container through -p
 const servers = [
   {name: 'ncx -p (bridge, ncx-forward)', tool: 'ncx', argv: (p) => [...NCX, 'run', '-d', '-p', `127.0.0.1:${p}:5201`, 'iperf3', 'iperf3', '-s']},
+  {name: 'ncx -p (bypass)', tool: 'ncx', env: {NCX_PORT_BYPASS: '1'}, argv: (p) => [...NCX, 'run', '-d', '-p', `127.0.0.1:${p}:5201`, 'iperf3', 'iperf3', '-s']},
   {name: 'ncx --network slirp4netns -p (ncx-forward)', tool: 'ncx', argv: (p) => [...NCX, 'run', '-d', '--network', 'slirp4netns', '-p', `127.0.0.1:${p}:5201`, 'iperf3', 'iperf3', '-s']},
   {name: 'podman -p (rootlessport)', tool: 'podman', argv: (p) => [...PODMAN_RUN, '-d', '-p', `127.0.0.1:${p}:5201`, 'iperf3', 'iperf3', '-s']},
   {name: 'podman slirp4netns:port_handler=slirp4netns -p', tool: 'podman', argv: (p) => [...PODMAN_RUN, '-d', '--network', 'slirp4netns:port_handler=slirp4netns', '-p', `127.0.0.1:${p}:5201`, 'iperf3', 'iperf3', '-s']},
+  {name: 'host loopback (no container)', tool: 'host'},
 ]
 const ids = []
 for (const s of servers) {
   s.port = await freePort()
-  s.id = must(U.runAsUser(s.argv(s.port)), `start ${s.name}`).trim().split('\n').pop()
+  if (s.tool === 'host') {
+    s.proc = spawn(IPERF3, ['-s', '-B', '127.0.0.1', '-p', String(s.port)], {stdio: 'ignore'})
+    continue
+  }
+  s.id = must(U.runAsUser(s.argv(s.port), s.env ?? {}), `start ${s.name}`).trim().split('\n').pop()
   ids.push(s)
 }
 await sleep(1500)
@@ -160,7 +168,10 @@ for (const parallel of [1, 4]) {
     }
   }
 }
-for (const s of servers) U.runAsUser(s.tool === 'ncx' ? [...NCX, 'rm', '-f', s.id] : [PODMAN, ...podmanGlobal, 'rm', '-f', s.id])
+for (const s of servers) {
+  if (s.tool === 'host') s.proc.kill()
+  else U.runAsUser(s.tool === 'ncx' ? [...NCX, 'rm', '-f', s.id] : [PODMAN, ...podmanGlobal, 'rm', '-f', s.id])
+}
 
 // ------------------------------------------------------------------------------------------
 // 2. container → host (outbound through slirp4netns; the host's loopback is 10.0.2.2)
@@ -241,10 +252,26 @@ for (const s of servers) {
   lines.push(`| ${s.name} | ${f2(med(a.gbits))} | ${f2(med(b.gbits))} | ${a.gbits.map(f2).join(', ')} |`)
 }
 const ratio = (a, b) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : 'n/a')
-const ncxP = (p) => med(inbound[`${servers[0].name}|${p}`].gbits)
+const medOf = (name, p) => med(inbound[`${name}|${p}`].gbits)
+const ncxP = (p) => medOf('ncx -p (bridge, ncx-forward)', p)
+const bypassP = (p) => medOf('ncx -p (bypass)', p)
+const rootlessport = (p) => medOf('podman -p (rootlessport)', p)
+const loopP = (p) => medOf('host loopback (no container)', p)
+// Ratios of the same round's measurements (adjacent in time, so a load change between rounds cancels out).
+const pairedRatio = (a, b, p) => {
+  const xs = inbound[`${a}|${p}`].gbits
+  const ys = inbound[`${b}|${p}`].gbits
+  const rs = xs.map((x, i) => (typeof x === 'number' && typeof ys[i] === 'number' && ys[i] > 0 ? x / ys[i] : undefined)).filter((r) => r !== undefined)
+  return rs.length ? `${stats(rs).median.toFixed(2)}×` : 'n/a'
+}
 lines.push('')
 for (const p of [1, 4]) {
-  lines.push(`- -P ${p}: ncx -p / podman rootlessport = ${ratio(ncxP(p), med(inbound[`${servers[2].name}|${p}`].gbits))}; ncx -p / podman slirp4netns port handler = ${ratio(ncxP(p), med(inbound[`${servers[3].name}|${p}`].gbits))}`)
+  lines.push(`- -P ${p}, median of the per-round ratios: ncx -p (bypass) / podman rootlessport = ${pairedRatio('ncx -p (bypass)', 'podman -p (rootlessport)', p)}; ncx -p (bypass) / host loopback = ${pairedRatio('ncx -p (bypass)', 'host loopback (no container)', p)}; ncx -p (relayed) / podman rootlessport = ${pairedRatio('ncx -p (bridge, ncx-forward)', 'podman -p (rootlessport)', p)}`)
+}
+lines.push('')
+for (const p of [1, 4]) {
+  lines.push(`- -P ${p}: ncx -p / podman rootlessport = ${ratio(ncxP(p), rootlessport(p))}; ncx -p / podman slirp4netns port handler = ${ratio(ncxP(p), medOf('podman slirp4netns:port_handler=slirp4netns -p', p))}`)
+  lines.push(`- -P ${p}: ncx -p (bypass) / podman rootlessport = ${ratio(bypassP(p), rootlessport(p))}; ncx -p (bypass) / host loopback = ${ratio(bypassP(p), loopP(p))}; ncx -p (bypass) / ncx -p (relayed) = ${ratio(bypassP(p), ncxP(p))}`)
 }
 lines.push('', `## 2. Container → host through the outbound path (iperf3 -c 10.0.2.2 in the container, Gbit/s, median of ${RUNS})`, '')
 lines.push('| path | median | runs |', '|---|---:|---|')

@@ -67,6 +67,7 @@ export default class Info extends BaseCommand<typeof Info> {
       `  Cgroup Manager: ${info.Config.CgroupManager} (${info.Config.Sources.CgroupManager})`,
       `  Registry Mirrors: ${info.Config.RegistryMirrors.join(', ') || 'none'} (${info.Config.Sources.RegistryMirrors})`,
       `  Insecure Registries: ${info.Config.InsecureRegistries.join(', ') || 'none (loopback registries are always plain HTTP)'} (${info.Config.Sources.InsecureRegistries})`,
+      `  Port Bypass: ${info.Config.PortBypass ? 'on' : 'off'} (${info.Config.Sources.PortBypass})`,
     ]
     this.log(lines.join('\n'))
   }

@@ -9,6 +9,8 @@
  *   [registries]
  *   mirrors = ["https://mirror.example"]   # NCX_REGISTRY_MIRRORS (comma-separated) overrides it
  *   insecure = ["myhost:5000"]             # NCX_INSECURE_REGISTRIES adds to it
+ *   [network]
+ *   port_bypass = true                     # NCX_PORT_BYPASS=1|0 overrides it (README: port bypass)
  *
  * Precedence: flag > environment > ncx.toml > built-in default. `ncx info` shows which
  * source each effective value came from. Parsed with smol-toml (TOML 1.0, no dependencies).
@@ -32,6 +34,8 @@ export interface FileConfig {
   cgroupManager?: CgroupManager
   registryMirrors?: string[]
   insecureRegistries?: string[]
+  /** `[network] port_bypass`: published TCP ports bypass the relay by default. */
+  portBypass?: boolean
 }
 
 export interface LoadedConfig {
@@ -42,8 +46,9 @@ export interface LoadedConfig {
   config: FileConfig
 }
 
-const TOP_KEYS = ['data_root', 'run_root', 'default_network', 'cgroup_manager', 'registries']
+const TOP_KEYS = ['data_root', 'run_root', 'default_network', 'cgroup_manager', 'registries', 'network']
 const REGISTRY_KEYS = ['mirrors', 'insecure']
+const NETWORK_KEYS = ['port_bypass']
 
 /** The config file for a config root (`NCX_CONFIG` overrides it). */
 export function configFilePath(configRoot: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -107,6 +112,18 @@ export function parseConfig(text: string, file: string, home?: string): FileConf
     const insecure = list('insecure')
     if (insecure) out.insecureRegistries = insecure
   }
+  const network = doc.network
+  if (network !== undefined) {
+    if (typeof network !== 'object' || network === null || Array.isArray(network)) throw new UsageError(`${file}: network must be a table ([network])`)
+    const n = network as Record<string, unknown>
+    for (const key of Object.keys(n)) {
+      if (!NETWORK_KEYS.includes(key)) throw new UsageError(`${file}: unknown key "network.${key}"`, `known keys: ${NETWORK_KEYS.map((k) => `network.${k}`).join(', ')}`)
+    }
+    if (n.port_bypass !== undefined) {
+      if (typeof n.port_bypass !== 'boolean') throw new UsageError(`${file}: network.port_bypass must be true or false`)
+      out.portBypass = n.port_bypass
+    }
+  }
   return out
 }
 
@@ -151,4 +168,13 @@ export function cgroupManager(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
     return v as CgroupManager
   })
   return s
+}
+
+/** NCX_PORT_BYPASS (1/true/0/false) > `[network] port_bypass` > off: whether published TCP ports bypass the relay. */
+export function portBypass(config: FileConfig, env: NodeJS.ProcessEnv = process.env): EffectiveSetting<boolean> {
+  return effective<boolean>(env, 'NCX_PORT_BYPASS', config.portBypass, false, (v) => {
+    if (['1', 'true'].includes(v)) return true
+    if (['0', 'false'].includes(v)) return false
+    throw new UsageError(`NCX_PORT_BYPASS=${v}: must be 1, true, 0 or false`)
+  })
 }

@@ -8,7 +8,7 @@ import {Engine} from './engine.js'
 import {IdRange} from './rootless/session.js'
 import {NetworkInfo, networkInfo} from './network/netns.js'
 import {loadNative} from '../native/index.js'
-import {cgroupManager} from './config.js'
+import {cgroupManager, portBypass} from './config.js'
 import {registrySettings} from './registry/config.js'
 
 /** `ncx info`, with Docker's field names where Docker has one. */
@@ -40,11 +40,13 @@ export interface SystemInfo {
 export interface ConfigInfo {
   File: string
   Loaded: boolean
-  Sources: Record<'DataRoot' | 'RunRoot' | 'DefaultNetwork' | 'CgroupManager' | 'RegistryMirrors' | 'InsecureRegistries', string>
+  Sources: Record<'DataRoot' | 'RunRoot' | 'DefaultNetwork' | 'CgroupManager' | 'RegistryMirrors' | 'InsecureRegistries' | 'PortBypass', string>
   DefaultNetwork?: string
   CgroupManager: string
   RegistryMirrors: string[]
   InsecureRegistries: string[]
+  /** Published TCP ports bypass the relay by default (README "Port bypass"). */
+  PortBypass: boolean
 }
 
 function configInfo(engine: Engine, env: NodeJS.ProcessEnv = process.env): ConfigInfo {
@@ -52,6 +54,7 @@ function configInfo(engine: Engine, env: NodeJS.ProcessEnv = process.env): Confi
   const file = s?.config ?? {}
   const cg = cgroupManager({file: s?.file ?? '', loaded: s?.loaded ?? false, config: file}, env)
   const reg = registrySettings(engine.paths, env)
+  const bypass = portBypass(file, env)
   const src = (variable: string, fromFile: unknown) => (env[variable] ? `env ${variable}` : fromFile !== undefined ? 'config file' : 'default')
   return {
     File: s?.file ?? '',
@@ -64,11 +67,13 @@ function configInfo(engine: Engine, env: NodeJS.ProcessEnv = process.env): Confi
       CgroupManager: cg.source === 'env' ? 'env NCX_CGROUP_MANAGER' : cg.source,
       RegistryMirrors: env.NCX_REGISTRY_MIRRORS !== undefined ? 'env NCX_REGISTRY_MIRRORS' : file.registryMirrors ? 'config file' : 'default (registries.json)',
       InsecureRegistries: env.NCX_INSECURE_REGISTRIES ? 'env NCX_INSECURE_REGISTRIES (added)' : file.insecureRegistries ? 'config file' : 'default (registries.json)',
+      PortBypass: bypass.source === 'env' ? 'env NCX_PORT_BYPASS' : bypass.source,
     },
     ...(env.NCX_DEFAULT_NETWORK || file.defaultNetwork ? {DefaultNetwork: env.NCX_DEFAULT_NETWORK || file.defaultNetwork} : {}),
     CgroupManager: cg.value,
     RegistryMirrors: reg.mirrors,
     InsecureRegistries: reg.insecure,
+    PortBypass: bypass.value,
   }
 }
 

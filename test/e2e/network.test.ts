@@ -1,44 +1,12 @@
 import {expect} from 'chai'
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
-import {createSocket} from 'node:dgram'
-import {createServer, get} from 'node:http'
+import {createServer} from 'node:http'
 import {AddressInfo, createServer as createTcpServer} from 'node:net'
 import {join} from 'node:path'
 
 import {Sandbox, asRoot, installation} from './harness.js'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** GET http://127.0.0.1:PORT/PATH from the test process (retrying while the server starts). */
-async function fetchText(port: number, path = '/', attempts = 40): Promise<string> {
-  for (let i = 0; ; i++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = get({host: '127.0.0.1', port, path, timeout: 5000}, (res) => {
-          let body = ''
-          res.setEncoding('utf8')
-          res.on('data', (d: string) => (body += d))
-          res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))))
-        })
-        req.on('error', reject)
-        req.on('timeout', () => req.destroy(new Error('timeout')))
-      })
-    } catch (error) {
-      if (i >= attempts) throw error
-      await sleep(100)
-    }
-  }
-}
-
-/** A TCP port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const srv = createTcpServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  const {port} = srv.address() as AddressInfo
-  await new Promise((r) => srv.close(r))
-  return port
-}
+import {fetchText, freePort, sleep, udpEcho} from './net-helpers.js'
 
 describe('e2e: networking (per-user netns, bridges, published ports)', function () {
   this.timeout(120_000)
@@ -123,32 +91,7 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
 
     it('UDP: datagrams to a published UDP port reach a server in the container, and replies come back', async () => {
       box.ok(['run', '-d', '--name', 'udp', '-p', '127.0.0.1::5353/udp', 'busybox', 'sleep', '1000'])
-      const hostPort = Number(box.ok(['port', 'udp', '5353/udp']).trim().split(':')[1])
-      // The server: node, run by the test user inside the container's network namespace.
-      const pid = box.ok(['inspect', '-f', '{{.State.Pid}}', 'udp']).trim()
-      const echo = "const s=require('dgram').createSocket('udp4');let n=0;s.on('message',(m,r)=>s.send(Buffer.concat([Buffer.from('echo:'),m]),r.port,r.address,()=>{if(++n===2)process.exit(0)}));s.bind(5353,()=>console.log('ready'));setTimeout(()=>process.exit(1),20000)"
-      const runtime = join(installation(), 'native', 'ncx-runtime')
-      const args = ['nsexec', '--userns-pid', String(userns()), '--netns', `/proc/${pid}/ns/net`, process.execPath, '-e', echo]
-      const server = asRoot ? spawn('runuser', ['-u', box.owner.name, '--', runtime, ...args], {stdio: ['ignore', 'pipe', 'inherit']}) : spawn(runtime, args, {stdio: ['ignore', 'pipe', 'inherit']})
-      await new Promise<void>((resolve, reject) => {
-        server.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve())
-        server.on('exit', (c) => reject(new Error(`echo server exited ${c}`)))
-      })
-      const client = createSocket('udp4')
-      try {
-        for (const word of ['one', 'two']) {
-          const reply = new Promise<string>((resolve, reject) => {
-            client.once('message', (m) => resolve(m.toString()))
-            setTimeout(() => reject(new Error('no UDP reply')), 5000)
-          })
-          client.send(word, hostPort, '127.0.0.1')
-          expect(await reply).to.equal(`echo:${word}`)
-        }
-      } finally {
-        client.close()
-        // (the server exits after its second reply)
-        if (server.exitCode === null) await new Promise((r) => server.once('exit', r))
-      }
+      expect(await udpEcho(box, 'udp', ['one', 'two'])).to.deep.equal(['echo:one', 'echo:two'])
     })
 
     it('the same host port twice: the second container fails with a clear message (exit 125)', async () => {
@@ -426,6 +369,22 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
       while (/\sbrief\s/.test(hostsOf('srv')) && Date.now() < end) await sleep(200)
       expect(hostsOf('srv')).to.not.match(/\sbrief\s/)
       expect(box.ncx(['inspect', 'brief']).code).to.not.equal(0)
+    })
+
+    it('a stopped (not removed) container leaves its peers\' /etc/hosts, and is back when it starts again', async () => {
+      box.ok(['run', '-d', '--name', 'pause1', '--network', 'back', 'busybox', 'sleep', '1000'])
+      expect(hostsOf('srv')).to.match(/\spause1\s/)
+      box.ok(['stop', '-t', '0', 'pause1'])
+      const end = Date.now() + 20_000
+      while (/\spause1\s/.test(hostsOf('srv')) && Date.now() < end) await sleep(200)
+      expect(hostsOf('srv')).to.not.match(/\spause1\s/)
+      box.ok(['start', 'pause1'])
+      expect(hostsOf('srv')).to.match(/\spause1\s/)
+      box.ok(['rm', '-f', 'pause1'])
+      // A foreground container, once it has exited.
+      box.ok(['run', '--name', 'fg1', '--network', 'back', 'busybox', 'sh', '-c', 'grep -c fg1 /etc/hosts'])
+      expect(hostsOf('srv')).to.not.match(/\sfg1\s/)
+      box.ok(['rm', 'fg1'])
     })
 
     it('--network slirp4netns: its own slirp4netns, published ports through the forwarder, gone with the container', async () => {

@@ -3,7 +3,7 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {cgroupManager, loadConfig, parseConfig} from '../../src/engine/config.js'
+import {cgroupManager, loadConfig, parseConfig, portBypass} from '../../src/engine/config.js'
 import {registrySettings} from '../../src/engine/registry/config.js'
 import {storePaths} from '../../src/engine/store/paths.js'
 
@@ -61,5 +61,18 @@ describe('ncx.toml', () => {
     expect(cgroupManager(loaded, {NCX_CGROUP_MANAGER: 'cgroupfs'})).to.deep.equal({value: 'cgroupfs', source: 'env', variable: 'NCX_CGROUP_MANAGER'})
     expect(cgroupManager({file: 'f', loaded: false, config: {}}, {})).to.deep.equal({value: 'cgroupfs', source: 'default'})
     expect(() => cgroupManager(loaded, {NCX_CGROUP_MANAGER: 'x'})).to.throw(/NCX_CGROUP_MANAGER=x/)
+  })
+
+  it('port bypass: [network] port_bypass, NCX_PORT_BYPASS over it, off by default', () => {
+    const file = parseConfig('[network]\nport_bypass = true\n', 'f.toml')
+    expect(file).to.deep.equal({portBypass: true})
+    expect(portBypass(file, {})).to.deep.equal({value: true, source: 'config file'})
+    expect(portBypass(file, {NCX_PORT_BYPASS: '0'})).to.deep.equal({value: false, source: 'env', variable: 'NCX_PORT_BYPASS'})
+    expect(portBypass({}, {NCX_PORT_BYPASS: 'true'}).value).to.equal(true)
+    expect(portBypass({}, {})).to.deep.equal({value: false, source: 'default'})
+    expect(() => portBypass({}, {NCX_PORT_BYPASS: 'yes'})).to.throw('NCX_PORT_BYPASS=yes: must be 1, true, 0 or false')
+    expect(() => parseConfig('[network]\nport_bypass = "yes"\n', 'f.toml')).to.throw('f.toml: network.port_bypass must be true or false')
+    expect(() => parseConfig('[network]\nbypass = true\n', 'f.toml')).to.throw('f.toml: unknown key "network.bypass"')
+    expect(() => parseConfig('network = 1\n', 'f.toml')).to.throw('f.toml: network must be a table ([network])')
   })
 })

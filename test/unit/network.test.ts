@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {UsageError} from '../../src/engine/errors.js'
-import {resolvContent, withExposedPorts} from '../../src/engine/network/container.js'
+import {portBypassAnnotation, resolvContent, withExposedPorts} from '../../src/engine/network/container.js'
 import {checkMac, hostsContent, isBridged, macFor, slirpOptions} from '../../src/engine/network/attach.js'
 import {firstFree, formatPorts, inSubnet, intToIp, ipToInt, parseCidr, parsePublish, parsePublishRange, ruleset} from '../../src/engine/network/networks.js'
 
@@ -92,6 +92,15 @@ describe('network (src/engine/network)', () => {
       {proto: 'udp', hostIp: '0.0.0.0', hostPort: 0, containerPort: 53},
     ])
     expect(withExposedPorts(base, {'80/tcp': {}}).publish).to.equal(undefined)
+  })
+
+  it('reads the port bypass switch from ncx\'s or nerdctl\'s annotation', () => {
+    expect(portBypassAnnotation(undefined)).to.equal(undefined)
+    expect(portBypassAnnotation({other: 'x'})).to.equal(undefined)
+    expect(portBypassAnnotation({'ncx.bypass4netns': 'true'})).to.equal(true)
+    expect(portBypassAnnotation({'nerdctl/bypass4netns': '1'})).to.equal(true)
+    expect(portBypassAnnotation({'ncx.bypass4netns': 'false', 'nerdctl/bypass4netns': 'true'})).to.equal(false)
+    expect(() => portBypassAnnotation({'ncx.bypass4netns': 'yes'})).to.throw(UsageError, 'invalid annotation ncx.bypass4netns=yes: must be true or false')
   })
 
   it('formats ports as ps does', () => {

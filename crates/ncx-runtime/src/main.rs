@@ -15,6 +15,7 @@
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
 
 mod attach;
+mod bypass;
 mod cgroup;
 mod ownns;
 mod ctl;

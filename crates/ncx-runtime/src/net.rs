@@ -19,7 +19,9 @@
 //! `--publish PROTO:HOSTIP:HOSTPORT:CIP:CPORT,…` (listening sockets opened in the host's
 //! network namespace before anything is joined; a forwarder child relays connections from
 //! inside the container's own namespace, to its address there). The monitor also takes
-//! `--exit-command JSON-ARGV`, run once a container is gone.
+//! `--exit-command JSON-ARGV`, run once a container is gone. `--port-bypass 1` (both):
+//! the container's own bind of a published TCP port gets the host's listening socket
+//! (bypass.rs).
 
 use crate::Args;
 use ncx_core::net::{parse_ifaces, parse_publish, veth_name, Attach, Iface, Publish};
@@ -710,6 +712,7 @@ fn unprivileged_port_start() -> u32 {
 
 /// Bind every published port (before any namespace is joined). Errors name the cause.
 pub fn bind_ports(args: &Args) -> Result<Option<Listeners>, String> {
+    crate::bypass::configure(args);
     let Some(text) = args.get("publish") else { return Ok(None) };
     let specs = parse_publish(text)?;
     let mut socks: Vec<(RawFd, Publish)> = Vec::new();
@@ -813,7 +816,8 @@ impl Drop for Half {
     }
 }
 
-struct Conn {
+/// A relayed TCP connection (also the port bypass's reverse relay, bypass.rs).
+pub(crate) struct Conn {
     client: RawFd,
     upstream: RawFd,
     connecting: bool,
@@ -821,6 +825,87 @@ struct Conn {
     up: Half,
     down: Half,
     dead: bool,
+}
+
+impl Conn {
+    /// A connection between an accepted `client` and an `upstream` socket whose (non-blocking)
+    /// connect was started: `connecting` when it returned EINPROGRESS. None (both closed) when
+    /// no pipes are to be had.
+    pub(crate) fn new(client: RawFd, upstream: RawFd, connecting: bool) -> Option<Conn> {
+        let (Some(up), Some(down)) = (Half::new(), Half::new()) else {
+            unsafe {
+                libc::close(client);
+                libc::close(upstream);
+            }
+            return None;
+        };
+        Some(Conn { client, upstream, connecting, up, down, dead: false })
+    }
+
+    /// What to poll for: the client's pollfd, then the upstream's.
+    pub(crate) fn pollfds(&self) -> [libc::pollfd; 2] {
+        let mut ce = 0;
+        let mut ue = 0;
+        if self.connecting {
+            ue |= libc::POLLOUT;
+        } else {
+            if self.up.wants_read() {
+                ce |= libc::POLLIN;
+            }
+            if self.up.wants_write() {
+                ue |= libc::POLLOUT;
+            }
+            if self.down.wants_read() {
+                ue |= libc::POLLIN;
+            }
+            if self.down.wants_write() {
+                ce |= libc::POLLOUT;
+            }
+        }
+        [libc::pollfd { fd: self.client, events: ce, revents: 0 }, libc::pollfd { fd: self.upstream, events: ue, revents: 0 }]
+    }
+
+    /// Move what poll reported (`cf`, `uf`: the client's and the upstream's pollfd).
+    pub(crate) fn on_events(&mut self, cf: libc::pollfd, uf: libc::pollfd) {
+        if cf.revents == 0 && uf.revents == 0 {
+            return;
+        }
+        if self.connecting {
+            let mut err: libc::c_int = 0;
+            let mut len = 4u32;
+            unsafe { libc::getsockopt(self.upstream, libc::SOL_SOCKET, libc::SO_ERROR, &mut err as *mut _ as *mut libc::c_void, &mut len) };
+            if err != 0 || uf.revents & (libc::POLLERR | libc::POLLHUP) != 0 && uf.revents & libc::POLLOUT == 0 {
+                self.dead = true;
+                return;
+            }
+            if uf.revents & libc::POLLOUT == 0 {
+                return;
+            }
+            self.connecting = false;
+        }
+        if !pump(self.client, self.upstream, &mut self.up) || !pump(self.upstream, self.client, &mut self.down) {
+            self.dead = true;
+        }
+        if self.up.done() && self.down.done() {
+            self.dead = true;
+        }
+        if (cf.revents | uf.revents) & libc::POLLERR != 0 {
+            self.dead = true;
+        }
+    }
+
+    /// Close and drop the finished connections.
+    pub(crate) fn reap(conns: &mut Vec<Conn>) {
+        conns.retain(|c| {
+            if c.dead {
+                unsafe {
+                    libc::close(c.client);
+                    libc::close(c.upstream);
+                }
+            }
+            !c.dead
+        });
+    }
 }
 
 fn splice(from: RawFd, to: RawFd, len: usize) -> isize {
@@ -865,11 +950,17 @@ fn pump(src: RawFd, dst: RawFd, h: &mut Half) -> bool {
 /// connection; the caller already is in the user namespace) and relays every connection to
 /// the container's address. It dies with its parent (the monitor, or a foreground `run`).
 pub fn spawn_forwarder(l: &Listeners, netns: &str) -> Result<i32, String> {
+    // Port bypass (bypass.rs): a socket pair on which the container hands over its seccomp listener.
+    let ctl = crate::bypass::control_pair(l);
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(format!("fork: {}", std::io::Error::last_os_error()));
     }
     if pid > 0 {
+        if let Some((ours, theirs)) = ctl {
+            unsafe { libc::close(theirs) };
+            crate::bypass::set_control(ours);
+        }
         return Ok(pid);
     }
     let parent = unsafe { libc::getppid() };
@@ -885,12 +976,17 @@ pub fn spawn_forwarder(l: &Listeners, netns: &str) -> Result<i32, String> {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         to_null();
         // Keep only the listeners.
-        let keep: Vec<RawFd> = l.socks.iter().map(|(fd, _)| *fd).collect();
+        let mut keep: Vec<RawFd> = l.socks.iter().map(|(fd, _)| *fd).collect();
+        keep.extend(ctl.map(|(_, theirs)| theirs));
         for fd in 3..4096 {
             if !keep.contains(&fd) {
                 libc::close(fd);
             }
         }
+    }
+    // (before any setns below: the bypass thread lives in the host's network namespace)
+    if let Some((_, theirs)) = ctl {
+        crate::bypass::spawn_supervisor(theirs, l.socks.clone());
     }
     let state = netns.strip_prefix("state:").map(str::to_string);
     if state.is_none() && setns_path(netns, libc::CLONE_NEWNET).is_err() {
@@ -1021,31 +1117,12 @@ fn forward_loop(l: &Listeners, target: &mut Target) -> ! {
             }
             keep
         });
-        let mut fds: Vec<libc::pollfd> = l.socks.iter().map(|(fd, _)| libc::pollfd { fd: *fd, events: libc::POLLIN, revents: 0 }).collect();
+        let mut fds: Vec<libc::pollfd> = l.socks.iter().map(|(fd, _)| libc::pollfd { fd: *fd, events: if crate::bypass::BYPASSED.has(*fd) { 0 } else { libc::POLLIN }, revents: 0 }).collect();
         for s in &sessions {
             fds.push(libc::pollfd { fd: s.upstream, events: libc::POLLIN, revents: 0 });
         }
         for c in &conns {
-            let mut ce = 0;
-            let mut ue = 0;
-            if c.connecting {
-                ue |= libc::POLLOUT;
-            } else {
-                if c.up.wants_read() {
-                    ce |= libc::POLLIN;
-                }
-                if c.up.wants_write() {
-                    ue |= libc::POLLOUT;
-                }
-                if c.down.wants_read() {
-                    ue |= libc::POLLIN;
-                }
-                if c.down.wants_write() {
-                    ce |= libc::POLLOUT;
-                }
-            }
-            fds.push(libc::pollfd { fd: c.client, events: ce, revents: 0 });
-            fds.push(libc::pollfd { fd: c.upstream, events: ue, revents: 0 });
+            fds.extend(c.pollfds());
         }
         let timeout = if sessions.is_empty() { -1 } else { 10_000 };
         if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) } < 0 {
@@ -1058,48 +1135,19 @@ fn forward_loop(l: &Listeners, target: &mut Target) -> ! {
             }
         }
         for (i, c) in conns.iter_mut().enumerate() {
-            let (cf, uf) = (fds[nl + 2 * i], fds[nl + 2 * i + 1]);
-            if cf.revents == 0 && uf.revents == 0 {
-                continue;
-            }
-            if c.connecting {
-                let mut err: libc::c_int = 0;
-                let mut len = 4u32;
-                unsafe { libc::getsockopt(c.upstream, libc::SOL_SOCKET, libc::SO_ERROR, &mut err as *mut _ as *mut libc::c_void, &mut len) };
-                if err != 0 || uf.revents & (libc::POLLERR | libc::POLLHUP) != 0 && uf.revents & libc::POLLOUT == 0 {
-                    c.dead = true;
-                    continue;
-                }
-                if uf.revents & libc::POLLOUT == 0 {
-                    continue;
-                }
-                c.connecting = false;
-            }
-            if !pump(c.client, c.upstream, &mut c.up) || !pump(c.upstream, c.client, &mut c.down) {
-                c.dead = true;
-            }
-            if c.up.done() && c.down.done() {
-                c.dead = true;
-            }
-            if (cf.revents | uf.revents) & libc::POLLERR != 0 {
-                c.dead = true;
-            }
+            c.on_events(fds[nl + 2 * i], fds[nl + 2 * i + 1]);
         }
-        conns.retain(|c| {
-            if c.dead {
-                unsafe {
-                    libc::close(c.client);
-                    libc::close(c.upstream);
-                }
-            }
-            !c.dead
-        });
+        Conn::reap(&mut conns);
         for (i, (lfd, p)) in l.socks.iter().enumerate() {
             if fds[i].revents & libc::POLLIN == 0 {
                 continue;
             }
             if p.proto == "udp" {
                 udp_in(*lfd, p, &mut sessions, &mut dgram, target);
+                continue;
+            }
+            // (port bypass: the container serves this socket itself now)
+            if crate::bypass::BYPASSED.has(*lfd) {
                 continue;
             }
             loop {
@@ -1132,14 +1180,7 @@ fn forward_loop(l: &Listeners, target: &mut Target) -> ! {
                     }
                     continue;
                 }
-                let (Some(uh), Some(dh)) = (Half::new(), Half::new()) else {
-                    unsafe {
-                        libc::close(client);
-                        libc::close(up);
-                    }
-                    continue;
-                };
-                conns.push(Conn { client, upstream: up, connecting: rc < 0, up: uh, down: dh, dead: false });
+                conns.extend(Conn::new(client, up, rc < 0));
             }
         }
     }

@@ -435,7 +435,7 @@ pub(crate) fn die(sock: RawFd, code: i32, msg: String) -> ! {
     }
 }
 
-fn send_fd(sock: RawFd, fd: RawFd) {
+pub(crate) fn send_fd(sock: RawFd, fd: RawFd) {
     unsafe {
         let mut byte = *b"T";
         let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
@@ -608,6 +608,7 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
         }
     }
     let seccomp = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
+    crate::bypass::install_in_child(); // --port-bypass: the bind filter (bypass.rs)
     exec_process(&process, seccomp, sock, pdeath)
 }
 

@@ -1,12 +1,12 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {releaseContainer} from '../../engine/network/attach.js'
+import {forgetStoppedContainer, releaseContainer} from '../../engine/network/attach.js'
 
 /**
- * Run by the monitor of a detached `--rm` container once it has removed the container
- * (conmon's exit command): the container's addresses go back to their networks and its
- * peers' /etc/hosts forget it.
+ * Run by the monitor of a detached container on a user-defined network once the container is
+ * gone (conmon's exit command): its peers' /etc/hosts forget it; when it was removed (`--rm`),
+ * its addresses go back to their networks too.
  */
 export default class NetworkRelease extends BaseCommand<typeof NetworkRelease> {
   static hidden = true
@@ -15,8 +15,9 @@ export default class NetworkRelease extends BaseCommand<typeof NetworkRelease> {
 
   async run(): Promise<void> {
     const engine = this.engine()
-    // (only for a container that is gone: never take the addresses of a live one)
-    if (!/^[0-9a-f]{64}$/.test(this.args.container) || engine.containers.find(this.args.container)) return
-    releaseContainer(engine, this.args.container)
+    if (!/^[0-9a-f]{64}$/.test(this.args.container)) return
+    // A stopped container keeps its addresses; only its peers' /etc/hosts forget it.
+    if (engine.containers.find(this.args.container)) forgetStoppedContainer(engine, this.args.container)
+    else releaseContainer(engine, this.args.container)
   }
 }

@@ -14,6 +14,7 @@ import {readImageFile, resolveUser} from '../spec/user.js'
 import {applyHostOptions} from '../spec/host-options.js'
 import {checkNamespacePeers, namespaceRuntimeArgs} from '../spec/namespaces.js'
 import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
+import {forgetStoppedContainer} from '../network/attach.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
 import {cgroupManager} from '../config.js'
@@ -343,6 +344,8 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
         ...(failure ? {error: failure.message} : {}),
       }
     })
+    // Stopped: its peers on user-defined networks stop resolving it (Docker disconnects it).
+    if (started) forgetStoppedContainer(engine, container.id)
   }
   if (failure) throw new NcxError(failure.message, {exitCode: failure.code})
   return {container, exitCode: exitCode ?? 125}

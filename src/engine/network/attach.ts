@@ -8,6 +8,7 @@
 import {renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {portBypass} from '../config.js'
 import {Engine} from '../engine.js'
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {containerState} from '../container/state.js'
@@ -227,7 +228,11 @@ function ifaceSpec(endpoints: Endpoint[], defaultRoute: boolean): string {
   return endpoints.map((e, i) => [e.iface, e.bridge, `${e.ip}/${e.prefix}`, defaultRoute && i === 0 ? e.gateway : '', e.mac].join(',')).join(';')
 }
 
-/** The command the monitor of a detached `--rm` container runs once it is gone: its peers' /etc/hosts forget it. */
+/**
+ * The command the monitor of a detached container on a user-defined network runs once the
+ * container is gone (stopped, or removed with `--rm`): its peers' /etc/hosts forget it, as
+ * Docker's do when a container stops.
+ */
 function exitCommand(engine: Engine, id: string): string[] {
   const cli = process.argv[1]
   if (!cli) return []
@@ -258,8 +263,12 @@ export function networkRuntimeArgs(engine: Engine, id: string): string[] {
   }
   if (target && att.publish.length > 0) {
     args.push('--publish', att.publish.map((p) => `${p.proto}:${p.hostIp === '0.0.0.0' ? '' : p.hostIp}:${p.hostPort}:${target}:${p.containerPort}`).join(','))
+    if (att.publish.some((p) => p.proto === 'tcp') && (rec?.options.portBypass ?? portBypass(engine.paths.settings?.config ?? {}).value)) args.push('--port-bypass', '1')
   }
-  if (rec?.options.rm && att.endpoints.some((e) => e.network !== DEFAULT_NETWORK)) args.push(...exitCommand(engine, id))
+  const named = att.endpoints.filter((e) => e.network !== DEFAULT_NETWORK)
+  if (named.length > 0) args.push(...exitCommand(engine, id))
+  // Starting: its peers resolve it again (a stopped container is left out of their /etc/hosts).
+  for (const e of named) refreshNetworkHosts(engine, e.network, id)
   return args
 }
 
@@ -374,7 +383,14 @@ export function hostsContent(self: {ip: string; hostname: string; name?: string;
 }
 
 /** The /etc/hosts a container should have now (undefined: not a networked container ncx manages). */
-function hostsFor(engine: Engine, file: NetworksFile, id: string): string | undefined {
+/** Whether a peer belongs in /etc/hosts: running (or restarting), or the one being started. */
+function resolvable(engine: Engine, peer: ContainerRecord, starting: string | undefined): boolean {
+  if (peer.id === starting) return true
+  const status = containerState(engine.containers, peer).status
+  return status === 'running' || status === 'restarting'
+}
+
+function hostsFor(engine: Engine, file: NetworksFile, id: string, starting?: string): string | undefined {
   const rec = engine.containers.find(id)
   const att = readContainerNetwork(engine, id)
   if (!rec || !att) return undefined
@@ -389,7 +405,7 @@ function hostsFor(engine: Engine, file: NetworksFile, id: string): string | unde
     for (const [ip, other] of Object.entries(file.networks[ep.network]?.allocations ?? {})) {
       if (other === id) continue
       const peer = engine.containers.find(other)
-      if (!peer) continue
+      if (!peer || !resolvable(engine, peer, starting)) continue
       const aliases = readContainerNetwork(engine, other)?.endpoints.find((e) => e.network === ep.network)?.aliases ?? []
       peers.push({ip, names: [...new Set([peer.name, ...aliases, other.slice(0, 12)])]})
     }
@@ -398,8 +414,8 @@ function hostsFor(engine: Engine, file: NetworksFile, id: string): string | unde
 }
 
 /** Rewrite one container's /etc/hosts in place (same inode: a running container sees the new content). */
-function writeHosts(engine: Engine, file: NetworksFile, id: string): void {
-  const text = hostsFor(engine, file, id)
+function writeHosts(engine: Engine, file: NetworksFile, id: string, starting?: string): void {
+  const text = hostsFor(engine, file, id, starting)
   if (text === undefined) return
   try {
     writeFileSync(join(engine.containers.dir(id), 'hosts'), text)
@@ -412,12 +428,20 @@ function writeHosts(engine: Engine, file: NetworksFile, id: string): void {
  * Rewrite /etc/hosts of every container on a user-defined network so that they resolve
  * each other by name and alias. The default bridge has no name resolution, as in Docker.
  */
-export function refreshNetworkHosts(engine: Engine, network: string): void {
+export function refreshNetworkHosts(engine: Engine, network: string, starting?: string): void {
   if (network === DEFAULT_NETWORK) return
   withLock(networksLockPath(engine), () => {
     const file = loadNetworks(engine)
-    for (const id of new Set(Object.values(file.networks[network]?.allocations ?? {}))) writeHosts(engine, file, id)
+    for (const id of new Set(Object.values(file.networks[network]?.allocations ?? {}))) writeHosts(engine, file, id, starting)
   })
+}
+
+/** A container stopped: the peers on its user-defined networks forget it (its addresses stay reserved). */
+export function forgetStoppedContainer(engine: Engine, id: string): void {
+  const on = Object.values(loadNetworks(engine).networks)
+    .filter((n) => Object.values(n.allocations).includes(id))
+    .map((n) => n.name)
+  for (const name of on) refreshNetworkHosts(engine, name)
 }
 
 /** Rewrite one container's /etc/hosts (after it left a network). */

@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
+import {UsageError} from '../errors.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {SLIRP_GUEST, attachContainer, hostsContent, isBridged, isSlirpMode, readContainerNetwork, recordSlirpContainer, runningPeer} from './attach.js'
 import {DEFAULT_NETWORK, SLIRP_DNS, findNetwork, formatPorts} from './networks.js'
@@ -21,6 +22,25 @@ export function withExposedPorts(options: ContainerOptions, exposed: Record<stri
     publish.push({proto, hostIp: '0.0.0.0', hostPort: 0, containerPort: port})
   }
   return {...options, publish}
+}
+
+/** The annotations that switch port bypass per container (README "Port bypass"): ncx's own and nerdctl's. */
+export const PORT_BYPASS_ANNOTATIONS = ['ncx.bypass4netns', 'nerdctl/bypass4netns'] as const
+
+/**
+ * `--annotation ncx.bypass4netns=true|false` (or nerdctl's `nerdctl/bypass4netns`) →
+ * ContainerOptions.portBypass; undefined when neither is given (NCX_PORT_BYPASS / ncx.toml
+ * decide). Values as Go's strconv.ParseBool takes them, as nerdctl does.
+ */
+export function portBypassAnnotation(annotations: Record<string, string> | undefined): boolean | undefined {
+  for (const key of PORT_BYPASS_ANNOTATIONS) {
+    const v = annotations?.[key]
+    if (v === undefined) continue
+    if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true
+    if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false
+    throw new UsageError(`invalid annotation ${key}=${v}: must be true or false`, `use --annotation ${key}=true`)
+  }
+  return undefined
 }
 
 /** resolv.conf from `--dns*` flags over a base (slirp4netns' resolver or the host's file). */
