@@ -36,9 +36,10 @@ pub struct Args {
     pub words: Vec<String>,
 }
 
-const BOOL_FLAGS: [&str; 11] = [
+const BOOL_FLAGS: [&str; 12] = [
     "--no-stdin", "--no-helpers", "--userxattr", "--stdin-open", "--cleanup-bundle", "--detach", "--host-loopback",
     "--stdin-once", "--attach-wait", "--tty", "--sig-proxy",
+    "--cgroup-strict",
 ];
 
 impl Args {
