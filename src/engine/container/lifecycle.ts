@@ -3,7 +3,7 @@
  * crates/ncx-runtime/src/monitor.rs), stop, kill, restart, remove, wait, prune, top.
  * Signals reach the container through the runtime, inside the user namespace.
  */
-import {existsSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
@@ -16,6 +16,7 @@ import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/cont
 import {signalNumber} from './signals.js'
 import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
+import {removeFile} from '../store/files.js'
 import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
 import {ContainerRecord} from './store.js'
 
@@ -66,7 +67,7 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
 export function startContainer(engine: Engine, record: ContainerRecord, options: {attachWait?: boolean} = {}): {pid: number; alreadyRunning: boolean} {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
-  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  removeFile(join(engine.containers.dir(record.id), STOP_MARKER))
   let out: string
   try {
     out = runtimeSync([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
@@ -80,7 +81,7 @@ export function startContainer(engine: Engine, record: ContainerRecord, options:
 export async function startContainerAsync(engine: Engine, record: ContainerRecord): Promise<{pid: number; alreadyRunning: boolean}> {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
-  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  removeFile(join(engine.containers.dir(record.id), STOP_MARKER))
   let out: string
   try {
     out = await runtimeAsync(monitorArgs(engine, record), {keepCode: true})

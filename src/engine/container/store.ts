@@ -1,11 +1,11 @@
-import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
+import {randomBytes} from '../random.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
-import {readJson, withLock, writeFileAtomic, writeJson} from '../store/files.js'
+import {readJson, removeFile, withLock, writeFileAtomic, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 import {ContainerMount} from '../volume/attach.js'
 import {monitorAlive, processStart, readMonitorState} from './state.js'
@@ -118,7 +118,7 @@ export class ContainerStore {
 
   /** The container is whole (created, or for `run` started): drop the creating marker. */
   settle(id: string): void {
-    rmSync(join(this.dir(id), CREATING), {force: true})
+    removeFile(join(this.dir(id), CREATING))
   }
 
   find(nameOrId: string): ContainerRecord | undefined {
