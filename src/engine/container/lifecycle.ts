@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
-import {runtimeAsync, runtimeSync} from '../runtime.js'
+import {runtimeAsync, runtimeStart, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
@@ -64,13 +64,15 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
  * Start a created or stopped container under a new monitor; returns once its process runs
  * (or failed to start, with Docker's exit code). A running container is left alone.
  */
-export function startContainer(engine: Engine, record: ContainerRecord, options: {attachWait?: boolean} = {}): {pid: number; alreadyRunning: boolean} {
+export function startContainer(engine: Engine, record: ContainerRecord, options: {attachWait?: boolean; meanwhile?: () => void} = {}): {pid: number; alreadyRunning: boolean} {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
   removeFile(join(engine.containers.dir(record.id), STOP_MARKER))
   let out: string
   try {
-    out = runtimeSync([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
+    const monitor = runtimeStart([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
+    options.meanwhile?.()
+    out = monitor.finish()
   } catch (error) {
     return startFailed(engine, record, error)
   }
@@ -111,7 +113,8 @@ function startFailed(engine: Engine, record: ContainerRecord, error: unknown): n
 export function runDetached(engine: Engine, options: ContainerOptions): ContainerRecord {
   const {container} = createContainer(engine, options, true)
   try {
-    startContainer(engine, container)
+    // The record's fsync (see settle) overlaps the runtime's work.
+    startContainer(engine, container, {meanwhile: () => engine.containers.sync(container.id)})
   } finally {
     engine.containers.settle(container.id)
   }

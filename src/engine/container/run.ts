@@ -104,7 +104,7 @@ export function createContainer(engine: Engine, options: ContainerOptions, pendi
     state: {status: 'created', pid: 0, exitCode: 0},
   })
   try {
-    const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+    const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs, !pending)
     if (!pending) engine.containers.settle(container.id)
     return made
   } catch (error) {
@@ -125,6 +125,7 @@ function layOutBundle(
   imageCfg: NonNullable<ImageConfig['config']>,
   user: ReturnType<typeof resolveUser>,
   lowerDirs: string[],
+  durable: boolean,
 ): {container: ContainerRecord; lowerDirs: string[]} {
   const session = engine.session()
   const dir = engine.containers.dir(container.id)
@@ -172,7 +173,7 @@ function layOutBundle(
     ...(healthcheck ? {healthcheck} : {}),
     ...(imageCfg.Labels || options.labels ? {labels: {...imageCfg.Labels, ...options.labels}} : {}),
   }
-  engine.containers.save(container)
+  engine.containers.save(container, durable)
   if (mounts) copyUpVolumes(engine, container, lowerDirs)
   for (const n of etc.networks ?? []) refreshNetworkHosts(engine, n)
   return {container, lowerDirs}

@@ -5,7 +5,7 @@ import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {randomBytes} from '../random.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
-import {readJson, removeFile, withLock, writeFileAtomic, writeJson} from '../store/files.js'
+import {readJson, removeFile, syncFile, withLock, writeFileAtomic, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 import {ContainerMount} from '../volume/attach.js'
 import {monitorAlive, processStart, readMonitorState} from './state.js'
@@ -116,9 +116,19 @@ export class ContainerStore {
     return readdirSync(base).filter((id) => /^[a-f0-9]{64}$/.test(id) && this.abandoned(id))
   }
 
-  /** The container is whole (created, or for `run` started): drop the creating marker. */
+  /**
+   * The container is whole (created, or for `run` started): its record is made durable, then
+   * the creating marker dropped. Until then a crash (even a power loss) leaves a container
+   * that the marker condemns, so the record is saved without an fsync while it is being made.
+   */
   settle(id: string): void {
+    this.sync(id)
     removeFile(join(this.dir(id), CREATING))
+  }
+
+  /** fsync the record (`run -d` does it while the runtime starts the container). */
+  sync(id: string): void {
+    syncFile(this.recordPath(id))
   }
 
   find(nameOrId: string): ContainerRecord | undefined {
@@ -169,8 +179,9 @@ export class ContainerStore {
     })
   }
 
-  save(record: ContainerRecord): void {
-    writeJson(this.recordPath(record.id), record)
+  /** `durable: false` while the creating marker is there (see `settle`). */
+  save(record: ContainerRecord, durable = true): void {
+    writeJson(this.recordPath(record.id), record, durable)
     recordContainerEvent(this.paths, 'create', actorOf(record)) // a save completes a creation
   }
 

@@ -29,6 +29,22 @@ export function readJson<T>(path: string, fallback: T): T {
   return JSON.parse(text) as T
 }
 
+/** fsync a file written earlier without it (`durable: false`); a missing file is not an error. */
+export function syncFile(path: string): void {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** Remove a file if it is there (rmSync's `force` loads a recursive remover first, on every `run`). */
 export function removeFile(path: string): void {
   try {
