@@ -61,6 +61,7 @@ const ADJECTIVES = ['admiring', 'brave', 'calm', 'eager', 'festive', 'gifted', '
 const NAMES = ['archimedes', 'babbage', 'curie', 'dijkstra', 'euclid', 'fermi', 'galois', 'hopper', 'johnson', 'knuth', 'lovelace', 'meitner', 'noether', 'pascal', 'ritchie', 'shannon', 'turing', 'wozniak']
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+const FULL_ID = /^[a-f0-9]{64}$/
 
 function randomName(): string {
   const pick = (list: string[]) => list[randomBytes(1)[0] % list.length]
@@ -133,6 +134,11 @@ export class ContainerStore {
 
   find(nameOrId: string): ContainerRecord | undefined {
     if (nameOrId === '') return undefined
+    // A full ID first (as Docker): one record read instead of every one.
+    if (FULL_ID.test(nameOrId) && !this.abandoned(nameOrId)) {
+      const record = readJson<ContainerRecord | undefined>(this.recordPath(nameOrId), undefined)
+      if (record) return record
+    }
     const all = this.list()
     const byName = all.find((c) => c.name === nameOrId.replace(/^\//, ''))
     if (byName) return byName
