@@ -62,6 +62,8 @@ const NAMES = ['archimedes', 'babbage', 'curie', 'dijkstra', 'euclid', 'fermi', 
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 const FULL_ID = /^[a-f0-9]{64}$/
+/** containers/names.json: {"byId": {ID: name}}, see ContainerStore.names. */
+const NAMES_INDEX = 'names.json'
 
 function randomName(): string {
   const pick = (list: string[]) => list[randomBytes(1)[0] % list.length]
@@ -156,14 +158,56 @@ export class ContainerStore {
     return found
   }
 
+  private namesPath(): string {
+    return join(layout.containers(this.paths), NAMES_INDEX)
+  }
+
+  /**
+   * Every container's name by ID, for create and rename (under the containers lock): from the
+   * names index when it covers every container directory, else rebuilt from the records (no
+   * index, an unreadable one, or a container it does not know: made by an ncx without the
+   * index). Entries of containers that are gone are dropped; an entry may still be stale (its
+   * container abandoned, or renamed by an ncx without the index), so the one owner a name
+   * meets is checked against its record (`holds`).
+   */
+  private names(): Record<string, string> {
+    const base = layout.containers(this.paths)
+    const ids = existsSync(base) ? readdirSync(base).filter((e) => FULL_ID.test(e)) : []
+    let index: Record<string, string> | undefined
+    try {
+      index = readJson<{byId?: Record<string, string>} | undefined>(this.namesPath(), undefined)?.byId
+    } catch {
+      index = undefined // torn by a crash (it is written without fsync): rebuilt
+    }
+    if (index === undefined || ids.some((id) => typeof index![id] !== 'string')) {
+      const listed = new Map(this.list().map((c) => [c.id, c.name]))
+      // ('' for a half-made container: not listed, its name free)
+      return Object.fromEntries(ids.map((id) => [id, listed.get(id) ?? '']))
+    }
+    return Object.fromEntries(ids.map((id) => [id, index![id]]))
+  }
+
+  private saveNames(byId: Record<string, string>): void {
+    writeFileAtomic(this.namesPath(), JSON.stringify({byId}), 0o644, false)
+  }
+
+  /** The container that holds `name` according to `byId`, checked against its record. */
+  private holder(byId: Record<string, string>, name: string): string | undefined {
+    for (const [id, n] of Object.entries(byId)) {
+      if (n !== name || this.abandoned(id)) continue
+      if (readJson<ContainerRecord | undefined>(this.recordPath(id), undefined)?.name === name) return id
+    }
+    return undefined
+  }
+
   /** Create the record and its directory; the name is checked and reserved atomically. */
   create(record: Omit<ContainerRecord, 'id' | 'name'> & {name?: string}): ContainerRecord {
     return withLock(layout.lock(this.paths, 'containers'), () => {
-      const taken = new Map(this.list().map((c) => [c.name, c.id]))
+      const byId = this.names()
       let name = record.name
       if (name !== undefined) {
         if (!NAME_PATTERN.test(name)) throw new UsageError(`invalid container name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
-        const owner = taken.get(name)
+        const owner = this.holder(byId, name)
         if (owner) {
           throw new NcxError(`Conflict. The container name "/${name}" is already in use by container "${owner}"`, {
             hint: 'remove (or rename) that container to be able to reuse that name',
@@ -171,7 +215,7 @@ export class ContainerStore {
         }
       } else {
         do name = randomName()
-        while (taken.has(name))
+        while (this.holder(byId, name))
       }
       const id = randomBytes(32).toString('hex')
       const full: ContainerRecord = {...record, id, name}
@@ -181,6 +225,7 @@ export class ContainerStore {
       // Not synced: the record is saved (durably) once the bundle is laid out; until then
       // the creating marker makes a crash's leftovers garbage anyway.
       writeJson(this.recordPath(id), full, false)
+      this.saveNames({...byId, [id]: name})
       return full
     })
   }
@@ -211,15 +256,17 @@ export class ContainerStore {
   rename(id: string, name: string): void {
     if (!NAME_PATTERN.test(name)) throw new UsageError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
     this.locked(() => {
-      const owner = this.list().find((c) => c.name === name)
-      if (owner && owner.id !== id) {
-        throw new NcxError(`Conflict. The container name "/${name}" is already in use by container "${owner.id}". You have to remove (or rename) that container to be able to reuse that name.`, {exitCode: 1})
+      const byId = this.names()
+      const owner = this.holder(byId, name)
+      if (owner && owner !== id) {
+        throw new NcxError(`Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`, {exitCode: 1})
       }
       const record = readJson<ContainerRecord | undefined>(this.recordPath(id), undefined)
       if (!record) throw new NotFoundError(`No such container: ${id}`)
       const oldName = record.name
       record.name = name
       writeJson(this.recordPath(id), record)
+      this.saveNames({...byId, [id]: name})
       recordContainerEvent(this.paths, 'rename', actorOf(record), {oldName: `/${oldName}`})
     })
   }
