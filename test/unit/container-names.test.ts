@@ -7,14 +7,14 @@ import {CREATING, ContainerRecord, ContainerStore} from '../../src/engine/contai
 import {NcxError} from '../../src/engine/errors.js'
 import {StorePaths} from '../../src/engine/store/paths.js'
 
-// Names are unique under the containers lock, checked against containers/names.json (see
+// Names are unique under the containers lock, checked against container-names.json (see
 // ContainerStore.names) instead of every record; these cases are the ways it can be stale.
 describe('container names (src/engine/container/store.ts)', () => {
   let dir: string
   let store: ContainerStore
   const make = (name?: string) =>
     store.create({name, image: 'busybox', imageId: 'sha256:x', layers: [], created: new Date().toISOString(), options: {image: 'busybox'} as ContainerRecord['options'], args: [], state: {status: 'created', pid: 0, exitCode: 0}})
-  const index = () => JSON.parse(readFileSync(join(dir, 'containers', 'names.json'), 'utf8')) as {byId: Record<string, string>}
+  const index = () => JSON.parse(readFileSync(join(dir, 'container-names.json'), 'utf8')) as {byId: Record<string, string>}
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'ncx-names-'))
@@ -33,9 +33,9 @@ describe('container names (src/engine/container/store.ts)', () => {
 
   it('still sees every name when the index is missing or torn', () => {
     make('web')
-    unlinkSync(join(dir, 'containers', 'names.json'))
+    unlinkSync(join(dir, 'container-names.json'))
     expect(() => make('web')).to.throw(NcxError, /already in use/)
-    writeFileSync(join(dir, 'containers', 'names.json'), '{"byId": {')
+    writeFileSync(join(dir, 'container-names.json'), '{"byId": {')
     expect(() => make('web')).to.throw(NcxError, /already in use/)
     make('other') // rewrites it whole
     expect(Object.values(index().byId).sort()).to.deep.equal(['other', 'web'])

@@ -62,8 +62,6 @@ const NAMES = ['archimedes', 'babbage', 'curie', 'dijkstra', 'euclid', 'fermi', 
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 const FULL_ID = /^[a-f0-9]{64}$/
-/** containers/names.json: {"byId": {ID: name}}, see ContainerStore.names. */
-const NAMES_INDEX = 'names.json'
 
 function randomName(): string {
   const pick = (list: string[]) => list[randomBytes(1)[0] % list.length]
@@ -159,16 +157,16 @@ export class ContainerStore {
   }
 
   private namesPath(): string {
-    return join(layout.containers(this.paths), NAMES_INDEX)
+    return layout.containerNames(this.paths)
   }
 
   /**
    * Every container's name by ID, for create and rename (under the containers lock): from the
-   * names index when it covers every container directory, else rebuilt from the records (no
-   * index, an unreadable one, or a container it does not know: made by an ncx without the
-   * index). Entries of containers that are gone are dropped; an entry may still be stale (its
-   * container abandoned, or renamed by an ncx without the index), so the one owner a name
-   * meets is checked against its record (`holds`).
+   * names index (container-names.json, {"byId": {ID: name}}) when it covers every container
+   * directory, else rebuilt from the records (no index, an unreadable one, or a container it
+   * does not know: made by an ncx without the index). Entries of containers that are gone
+   * are dropped; an entry may still be stale (its container abandoned, or renamed by an ncx
+   * without the index), so the holder a name meets is checked against its record (`holder`).
    */
   private names(): Record<string, string> {
     const base = layout.containers(this.paths)
