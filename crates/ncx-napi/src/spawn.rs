@@ -100,7 +100,7 @@ pub fn start(program: &str, args: &[String]) -> Result<i32, SpawnError> {
         libc::posix_spawn_file_actions_init(&mut actions);
         let mut defaults: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut defaults);
-        for sig in 1..libc::SIGRTMAX() {
+        for sig in 1..=libc::SIGRTMAX() {
             if sig != libc::SIGKILL && sig != libc::SIGSTOP {
                 libc::sigaddset(&mut defaults, sig); // glibc's internal signals are refused: fine
             }

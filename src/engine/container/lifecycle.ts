@@ -71,8 +71,14 @@ export function startContainer(engine: Engine, record: ContainerRecord, options:
   let out: string
   try {
     const monitor = runtimeStart([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
-    options.meanwhile?.()
+    let failed: {error: unknown} | undefined
+    try {
+      options.meanwhile?.()
+    } catch (error) {
+      failed = {error} // the runtime is still reaped (and its outcome known) first
+    }
     out = monitor.finish()
+    if (failed) throw failed.error
   } catch (error) {
     return startFailed(engine, record, error)
   }
