@@ -45,6 +45,10 @@ describe('e2e: detached containers and their lifecycle', function () {
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1])
     expect(rss, 'monitor RSS (kB)').to.be.below(4096)
     expect(/Threads:\s+(\d+)/.exec(status)?.[1]).to.equal('1')
+    // The container's process starts with no signal ignored or blocked (as Docker's).
+    const own = readFileSync(`/proc/${st.pid}/status`, 'utf8')
+    expect(/SigIgn:\s+(\w+)/.exec(own)?.[1]).to.equal('0000000000000000')
+    expect(/SigBlk:\s+(\w+)/.exec(own)?.[1]).to.equal('0000000000000000')
     const ps = box.ok(['ps'])
     expect(ps.split('\n')[0]).to.match(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/)
     expect(ps).to.match(new RegExp(`^${id.slice(0, 12)}\\s+busybox\\s+"sleep 1000"\\s+.* ago\\s+Up (Less than a second|\\d+ seconds?)\\s+bg$`, 'm'))

@@ -6,7 +6,9 @@
 //! This is what `execFileSync` did, without loading node:child_process (and the net, stream
 //! and dgram modules under it) on `run`'s hot path, and with posix_spawn (vfork) instead of
 //! fork of the whole Node process. As libuv's spawn does, every signal disposition is reset to
-//! the default and the signal mask emptied in the child (Node ignores SIGPIPE and SIGXFSZ).
+//! the default and the signal mask emptied in the child (Node ignores SIGPIPE and SIGXFSZ) —
+//! except glibc's two internal signals (32, 33), which glibc's posix_spawn leaves ignored and
+//! its sigaction cannot reset: ncx-runtime resets those itself at start.
 
 use std::collections::HashMap;
 use std::ffi::CString;
