@@ -3,6 +3,8 @@
  * costs more than starting Node itself, and these parse their own argv anyway (see
  * argv.ts), so bin/run.cjs sends them here. `--help` and everything else go through oclif.
  */
+import {writeSync} from 'node:fs'
+
 import {renderError} from './errors.js'
 import {executeExec, executeRun} from './run-flags.js'
 
@@ -18,8 +20,23 @@ async function guarded(argv: string[], fn: () => Promise<number>): Promise<numbe
 
 const warn = (m: string) => process.stderr.write(`WARNING: ${m}\n`)
 
+/**
+ * `run -d`'s ID, written to fd 1 directly: the first use of process.stdout loads node:net and
+ * the stream machinery when stdout is a pipe (a few ms of a `run -d`).
+ */
+function out(text: string): void {
+  const buf = Buffer.from(text)
+  let done = 0
+  try {
+    while (done < buf.length) done += writeSync(1, buf, done)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+    process.stdout.write(buf.subarray(done)) // a non-blocking stdout that is full: let Node queue it
+  }
+}
+
 export async function fastRun(argv: string[]): Promise<number> {
-  return guarded(argv, () => executeRun(argv, warn))
+  return guarded(argv, () => executeRun(argv, warn, out))
 }
 
 export async function fastExec(argv: string[]): Promise<number> {

@@ -1,21 +1,42 @@
-import {execFile, execFileSync} from 'node:child_process'
+import {execFile} from 'node:child_process'
 
-import {runtimeBinary} from '../native/index.js'
+import {loadNative, runtimeBinary} from '../native/index.js'
 import {NcxError} from './errors.js'
 
+/** A runtime command started by `runtimeStart`: `finish` waits for it and returns its stdout. */
+export interface RunningRuntime {
+  finish(): string
+}
+
 /**
- * Run a short `ncx-runtime` helper command and return its stdout. Failures are NcxErrors
- * with exit code 125, or with the runtime's own code when `keepCode` (e.g. 126/127 when a
- * container's command cannot be started).
+ * Start a short `ncx-runtime` helper command; the caller may work while it runs, then
+ * `finish()` returns its stdout. Failures are NcxErrors with exit code 125, or with the
+ * runtime's own code when `keepCode` (e.g. 126/127 when a container's command cannot be
+ * started). Spawned by the native addon (already loaded for the store's locks): no
+ * node:child_process on `run -d`'s path.
  */
-export function runtimeSync(args: string[], options: {keepCode?: boolean} = {}): string {
+export function runtimeStart(args: string[], options: {keepCode?: boolean} = {}): RunningRuntime {
+  const native = loadNative()
+  let pid: number
   try {
-    return execFileSync(runtimeBinary(), args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+    pid = native.startProgram(runtimeBinary(), args)
   } catch (error) {
-    const e = error as {stderr?: string; status?: number; message: string}
-    const exitCode = options.keepCode && typeof e.status === 'number' && e.status > 0 ? e.status : 125
-    throw new NcxError(runtimeErrorText(e.stderr) ?? `ncx-runtime ${args[0]} failed: ${e.message}`, {exitCode})
+    throw new NcxError(`ncx-runtime ${args[0]} failed: ${(error as Error).message}`)
   }
+  return {
+    finish() {
+      const r = native.finishProgram(pid)
+      if (r.code === 0) return r.stdout
+      const exitCode = options.keepCode && r.code !== null && r.code > 0 ? r.code : 125
+      const how = r.code === null ? `killed by signal ${r.signal}` : `exit status ${r.code}`
+      throw new NcxError(runtimeErrorText(r.stderr) ?? `ncx-runtime ${args[0]} failed: ${how}`, {exitCode})
+    },
+  }
+}
+
+/** Run a short `ncx-runtime` helper command and return its stdout (see `runtimeStart`). */
+export function runtimeSync(args: string[], options: {keepCode?: boolean} = {}): string {
+  return runtimeStart(args, options).finish()
 }
 
 /** `runtimeSync` without blocking the event loop (compose stops and starts containers concurrently). */

@@ -20,6 +20,14 @@ export interface TerminalSize {
   rows: number
 }
 
+export interface ProgramResult {
+  /** The exit code; null when a signal ended the program. */
+  code: number | null
+  signal: number | null
+  stdout: string
+  stderr: string
+}
+
 export interface NativeAddon {
   /**
    * Open (creating, mode 0644) and flock() `path`, blocking until granted.
@@ -37,11 +45,19 @@ export interface NativeAddon {
    */
   fsType(path: string): string
   isatty(fd: number): boolean
+  /**
+   * Start `program` (an absolute path) with `args`, the current environment, stdin on
+   * /dev/null and stdout/stderr captured (posix_spawn; signal dispositions reset). Returns its
+   * pid for `finishProgram`. Throws an Error naming the program when it cannot be started.
+   */
+  startProgram(program: string, args: string[]): number
+  /** Read a started program's output to the end and reap it (blocking). */
+  finishProgram(pid: number): ProgramResult
   /** TIOCGWINSZ on `fd`; `null` when it is not a terminal. */
   terminalSize(fd: number): TerminalSize | null
 }
 
-const FUNCTIONS = ['lockFile', 'tryLockFile', 'unlockFile', 'fsType', 'isatty', 'terminalSize'] as const
+const FUNCTIONS = ['lockFile', 'tryLockFile', 'unlockFile', 'fsType', 'isatty', 'terminalSize', 'startProgram', 'finishProgram'] as const
 const FIX = 'run "npm run build:native" (needs cargo)'
 
 const require = createRequire(import.meta.url)

@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Sandbox} from './harness.js'
@@ -45,6 +45,10 @@ describe('e2e: detached containers and their lifecycle', function () {
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1])
     expect(rss, 'monitor RSS (kB)').to.be.below(4096)
     expect(/Threads:\s+(\d+)/.exec(status)?.[1]).to.equal('1')
+    // The container's process starts with no signal ignored or blocked (as Docker's).
+    const own = readFileSync(`/proc/${st.pid}/status`, 'utf8')
+    expect(/SigIgn:\s+(\w+)/.exec(own)?.[1]).to.equal('0000000000000000')
+    expect(/SigBlk:\s+(\w+)/.exec(own)?.[1]).to.equal('0000000000000000')
     const ps = box.ok(['ps'])
     expect(ps.split('\n')[0]).to.match(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/)
     expect(ps).to.match(new RegExp(`^${id.slice(0, 12)}\\s+busybox\\s+"sleep 1000"\\s+.* ago\\s+Up (Less than a second|\\d+ seconds?)\\s+bg$`, 'm'))
@@ -97,6 +101,29 @@ describe('e2e: detached containers and their lifecycle', function () {
     expect(box.ok(['exec', '-d', 'ex2', 'touch', '/from-exec-d'])).to.equal('')
     expect(box.ncx(['exec', 'ex2', 'sh', '-c', 'sleep 0.2; test -f /from-exec-d']).code).to.equal(0)
     expect(box.ok(['top', 'ex2'])).to.match(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n.*sleep 1000/)
+  })
+
+  it("exec joins the container's cgroup best effort: one warning where it may not, an error with NCX_CGROUP_ENFORCE=1", function () {
+    // A cgroup this user may not move processes into: the root of the cgroup2 hierarchy
+    // (pure v2 at /sys/fs/cgroup, hybrid at /sys/fs/cgroup/unified), owned by root.
+    const root = ['', 'unified'].find((d) => existsSync(join('/sys/fs/cgroup', d, 'cgroup.procs')))
+    if (root === undefined) this.skip()
+    const id = box.ok(['run', '-d', '--name', 'cgx', 'busybox', 'sleep', '1000']).trim()
+    const config = join(box.root, 'containers', id, 'config.json')
+    const spec = JSON.parse(readFileSync(config, 'utf8')) as {linux: {cgroupsPath?: string}}
+    spec.linux.cgroupsPath = `/${root}`
+    writeFileSync(config, JSON.stringify(spec))
+    const loose = box.ncx(['exec', 'cgx', 'echo', 'ran'])
+    expect(loose.code, loose.stderr).to.equal(0)
+    expect(loose.stdout).to.equal('ran\n')
+    const warnings = loose.stderr.split('\n').filter((l) => l.startsWith('WARNING: '))
+    expect(warnings).to.have.length(1)
+    expect(warnings[0]).to.match(/cannot join the container's cgroup: .*cgroup\.procs: .*runs outside it.*NCX_CGROUP_ENFORCE=1/)
+    const strict = box.ncx(['exec', 'cgx', 'echo', 'ran'], {env: {NCX_CGROUP_ENFORCE: '1'}})
+    expect(strict.code).to.equal(125)
+    expect(strict.stdout).to.equal('')
+    expect(strict.stderr).to.match(/cannot join the container's cgroup: .*cgroup\.procs/)
+    box.ok(['rm', '-f', 'cgx'])
   })
 
   it('stop sends SIGTERM, then SIGKILL after -t; start and restart bring it back', () => {

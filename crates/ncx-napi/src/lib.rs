@@ -7,6 +7,7 @@
 //! in `host`.
 
 pub mod host;
+pub mod spawn;
 
 #[cfg(not(test))]
 mod addon {
@@ -56,6 +57,29 @@ mod addon {
     pub struct TerminalSize {
         pub columns: u32,
         pub rows: u32,
+    }
+
+    /// Start `program` (absolute path) with `args`: stdin /dev/null, stdout and stderr captured.
+    /// Returns its pid for `finishProgram`.
+    #[napi]
+    pub fn start_program(program: String, args: Vec<String>) -> Result<i32> {
+        super::spawn::start(&program, &args).map_err(|e| Error::from_reason(e.to_string()))
+    }
+
+    #[napi(object)]
+    pub struct ProgramResult {
+        /// The exit code; `null` when a signal ended the program.
+        pub code: Option<i32>,
+        pub signal: Option<i32>,
+        pub stdout: String,
+        pub stderr: String,
+    }
+
+    /// Collect the output of a program `startProgram` started and reap it (blocks).
+    #[napi]
+    pub fn finish_program(pid: i32) -> Result<ProgramResult> {
+        let f = super::spawn::finish(pid).map_err(|e| Error::from_reason(e.to_string()))?;
+        Ok(ProgramResult { code: f.code, signal: f.signal, stdout: String::from_utf8_lossy(&f.stdout).into_owned(), stderr: String::from_utf8_lossy(&f.stderr).into_owned() })
     }
 
     /// TIOCGWINSZ on `fd`; `null` when it is not a terminal.

@@ -1,7 +1,7 @@
 //! `ncx-runtime exec`: run a process in a running container.
 //!
 //!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--config CONFIG] [--status-fd N] [--no-stdin] [--detach]
-//!       [--detach-keys B,B…]
+//!       [--detach-keys B,B…] [--cgroup-strict]
 //!
 //! `--config`: the container's config.json: its seccomp profile and cgroup apply to the process too.
 //!
@@ -63,11 +63,23 @@ pub fn exec(args: &Args) -> i32 {
         None => None,
     };
     let seccomp = linux.as_ref().and_then(|l| l.seccomp.clone());
+    // Best effort, as the health probes' join (monitor.rs) and as `run` treats limits it
+    // cannot apply: where this user may not move processes into the container's cgroup (not
+    // delegated to it), the process runs outside it with one warning; `--cgroup-strict`
+    // (the CLI's NCX_CGROUP_ENFORCE=1) makes that an error.
     if let Some(path) = linux.as_ref().map(|l| l.cgroups_path.as_str()).filter(|p| !p.is_empty()) {
         let procs = format!("{}/cgroup.procs", ncx_core::cgroup::dir(path));
         if std::path::Path::new(&procs).exists() {
             if let Err(e) = std::fs::write(&procs, "0") {
-                return report(125, format!("cannot join the container's cgroup: {procs}: {e}"));
+                let msg = format!("cannot join the container's cgroup: {procs}: {e}");
+                if args.has("--cgroup-strict") {
+                    return report(125, msg);
+                }
+                let warning = format!("{msg}; the process runs outside it, without the container's resource limits (NCX_CGROUP_ENFORCE=1 makes this an error)");
+                status.send(serde_json::json!({ "event": "warning", "message": warning }));
+                if status.fd.is_none() {
+                    eprintln!("ncx-runtime: warning: {warning}");
+                }
             }
         }
     }

@@ -37,9 +37,10 @@ pub struct Args {
     pub words: Vec<String>,
 }
 
-const BOOL_FLAGS: [&str; 11] = [
+const BOOL_FLAGS: [&str; 12] = [
     "--no-stdin", "--no-helpers", "--userxattr", "--stdin-open", "--cleanup-bundle", "--detach", "--host-loopback",
     "--stdin-once", "--attach-wait", "--tty", "--sig-proxy",
+    "--cgroup-strict",
 ];
 
 impl Args {
@@ -92,7 +93,26 @@ fn join_userns(args: &Args) {
     }
 }
 
+/// glibc's posix_spawn (the CLI starts the runtime with it, see crates/ncx-napi/src/spawn.rs)
+/// leaves glibc's two internal signals (32, 33) ignored in the new program, and an ignored
+/// disposition survives exec: reset them, so containers' processes start with every signal at
+/// its default. Raw rt_sigaction: glibc's sigaction refuses these numbers. A kernel sigaction
+/// of all zeros is SIG_DFL; only the handler (the first word) of the old one is read.
+fn reset_internal_signals() {
+    for sig in [32, 33] {
+        let mut old = [0u64; 4];
+        let dfl = [0u64; 4];
+        // SAFETY: both buffers are at least the kernel's struct sigaction; sigsetsize 8.
+        unsafe {
+            if libc::syscall(libc::SYS_rt_sigaction, sig, std::ptr::null::<u64>(), old.as_mut_ptr(), 8) == 0 && old[0] == libc::SIG_IGN as u64 {
+                libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8);
+            }
+        }
+    }
+}
+
 fn main() {
+    reset_internal_signals();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first().cloned() else {
         fail("usage: ncx-runtime run|userns-init|unpack|rmtree|version", 125)

@@ -287,6 +287,7 @@ fn spawn_probe(container: i32, process: &Process, confine: Confinement, test: &[
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         }
         // Into the container's cgroup first: from inside its cgroup namespace it would be refused.
+        // Best effort, as `exec` without --cgroup-strict (no warning per probe: nobody reads it).
         if let Some(d) = confine.cgroup {
             let _ = std::fs::write(format!("{d}/cgroup.procs"), "0");
         }

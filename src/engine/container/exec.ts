@@ -13,6 +13,7 @@ import {joinArgs} from '../rootless/session.js'
 import {mergeEnv} from '../spec/env.js'
 import {ALL_CAPABILITIES, OciSpec} from '../spec/oci.js'
 import {isPaused} from '../cgroup/control.js'
+import {enforceLimits} from '../cgroup/manager.js'
 import {resolveUser} from '../spec/user.js'
 import {readJson} from '../store/files.js'
 import {stateOf} from './lifecycle.js'
@@ -63,6 +64,8 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   const process_ = execProcess(spec, options, user)
   const args = ['exec', '--pid', String(s.pid), ...joinArgs(engine.session()), '--process', JSON.stringify(process_), '--status-fd', '3']
   args.push('--config', join(dir, 'config.json'))
+  // Joining the container's cgroup is best effort (one warning) unless limits must be enforced.
+  if (enforceLimits()) args.push('--cgroup-strict')
   if (options.detach) args.push('--detach')
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.tty && options.interactive && options.detachKeys?.length) args.push('--detach-keys', options.detachKeys.join(','))

@@ -3,13 +3,13 @@
  * crates/ncx-runtime/src/monitor.rs), stop, kill, restart, remove, wait, prune, top.
  * Signals reach the container through the runtime, inside the user namespace.
  */
-import {existsSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
-import {runtimeAsync, runtimeSync} from '../runtime.js'
+import {runtimeAsync, runtimeStart, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
@@ -17,6 +17,7 @@ import {namespaceRuntimeArgs} from '../spec/namespaces.js'
 import {signalNumber} from './signals.js'
 import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
+import {removeFile} from '../store/files.js'
 import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
 import {ContainerRecord} from './store.js'
 
@@ -64,13 +65,21 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
  * Start a created or stopped container under a new monitor; returns once its process runs
  * (or failed to start, with Docker's exit code). A running container is left alone.
  */
-export function startContainer(engine: Engine, record: ContainerRecord, options: {attachWait?: boolean} = {}): {pid: number; alreadyRunning: boolean} {
+export function startContainer(engine: Engine, record: ContainerRecord, options: {attachWait?: boolean; meanwhile?: () => void} = {}): {pid: number; alreadyRunning: boolean} {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
-  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  removeFile(join(engine.containers.dir(record.id), STOP_MARKER))
   let out: string
   try {
-    out = runtimeSync([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
+    const monitor = runtimeStart([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
+    let failed: {error: unknown} | undefined
+    try {
+      options.meanwhile?.()
+    } catch (error) {
+      failed = {error} // the runtime is still reaped (and its outcome known) first
+    }
+    out = monitor.finish()
+    if (failed) throw failed.error
   } catch (error) {
     return startFailed(engine, record, error)
   }
@@ -81,7 +90,7 @@ export function startContainer(engine: Engine, record: ContainerRecord, options:
 export async function startContainerAsync(engine: Engine, record: ContainerRecord): Promise<{pid: number; alreadyRunning: boolean}> {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
-  rmSync(join(engine.containers.dir(record.id), STOP_MARKER), {force: true})
+  removeFile(join(engine.containers.dir(record.id), STOP_MARKER))
   let out: string
   try {
     out = await runtimeAsync(monitorArgs(engine, record), {keepCode: true})
@@ -111,7 +120,8 @@ function startFailed(engine: Engine, record: ContainerRecord, error: unknown): n
 export function runDetached(engine: Engine, options: ContainerOptions): ContainerRecord {
   const {container} = createContainer(engine, options, true)
   try {
-    startContainer(engine, container)
+    // The record's fsync (see settle) overlaps the runtime's work.
+    startContainer(engine, container, {meanwhile: () => engine.containers.sync(container.id)})
   } finally {
     engine.containers.settle(container.id)
   }

@@ -13,7 +13,7 @@ import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resol
 import {readImageFile, resolveUser} from '../spec/user.js'
 import {applyHostOptions} from '../spec/host-options.js'
 import {checkNamespacePeers, namespaceRuntimeArgs} from '../spec/namespaces.js'
-import {containerEtcFiles, networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
+import {containerEtcFiles, networkRuntimeArgs, portBypassAnnotation, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {forgetStoppedContainer} from '../network/attach.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
@@ -95,6 +95,9 @@ export function createContainer(engine: Engine, options: ContainerOptions, pendi
   const imageCfg = config.config ?? {}
   if (options.userns === 'keep-id') checkKeepId(engine.session(), engine.storageDriver().name)
   checkNamespacePeers(engine, options)
+  // `--annotation ncx.bypass4netns=true` (or nerdctl's key), from the CLI or compose.
+  const bypass = portBypassAnnotation(options.annotations)
+  if (bypass !== undefined) options = {...options, portBypass: bypass}
   const user = resolveUser(configuredUser(options, imageCfg), lowerDirs)
   const container = engine.containers.create({
     name: options.name,
@@ -107,7 +110,7 @@ export function createContainer(engine: Engine, options: ContainerOptions, pendi
     state: {status: 'created', pid: 0, exitCode: 0},
   })
   try {
-    const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs)
+    const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs, !pending)
     if (options.cidfile) writeFileSync(options.cidfile, container.id)
     if (!pending) engine.containers.settle(container.id)
     return made
@@ -129,6 +132,7 @@ function layOutBundle(
   imageCfg: NonNullable<ImageConfig['config']>,
   user: ReturnType<typeof resolveUser>,
   lowerDirs: string[],
+  durable: boolean,
 ): {container: ContainerRecord; lowerDirs: string[]} {
   const session = engine.session()
   const dir = engine.containers.dir(container.id)
@@ -176,7 +180,7 @@ function layOutBundle(
     ...(healthcheck ? {healthcheck} : {}),
     ...(imageCfg.Labels || options.labels ? {labels: {...imageCfg.Labels, ...options.labels}} : {}),
   }
-  engine.containers.save(container)
+  engine.containers.save(container, durable)
   if (mounts) copyUpVolumes(engine, container, lowerDirs)
   for (const n of etc.networks ?? []) refreshNetworkHosts(engine, n)
   return {container, lowerDirs}

@@ -1,11 +1,11 @@
-import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {actorOf, recordContainerEvent} from '../events.js'
+import {randomBytes} from '../random.js'
 import {ContainerOptions, Healthcheck} from '../spec/generate.js'
-import {readJson, withLock, writeFileAtomic, writeJson} from '../store/files.js'
+import {readJson, removeFile, syncFile, withLock, writeFileAtomic, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 import {ContainerMount} from '../volume/attach.js'
 import {monitorAlive, processStart, readMonitorState} from './state.js'
@@ -61,6 +61,7 @@ const ADJECTIVES = ['admiring', 'brave', 'calm', 'eager', 'festive', 'gifted', '
 const NAMES = ['archimedes', 'babbage', 'curie', 'dijkstra', 'euclid', 'fermi', 'galois', 'hopper', 'johnson', 'knuth', 'lovelace', 'meitner', 'noether', 'pascal', 'ritchie', 'shannon', 'turing', 'wozniak']
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+const FULL_ID = /^[a-f0-9]{64}$/
 
 function randomName(): string {
   const pick = (list: string[]) => list[randomBytes(1)[0] % list.length]
@@ -116,13 +117,28 @@ export class ContainerStore {
     return readdirSync(base).filter((id) => /^[a-f0-9]{64}$/.test(id) && this.abandoned(id))
   }
 
-  /** The container is whole (created, or for `run` started): drop the creating marker. */
+  /**
+   * The container is whole (created, or for `run` started): its record is made durable, then
+   * the creating marker dropped. Until then a crash (even a power loss) leaves a container
+   * that the marker condemns, so the record is saved without an fsync while it is being made.
+   */
   settle(id: string): void {
-    rmSync(join(this.dir(id), CREATING), {force: true})
+    this.sync(id)
+    removeFile(join(this.dir(id), CREATING))
+  }
+
+  /** fsync the record (`run -d` does it while the runtime starts the container). */
+  sync(id: string): void {
+    syncFile(this.recordPath(id))
   }
 
   find(nameOrId: string): ContainerRecord | undefined {
     if (nameOrId === '') return undefined
+    // A full ID first (as Docker): one record read instead of every one.
+    if (FULL_ID.test(nameOrId) && !this.abandoned(nameOrId)) {
+      const record = readJson<ContainerRecord | undefined>(this.recordPath(nameOrId), undefined)
+      if (record) return record
+    }
     const all = this.list()
     const byName = all.find((c) => c.name === nameOrId.replace(/^\//, ''))
     if (byName) return byName
@@ -140,14 +156,56 @@ export class ContainerStore {
     return found
   }
 
+  private namesPath(): string {
+    return layout.containerNames(this.paths)
+  }
+
+  /**
+   * Every container's name by ID, for create and rename (under the containers lock): from the
+   * names index (container-names.json, {"byId": {ID: name}}) when it covers every container
+   * directory, else rebuilt from the records (no index, an unreadable one, or a container it
+   * does not know: made by an ncx without the index). Entries of containers that are gone
+   * are dropped; an entry may still be stale (its container abandoned, or renamed by an ncx
+   * without the index), so the holder a name meets is checked against its record (`holder`).
+   */
+  private names(): Record<string, string> {
+    const base = layout.containers(this.paths)
+    const ids = existsSync(base) ? readdirSync(base).filter((e) => FULL_ID.test(e)) : []
+    let index: Record<string, string> | undefined
+    try {
+      index = readJson<{byId?: Record<string, string>} | undefined>(this.namesPath(), undefined)?.byId
+    } catch {
+      index = undefined // torn by a crash (it is written without fsync): rebuilt
+    }
+    if (index === undefined || ids.some((id) => typeof index![id] !== 'string')) {
+      const listed = new Map(this.list().map((c) => [c.id, c.name]))
+      // ('' for a half-made container: not listed, its name free)
+      return Object.fromEntries(ids.map((id) => [id, listed.get(id) ?? '']))
+    }
+    return Object.fromEntries(ids.map((id) => [id, index![id]]))
+  }
+
+  private saveNames(byId: Record<string, string>): void {
+    writeFileAtomic(this.namesPath(), JSON.stringify({byId}), 0o644, false)
+  }
+
+  /** The container that holds `name` according to `byId`, checked against its record. */
+  private holder(byId: Record<string, string>, name: string): string | undefined {
+    for (const [id, n] of Object.entries(byId)) {
+      if (n !== name || this.abandoned(id)) continue
+      if (readJson<ContainerRecord | undefined>(this.recordPath(id), undefined)?.name === name) return id
+    }
+    return undefined
+  }
+
   /** Create the record and its directory; the name is checked and reserved atomically. */
   create(record: Omit<ContainerRecord, 'id' | 'name'> & {name?: string}): ContainerRecord {
     return withLock(layout.lock(this.paths, 'containers'), () => {
-      const taken = new Map(this.list().map((c) => [c.name, c.id]))
+      const byId = this.names()
       let name = record.name
       if (name !== undefined) {
         if (!NAME_PATTERN.test(name)) throw new UsageError(`invalid container name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
-        const owner = taken.get(name)
+        const owner = this.holder(byId, name)
         if (owner) {
           throw new NcxError(`Conflict. The container name "/${name}" is already in use by container "${owner}"`, {
             hint: 'remove (or rename) that container to be able to reuse that name',
@@ -155,7 +213,7 @@ export class ContainerStore {
         }
       } else {
         do name = randomName()
-        while (taken.has(name))
+        while (this.holder(byId, name))
       }
       const id = randomBytes(32).toString('hex')
       const full: ContainerRecord = {...record, id, name}
@@ -165,12 +223,14 @@ export class ContainerStore {
       // Not synced: the record is saved (durably) once the bundle is laid out; until then
       // the creating marker makes a crash's leftovers garbage anyway.
       writeJson(this.recordPath(id), full, false)
+      this.saveNames({...byId, [id]: name})
       return full
     })
   }
 
-  save(record: ContainerRecord): void {
-    writeJson(this.recordPath(record.id), record)
+  /** `durable: false` while the creating marker is there (see `settle`). */
+  save(record: ContainerRecord, durable = true): void {
+    writeJson(this.recordPath(record.id), record, durable)
     recordContainerEvent(this.paths, 'create', actorOf(record)) // a save completes a creation
   }
 
@@ -194,15 +254,17 @@ export class ContainerStore {
   rename(id: string, name: string): void {
     if (!NAME_PATTERN.test(name)) throw new UsageError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
     this.locked(() => {
-      const owner = this.list().find((c) => c.name === name)
-      if (owner && owner.id !== id) {
-        throw new NcxError(`Conflict. The container name "/${name}" is already in use by container "${owner.id}". You have to remove (or rename) that container to be able to reuse that name.`, {exitCode: 1})
+      const byId = this.names()
+      const owner = this.holder(byId, name)
+      if (owner && owner !== id) {
+        throw new NcxError(`Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`, {exitCode: 1})
       }
       const record = readJson<ContainerRecord | undefined>(this.recordPath(id), undefined)
       if (!record) throw new NotFoundError(`No such container: ${id}`)
       const oldName = record.name
       record.name = name
       writeJson(this.recordPath(id), record)
+      this.saveNames({...byId, [id]: name})
       recordContainerEvent(this.paths, 'rename', actorOf(record), {oldName: `/${oldName}`})
     })
   }

@@ -1,8 +1,8 @@
-import {randomBytes} from 'node:crypto'
-import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync} from 'node:fs'
+import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync} from 'node:fs'
 import {dirname} from 'node:path'
 
 import {loadNative} from '../../native/index.js'
+import {randomBytes} from '../random.js'
 
 /** Write a file so that readers see either the old or the new content, never a mix. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, durable = true): void {
@@ -27,6 +27,31 @@ export function readJson<T>(path: string, fallback: T): T {
     throw error
   }
   return JSON.parse(text) as T
+}
+
+/** fsync a file written earlier without it (`durable: false`); a missing file is not an error. */
+export function syncFile(path: string): void {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Remove a file if it is there (rmSync's `force` loads a recursive remover first, on every `run`). */
+export function removeFile(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
 }
 
 /** `durable: false` skips the fsync (for a file rewritten moments later, or rebuilt after a crash). */

@@ -45,6 +45,7 @@ export const layout = {
   snapshot: (p: StorePaths, diffId: string) => join(p.data, 'snapshots', diffId.replace(/^sha256:/, '')),
   containers: (p: StorePaths) => join(p.data, 'containers'),
   container: (p: StorePaths, id: string) => join(p.data, 'containers', id),
+  containerNames: (p: StorePaths) => join(p.data, 'container-names.json'),
   tmp: (p: StorePaths) => join(p.data, 'tmp'),
   lock: (p: StorePaths, name: string) => join(p.data, 'locks', `${name}.lock`),
 }

@@ -1,0 +1,244 @@
+//! Run a helper program (`ncx-runtime …`) with stdin on /dev/null and its stdout and stderr
+//! captured, in two steps: [`start`] returns as soon as it runs, [`finish`] collects its
+//! output and exit status. The CLI does other work in between (`run -d` syncs the container's
+//! record while the runtime starts it).
+//!
+//! This is what `execFileSync` did, without loading node:child_process (and the net, stream
+//! and dgram modules under it) on `run`'s hot path, and with posix_spawn (vfork) instead of
+//! fork of the whole Node process. As libuv's spawn does, every signal disposition is reset to
+//! the default and the signal mask emptied in the child (Node ignores SIGPIPE and SIGXFSZ) —
+//! except glibc's two internal signals (32, 33), which glibc's posix_spawn leaves ignored and
+//! its sigaction cannot reset: ncx-runtime resets those itself at start.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::fmt;
+use std::io;
+use std::os::raw::c_int;
+use std::sync::Mutex;
+
+#[derive(Debug)]
+pub struct SpawnError {
+    pub op: &'static str,
+    pub program: String,
+    pub source: io::Error,
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.op, self.program, self.source)
+    }
+}
+
+impl std::error::Error for SpawnError {}
+
+/// How a finished program ended and what it wrote.
+#[derive(Debug)]
+pub struct Finished {
+    /// The exit code; `None` when a signal ended it.
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Read ends of the started programs' stdout and stderr, by pid.
+static RUNNING: Mutex<Option<HashMap<i32, (c_int, c_int)>>> = Mutex::new(None);
+
+fn cstring(program: &str, s: &str) -> Result<CString, SpawnError> {
+    CString::new(s).map_err(|_| SpawnError { op: "spawn", program: program.into(), source: io::Error::new(io::ErrorKind::InvalidInput, "argument contains a NUL byte") })
+}
+
+fn pipe(program: &str) -> Result<[c_int; 2], SpawnError> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: fds is a valid 2-element array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(SpawnError { op: "pipe", program: program.into(), source: io::Error::last_os_error() });
+    }
+    Ok(fds)
+}
+
+fn close(fd: c_int) {
+    // SAFETY: fd is a pipe end this module created and closes once.
+    unsafe { libc::close(fd) };
+}
+
+/// Start `program` (an absolute path) with `args`, the current environment, stdin on
+/// /dev/null and stdout/stderr on pipes. Returns its pid, to pass to [`finish`].
+pub fn start(program: &str, args: &[String]) -> Result<i32, SpawnError> {
+    let mut argv_c = vec![cstring(program, program)?];
+    for a in args {
+        argv_c.push(cstring(program, a)?);
+    }
+    let mut env_c = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut kv = k.as_bytes().to_vec();
+        kv.push(b'=');
+        kv.extend_from_slice(v.as_bytes());
+        if let Ok(c) = CString::new(kv) {
+            env_c.push(c);
+        }
+    }
+    let argv: Vec<*mut libc::c_char> = argv_c.iter().map(|c| c.as_ptr() as *mut _).chain(std::iter::once(std::ptr::null_mut())).collect();
+    let envp: Vec<*mut libc::c_char> = env_c.iter().map(|c| c.as_ptr() as *mut _).chain(std::iter::once(std::ptr::null_mut())).collect();
+    let out = pipe(program)?;
+    let errp = match pipe(program) {
+        Ok(p) => p,
+        Err(e) => {
+            close(out[0]);
+            close(out[1]);
+            return Err(e);
+        }
+    };
+    let null = c"/dev/null";
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: the attribute and file-action objects are initialised before use and destroyed
+    // after; every pointer passed lives until posix_spawn returns.
+    let rc = unsafe {
+        let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+        let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+        libc::posix_spawnattr_init(&mut attr);
+        libc::posix_spawn_file_actions_init(&mut actions);
+        let mut defaults: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut defaults);
+        for sig in 1..=libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::sigaddset(&mut defaults, sig); // glibc's internal signals are refused: fine
+            }
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::posix_spawnattr_setsigdefault(&mut attr, &defaults);
+        libc::posix_spawnattr_setsigmask(&mut attr, &empty);
+        libc::posix_spawnattr_setflags(&mut attr, (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as libc::c_short);
+        libc::posix_spawn_file_actions_addopen(&mut actions, 0, null.as_ptr(), libc::O_RDONLY, 0);
+        libc::posix_spawn_file_actions_adddup2(&mut actions, out[1], 1);
+        libc::posix_spawn_file_actions_adddup2(&mut actions, errp[1], 2);
+        let rc = libc::posix_spawn(&mut pid, argv_c[0].as_ptr(), &actions, &attr, argv.as_ptr(), envp.as_ptr());
+        libc::posix_spawn_file_actions_destroy(&mut actions);
+        libc::posix_spawnattr_destroy(&mut attr);
+        rc
+    };
+    close(out[1]);
+    close(errp[1]);
+    if rc != 0 {
+        close(out[0]);
+        close(errp[0]);
+        return Err(SpawnError { op: "spawn", program: program.into(), source: io::Error::from_raw_os_error(rc) });
+    }
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashMap::new).insert(pid, (out[0], errp[0]));
+    Ok(pid)
+}
+
+/// Read the started program's stdout and stderr to their ends, then reap it.
+pub fn finish(pid: i32) -> Result<Finished, SpawnError> {
+    let fds = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).as_mut().and_then(|m| m.remove(&pid));
+    let Some((out, errp)) = fds else {
+        return Err(SpawnError { op: "wait", program: format!("pid {pid}"), source: io::Error::new(io::ErrorKind::NotFound, "not started by spawn::start") });
+    };
+    let mut bufs = [Vec::new(), Vec::new()];
+    let mut open = [true, true];
+    let fds = [out, errp];
+    while open[0] || open[1] {
+        let mut polls: Vec<libc::pollfd> = (0..2).filter(|&i| open[i]).map(|i| libc::pollfd { fd: fds[i], events: libc::POLLIN, revents: 0 }).collect();
+        // SAFETY: polls is a valid array of pollfd.
+        let n = unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, -1) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            break;
+        }
+        for p in &polls {
+            if p.revents == 0 {
+                continue;
+            }
+            let i = if p.fd == fds[0] { 0 } else { 1 };
+            let mut chunk = [0u8; 8192];
+            // SAFETY: chunk is a valid buffer of the given length.
+            let r = unsafe { libc::read(p.fd, chunk.as_mut_ptr() as *mut libc::c_void, chunk.len()) };
+            if r > 0 {
+                bufs[i].extend_from_slice(&chunk[..r as usize]);
+            } else if r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                open[i] = false;
+            }
+        }
+    }
+    close(out);
+    close(errp);
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: status is a valid out-pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(SpawnError { op: "wait", program: format!("pid {pid}"), source: e });
+        }
+    }
+    let [stdout, stderr] = bufs;
+    let (code, signal) = if libc::WIFEXITED(status) { (Some(libc::WEXITSTATUS(status)), None) } else { (None, Some(libc::WTERMSIG(status))) };
+    Ok(Finished { code, signal, stdout, stderr })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Finished {
+        let pid = start("/bin/sh", &["-c".into(), script.into()]).unwrap();
+        finish(pid).unwrap()
+    }
+
+    #[test]
+    fn captures_stdout_stderr_and_code() {
+        let f = sh("echo out; echo err >&2; exit 3");
+        assert_eq!(f.code, Some(3));
+        assert_eq!(f.signal, None);
+        assert_eq!(f.stdout, b"out\n");
+        assert_eq!(f.stderr, b"err\n");
+    }
+
+    #[test]
+    fn stdin_is_dev_null_and_large_output_does_not_block() {
+        let f = sh("cat; head -c 300000 /dev/zero");
+        assert_eq!(f.code, Some(0));
+        assert_eq!(f.stdout.len(), 300000);
+    }
+
+    #[test]
+    fn a_signal_is_reported_as_such() {
+        let f = sh("kill -TERM $$");
+        assert_eq!(f.code, None);
+        assert_eq!(f.signal, Some(libc::SIGTERM));
+    }
+
+    #[test]
+    fn ignored_signals_are_reset_and_the_mask_emptied() {
+        // SAFETY: test-only changes of this process's signal state, restored below.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+        let f = sh("grep -E '^(SigIgn|SigBlk)' /proc/self/status");
+        unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_DFL) };
+        let text = String::from_utf8(f.stdout).unwrap();
+        // sh itself may ignore nothing else; SIGXFSZ (bit 25) must not be ignored, nothing blocked.
+        let field = |name: &str| u64::from_str_radix(text.lines().find(|l| l.starts_with(name)).unwrap().split_whitespace().nth(1).unwrap(), 16).unwrap();
+        assert_eq!(field("SigIgn") & (1 << (libc::SIGXFSZ - 1)), 0, "{text}");
+        assert_eq!(field("SigBlk"), 0, "{text}");
+    }
+
+    #[test]
+    fn missing_program_and_unknown_pid_are_errors() {
+        assert!(start("/nonexistent/program", &[]).is_err());
+        assert!(finish(999_999).is_err());
+    }
+}

@@ -1,0 +1,70 @@
+import {expect} from 'chai'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {CREATING, ContainerRecord, ContainerStore} from '../../src/engine/container/store.js'
+import {NcxError} from '../../src/engine/errors.js'
+import {StorePaths} from '../../src/engine/store/paths.js'
+
+// Names are unique under the containers lock, checked against container-names.json (see
+// ContainerStore.names) instead of every record; these cases are the ways it can be stale.
+describe('container names (src/engine/container/store.ts)', () => {
+  let dir: string
+  let store: ContainerStore
+  const make = (name?: string) =>
+    store.create({name, image: 'busybox', imageId: 'sha256:x', layers: [], created: new Date().toISOString(), options: {image: 'busybox'} as ContainerRecord['options'], args: [], state: {status: 'created', pid: 0, exitCode: 0}})
+  const index = () => JSON.parse(readFileSync(join(dir, 'container-names.json'), 'utf8')) as {byId: Record<string, string>}
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ncx-names-'))
+    const paths: StorePaths = {rootless: true, data: dir, run: join(dir, 'run'), config: join(dir, 'config')}
+    store = new ContainerStore(paths)
+  })
+  afterEach(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('refuses a name in use, and generates unique ones', () => {
+    const web = make('web')
+    expect(() => make('web')).to.throw(NcxError, `The container name "/web" is already in use by container "${web.id}"`)
+    const names = Array.from({length: 40}, () => make().name)
+    expect(new Set(names).size).to.equal(40)
+    expect(Object.keys(index().byId)).to.have.length(41)
+  })
+
+  it('still sees every name when the index is missing or torn', () => {
+    make('web')
+    unlinkSync(join(dir, 'container-names.json'))
+    expect(() => make('web')).to.throw(NcxError, /already in use/)
+    writeFileSync(join(dir, 'container-names.json'), '{"byId": {')
+    expect(() => make('web')).to.throw(NcxError, /already in use/)
+    make('other') // rewrites it whole
+    expect(Object.values(index().byId).sort()).to.deep.equal(['other', 'web'])
+  })
+
+  it('sees a container the index does not know (made by an ncx without it)', () => {
+    make('first')
+    const id = 'a'.repeat(64)
+    mkdirSync(join(dir, 'containers', id))
+    writeFileSync(join(dir, 'containers', id, 'container.json'), JSON.stringify({id, name: 'old'}))
+    expect(() => make('old')).to.throw(NcxError, `in use by container "${id}"`)
+  })
+
+  it('frees the names of removed and of abandoned containers', () => {
+    const gone = make('gone')
+    rmSync(store.dir(gone.id), {recursive: true}) // as a --rm container's monitor does
+    expect(make('gone').name).to.equal('gone')
+    const half = make('half')
+    writeFileSync(join(store.dir(half.id), CREATING), JSON.stringify({pid: 999_999_999, start: 1})) // its creator died
+    expect(make('half').name).to.equal('half')
+  })
+
+  it('moves a name with rename, and refuses one in use', () => {
+    const a = make('a')
+    make('b')
+    expect(() => store.rename(a.id, 'b')).to.throw(NcxError, /already in use/)
+    store.rename(a.id, 'c')
+    expect(make('a').name).to.equal('a')
+    expect(() => make('c')).to.throw(NcxError, `in use by container "${a.id}"`)
+    expect(index().byId[a.id]).to.equal('c')
+  })
+})
