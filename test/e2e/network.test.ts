@@ -387,6 +387,20 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
       box.ok(['rm', 'fg1'])
     })
 
+    it('containers started at the same moment resolve each other (stopped together, started together again)', async () => {
+      const names = ['par1', 'par2', 'par3']
+      for (const round of ['run', 'start']) {
+        const runs = names.map((n) => box.run(round === 'run' ? ['run', '-d', '--name', n, '--network', 'back', 'busybox', 'sleep', '1000'] : ['start', n]))
+        for (const r of await Promise.all(runs)) expect(r.code, r.stderr).to.equal(0)
+        for (const n of names) {
+          const hosts = hostsOf(n)
+          for (const other of names.filter((o) => o !== n)) expect(hosts, `${round}: ${n} resolves ${other}`).to.match(new RegExp(`\\s${other}\\s`))
+        }
+        if (round === 'run') await Promise.all(names.map((n) => box.run(['stop', '-t', '0', n])))
+      }
+      box.ok(['rm', '-f', ...names])
+    })
+
     it('--network slirp4netns: its own slirp4netns, published ports through the forwarder, gone with the container', async () => {
       const slirps = () =>
         ncxProcesses().filter((p) => {

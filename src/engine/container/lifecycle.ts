@@ -13,6 +13,7 @@ import {runtimeAsync, runtimeStart, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
+import {announceStarted} from '../network/attach.js'
 import {namespaceRuntimeArgs} from '../spec/namespaces.js'
 import {signalNumber} from './signals.js'
 import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
@@ -104,6 +105,7 @@ export async function startContainerAsync(engine: Engine, record: ContainerRecor
 function startedFrom(engine: Engine, record: ContainerRecord, out: string): {pid: number; alreadyRunning: boolean} {
   const started = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {pid?: number; ports?: Array<{proto: string; hostIp: string; hostPort: number; containerPort: number}>}
   recordPorts(engine, record.id, started.ports)
+  announceStarted(engine, record.id)
   return {pid: started.pid ?? 0, alreadyRunning: false}
 }
 

@@ -14,7 +14,7 @@ import {readImageFile, resolveUser} from '../spec/user.js'
 import {applyHostOptions} from '../spec/host-options.js'
 import {checkNamespacePeers, namespaceRuntimeArgs} from '../spec/namespaces.js'
 import {containerEtcFiles, networkRuntimeArgs, portBypassAnnotation, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
-import {forgetStoppedContainer} from '../network/attach.js'
+import {announceStarted, forgetStoppedContainer} from '../network/attach.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
 import {cgroupManager} from '../config.js'
@@ -325,6 +325,7 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
   const {started, exitCode, failure, warnings} = await superviseRuntime(child, (o) => {
     recordContainerEvent(engine.paths, 'start', actorOf(container))
+    announceStarted(engine, container.id)
     // (not for --rm: the runtime may be deleting the bundle already)
     if (!options.rm) {
       engine.containers.settle(container.id)

@@ -436,6 +436,16 @@ export function refreshNetworkHosts(engine: Engine, network: string, starting?: 
   })
 }
 
+/**
+ * A container is running: every /etc/hosts on its user-defined networks is written again.
+ * The refresh before the start (networkRuntimeArgs) cannot see a peer that is starting at the
+ * same moment (compose starts services in parallel) as running; whichever of the two
+ * refreshes after both are up sees both.
+ */
+export function announceStarted(engine: Engine, id: string): void {
+  for (const e of readContainerNetwork(engine, id)?.endpoints ?? []) refreshNetworkHosts(engine, e.network, id)
+}
+
 /** A container stopped: the peers on its user-defined networks forget it (its addresses stay reserved). */
 export function forgetStoppedContainer(engine: Engine, id: string): void {
   const on = Object.values(loadNetworks(engine).networks)
