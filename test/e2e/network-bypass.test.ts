@@ -94,6 +94,21 @@ describe('e2e: published-port bypass (NCX_PORT_BYPASS=1, [network] port_bypass)'
     expect(hostTcp().has(listener)).to.equal(true)
   })
 
+  it('per container: --annotation ncx.bypass4netns=true turns it on, nerdctl/bypass4netns=false off over NCX_PORT_BYPASS=1; a bad value is refused', async () => {
+    const port = await freePort()
+    box.ok(['run', '-d', '--name', 'annotated', '--annotation', 'ncx.bypass4netns=true', '-p', `127.0.0.1:${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])
+    expect(await fetchText(port, '/hostname')).to.match(/^[0-9a-f]{12}\n$/)
+    expect(hostTcp().has(pid1Sockets(box, 'annotated')[0])).to.equal(true)
+    const port2 = await freePort()
+    box.ok(['run', '-d', '--name', 'optout', '--annotation', 'nerdctl/bypass4netns=false', '-p', `127.0.0.1:${port2}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'], on)
+    expect(await fetchText(port2, '/hostname')).to.match(/^[0-9a-f]{12}\n$/)
+    expect(containerTcp(box, 'optout').has(pid1Sockets(box, 'optout')[0])).to.equal(true)
+    const bad = box.ncx(['run', '-d', '--annotation', 'ncx.bypass4netns=maybe', '-p', '80', 'busybox', 'true'])
+    expect(bad.code).to.equal(125)
+    expect(bad.stderr).to.contain('invalid annotation ncx.bypass4netns=maybe: must be true or false')
+    box.ok(['rm', '-f', 'annotated', 'optout'])
+  })
+
   it('off (the default): the published port is relayed, the container\'s socket stays in its namespace', async () => {
     const port = await freePort()
     box.ok(['run', '-d', '--name', 'relayed', '-p', `127.0.0.1:${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])

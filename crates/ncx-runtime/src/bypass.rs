@@ -27,7 +27,8 @@
 //!      continues unchanged (SECCOMP_USER_NOTIF_FLAG_CONTINUE): unix sockets, UDP, ports that
 //!      are not published, loopback-only binds.
 //!   3. For each bypassed port, a reverse relay listens inside the container's namespace on
-//!      the container port (`[::]`, dual-stack, else `0.0.0.0`) and relays to the host
+//!      the container port (`0.0.0.0`, so the application's own IPv6-only socket on the
+//!      same port can still be bound) and relays to the host
 //!      socket (the splice relay of net.rs), so the container itself (`localhost:80`) and its
 //!      peers (`web:80`) still reach the service.
 //!   4. When the container's processes are gone (the listener reports POLLHUP) the reverse
@@ -484,8 +485,9 @@ fn recv_fd(ctl: RawFd) -> Option<RawFd> {
     }
 }
 
-/// A listener on `port` inside process `pid`'s network namespace: dual-stack `[::]`, else
-/// `0.0.0.0`. Made by a short-lived thread: a thread that joins the container's namespace
+/// A listener on `0.0.0.0:port` inside process `pid`'s network namespace. IPv4 only: an
+/// application that binds the IPv4 port (bypassed) and then `[::]:port` with IPV6_V6ONLY
+/// (nginx's default `listen 80; listen [::]:80;`) keeps its IPv6 socket. Made by a short-lived thread: a thread that joins the container's namespace
 /// cannot come back (the host's namespace belongs to the initial user namespace), and the
 /// socket stays in the namespace it was made in.
 fn reverse_listener(pid: u32, port: u16) -> Option<RawFd> {
@@ -503,31 +505,20 @@ fn reverse_listener_here(pid: u32, port: u16) -> Option<RawFd> {
     if !entered {
         return None;
     }
-    let listen_on = |family: i32| -> Option<RawFd> {
-        let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return None;
-        }
-        setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
-        let rc = if family == libc::AF_INET6 {
-            setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 0);
-            let mut a: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-            a.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            a.sin6_port = port.to_be();
-            unsafe { libc::bind(fd, &a as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in6>() as u32) }
-        } else {
-            let mut a: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-            a.sin_family = libc::AF_INET as libc::sa_family_t;
-            a.sin_port = port.to_be();
-            unsafe { libc::bind(fd, &a as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as u32) }
-        };
-        if rc < 0 || unsafe { libc::listen(fd, 1024) } < 0 {
-            unsafe { libc::close(fd) };
-            return None;
-        }
-        Some(fd)
-    };
-    listen_on(libc::AF_INET6).or_else(|| listen_on(libc::AF_INET))
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
+    }
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
+    let mut a: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    a.sin_family = libc::AF_INET as libc::sa_family_t;
+    a.sin_port = port.to_be();
+    let rc = unsafe { libc::bind(fd, &a as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as u32) };
+    if rc < 0 || unsafe { libc::listen(fd, 1024) } < 0 {
+        unsafe { libc::close(fd) };
+        return None;
+    }
+    Some(fd)
 }
 
 /// Where the reverse relay connects: the host listener's address (loopback for the wildcard).
