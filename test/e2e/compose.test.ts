@@ -1,40 +1,9 @@
 import {expect} from 'chai'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {get} from 'node:http'
-import {AddressInfo, createServer} from 'node:net'
 import {join} from 'node:path'
 
 import {Sandbox, userDir} from './harness.js'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function fetchText(port: number, attempts = 50): Promise<string> {
-  for (let i = 0; ; i++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = get({host: '127.0.0.1', port, path: '/', timeout: 3000}, (res) => {
-          let body = ''
-          res.setEncoding('utf8')
-          res.on('data', (d: string) => (body += d))
-          res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))))
-        })
-        req.on('error', reject)
-        req.on('timeout', () => req.destroy(new Error('timeout')))
-      })
-    } catch (error) {
-      if (i >= attempts) throw error
-      await sleep(100)
-    }
-  }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  const {port} = srv.address() as AddressInfo
-  await new Promise((r) => srv.close(r))
-  return port
-}
+import {fetchText, freePort, sleep} from './net-helpers.js'
 
 interface Inspect {
   Id: string
