@@ -6,6 +6,23 @@
 //   one pre-bundled file, see the build:fast script). Everything else, and any `--help`,
 //   goes through oclif with the generated oclif.manifest.json.
 const argv = process.argv.slice(2)
+
+// Global options before the command (`ncx --root DIR ps`, `ncx --debug pull x`, as the root
+// help shows them): handed on through the environment, which every command and the fast path
+// read (a --root after the command still wins).
+while (argv.length > 0) {
+  const [flag, inline] = argv[0].split(/=(.*)/s)
+  if (flag === '--root' || flag === '--data-root') {
+    const value = inline !== undefined ? inline : argv[1]
+    if (value === undefined || value === '') break // the command parser says what is missing
+    process.env.NCX_ROOT = require('node:path').resolve(value)
+    argv.splice(0, inline !== undefined ? 1 : 2)
+  } else if (argv[0] === '--debug' || argv[0] === '-D') {
+    process.env.NCX_DEBUG = '1'
+    argv.shift()
+  } else break
+}
+if (argv.length !== process.argv.length - 2) process.argv.splice(2, process.argv.length, ...argv)
 const first = argv[0]
 
 // `ncx compose -f a.yml -p proj up -d`: Docker puts compose's global flags before the

@@ -23,7 +23,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: BaseArgs<T>
   /** Every positional, for commands taking a variable number (`rmi A B C`). */
   protected positionals: string[] = []
-  private debugOn = process.argv.includes('--debug')
+  // (NCX_DEBUG=1: `ncx --debug COMMAND`, see bin/run.cjs)
+  private debugOn = process.argv.includes('--debug') || process.env.NCX_DEBUG === '1'
   private cachedEngine?: Engine
 
   protected engine(): Engine {
@@ -44,7 +45,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.positionals = argv as string[]
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
-    this.debugOn = Boolean(this.flags.debug)
+    this.debugOn = Boolean(this.flags.debug) || process.env.NCX_DEBUG === '1'
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {

@@ -12,7 +12,7 @@ async function guarded(argv: string[], fn: () => Promise<number>): Promise<numbe
   try {
     return await fn()
   } catch (error) {
-    const {text, exitCode} = renderError(error, argv.includes('--debug'))
+    const {text, exitCode} = renderError(error, argv.includes('--debug') || process.env.NCX_DEBUG === '1')
     process.stderr.write(text + '\n')
     return exitCode
   }

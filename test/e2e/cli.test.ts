@@ -9,7 +9,7 @@ import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {Result, Sandbox, asRoot, installation} from './harness.js'
+import {Result, Sandbox, asRoot, installation, userDir} from './harness.js'
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
@@ -187,6 +187,25 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
     const bad = box.ncx(['images'], {env})
     expect(bad.code).to.equal(125)
     expect(bad.stderr).to.contain('ncx.toml: unknown key "data_rot"')
+  })
+
+  it('global options before the command: --root DIR / --root=DIR / --data-root, --debug (as the root help shows them)', () => {
+    const other = userDir('ncx-e2e-global-root-')
+    box.ok(['--root', other, 'volume', 'create', 'elsewhere'])
+    expect(box.ok(['volume', 'ls', '-q'])).to.not.contain('elsewhere')
+    expect(box.ok([`--root=${other}`, 'volume', 'ls', '-q'])).to.equal('elsewhere\n')
+    expect(box.ok(['--data-root', other, 'volume', 'ls', '-q'])).to.equal('elsewhere\n')
+    // The fast path too, and a --root after the command still wins.
+    const run = box.ncx(['--root', other, 'run', '--rm', 'busybox', 'true'])
+    expect(run.code).to.equal(125)
+    expect(run.stderr).to.contain("Unable to find image 'busybox:latest' locally")
+    expect(box.ok(['--root', other, 'volume', 'ls', '-q', '--root', box.root])).to.not.contain('elsewhere')
+    const plain = box.ncx(['volume', 'inspect', 'no-such-thing'])
+    const debug = box.ncx(['--debug', 'volume', 'inspect', 'no-such-thing'])
+    expect(plain.code).to.equal(debug.code)
+    expect(plain.stderr).to.not.match(/\n\s+at /)
+    expect(debug.stderr).to.match(/\n\s+at /)
+    rmSync(other, {recursive: true, force: true})
   })
 
   it('--help groups commands like Docker', () => {
