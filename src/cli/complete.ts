@@ -119,6 +119,9 @@ export const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/a
 export const FORMAT_KEYWORDS = ['table', 'json', '{{json .}}']
 export const LOG_DRIVERS = ['json-file', 'none']
 export const PULL_POLICIES = ['missing', 'never', 'always']
+/** `run -a` streams and `--runtime`'s one value (compat-flags.ts checks against these). */
+export const ATTACH_STREAMS = ['STDIN', 'STDOUT', 'STDERR']
+export const BUILTIN_RUNTIME = 'ncx-runtime'
 const SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGSTOP', 'SIGCONT']
 
 /** Values of flags with fixed choices, and flags whose values come from the store. */
@@ -158,6 +161,12 @@ function flagValues(flag: FlagInfo, commandId: string, source: CompletionSource)
     }
     case 'uts':
       return [{value: 'host'}]
+    case 'attach':
+      return ATTACH_STREAMS.map((value) => ({value}))
+    case 'runtime':
+      return [{value: BUILTIN_RUNTIME}]
+    case 'volume-driver':
+      return [{value: 'local'}]
     case 'file':
     case 'env-file':
     case 'input':

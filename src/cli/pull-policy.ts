@@ -9,9 +9,10 @@ export type PullPolicy = 'missing' | 'never' | 'always'
  * `run`/`create --pull`: pull when missing (default), always, or never, printing what
  * Docker prints on stderr. The registry code loads only when a pull happens. With
  * `--platform`, a local image of another platform counts as missing (Docker pulls the
- * asked-for one); when it cannot be pulled, Docker's mismatch message says why.
+ * asked-for one); when it cannot be pulled, Docker's mismatch message says why. `-q` drops
+ * the pull's progress and result lines (Docker still says "Unable to find image").
  */
-export async function ensureImage(engine: Engine, name: string, policy: PullPolicy, write: (text: string) => void, platform?: string): Promise<void> {
+export async function ensureImage(engine: Engine, name: string, policy: PullPolicy, write: (text: string) => void, platform?: string, quiet = false): Promise<void> {
   const local = engine.images.find(name)
   const mismatch = local && platform ? otherPlatform(engine, local.id, platform) : undefined
   const refuse = (cause?: unknown) =>
@@ -26,13 +27,14 @@ export async function ensureImage(engine: Engine, name: string, policy: PullPoli
   }
   if (!local) write(`Unable to find image '${familiarName(parseReference(name))}' locally\n`)
   const [{pullImage}, {LayerProgress}] = await Promise.all([import('../engine/image/pull.js'), import('./progress.js')])
-  const progress = new LayerProgress(process.stderr, Boolean(process.stderr.isTTY))
+  const progress = quiet ? undefined : new LayerProgress(process.stderr, Boolean(process.stderr.isTTY))
   let result
   try {
-    result = await pullImage(engine, name, {onEvent: (e) => progress.handle(e), ...(platform ? {platform} : {})})
+    result = await pullImage(engine, name, {onEvent: (e) => progress?.handle(e), ...(platform ? {platform} : {})})
   } catch (error) {
     if (mismatch) throw refuse(error)
     throw error
   }
+  if (quiet) return
   write(`Digest: ${result.digest}\nStatus: ${result.downloaded ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarName(parseReference(name))}\n`)
 }

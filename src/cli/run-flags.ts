@@ -18,6 +18,7 @@ import {VOLUME_FLAGS, parseVolumeFlags} from './volume-flags.js'
 import {RESOURCE_FLAGS, parseCgroupFlags, parseResourceFlags} from './resource-flags.js'
 import {SECURITY_FLAGS, parseSecurityFlags} from './security-flags.js'
 import {CONTAINER_FLAGS, parseContainerFlags} from './container-flags.js'
+import {COMPAT_FLAGS, parseCompatFlags} from './compat-flags.js'
 
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -31,6 +32,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   ...SECURITY_FLAGS,
   ...RESOURCE_FLAGS,
   ...CONTAINER_FLAGS,
+  ...COMPAT_FLAGS,
   {name: 'interactive', char: 'i', kind: 'boolean', description: 'Keep STDIN open'},
   {name: 'tty', char: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY'},
   {name: 'env', char: 'e', kind: 'multiple', description: 'Set environment variables (KEY=VALUE, or KEY to copy the host value)'},
@@ -96,6 +98,10 @@ export interface RunInvocation {
   detachKeys: number[]
   /** `--sig-proxy` (default true). */
   sigProxy: boolean
+  /** `-q`: no pull output. */
+  quiet: boolean
+  /** `WARNING:` lines for flags accepted but not applied. */
+  warnings: string[]
   root?: string
   debug: boolean
 }
@@ -215,6 +221,8 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     const v = str(flag)
     if (v !== undefined) health[key] = parseDuration(v, `--${flag}`)
   }
+  if (str('health-start-interval') !== undefined) parseDuration(str('health-start-interval') as string, '--health-start-interval')
+  const compat = parseCompatFlags(flags, detach)
   const retries = intFlag(str('health-retries'), '--health-retries')
   if (retries !== undefined) health.retries = retries
   const noHealthcheck = bool('no-healthcheck')
@@ -254,6 +262,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (cgroup) options.cgroup = cgroup
   // Only what was given, so records stay small and Docker's defaults apply elsewhere.
   if (detach) options.detach = true
+  if (compat.attach) options.attach = compat.attach
   if (restart !== undefined) options.restart = restart
   if (stopSignal !== undefined) options.stopSignal = stopSignal
   const stopTimeout = intFlag(str('stop-timeout'), '--stop-timeout')
@@ -264,7 +273,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (noHealthcheck) options.noHealthcheck = true
   const detachKeys = parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)
   const sigProxy = flags['sig-proxy'] !== false
-  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, detachKeys, sigProxy, root: str('root'), debug: bool('debug')}
+  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, detachKeys, sigProxy, quiet: compat.quiet, warnings: compat.warnings, root: str('root'), debug: bool('debug')}
 }
 
 /**
@@ -287,8 +296,9 @@ export async function executeRun(argv: readonly string[], warn: (text: string) =
 
 async function runInvocation(argv: readonly string[], warn: (text: string) => void, out: (text: string) => void): Promise<number> {
   const inv = parseRunArgv(argv)
+  for (const w of inv.warnings) warn(w)
   const engine = new Engine({dataRoot: inv.root, onWarning: warn})
-  await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line), inv.options.platform)
+  await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line), inv.options.platform, inv.quiet)
   if (inv.detach) {
     const container = runDetached(engine, inv.options)
     out(`${container.id}\n`)
@@ -307,8 +317,9 @@ async function runInvocation(argv: readonly string[], warn: (text: string) => vo
 export async function executeCreate(argv: readonly string[], warn: (text: string) => void, out: (text: string) => void): Promise<number> {
   return asEngineFailure(async () => {
     const inv = parseRunArgv(argv, process.env, 'create')
+    for (const w of inv.warnings) warn(w)
     const engine = new Engine({dataRoot: inv.root, onWarning: warn})
-    await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line), inv.options.platform)
+    await ensureImage(engine, inv.options.image, inv.pull, (line) => process.stderr.write(line), inv.options.platform, inv.quiet)
     const {container} = createContainer(engine, inv.options)
     out(`${container.id}\n`)
     return 0

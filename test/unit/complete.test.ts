@@ -34,6 +34,8 @@ const manifest = {
         'log-driver': {name: 'log-driver', type: 'option' as const},
         'env-file': {name: 'env-file', type: 'option' as const},
         detach: {name: 'detach', char: 'd', type: 'boolean' as const},
+        attach: {name: 'attach', char: 'a', type: 'option' as const},
+        runtime: {name: 'runtime', type: 'option' as const},
       },
     },
     'image:rm': {id: 'image:rm', aliases: ['rmi'], summary: 'Remove images', flags: {}},
@@ -124,6 +126,8 @@ describe('completion logic', () => {
     expect(values(['run', '--platform', 'linux/arm'])).to.deep.equal(['linux/arm64', 'linux/arm/v7', 'linux/arm/v6'])
     expect(values(['run', '--log-driver', ''])).to.deep.equal(['json-file', 'none'])
     expect(values(['ps', '--format', ''])).to.deep.equal(['table', 'json', '{{json .}}'])
+    expect(values(['run', '-a', ''])).to.deep.equal(['STDIN', 'STDOUT', 'STDERR'])
+    expect(values(['run', '--runtime', ''])).to.deep.equal(['ncx-runtime'])
   })
 
   it('completes network modes, network names and container: for --network (also --flag=value)', () => {

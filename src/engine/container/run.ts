@@ -9,7 +9,7 @@ import {NcxError} from '../errors.js'
 import {ImageConfig} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
-import {ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
+import {AttachStream, ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
 import {applyHostOptions} from '../spec/host-options.js'
 import {checkNamespacePeers, namespaceRuntimeArgs} from '../spec/namespaces.js'
@@ -322,7 +322,11 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   args.push(...namespaceRuntimeArgs(engine, container))
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.rm) args.push('--cleanup', dir)
-  const child = spawn(runtimeBinary(), args, {stdio: [options.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
+  // `-a`: only the listed streams are connected, the others are /dev/null (Docker's attach);
+  // stdin needs -i as well.
+  const attached = (s: AttachStream) => (options.attach ? options.attach.includes(s) : true) && (s !== 'stdin' || options.interactive)
+  const stdio = (['stdin', 'stdout', 'stderr'] as const).map((s) => (attached(s) ? 'inherit' : 'ignore'))
+  const child = spawn(runtimeBinary(), args, {stdio: [...stdio, 'pipe']})
   const {started, exitCode, failure, warnings} = await superviseRuntime(child, (o) => {
     recordContainerEvent(engine.paths, 'start', actorOf(container))
     announceStarted(engine, container.id)

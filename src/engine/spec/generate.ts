@@ -9,6 +9,8 @@ import type {SecurityOptions} from './security.js'
 import type {ResourceOptions} from '../cgroup/resources.js'
 import type {CgroupOptions} from '../cgroup/manager.js'
 
+export type AttachStream = 'stdin' | 'stdout' | 'stderr'
+
 /** What `run`/`create` asked for, already validated by the CLI. */
 export interface ContainerOptions {
   image: string
@@ -28,6 +30,8 @@ export interface ContainerOptions {
   readOnly: boolean
   /** `-d`: started under a monitor, output to the log. */
   detach?: boolean
+  /** `-a`: the streams a foreground run connects (the others go to /dev/null); unset = all. */
+  attach?: AttachStream[]
   /** `--restart no|on-failure[:N]|always|unless-stopped` (detached containers). */
   restart?: string
   /** `--stop-signal` (a name such as SIGTERM) and `--stop-timeout` (seconds). */

@@ -1,0 +1,78 @@
+/**
+ * `run`/`create` flags Docker has that are about output, attachment, or things ncx cannot
+ * do: `-q/--quiet` (no pull output), `-a/--attach` (which streams a foreground run
+ * connects), and flags that mean nothing here, each accepted with one warning or refused
+ * with the reason, so a pasted docker command line fails precisely rather than on
+ * "unknown flag".
+ */
+import {UsageError} from '../engine/errors.js'
+import {AttachStream} from '../engine/spec/generate.js'
+import {FlagSpec, ParsedFlags} from './argv.js'
+import {ATTACH_STREAMS, BUILTIN_RUNTIME} from './complete.js'
+
+export const COMPAT_FLAGS: FlagSpec[] = [
+  {name: 'quiet', char: 'q', kind: 'boolean', description: 'Suppress the pull output'},
+  {name: 'attach', char: 'a', kind: 'multiple', description: 'Attach to STDIN, STDOUT or STDERR (repeatable; only these are connected)'},
+  {name: 'disable-content-trust', kind: 'boolean', description: 'Skip image verification (accepted; ncx does not verify signatures)'},
+  {name: 'runtime', kind: 'string', description: `Runtime to use for this container (only ${BUILTIN_RUNTIME})`},
+  {name: 'volume-driver', kind: 'string', description: 'Optional volume driver for the container (only local)'},
+  {name: 'memory-swappiness', kind: 'string', description: 'Tune container memory swappiness (0 to 100) (cgroup v2 has none: warned about and ignored)'},
+  {name: 'device-cgroup-rule', kind: 'multiple', description: 'Add a rule to the cgroup allowed devices list (rootless: warned about and ignored)'},
+  {name: 'health-start-interval', kind: 'string', description: 'Time between checks during the start period (ms|s|m|h) (warned about and ignored: checks keep --health-interval)'},
+  {name: 'gpus', kind: 'string', description: 'GPU devices to add to the container (refused: ncx has no GPU support)'},
+  {name: 'ip6', kind: 'string', description: 'IPv6 address (refused: ncx networks are IPv4 only)'},
+  {name: 'link-local-ip', kind: 'multiple', description: 'Container IPv4/IPv6 link-local addresses (refused: not supported)'},
+  {name: 'storage-opt', kind: 'multiple', description: 'Storage driver options for the container (refused: no per-container storage quota)'},
+]
+
+export interface CompatFlags {
+  quiet: boolean
+  /** `-a`: the streams to connect, lower case; undefined = Docker's default (all of a foreground run). */
+  attach?: AttachStream[]
+  /** One line each, for `WARNING:` on stderr. */
+  warnings: string[]
+}
+
+/** `-a` values: STDIN, STDOUT, STDERR in any case, repeatable. */
+export function parseAttach(values: readonly string[]): AttachStream[] | undefined {
+  if (values.length === 0) return undefined
+  const out = new Set<AttachStream>()
+  for (const v of values) {
+    if (!ATTACH_STREAMS.includes(v.toUpperCase())) throw new UsageError(`invalid argument ${JSON.stringify(v)} for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`)
+    out.add(v.toLowerCase() as AttachStream)
+  }
+  return [...out]
+}
+
+const DEVICE_CGROUP_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/
+
+/** Validate the flags of COMPAT_FLAGS; refusals throw (exit 125), no-ops become warnings. */
+export function parseCompatFlags(flags: ParsedFlags, detach: boolean): CompatFlags {
+  const str = (k: string) => flags[k] as string | undefined
+  const list = (k: string) => (flags[k] as string[] | undefined) ?? []
+  const warnings: string[] = []
+  const attach = parseAttach(list('attach'))
+  if (attach && detach) throw new UsageError('Conflicting options: -a and -d', 'drop -a (a detached container is not attached), or drop -d')
+  const runtime = str('runtime')
+  if (runtime !== undefined && runtime !== BUILTIN_RUNTIME) throw new UsageError(`unknown or invalid runtime name: ${runtime}`, `the only runtime is ${BUILTIN_RUNTIME} (ncx info); drop --runtime`)
+  const driver = str('volume-driver')
+  if (driver !== undefined && driver !== '' && driver !== 'local') throw new UsageError(`error looking up volume plugin ${driver}: plugin "${driver}" not found`, 'ncx has no volume plugins: only the local driver; drop --volume-driver')
+  const gpus = str('gpus')
+  if (gpus !== undefined) throw new UsageError('could not select device driver "" with capabilities: [[gpu]]', 'ncx has no GPU support; drop --gpus')
+  if (str('ip6') !== undefined) throw new UsageError('--ip6 is not supported: ncx networks are IPv4 only', 'drop --ip6 (use --ip for an IPv4 address)')
+  if (list('link-local-ip').length > 0) throw new UsageError('--link-local-ip is not supported: ncx networks have no link-local addresses', 'drop --link-local-ip')
+  if (list('storage-opt').length > 0) throw new UsageError('--storage-opt is not supported: the rootless overlay storage has no per-container size quota', 'drop --storage-opt (limit the data with a volume on a sized filesystem)')
+  const swappiness = str('memory-swappiness')
+  if (swappiness !== undefined) {
+    if (!/^-?\d+$/.test(swappiness)) throw new UsageError(`invalid argument ${JSON.stringify(swappiness)} for "--memory-swappiness" flag: strconv.ParseInt: parsing ${JSON.stringify(swappiness)}: invalid syntax`)
+    const n = Number(swappiness)
+    if (n !== -1 && (n < 0 || n > 100)) throw new UsageError(`invalid value: ${n}, valid memory swappiness range is 0-100`)
+    if (n !== -1) warnings.push('Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.')
+  }
+  const rules = list('device-cgroup-rule')
+  for (const r of rules) if (!DEVICE_CGROUP_RULE.test(r)) throw new UsageError(`invalid device cgroup format '${r}'`, "use TYPE MAJOR:MINOR ACCESS, e.g. 'c 1:3 rwm'")
+  if (rules.length > 0) warnings.push('--device-cgroup-rule ignored: rootless containers have no device cgroup (only devices given with --device are reachable)')
+  const startInterval = str('health-start-interval')
+  if (startInterval !== undefined) warnings.push('--health-start-interval ignored: during the start period checks run every --health-interval')
+  return {quiet: flags.quiet === true, ...(attach ? {attach} : {}), warnings}
+}

@@ -1,0 +1,73 @@
+import {expect} from 'chai'
+
+import {parseAttach} from '../../src/cli/compat-flags.js'
+import {RUN_FLAGS, parseRunArgv} from '../../src/cli/run-flags.js'
+
+const env = {NCX_DEFAULT_NETWORK: 'none'}
+
+function refusal(flags: string[], command: 'run' | 'create' = 'run'): {message: string; exitCode: number} {
+  try {
+    parseRunArgv([...flags, 'busybox'], env, command)
+  } catch (error) {
+    return {message: (error as Error).message, exitCode: (error as {exitCode: number}).exitCode}
+  }
+  throw new Error(`${flags.join(' ')} was accepted`)
+}
+
+describe('run/create -q, -a and the flags ncx accepts as no-ops or refuses (src/cli/compat-flags.ts)', () => {
+  it('-q/--quiet sets quiet; without it the pull output stays', () => {
+    expect(parseRunArgv(['-q', 'busybox'], env).quiet).to.equal(true)
+    expect(parseRunArgv(['--quiet', 'busybox'], env, 'create').quiet).to.equal(true)
+    expect(parseRunArgv(['busybox'], env).quiet).to.equal(false)
+  })
+
+  it('-a/--attach: case-insensitive, repeatable, deduplicated; Docker\'s message for a bad stream', () => {
+    expect(parseRunArgv(['-a', 'stdout', '--attach', 'STDERR', '-a', 'Stdout', 'busybox'], env).options.attach).to.deep.equal(['stdout', 'stderr'])
+    expect(parseRunArgv(['busybox'], env).options).to.not.have.property('attach')
+    expect(parseAttach([])).to.equal(undefined)
+    expect(refusal(['-a', 'stdnothing'])).to.deep.equal({message: 'invalid argument "stdnothing" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR', exitCode: 125})
+  })
+
+  it('-a with -d is Docker\'s conflict', () => {
+    expect(refusal(['-d', '-a', 'stdout']).message).to.contain('Conflicting options: -a and -d')
+  })
+
+  it('refuses what cannot apply here, each with the reason (exit 125)', () => {
+    const cases: Array<[string[], string]> = [
+      [['--runtime', 'runc'], 'unknown or invalid runtime name: runc'],
+      [['--volume-driver', 'convoy'], 'error looking up volume plugin convoy: plugin "convoy" not found'],
+      [['--gpus', 'all'], 'could not select device driver "" with capabilities: [[gpu]]'],
+      [['--ip6', 'fd00::5'], 'ncx networks are IPv4 only'],
+      [['--link-local-ip', '169.254.1.1'], '--link-local-ip is not supported'],
+      [['--storage-opt', 'size=1G'], '--storage-opt is not supported'],
+      [['--memory-swappiness', '101'], 'invalid value: 101, valid memory swappiness range is 0-100'],
+      [['--memory-swappiness', 'lots'], 'invalid argument "lots" for "--memory-swappiness" flag'],
+      [['--device-cgroup-rule', 'c 1:3'], "invalid device cgroup format 'c 1:3'"],
+      [['--health-start-interval', 'soon'], 'time: invalid duration "soon"'],
+    ]
+    for (const [flags, message] of cases) {
+      const r = refusal(flags)
+      expect(r.message, flags.join(' ')).to.contain(message)
+      expect(r.exitCode, flags.join(' ')).to.equal(125)
+    }
+  })
+
+  it('accepts the built-in runtime, the local volume driver and --disable-content-trust silently', () => {
+    const inv = parseRunArgv(['--runtime', 'ncx-runtime', '--volume-driver', 'local', '--disable-content-trust', '--memory-swappiness', '-1', 'busybox'], env)
+    expect(inv.warnings).to.deep.equal([])
+  })
+
+  it('warns once per flag it accepts but cannot apply', () => {
+    const inv = parseRunArgv(['--memory-swappiness', '60', '--device-cgroup-rule', 'c 1:3 rwm', '--device-cgroup-rule', 'b *:* r', '--health-start-interval', '5s', 'busybox'], env)
+    expect(inv.warnings).to.have.length(3)
+    expect(inv.warnings[0]).to.contain('Memory swappiness discarded')
+    expect(inv.warnings[1]).to.contain('--device-cgroup-rule ignored')
+    expect(inv.warnings[2]).to.contain('--health-start-interval ignored')
+  })
+
+  it('every new flag is in the run table with help text', () => {
+    for (const name of ['quiet', 'attach', 'disable-content-trust', 'runtime', 'volume-driver', 'memory-swappiness', 'device-cgroup-rule', 'health-start-interval', 'gpus', 'ip6', 'link-local-ip', 'storage-opt']) {
+      expect(RUN_FLAGS.find((f) => f.name === name)?.description, name).to.be.a('string').and.not.equal('')
+    }
+  })
+})
