@@ -10,6 +10,7 @@ import {hostname} from 'node:os'
 import {join} from 'node:path'
 
 import {Sandbox, userDir} from './harness.js'
+import {Registry, fixture, pushImage, startRegistry} from '../registry/harness.js'
 
 describe('e2e: run/create metadata and namespace flags', function () {
   this.timeout(120_000)
@@ -120,6 +121,65 @@ describe('e2e: run/create metadata and namespace flags', function () {
       [['--platform', 'linux'], 'invalid platform "linux"'],
     ]
     for (const [flags, message] of cases) {
+      const r = box.ncx(['run', '--rm', ...flags, 'busybox', 'true'])
+      expect(r.code, flags.join(' ')).to.equal(125)
+      expect(r.stderr, flags.join(' ')).to.contain(message)
+    }
+  })
+})
+
+describe('e2e: run -q, -a, and the Docker flags ncx warns about or refuses', function () {
+  this.timeout(180_000)
+  const box = new Sandbox()
+  let registry: Registry
+  before(async () => {
+    box.load('busybox.oci.tar')
+    registry = await startRegistry({auth: 'none'})
+    await pushImage(registry, fixture('busybox'), 'library/busybox:q')
+  })
+  after(async () => {
+    box.destroy()
+    await registry?.stop()
+  })
+
+  it('-q drops the pull progress and result lines (Docker keeps "Unable to find image")', () => {
+    const image = `${registry.host}/library/busybox:q`
+    const quiet = box.ncx(['run', '--rm', '-q', '--network', 'none', image, 'echo', 'hi'])
+    expect(quiet.code, quiet.stderr).to.equal(0)
+    expect(quiet.stdout).to.equal('hi\n')
+    expect(quiet.stderr).to.equal(`Unable to find image '${image}' locally\n`)
+    box.ok(['rmi', image])
+    const loud = box.ncx(['run', '--rm', '--network', 'none', image, 'echo', 'hi'])
+    expect(loud.code, loud.stderr).to.equal(0)
+    expect(loud.stderr).to.match(/: (Pull complete|Already exists)\n/).and.contain('Digest: sha256:').and.contain('Status: ')
+  })
+
+  it('-a connects only the listed streams; stdin only with -a stdin (and -i)', () => {
+    const cmd = ['sh', '-c', 'echo out; echo err >&2; cat']
+    const both = box.ncx(['run', '--rm', '-i', '--network', 'none', 'busybox', ...cmd], {input: 'in\n'})
+    expect([both.stdout, both.stderr]).to.deep.equal(['out\nin\n', 'err\n'])
+    const outOnly = box.ncx(['run', '--rm', '-i', '-a', 'stdout', '--network', 'none', 'busybox', ...cmd], {input: 'in\n'})
+    expect(outOnly.code, outOnly.stderr).to.equal(0)
+    expect([outOnly.stdout, outOnly.stderr]).to.deep.equal(['out\n', ''])
+    const errIn = box.ncx(['run', '--rm', '-i', '-a', 'STDERR', '-a', 'stdin', '--network', 'none', 'busybox', 'sh', '-c', 'echo out; cat >&2'], {input: 'typed\n'})
+    expect([errIn.code, errIn.stdout, errIn.stderr]).to.deep.equal([0, '', 'typed\n'])
+    const id = box.ok(['create', '-a', 'stdout', 'busybox', 'true']).trim()
+    expect(box.ok(['inspect', '-f', '{{.Config.AttachStdout}} {{.Config.AttachStderr}}', id]).trim()).to.equal('true false')
+    box.ok(['rm', id])
+    const conflict = box.ncx(['run', '-d', '-a', 'stdout', 'busybox', 'true'])
+    expect([conflict.code, conflict.stderr]).to.satisfy(([c, e]: [number, string]) => c === 125 && e.includes('Conflicting options: -a and -d'))
+    const bad = box.ncx(['run', '--rm', '-a', 'stdio', 'busybox', 'true'])
+    expect(bad.code).to.equal(125)
+    expect(bad.stderr).to.contain('invalid argument "stdio" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR')
+  })
+
+  it('flags that cannot apply: one WARNING line and the container runs, or a refusal with the reason', () => {
+    const warned = box.ncx(['run', '--rm', '--network', 'none', '--memory-swappiness', '10', '--device-cgroup-rule', 'c 1:3 rwm', '--disable-content-trust', '--runtime', 'ncx-runtime', 'busybox', 'echo', 'ran'])
+    expect(warned.code, warned.stderr).to.equal(0)
+    expect(warned.stdout).to.equal('ran\n')
+    expect(warned.stderr.split('\n').filter((l) => l.startsWith('WARNING:'))).to.have.length(2)
+    expect(warned.stderr).to.contain('Memory swappiness discarded').and.contain('--device-cgroup-rule ignored')
+    for (const [flags, message] of [[['--gpus', 'all'], 'could not select device driver'], [['--runtime', 'runc'], 'unknown or invalid runtime name: runc'], [['--ip6', 'fd00::2'], 'IPv4 only']] as const) {
       const r = box.ncx(['run', '--rm', ...flags, 'busybox', 'true'])
       expect(r.code, flags.join(' ')).to.equal(125)
       expect(r.stderr, flags.join(' ')).to.contain(message)
