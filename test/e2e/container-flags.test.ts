@@ -163,6 +163,9 @@ describe('e2e: run -q, -a, and the Docker flags ncx warns about or refuses', fun
     expect([outOnly.stdout, outOnly.stderr]).to.deep.equal(['out\n', ''])
     const errIn = box.ncx(['run', '--rm', '-i', '-a', 'STDERR', '-a', 'stdin', '--network', 'none', 'busybox', 'sh', '-c', 'echo out; cat >&2'], {input: 'typed\n'})
     expect([errIn.code, errIn.stdout, errIn.stderr]).to.deep.equal([0, '', 'typed\n'])
+    // --sig-proxy=false runs attached to a monitor: the same streams
+    const monitored = box.ncx(['run', '--rm', '--sig-proxy=false', '-a', 'stderr', '--network', 'none', 'busybox', 'sh', '-c', 'echo out; echo err >&2'])
+    expect([monitored.code, monitored.stdout, monitored.stderr]).to.deep.equal([0, '', 'err\n'])
     const id = box.ok(['create', '-a', 'stdout', 'busybox', 'true']).trim()
     expect(box.ok(['inspect', '-f', '{{.Config.AttachStdout}} {{.Config.AttachStderr}}', id]).trim()).to.equal('true false')
     box.ok(['rm', id])

@@ -9,7 +9,7 @@ import {existsSync} from 'node:fs'
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
 import {NcxError, UsageError} from '../errors.js'
-import {ContainerOptions} from '../spec/generate.js'
+import {AttachStream, ContainerOptions} from '../spec/generate.js'
 import {releaseContainer} from '../network/container.js'
 import {startContainer, stateOf, waitContainer} from './lifecycle.js'
 import {createContainer, superviseRuntime} from './run.js'
@@ -47,6 +47,8 @@ export interface AttachOptions {
   detachKeys: number[]
   /** Pass signals to the container (only without a terminal, as Docker). */
   sigProxy: boolean
+  /** `run -a`: stdout/stderr not listed go to /dev/null (unset: both connected). */
+  streams?: AttachStream[]
 }
 
 export interface AttachOutcome {
@@ -65,7 +67,8 @@ export async function attachContainer(engine: Engine, record: ContainerRecord, o
   if (tty) args.push('--tty')
   if (!options.stdin) args.push('--no-stdin')
   if (options.sigProxy) args.push('--sig-proxy')
-  const child = spawn(runtimeBinary(), args, {stdio: [options.stdin ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe']})
+  const out = (s: AttachStream) => (!options.streams || options.streams.includes(s) ? 'inherit' : 'ignore')
+  const child = spawn(runtimeBinary(), args, {stdio: [options.stdin ? 'inherit' : 'ignore', out('stdout'), out('stderr'), 'pipe']})
   const outcome = await superviseRuntime(child)
   if (outcome.failure) throw new NcxError(outcome.failure.message, {exitCode: outcome.failure.code})
   // The monitor closed without an exit code (it died): the store knows the rest.
@@ -105,7 +108,8 @@ export async function runAttached(engine: Engine, options: ContainerOptions, att
   } finally {
     engine.containers.settle(container.id)
   }
-  const outcome = await attachContainer(engine, container, {...attach, stdin: options.interactive})
+  const stdin = options.interactive && (options.attach?.includes('stdin') ?? true)
+  const outcome = await attachContainer(engine, container, {...attach, stdin, ...(options.attach ? {streams: options.attach} : {})})
   if (!outcome.detached) await released()
   return outcome
 }
