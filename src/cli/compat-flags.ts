@@ -1,5 +1,5 @@
 /**
- * `run`/`create` flags Docker has that are about output, attachment, or things ncx cannot
+ * `run`/`create` flags Docker has that are about output, attachment, legacy `--link`, or things ncx cannot
  * do: `-q/--quiet` (no pull output), `-a/--attach` (which streams a foreground run
  * connects), and flags that mean nothing here, each accepted with one warning or refused
  * with the reason, so a pasted docker command line fails precisely rather than on
@@ -19,6 +19,7 @@ export const COMPAT_FLAGS: FlagSpec[] = [
   {name: 'memory-swappiness', kind: 'string', description: 'Tune container memory swappiness (0 to 100) (cgroup v2 has none: warned about and ignored)'},
   {name: 'device-cgroup-rule', kind: 'multiple', description: 'Add a rule to the cgroup allowed devices list (rootless: warned about and ignored)'},
   {name: 'health-start-interval', kind: 'string', description: 'Time between checks during the start period (ms|s|m|h) (warned about and ignored: checks keep --health-interval)'},
+  {name: 'link', kind: 'multiple', description: 'Add link to another container (NAME[:ALIAS]): ALIAS and NAME resolve to its address'},
   {name: 'gpus', kind: 'string', description: 'GPU devices to add to the container (refused: ncx has no GPU support)'},
   {name: 'ip6', kind: 'string', description: 'IPv6 address (refused: ncx networks are IPv4 only)'},
   {name: 'link-local-ip', kind: 'multiple', description: 'Container IPv4/IPv6 link-local addresses (refused: not supported)'},
@@ -29,6 +30,8 @@ export interface CompatFlags {
   quiet: boolean
   /** `-a`: the streams to connect, lower case; undefined = Docker's default (all of a foreground run). */
   attach?: AttachStream[]
+  /** `--link NAME[:ALIAS]`. */
+  links?: Array<{name: string; alias: string}>
   /** One line each, for `WARNING:` on stderr. */
   warnings: string[]
 }
@@ -46,8 +49,19 @@ export function parseAttach(values: readonly string[]): AttachStream[] | undefin
 
 const DEVICE_CGROUP_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/
 
+/** `--link NAME[:ALIAS]` (ALIAS defaults to NAME; a leading `/` is dropped, as Docker's). */
+export function parseLinks(values: readonly string[], bridged: boolean): Array<{name: string; alias: string}> | undefined {
+  if (values.length === 0) return undefined
+  if (!bridged) throw new UsageError("conflicting options: host type networking can't be used with links. This would result in undefined behavior", 'drop --link, or use a bridge network')
+  return values.map((v) => {
+    const parts = v.split(':').map((p) => p.replace(/^\//, ''))
+    if (parts.length > 2 || parts.some((p) => p === '')) throw new UsageError(`invalid argument ${JSON.stringify(v)} for "--link" flag: bad format for links: ${v}`, 'use NAME[:ALIAS]')
+    return {name: parts[0], alias: parts[1] ?? parts[0]}
+  })
+}
+
 /** Validate the flags of COMPAT_FLAGS; refusals throw (exit 125), no-ops become warnings. */
-export function parseCompatFlags(flags: ParsedFlags, detach: boolean): CompatFlags {
+export function parseCompatFlags(flags: ParsedFlags, detach: boolean, bridged: boolean): CompatFlags {
   const str = (k: string) => flags[k] as string | undefined
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const warnings: string[] = []
@@ -74,5 +88,6 @@ export function parseCompatFlags(flags: ParsedFlags, detach: boolean): CompatFla
   if (rules.length > 0) warnings.push('--device-cgroup-rule ignored: rootless containers have no device cgroup (only devices given with --device are reachable)')
   const startInterval = str('health-start-interval')
   if (startInterval !== undefined) warnings.push('--health-start-interval ignored: during the start period checks run every --health-interval')
-  return {quiet: flags.quiet === true, ...(attach ? {attach} : {}), warnings}
+  const links = parseLinks(list('link'), bridged)
+  return {quiet: flags.quiet === true, ...(attach ? {attach} : {}), ...(links ? {links} : {}), warnings}
 }

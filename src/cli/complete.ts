@@ -163,6 +163,8 @@ function flagValues(flag: FlagInfo, commandId: string, source: CompletionSource)
       return [{value: 'host'}]
     case 'attach':
       return ATTACH_STREAMS.map((value) => ({value}))
+    case 'link':
+      return source.containers().filter((c) => c.state === 'running').map((c) => ({value: c.name, description: 'link to it (NAME[:ALIAS])'}))
     case 'runtime':
       return [{value: BUILTIN_RUNTIME}]
     case 'volume-driver':

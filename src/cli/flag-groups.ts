@@ -3,7 +3,7 @@
  * reference groups them: what would otherwise be 50 flags in one alphabetical block.
  */
 const GROUPS: Array<[string, RegExp]> = [
-  ['NETWORK', /^(network|net|publish|publish-all|network-alias|net-alias|ip|ip6|dns|dns-search|dns-option|dns-opt|add-host|mac-address|expose|hostname|domainname|link-local-ip)$/],
+  ['NETWORK', /^(network|net|publish|publish-all|network-alias|net-alias|ip|ip6|dns|dns-search|dns-option|dns-opt|add-host|mac-address|expose|hostname|domainname|link-local-ip|link)$/],
   ['STORAGE', /^(volume|mount|tmpfs|volumes-from|read-only|workdir|storage-opt|volume-driver)$/],
   ['RESOURCES', /^(memory|memory-swap|memory-reservation|cpus|cpu-shares|cpu-quota|cpu-period|cpuset-cpus|cpuset-mems|pids-limit|ulimit|shm-size|oom-kill-disable|oom-score-adj|blkio-weight|device-read-bps|device-write-bps|cgroup-manager|cgroup-parent|cgroupns|memory-swappiness|device-cgroup-rule|gpus)$/],
   ['SECURITY', /^(user|cap-add|cap-drop|security-opt|privileged|userns|group-add|device|sysctl|pid|ipc|uts)$/],

@@ -222,7 +222,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     if (v !== undefined) health[key] = parseDuration(v, `--${flag}`)
   }
   if (str('health-start-interval') !== undefined) parseDuration(str('health-start-interval') as string, '--health-start-interval')
-  const compat = parseCompatFlags(flags, detach)
+  const compat = parseCompatFlags(flags, detach, isBridged(net.network))
   const retries = intFlag(str('health-retries'), '--health-retries')
   if (retries !== undefined) health.retries = retries
   const noHealthcheck = bool('no-healthcheck')
@@ -263,6 +263,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   // Only what was given, so records stay small and Docker's defaults apply elsewhere.
   if (detach) options.detach = true
   if (compat.attach) options.attach = compat.attach
+  if (compat.links) options.links = compat.links
   if (restart !== undefined) options.restart = restart
   if (stopSignal !== undefined) options.stopSignal = stopSignal
   const stopTimeout = intFlag(str('stop-timeout'), '--stop-timeout')

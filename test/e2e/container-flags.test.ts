@@ -176,6 +176,38 @@ describe('e2e: run -q, -a, and the Docker flags ncx warns about or refuses', fun
     expect(bad.stderr).to.contain('invalid argument "stdio" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR')
   })
 
+  it('--link NAME:ALIAS reaches NAME under ALIAS on the default bridge and on a user-defined network; missing, stopped and host-network links refused', () => {
+    const httpd = ['busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']
+    const db = box.ok(['run', '-d', '--name', 'linkdb', '--network', 'bridge', ...httpd]).trim()
+    const ip = box.ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', db]).trim()
+    const dbHost = box.ok(['exec', db, 'cat', '/etc/hostname']).trim()
+    const out = box.ok(['run', '--rm', '--network', 'bridge', '--link', 'linkdb:database', 'busybox', 'sh', '-c', 'cat /etc/hosts; wget -qO- http://database/hostname'])
+    expect(out).to.match(new RegExp(`^${ip.replaceAll('.', '\\.')}\\tdatabase linkdb ${db.slice(0, 12)}$`, 'm'))
+    expect(out.trim().split('\n').pop()).to.equal(dbHost)
+    const id = box.ok(['create', '--network', 'bridge', '--name', 'linker', '--link', 'linkdb:database', 'busybox', 'true']).trim()
+    expect(box.ok(['inspect', '-f', '{{json .HostConfig.Links}}', id]).trim()).to.equal('["/linkdb:/linker/database"]')
+    box.ok(['rm', id])
+    box.ok(['network', 'create', 'linknet'])
+    box.ok(['run', '-d', '--name', 'linkpeer', '--network', 'linknet', ...httpd])
+    const peerHost = box.ok(['exec', 'linkpeer', 'cat', '/etc/hostname']).trim()
+    expect(box.ok(['run', '--rm', '--network', 'linknet', '--link', 'linkpeer:backend', 'busybox', 'wget', '-qO-', 'http://backend/hostname']).trim()).to.equal(peerHost)
+    box.ok(['create', '--name', 'linkstopped', '--network', 'bridge', 'busybox', 'true'])
+    const cases: Array<[string[], string]> = [
+      [['--network', 'bridge', '--link', 'nosuch'], 'could not get container for nosuch: No such container: nosuch'],
+      [['--network', 'bridge', '--name', 'lk', '--link', 'linkstopped:s'], 'Cannot link to a non running container: /linkstopped AS /lk/s'],
+      [['--network', 'bridge', '--link', 'linkpeer'], 'Cannot link to /linkpeer, as it does not belong to the bridge network'],
+      [['--network', 'host', '--link', 'linkdb'], "host type networking can't be used with links"],
+    ]
+    for (const [flags, message] of cases) {
+      const r = box.ncx(['run', '--rm', ...flags, 'busybox', 'true'])
+      expect(r.code, flags.join(' ')).to.equal(125)
+      expect(r.stderr, flags.join(' ')).to.contain(message)
+    }
+    expect(box.ok(['ps', '-a', '--format', '{{.Names}}']).split('\n').filter(Boolean).sort()).to.deep.equal(['linkdb', 'linkpeer', 'linkstopped'])
+    box.ok(['rm', '-f', 'linkdb', 'linkpeer', 'linkstopped'])
+    box.ok(['network', 'rm', 'linknet'])
+  })
+
   it('flags that cannot apply: one WARNING line and the container runs, or a refusal with the reason', () => {
     const warned = box.ncx(['run', '--rm', '--network', 'none', '--memory-swappiness', '10', '--device-cgroup-rule', 'c 1:3 rwm', '--disable-content-trust', '--runtime', 'ncx-runtime', 'busybox', 'echo', 'ran'])
     expect(warned.code, warned.stderr).to.equal(0)

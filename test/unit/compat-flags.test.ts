@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {parseAttach} from '../../src/cli/compat-flags.js'
+import {parseAttach, parseLinks} from '../../src/cli/compat-flags.js'
 import {RUN_FLAGS, parseRunArgv} from '../../src/cli/run-flags.js'
 
 const env = {NCX_DEFAULT_NETWORK: 'none'}
@@ -65,8 +65,17 @@ describe('run/create -q, -a and the flags ncx accepts as no-ops or refuses (src/
     expect(inv.warnings[2]).to.contain('--health-start-interval ignored')
   })
 
+  it('--link NAME[:ALIAS]: alias defaults to the name; bad formats and non-bridge networks refused', () => {
+    const bridged = {NCX_DEFAULT_NETWORK: 'bridge'}
+    expect(parseRunArgv(['--link', 'db:database', '--link', '/cache', 'busybox'], bridged).options.links).to.deep.equal([{name: 'db', alias: 'database'}, {name: 'cache', alias: 'cache'}])
+    expect(parseLinks([], true)).to.equal(undefined)
+    expect(() => parseLinks(['a:b:c'], true)).to.throw('invalid argument "a:b:c" for "--link" flag: bad format for links: a:b:c')
+    expect(() => parseLinks(['db:'], true)).to.throw('bad format for links')
+    expect(refusal(['--network', 'host', '--link', 'db'])).to.deep.equal({message: "conflicting options: host type networking can't be used with links. This would result in undefined behavior", exitCode: 125})
+  })
+
   it('every new flag is in the run table with help text', () => {
-    for (const name of ['quiet', 'attach', 'disable-content-trust', 'runtime', 'volume-driver', 'memory-swappiness', 'device-cgroup-rule', 'health-start-interval', 'gpus', 'ip6', 'link-local-ip', 'storage-opt']) {
+    for (const name of ['quiet', 'attach', 'link', 'disable-content-trust', 'runtime', 'volume-driver', 'memory-swappiness', 'device-cgroup-rule', 'health-start-interval', 'gpus', 'ip6', 'link-local-ip', 'storage-opt']) {
       expect(RUN_FLAGS.find((f) => f.name === name)?.description, name).to.be.a('string').and.not.equal('')
     }
   })

@@ -36,6 +36,7 @@ const manifest = {
         detach: {name: 'detach', char: 'd', type: 'boolean' as const},
         attach: {name: 'attach', char: 'a', type: 'option' as const},
         runtime: {name: 'runtime', type: 'option' as const},
+        link: {name: 'link', type: 'option' as const},
       },
     },
     'image:rm': {id: 'image:rm', aliases: ['rmi'], summary: 'Remove images', flags: {}},
@@ -128,6 +129,7 @@ describe('completion logic', () => {
     expect(values(['ps', '--format', ''])).to.deep.equal(['table', 'json', '{{json .}}'])
     expect(values(['run', '-a', ''])).to.deep.equal(['STDIN', 'STDOUT', 'STDERR'])
     expect(values(['run', '--runtime', ''])).to.deep.equal(['ncx-runtime'])
+    expect(values(['run', '--link', ''])).to.deep.equal(['web', 'db'])
   })
 
   it('completes network modes, network names and container: for --network (also --flag=value)', () => {

@@ -138,6 +138,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       ...hostConfigMounts(o.mounts, o.volumesFrom),
       LogConfig: {Type: logType, Config: o.logOpts ?? {}},
       NetworkMode: o.network,
+      Links: o.links ? o.links.map((l) => `/${l.name}:/${record.name}/${l.alias}`) : null,
       PortBindings: {},
       RestartPolicy: {Name: policy, MaximumRetryCount: Number(max ?? 0)},
       AutoRemove: o.rm,

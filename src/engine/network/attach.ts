@@ -410,7 +410,35 @@ function hostsFor(engine: Engine, file: NetworksFile, id: string, starting?: str
       peers.push({ip, names: [...new Set([peer.name, ...aliases, other.slice(0, 12)])]})
     }
   }
-  return hostsContent(self, rec.options.addHosts ?? [], peers)
+  const links = linkHostLines(engine, rec, rec.options.links ?? [], att.endpoints.map((e) => e.network), false)
+  return hostsContent(self, [...(rec.options.addHosts ?? []), ...links], peers)
+}
+
+/**
+ * `--link NAME[:ALIAS]`, Docker's legacy links: /etc/hosts lines for NAME's address on a
+ * network the two share, under ALIAS, NAME and NAME's short ID. With `strict` (at creation),
+ * Docker's errors for a missing, stopped or unreachable NAME; later rewrites skip those.
+ */
+export function linkHostLines(engine: Engine, self: {id: string; name: string}, links: ReadonlyArray<{name: string; alias: string}>, networks: readonly string[], strict: boolean): string[] {
+  const lines: string[] = []
+  for (const link of links) {
+    const peer = engine.containers.find(link.name)
+    if (!peer) {
+      if (strict) throw new UsageError(`could not get container for ${link.name}: No such container: ${link.name}`)
+      continue
+    }
+    if (!resolvable(engine, peer, undefined)) {
+      if (strict) throw new UsageError(`Cannot link to a non running container: /${peer.name} AS /${self.name}/${link.alias}`, `start ${peer.name} first`)
+      continue
+    }
+    const ep = readContainerNetwork(engine, peer.id)?.endpoints.find((e) => networks.includes(e.network))
+    if (!ep) {
+      if (strict) throw new UsageError(`Cannot link to /${peer.name}, as it does not belong to the ${networks[0]} network`, `connect it (ncx network connect ${networks[0]} ${peer.name}) or run on one of its networks`)
+      continue
+    }
+    lines.push(`${ep.ip}\t${[...new Set([link.alias, peer.name, peer.id.slice(0, 12)])].join(' ')}`)
+  }
+  return lines
 }
 
 /** Rewrite one container's /etc/hosts in place (same inode: a running container sees the new content). */

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {Engine} from '../engine.js'
 import {UsageError} from '../errors.js'
 import {ContainerOptions} from '../spec/generate.js'
-import {SLIRP_GUEST, attachContainer, hostsContent, isBridged, isSlirpMode, readContainerNetwork, recordSlirpContainer, runningPeer} from './attach.js'
+import {SLIRP_GUEST, attachContainer, hostsContent, isBridged, isSlirpMode, linkHostLines, readContainerNetwork, recordSlirpContainer, runningPeer} from './attach.js'
 import {DEFAULT_NETWORK, SLIRP_DNS, findNetwork, formatPorts} from './networks.js'
 
 export {networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer} from './attach.js'
@@ -81,8 +81,9 @@ export function containerEtcFiles(
     const att = attachContainer(engine, container.id, container.name, wants, options.publish)
     const first = att.endpoints[0]
     const userDefined = first.network !== DEFAULT_NETWORK
+    const links = linkHostLines(engine, container, options.links ?? [], att.endpoints.map((e) => e.network), true)
     return {
-      hosts: hostsContent({ip: first.ip, hostname, name: userDefined ? container.name : undefined, aliases: userDefined ? first.aliases : []}, extra, []),
+      hosts: hostsContent({ip: first.ip, hostname, name: userDefined ? container.name : undefined, aliases: userDefined ? first.aliases : []}, [...extra, ...links], []),
       resolvConf: resolvContent(`nameserver ${SLIRP_DNS}\n`, options),
       network: first.network,
       networks: att.endpoints.map((e) => e.network),

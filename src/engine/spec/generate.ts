@@ -32,6 +32,8 @@ export interface ContainerOptions {
   detach?: boolean
   /** `-a`: the streams a foreground run connects (the others go to /dev/null); unset = all. */
   attach?: AttachStream[]
+  /** `--link NAME[:ALIAS]`: /etc/hosts entries for NAME's address (src/engine/network/attach.ts). */
+  links?: Array<{name: string; alias: string}>
   /** `--restart no|on-failure[:N]|always|unless-stopped` (detached containers). */
   restart?: string
   /** `--stop-signal` (a name such as SIGTERM) and `--stop-timeout` (seconds). */
