@@ -18,7 +18,6 @@ export const COMPAT_FLAGS: FlagSpec[] = [
   {name: 'volume-driver', kind: 'string', description: 'Optional volume driver for the container (only local)'},
   {name: 'memory-swappiness', kind: 'string', description: 'Tune container memory swappiness (0 to 100) (cgroup v2 has none: warned about and ignored)'},
   {name: 'device-cgroup-rule', kind: 'multiple', description: 'Add a rule to the cgroup allowed devices list (rootless: warned about and ignored)'},
-  {name: 'health-start-interval', kind: 'string', description: 'Time between checks during the start period (ms|s|m|h) (warned about and ignored: checks keep --health-interval)'},
   {name: 'link', kind: 'multiple', description: 'Add link to another container (NAME[:ALIAS]): ALIAS and NAME resolve to its address'},
   {name: 'gpus', kind: 'string', description: 'GPU devices to add to the container (refused: ncx has no GPU support)'},
   {name: 'ip6', kind: 'string', description: 'IPv6 address (refused: ncx networks are IPv4 only)'},
@@ -86,8 +85,6 @@ export function parseCompatFlags(flags: ParsedFlags, detach: boolean, bridged: b
   const rules = list('device-cgroup-rule')
   for (const r of rules) if (!DEVICE_CGROUP_RULE.test(r)) throw new UsageError(`invalid device cgroup format '${r}'`, "use TYPE MAJOR:MINOR ACCESS, e.g. 'c 1:3 rwm'")
   if (rules.length > 0) warnings.push('--device-cgroup-rule ignored: rootless containers have no device cgroup (only devices given with --device are reachable)')
-  const startInterval = str('health-start-interval')
-  if (startInterval !== undefined) warnings.push('--health-start-interval ignored: during the start period checks run every --health-interval')
   const links = parseLinks(list('link'), bridged)
   return {quiet: flags.quiet === true, ...(attach ? {attach} : {}), ...(links ? {links} : {}), warnings}
 }

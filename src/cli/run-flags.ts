@@ -63,6 +63,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   {name: 'health-interval', kind: 'string', description: 'Time between running the check (ms|s|m|h) (default 30s)'},
   {name: 'health-timeout', kind: 'string', description: 'Maximum time to allow one check to run (ms|s|m|h) (default 30s)'},
   {name: 'health-start-period', kind: 'string', description: 'Start period for the container to initialize before counting retries (ms|s|m|h)'},
+  {name: 'health-start-interval', kind: 'string', description: 'Time between running the check during the start period (ms|s|m|h) (default: the interval)'},
   {name: 'health-retries', kind: 'string', description: 'Consecutive failures needed to report unhealthy'},
   {name: 'no-healthcheck', kind: 'boolean', description: 'Disable any container-specified HEALTHCHECK'},
   ...GLOBAL_FLAGS,
@@ -217,11 +218,10 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   }
   const health: HealthOptions = {}
   if (str('health-cmd') !== undefined) health.cmd = str('health-cmd')
-  for (const [flag, key] of [['health-interval', 'interval'], ['health-timeout', 'timeout'], ['health-start-period', 'startPeriod']] as const) {
+  for (const [flag, key] of [['health-interval', 'interval'], ['health-timeout', 'timeout'], ['health-start-period', 'startPeriod'], ['health-start-interval', 'startInterval']] as const) {
     const v = str(flag)
     if (v !== undefined) health[key] = parseDuration(v, `--${flag}`)
   }
-  if (str('health-start-interval') !== undefined) parseDuration(str('health-start-interval') as string, '--health-start-interval')
   const compat = parseCompatFlags(flags, detach, isBridged(net.network))
   const retries = intFlag(str('health-retries'), '--health-retries')
   if (retries !== undefined) health.retries = retries

@@ -208,6 +208,18 @@ describe('e2e: run -q, -a, and the Docker flags ncx warns about or refuses', fun
     box.ok(['network', 'rm', 'linknet'])
   })
 
+  it('--health-start-interval probes often during the start period (healthy long before --health-interval)', async () => {
+    const id = box.ok(['run', '-d', '--network', 'none', '--health-cmd', 'true', '--health-interval', '1h', '--health-start-period', '1m', '--health-start-interval', '200ms', 'busybox', 'sleep', '60']).trim()
+    expect(box.ok(['inspect', '-f', '{{.Config.Healthcheck.StartInterval}}', id]).trim()).to.equal('200000000')
+    let status = ''
+    for (let i = 0; i < 50 && status !== 'healthy'; i++) {
+      await new Promise((r) => setTimeout(r, 200))
+      status = box.ok(['inspect', '-f', '{{.State.Health.Status}}', id]).trim()
+    }
+    expect(status).to.equal('healthy')
+    box.ok(['rm', '-f', id])
+  })
+
   it('flags that cannot apply: one WARNING line and the container runs, or a refusal with the reason', () => {
     const warned = box.ncx(['run', '--rm', '--network', 'none', '--memory-swappiness', '10', '--device-cgroup-rule', 'c 1:3 rwm', '--disable-content-trust', '--runtime', 'ncx-runtime', 'busybox', 'echo', 'ran'])
     expect(warned.code, warned.stderr).to.equal(0)

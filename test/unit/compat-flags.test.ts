@@ -58,11 +58,14 @@ describe('run/create -q, -a and the flags ncx accepts as no-ops or refuses (src/
   })
 
   it('warns once per flag it accepts but cannot apply', () => {
-    const inv = parseRunArgv(['--memory-swappiness', '60', '--device-cgroup-rule', 'c 1:3 rwm', '--device-cgroup-rule', 'b *:* r', '--health-start-interval', '5s', 'busybox'], env)
-    expect(inv.warnings).to.have.length(3)
+    const inv = parseRunArgv(['--memory-swappiness', '60', '--device-cgroup-rule', 'c 1:3 rwm', '--device-cgroup-rule', 'b *:* r', 'busybox'], env)
+    expect(inv.warnings).to.have.length(2)
     expect(inv.warnings[0]).to.contain('Memory swappiness discarded')
     expect(inv.warnings[1]).to.contain('--device-cgroup-rule ignored')
-    expect(inv.warnings[2]).to.contain('--health-start-interval ignored')
+  })
+
+  it('--health-start-interval is a health option (effective health check, monitor argument)', () => {
+    expect(parseRunArgv(['--health-cmd', 'true', '--health-start-period', '1m', '--health-start-interval', '500ms', 'busybox'], env).options.health).to.deep.equal({cmd: 'true', startPeriod: 60e9, startInterval: 5e8})
   })
 
   it('--link NAME[:ALIAS]: alias defaults to the name; bad formats and non-bridge networks refused', () => {

@@ -357,8 +357,8 @@ networks:
     it('lists known but unsupported keys instead of dropping them silently', () => {
       const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    cpu_count: 2\n    runtime: runc\n'})
       expect(load(d).unsupported).to.deep.equal(['services.a.cpu_count', 'services.a.runtime'])
-      const e = project({'compose.yaml': 'services:\n  a:\n    image: x\n    deploy:\n      replicas: 2\n      resources:\n        limits: {memory: 64m}\n    healthcheck:\n      test: "true"\n      start_interval: 1s\n'})
-      expect(load(e).unsupported).to.deep.equal(['services.a.healthcheck.start_interval'])
+      const e = project({'compose.yaml': 'services:\n  a:\n    image: x\n    deploy:\n      replicas: 2\n      resources:\n        limits: {memory: 64m}\n      restart_policy: {delay: 5s}\n    healthcheck:\n      test: "true"\n      start_interval: 1s\n'})
+      expect(load(e).unsupported).to.deep.equal(['services.a.deploy.restart_policy.delay'])
     })
     it('warns once about `version` and unset variables', () => {
       const d = project({'compose.yaml': 'version: "3.8"\nservices:\n  a:\n    image: busybox:${T}\n    command: echo ${T}\n'})
@@ -372,7 +372,7 @@ networks:
   describe('containers of a service', () => {
     const engine = new Engine({dataRoot: join(tmpdir(), 'ncx-unit-compose-engine')})
     it('labels, aliases, ports, restart policy and health check', () => {
-      const d = project({'compose.yaml': 'name: shop\nservices:\n  web:\n    image: busybox\n    entrypoint: [sh, -c]\n    command: [echo hi]\n    ports: ["8080:80"]\n    deploy:\n      restart_policy:\n        condition: on-failure\n        max_attempts: 3\n    healthcheck:\n      test: [CMD, "true"]\n      interval: 2s\n    depends_on:\n      db: {condition: service_healthy, restart: true}\n  db:\n    image: busybox\n'})
+      const d = project({'compose.yaml': 'name: shop\nservices:\n  web:\n    image: busybox\n    entrypoint: [sh, -c]\n    command: [echo hi]\n    ports: ["8080:80"]\n    deploy:\n      restart_policy:\n        condition: on-failure\n        max_attempts: 3\n    healthcheck:\n      test: [CMD, "true"]\n      interval: 2s\n      start_interval: 500ms\n    depends_on:\n      db: {condition: service_healthy, restart: true}\n  db:\n    image: busybox\n'})
       const p = load(d)
       const o = replicaOptions(engine, p, 'web', p.services.web, {number: 2})
       expect(o.name).to.equal('shop-web-2')
@@ -382,7 +382,7 @@ networks:
       expect(o.networkAliases).to.deep.equal(['web'])
       expect(o.publish).to.deep.equal([{proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80}])
       expect(o.restart).to.equal('on-failure:3')
-      expect(o.health).to.deep.equal({test: ['CMD', 'true'], interval: 2e9})
+      expect(o.health).to.deep.equal({test: ['CMD', 'true'], interval: 2e9, startInterval: 5e8})
       expect(o.labels).to.include({
         'com.docker.compose.project': 'shop',
         'com.docker.compose.service': 'web',

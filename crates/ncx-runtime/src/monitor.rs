@@ -4,7 +4,7 @@
 //!   ncx-runtime monitor --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA]
 //!       [--log-path FILE [--log-max-size BYTES] [--log-max-file N]] [--restart POLICY]
 //!       [--health-cmd JSON --health-interval-ms N --health-timeout-ms N --health-retries N
-//!        --health-start-period-ms N] [--stdin-open [--stdin-once]] [--cleanup-bundle] [--exit-command JSON-ARGV]
+//!        --health-start-period-ms N [--health-start-interval-ms N]] [--stdin-open [--stdin-once]] [--cleanup-bundle] [--exit-command JSON-ARGV]
 //!       [--attach-wait]
 //!
 //! The process the CLI starts joins the user namespace and forks the monitor, which calls
@@ -63,6 +63,19 @@ struct HealthConfig {
     timeout: Duration,
     retries: u32,
     start_period: Duration,
+    /// Time between probes while the container is starting within its start period (0: interval).
+    start_interval: Duration,
+}
+
+/// Docker's probe interval: `--health-start-interval` while the container is still
+/// `starting` within its start period, else `--health-interval`.
+fn probe_interval(h: &HealthConfig, starting: bool, up_for: Option<Duration>) -> Duration {
+    let in_start = up_for.is_some_and(|t| t < h.start_period);
+    if starting && in_start && !h.start_interval.is_zero() {
+        h.start_interval
+    } else {
+        h.interval
+    }
 }
 
 struct Config {
@@ -145,6 +158,7 @@ fn parse_config(args: &Args) -> Result<Config, MonitorError> {
                 timeout: Duration::from_millis(ms(args, "health-timeout-ms", 30_000).max(10)),
                 retries: ms(args, "health-retries", 3) as u32,
                 start_period: Duration::from_millis(ms(args, "health-start-period-ms", 0)),
+                start_interval: Duration::from_millis(ms(args, "health-start-interval-ms", 0)),
             })
         }
         None => None,
@@ -459,7 +473,7 @@ impl Monitor {
         self.state.error.clear();
         if let Some(h) = &self.cfg.health {
             self.state.health = Some(HealthState::starting());
-            self.next_probe = Some(Instant::now() + h.interval);
+            self.next_probe = Some(Instant::now() + if h.start_interval.is_zero() || h.start_period.is_zero() { h.interval } else { h.start_interval });
         }
         self.running = Some(r);
         self.save();
@@ -538,7 +552,8 @@ impl Monitor {
         let retries = h.retries;
         if self.running.is_some() {
             self.state.health.get_or_insert_with(HealthState::starting).record(entry, in_start, retries);
-            self.next_probe = Some(Instant::now() + h.interval);
+            let starting = self.state.health.as_ref().is_some_and(|hs| hs.status == "starting");
+            self.next_probe = Some(Instant::now() + probe_interval(h, starting, self.running.as_ref().map(|r| r.started.elapsed())));
             self.save();
         }
     }
@@ -874,5 +889,22 @@ fn drop_inherited_text_pages() {
         let Some((a, b)) = range.split_once('-') else { continue };
         let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else { continue };
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_interval_only_while_starting_in_the_start_period() {
+        let secs = Duration::from_secs;
+        let h = HealthConfig { test: vec![], interval: secs(30), timeout: secs(30), retries: 3, start_period: secs(60), start_interval: secs(2) };
+        assert_eq!(probe_interval(&h, true, Some(secs(10))), secs(2));
+        assert_eq!(probe_interval(&h, false, Some(secs(10))), secs(30)); // healthy already
+        assert_eq!(probe_interval(&h, true, Some(secs(61))), secs(30)); // start period over
+        assert_eq!(probe_interval(&h, true, None), secs(30));
+        let plain = HealthConfig { start_interval: Duration::ZERO, ..h };
+        assert_eq!(probe_interval(&plain, true, Some(secs(10))), secs(30));
     }
 }

@@ -326,13 +326,14 @@ export function replicaOptions(engine: Engine, project: Project, name: string, s
   else if (hc) {
     const h: HealthOptions = {}
     if (hc.test) h.test = hc.test
-    const set = (k: 'interval' | 'timeout' | 'startPeriod', v: string | undefined) => {
+    const set = (k: 'interval' | 'timeout' | 'startPeriod' | 'startInterval', v: string | undefined) => {
       const n = nanos(v)
       if (n !== undefined) h[k] = n
     }
     set('interval', hc.interval)
     set('timeout', hc.timeout)
     set('startPeriod', hc.start_period)
+    set('startInterval', hc.start_interval)
     if (hc.retries !== undefined) h.retries = hc.retries
     if (Object.keys(h).length > 0) options.health = h
   }

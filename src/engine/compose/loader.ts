@@ -441,7 +441,6 @@ function partlySupported(name: string, svc: ServiceConfig): string[] {
   const rp = svc.deploy?.restart_policy
   if (rp?.delay !== undefined) at('deploy.restart_policy.delay')
   if (rp?.window !== undefined) at('deploy.restart_policy.window')
-  if (svc.healthcheck?.start_interval !== undefined) at('healthcheck.start_interval')
   for (const k of Object.keys(svc.logging?.options ?? {})) if (k !== 'max-size' && k !== 'max-file') at(`logging.options.${k}`)
   for (const [net, cfg] of Object.entries(svc.networks ?? {})) {
     for (const k of Object.keys(cfg ?? {})) if (k !== 'aliases' && k !== 'ipv4_address' && !k.startsWith('x-')) at(`networks.${net}.${k}`)

@@ -53,6 +53,7 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
     const ms = (ns: number | undefined, dflt: number) => String(ns ? Math.round(ns / NS_PER_MS) : dflt)
     args.push('--health-cmd', JSON.stringify(hc.Test), '--health-interval-ms', ms(hc.Interval, 30_000), '--health-timeout-ms', ms(hc.Timeout, 30_000))
     args.push('--health-start-period-ms', ms(hc.StartPeriod, 0), '--health-retries', String(hc.Retries ?? 3))
+    if (hc.StartInterval) args.push('--health-start-interval-ms', ms(hc.StartInterval, 0))
   }
   // Docker's StdinOnce: a container created attached (not -d) with -i sees EOF when the
   // attached client's stdin ends.

@@ -100,6 +100,7 @@ export interface Healthcheck {
   Interval?: number
   Timeout?: number
   StartPeriod?: number
+  StartInterval?: number
   Retries?: number
 }
 
@@ -111,6 +112,8 @@ export interface HealthOptions {
   interval?: number
   timeout?: number
   startPeriod?: number
+  /** `--health-start-interval`: time between checks during the start period. */
+  startInterval?: number
   retries?: number
 }
 
@@ -125,10 +128,12 @@ export function effectiveHealthcheck(options: ContainerOptions, image: Healthche
   const interval = pick(h.interval, image?.Interval)
   const timeout = pick(h.timeout, image?.Timeout)
   const startPeriod = pick(h.startPeriod, image?.StartPeriod)
+  const startInterval = pick(h.startInterval, image?.StartInterval)
   const retries = pick(h.retries, image?.Retries)
   if (interval !== undefined) out.Interval = interval
   if (timeout !== undefined) out.Timeout = timeout
   if (startPeriod !== undefined) out.StartPeriod = startPeriod
+  if (startInterval !== undefined) out.StartInterval = startInterval
   if (retries !== undefined) out.Retries = retries
   return out
 }
