@@ -6,6 +6,7 @@
  * "unknown flag".
  */
 import {UsageError} from '../engine/errors.js'
+import {parseBytes} from '../engine/cgroup/resources.js'
 import {AttachStream} from '../engine/spec/generate.js'
 import {FlagSpec, ParsedFlags} from './argv.js'
 import {ATTACH_STREAMS, BUILTIN_RUNTIME} from './complete.js'
@@ -18,6 +19,17 @@ export const COMPAT_FLAGS: FlagSpec[] = [
   {name: 'volume-driver', kind: 'string', description: 'Optional volume driver for the container (only local)'},
   {name: 'memory-swappiness', kind: 'string', description: 'Tune container memory swappiness (0 to 100) (cgroup v2 has none: warned about and ignored)'},
   {name: 'device-cgroup-rule', kind: 'multiple', description: 'Add a rule to the cgroup allowed devices list (rootless: warned about and ignored)'},
+  {name: 'kernel-memory', kind: 'string', description: 'Kernel memory limit (cgroup v2 has none: warned about and ignored)'},
+  {name: 'blkio-weight-device', kind: 'multiple', description: 'Block IO weight per device (DEVICE:WEIGHT) (warned about and ignored)'},
+  {name: 'device-read-iops', kind: 'multiple', description: 'Limit read rate (IO per second) from a device (DEVICE:RATE) (warned about and ignored)'},
+  {name: 'device-write-iops', kind: 'multiple', description: 'Limit write rate (IO per second) to a device (DEVICE:RATE) (warned about and ignored)'},
+  {name: 'cpu-rt-period', kind: 'string', description: 'Limit CPU real-time period in microseconds (refused: no real-time scheduler cgroup)'},
+  {name: 'cpu-rt-runtime', kind: 'string', description: 'Limit CPU real-time runtime in microseconds (refused: no real-time scheduler cgroup)'},
+  {name: 'isolation', kind: 'string', description: 'Container isolation technology (only default)'},
+  {name: 'cpu-count', kind: 'string', description: 'CPU count (Windows only: warned about and ignored)'},
+  {name: 'cpu-percent', kind: 'string', description: 'CPU percent (Windows only: warned about and ignored)'},
+  {name: 'io-maxbandwidth', kind: 'string', description: 'Maximum IO bandwidth limit for the system drive (Windows only: warned about and ignored)'},
+  {name: 'io-maxiops', kind: 'string', description: 'Maximum IOps limit for the system drive (Windows only: warned about and ignored)'},
   {name: 'link', kind: 'multiple', description: 'Add link to another container (NAME[:ALIAS]): ALIAS and NAME resolve to its address'},
   {name: 'gpus', kind: 'string', description: 'GPU devices to add to the container (refused: ncx has no GPU support)'},
   {name: 'ip6', kind: 'string', description: 'IPv6 address (refused: ncx networks are IPv4 only)'},
@@ -81,6 +93,29 @@ export function parseCompatFlags(flags: ParsedFlags, detach: boolean, bridged: b
     const n = Number(swappiness)
     if (n !== -1 && (n < 0 || n > 100)) throw new UsageError(`invalid value: ${n}, valid memory swappiness range is 0-100`)
     if (n !== -1) warnings.push('Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.')
+  }
+  const kmem = str('kernel-memory')
+  if (kmem !== undefined && parseBytes(kmem, '--kernel-memory') > 0) warnings.push('Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.')
+  const perDevice: Array<[string, string, RegExp]> = [
+    ['blkio-weight-device', 'Your kernel does not support BLKIO weight_device or the cgroup is not mounted. Weight-device discarded.', /^\/.+:\d+$/],
+    ['device-read-iops', '--device-read-iops is not applied by ncx (cgroup v2 io.max riops): Block I/O IOPS read limit discarded.', /^\/.+:\d+$/],
+    ['device-write-iops', '--device-write-iops is not applied by ncx (cgroup v2 io.max wiops): Block I/O IOPS write limit discarded.', /^\/.+:\d+$/],
+  ]
+  for (const [flag, warning, re] of perDevice) {
+    const values = list(flag)
+    for (const v of values) if (!re.test(v)) throw new UsageError(`invalid argument ${JSON.stringify(v)} for "--${flag}" flag: bad format: ${v}`, `use DEVICE:NUMBER, e.g. /dev/sda:100`)
+    if (values.length > 0) warnings.push(warning)
+  }
+  for (const flag of ['cpu-rt-period', 'cpu-rt-runtime']) {
+    const v = str(flag)
+    if (v === undefined) continue
+    if (!/^-?\d+$/.test(v)) throw new UsageError(`invalid argument ${JSON.stringify(v)} for "--${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`)
+    if (Number(v) > 0) throw new UsageError('Your kernel does not support CPU real-time scheduler', `drop --${flag}: cgroup v2 has no real-time CPU controller ncx can delegate`)
+  }
+  const isolation = str('isolation')
+  if (isolation !== undefined && isolation !== '' && isolation !== 'default') throw new UsageError(`invalid isolation: ${JSON.stringify(isolation)} - linux only supports 'default'`, 'drop --isolation')
+  for (const flag of ['cpu-count', 'cpu-percent', 'io-maxbandwidth', 'io-maxiops']) {
+    if (str(flag) !== undefined) warnings.push(`--${flag} is a Windows option: ignored`)
   }
   const rules = list('device-cgroup-rule')
   for (const r of rules) if (!DEVICE_CGROUP_RULE.test(r)) throw new UsageError(`invalid device cgroup format '${r}'`, "use TYPE MAJOR:MINOR ACCESS, e.g. 'c 1:3 rwm'")

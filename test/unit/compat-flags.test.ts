@@ -64,6 +64,29 @@ describe('run/create -q, -a and the flags ncx accepts as no-ops or refuses (src/
     expect(inv.warnings[1]).to.contain('--device-cgroup-rule ignored')
   })
 
+  it('resource flags without a cgroup v2 equivalent here: warned about, or refused; Windows-only ones warned about', () => {
+    const inv = parseRunArgv(['--kernel-memory', '50m', '--blkio-weight-device', '/dev/sda:200', '--device-read-iops', '/dev/sda:100', '--device-write-iops', '/dev/sda:100', '--cpu-count', '2', '--isolation', 'default', 'busybox'], env)
+    expect(inv.warnings).to.deep.equal([
+      'Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.',
+      'Your kernel does not support BLKIO weight_device or the cgroup is not mounted. Weight-device discarded.',
+      '--device-read-iops is not applied by ncx (cgroup v2 io.max riops): Block I/O IOPS read limit discarded.',
+      '--device-write-iops is not applied by ncx (cgroup v2 io.max wiops): Block I/O IOPS write limit discarded.',
+      '--cpu-count is a Windows option: ignored',
+    ])
+    const cases: Array<[string[], string]> = [
+      [['--cpu-rt-runtime', '950000'], 'Your kernel does not support CPU real-time scheduler'],
+      [['--cpu-rt-period', 'x'], 'invalid argument "x" for "--cpu-rt-period" flag'],
+      [['--isolation', 'hyperv'], `invalid isolation: "hyperv" - linux only supports 'default'`],
+      [['--device-read-iops', 'sda'], 'invalid argument "sda" for "--device-read-iops" flag: bad format: sda'],
+      [['--kernel-memory', 'lots'], 'invalid argument "lots" for "--kernel-memory" flag'],
+    ]
+    for (const [flags, message] of cases) {
+      const r = refusal(flags)
+      expect(r.message, flags.join(' ')).to.contain(message)
+      expect(r.exitCode, flags.join(' ')).to.equal(125)
+    }
+  })
+
   it('--health-start-interval is a health option (effective health check, monitor argument)', () => {
     expect(parseRunArgv(['--health-cmd', 'true', '--health-start-period', '1m', '--health-start-interval', '500ms', 'busybox'], env).options.health).to.deep.equal({cmd: 'true', startPeriod: 60e9, startInterval: 5e8})
   })
