@@ -21,8 +21,6 @@ export const COMPAT_FLAGS: FlagSpec[] = [
   {name: 'device-cgroup-rule', kind: 'multiple', description: 'Add a rule to the cgroup allowed devices list (rootless: warned about and ignored)'},
   {name: 'kernel-memory', kind: 'string', description: 'Kernel memory limit (cgroup v2 has none: warned about and ignored)'},
   {name: 'blkio-weight-device', kind: 'multiple', description: 'Block IO weight per device (DEVICE:WEIGHT) (warned about and ignored)'},
-  {name: 'device-read-iops', kind: 'multiple', description: 'Limit read rate (IO per second) from a device (DEVICE:RATE) (warned about and ignored)'},
-  {name: 'device-write-iops', kind: 'multiple', description: 'Limit write rate (IO per second) to a device (DEVICE:RATE) (warned about and ignored)'},
   {name: 'cpu-rt-period', kind: 'string', description: 'Limit CPU real-time period in microseconds (refused: no real-time scheduler cgroup)'},
   {name: 'cpu-rt-runtime', kind: 'string', description: 'Limit CPU real-time runtime in microseconds (refused: no real-time scheduler cgroup)'},
   {name: 'isolation', kind: 'string', description: 'Container isolation technology (only default)'},
@@ -96,16 +94,9 @@ export function parseCompatFlags(flags: ParsedFlags, detach: boolean, bridged: b
   }
   const kmem = str('kernel-memory')
   if (kmem !== undefined && parseBytes(kmem, '--kernel-memory') > 0) warnings.push('Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.')
-  const perDevice: Array<[string, string, RegExp]> = [
-    ['blkio-weight-device', 'Your kernel does not support BLKIO weight_device or the cgroup is not mounted. Weight-device discarded.', /^\/.+:\d+$/],
-    ['device-read-iops', '--device-read-iops is not applied by ncx (cgroup v2 io.max riops): Block I/O IOPS read limit discarded.', /^\/.+:\d+$/],
-    ['device-write-iops', '--device-write-iops is not applied by ncx (cgroup v2 io.max wiops): Block I/O IOPS write limit discarded.', /^\/.+:\d+$/],
-  ]
-  for (const [flag, warning, re] of perDevice) {
-    const values = list(flag)
-    for (const v of values) if (!re.test(v)) throw new UsageError(`invalid argument ${JSON.stringify(v)} for "--${flag}" flag: bad format: ${v}`, `use DEVICE:NUMBER, e.g. /dev/sda:100`)
-    if (values.length > 0) warnings.push(warning)
-  }
+  const weights = list('blkio-weight-device')
+  for (const v of weights) if (!/^\/.+:\d+$/.test(v)) throw new UsageError(`invalid argument ${JSON.stringify(v)} for "--blkio-weight-device" flag: bad format: ${v}`, 'use DEVICE:WEIGHT, e.g. /dev/sda:200')
+  if (weights.length > 0) warnings.push('Your kernel does not support BLKIO weight_device or the cgroup is not mounted. Weight-device discarded.')
   for (const flag of ['cpu-rt-period', 'cpu-rt-runtime']) {
     const v = str(flag)
     if (v === undefined) continue

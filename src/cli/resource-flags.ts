@@ -26,6 +26,8 @@ export const RESOURCE_FLAGS: FlagSpec[] = [
   {name: 'oom-kill-disable', kind: 'boolean', description: 'Disable OOM Killer (not available on cgroup v2: warned about)'},
   {name: 'device-read-bps', kind: 'multiple', description: 'Limit read rate (bytes per second) from a device (DEVICE:RATE)'},
   {name: 'device-write-bps', kind: 'multiple', description: 'Limit write rate (bytes per second) to a device (DEVICE:RATE)'},
+  {name: 'device-read-iops', kind: 'multiple', description: 'Limit read rate (IO per second) from a device (DEVICE:RATE)'},
+  {name: 'device-write-iops', kind: 'multiple', description: 'Limit write rate (IO per second) to a device (DEVICE:RATE)'},
   {name: 'cgroup-manager', kind: 'string', description: 'cgroupfs (default: the delegated cgroup v2 subtree) or none (no cgroup, no warnings)'},
   {name: 'cgroup-parent', kind: 'string', description: 'Optional parent cgroup for the container'},
   {name: 'cgroupns', kind: 'string', description: 'Cgroup namespace to use (host|private)'},
@@ -36,12 +38,14 @@ function int(value: string, flag: string): number {
   return Number(value)
 }
 
-function throttle(text: string, flag: string): ThrottleDevice {
+function throttle(text: string, flag: string, iops = false): ThrottleDevice {
   const i = text.lastIndexOf(':')
-  if (i <= 0) throw new UsageError(`invalid argument ${JSON.stringify(text)} for "${flag}" flag: bad format: ${text}`, 'use DEVICE:RATE, e.g. /dev/sda:1mb')
+  if (i <= 0) throw new UsageError(`invalid argument ${JSON.stringify(text)} for "${flag}" flag: bad format: ${text}`, `use DEVICE:RATE, e.g. ${iops ? '/dev/sda:1000' : '/dev/sda:1mb'}`)
   const path = text.slice(0, i)
   if (!path.startsWith('/dev/')) throw new UsageError(`invalid argument ${JSON.stringify(text)} for "${flag}" flag: bad format for device path: ${path}`)
-  return {path, rate: parseBytes(text.slice(i + 1).replace(/b$/i, ''), flag)}
+  const rate = text.slice(i + 1)
+  if (iops && !/^\d+$/.test(rate)) throw new UsageError(`invalid argument ${JSON.stringify(text)} for "${flag}" flag: invalid rate for device: ${text}. The correct format is <device-path>:<number>. Number must be a positive integer`)
+  return {path, rate: iops ? Number(rate) : parseBytes(rate.replace(/b$/i, ''), flag)}
 }
 
 /** Resource limits from the flags (undefined when none), with Docker's checks and messages. */
@@ -96,6 +100,8 @@ export function parseResourceFlags(flags: ParsedFlags): ResourceOptions | undefi
   }
   if (list('device-read-bps').length > 0) r.deviceReadBps = list('device-read-bps').map((t) => throttle(t, '--device-read-bps'))
   if (list('device-write-bps').length > 0) r.deviceWriteBps = list('device-write-bps').map((t) => throttle(t, '--device-write-bps'))
+  if (list('device-read-iops').length > 0) r.deviceReadIops = list('device-read-iops').map((t) => throttle(t, '--device-read-iops', true))
+  if (list('device-write-iops').length > 0) r.deviceWriteIops = list('device-write-iops').map((t) => throttle(t, '--device-write-iops', true))
   return Object.keys(r).length > 0 ? r : undefined
 }
 

@@ -2,6 +2,7 @@ import {expect} from 'chai'
 
 import {parseAttach, parseLinks} from '../../src/cli/compat-flags.js'
 import {RUN_FLAGS, parseRunArgv} from '../../src/cli/run-flags.js'
+import {neededControllers, requestedLimits} from '../../src/engine/cgroup/resources.js'
 
 const env = {NCX_DEFAULT_NETWORK: 'none'}
 
@@ -65,19 +66,18 @@ describe('run/create -q, -a and the flags ncx accepts as no-ops or refuses (src/
   })
 
   it('resource flags without a cgroup v2 equivalent here: warned about, or refused; Windows-only ones warned about', () => {
-    const inv = parseRunArgv(['--kernel-memory', '50m', '--blkio-weight-device', '/dev/sda:200', '--device-read-iops', '/dev/sda:100', '--device-write-iops', '/dev/sda:100', '--cpu-count', '2', '--isolation', 'default', 'busybox'], env)
+    const inv = parseRunArgv(['--kernel-memory', '50m', '--blkio-weight-device', '/dev/sda:200', '--cpu-count', '2', '--isolation', 'default', 'busybox'], env)
     expect(inv.warnings).to.deep.equal([
       'Your kernel does not support kernel memory limit capabilities or the cgroup is not mounted. Limitation discarded.',
       'Your kernel does not support BLKIO weight_device or the cgroup is not mounted. Weight-device discarded.',
-      '--device-read-iops is not applied by ncx (cgroup v2 io.max riops): Block I/O IOPS read limit discarded.',
-      '--device-write-iops is not applied by ncx (cgroup v2 io.max wiops): Block I/O IOPS write limit discarded.',
       '--cpu-count is a Windows option: ignored',
     ])
     const cases: Array<[string[], string]> = [
       [['--cpu-rt-runtime', '950000'], 'Your kernel does not support CPU real-time scheduler'],
       [['--cpu-rt-period', 'x'], 'invalid argument "x" for "--cpu-rt-period" flag'],
       [['--isolation', 'hyperv'], `invalid isolation: "hyperv" - linux only supports 'default'`],
-      [['--device-read-iops', 'sda'], 'invalid argument "sda" for "--device-read-iops" flag: bad format: sda'],
+      [['--blkio-weight-device', 'sda'], 'invalid argument "sda" for "--blkio-weight-device" flag: bad format: sda'],
+      [['--device-read-iops', '/dev/sda:1k'], 'invalid rate for device: /dev/sda:1k. The correct format is <device-path>:<number>'],
       [['--kernel-memory', 'lots'], 'invalid argument "lots" for "--kernel-memory" flag'],
     ]
     for (const [flags, message] of cases) {
@@ -85,6 +85,13 @@ describe('run/create -q, -a and the flags ncx accepts as no-ops or refuses (src/
       expect(r.message, flags.join(' ')).to.contain(message)
       expect(r.exitCode, flags.join(' ')).to.equal(125)
     }
+  })
+
+  it('--device-read-iops/--device-write-iops are io limits (io.max riops/wiops), like the bps ones', () => {
+    const r = parseRunArgv(['--device-read-iops', '/dev/sda:100', '--device-write-iops', '/dev/sdb:5', 'busybox'], env).options.resources
+    expect(r).to.deep.equal({deviceReadIops: [{path: '/dev/sda', rate: 100}], deviceWriteIops: [{path: '/dev/sdb', rate: 5}]})
+    expect(neededControllers(r)).to.deep.equal(['io'])
+    expect(requestedLimits(r)).to.deep.equal(['--device-read-iops', '--device-write-iops'])
   })
 
   it('--health-start-interval is a health option (effective health check, monitor argument)', () => {

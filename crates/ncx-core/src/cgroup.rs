@@ -122,7 +122,7 @@ pub fn files(r: &Resources) -> Vec<(String, String)> {
             put("io.weight", format!("default {}", blkio_to_io_weight(w)));
         }
         let mut devs: Vec<(String, Vec<String>)> = Vec::new();
-        for (list, key) in [(&b.throttle_read_bps_device, "rbps"), (&b.throttle_write_bps_device, "wbps")] {
+        for (list, key) in [(&b.throttle_read_bps_device, "rbps"), (&b.throttle_write_bps_device, "wbps"), (&b.throttle_read_iops_device, "riops"), (&b.throttle_write_iops_device, "wiops")] {
             for d in list {
                 let dev = format!("{}:{}", d.major, d.minor);
                 let entry = format!("{key}={}", d.rate);
@@ -328,6 +328,8 @@ mod tests {
                 weight: Some(500),
                 throttle_read_bps_device: vec![ThrottleDevice { major: 8, minor: 0, rate: 1048576 }],
                 throttle_write_bps_device: vec![ThrottleDevice { major: 8, minor: 0, rate: 2097152 }],
+                throttle_read_iops_device: vec![ThrottleDevice { major: 8, minor: 0, rate: 100 }],
+                throttle_write_iops_device: vec![ThrottleDevice { major: 8, minor: 16, rate: 50 }],
             }),
             unified: Default::default(),
         };
@@ -341,7 +343,8 @@ mod tests {
         assert_eq!(get("cpuset.cpus"), Some("0-1"));
         assert_eq!(get("pids.max"), Some("100"));
         assert_eq!(get("io.weight"), Some("default 4950"));
-        assert_eq!(get("io.max"), Some("8:0 rbps=1048576 wbps=2097152"));
+        assert_eq!(get("io.max"), Some("8:0 rbps=1048576 wbps=2097152 riops=100"));
+        assert_eq!(f.iter().filter(|(n, _)| n == "io.max").map(|(_, v)| v.as_str()).collect::<Vec<_>>(), vec!["8:0 rbps=1048576 wbps=2097152 riops=100", "8:16 wiops=50"]);
         assert_eq!(controllers_for(&f), vec!["memory", "cpu", "cpuset", "pids", "io"]);
     }
 

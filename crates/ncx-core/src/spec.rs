@@ -225,6 +225,10 @@ pub struct BlockIoResources {
     pub throttle_read_bps_device: Vec<ThrottleDevice>,
     #[serde(default)]
     pub throttle_write_bps_device: Vec<ThrottleDevice>,
+    #[serde(default, rename = "throttleReadIOPSDevice")]
+    pub throttle_read_iops_device: Vec<ThrottleDevice>,
+    #[serde(default, rename = "throttleWriteIOPSDevice")]
+    pub throttle_write_iops_device: Vec<ThrottleDevice>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -31,13 +31,22 @@ export interface ResourceOptions {
   blkioWeight?: number
   deviceReadBps?: ThrottleDevice[]
   deviceWriteBps?: ThrottleDevice[]
+  /** `--device-read-iops`/`--device-write-iops`: rate in IO per second. */
+  deviceReadIops?: ThrottleDevice[]
+  deviceWriteIops?: ThrottleDevice[]
 }
 
 export interface OciResources {
   memory?: {limit?: number; reservation?: number; swap?: number; disableOOMKiller?: boolean}
   cpu?: {shares?: number; quota?: number; period?: number; cpus?: string; mems?: string}
   pids?: {limit: number}
-  blockIO?: {weight?: number; throttleReadBpsDevice?: Array<{major: number; minor: number; rate: number}>; throttleWriteBpsDevice?: Array<{major: number; minor: number; rate: number}>}
+  blockIO?: {
+    weight?: number
+    throttleReadBpsDevice?: Array<{major: number; minor: number; rate: number}>
+    throttleWriteBpsDevice?: Array<{major: number; minor: number; rate: number}>
+    throttleReadIOPSDevice?: Array<{major: number; minor: number; rate: number}>
+    throttleWriteIOPSDevice?: Array<{major: number; minor: number; rate: number}>
+  }
 }
 
 const UNITS: Record<string, number> = {'': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5}
@@ -56,7 +65,7 @@ export function requestedLimits(r: ResourceOptions | undefined): string[] {
     ['memory', '--memory'], ['memorySwap', '--memory-swap'], ['memoryReservation', '--memory-reservation'], ['oomKillDisable', '--oom-kill-disable'],
     ['nanoCpus', '--cpus'], ['cpuShares', '--cpu-shares'], ['cpuQuota', '--cpu-quota'], ['cpuPeriod', '--cpu-period'], ['cpusetCpus', '--cpuset-cpus'],
     ['cpusetMems', '--cpuset-mems'], ['pidsLimit', '--pids-limit'], ['blkioWeight', '--blkio-weight'], ['deviceReadBps', '--device-read-bps'],
-    ['deviceWriteBps', '--device-write-bps'],
+    ['deviceWriteBps', '--device-write-bps'], ['deviceReadIops', '--device-read-iops'], ['deviceWriteIops', '--device-write-iops'],
   ]
   return names.filter(([k]) => r[k] !== undefined && r[k] !== false).map(([, n]) => n)
 }
@@ -69,7 +78,7 @@ export function neededControllers(r: ResourceOptions | undefined): string[] {
   if (r.nanoCpus !== undefined || r.cpuShares !== undefined || r.cpuQuota !== undefined || r.cpuPeriod !== undefined) out.add('cpu')
   if (r.cpusetCpus !== undefined || r.cpusetMems !== undefined) out.add('cpuset')
   if (r.pidsLimit !== undefined) out.add('pids')
-  if (r.blkioWeight !== undefined || r.deviceReadBps || r.deviceWriteBps) out.add('io')
+  if (r.blkioWeight !== undefined || r.deviceReadBps || r.deviceWriteBps || r.deviceReadIops || r.deviceWriteIops) out.add('io')
   return [...out]
 }
 
@@ -113,12 +122,14 @@ export function toOciResources(r: ResourceOptions | undefined): OciResources | u
     if (r.cpusetMems !== undefined) out.cpu.mems = r.cpusetMems
   }
   if (r.pidsLimit !== undefined) out.pids = {limit: r.pidsLimit <= 0 ? -1 : r.pidsLimit}
-  if (r.blkioWeight !== undefined || r.deviceReadBps || r.deviceWriteBps) {
+  if (r.blkioWeight !== undefined || r.deviceReadBps || r.deviceWriteBps || r.deviceReadIops || r.deviceWriteIops) {
     out.blockIO = {}
     if (r.blkioWeight !== undefined) out.blockIO.weight = r.blkioWeight
     const dev = (list: ThrottleDevice[] | undefined, flag: string) => list?.map((d) => ({...deviceNumbers(d.path, flag), rate: d.rate}))
     if (r.deviceReadBps) out.blockIO.throttleReadBpsDevice = dev(r.deviceReadBps, '--device-read-bps')
     if (r.deviceWriteBps) out.blockIO.throttleWriteBpsDevice = dev(r.deviceWriteBps, '--device-write-bps')
+    if (r.deviceReadIops) out.blockIO.throttleReadIOPSDevice = dev(r.deviceReadIops, '--device-read-iops')
+    if (r.deviceWriteIops) out.blockIO.throttleWriteIOPSDevice = dev(r.deviceWriteIops, '--device-write-iops')
   }
   return out
 }
