@@ -16,7 +16,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {BENCH_DIR, benchOptions, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, runsAndWarmup, sh, stats, which} from './lib.js'
+import {BENCH_DIR, benchOptions, benchTeardown, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, runsAndWarmup, sh, stats, which} from './lib.js'
 
 const USAGE = `usage: node bench/compose.js [--runs N] [--warmup N] [--user NAME] [--podman PATH] [--runc PATH] [--keep]\n`
 const opts = benchOptions(USAGE, {
@@ -42,21 +42,7 @@ const PODMAN = which(opts.podman)
 const PODMAN_COMPOSE = which(opts['podman-compose'])
 let podmanGlobal = []
 
-function cleanup() {
-  if (opts.keep) return log(`kept ${WORK}`)
-  try {
-    const holder = JSON.parse(fs.readFileSync(path.join(U.XDG, 'ncx', 'userns.json'), 'utf8')).pid
-    U.runAsUser([path.join(REPO, 'native', 'ncx-runtime'), 'rmtree', '--userns-pid', String(holder), NCX_ROOT])
-  } catch {}
-  if (PODMAN && podmanGlobal.length > 0) U.runAsUser([PODMAN, ...podmanGlobal, 'unshare', 'rm', '-rf', path.join(WORK, 'podman')])
-  U.stopDaemons()
-  for (const p of [WORK, U.XDG]) fs.rmSync(p, {recursive: true, force: true})
-}
-function die(msg) {
-  process.stderr.write(`bench: ${msg}\n`)
-  cleanup()
-  process.exit(1)
-}
+const {cleanup, die} = benchTeardown(U, {keep: opts.keep, dirs: [WORK, U.XDG], ncxPaths: [NCX_ROOT], podmanBin: PODMAN, podman: () => podmanGlobal, podmanStore: path.join(WORK, 'podman')})
 if (!PODMAN) die('podman not found')
 if (!PODMAN_COMPOSE) die('podman-compose not found: apt-get install podman-compose')
 

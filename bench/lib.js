@@ -247,3 +247,50 @@ export function benchUser({userName, xdgBase, baseEnv = {}}) {
 
   return {IS_ROOT, user, XDG, ownedBy, mkdirUser, userEnv, asUser, runAsUser, daemons, stopDaemons, prepareXdg}
 }
+
+/**
+ * A bench's teardown, the same for every bench: `before()` (the bench's own steps), then, when
+ * not root, the ncx paths removed inside the user's namespace (unpacked layers belong to
+ * subordinate ids) and podman's store through `podman unshare`; then the user's daemons
+ * stopped and `dirs` removed. `podman()` gives podman's global flags at cleanup time (they are
+ * known only once podman is configured; empty: podman left nothing). SIGINT cleans up and
+ * exits 130. Returns `cleanup` (runs once) and `die(msg)` (message, cleanup, exit 1).
+ */
+export function benchTeardown(U, {keep = false, dirs, ncxPaths = [], podmanBin, podman = () => [], podmanStore, before = () => {}}) {
+  let done = false
+  const cleanup = () => {
+    if (done) return
+    done = true
+    before()
+    if (keep) {
+      log(`kept ${dirs.join(' and ')}`)
+      return
+    }
+    if (!U.IS_ROOT) {
+      try {
+        const holder = JSON.parse(fs.readFileSync(path.join(U.XDG, 'ncx', 'userns.json'), 'utf8')).pid
+        if (ncxPaths.length > 0) U.runAsUser([RUNTIME_BIN, 'rmtree', '--userns-pid', String(holder), ...ncxPaths])
+      } catch {}
+      const flags = podman()
+      if (podmanBin && podmanStore && flags.length > 0) U.runAsUser([podmanBin, ...flags, 'unshare', 'rm', '-rf', podmanStore])
+    }
+    for (const d of U.stopDaemons()) log(`stopped the ${d.what} (pid ${d.pid})`)
+    for (const p of dirs) {
+      try {
+        fs.rmSync(p, {recursive: true, force: true})
+      } catch (e) {
+        log(`could not remove ${p}: ${e.message}`)
+      }
+    }
+  }
+  const die = (msg) => {
+    process.stderr.write(`bench: ${msg}\n`)
+    cleanup()
+    process.exit(1)
+  }
+  process.on('SIGINT', () => {
+    cleanup()
+    process.exit(130)
+  })
+  return {cleanup, die}
+}

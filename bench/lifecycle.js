@@ -22,7 +22,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {BENCH_DIR, benchOptions, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, sh, shJoin, stats, which} from './lib.js'
+import {BENCH_DIR, benchOptions, benchTeardown, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, sh, shJoin, stats, which} from './lib.js'
 
 const TARGETS = {runDetached: 0.5, exec: 0.5, monitorMiB: 2}
 
@@ -145,36 +145,7 @@ const NCX_ROOT = path.join(WORK, 'ncx')
 const PODMAN = which(opts.podman)
 let podmanGlobal = []
 
-function cleanup() {
-  if (opts.keep) {
-    log(`kept ${WORK} and ${U.XDG}`)
-    return
-  }
-  if (!U.IS_ROOT) {
-    try {
-      const holder = JSON.parse(fs.readFileSync(path.join(U.XDG, 'ncx', 'userns.json'), 'utf8')).pid
-      U.runAsUser([path.join(REPO, 'native', 'ncx-runtime'), 'rmtree', '--userns-pid', String(holder), NCX_ROOT])
-    } catch {}
-    if (PODMAN && podmanGlobal.length > 0) U.runAsUser([PODMAN, ...podmanGlobal, 'unshare', 'rm', '-rf', path.join(WORK, 'podman')])
-  }
-  U.stopDaemons()
-  for (const p of [WORK, U.XDG]) {
-    try {
-      fs.rmSync(p, {recursive: true, force: true})
-    } catch (e) {
-      log(`could not remove ${p}: ${e.message}`)
-    }
-  }
-}
-function die(msg) {
-  process.stderr.write(`bench: ${msg}\n`)
-  cleanup()
-  process.exit(1)
-}
-process.on('SIGINT', () => {
-  cleanup()
-  process.exit(130)
-})
+const {cleanup, die} = benchTeardown(U, {keep: opts.keep, dirs: [WORK, U.XDG], ncxPaths: [NCX_ROOT], podmanBin: PODMAN, podman: () => podmanGlobal, podmanStore: path.join(WORK, 'podman')})
 
 // The image.
 let IMAGE = opts.image && path.resolve(opts.image)

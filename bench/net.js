@@ -24,7 +24,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {createServer} from 'node:net'
 
-import {BENCH_DIR, NCX_BIN, NODE, NO_SYSTEMD_FLAGS, REPO, benchOptions, benchUser, failText, hostInfo, log, requireBuilt, sh, stats, which} from './lib.js'
+import {BENCH_DIR, NCX_BIN, NODE, NO_SYSTEMD_FLAGS, REPO, benchOptions, benchTeardown, benchUser, failText, hostInfo, log, requireBuilt, sh, stats, which} from './lib.js'
 
 const USAGE = `usage: node bench/net.js [--runs N] [--seconds S] [--start-runs N] [--user NAME] [--podman PATH] [--runc PATH] [--keep]
 `
@@ -68,21 +68,19 @@ const NCX = [NODE, NCX_BIN]
 const podmanBase = ['--runtime', opts.runc, '--root', path.join(WORK, 'podman', 'root'), '--runroot', path.join(WORK, 'podman', 'runroot')]
 let podmanGlobal = podmanBase
 
-function cleanup() {
-  if (opts.keep) return log(`kept ${WORK}`)
-  U.runAsUser([...NCX, 'rm', '-f', ...U.runAsUser([...NCX, 'ps', '-aq']).stdout.trim().split('\n').filter(Boolean)])
-  U.runAsUser([PODMAN, ...podmanGlobal, 'rm', '-af'])
-  try {
-    const holder = JSON.parse(fs.readFileSync(path.join(U.XDG, 'ncx', 'userns.json'), 'utf8')).pid
-    U.runAsUser([path.join(REPO, 'native', 'ncx-runtime'), 'rmtree', '--userns-pid', String(holder), path.join(NCX_ROOT, 'snapshots'), path.join(NCX_ROOT, 'containers')])
-  } catch {}
-  U.runAsUser([PODMAN, ...podmanGlobal, 'unshare', 'rm', '-rf', path.join(WORK, 'podman')])
-  U.stopDaemons()
-  fs.rmSync(WORK, {recursive: true, force: true})
-}
-process.on('SIGINT', () => {
-  cleanup()
-  process.exit(130)
+const {cleanup} = benchTeardown(U, {
+  keep: opts.keep,
+  dirs: [WORK, U.XDG],
+  ncxPaths: [path.join(NCX_ROOT, 'snapshots'), path.join(NCX_ROOT, 'containers')],
+  podmanBin: PODMAN,
+  podman: () => podmanGlobal,
+  podmanStore: path.join(WORK, 'podman'),
+  // Containers first: their forwarders and slirp4netns hold ports and the namespaces.
+  before: () => {
+    if (opts.keep) return
+    U.runAsUser([...NCX, 'rm', '-f', ...U.runAsUser([...NCX, 'ps', '-aq']).stdout.trim().split('\n').filter(Boolean)])
+    U.runAsUser([PODMAN, ...podmanGlobal, 'rm', '-af'])
+  },
 })
 
 function must(r, what) {

@@ -19,7 +19,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {benchOptions, benchUser, failText, keyLine, log, runsAndWarmup, sh, shJoin, shq, stats, which} from './lib.js'
+import {benchOptions, benchTeardown, benchUser, failText, keyLine, log, runsAndWarmup, sh, shJoin, shq, stats, which} from './lib.js'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BENCH_DIR = path.join(REPO, 'bench')
@@ -143,32 +143,7 @@ mkdirUser(RESULTS_TMP)
 // Cleanup
 // ------------------------------------------------------------------------------------------
 let podmanGlobal = [] // set once podman is configured; used to clean its store when not root
-function cleanup() {
-  if (opts.keep) {
-    log(`kept stores in ${WORK} and ${XDG}`)
-    return
-  }
-  if (!IS_ROOT) {
-    // Unpacked layers belong to subordinate ids: delete them from inside the user namespaces.
-    try {
-      const holder = JSON.parse(fs.readFileSync(path.join(XDG, 'ncx', 'userns.json'), 'utf8')).pid
-      runAsUser([RUNTIME_BIN, 'rmtree', '--userns-pid', String(holder), path.join(NCX_ROOT, 'snapshots'), path.join(NCX_ROOT, 'containers')])
-    } catch {}
-    if (PODMAN && podmanGlobal.length > 0) runAsUser([PODMAN, ...podmanGlobal, 'unshare', 'rm', '-rf', path.join(WORK, 'podman')])
-  }
-  U.stopDaemons()
-  for (const p of [WORK, XDG]) {
-    try {
-      fs.rmSync(p, {recursive: true, force: true})
-    } catch (e) {
-      log(`could not remove ${p}: ${e.message}`)
-    }
-  }
-}
-process.on('SIGINT', () => {
-  cleanup()
-  process.exit(130)
-})
+const {cleanup} = benchTeardown(U, {keep: opts.keep, dirs: [WORK, XDG], ncxPaths: [path.join(NCX_ROOT, 'snapshots'), path.join(NCX_ROOT, 'containers')], podmanBin: PODMAN, podman: () => podmanGlobal, podmanStore: path.join(WORK, 'podman')})
 
 // ------------------------------------------------------------------------------------------
 // Timing

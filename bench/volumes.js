@@ -20,7 +20,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {BENCH_DIR, benchOptions, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, sh, shJoin, stats, which} from './lib.js'
+import {BENCH_DIR, benchOptions, benchTeardown, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, sh, shJoin, stats, which} from './lib.js'
 
 if (process.argv[2] === '--worker') {
   worker(JSON.parse(fs.readFileSync(process.argv[3], 'utf8')))
@@ -97,34 +97,7 @@ U.mkdirUser(HOST)
 const PODMAN = which(opts.podman)
 let podmanGlobal = []
 
-function cleanup() {
-  if (opts.keep) {
-    log(`kept ${WORK} and ${U.XDG}`)
-    return
-  }
-  try {
-    const holder = JSON.parse(fs.readFileSync(path.join(U.XDG, 'ncx', 'userns.json'), 'utf8')).pid
-    U.runAsUser([path.join(REPO, 'native', 'ncx-runtime'), 'rmtree', '--userns-pid', String(holder), NCX_ROOT])
-  } catch {}
-  if (PODMAN && podmanGlobal.length > 0) U.runAsUser([PODMAN, ...podmanGlobal, 'unshare', 'rm', '-rf', path.join(WORK, 'podman')])
-  U.stopDaemons()
-  for (const p of [WORK, U.XDG]) {
-    try {
-      fs.rmSync(p, {recursive: true, force: true})
-    } catch (e) {
-      log(`could not remove ${p}: ${e.message}`)
-    }
-  }
-}
-function die(msg) {
-  process.stderr.write(`bench: ${msg}\n`)
-  cleanup()
-  process.exit(1)
-}
-process.on('SIGINT', () => {
-  cleanup()
-  process.exit(130)
-})
+const {cleanup, die} = benchTeardown(U, {keep: opts.keep, dirs: [WORK, U.XDG], ncxPaths: [NCX_ROOT], podmanBin: PODMAN, podman: () => podmanGlobal, podmanStore: path.join(WORK, 'podman')})
 
 const dir = path.join(WORK, 'image')
 U.mkdirUser(dir)
