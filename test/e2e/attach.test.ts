@@ -13,7 +13,9 @@ class Terminal {
 
   constructor(box: Sandbox, args: string[]) {
     const quoted = box.commandLine(args).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
-    this.child = spawn('script', ['-qfec', quoted, '/dev/null'], {stdio: ['pipe', 'pipe', 'pipe']})
+    // `exec`: script runs the command through $SHELL -c (dash when SHELL is unset, as in CI),
+    // and a shell left waiting in between dies of the ^C itself (exit 130).
+    this.child = spawn('script', ['-qfec', `exec ${quoted}`, '/dev/null'], {stdio: ['pipe', 'pipe', 'pipe']})
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString('latin1')))
     this.child.stderr!.on('data', (d: Buffer) => (this.out += d.toString('latin1')))
     this.closed = new Promise((r) => this.child.on('close', (code) => r(code ?? 128)))
