@@ -415,6 +415,12 @@ networks:
 `)
     expect(JSON.parse(composeOk(dir, 'cfg', ['config', '--format', 'json']).stdout).services.web.image).to.equal('busybox:1.36')
     expect(composeOk(dir, 'cfg', ['config', '--services']).stdout).to.equal('web\n')
+    // Docker Compose's --variables table, read from the files before interpolation.
+    expect(composeOk(dir, 'cfg', ['config', '--variables']).stdout).to.equal(
+      'NAME       REQUIRED   DEFAULT VALUE   ALTERNATE VALUE\nGREETING   true\nTAG        false      1.36\n',
+    )
+    expect(composeOk(dir, 'cfg', ['config', '--hash', '*']).stdout).to.match(/^web [0-9a-f]{64}\n$/)
+    expect(composeOk(dir, 'cfg', ['config', '--environment']).stdout.split('\n')).to.include('GREETING=hi')
     const bad = compose(dir, 'cfg', ['config'], {GREETING: ''})
     expect(bad.code).to.equal(15)
     expect(bad.stderr).to.include('compose.yaml:4: services.web.command: required variable GREETING is missing a value: set GREETING')

@@ -5,10 +5,10 @@ import {join} from 'node:path'
 import {expect} from 'chai'
 
 import {canonicalModel, renderModel} from '../../src/engine/compose/canonical.js'
-import {configHash, replicaOptions} from '../../src/engine/compose/containers.js'
+import {configHash, replicaOptions, serviceHashes} from '../../src/engine/compose/containers.js'
 import {parseDotenv} from '../../src/engine/compose/dotenv.js'
 import {ComposeError} from '../../src/engine/compose/errors.js'
-import {interpolate} from '../../src/engine/compose/interpolate.js'
+import {collectVariables, interpolate, variablesIn} from '../../src/engine/compose/interpolate.js'
 import {LoadOptions, loadProject, normalizeProjectName} from '../../src/engine/compose/loader.js'
 import {dependenciesOf, selectServices} from '../../src/engine/compose/up.js'
 import {hostOptions} from '../../src/cli/compose-host.js'
@@ -92,6 +92,59 @@ describe('compose (src/engine/compose)', () => {
       const unset: string[] = []
       interpolate('$X ${Y} ${Z:-z}', () => undefined, (v) => unset.push(v))
       expect(unset).to.deep.equal(['X', 'Y'])
+    })
+  })
+
+  describe('config --variables, --hash, --no-interpolate, --no-env-resolution, --no-consistency', () => {
+    it('finds every variable of a string with its default, alternative and requirement (compose-go)', () => {
+      const v = (name: string, d = '', p = '', r = false) => ({Name: name, DefaultValue: d, PresenceValue: p, Required: r})
+      expect(variablesIn('$A ${B} ${C:-x} ${D-y} ${E:?err} ${F?} ${G:+on} ${H+alt}')).to.deep.equal([v('A'), v('B'), v('C', 'x'), v('D', 'y'), v('E', '', '', true), v('F', '', '', true), v('G', '', 'on'), v('H', '', 'alt')])
+      // Nested references in defaults and messages count; $$ is a literal, a lone $ nothing.
+      expect(variablesIn('${A:-${B:-x}} $$NOT ${C:?need $D} cost: 5$')).to.deep.equal([v('A', '${B:-x}'), v('B', 'x'), v('C', '', '', true), v('D')])
+      expect(variablesIn('plain')).to.deep.equal([])
+    })
+
+    it('merges uses across a model: required if any use is, the first default kept', () => {
+      const found = collectVariables({a: '${X}', b: ['${X:?set X}', {c: '${X:-d}'}], n: 3, m: null})
+      expect([...found.values()]).to.deep.equal([{Name: 'X', DefaultValue: 'd', PresenceValue: '', Required: true}])
+    })
+
+    it('--no-interpolate keeps a value that only parses once interpolated, as written, and merges it by identity', () => {
+      const d = project({
+        'compose.yaml': 'services:\n  web:\n    image: busybox:${TAG}\n    ports: ["${PORT:?set PORT}:80"]\n',
+        'compose.override.yaml': 'services:\n  web:\n    ports: ["${PORT:?set PORT}:80", "9000:90"]\n',
+      })
+      const raw = canonicalModel(load(d, {interpolate: false})) as {services: {web: {ports: unknown[]; image: string}}}
+      expect(raw.services.web.image).to.equal('busybox:${TAG}')
+      expect(raw.services.web.ports).to.deep.equal(['${PORT:?set PORT}:80', '9000:90'])
+      expect(loadError(d).message).to.include('required variable PORT is missing a value: set PORT')
+      // A value that is wrong whatever the variables hold is still refused.
+      const bad = project({'compose.yaml': 'services:\n  web:\n    image: busybox\n    ports: ["80:eighty"]\n'})
+      expect(loadError(bad, {interpolate: false}).message).to.include('invalid port "80:eighty"')
+    })
+
+    it('--no-env-resolution keeps env_file and bare keys; --no-consistency allows undefined references', () => {
+      const d = project({
+        'compose.yaml': 'services:\n  web:\n    image: busybox\n    env_file: web.env\n    environment: [FROM_HOST]\n    networks: [back]\n    depends_on: [ghost]\n',
+        'web.env': 'A=1\n',
+      })
+      expect(loadError(d).message).to.include('service "web" depends on undefined service "ghost": invalid compose project')
+      const p = load(d, {consistency: false, resolveEnvironment: false, env: {FROM_HOST: 'h'}})
+      expect(p.services.web.env_file).to.deep.equal([{path: join(d, 'web.env'), required: true}])
+      expect(p.services.web.environment).to.deep.equal({FROM_HOST: null})
+      expect(Object.keys(p.services.web.networks ?? {})).to.deep.equal(['back'])
+      const resolved = load(d, {consistency: false, env: {FROM_HOST: 'h'}})
+      expect(resolved.services.web.environment).to.deep.equal({A: '1', FROM_HOST: 'h'})
+      expect(resolved.services.web.env_file).to.equal(undefined)
+    })
+
+    it('--hash prints SERVICE HASH sorted, the hash up labels containers with; an unknown service is an error', () => {
+      const d = project({'compose.yaml': 'services:\n  web:\n    image: busybox\n  api:\n    image: busybox\n    environment: [A=1]\n'})
+      const p = load(d)
+      expect(serviceHashes(p, '*')).to.deep.equal([`api ${configHash(p.services.api)}`, `web ${configHash(p.services.web)}`])
+      expect(serviceHashes(p, 'web')).to.deep.equal([`web ${configHash(p.services.web)}`])
+      expect(configHash(p.services.api)).to.not.equal(configHash(p.services.web))
+      expect(() => serviceHashes(p, 'web,nope')).to.throw('no such service: nope')
     })
   })
 

@@ -22,6 +22,8 @@ const FIELD_ORDER: Record<string, string[]> = {
   restart_policy: ['condition', 'delay', 'max_attempts', 'window'],
 }
 
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v)
+
 function ordered(o: Obj, order: string[]): Obj {
   const out: Obj = {}
   for (const k of order) if (o[k] !== undefined) out[k] = o[k]
@@ -39,12 +41,17 @@ export function canonicalService(svc: Obj): Obj {
   for (const k of Object.keys(svc).sort()) {
     const v = svc[k]
     if (v === undefined) continue
+    if (['depends_on', 'healthcheck', 'build', 'deploy'].includes(k) && !isObj(v)) {
+      out[k] = v
+      continue
+    }
     switch (k) {
+      // Entries left as written (`config --no-interpolate` of `"${PORT}:80"`) stay strings.
       case 'ports':
-        out[k] = (v as Obj[]).map((p) => ordered(p, FIELD_ORDER.port))
+        out[k] = Array.isArray(v) ? v.map((p) => (isObj(p) ? ordered(p, FIELD_ORDER.port) : p)) : v
         break
       case 'volumes':
-        out[k] = (v as Obj[]).map((p) => ordered(p, FIELD_ORDER.volume))
+        out[k] = Array.isArray(v) ? v.map((p) => (isObj(p) ? ordered(p, FIELD_ORDER.volume) : p)) : v
         break
       case 'depends_on':
         out[k] = Object.fromEntries(Object.entries(sorted(v as Obj)!).map(([n, d]) => [n, ordered(d as Obj, FIELD_ORDER.depends)]))

@@ -18,6 +18,7 @@ import {checkIpcMode, checkPidMode, checkUtsMode} from '../spec/namespaces.js'
 import {parseExpose} from '../spec/expose.js'
 import {MountSpec, parseTmpfsFlag} from '../volume/spec.js'
 import {canonicalService} from './canonical.js'
+import {ComposeError} from './errors.js'
 import {durationMs} from './schema.js'
 import {Project, ServiceConfig} from './types.js'
 
@@ -77,6 +78,16 @@ export function configHash(svc: ServiceConfig): string {
   const {scale: _s, deploy, profiles: _p, ...rest} = svc
   const d = deploy ? {...deploy, replicas: undefined} : undefined
   return createHash('sha256').update(JSON.stringify(canonicalService({...rest, ...(d ? {deploy: d} : {})}))).digest('hex')
+}
+
+/** `config --hash "*"|a,b`: `SERVICE HASH` lines, sorted by service name (Compose's output). */
+export function serviceHashes(project: Project, selection: string): string[] {
+  const names = selection === '*' ? Object.keys(project.services) : selection.split(',').map((n) => n.trim()).filter((n) => n !== '')
+  return [...names].sort().map((n) => {
+    const svc = project.services[n]
+    if (!svc) throw new ComposeError(`no such service: ${n}`, {exitCode: 1, hint: `the services are: ${Object.keys(project.services).sort().join(', ')}`})
+    return `${n} ${configHash(svc)}`
+  })
 }
 
 export function replicas(svc: ServiceConfig): number {

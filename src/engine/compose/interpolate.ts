@@ -102,3 +102,66 @@ function braced(body: string, lookup: Lookup, onUnset: (name: string) => void, w
       return value !== undefined ? sub() : ''
   }
 }
+
+/** A variable a compose file refers to, as `config --variables` lists it (compose-go's fields). */
+export interface ComposeVariable {
+  Name: string
+  /** `${VAR:-d}` / `${VAR-d}`: d, as written (unexpanded). */
+  DefaultValue: string
+  /** `${VAR:+x}` / `${VAR+x}`: x, as written. */
+  PresenceValue: string
+  /** `${VAR:?err}` / `${VAR?err}`. */
+  Required: boolean
+}
+
+/**
+ * The variables one string refers to, without substituting anything: nested references in
+ * defaults, alternatives and error messages count too; `$$` is a literal. Malformed
+ * references are skipped here (interpolation reports them).
+ */
+export function variablesIn(text: string): ComposeVariable[] {
+  const found: ComposeVariable[] = []
+  const add = (Name: string, op = '', arg = '') => {
+    found.push({Name, DefaultValue: op === ':-' || op === '-' ? arg : '', PresenceValue: op === ':+' || op === '+' ? arg : '', Required: op === ':?' || op === '?'})
+    if (arg) found.push(...variablesIn(arg))
+  }
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '$') continue
+    const next = text[i + 1]
+    if (next === '$') {
+      i++
+      continue
+    }
+    if (next === '{') {
+      const end = closingBrace(text, i + 2)
+      if (end < 0) break
+      const body = text.slice(i + 2, end)
+      const m = NAME.exec(body)
+      if (m) {
+        const op = /^(:-|-|:\?|\?|:\+|\+)/.exec(body.slice(m[0].length))
+        add(m[0], op?.[0], op ? body.slice(m[0].length + op[0].length) : '')
+      }
+      i = end
+      continue
+    }
+    const m = NAME.exec(text.slice(i + 1))
+    if (m) {
+      add(m[0])
+      i += m[0].length
+    }
+  }
+  return found
+}
+
+/** Every variable in a parsed tree (values only), merged as compose-go does: required if any use is, first default and alternative kept. */
+export function collectVariables(tree: unknown, into = new Map<string, ComposeVariable>()): Map<string, ComposeVariable> {
+  if (typeof tree === 'string') {
+    for (const v of variablesIn(tree)) {
+      const seen = into.get(v.Name)
+      if (!seen) into.set(v.Name, v)
+      else into.set(v.Name, {Name: v.Name, Required: seen.Required || v.Required, DefaultValue: seen.DefaultValue || v.DefaultValue, PresenceValue: seen.PresenceValue || v.PresenceValue})
+    }
+  } else if (Array.isArray(tree)) for (const x of tree) collectVariables(x, into)
+  else if (tree !== null && typeof tree === 'object') for (const x of Object.values(tree)) collectVariables(x, into)
+  return into
+}

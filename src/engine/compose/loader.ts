@@ -31,6 +31,10 @@ export interface LoadOptions {
   onWarning?: (message: string) => void
   /** `config --no-interpolate`: leave `$VAR` references (and `$$`) as written. */
   interpolate?: boolean
+  /** `config --no-env-resolution`: keep env_file entries and bare `KEY` entries as written. */
+  resolveEnvironment?: boolean
+  /** `config --no-consistency`: skip the checks that references (services, networks, volumes, secrets, configs) are defined. */
+  consistency?: boolean
 }
 
 /** Exit code of Compose for "no configuration file" (FileNotFoundFailure). */
@@ -115,6 +119,10 @@ class ProjectLoader {
 
   lookup = (name: string): string | undefined => this.vars[name]
 
+  private contextOf(parsed: ParsedFile, baseDir: string): SourceContext {
+    return {...contextOf(parsed, baseDir), uninterpolated: !this.interpolate}
+  }
+
   /** Parse and interpolate one file (cached: extends may read a file several times). */
   parse(file: string, vars: Record<string, string> = this.vars): ParsedFile {
     const cached = this.parsedCache.get(file)
@@ -131,7 +139,7 @@ class ProjectLoader {
     }
     const parsed = parseComposeYaml(text, file === '-' ? '(stdin)' : file)
     if (this.interpolate) interpolateTree(parsed, (n) => vars[n], (n) => this.warn(`The "${n}" variable is not set. Defaulting to a blank string.`))
-    const ctx: SourceContext = contextOf(parsed, this.cwd)
+    const ctx = this.contextOf(parsed, this.cwd)
     for (const k of Object.keys(parsed.data)) {
       if (k.startsWith('x-')) continue
       if (!TOP_KEYS.includes(k)) fail(ctx, [k], `additional property ${JSON.stringify(k)} is not allowed`, `top-level keys are ${TOP_KEYS.filter((t) => t !== 'models').join(', ')} and x-* extensions`)
@@ -148,7 +156,7 @@ class ProjectLoader {
   /** One file's model: services normalised (paths relative to `baseDir`), extends resolved, includes merged. */
   loadFile(file: string, baseDir: string, vars: Record<string, string> = this.vars): Loaded {
     const parsed = this.parse(file, vars)
-    const ctx = contextOf(parsed, baseDir)
+    const ctx = this.contextOf(parsed, baseDir)
     const data = parsed.data
     const out: Loaded = {services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, extensions: {}, origin: {}}
     if (data.name !== undefined && data.name !== null) out.name = str(ctx, ['name'], data.name)
@@ -226,7 +234,7 @@ class ProjectLoader {
     if (file !== undefined) {
       const other = isAbsolute(file) ? file : resolve(parsed.file === '(stdin)' ? this.cwd : dirname(parsed.file), file)
       const otherParsed = this.parse(other)
-      const otherCtx = contextOf(otherParsed, dirname(other))
+      const otherCtx = this.contextOf(otherParsed, dirname(other))
       const otherServices = (otherParsed.data.services ?? {}) as Record<string, unknown>
       if (!(base in otherServices)) fail(ctx, [...path, 'service'], `cannot extend service ${JSON.stringify(base)} in ${other}: service not found`)
       const normalized: Record<string, Record<string, unknown>> = {}
@@ -371,42 +379,19 @@ export function loadProject(o: LoadOptions = {}): Project {
   for (const [svcName, raw] of Object.entries(m.services)) {
     const svc = clean(raw) as ServiceConfig
     if (active(raw, svcName)) {
-      resolveEnvironment(svc, vars, svcName, where(svcName).file)
+      if (o.resolveEnvironment ?? true) resolveEnvironment(svc, vars, svcName, where(svcName).file)
       resolveLabelFiles(svc, svcName, where(svcName).file)
       project.services[svcName] = svc
     } else project.disabled[svcName] = svc
   }
+  const consistency = o.consistency ?? true
   for (const [svcName, svc] of Object.entries(project.services)) {
-    if (svc.image === undefined && svc.build === undefined) throw new ComposeError(`service ${JSON.stringify(svcName)} has neither an image nor a build context specified: invalid compose project`, where(svcName))
-    for (const [dep, d] of Object.entries(svc.depends_on ?? {})) {
-      if (dep in project.services) continue
-      const why = dep in project.disabled ? `depends on service ${JSON.stringify(dep)} of an inactive profile` : `depends on undefined service ${JSON.stringify(dep)}`
-      if (d.required) throw new ComposeError(`service ${JSON.stringify(svcName)} ${why}: invalid compose project`, {...where(svcName), hint: dep in project.disabled ? `enable it with --profile ${(project.disabled[dep].profiles ?? [])[0]}` : undefined})
-      warn(`service ${JSON.stringify(svcName)} ${why}; it is optional (required: false) and ignored`)
-      delete svc.depends_on![dep]
-    }
-    const nm = svc.network_mode
-    if (nm !== undefined && svc.networks !== undefined) throw new ComposeError(`service ${JSON.stringify(svcName)} declares mutually exclusive network_mode and networks: invalid compose project`, where(svcName))
-    if (nm?.startsWith('service:') && !(nm.slice(8) in project.services)) throw new ComposeError(`service ${JSON.stringify(svcName)} uses the network stack of service ${JSON.stringify(nm.slice(8))} which is undefined: invalid compose project`, where(svcName))
-    for (const [dep, key] of implicitDependencies(svc)) {
-      if (key !== 'network_mode' && !(dep in project.services)) throw new ComposeError(`service ${JSON.stringify(svcName)} refers to undefined service ${JSON.stringify(dep)} in ${key}: invalid compose project`, {...where(svcName), path: ['services', svcName, key]})
-    }
-    if (nm === undefined && svc.networks === undefined) svc.networks = {default: null}
-    for (const net of Object.keys(svc.networks ?? {})) {
-      if (net !== 'default' && !(net in m.networks)) throw new ComposeError(`service ${JSON.stringify(svcName)} refers to undefined network ${net}: invalid compose project`, where(svcName))
-    }
-    for (const v of svc.volumes ?? []) {
-      if (v.type === 'volume' && v.source !== undefined && !(v.source in m.volumes)) throw new ComposeError(`service ${JSON.stringify(svcName)} refers to undefined volume ${v.source}: invalid compose project`, {...where(svcName), hint: `declare it under the top-level volumes: key`})
-    }
-    for (const kind of ['secrets', 'configs'] as const) {
-      for (const ref of (svc[kind] as Array<{source: string}> | undefined) ?? []) {
-        if (!(ref.source in m[kind])) throw new ComposeError(`service ${JSON.stringify(svcName)} refers to undefined ${kind.slice(0, -1)} ${ref.source}: invalid compose project`, where(svcName))
-      }
-    }
+    if (consistency) checkReferences(project, m, svcName, svc, warn, where(svcName))
+    if (svc.network_mode === undefined && svc.networks === undefined) svc.networks = {default: null}
     for (const [k, v] of Object.entries(svc)) if (!k.startsWith('x-') && SERVICE_KEYS[k] && !SERVICE_KEYS[k].supported && v !== undefined) project.unsupported.push(`services.${svcName}.${k}`)
     project.unsupported.push(...partlySupported(svcName, svc))
   }
-  checkCycles(project)
+  if (consistency) checkCycles(project)
   const used = new Set(Object.values(project.services).flatMap((s) => Object.keys(s.networks ?? {})))
   if (used.has('default') || 'default' in m.networks) project.networks.default = {name: `${name}_default`, ...(m.networks.default as object)} as NetworkConfig
   for (const [k, raw] of Object.entries(m.networks)) {
@@ -425,6 +410,40 @@ export function loadProject(o: LoadOptions = {}): Project {
     for (const [k, raw] of Object.entries(project[kind])) project[kind][k] = {...raw, name: (raw.name as string | undefined) ?? (raw.external ? k : `${name}_${k}`)}
   }
   return project
+}
+
+/**
+ * Compose's consistency checks for one service: an image or a build, and every service,
+ * network, volume, secret and config it refers to defined (`config --no-consistency` skips
+ * them). An optional dependency (`required: false`) on a missing service is dropped with a warning.
+ */
+function checkReferences(project: Project, m: Loaded, svcName: string, svc: ServiceConfig, warn: (m: string) => void, where: {file?: string}): void {
+  const svcQ = JSON.stringify(svcName)
+  if (svc.image === undefined && svc.build === undefined) throw new ComposeError(`service ${svcQ} has neither an image nor a build context specified: invalid compose project`, where)
+  for (const [dep, d] of Object.entries(svc.depends_on ?? {})) {
+    if (dep in project.services) continue
+    const why = dep in project.disabled ? `depends on service ${JSON.stringify(dep)} of an inactive profile` : `depends on undefined service ${JSON.stringify(dep)}`
+    if (d.required) throw new ComposeError(`service ${svcQ} ${why}: invalid compose project`, {...where, hint: dep in project.disabled ? `enable it with --profile ${(project.disabled[dep].profiles ?? [])[0]}` : undefined})
+    warn(`service ${svcQ} ${why}; it is optional (required: false) and ignored`)
+    delete svc.depends_on![dep]
+  }
+  const nm = svc.network_mode
+  if (nm !== undefined && svc.networks !== undefined) throw new ComposeError(`service ${svcQ} declares mutually exclusive network_mode and networks: invalid compose project`, where)
+  if (nm?.startsWith('service:') && !(nm.slice(8) in project.services)) throw new ComposeError(`service ${svcQ} uses the network stack of service ${JSON.stringify(nm.slice(8))} which is undefined: invalid compose project`, where)
+  for (const [dep, key] of implicitDependencies(svc)) {
+    if (key !== 'network_mode' && !(dep in project.services)) throw new ComposeError(`service ${svcQ} refers to undefined service ${JSON.stringify(dep)} in ${key}: invalid compose project`, {...where, path: ['services', svcName, key]})
+  }
+  for (const net of Object.keys(svc.networks ?? {})) {
+    if (net !== 'default' && !(net in m.networks)) throw new ComposeError(`service ${svcQ} refers to undefined network ${net}: invalid compose project`, where)
+  }
+  for (const v of svc.volumes ?? []) {
+    if (v.type === 'volume' && v.source !== undefined && !(v.source in m.volumes)) throw new ComposeError(`service ${svcQ} refers to undefined volume ${v.source}: invalid compose project`, {...where, hint: `declare it under the top-level volumes: key`})
+  }
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const ref of (svc[kind] as Array<{source: string}> | undefined) ?? []) {
+      if (!(ref.source in m[kind])) throw new ComposeError(`service ${svcQ} refers to undefined ${kind.slice(0, -1)} ${ref.source}: invalid compose project`, where)
+    }
+  }
 }
 
 /** Parts of supported keys that ncx does not honour yet (listed, never dropped silently). */

@@ -49,9 +49,11 @@ export function mergeValue(key: string, base: unknown, over: unknown): unknown {
     if (REPLACED.has(key)) return clean(over)
     const keyOf = KEYED[key]
     if (keyOf) {
+      // An entry left as written (uninterpolated `"${PORT}:80"`) is its own identity.
+      const id = (x: unknown) => (isObj(x) ? keyOf(x) : JSON.stringify(x))
       const merged = new Map<string, unknown>()
-      for (const x of base) merged.set(keyOf(x as Obj), x)
-      for (const x of over.map(clean)) merged.set(keyOf(x as Obj), x)
+      for (const x of base) merged.set(id(x), x)
+      for (const x of over.map(clean)) merged.set(id(x), x)
       return [...merged.values()]
     }
     const out = [...base]

@@ -13,6 +13,11 @@ export interface SourceContext {
   file: string
   baseDir: string
   line: (path: ModelPath) => number | undefined
+  /**
+   * Uninterpolated (`config --no-interpolate`, `--variables`): a value that cannot be
+   * normalised while it still holds a `$` reference is kept as written, as compose-go does.
+   */
+  uninterpolated?: boolean
 }
 
 export type Raw = unknown
@@ -626,16 +631,26 @@ export function normalizeService(ctx: SourceContext, name: string, raw: Raw): Ob
       continue
     }
     if (isObj(v) && OVERRIDE_KEY in v) {
-      out[k] = {[OVERRIDE_KEY]: spec.normalize(ctx, [...path, k], v[OVERRIDE_KEY])}
+      out[k] = {[OVERRIDE_KEY]: normalizeOrKeep(ctx, v[OVERRIDE_KEY], () => spec.normalize(ctx, [...path, k], v[OVERRIDE_KEY]))}
       continue
     }
     if (v === null && k !== 'command' && k !== 'entrypoint') {
       out[k] = null
       continue
     }
-    out[k] = spec.normalize(ctx, [...path, k], v)
+    out[k] = normalizeOrKeep(ctx, v, () => spec.normalize(ctx, [...path, k], v))
   }
   return out
+}
+
+function normalizeOrKeep(ctx: SourceContext, v: Raw, normalize: () => unknown): unknown {
+  if (!ctx.uninterpolated) return normalize()
+  try {
+    return normalize()
+  } catch (error) {
+    if (error instanceof ComposeError && JSON.stringify(v).includes('$')) return v
+    throw error
+  }
 }
 
 /** `!reset` and `!override` from the YAML, carried through normalisation to the merge. */
