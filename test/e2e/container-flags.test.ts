@@ -79,6 +79,18 @@ describe('e2e: run/create metadata and namespace flags', function () {
     const theirs = box.ok(['exec', x, 'readlink', '/proc/self/ns/ipc']).trim()
     expect(run(['--ipc', `container:${x.slice(0, 12)}`], 'readlink /proc/self/ns/ipc').trim()).to.equal(theirs)
     expect(run([], 'readlink /proc/self/ns/ipc').trim()).to.not.equal(theirs)
+    // /dev/shm is X's too (Docker's rule): a file X writes there is read by the joiner, and the
+    // joiner's write is seen by X; a container of its own does not see it.
+    box.ok(['exec', x, 'sh', '-c', 'echo from-x > /dev/shm/note'])
+    expect(run(['--ipc', `container:${x.slice(0, 12)}`], 'cat /dev/shm/note && echo back > /dev/shm/reply')).to.equal('from-x\n')
+    expect(box.ok(['exec', x, 'cat', '/dev/shm/reply'])).to.equal('back\n')
+    expect(run([], 'test -e /dev/shm/note; echo note=$?')).to.contain('note=1')
+    // Detached (under its monitor) and through exec, the same.
+    const joiner = box.ok(['run', '-d', '--network', 'none', '--ipc', `container:${x.slice(0, 12)}`, 'busybox', 'sleep', '60']).trim()
+    expect(box.ok(['exec', joiner, 'cat', '/dev/shm/reply'])).to.equal('back\n')
+    box.ok(['rm', '-f', joiner])
+    // A read-only joiner still writes to the shared /dev/shm, as to its own tmpfs.
+    expect(run(['--read-only', '--ipc', `container:${x.slice(0, 12)}`], 'echo ro > /dev/shm/ro && cat /dev/shm/ro')).to.equal('ro\n')
     const hostIpc = readlinkSync('/proc/self/ns/ipc')
     expect(run(['--ipc', 'host'], 'readlink /proc/self/ns/ipc').trim()).to.equal(hostIpc)
     expect(run(['--ipc', 'none'], 'test -e /dev/shm; echo shm=$?')).to.contain('shm=1')

@@ -61,7 +61,10 @@ describe('run/create metadata and namespace flags (src/cli/container-flags.ts, s
     expect(spec({shmSize: 1024}).mounts.find((m) => m.destination === '/dev/shm')?.options).to.include('size=1024').and.not.include('size=67108864')
     expect(spec({ipc: 'none'}).mounts.some((m) => m.destination === '/dev/shm')).to.equal(false)
     // container:X keeps the namespace entry: the runtime joins X's (--ns-join) instead of creating one.
-    expect(types(spec({pid: 'container:x', ipc: 'container:x'}))).to.include.members(['pid', 'ipc'])
+    const joined = spec({pid: 'container:x', ipc: 'container:x'})
+    expect(types(joined)).to.include.members(['pid', 'ipc'])
+    // …and its /dev/shm is X's, attached by the runtime (--shm-from), not a tmpfs of its own.
+    expect(joined.mounts.some((m) => m.destination === '/dev/shm')).to.equal(false)
     const meta = spec({domainname: 'ex.org', annotations: {a: 'b'}})
     expect(meta).to.include({domainname: 'ex.org'})
     expect(meta.annotations).to.deep.equal({a: 'b'})

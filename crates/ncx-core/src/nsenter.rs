@@ -5,6 +5,8 @@
 //! the mount namespace last. Joining the pid namespace only affects children: the caller
 //! must fork afterwards.
 
+use std::os::fd::RawFd;
+
 use crate::sys::{Sys, SysError};
 
 /// The namespaces a container process may have, in joining order after `user`.
@@ -69,6 +71,21 @@ pub fn join_paths(sys: &mut dyn Sys, list: &str) -> Result<i32, SysError> {
     Ok(joined)
 }
 
+/// A detached copy of the mount at `path` as another container sees it (`--ipc container:X`
+/// shares X's /dev/shm, as Docker does). A mount cannot be bind-mounted from another mount
+/// namespace, so this enters that namespace (`mnt_ns`, `/proc/PID/ns/mnt`), clones the tree
+/// there, and comes back to ours, also when the clone fails. The caller must be
+/// single-threaded (setns into a mount namespace requires it) and attach the result with
+/// `Sys::attach_tree`.
+pub fn clone_mount_from(sys: &mut dyn Sys, mnt_ns: &str, path: &str) -> Result<RawFd, SysError> {
+    let ours = sys.open_ns("/proc/self/ns/mnt")?;
+    let theirs = sys.open_ns(mnt_ns)?;
+    sys.setns(theirs, libc::CLONE_NEWNS, mnt_ns)?;
+    let tree = sys.clone_tree(path);
+    sys.setns(ours, libc::CLONE_NEWNS, "our mount namespace")?;
+    tree
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +107,22 @@ mod tests {
         let mut sys = RecordingSys { existing: vec!["/proc/7/ns/net".into(), "/proc/7/ns/cgroup".into(), "/proc/7/ns/user".into()], ..Default::default() };
         assert_eq!(enter(&mut sys, 7, false).unwrap(), vec!["ipc", "uts", "pid", "mnt"]);
         assert!(!sys.calls.iter().any(|c| c.contains("user") || c.contains("net")));
+    }
+
+    #[test]
+    fn clones_a_mount_of_another_namespace_and_always_comes_back() {
+        let mut sys = RecordingSys::default();
+        clone_mount_from(&mut sys, "/proc/9/ns/mnt", "/dev/shm").unwrap();
+        assert_eq!(sys.calls, vec!["open /proc/self/ns/mnt", "open /proc/9/ns/mnt", "setns /proc/9/ns/mnt", "clone_tree /dev/shm", "setns our mount namespace"]);
+        // The clone fails (no /dev/shm there): back in ours all the same, and the error reported.
+        let mut failing = RecordingSys { fail: vec![("clone_tree".into(), libc::ENOENT)], ..Default::default() };
+        let e = clone_mount_from(&mut failing, "/proc/9/ns/mnt", "/dev/shm").unwrap_err();
+        assert_eq!(e.errno, libc::ENOENT);
+        assert_eq!(failing.calls.last().unwrap(), "setns our mount namespace");
+        // Entering theirs fails: nothing cloned.
+        let mut refused = RecordingSys { fail: vec![("setns /proc/9".into(), libc::EPERM)], ..Default::default() };
+        assert!(clone_mount_from(&mut refused, "/proc/9/ns/mnt", "/dev/shm").is_err());
+        assert!(!refused.calls.iter().any(|c| c.starts_with("clone_tree")));
     }
 
     #[test]

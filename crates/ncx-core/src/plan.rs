@@ -35,6 +35,9 @@ pub enum Step {
     Device { dest: String, mode: u32, major: u64, minor: u64, uid: u32, gid: u32 },
     Symlink { target: String, link: String },
     PivotRoot { rootfs: String },
+    /// A detached mount tree (`Sys::clone_tree`, fd) attached at `dest` inside the rootfs:
+    /// another container's /dev/shm for `--ipc container:X`.
+    AttachTree { fd: i32, dest: String },
     /// A namespaced sysctl, written under /proc/sys before it is made read-only.
     Sysctl { key: String, value: String },
     Mask { path: String },
@@ -191,6 +194,13 @@ pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Ve
     steps
 }
 
+/// Attach a cloned mount tree at `dest` once every spec mount is in place, before pivot_root
+/// (so it lands inside the rootfs and under any read-only remount that follows).
+pub fn attach_before_pivot(steps: &mut Vec<Step>, fd: i32, dest: &str) {
+    let at = steps.iter().position(|s| matches!(s, Step::PivotRoot { .. })).unwrap_or(steps.len());
+    steps.insert(at, Step::AttachTree { fd, dest: dest.to_string() });
+}
+
 /// Why a step failed, with the step for context.
 #[derive(Debug)]
 pub struct PlanError {
@@ -276,6 +286,12 @@ pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
                     sys.symlink(target, &path).map_err(ctx)?;
                 }
             }
+            Step::AttachTree { fd, dest } => {
+                let target = sys.prepare_target(&rootfs, dest, false).map_err(ctx)?;
+                let attached = sys.attach_tree(*fd, &target);
+                sys.release_target(&target);
+                attached.map_err(ctx)?;
+            }
             Step::PivotRoot { rootfs: r } => {
                 sys.pivot_root(r).map_err(ctx)?;
                 rootfs = "/".into();
@@ -315,6 +331,7 @@ fn describe(step: &Step) -> String {
         Step::Device { dest, .. } => format!("create device {dest}"),
         Step::Symlink { link, .. } => format!("create symlink {link}"),
         Step::PivotRoot { rootfs } => format!("pivot_root to {rootfs}"),
+        Step::AttachTree { dest, .. } => format!("attach the shared mount on {dest}"),
         Step::Sysctl { key, .. } => format!("set sysctl {key}"),
         Step::Mask { path } => format!("mask {path}"),
         Step::ReadOnly { path } => format!("make {path} read-only"),
@@ -376,6 +393,21 @@ mod tests {
         assert!(pivot < mask && mask < ro && ro < host);
     }
 
+    #[test]
+    fn a_shared_tree_is_attached_inside_the_rootfs_after_the_mounts_and_before_pivot() {
+        let mut steps = plan(&spec(), "/b/rootfs", None);
+        attach_before_pivot(&mut steps, 7, "/dev/shm");
+        let mut sys = RecordingSys::default();
+        execute(&mut sys, &steps).unwrap();
+        let attach = sys.calls.iter().position(|c| c == "attach_tree /b/rootfs/dev/shm").expect("attached");
+        let prepared = sys.calls.iter().position(|c| c == "prepare /b/rootfs/dev/shm").unwrap();
+        let last_mount = sys.calls.iter().rposition(|c| c.starts_with("mount ") && c.contains("/b/rootfs/")).unwrap();
+        let pivot = sys.calls.iter().position(|c| c.starts_with("pivot_root")).unwrap();
+        assert!(last_mount < prepared && prepared < attach && attach < pivot, "{:?}", sys.calls);
+        let mut failing = RecordingSys { fail: vec![("attach_tree".into(), libc::EINVAL)], ..Default::default() };
+        let e = execute(&mut failing, &steps).unwrap_err();
+        assert_eq!(e.step, "attach the shared mount on /dev/shm");
+    }
     #[test]
     fn sysctls_are_written_after_pivot_and_before_proc_sys_turns_read_only() {
         let mut sp = spec();

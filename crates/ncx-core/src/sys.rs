@@ -83,6 +83,25 @@ pub trait Sys {
         unsafe { libc::close(fd) };
         rc
     }
+    /// A detached copy of the mount tree at `path` (`open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)`):
+    /// it can be attached in another mount namespace with `attach_tree`.
+    fn clone_tree(&mut self, path: &str) -> SysResult<RawFd> {
+        const OPEN_TREE_CLONE: libc::c_uint = 1;
+        const AT_RECURSIVE: libc::c_uint = 0x8000;
+        let p = cstr(path);
+        let flags = OPEN_TREE_CLONE | AT_RECURSIVE | libc::O_CLOEXEC as libc::c_uint;
+        check(unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, p.as_ptr(), flags) } as libc::c_int, "open_tree", path)
+    }
+    /// Mount a tree `clone_tree` returned on `target` (`move_mount`); closes `fd`.
+    fn attach_tree(&mut self, fd: RawFd, target: &str) -> SysResult<()> {
+        const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+        // The target is a /proc/self/fd/N magic link (prepare_target): follow it.
+        const MOVE_MOUNT_T_SYMLINKS: libc::c_uint = 0x10;
+        let (empty, t) = (cstr(""), cstr(target));
+        let rc = unsafe { libc::syscall(libc::SYS_move_mount, fd, empty.as_ptr(), libc::AT_FDCWD, t.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) } as libc::c_int;
+        unsafe { libc::close(fd) };
+        check(rc, "move_mount", target).map(|_| ())
+    }
 }
 
 /// The real kernel.
@@ -365,6 +384,13 @@ impl Sys for RecordingSys {
     }
     fn setns(&mut self, _fd: RawFd, _nstype: i32, what: &str) -> SysResult<()> {
         self.record(format!("setns {what}"))
+    }
+    fn clone_tree(&mut self, path: &str) -> SysResult<RawFd> {
+        self.record(format!("clone_tree {path}"))?;
+        Ok(200 + self.calls.len() as RawFd)
+    }
+    fn attach_tree(&mut self, _fd: RawFd, target: &str) -> SysResult<()> {
+        self.record(format!("attach_tree {target}"))
     }
 }
 

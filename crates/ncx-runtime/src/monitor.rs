@@ -98,6 +98,8 @@ struct Config {
     net_join: Option<String>,
     /// `--ns-join KIND=PATH,…`: other namespaces of another container (`--pid`/`--ipc container:X`).
     ns_join: Option<String>,
+    /// `--shm-from /proc/PID/ns/mnt`: that process's /dev/shm is the container's (`--ipc container:X`).
+    shm_from: Option<String>,
 }
 
 /// The container's process and the monitor's ends of its stdio.
@@ -163,7 +165,7 @@ fn parse_config(args: &Args) -> Result<Config, MonitorError> {
         }
         None => None,
     };
-    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), stdin_once: args.has("--stdin-once"), attach_wait: args.has("--attach-wait"), cleanup: args.has("--cleanup-bundle"), cgroup: None, attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string), ns_join: args.get("ns-join").map(str::to_string) })
+    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), stdin_once: args.has("--stdin-once"), attach_wait: args.has("--attach-wait"), cleanup: args.has("--cleanup-bundle"), cgroup: None, attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string), ns_join: args.get("ns-join").map(str::to_string), shm_from: args.get("shm-from").map(str::to_string) })
 }
 
 fn pipe() -> Result<(RawFd, RawFd), MonitorError> {
@@ -224,7 +226,7 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
             libc::dup2(err_.map(|p| p.1).unwrap_or(null), 2);
         }
         close(gate.map(|g| g.1));
-        child(&spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true, gate.map(|g| g.0));
+        child(&spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true, gate.map(|g| g.0), cfg.shm_from.as_deref());
     }
     close(own_userns);
     unsafe {

@@ -153,7 +153,7 @@ pub fn run(args: &Args) -> i32 {
         if let Some((_, gw)) = gate {
             unsafe { libc::close(gw) };
         }
-        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], false, gate.map(|g| g.0));
+        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], false, gate.map(|g| g.0), args.get("shm-from"));
     }
     unsafe { libc::close(pair[1]) };
     if let Some(fd) = own_userns {
@@ -581,7 +581,8 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
 
 /// The container's PID 1: its own mount namespace, the filesystem plan, then the process.
 /// `pdeath`: die with the parent (the monitor), so no container outlives its monitor.
-pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, pdeath: bool, gate: Option<RawFd>) -> ! {
+/// `shm_from`: the mount namespace (`/proc/PID/ns/mnt`) whose /dev/shm this container shares.
+pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, pdeath: bool, gate: Option<RawFd>, shm_from: Option<&str>) -> ! {
     let process = spec.process.clone().unwrap_or_default();
     // Wait until the parent has set up the network namespace (EOF without a byte: give up).
     if let Some(g) = gate {
@@ -597,7 +598,20 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     if unsafe { libc::unshare(libc::CLONE_NEWNS) } < 0 {
         die(sock, 125, format!("cannot create the mount namespace: {}", std::io::Error::last_os_error()));
     }
-    let steps = plan(spec, rootfs, rootfs_mount);
+    // Cloned from our own new mount namespace (the one we ran in belongs to the initial user
+    // namespace: we could enter the other's but not come back); this process is
+    // single-threaded, as entering a mount namespace requires. The other container without a
+    // /dev/shm (`--ipc none`): this one has none either.
+    let shared_shm = match shm_from.map(|ns| ncx_core::nsenter::clone_mount_from(&mut RealSys, ns, "/dev/shm")) {
+        Some(Ok(fd)) => Some(fd),
+        Some(Err(e)) if e.errno == libc::ENOENT => None,
+        Some(Err(e)) => die(sock, 125, format!("cannot share the other container's /dev/shm: {e}")),
+        None => None,
+    };
+    let mut steps = plan(spec, rootfs, rootfs_mount);
+    if let Some(fd) = shared_shm {
+        ncx_core::plan::attach_before_pivot(&mut steps, fd, "/dev/shm");
+    }
     if let Err(e) = execute(&mut RealSys, &steps) {
         die(sock, 125, format!("container setup failed: {e}"));
     }

@@ -9,9 +9,10 @@
  * does not own, so (as rootless podman does) /proc, /dev/mqueue and /dev/shm become bind
  * mounts of the host's. `container:X` joins X's namespace through /proc/PID/ns/KIND, as
  * `--network container:X` does; X must be running when the container starts. With
- * `--ipc container:X` System V IPC and POSIX message queues are X's; /dev/shm stays the
- * container's own tmpfs (X's is a mount in X's mount namespace, which cannot be bound from
- * outside it).
+ * `--ipc container:X` System V IPC, POSIX message queues and /dev/shm are X's, as with
+ * Docker: X's /dev/shm is a mount in X's mount namespace, which cannot be bind-mounted from
+ * outside it, so the runtime clones it there (`--shm-from /proc/PID/ns/mnt`, open_tree) and
+ * attaches the clone in place of the container's own tmpfs.
  */
 import {existsSync} from 'node:fs'
 
@@ -81,7 +82,7 @@ export function applyNamespaceOptions(spec: OciSpec, options: ContainerOptions, 
     replaceMount(spec, '/dev/shm', hostBind('/dev/shm'))
     replaceMount(spec, '/dev/mqueue', hostHasMqueue ? hostBind('/dev/mqueue') : undefined)
   }
-  if (options.ipc === 'none') replaceMount(spec, '/dev/shm')
+  if (options.ipc === 'none' || options.ipc?.startsWith('container:')) replaceMount(spec, '/dev/shm')
   if (options.uts === 'host') dropNamespace(spec, 'uts')
 }
 
@@ -93,13 +94,20 @@ function peerPid(engine: Engine, nameOrId: string, what: 'PID' | 'IPC'): number 
   return st.pid
 }
 
-/** `--ns-join pid=/proc/N/ns/pid,ipc=…` for `--pid`/`--ipc container:X` (resolved at each start). */
+/**
+ * `--ns-join pid=/proc/N/ns/pid,ipc=…` for `--pid`/`--ipc container:X`, and `--shm-from
+ * /proc/N/ns/mnt` for X's /dev/shm (resolved at each start).
+ */
 export function namespaceRuntimeArgs(engine: Engine, record: ContainerRecord): string[] {
   const joins: string[] = []
+  const shm: string[] = []
   for (const [kind, mode, what] of [['pid', record.options.pid, 'PID'], ['ipc', record.options.ipc, 'IPC']] as const) {
-    if (mode?.startsWith('container:')) joins.push(`${kind}=/proc/${peerPid(engine, mode.slice('container:'.length), what)}/ns/${kind}`)
+    if (!mode?.startsWith('container:')) continue
+    const pid = peerPid(engine, mode.slice('container:'.length), what)
+    joins.push(`${kind}=/proc/${pid}/ns/${kind}`)
+    if (kind === 'ipc') shm.push('--shm-from', `/proc/${pid}/ns/mnt`)
   }
-  return joins.length > 0 ? ['--ns-join', joins.join(',')] : []
+  return joins.length > 0 ? ['--ns-join', joins.join(','), ...shm] : []
 }
 
 /** At creation, the containers `--pid`/`--ipc container:X` name must exist (Docker's "No such container"). */
