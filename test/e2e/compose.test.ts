@@ -266,7 +266,7 @@ services:
     const sleeper = `    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]\n`
     const dir = projectDir({
       'labels.env': 'tier=backend\n',
-      'compose.yaml': `services:\n  app:\n${sleeper}    pid: service:store\n    ipc: service:store\n    volumes_from: ["store:ro"]\n    links: ["store:database"]\n    shm_size: 32m\n    domainname: example.org\n    annotations: {org.example.role: app}\n    label_file: labels.env\n  store:\n${sleeper}    ipc: shareable\n    volumes: [/data]\n`,
+      'compose.yaml': `services:\n  app:\n${sleeper}    pid: service:store\n    ipc: service:store\n    volumes_from: ["store:ro"]\n    links: ["store:database"]\n    domainname: example.org\n    annotations: {org.example.role: app}\n    label_file: labels.env\n  store:\n${sleeper}    ipc: shareable\n    shm_size: 32m\n    volumes: [/data]\n`,
     })
     const up = composeOk(dir, 'nsk', ['up', '-d'])
     // store is created and started before app (volumes_from, pid, ipc and links are dependencies).
@@ -279,7 +279,9 @@ services:
     expect(inApp('ps -o comm | grep -c sleep')).to.equal('2')
     inStore('echo from-store > /data/f')
     expect(inApp('cat /data/f; touch /data/g 2>/dev/null; echo rc=$?')).to.equal('from-store\nrc=1')
-    expect(inApp('df -k /dev/shm | tail -1 | awk \'{print $2}\'; cat /proc/sys/kernel/domainname')).to.equal('32768\nexample.org')
+    // ipc: service:store shares store's /dev/shm (its shm_size, its files), as with Docker.
+    inStore('echo shared > /dev/shm/s')
+    expect(inApp('df -k /dev/shm | tail -1 | awk \'{print $2}\'; cat /dev/shm/s /proc/sys/kernel/domainname')).to.equal('32768\nshared\nexample.org')
     expect(inApp('ping -c 1 -W 2 database >/dev/null; echo rc=$?')).to.equal('rc=0')
     const app = (JSON.parse(box.ok(['inspect', 'nsk-app-1'])) as Array<{Config: {Labels: Record<string, string>}; HostConfig: {Annotations: Record<string, string>; PidMode: string; IpcMode: string}}>)[0]
     expect(app.Config.Labels).to.include({tier: 'backend', 'com.docker.compose.service': 'app'})

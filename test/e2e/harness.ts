@@ -36,9 +36,22 @@ export const user: TestUser = asRoot
   ? lookupUser(process.env.NCX_TEST_USER ?? 'ncxtest')
   : {name: process.env.USER ?? 'me', uid: process.getuid!(), gid: process.getgid!(), home: process.env.HOME ?? '/tmp'}
 
-/** A directory the test user owns. */
+/** Every userDir made in this run: removed when the test process exits (files in them may belong to the user's subordinate ids; root removes them all the same). */
+const scratchDirs: string[] = []
+process.on('exit', () => {
+  for (const d of scratchDirs) {
+    try {
+      rmSync(d, {recursive: true, force: true})
+    } catch {
+      // best effort: a leftover in /tmp is not a test failure
+    }
+  }
+})
+
+/** A directory the test user owns (removed at exit). */
 export function userDir(prefix: string, owner: TestUser = user): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
+  scratchDirs.push(dir)
   chmodSync(dir, 0o755)
   if (asRoot) chownSync(dir, owner.uid, owner.gid)
   return dir
@@ -61,6 +74,7 @@ export function installation(): string {
   const readable = !asRoot || spawnSync('runuser', ['-u', user.name, '--', 'test', '-r', join(checkout, 'bin', 'run.cjs'), '-a', '-x', join(checkout, 'native', 'ncx-runtime')]).status === 0
   if (readable) return (installed = checkout)
   const copy = mkdtempSync(join(tmpdir(), 'ncx-e2e-install-'))
+  scratchDirs.push(copy)
   for (const part of ['package.json', 'bin', 'dist', 'native', 'node_modules', 'oclif.manifest.json']) {
     execFileSync('cp', ['-a', join(checkout, part), copy])
   }
@@ -77,6 +91,7 @@ let fixtures: string | undefined
 export function images(): string {
   if (fixtures) return fixtures
   const dir = mkdtempSync(join(tmpdir(), 'ncx-e2e-images-'))
+  scratchDirs.push(dir)
   chmodSync(dir, 0o755)
   for (const kind of ['busybox', 'multilayer', 'hostile', 'volume']) {
     const extra = kind === 'hostile' ? ['--canary-dir', join(dir, 'canary')] : []
