@@ -1,13 +1,13 @@
 import {Flags} from '@oclif/core'
+import {stringify} from 'yaml'
 
 import {ComposeCommand} from '../../cli/compose.js'
+import {Column, renderTable} from '../../cli/output.js'
 import {canonicalModel, renderModel} from '../../engine/compose/canonical.js'
 import {Project} from '../../engine/compose/types.js'
 import {serviceHashes} from '../../engine/compose/containers.js'
 import {ComposeVariable, collectVariables} from '../../engine/compose/interpolate.js'
 import {NcxError, UsageError} from '../../engine/errors.js'
-import {Column, renderTable} from '../../cli/output.js'
-import {stringify} from 'yaml'
 import {formatReference, parseReference} from '../../engine/image/reference.js'
 import {ensureImage} from '../../cli/pull-policy.js'
 
