@@ -158,10 +158,28 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn temp_lock(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ncx-napi-test-{}", std::process::id()));
+    /// A lock file path in a directory of its own, removed when the test is done.
+    struct TempLock(PathBuf);
+
+    impl std::ops::Deref for TempLock {
+        type Target = PathBuf;
+        fn deref(&self) -> &PathBuf {
+            &self.0
+        }
+    }
+
+    impl Drop for TempLock {
+        fn drop(&mut self) {
+            if let Some(dir) = self.0.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    fn temp_lock(name: &str) -> TempLock {
+        let dir = std::env::temp_dir().join(format!("ncx-napi-test-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        dir.join(name)
+        TempLock(dir.join(name))
     }
 
     #[test]
@@ -189,7 +207,7 @@ mod tests {
     #[test]
     fn lock_creates_file_and_unlock_releases() {
         let p = temp_lock("create.lock");
-        let _ = std::fs::remove_file(&p);
+        let _ = std::fs::remove_file(&*p);
         let fd = lock_file(p.to_str().unwrap(), true, true).unwrap().unwrap();
         assert!(p.exists());
         unlock_file(fd).unwrap();
