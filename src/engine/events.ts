@@ -1,8 +1,10 @@
 /**
- * Container lifecycle events (`ncx events`): one JSON object a line in `<data root>/events.jsonl`,
- * in Docker's event shape. The engine appends create/stop/kill/destroy/rename (and start/die
+ * Events (`ncx events`): one JSON object a line in `<data root>/events.jsonl`, in Docker's
+ * event shape. Containers: the engine appends create/stop/kill/destroy/rename (and start/die
  * of foreground runs); a detached container's monitor (ncx-runtime) appends its start and
- * die (every restart too), from the template the engine hands it (`--event-template`). Each line is one O_APPEND write,
+ * die (every restart too), from the template the engine hands it (`--event-template`).
+ * Images (pull, push, tag, untag, delete, load, save, import), networks (create, destroy)
+ * and volumes (create, destroy): the engine, as Docker's daemon does. Each line is one O_APPEND write,
  * so concurrent writers never interleave. Above MAX_BYTES the file is renamed to
  * `events.jsonl.1` (one older generation kept), as json-file logs rotate.
  */
@@ -77,6 +79,27 @@ export function recordEvent(paths: StorePaths, event: EngineEvent): void {
   }
 }
 
+/**
+ * An image, network or volume event. Image events keep Docker's legacy `status`/`id` fields;
+ * the actor's ID is the image ID (or, for pull and push, the reference), the network's ID,
+ * or the volume's name.
+ */
+export function objectEvent(type: Exclude<EventType, 'container'>, action: string, id: string, attributes: Record<string, string> = {}, now = Date.now()): EngineEvent {
+  return {
+    ...(type === 'image' ? {status: action, id} : {}),
+    Type: type,
+    Action: action,
+    Actor: {ID: id, Attributes: attributes},
+    scope: 'local',
+    time: Math.floor(now / 1000),
+    timeNano: now * 1_000_000,
+  }
+}
+
+export function recordObjectEvent(paths: StorePaths, type: Exclude<EventType, 'container'>, action: string, id: string, attributes: Record<string, string> = {}): void {
+  recordEvent(paths, objectEvent(type, action, id, attributes))
+}
+
 export function recordContainerEvent(paths: StorePaths, action: string, c: ContainerActor, extra: Record<string, string> = {}): void {
   recordEvent(paths, containerEvent(action, c, extra))
 }
@@ -86,13 +109,15 @@ export interface EventFilters {
   event: string[]
   image: string[]
   label: Array<{key: string; value?: string}>
+  network: string[]
   type: string[]
+  volume: string[]
 }
 
-const FILTER_KEYS = ['container', 'event', 'status', 'image', 'label', 'type']
+const FILTER_KEYS = ['container', 'event', 'status', 'image', 'label', 'network', 'type', 'volume']
 
 export function parseEventFilters(values: readonly string[]): EventFilters {
-  const f: EventFilters = {container: [], event: [], image: [], label: [], type: []}
+  const f: EventFilters = {container: [], event: [], image: [], label: [], network: [], type: [], volume: []}
   for (const v of values) {
     const i = v.indexOf('=')
     const key = i > 0 ? v.slice(0, i) : ''
@@ -101,7 +126,7 @@ export function parseEventFilters(values: readonly string[]): EventFilters {
     if (key === 'label') {
       const j = value.indexOf('=')
       f.label.push(j < 0 ? {key: value} : {key: value.slice(0, j), value: value.slice(j + 1)})
-    } else f[key === 'status' ? 'event' : (key as 'container' | 'event' | 'image' | 'type')].push(value)
+    } else f[key === 'status' ? 'event' : (key as 'container' | 'event' | 'image' | 'network' | 'type' | 'volume')].push(value)
   }
   return f
 }
@@ -111,8 +136,20 @@ export function eventMatches(e: EngineEvent, f: EventFilters): boolean {
   const a = e.Actor.Attributes
   if (f.type.length > 0 && !f.type.includes(e.Type)) return false
   if (f.event.length > 0 && !f.event.includes(e.Action)) return false
-  if (f.container.length > 0 && !f.container.some((c) => c === a.name || (c.length >= 3 && e.Actor.ID.startsWith(c)))) return false
-  if (f.image.length > 0 && !f.image.some((i) => i === a.image || i === e.from || `${i}:latest` === a.image)) return false
+  // Each object filter selects events of its own type only (Docker's rule).
+  const named = (list: string[], type: EventType, byPrefix: boolean) =>
+    list.length === 0 || (e.Type === type && list.some((v) => v === a.name || v === e.Actor.ID || (byPrefix && v.length >= 3 && e.Actor.ID.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, '')))))
+  if (!named(f.container, 'container', true)) return false
+  if (!named(f.network, 'network', true)) return false
+  if (!named(f.volume, 'volume', false)) return false
+  if (f.image.length > 0) {
+    // A container's image, or an image event's image (`busybox` also names busybox:latest).
+    const matches =
+      e.Type === 'container'
+        ? f.image.some((i) => i === a.image || i === e.from || `${i}:latest` === a.image)
+        : e.Type === 'image' && (named(f.image, 'image', true) || f.image.some((i) => `${i}:latest` === a.name || `${i}:latest` === e.Actor.ID))
+    if (!matches) return false
+  }
   for (const l of f.label) if (!(l.key in a) || (l.value !== undefined && a[l.key] !== l.value)) return false
   return true
 }

@@ -169,6 +169,24 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
     expect(box.ok(['events', '--since', '5m', '--until', '0s', '--filter', 'container=ev-rm', '--format', '{{.Action}}'])).to.equal('create\nstart\ndie\ndestroy\n')
   })
 
+  it('events: images (tag, untag), networks and volumes (create, destroy), each selected by its own filter', () => {
+    box.ok(['volume', 'create', 'ev-vol'])
+    box.ok(['volume', 'rm', 'ev-vol'])
+    box.ok(['network', 'create', 'ev-net'])
+    box.ok(['network', 'rm', 'ev-net'])
+    box.ok(['tag', 'busybox', 'ev-img:v1'])
+    box.ok(['rmi', 'ev-img:v1'])
+    const past = (...args: string[]) => box.ok(['events', '--since', '1h', '--until', '0s', ...args])
+    expect(past('--filter', 'volume=ev-vol', '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}}')).to.equal('volume create ev-vol local\nvolume destroy ev-vol local\n')
+    const nets = past('--filter', 'network=ev-net', '--format', '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{.Actor.ID}}')
+    expect(nets).to.match(/^create ev-net bridge ([0-9a-f]{64})\ndestroy ev-net bridge \1\n$/)
+    const id = box.ok(['image', 'inspect', '--format', '{{.Id}}', 'busybox']).trim()
+    const images = past('--filter', 'type=image', '--filter', 'event=tag', '--filter', 'event=untag', '--format', '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}')
+    expect(images.trim().split('\n').slice(-2)).to.deep.equal([`tag ${id} ev-img:v1`, `untag ${id} ${id}`])
+    // The text line of a network event, as Docker prints it.
+    expect(past('--filter', 'type=network', '--filter', 'event=destroy')).to.match(/ network destroy [0-9a-f]{64} \(name=ev-net, type=bridge\)\n$/)
+  })
+
   it('ncx.toml sets the data root; info names the file and each source; NCX_ROOT overrides it', () => {
     const home = join(scratch, 'home')
     const data = join(scratch, 'toml-root')

@@ -50,6 +50,9 @@ describe('e2e: registry pull and push', function () {
     expect(box.ok(['pull', '-q', `${open.host}/library/busybox`], {env})).to.equal(`${open.host}/library/busybox:latest\n`)
     expect(box.ok(['run', '--rm', `${open.host}/library/busybox`, 'echo', 'pulled'], {env})).to.equal('pulled\n')
     expectBlobsIntact(box.root)
+    // Docker's pull event: the reference as the actor, its repository as the name.
+    const pulls = box.ok(['events', '--since', '1h', '--until', '0s', '--filter', 'event=pull', '--format', '{{.Type}} {{.Actor.ID}} {{.Actor.Attributes.name}}'], {env})
+    expect(pulls).to.contain(`image ${open.host}/library/busybox:latest ${open.host}/library/busybox\n`)
   })
 
   it('pulls by digest and skips layers it already has', async () => {
@@ -112,6 +115,8 @@ describe('e2e: registry pull and push', function () {
     box.ok(['tag', target, copy], {env})
     expect(box.ok(['push', copy], {env})).to.match(/[a-f0-9]{12}: Mounted from pushed\/box\n/)
     expect((await inspectImage(open, 'copies/box:1')).code).to.equal(0)
+    const events = box.ok(['events', '--since', '1h', '--until', '0s', '--filter', 'type=image', '--filter', 'event=push', '--filter', 'event=import', '--format', '{{.Action}} {{.Actor.ID}}'], {env})
+    expect(events).to.match(new RegExp(`import sha256:[0-9a-f]{64}\\npush ${open.host}/pushed/box:7\\npush ${open.host}/pushed/box:7\\npush ${open.host}/copies/box:1\\n$`))
   })
 
   it('ten parallel pulls of images sharing layers from separate processes leave one consistent store', async () => {

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {eventLine, eventTime} from '../../src/commands/system/events.js'
 import {reclaimableText} from '../../src/commands/system/df.js'
-import {containerEvent, eventMatches, eventsPath, followEvents, parseEventFilters, readEvents, recordContainerEvent} from '../../src/engine/events.js'
+import {containerEvent, eventMatches, eventsPath, followEvents, objectEvent, parseEventFilters, readEvents, recordContainerEvent} from '../../src/engine/events.js'
 import {matchesPrune, parsePruneFilters, parseUntil} from '../../src/engine/prune.js'
 import {storePaths} from '../../src/engine/store/paths.js'
 
@@ -75,6 +75,29 @@ describe('events', () => {
     expect(m('image=busybox', 'type=container', 'label=tier=front')).to.equal(true)
     expect(m('label=tier=back')).to.equal(false)
     expect(() => m('colour=red')).to.throw(/invalid filter "colour=red"/)
+  })
+
+  it("image, network and volume events: Docker's shape, and each object filter selects its own type", () => {
+    const pulled = objectEvent('image', 'pull', 'busybox:latest', {name: 'busybox'}, 1_700_000_000_000)
+    expect(pulled).to.deep.include({status: 'pull', id: 'busybox:latest', Type: 'image', Action: 'pull', scope: 'local'})
+    const net = objectEvent('network', 'create', 'f'.repeat(64), {name: 'back', type: 'bridge'})
+    expect(net).to.not.have.property('status')
+    expect(eventLine(net, 0)).to.match(/ network create f{64} \(name=back, type=bridge\)$/)
+    const vol = objectEvent('volume', 'destroy', 'pgdata', {driver: 'local'})
+    const tagged = objectEvent('image', 'tag', 'sha256:' + 'a'.repeat(64), {name: 'app:v1'})
+    const m = (e: ReturnType<typeof objectEvent>, ...f: string[]) => eventMatches(e, parseEventFilters(f))
+    expect(m(net, 'network=back')).to.equal(true)
+    expect(m(net, 'network=fff')).to.equal(true)
+    expect(m(net, 'network=front')).to.equal(false)
+    expect(m(vol, 'volume=pgdata', 'type=volume', 'event=destroy')).to.equal(true)
+    expect(m(vol, 'volume=other')).to.equal(false)
+    expect(m(pulled, 'image=busybox')).to.equal(true)
+    expect(m(tagged, 'image=app:v1')).to.equal(true)
+    expect(m(tagged, 'image=sha256:aaaa')).to.equal(true)
+    // An object filter never selects events of another type (a volume named like a container).
+    expect(m(vol, 'container=pgdata')).to.equal(false)
+    expect(m(containerEvent('start', {...web, name: 'pgdata'}), 'volume=pgdata')).to.equal(false)
+    expect(m(pulled, 'network=busybox')).to.equal(false)
   })
 
   it('records, reads back in time order, skips a torn line, and follows appends', async () => {

@@ -29,13 +29,13 @@ export function eventLine(e: EngineEvent, offsetMinutes?: number): string {
 export default class Events extends BaseCommand<typeof Events> {
   static summary = 'Get real time events from ncx'
   static description =
-    'Container lifecycle events (create, start, die, stop, kill, destroy, rename), recorded in <data root>/events.jsonl. Without --since only new events are shown; without --until ncx keeps following until interrupted. Times: Unix timestamps, RFC 3339 dates or durations back from now (10m, 1h30m).'
+    'Container lifecycle events (create, start, die, stop, kill, destroy, rename), image events (pull, push, tag, untag, delete, load, save, import), network and volume events (create, destroy), recorded in <data root>/events.jsonl. Without --since only new events are shown; without --until ncx keeps following until interrupted. Times: Unix timestamps, RFC 3339 dates or durations back from now (10m, 1h30m).'
   static aliases = ['events']
-  static examples = ['ncx events', 'ncx events --since 1h --until 0s', "ncx events --filter event=die --filter container=web --format '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'", 'ncx events --since 10m --until 0s --format json']
+  static examples = ['ncx events', 'ncx events --since 1h --until 0s', 'ncx events --filter type=network --filter type=volume', "ncx events --filter event=die --filter container=web --format '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'", 'ncx events --since 10m --until 0s --format json']
   static flags = {
     since: Flags.string({description: 'Show all events created since timestamp'}),
     until: Flags.string({description: 'Stream events until this timestamp'}),
-    filter: Flags.string({char: 'f', description: 'Filter output based on conditions provided (container=, event=, image=, label=, type=)', multiple: true}),
+    filter: Flags.string({char: 'f', description: 'Filter output based on conditions provided (container=, event=, image=, label=, network=, type=, volume=)', multiple: true}),
     format: Flags.string({description: "Format output: 'json' or a Go template such as '{{.Action}} {{.Actor.ID}}'", helpGroup: 'OUTPUT'}),
   }
 

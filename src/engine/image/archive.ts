@@ -192,6 +192,7 @@ export async function loadArchive(stores: ImageStores, source: Readable, what: s
     throw new UsageError(`${what} is neither an OCI archive (index.json + oci-layout) nor a docker-archive (manifest.json)`, 'create one with "ncx save", "docker save", "podman save" or "skopeo copy ... oci-archive:FILE"')
   }
   if (loaded.length === 0) throw new NcxError(`${what} holds no image for linux/${hostArchitecture()}`)
+  for (const {image} of loaded) stores.images.recordEvent('load', image.id, image.id)
   return loaded
 }
 
@@ -304,7 +305,9 @@ export async function importRootfs(stores: ImageStores, source: Readable, option
     history: [{created, created_by: 'ncx import', comment: options.message ?? `Imported from ${options.origin}`}],
   }
   const layers = [{mediaType: gzip ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: blob.digest, size: blob.size}]
-  return storeOciImage(stores, config, Buffer.from(JSON.stringify(config)), layers, options.name ? [options.name] : [])
+  const image = storeOciImage(stores, config, Buffer.from(JSON.stringify(config)), layers, options.name ? [options.name] : [])
+  stores.images.recordEvent('import', image.id, image.id)
+  return image
 }
 
 async function gunzipDigest(path: string): Promise<string> {

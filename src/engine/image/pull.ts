@@ -10,7 +10,7 @@ import {layout} from '../store/paths.js'
 import {commitImage} from './archive.js'
 import {Platform, parsePlatform} from './platform.js'
 import {TeeClosedError, sha256, validateDigest} from './content.js'
-import {ImageReference, familiarName, formatReference, parseReference} from './reference.js'
+import {ImageReference, familiarName, familiarRepository, formatReference, parseReference} from './reference.js'
 import {Descriptor, ImageConfig, ImageRecord, Index, LAYER_MEDIA_TYPES, Manifest, MediaType} from './types.js'
 
 function matches(d: Descriptor, p: Platform): boolean {
@@ -211,6 +211,7 @@ export async function pullImage(engine: Engine, name: string, options: PullOptio
     })
     const names = ref.tag ? [formatReference({...ref, digest: undefined})] : [formatReference(ref)]
     const image = commitImage(engine, digest, manifest, config, names)
+    engine.images.recordEvent('pull', familiarName(ref), familiarRepository(ref))
     return {image, reference: formatReference(ref), digest, downloaded}
   })
 }

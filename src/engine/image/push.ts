@@ -1,7 +1,7 @@
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {PullEvent, registryClient} from './pull.js'
-import {formatReference, parseReference} from './reference.js'
+import {familiarName, familiarRepository, formatReference, parseReference} from './reference.js'
 import {Manifest, MediaType} from './types.js'
 
 export interface PushResult {
@@ -49,5 +49,6 @@ export async function pushImage(engine: Engine, name: string, onEvent: (e: PullE
   if (sent && sent !== image.manifestDigest) {
     throw new NcxError(`${formatReference(ref)}: the registry stored the manifest as ${sent}, not ${image.manifestDigest}`)
   }
+  engine.images.recordEvent('push', familiarName(ref), familiarRepository(ref))
   return {reference: formatReference(ref), tag, digest: image.manifestDigest, size: bytes.length}
 }

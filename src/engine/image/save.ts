@@ -331,6 +331,7 @@ export async function writeArchive(stores: ImageStores, plan: SavePlan, dest: Wr
   })()
   fill.catch((error: unknown) => tar.destroy(error as Error))
   await Promise.all([fill, out])
+  for (const {item} of plan.images) stores.images.recordEvent('save', item.image.id, item.image.id)
 }
 
 /**

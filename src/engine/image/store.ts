@@ -1,4 +1,5 @@
 import {NcxError, NotFoundError} from '../errors.js'
+import {recordObjectEvent} from '../events.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 import {familiarName, formatReference, parseReference} from './reference.js'
@@ -41,6 +42,11 @@ export class ImageStore {
 
   list(): ImageRecord[] {
     return this.load().images
+  }
+
+  /** An image event (`ncx events`), with Docker's actor: `id` and the `name` attribute. */
+  recordEvent(action: 'pull' | 'push' | 'tag' | 'untag' | 'delete' | 'load' | 'save' | 'import', id: string, name: string): void {
+    recordObjectEvent(this.paths, 'image', action, id, {name})
   }
 
   /** Find by name (`busybox`, `docker.io/library/busybox:latest`), full or short ID, or digest. */
@@ -88,7 +94,9 @@ export class ImageStore {
 
   tag(source: string, target: string): ImageRecord {
     const image = this.resolve(source)
-    return this.add(image, [target])
+    const tagged = this.add(image, [target])
+    this.recordEvent('tag', image.id, familiarName(parseReference(target)))
+    return tagged
   }
 
   /**
@@ -96,7 +104,8 @@ export class ImageStore {
    * container using an image, which blocks deletion unless forced.
    */
   remove(nameOrId: string, options: {force: boolean; inUse: (image: ImageRecord) => string | undefined}): RemoveResult {
-    return this.update((images) => {
+    let id = ''
+    const result = this.update((images) => {
       const image = this.find(nameOrId, images)
       if (!image) throw new NotFoundError(`No such image: ${nameOrId}`)
       const byId = /^(sha256:)?[a-f0-9]{4,64}$/.test(nameOrId) && image.id.replace('sha256:', '').startsWith(nameOrId.replace('sha256:', ''))
@@ -106,6 +115,7 @@ export class ImageStore {
         const full = formatReference(parseReference(nameOrId))
         image.names = image.names.filter((n) => n !== full)
         result.untagged.push(familiarName(parseReference(full)))
+        id = image.id
         return result
       }
       if (byId && image.names.length > 1 && !options.force) {
@@ -121,7 +131,12 @@ export class ImageStore {
       result.untagged.push(...image.names.map((n) => familiarName(parseReference(n))))
       images.splice(images.indexOf(image), 1)
       result.deleted.push(image)
+      id = image.id
       return result
     })
+    // Docker's events: one untag per name, then the delete (the name attribute is the ID).
+    for (const _ of result.untagged) this.recordEvent('untag', id, id)
+    for (const d of result.deleted) this.recordEvent('delete', d.id, d.id)
+    return result
   }
 }

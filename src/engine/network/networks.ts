@@ -9,6 +9,7 @@ import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
+import {recordObjectEvent} from '../events.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {Netns, currentNetns, ensureNetns, inNetns} from './netns.js'
 
@@ -182,7 +183,7 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 export function createNetwork(engine: Engine, o: CreateNetworkOptions): NetworkRecord {
   if (!NAME_PATTERN.test(o.name)) throw new UsageError(`invalid network name ${JSON.stringify(o.name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
   if (['none', 'host', 'default'].includes(o.name)) throw new UsageError(`network name ${o.name} is reserved`)
-  return mutateNetworks(engine, (file) => {
+  const created = mutateNetworks(engine, (file) => {
     if (file.networks[o.name]) throw new NcxError(`network with name ${o.name} already exists`, {exitCode: 1})
     const taken = Object.values(file.networks).map((n) => n.subnet)
     let subnet = o.subnet
@@ -217,6 +218,8 @@ export function createNetwork(engine: Engine, o: CreateNetworkOptions): NetworkR
     file.networks[o.name] = rec
     return rec
   })
+  recordObjectEvent(engine.paths, 'network', 'create', created.id, {name: created.name, type: created.driver})
+  return created
 }
 
 /** Remove a network no container is attached to; its bridge goes with it. */
@@ -234,6 +237,7 @@ export function removeNetwork(engine: Engine, nameOrId: string): NetworkRecord {
     delete file.networks[net.name]
   })
   dropBridge(engine, net)
+  recordObjectEvent(engine.paths, 'network', 'destroy', net.id, {name: net.name, type: net.driver})
   return net
 }
 

@@ -8,6 +8,7 @@ import {randomBytes} from 'node:crypto'
 import {existsSync, lstatSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {recordObjectEvent} from '../events.js'
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
@@ -206,6 +207,7 @@ export class VolumeStore {
       // _data first, the record last: a volume.json always has its directory.
       mkdirSync(this.dataDir(name), {recursive: true, mode: 0o755})
       writeJson(this.recordPath(name), record)
+      recordObjectEvent(this.paths, 'volume', 'create', name, {driver: 'local'})
       return {volume: {...record, mountpoint: this.dataDir(name)}, created: true}
     })
   }
@@ -248,6 +250,7 @@ export class VolumeStore {
   private detach(name: string): string {
     const doomed = join(this.root(), `.rm-${name}-${randomBytes(4).toString('hex')}`)
     renameSync(this.dir(name), doomed)
+    recordObjectEvent(this.paths, 'volume', 'destroy', name, {driver: 'local'})
     return doomed
   }
 
