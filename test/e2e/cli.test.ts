@@ -169,6 +169,27 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
     expect(box.ok(['events', '--since', '5m', '--until', '0s', '--filter', 'container=ev-rm', '--format', '{{.Action}}'])).to.equal('create\nstart\ndie\ndestroy\n')
   })
 
+  it('stats streams a table a second until interrupted, with no escape codes off a terminal; --no-stream prints one', async () => {
+    box.ok(['run', '-d', '--network', 'none', '--name', 'st-live', 'busybox', 'sleep', '60'])
+    const stream = box.spawn(['stats', '--format', 'table {{.Name}}\t{{.PIDs}}', 'st-live'], {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    stream.stdout!.on('data', (d: Buffer) => (out += d))
+    // The first frame comes after the one-second CPU baseline; then one a second, until interrupted.
+    const frames = () => out.split('\n').filter((l) => l.startsWith('NAME')).length
+    const started = Date.now()
+    for (let i = 0; i < 200 && frames() < 3; i++) await new Promise((r) => setTimeout(r, 100))
+    const elapsed = Date.now() - started
+    stream.kill('SIGINT')
+    await new Promise((r) => stream.on('close', r))
+    expect(frames(), out).to.be.at.least(3)
+    expect(elapsed, 'three frames take about two seconds after the first').to.be.at.least(2000)
+    expect(out.split('\n').filter((l) => l.startsWith('st-live')).length).to.equal(frames())
+    expect(out).to.not.match(/\u001B/)
+    const once = box.ok(['stats', '--no-stream', '--format', '{{.Name}}', 'st-live'])
+    expect(once).to.equal('st-live\n')
+    box.ok(['rm', '-f', 'st-live'])
+  })
+
   it('events: images (tag, untag), networks and volumes (create, destroy), each selected by its own filter', () => {
     box.ok(['volume', 'create', 'ev-vol'])
     box.ok(['volume', 'rm', 'ev-vol'])
