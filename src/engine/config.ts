@@ -94,13 +94,19 @@ export function parseConfig(text: string, file: string, home?: string): FileConf
     if (!(CGROUP_MANAGERS as readonly string[]).includes(cg)) throw new UsageError(`${file}: cgroup_manager must be one of ${CGROUP_MANAGERS.join(', ')}, got ${JSON.stringify(cg)}`)
     out.cgroupManager = cg as CgroupManager
   }
-  const reg = doc.registries
-  if (reg !== undefined) {
-    if (typeof reg !== 'object' || reg === null || Array.isArray(reg)) throw new UsageError(`${file}: registries must be a table ([registries])`)
-    const r = reg as Record<string, unknown>
-    for (const key of Object.keys(r)) {
-      if (!REGISTRY_KEYS.includes(key)) throw new UsageError(`${file}: unknown key "registries.${key}"`, `known keys: ${REGISTRY_KEYS.map((k) => `registries.${k}`).join(', ')}`)
+  /** The `[name]` table of the file, checked to hold only `keys` (undefined when absent). */
+  const table = (name: string, keys: readonly string[]): Record<string, unknown> | undefined => {
+    const v = doc[name]
+    if (v === undefined) return undefined
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError(`${file}: ${name} must be a table ([${name}])`)
+    const t = v as Record<string, unknown>
+    for (const key of Object.keys(t)) {
+      if (!keys.includes(key)) throw new UsageError(`${file}: unknown key "${name}.${key}"`, `known keys: ${keys.map((k) => `${name}.${k}`).join(', ')}`)
     }
+    return t
+  }
+  const r = table('registries', REGISTRY_KEYS)
+  if (r !== undefined) {
     const list = (key: string): string[] | undefined => {
       const v = r[key]
       if (v === undefined) return undefined
@@ -112,13 +118,8 @@ export function parseConfig(text: string, file: string, home?: string): FileConf
     const insecure = list('insecure')
     if (insecure) out.insecureRegistries = insecure
   }
-  const network = doc.network
-  if (network !== undefined) {
-    if (typeof network !== 'object' || network === null || Array.isArray(network)) throw new UsageError(`${file}: network must be a table ([network])`)
-    const n = network as Record<string, unknown>
-    for (const key of Object.keys(n)) {
-      if (!NETWORK_KEYS.includes(key)) throw new UsageError(`${file}: unknown key "network.${key}"`, `known keys: ${NETWORK_KEYS.map((k) => `network.${k}`).join(', ')}`)
-    }
+  const n = table('network', NETWORK_KEYS)
+  if (n !== undefined) {
     if (n.port_bypass !== undefined) {
       if (typeof n.port_bypass !== 'boolean') throw new UsageError(`${file}: network.port_bypass must be true or false`)
       out.portBypass = n.port_bypass

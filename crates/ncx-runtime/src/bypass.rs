@@ -463,25 +463,12 @@ pub fn spawn_supervisor(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
     let _ = std::thread::Builder::new().name("ncx-bypass".into()).stack_size(256 * 1024).spawn(move || supervise(ctl, socks));
 }
 
+/// The next listener fd from the control socket (-1 for a message without one); None at EOF.
 fn recv_fd(ctl: RawFd) -> Option<RawFd> {
     let mut b = [0u8; 8];
-    let mut cmsg = [0u8; 64];
-    let mut iov = libc::iovec { iov_base: b.as_mut_ptr() as *mut libc::c_void, iov_len: b.len() };
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = cmsg.len();
-    let n = unsafe { libc::recvmsg(ctl, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n <= 0 {
-        return None;
-    }
-    unsafe {
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        if c.is_null() || (*c).cmsg_type != libc::SCM_RIGHTS {
-            return Some(-1);
-        }
-        Some(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const RawFd))
+    match crate::run::recv_with_fd(ctl, &mut b) {
+        (n, _) if n <= 0 => None,
+        (_, fd) => Some(fd.unwrap_or(-1)),
     }
 }
 

@@ -237,14 +237,7 @@ pub(crate) fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
     let mut master = None;
     loop {
         let mut buf = [0u8; 4096];
-        let mut cmsg = [0u8; 64];
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cmsg.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = cmsg.len();
-        let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        let (n, fd) = recv_with_fd(sock, &mut buf);
         if n < 0 && errno() == libc::EINTR {
             continue;
         }
@@ -252,12 +245,11 @@ pub(crate) fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
             return (master, None);
         }
         match buf[0] {
-            b'T' => unsafe {
-                let c = libc::CMSG_FIRSTHDR(&msg);
-                if !c.is_null() && (*c).cmsg_type == libc::SCM_RIGHTS {
-                    master = Some(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const RawFd));
+            b'T' => {
+                if fd.is_some() {
+                    master = fd;
                 }
-            },
+            }
             b'E' => {
                 let v: serde_json::Value = serde_json::from_slice(&buf[1..n as usize]).unwrap_or_default();
                 let code = v["code"].as_i64().unwrap_or(125) as i32;
@@ -433,6 +425,31 @@ pub(crate) fn die(sock: RawFd, code: i32, msg: String) -> ! {
         }
         libc::_exit(code);
     }
+}
+
+/// One message from `sock` into `buf`, and the fd passed with it (SCM_RIGHTS), if any: the
+/// counterpart of `send_fd`. The count is recvmsg's (≤ 0: EOF or an error, with no fd).
+pub(crate) fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> (isize, Option<RawFd>) {
+    let mut cmsg = [0u8; 64];
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = cmsg.len();
+    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n <= 0 {
+        return (n, None);
+    }
+    let fd = unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if !c.is_null() && (*c).cmsg_type == libc::SCM_RIGHTS {
+            Some(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const RawFd))
+        } else {
+            None
+        }
+    };
+    (n, fd)
 }
 
 pub(crate) fn send_fd(sock: RawFd, fd: RawFd) {

@@ -5,6 +5,7 @@
  */
 import {stringify} from 'yaml'
 
+import {isObj} from './schema.js'
 import {Project} from './types.js'
 
 type Obj = Record<string, unknown>
@@ -21,8 +22,6 @@ const FIELD_ORDER: Record<string, string[]> = {
   deploy: ['mode', 'replicas', 'labels', 'update_config', 'rollback_config', 'resources', 'restart_policy', 'placement', 'endpoint_mode'],
   restart_policy: ['condition', 'delay', 'max_attempts', 'window'],
 }
-
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 function ordered(o: Obj, order: string[]): Obj {
   const out: Obj = {}
