@@ -18,6 +18,7 @@ import {userInfo} from 'node:os'
 import {dirname, join} from 'node:path'
 
 import {CgroupInfo, detectCgroups} from './cgroup/detect.js'
+import type {CheckReport} from './check.js'
 import {networkBackendProblem} from './network/netns.js'
 import {subordinateRange, usernsBlocker} from './rootless/session.js'
 import {StorePaths} from './store/paths.js'
@@ -294,6 +295,17 @@ export function runDoctor(paths: StorePaths, host: DoctorHost): DoctorReport {
     ...cgroupChecks(host),
   ]
   return {checks, ok: checks.every((c) => c.status !== 'fail')}
+}
+
+/**
+ * The store's consistency (the read-only part of `system check`, without re-hashing blobs):
+ * what crashes and killed commands left. Containers still run with it: a warning.
+ */
+export function storeConsistencyCheck(report: CheckReport): DoctorCheck {
+  if (report.problems.length === 0) return check('store', 'store consistency', 'ok', 'nothing left over by crashes or killed commands')
+  const kinds = [...new Set(report.problems.map((p) => p.kind))]
+  const n = report.problems.length
+  return check('store', 'store consistency', 'warn', `${n} problem${n === 1 ? '' : 's'} left by crashes or killed commands (${kinds.join(', ')})`, 'ncx system check --repair (details: ncx system check)')
 }
 
 /** The real host, as ncx sees it (tests override pieces). */

@@ -1,3 +1,4 @@
+import {loadNative} from '../native/index.js'
 import {ContainerStore} from './container/store.js'
 import {ContentStore} from './image/content.js'
 import {ImageStore} from './image/store.js'
@@ -61,6 +62,18 @@ export class Engine {
 
   collecting<T>(fn: () => T): T {
     return withLock(layout.lock(this.paths, 'gc'), fn, true)
+  }
+
+  /** `collecting`, unless a writer holds the GC lock now: then undefined, at once. */
+  tryCollecting<T>(fn: () => T): T | undefined {
+    const native = loadNative()
+    const fd = native.tryLockFile(layout.lock(this.paths, 'gc'), true)
+    if (fd === null) return undefined
+    try {
+      return fn()
+    } finally {
+      native.unlockFile(fd)
+    }
   }
 
   /** The storage driver for container root file systems (probed once per data root). */

@@ -198,6 +198,33 @@ export class Sandbox {
   }
 
   /**
+   * Kill the whole `ncx ARGS` process tree as soon as `when()` holds (polled every few ms:
+   * a state the command passes through, such as a marker file it writes). Resolves true when
+   * the kill landed in that state, false when the command finished first.
+   */
+  async killWhen(args: string[], when: () => boolean, timeoutMs = 60_000): Promise<boolean> {
+    const child = this.spawn(args, {detached: true, stdio: 'ignore'})
+    let exited = false
+    const gone = new Promise((r) => child.on('exit', () => r((exited = true))))
+    const deadline = Date.now() + timeoutMs
+    let hit = false
+    while (!exited && Date.now() < deadline) {
+      if (when()) {
+        hit = true
+        break
+      }
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // finished already
+    }
+    await gone
+    return hit
+  }
+
+  /**
    * Remove the containers (stopping their monitors), stop the user-namespace holder and delete
    * the stores (inside the namespace, where needed).
    */

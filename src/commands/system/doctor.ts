@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {palette, withSpinner} from '../../cli/style.js'
 import {Engine} from '../../engine/engine.js'
-import {CheckStatus, apparmorProfile, defaultDoctorHost, runDoctor} from '../../engine/doctor.js'
+import {CheckStatus, apparmorProfile, defaultDoctorHost, runDoctor, storeConsistencyCheck} from '../../engine/doctor.js'
 import {runtimeBinary} from '../../native/index.js'
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
@@ -35,7 +35,13 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       runtimeBinary,
       storageDriver: () => engine.storageDriver(),
     })
-    const report = await withSpinner('Checking rootless prerequisites', () => runDoctor(engine.paths, host))
+    const report = await withSpinner('Checking rootless prerequisites', async () => {
+      const r = runDoctor(engine.paths, host)
+      // The read-only part of `system check` (no blob re-hashing): what crashes left in the store.
+      const {checkStore} = await import('../../engine/check.js')
+      r.checks.push(storeConsistencyCheck(await checkStore(engine, {repair: false, force: false, quick: true})))
+      return r
+    })
     const {format} = this.flags
     if (format === 'json') this.log(JSON.stringify(report, null, 2))
     else if (format) {

@@ -193,6 +193,15 @@ export class ContentStore {
     return readdirSync(dir).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`)
   }
 
+  /** Bytes a stored blob takes (0 when it is gone). */
+  size(digest: string): number {
+    try {
+      return statSync(this.path(digest)).size
+    } catch {
+      return 0
+    }
+  }
+
   remove(digest: string): void {
     rmSync(this.path(digest), {force: true})
   }

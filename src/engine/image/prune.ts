@@ -27,7 +27,8 @@ export function pruneImages(engine: Engine, options: {all: boolean; match?: (ima
     for (const image of doomed) images.splice(images.indexOf(image), 1)
     return doomed
   })
-  if (removed.length === 0) return {images: [], spaceReclaimed: 0}
+  // Nothing to untag: still reclaim what failed loads and commands left unreferenced.
+  if (removed.length === 0) return {images: [], spaceReclaimed: collectGarbage(engine).blobBytes}
   const stillUsed = engine.usedLayers()
   const freed = new Map<string, number>()
   for (const image of removed) {

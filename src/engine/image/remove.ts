@@ -22,10 +22,10 @@ export function removeImages(engine: Engine, nameOrId: string, options: {force: 
 
 /**
  * Remove blobs and snapshots nothing references, and what killed commands left in tmp/.
- * Partial downloads are kept a day for a pull to resume.
+ * Partial downloads are kept `partialAgeMs` (a day by default) for a pull to resume.
  */
-export function collectGarbage(engine: Engine): {blobs: string[]; snapshots: string[]} {
-  return engine.collecting(() => {
+export function collectGarbage(engine: Engine, options: {partialAgeMs?: number; wait?: boolean} = {}): {blobs: string[]; snapshots: string[]; blobBytes: number} {
+  const collect = () => {
     const images = engine.images.list()
     const keepBlobs = new Set<string>()
     for (const image of images) {
@@ -34,9 +34,15 @@ export function collectGarbage(engine: Engine): {blobs: string[]; snapshots: str
       for (const l of image.layers) keepBlobs.add(l.digest)
     }
     const blobs = engine.content.list().filter((d) => !keepBlobs.has(d))
-    for (const d of blobs) engine.content.remove(d)
+    let blobBytes = 0
+    for (const d of blobs) {
+      blobBytes += engine.content.size(d)
+      engine.content.remove(d)
+    }
     const snapshots = engine.snapshots.prune(engine.usedLayers())
-    engine.content.pruneTemporary(24 * 3600 * 1000)
-    return {blobs, snapshots}
-  })
+    engine.content.pruneTemporary(options.partialAgeMs ?? 24 * 3600 * 1000)
+    return {blobs, snapshots, blobBytes}
+  }
+  // Without `wait`: nothing when a pull, load or commit is writing now (the next collection does it).
+  return options.wait === false ? (engine.tryCollecting(collect) ?? {blobs: [], snapshots: [], blobBytes: 0}) : engine.collecting(collect)
 }

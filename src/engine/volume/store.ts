@@ -5,7 +5,7 @@
  * read from the container records (their `mounts`), under the same lock.
  */
 import {randomBytes} from 'node:crypto'
-import {existsSync, lstatSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {recordObjectEvent} from '../events.js'
@@ -210,6 +210,24 @@ export class VolumeStore {
       recordObjectEvent(this.paths, 'volume', 'create', name, {driver: 'local'})
       return {volume: {...record, mountpoint: this.dataDir(name)}, created: true}
     })
+  }
+
+  /**
+   * Record a volume directory a killed create left without its volume.json (`system check
+   * --repair`), so its data is listed and removable again. The caller holds the volumes lock.
+   */
+  adopt(name: string): Volume {
+    if (!NAME_PATTERN.test(name)) throw new UsageError(`invalid volume name ${JSON.stringify(name)}`)
+    const record: VolumeRecord = {
+      name,
+      driver: 'local',
+      labels: {},
+      options: {},
+      createdAt: statSync(this.dir(name)).mtime.toISOString().replace(/\.\d+Z$/, 'Z'),
+    }
+    mkdirSync(this.dataDir(name), {recursive: true, mode: 0o755})
+    writeJson(this.recordPath(name), record)
+    return {...record, mountpoint: this.dataDir(name)}
   }
 
   /** A named volume, created on first use (`-v name:/dst`). */
