@@ -12,7 +12,6 @@ import {ContainerOptions, HealthOptions} from '../engine/spec/generate.js'
 import {PullPolicy, ensureImage} from './pull-policy.js'
 import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, parsePublishRange} from '../engine/network/networks.js'
 import {checkMac, isBridged, isSlirpMode, slirpOptions} from '../engine/network/attach.js'
-import {networkBackendProblem} from '../engine/network/netns.js'
 import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
 import {VOLUME_FLAGS, parseVolumeFlags} from './volume-flags.js'
 import {RESOURCE_FLAGS, parseCgroupFlags, parseResourceFlags} from './resource-flags.js'
@@ -131,18 +130,18 @@ function intFlag(value: string | undefined, flag: string): number | undefined {
 }
 
 /**
- * `--network` and friends. Docker's default is the bridge network; ncx defaults to it when
- * the network backend works here (slirp4netns, /dev/net/tun), else to `none` (`ncx info`
- * says why). As root the default stays `none` for now: `--network bridge` works, but the
- * rootful namespace is not tied to a user-namespace holder's life.
+ * `--network` and friends. Docker's default is the bridge network, rootless and rootful
+ * alike (NCX_DEFAULT_NETWORK or ncx.toml's default_network change it). Where the network
+ * backend cannot work (no slirp4netns, no usable /dev/net/tun), creating such a container
+ * fails with the reason and the fix (network/netns.ts requireNetworkBackend): never a
+ * silently offline container.
  */
 function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
   const fromFile = env.NCX_DEFAULT_NETWORK ? undefined : storePaths({env}).settings?.config.defaultNetwork // ncx.toml's default_network
   if (fromFile) env = {...env, NCX_DEFAULT_NETWORK: fromFile}
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
-  const rootful = process.getuid?.() === 0
   const given = list('network').map((n) => (n === 'default' ? DEFAULT_NETWORK : n))
-  let network = given[0] ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
+  let network = given[0] ?? env.NCX_DEFAULT_NETWORK ?? DEFAULT_NETWORK
   if (network === 'default') network = DEFAULT_NETWORK
   if (network === 'container:') throw new UsageError('--network container: needs a container name or ID')
   if (isSlirpMode(network)) slirpOptions(network)

@@ -20,6 +20,7 @@ import {dirname, join} from 'node:path'
 import {CgroupInfo, detectCgroups} from './cgroup/detect.js'
 import type {CheckReport} from './check.js'
 import {networkBackendProblem} from './network/netns.js'
+import type {BridgeProblem} from './network/networks.js'
 import {subordinateRange, usernsBlocker} from './rootless/session.js'
 import {StorePaths} from './store/paths.js'
 
@@ -54,6 +55,10 @@ export interface DoctorHost {
   cgroups: () => CgroupInfo
   /** The storage driver probe (needs the user namespace); undefined when it cannot run. */
   storageDriver?: () => {name: string; reason?: string}
+  /** The TUN device slirp4netns opens (`/dev/net/tun`). */
+  tun?: string
+  /** The network namespace's bridges against their record (networks.ts bridgeReport); absent: not checked. */
+  bridges?: () => {holderPid: number; bridges: string[]; problems: BridgeProblem[]} | undefined
 }
 
 export const MIN_SUBORDINATE_IDS = 65536
@@ -227,13 +232,14 @@ function storageChecks(host: DoctorHost, paths: StorePaths, usernsOk: boolean): 
 
 function networkChecks(host: DoctorHost, rootless: boolean): DoctorCheck[] {
   const out: DoctorCheck[] = []
-  const problem = networkBackendProblem(host.env)
+  const problem = networkBackendProblem(host.env, host.tun)
   const slirp = findOnPath('slirp4netns', host.env)
   out.push(
     problem
-      ? check('slirp4netns', 'rootless networking (slirp4netns, /dev/net/tun)', 'warn', `${problem.replace(/ \(.*\)$/, '')}: containers get --network none`, /\((.*)\)/.exec(problem)?.[1] ?? problem)
-      : check('slirp4netns', 'rootless networking (slirp4netns, /dev/net/tun)', 'ok', slirp ?? 'found'),
+      ? check('slirp4netns', 'container networking (slirp4netns, /dev/net/tun)', 'warn', `${problem.problem}: containers that need a network are refused (only --network none and host work)`, problem.fix)
+      : check('slirp4netns', 'container networking (slirp4netns, /dev/net/tun)', 'ok', slirp ?? 'found'),
   )
+  if (host.bridges) out.push(bridgeCheck(host.bridges()))
   const sysctl = (name: string) => readText(join(host.procSys, name))?.trim()
   const portStart = sysctl('net/ipv4/ip_unprivileged_port_start')
   if (!rootless) out.push(check('ports', 'net.ipv4.ip_unprivileged_port_start', 'ok', 'running as root: every port can be published'))
@@ -247,6 +253,23 @@ function networkChecks(host: DoctorHost, rootless: boolean): DoctorCheck[] {
   else if (!(lo <= gid && gid <= hi)) out.push(check('ping', 'net.ipv4.ping_group_range', 'warn', `is "${ping.replace(/\s+/, ' ')}": your group ${gid} may not open ICMP sockets: slirp4netns cannot forward ping from containers`, 'sudo sysctl -w net.ipv4.ping_group_range="0 2147483647"'))
   else out.push(check('ping', 'net.ipv4.ping_group_range', 'ok', `is "${ping.replace(/\s+/, ' ')}"`))
   return out
+}
+
+const PROBLEM_TEXT: Record<BridgeProblem['kind'], string> = {
+  interrupted: 'its setup or removal was interrupted (a killed ncx)',
+  missing: 'recorded, but its link is missing from the network namespace',
+  unrecorded: 'its link exists but is not recorded',
+  orphaned: 'belongs to no network (left from a removed one)',
+}
+
+/** The bridges of the network namespace against their record (bridges.json) and networks.json. */
+function bridgeCheck(report: ReturnType<NonNullable<DoctorHost['bridges']>>): DoctorCheck {
+  const title = 'network bridges'
+  if (!report) return check('bridges', title, 'ok', 'no network namespace running (it is set up when a container needs it)')
+  if (report.problems.length === 0) return check('bridges', title, 'ok', `${report.bridges.length} bridge${report.bridges.length === 1 ? '' : 's'} in the network namespace of ncx-netns-hold ${report.holderPid}, as recorded`)
+  const detail = report.problems.map((p) => `bridge ${p.bridge}${p.network ? ` (network ${p.network})` : ''}: ${PROBLEM_TEXT[p.kind]}`).join('; ')
+  const net = report.problems.find((p) => p.network)?.network
+  return check('bridges', title, 'warn', `${detail} (containers on ${net ? `network ${net}` : 'it'} may fail to start until it is repaired)`, `start any container on a network (e.g. ncx run --rm${net && net !== 'bridge' ? ` --network ${net}` : ''} IMAGE true): ncx repairs every bridge first; or remove the network (ncx network rm NAME)`)
 }
 
 function cgroupChecks(host: DoctorHost): DoctorCheck[] {

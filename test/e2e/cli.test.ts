@@ -66,7 +66,7 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
       chmodSync(bin, 0o755)
       const r = box.ncx(['system', 'doctor'], {env: {PATH: bin}})
       expect(r.stdout).to.contain('[warn] newuidmap: not found on PATH').and.contain('fix: sudo apt-get install uidmap')
-      expect(r.stdout).to.contain('[warn] rootless networking (slirp4netns, /dev/net/tun): slirp4netns is not installed')
+      expect(r.stdout).to.contain('[warn] container networking (slirp4netns, /dev/net/tun): slirp4netns was not found on PATH')
     })
 
     it('fails (exit 1) when user namespaces are disabled or AppArmor restricts them', () => {

@@ -29,7 +29,8 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
       rm: false,
       interactive: false,
       tty: false,
-      network: 'none',
+      // Docker's default, as root too (and whatever PATH holds: a missing slirp4netns is refused at create)
+      network: 'bridge',
       readOnly: false,
     })
     expect(inv.detach).to.equal(false)

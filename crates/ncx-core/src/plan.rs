@@ -26,6 +26,9 @@ impl RootfsMount {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
+    /// The container's own network namespace starts with `lo` down: bring it up (as runc,
+    /// Docker and podman do), so 127.0.0.1 works even with `--network none`.
+    LoopbackUp,
     RootPropagation { flags: u64 },
     MountRootfs { mount: RootfsMount, target: String },
     BindRootfs { path: String },
@@ -129,6 +132,9 @@ fn mount_step(m: &Mount) -> Step {
 pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Vec<Step> {
     let mut steps = Vec::new();
     let linux = spec.linux.clone().unwrap_or_default();
+    if spec.has_namespace("network") {
+        steps.push(Step::LoopbackUp);
+    }
     let prop = match linux.rootfs_propagation.as_str() {
         "shared" | "rshared" => libc::MS_SHARED,
         "private" | "rprivate" => libc::MS_PRIVATE,
@@ -226,6 +232,7 @@ pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
     for step in steps {
         let ctx = |e: SysError| PlanError { step: describe(step), err: e };
         match step {
+            Step::LoopbackUp => sys.link_up("lo").map_err(ctx)?,
             Step::RootPropagation { flags } => sys.mount("", "/", "", *flags, "").map_err(ctx)?,
             Step::MountRootfs { mount, target } => {
                 rootfs = target.clone();
@@ -324,6 +331,7 @@ pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
 
 fn describe(step: &Step) -> String {
     match step {
+        Step::LoopbackUp => "bring the loopback interface up".into(),
         Step::RootPropagation { .. } => "set mount propagation of /".into(),
         Step::MountRootfs { mount, target } => format!("mount {} rootfs on {target}", mount.fstype),
         Step::BindRootfs { path } => format!("bind rootfs {path}"),
@@ -430,6 +438,23 @@ mod tests {
         assert!(sys.calls.iter().any(|c| c == "setdomainname example.org"), "{:?}", sys.calls);
         sp.linux.as_mut().unwrap().namespaces.retain(|n| n.kind != "uts");
         assert!(!plan(&sp, "/b/rootfs", None).iter().any(|s| matches!(s, Step::Domainname { .. })));
+    }
+
+    #[test]
+    fn a_network_namespace_of_its_own_gets_lo_up_first_the_host_network_does_not() {
+        let mut sp = spec();
+        sp.linux.as_mut().unwrap().namespaces.push(Namespace { kind: "network".into(), path: String::new() });
+        let mut sys = RecordingSys::default();
+        execute(&mut sys, &plan(&sp, "/b/rootfs", None)).unwrap();
+        assert_eq!(sys.calls.first().map(String::as_str), Some("link_up lo"), "{:?}", sys.calls);
+        let mut failing = RecordingSys { fail: vec![("link_up".into(), libc::EPERM)], ..Default::default() };
+        let e = execute(&mut failing, &plan(&sp, "/b/rootfs", None)).unwrap_err();
+        assert_eq!(e.step, "bring the loopback interface up");
+        assert_eq!(failing.calls.len(), 1, "nothing is mounted after the failure");
+        // --network host: the host's interfaces are not touched.
+        let mut host = RecordingSys::default();
+        execute(&mut host, &plan(&spec(), "/b/rootfs", None)).unwrap();
+        assert!(!host.calls.iter().any(|c| c.starts_with("link_up")), "{:?}", host.calls);
     }
 
     #[test]

@@ -83,6 +83,11 @@ pub trait Sys {
         unsafe { libc::close(fd) };
         rc
     }
+    /// Bring a network interface of the caller's network namespace up (`ip link set NAME
+    /// up`, over rtnetlink): the loopback of a container's own namespace.
+    fn link_up(&mut self, name: &str) -> SysResult<()> {
+        crate::rtnl::set_up(name).map_err(|errno| SysError { op: "set link up", target: name.into(), errno })
+    }
     /// A detached copy of the mount tree at `path` (`open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)`):
     /// it can be attached in another mount namespace with `attach_tree`.
     fn clone_tree(&mut self, path: &str) -> SysResult<RawFd> {
@@ -391,6 +396,9 @@ impl Sys for RecordingSys {
     }
     fn attach_tree(&mut self, _fd: RawFd, target: &str) -> SysResult<()> {
         self.record(format!("attach_tree {target}"))
+    }
+    fn link_up(&mut self, name: &str) -> SysResult<()> {
+        self.record(format!("link_up {name}"))
     }
 }
 

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../cli/base.js'
 import {palette, withSpinner} from '../../cli/style.js'
 import {Engine} from '../../engine/engine.js'
 import {CheckStatus, apparmorProfile, defaultDoctorHost, runDoctor, storeConsistencyCheck} from '../../engine/doctor.js'
+import {bridgeReport} from '../../engine/network/networks.js'
 import {runtimeBinary} from '../../native/index.js'
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
@@ -34,6 +35,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       procSys: this.flags['proc-sys'],
       runtimeBinary,
       storageDriver: () => engine.storageDriver(),
+      bridges: () => bridgeReport(engine),
     })
     const report = await withSpinner('Checking rootless prerequisites', async () => {
       const r = runDoctor(engine.paths, host)
