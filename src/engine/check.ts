@@ -20,7 +20,7 @@ import {reapAbandoned} from './container/run.js'
 import {Engine} from './engine.js'
 import {collectGarbage} from './image/remove.js'
 import {ImageRecord} from './image/types.js'
-import {loadNetworks, mutateNetworks} from './network/networks.js'
+import {bridgeReport, loadNetworks, mutateNetworks, repairBridges} from './network/networks.js'
 import {releaseContainer} from './network/attach.js'
 import {layout} from './store/paths.js'
 
@@ -39,6 +39,7 @@ export type ProblemKind =
   | 'layer-temporary'
   | 'download-partial'
   | 'lock-stale'
+  | 'bridge-not-whole'
 
 /** What `--repair` needs to fix a problem: nothing more, or `--force` too (containers are removed). */
 export type RepairMode = 'repair' | 'force'
@@ -150,6 +151,12 @@ async function scan(engine: Engine, options: Pick<CheckOptions, 'quick'>): Promi
         add({kind: 'address-stale', object: `${ip} (${net.name})`, ref: id, detail: `held for container ${id.slice(0, 12)}, which no longer exists`, repair: 'repair'})
       }
     }
+  }
+
+  // Bridges of the live network namespace a killed setup or removal left not whole.
+  const why = {interrupted: 'its setup or removal was interrupted', missing: 'recorded, but its link is gone', unrecorded: 'its link exists but was never recorded', orphaned: 'its network was removed'}
+  for (const b of bridgeReport(engine)?.problems ?? []) {
+    add({kind: 'bridge-not-whole', object: `${b.bridge}${b.network ? ` (${b.network})` : ''}`, ref: b.bridge, detail: why[b.kind], repair: 'repair'})
   }
 
   // Volumes: removals cut short, and directories a killed create left without a record.
@@ -317,6 +324,22 @@ async function repair(engine: Engine, report: CheckReport, options: CheckOptions
     settle(p, () => {
       if (Object.values(loadNetworks(engine).networks).some((n) => Object.values(n.allocations).includes(p.ref))) throw new Error('still allocated')
     })
+  }
+
+  if (of('bridge-not-whole').length > 0) {
+    let failure: Error | undefined
+    try {
+      repairBridges(engine)
+    } catch (error) {
+      failure = error as Error
+    }
+    const left = new Set((bridgeReport(engine)?.problems ?? []).map((b) => b.bridge))
+    for (const p of of('bridge-not-whole')) {
+      settle(p, () => {
+        if (failure) throw failure
+        if (left.has(p.ref)) throw new Error('still not whole')
+      })
+    }
   }
 
   for (const p of of('volume-removal-leftover')) settle(p, () => engine.volumes.locked(() => engine.snapshots.removeTree([join(engine.paths.data, p.ref)])))

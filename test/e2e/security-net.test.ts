@@ -202,6 +202,18 @@ describe('e2e: networking faults', function () {
       expect(doctorBridges()?.status).to.equal('ok')
     })
 
+    it('system check reports a bridge a kill left not whole, and --repair makes it whole', async () => {
+      const hit = await killInsideBridgeSetup(freshNetwork)
+      const before = JSON.parse(box.ncx(['system', 'check', '--quick', '--format', 'json']).stdout) as {problems: Array<{kind: string; ref: string}>}
+      expect(before.problems.filter((p) => p.kind === 'bridge-not-whole').map((p) => p.ref)).to.include(hit.bridge)
+      const repaired = box.ncx(['system', 'check', '--quick', '--repair', '--format', 'json'])
+      const report = JSON.parse(repaired.stdout) as {problems: Array<{kind: string; repaired?: boolean}>}
+      expect(report.problems.filter((p) => p.kind === 'bridge-not-whole').every((p) => p.repaired), repaired.stdout).to.equal(true)
+      expect(doctorBridges()?.status).to.equal('ok')
+      expect(linksOf(holder()).has(hit.bridge)).to.equal(true) // adopted: the network still exists
+      box.ok(['network', 'rm', hit.network])
+    })
+
     it('user-defined network: network rm straight after the crash works and leaves no link', async () => {
       const hit = await killInsideBridgeSetup(freshNetwork)
       console.log(`      (kill landed inside the setup of ${hit.bridge} after ${hit.delay} ms, attempt ${hit.attempts})`)

@@ -474,6 +474,11 @@ function dropBridge(engine: Engine): void {
   withLock(bridgesLock(engine), () => convergeBridges(engine, netns))
 }
 
+/** Converge the live namespace's bridges to what networks.json says (`ncx system check --repair`). */
+export function repairBridges(engine: Engine): void {
+  dropBridge(engine)
+}
+
 /** The bridges of the live namespace that are not whole (for `ncx system doctor`); undefined: no namespace. */
 export function bridgeReport(engine: Engine): {holderPid: number; bridges: string[]; problems: BridgeProblem[]} | undefined {
   const netns = currentNetns(engine)
