@@ -61,6 +61,8 @@ pub trait Sys {
     /// `/`), create it as a directory (or an empty file) when missing, and return a path
     /// that names exactly the resolved object.
     fn prepare_target(&mut self, root: &str, rel: &str, file: bool) -> SysResult<String>;
+    /// Is some existing component of `rel`, walked inside `root` without following anything, a symlink?
+    fn symlink_in_path(&mut self, root: &str, rel: &str) -> SysResult<bool>;
     /// Done with a target `prepare_target` returned (closes the fd it holds).
     fn release_target(&mut self, _target: &str) {}
     /// Remount `path` read-only, keeping the flags the kernel locks in a user namespace.
@@ -285,6 +287,35 @@ impl Sys for RealSys {
         }
     }
 
+    fn symlink_in_path(&mut self, root: &str, rel: &str) -> SysResult<bool> {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let rootc = cstr(root);
+        let raw = unsafe { libc::open(rootc.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        if raw < 0 {
+            return Err(SysError { op: "open rootfs", target: root.to_string(), errno: errno() });
+        }
+        let mut dir = unsafe { OwnedFd::from_raw_fd(raw) };
+        for comp in rel.split('/').filter(|c| !c.is_empty() && *c != ".") {
+            let name = cstr(comp);
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } < 0 {
+                return if errno() == libc::ENOENT { Ok(false) } else { Err(SysError { op: "lstat", target: rel.to_string(), errno: errno() }) };
+            }
+            if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+                return Ok(true);
+            }
+            if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                return Ok(false);
+            }
+            let next = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+            if next < 0 {
+                return Err(SysError { op: "open", target: rel.to_string(), errno: errno() });
+            }
+            dir = unsafe { OwnedFd::from_raw_fd(next) };
+        }
+        Ok(false)
+    }
+
     fn remount_readonly(&mut self, path: &str) -> SysResult<()> {
         let p = cstr(path);
         let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
@@ -312,6 +343,8 @@ pub struct RecordingSys {
     pub calls: Vec<String>,
     pub fail: Vec<(String, i32)>,
     pub existing: Vec<String>,
+    /// Paths (rootfs + destination, as `prepare` prints them) that are symlinks in the image.
+    pub symlinks: Vec<String>,
 }
 
 impl RecordingSys {
@@ -368,6 +401,10 @@ impl Sys for RecordingSys {
         let path = format!("{}/{}", root.trim_end_matches('/'), rel.trim_start_matches('/'));
         self.record(format!("prepare {path}"))?;
         Ok(path)
+    }
+    fn symlink_in_path(&mut self, root: &str, rel: &str) -> SysResult<bool> {
+        let path = format!("{}/{}", root.trim_end_matches('/'), rel.trim_start_matches('/'));
+        Ok(self.symlinks.iter().any(|l| path == *l || path.starts_with(&format!("{l}/"))))
     }
     fn remount_readonly(&mut self, path: &str) -> SysResult<()> {
         self.record(format!("remount_ro {path}"))

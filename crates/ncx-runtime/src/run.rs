@@ -670,7 +670,14 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
         }
     }
     let cwd = cstr(&process.cwd);
-    let _ = std::fs::create_dir_all(&process.cwd);
+    // The working directory is made as runc makes it: resolved inside the container's root
+    // (a symlink planted in the image leads inside it), missing directories created there.
+    {
+        use ncx_core::sys::Sys;
+        if let Ok(t) = RealSys.prepare_target("/", &process.cwd, false) {
+            RealSys.release_target(&t);
+        }
+    }
     if !process.no_new_privileges {
         if let Err(e) = ncx_core::seccomp::install(&filters) {
             die(sock, 125, e.to_string());
