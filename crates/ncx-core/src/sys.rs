@@ -404,3 +404,57 @@ pub fn set_cloexec(fd: RawFd, on: bool) {
         }
     }
 }
+
+/// Close every descriptor from 3 up except `keep` (a container's process starts with stdio
+/// only: an inherited descriptor, a directory in particular, is a way out of its root
+/// through /proc/self/fd/N). close_range(2) where the kernel has it (5.9+), else each
+/// descriptor below the soft RLIMIT_NOFILE. Only async-signal-safe calls: usable after fork.
+pub fn close_fds_except(keep: Option<RawFd>) {
+    let ranges = match keep {
+        Some(k) if k >= 3 => [(3, k - 1), (k + 1, RawFd::MAX)],
+        _ => [(3, RawFd::MAX), (1, 0)],
+    };
+    for (first, last) in ranges {
+        if first > last {
+            continue;
+        }
+        let rc = unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, last as libc::c_uint, 0 as libc::c_uint) };
+        if rc == 0 {
+            continue;
+        }
+        let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+        let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 { lim.rlim_cur.min(1 << 20) as RawFd } else { 1024 };
+        for fd in first..=last.min(top) {
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In a forked child (the test harness is multithreaded and its own fds must stay open):
+    /// fds 100 and 1000 are closed, the kept one and stdio stay.
+    #[test]
+    fn close_fds_except_keeps_stdio_and_the_one_asked_for() {
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            unsafe {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+                for fd in [100, 1000, 57] {
+                    libc::dup2(null, fd);
+                }
+                close_fds_except(Some(57));
+                let open = |fd: RawFd| libc::fcntl(fd, libc::F_GETFD) >= 0;
+                let ok = !open(100) && !open(1000) && !open(null) && open(57) && open(0) && open(1) && open(2);
+                close_fds_except(None);
+                libc::_exit(if ok && !open(57) { 0 } else { 1 });
+            }
+        }
+        let mut st = 0;
+        unsafe { libc::waitpid(pid, &mut st, 0) };
+        assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "status {st:#x}");
+    }
+}

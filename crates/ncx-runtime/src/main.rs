@@ -111,9 +111,22 @@ fn reset_internal_signals() {
     }
 }
 
+/// Whatever descriptors the caller left open (a shell's `exec 100<DIR`, Node's own, an IDE's)
+/// are not ours to pass on: closed first thing, so no process this runtime starts (a
+/// container's, a monitor, slirp4netns) inherits them. The status fd the CLI hands over
+/// (`--status-fd N`) stays, close-on-exec: it is for this process alone.
+fn close_inherited_fds(argv: &[String]) {
+    let status = argv.windows(2).find(|w| w[0] == "--status-fd").and_then(|w| w[1].parse::<i32>().ok()).filter(|fd| *fd > 2);
+    ncx_core::sys::close_fds_except(status);
+    if let Some(fd) = status {
+        ncx_core::sys::set_cloexec(fd, true);
+    }
+}
+
 fn main() {
-    reset_internal_signals();
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    close_inherited_fds(&argv);
+    reset_internal_signals();
     let Some(cmd) = argv.first().cloned() else {
         fail("usage: ncx-runtime run|userns-init|unpack|rmtree|version", 125)
     };

@@ -569,6 +569,14 @@ fn apply_process(p: &Process) -> Result<(), String> {
     Ok(())
 }
 
+/// getcwd(2) itself (not the libc wrapper): the kernel prefixes a directory that cannot be
+/// reached from the process's root with "(unreachable)".
+fn cwd_inside_root() -> bool {
+    let mut buf = [0u8; 4096];
+    let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    n > 0 && buf[0] == b'/'
+}
+
 /// Find `arg0` the way execvp does, with the container's PATH.
 fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
     if arg0.contains('/') {
@@ -650,6 +658,11 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
 /// credentials change, so those calls must pass it); with no_new_privs as late as possible,
 /// right before execve.
 pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::Seccomp>, sock: RawFd, pdeath: bool) -> ! {
+    // The process gets stdio and nothing else (Docker's and runc's rule): every other fd is
+    // closed before anything is resolved in the container (an fd of a host directory is a
+    // way out through /proc/self/fd/N, as the cwd or in a path). The error socket stays
+    // until execve (close-on-exec).
+    ncx_core::sys::close_fds_except((sock >= 0).then_some(sock));
     let filters = match seccomp.map(ncx_core::seccomp::compile) {
         Some(Ok(f)) => f,
         Some(Err(e)) => die(sock, 125, e.to_string()),
@@ -681,6 +694,11 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
     }
     if unsafe { libc::chdir(cwd.as_ptr()) } < 0 {
         die(sock, 125, format!("chdir to cwd {:?}: {}", process.cwd, std::io::Error::last_os_error()));
+    }
+    // runc's check (CVE-2024-21626): the working directory must be inside the container's
+    // root; a directory reached outside it has no path from there ("(unreachable)/…").
+    if !cwd_inside_root() {
+        die(sock, 125, format!("cwd {:?} is outside the container's root file system", process.cwd));
     }
     if process.args.is_empty() {
         die(sock, 125, "no command specified".into());
