@@ -83,6 +83,21 @@ pub trait Sys {
         unsafe { libc::close(fd) };
         rc
     }
+    /// The identity of an open namespace (its device and inode): two fds name the same
+    /// namespace exactly when their identities are equal.
+    fn ns_ident(&mut self, fd: RawFd) -> SysResult<String> {
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        check(unsafe { libc::fstat(fd, &mut st) }, "fstat namespace", "")?;
+        Ok(format!("{}:{}", st.st_dev, st.st_ino))
+    }
+    /// The user namespace that owns the namespace open at `fd` (`NS_GET_USERNS`), as a new fd.
+    fn ns_owner(&mut self, fd: RawFd) -> SysResult<RawFd> {
+        check(unsafe { libc::ioctl(fd, libc::NS_GET_USERNS as _) }, "get the owning user namespace", "")
+    }
+    /// Close an fd `open_ns` or `ns_owner` returned that is not handed to `setns`.
+    fn close_ns(&mut self, fd: RawFd) {
+        unsafe { libc::close(fd) };
+    }
     /// A detached copy of the mount tree at `path` (`open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)`):
     /// it can be attached in another mount namespace with `attach_tree`.
     fn clone_tree(&mut self, path: &str) -> SysResult<RawFd> {
@@ -302,11 +317,18 @@ impl Sys for RealSys {
 }
 
 /// Records every call; fails the calls whose op+target are listed in `fail`.
+///
+/// Namespaces: `/proc/self/ns/*`, and the paths listed in `existing`, are "ours"; every
+/// other namespace file is a namespace of its own. The owner of a process's namespaces is
+/// its own user namespace unless `owners` says otherwise (`("/proc/8/ns/mnt", "self")`:
+/// owned by our user namespace). `open` lists the namespace fds not closed yet.
 #[derive(Default)]
 pub struct RecordingSys {
     pub calls: Vec<String>,
     pub fail: Vec<(String, i32)>,
     pub existing: Vec<String>,
+    pub owners: Vec<(String, String)>,
+    pub open: Vec<(RawFd, String)>,
 }
 
 impl RecordingSys {
@@ -380,10 +402,40 @@ impl Sys for RecordingSys {
     }
     fn open_ns(&mut self, path: &str) -> SysResult<RawFd> {
         self.record(format!("open {path}"))?;
-        Ok(100 + self.calls.len() as RawFd)
+        let fd = 100 + self.calls.len() as RawFd;
+        self.open.push((fd, path.to_string()));
+        Ok(fd)
     }
-    fn setns(&mut self, _fd: RawFd, _nstype: i32, what: &str) -> SysResult<()> {
+    fn setns(&mut self, fd: RawFd, _nstype: i32, what: &str) -> SysResult<()> {
+        self.open.retain(|(f, _)| *f != fd);
         self.record(format!("setns {what}"))
+    }
+    fn ns_ident(&mut self, fd: RawFd) -> SysResult<String> {
+        let path = self.open.iter().find(|(f, _)| *f == fd).map(|(_, p)| p.clone()).unwrap_or_default();
+        if let Some(owner) = path.strip_prefix("owner:") {
+            return Ok(owner.to_string());
+        }
+        let ours = path.starts_with("/proc/self/") || self.existing.iter().any(|p| *p == path);
+        Ok(if ours { format!("self:{}", path.rsplit('/').next().unwrap_or("")) } else { path })
+    }
+    fn ns_owner(&mut self, fd: RawFd) -> SysResult<RawFd> {
+        let path = self.open.iter().find(|(f, _)| *f == fd).map(|(_, p)| p.clone()).unwrap_or_default();
+        self.record(format!("owner {path}"))?;
+        let owner = match self.owners.iter().find(|(p, _)| *p == path) {
+            Some((_, o)) if o == "self" => "self:user".to_string(),
+            Some((_, o)) => o.clone(),
+            None => {
+                let user = format!("{}/user", path.rsplit_once('/').map(|(d, _)| d).unwrap_or(""));
+                let ours = user.starts_with("/proc/self/") || self.existing.iter().any(|p| *p == user);
+                if ours { "self:user".to_string() } else { user }
+            }
+        };
+        let fd = 100 + self.calls.len() as RawFd;
+        self.open.push((fd, format!("owner:{owner}")));
+        Ok(fd)
+    }
+    fn close_ns(&mut self, fd: RawFd) {
+        self.open.retain(|(f, _)| *f != fd);
     }
     fn clone_tree(&mut self, path: &str) -> SysResult<RawFd> {
         self.record(format!("clone_tree {path}"))?;

@@ -208,12 +208,17 @@ pub fn join(pid: i32) -> Result<(), UsernsError> {
     if rc < 0 {
         return Err(UsernsError::Join { pid, errno: err });
     }
-    // Become root of the namespace so files we create are owned by the mapped root.
+    become_root();
+    Ok(())
+}
+
+/// After joining a user namespace: become its root, so files we create are owned by the
+/// mapped root (a no-op where our id already is the one mapped to 0).
+pub fn become_root() {
     unsafe {
         libc::setresgid(0, 0, 0);
         libc::setresuid(0, 0, 0);
     }
-    Ok(())
 }
 
 #[cfg(test)]
