@@ -2,7 +2,7 @@
 //! unpacks layers, and runs OCI bundles. It knows nothing of images, names or compose.
 //!
 //!   ncx-runtime run --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA] [--status-fd N] [--no-stdin] [--cleanup DIR]
-//!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers]
+//!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers] [--adopt PID --inode N]
 //!   ncx-runtime unpack --dest DIR --file LAYER|- [--userns-pid PID] [--xattr-prefix user.]
 //!   ncx-runtime rmtree [--userns-pid PID] PATH…
 //!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
@@ -163,7 +163,16 @@ fn main() {
         "userns-init" => {
             let uid = userns::parse_maps(args.require("uid-map")).unwrap_or_else(|e| fail(&e.to_string(), 125));
             let gid = userns::parse_maps(args.require("gid-map")).unwrap_or_else(|e| fail(&e.to_string(), 125));
-            match userns::create_holder(&uid, &gid, !args.has("--no-helpers")) {
+            // `--adopt PID --inode N`: hold the namespace PID runs in (the old holder's, inode N).
+            let held = match args.get("adopt") {
+                Some(p) => {
+                    let pid = p.parse().unwrap_or_else(|_| fail(&format!("invalid --adopt {p:?}"), 125));
+                    let inode = args.require("inode").parse().unwrap_or_else(|_| fail("invalid --inode", 125));
+                    userns::adopt(pid, inode, &uid, &gid)
+                }
+                None => userns::create_holder(&uid, &gid, !args.has("--no-helpers")),
+            };
+            match held {
                 Ok(pid) => println!("{pid}"),
                 Err(e) => fail(&e.to_string(), 125),
             }
