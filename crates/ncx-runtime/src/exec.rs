@@ -34,6 +34,8 @@ fn prepare(args: &Args) -> Result<(i32, Process), ExecError> {
     let e = |code: i32, message: String| ExecError { code, message };
     let pid: i32 = args.require("pid").parse().map_err(|_| e(125, "invalid --pid".into()))?;
     let process: Process = serde_json::from_str(args.require("process")).map_err(|x| e(125, format!("invalid --process: {x}")))?;
+    // Before anything of the container is joined: the process forked below inherits it.
+    crate::run::undumpable(&process).map_err(|x| e(125, x))?;
     nsenter::enter(&mut RealSys, pid).map_err(|x| e(126, format!("cannot enter the container's namespaces: {x}")))?;
     Ok((pid, process))
 }

@@ -307,6 +307,14 @@ fn spawn_probe(container: i32, process: &Process, confine: Confinement, test: &[
         if let Some(d) = confine.cgroup {
             let _ = std::fs::write(format!("{d}/cgroup.procs"), "0");
         }
+        // Out of the container's reach before entering it (see run::undumpable).
+        if let Err(e) = crate::run::undumpable(process) {
+            let line = format!("{e}\n");
+            unsafe {
+                libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
+                libc::_exit(125);
+            }
+        }
         if let Err(e) = nsenter::enter(&mut RealSys, container) {
             let line = format!("cannot enter the container: {e}\n");
             unsafe {

@@ -412,6 +412,23 @@ pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option
     Supervised::Exited(code.unwrap_or(125))
 }
 
+/// Make this process unreachable from the container it is about to enter: not dumpable, so
+/// no process in there can open its /proc/PID/exe (the runtime binary on the host), mem,
+/// cwd or fds, nor ptrace it, until it execs the container's command (execve makes the
+/// command dumpable again, as any program). A non-dumpable process's /proc/self files
+/// belong to the host's root: the OOM score (inherited by children and across execve) is
+/// written first.
+pub(crate) fn undumpable(process: &Process) -> Result<(), String> {
+    if let Some(adj) = process.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| format!("set oom_score_adj {adj}: {e} (a rootless container can only raise it)"))?;
+    }
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } < 0 {
+        return Err(format!("prctl(PR_SET_DUMPABLE): {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 /// Report an error to the parent and exit: the parent turns it into the exit code.
 /// Without a socket (health checks) the message goes to stderr.
 pub(crate) fn die(sock: RawFd, code: i32, msg: String) -> ! {
@@ -509,11 +526,8 @@ fn setup_terminal(sock: RawFd) -> Result<(), String> {
     Ok(())
 }
 
+/// The process's settings (its OOM score is `undumpable`'s, earlier).
 fn apply_process(p: &Process) -> Result<(), String> {
-    if let Some(adj) = p.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .map_err(|e| format!("set oom_score_adj {adj}: {e} (a rootless container can only raise it)"))?;
-    }
     for r in &p.rlimits {
         let res = match r.kind.as_str() {
             "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
@@ -616,6 +630,12 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
             unsafe { libc::_exit(125) };
         }
         unsafe { libc::close(g) };
+    }
+    // Not before: the parent (and slirp4netns) open this process's /proc/PID/ns/net for the
+    // network. Until here it has done nothing but wait, visible only to the processes of a
+    // container whose PID namespace it shares (`--pid container:X`).
+    if let Err(e) = undumpable(&process) {
+        die(sock, 125, e);
     }
     if spec.has_namespace("cgroup") && unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } < 0 {
         die(sock, 125, format!("cannot create the cgroup namespace: {}", std::io::Error::last_os_error()));
