@@ -25,6 +25,7 @@ mod layer;
 mod monitor;
 mod net;
 mod run;
+mod sealed;
 
 use ncx_core::{materialize, unpack, userns};
 use std::collections::HashMap;
@@ -123,15 +124,37 @@ fn close_inherited_fds(argv: &[String]) {
     }
 }
 
+/// A failure before the command runs: on the status fd when there is one (the CLI reads
+/// `exec`'s errors there), else as `fail` does.
+fn fail_early(argv: &[String], msg: &str) -> ! {
+    if let Some(fd) = argv.windows(2).find(|w| w[0] == "--status-fd").and_then(|w| w[1].parse::<i32>().ok()) {
+        let line = format!("{}\n", serde_json::json!({ "event": "error", "code": 125, "message": msg }));
+        unsafe { libc::write(fd, line.as_ptr() as *const libc::c_void, line.len()) };
+        std::process::exit(125);
+    }
+    fail(msg, 125)
+}
+
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    close_inherited_fds(&argv);
+    let cmd = argv.first().cloned().unwrap_or_default();
+    // `exec` enters a container: from a sealed copy of this program (sealed.rs), made before
+    // anything else. `init` and `probe` are such copies already, with their fds to keep.
+    if cmd == "exec" && !sealed::running_sealed() {
+        let all: Vec<String> = std::env::args().collect();
+        fail_early(&argv, &sealed::reexec(&all, &[]));
+    }
+    if cmd != "init" && cmd != "probe" {
+        close_inherited_fds(&argv);
+    }
     reset_internal_signals();
-    let Some(cmd) = argv.first().cloned() else {
+    if cmd.is_empty() {
         fail("usage: ncx-runtime run|userns-init|unpack|rmtree|version", 125)
-    };
+    }
     let args = Args::parse(&argv[1..]);
     match cmd.as_str() {
+        "init" => run::init(&args),
+        "probe" => monitor::probe(&args),
         "run" => std::process::exit(run::run(&args)),
         "monitor" => std::process::exit(monitor::monitor(&args)),
         "attach" => std::process::exit(attach::attach(&args)),

@@ -302,42 +302,56 @@ fn spawn_probe(container: i32, process: &Process, confine: Confinement, test: &[
             libc::sigemptyset(&mut empty);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         }
-        // Into the container's cgroup first: from inside its cgroup namespace it would be refused.
-        // Best effort, as `exec` without --cgroup-strict (no warning per probe: nobody reads it).
-        if let Some(d) = confine.cgroup {
-            let _ = std::fs::write(format!("{d}/cgroup.procs"), "0");
-        }
-        // Out of the container's reach before entering it (see run::undumpable).
-        if let Err(e) = crate::run::undumpable(process) {
-            let line = format!("{e}\n");
-            unsafe {
-                libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
-                libc::_exit(125);
-            }
-        }
-        if let Err(e) = nsenter::enter(&mut RealSys, container) {
-            let line = format!("cannot enter the container: {e}\n");
-            unsafe {
-                libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
-                libc::_exit(125);
-            }
-        }
-        let gc = unsafe { libc::fork() };
-        if gc == 0 {
-            let mut p = process.clone();
-            p.args = args;
-            p.terminal = false;
-            exec_process(&p, confine.seccomp, -1, true);
-        }
-        let mut st = 0;
-        unsafe {
-            libc::waitpid(gc, &mut st, 0);
-            libc::_exit(exit_code(st));
-        }
+        let mut p = process.clone();
+        p.args = args;
+        p.terminal = false;
+        let state = serde_json::json!({ "container": container, "process": p, "seccomp": confine.seccomp, "cgroup": confine.cgroup });
+        // From a sealed copy of the runtime (sealed.rs), as `ncx-runtime probe STATE`.
+        let argv0 = std::env::args().next().unwrap_or_else(|| "ncx-runtime".into());
+        probe_fail(crate::sealed::reexec(&[argv0, "probe".into(), state.to_string()], &[]));
     }
     close(Some(w));
     unsafe { libc::fcntl(r, libc::F_SETFL, libc::O_NONBLOCK) };
     Some(Probe { pid, out: Some(r), output: Vec::new(), start: SystemTime::now(), deadline: Instant::now() + timeout, timed_out: false })
+}
+
+fn probe_fail(msg: String) -> ! {
+    let line = format!("{msg}\n");
+    unsafe {
+        libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
+        libc::_exit(125);
+    }
+}
+
+/// `ncx-runtime probe STATE`: a health probe's process, run from a sealed copy (see
+/// `spawn_probe`): into the container's cgroup, out of its reach, into its namespaces, then
+/// the test in a child (the PID namespace applies to children); exits with the test's code.
+pub fn probe(args: &Args) -> ! {
+    let state: serde_json::Value = serde_json::from_str(args.words.first().map(String::as_str).unwrap_or("")).unwrap_or_default();
+    let container = state["container"].as_i64().unwrap_or(0) as i32;
+    let process: Process = serde_json::from_value(state["process"].clone()).unwrap_or_else(|e| probe_fail(format!("invalid probe state: {e}")));
+    let seccomp: Option<ncx_core::spec::Seccomp> = serde_json::from_value(state["seccomp"].clone()).unwrap_or_default();
+    // Into the container's cgroup first: from inside its cgroup namespace it would be refused.
+    // Best effort, as `exec` without --cgroup-strict (no warning per probe: nobody reads it).
+    if let Some(d) = state["cgroup"].as_str() {
+        let _ = std::fs::write(format!("{d}/cgroup.procs"), "0");
+    }
+    // Out of the container's reach before entering it (see run::undumpable).
+    if let Err(e) = crate::run::undumpable(&process) {
+        probe_fail(e);
+    }
+    if let Err(e) = nsenter::enter(&mut RealSys, container) {
+        probe_fail(format!("cannot enter the container: {e}"));
+    }
+    let gc = unsafe { libc::fork() };
+    if gc == 0 {
+        exec_process(&process, seccomp.as_ref(), -1, true);
+    }
+    let mut st = 0;
+    unsafe {
+        libc::waitpid(gc, &mut st, 0);
+        libc::_exit(exit_code(st));
+    }
 }
 
 fn go_duration(d: Duration) -> String {

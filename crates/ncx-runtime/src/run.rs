@@ -622,6 +622,19 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
 /// `pdeath`: die with the parent (the monitor), so no container outlives its monitor.
 /// `shm_from`: the mount namespace (`/proc/PID/ns/mnt`) whose /dev/shm this container shares.
 pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, pdeath: bool, gate: Option<RawFd>, shm_from: Option<&str>) -> ! {
+    if !crate::sealed::running_sealed() {
+        // Everything below runs from a sealed copy of the runtime (sealed.rs), as
+        // `ncx-runtime init STATE`: the same process (pid, namespaces, cgroup, fds) after execve.
+        let own_userns = crate::ownns::path(spec).and_then(|p| p.strip_prefix("/proc/self/fd/")).and_then(|n| n.parse::<RawFd>().ok());
+        let bypass = crate::bypass::control();
+        let state = serde_json::json!({
+            "spec": spec, "rootfs": rootfs, "rootfsMount": rootfs_mount.map(|m| format!("{}:{}", m.fstype, m.data)),
+            "sock": sock, "pdeath": pdeath, "gate": gate, "shmFrom": shm_from, "bypass": bypass,
+        });
+        let keep: Vec<RawFd> = [Some(sock), gate, own_userns, (bypass >= 0).then_some(bypass)].into_iter().flatten().collect();
+        let argv0 = std::env::args().next().unwrap_or_else(|| "ncx-runtime".into());
+        die(sock, 125, crate::sealed::reexec(&[argv0, "init".into(), state.to_string()], &keep));
+    }
     let process = spec.process.clone().unwrap_or_default();
     // Wait until the parent has set up the network namespace (EOF without a byte: give up).
     if let Some(g) = gate {
@@ -669,6 +682,26 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     let seccomp = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
     crate::bypass::install_in_child(); // --port-bypass: the bind filter (bypass.rs)
     exec_process(&process, seccomp, sock, pdeath)
+}
+
+/// `ncx-runtime init STATE`: a container's PID 1 again, after `child` re-executed it from a
+/// sealed copy of the runtime; its fds were kept open across the execve.
+pub fn init(args: &Args) -> ! {
+    let state: serde_json::Value = serde_json::from_str(args.words.first().map(String::as_str).unwrap_or("")).unwrap_or_default();
+    let fd = |k: &str| state[k].as_i64().map(|n| n as RawFd);
+    let sock = fd("sock").unwrap_or(-1);
+    for f in [Some(sock), fd("gate"), fd("bypass")].into_iter().flatten().filter(|f| *f >= 0) {
+        ncx_core::sys::set_cloexec(f, true);
+    }
+    let spec: Spec = match serde_json::from_value(state["spec"].clone()) {
+        Ok(s) => s,
+        Err(e) => die(sock, 125, format!("invalid init state: {e}")),
+    };
+    if let Some(b) = fd("bypass").filter(|b| *b >= 0) {
+        crate::bypass::set_control(b);
+    }
+    let mount = state["rootfsMount"].as_str().and_then(RootfsMount::parse);
+    child(&spec, state["rootfs"].as_str().unwrap_or(""), mount.as_ref(), sock, state["pdeath"].as_bool().unwrap_or(false), fd("gate"), state["shmFrom"].as_str())
 }
 
 /// Terminal, credentials, capabilities, cwd, then execve (shared by run, exec and health
