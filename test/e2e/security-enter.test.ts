@@ -9,14 +9,15 @@
  *     enters a container enters exactly that container (its /, its PID 1), and stop / rm -f
  *     really end its processes;
  *   - the runtime's process that enters a container cannot be reached from inside it
- *     (/proc/PID/exe, mem, cwd, fd) before it execs the command.
+ *     (/proc/PID/exe, mem, cwd, fd) before it execs the command, and what runs in there when
+ *     the command is /proc/self/exe is a sealed copy, never the runtime's file on the host.
  */
 import {expect} from 'chai'
 import {execFileSync, spawnSync} from 'node:child_process'
-import {chmodSync, readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {Result, Sandbox, repo, userDir} from './harness.js'
+import {Result, Sandbox, installation, repo, userDir} from './harness.js'
 import {fetchText, freePort, sleep} from './net-helpers.js'
 
 /** A process that is gone (or a zombie nobody reaped yet). */
@@ -321,6 +322,38 @@ describe("e2e: the runtime's process entering a container is out of the containe
     })
     expect(r.seen, 'the watcher saw the runtime (else this test proves nothing)').to.be.at.least(1)
     expect(r.reached).to.deep.equal([])
+  })
+
+  // The runtime's file, as the kernel would run it for a command `/proc/self/exe` (runc's
+  // CVE-2019-5736): the host's C library bind-mounted in, so that it can start there.
+  const libs = ['-v', '/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:ro', '-v', '/lib64:/lib64:ro']
+  const hostRuntime = () => {
+    const st = statSync(join(installation(), 'native', 'ncx-runtime'))
+    return `${st.dev}:${st.ino}`
+  }
+  /** `readlink` and `dev:ino` of /proc/PID/exe for the process in `name` whose command line starts with `start`. */
+  const exeOf = (name: string, start: string) =>
+    box.ok(['exec', name, 'sh', '-c', `for p in /proc/[0-9]*; do case "$(tr '\\0' ' ' < $p/cmdline)" in "${start}"*) readlink $p/exe; stat -L -c %d:%i $p/exe; exit;; esac; done`]).trim().split('\n')
+
+  it('exec of /proc/self/exe runs a sealed copy of the runtime, never its file on the host', async () => {
+    box.ok(['run', '-d', '--name', 'libc', '--network', 'none', ...libs, 'busybox', 'sleep', '1000'])
+    // (blocks on its stdin, held open here, until the test ends it)
+    const held = box.spawn(['exec', '-i', 'libc', '/proc/self/exe', 'unpack', '--dest', '/tmp', '--file', '-'], {stdio: ['pipe', 'ignore', 'ignore']})
+    try {
+      let found: string[] = []
+      await until('the runtime to run in the container', () => (found = exeOf('libc', '/proc/self/exe unpack')).length === 2)
+      expect(found[0]).to.match(/^\/memfd:ncx-runtime/)
+      expect(found[1]).to.not.equal(hostRuntime())
+    } finally {
+      held.stdin!.end()
+    }
+  })
+
+  it("a container whose command is /proc/self/exe: PID 1 runs a sealed copy, never the runtime's file", async () => {
+    box.ok(['run', '-di', '--name', 'selfexe', '--network', 'none', ...libs, 'busybox', '/proc/self/exe', 'unpack', '--dest', '/tmp', '--file', '-'])
+    const [link, id] = box.ok(['exec', 'selfexe', 'sh', '-c', 'readlink /proc/1/exe; stat -L -c %d:%i /proc/1/exe']).trim().split('\n')
+    expect(link).to.match(/^\/memfd:ncx-runtime/)
+    expect(id).to.not.equal(hostRuntime())
   })
 
   it("run --pid container:X: X's processes cannot reach the new container's process before its exec", async () => {
