@@ -270,15 +270,16 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
     Ok(Running { pid, out, err: err_.map(|p| p.0), stdin: stdin.map(|p| p.1), tty: terminal, started: Instant::now() })
 }
 
-/// Fork a health probe: join the container's namespaces (we already are in its user
-/// namespace), fork into its PID namespace and exec the test with the container's
-/// process settings. The probe dies with the intermediate process on timeout.
 /// What confines a probe as it does the container: its seccomp profile and its cgroup.
 struct Confinement<'a> {
     seccomp: Option<&'a ncx_core::spec::Seccomp>,
     cgroup: Option<&'a str>,
 }
 
+/// Fork a health probe, which re-executes itself from a sealed copy of the runtime
+/// (`ncx-runtime probe`, see `probe`): it joins the container's namespaces (we already are in
+/// its user namespace), forks into its PID namespace and execs the test with the
+/// container's process settings. The probe dies with the intermediate process on timeout.
 fn spawn_probe(container: i32, process: &Process, confine: Confinement, test: &[String], timeout: Duration) -> Option<Probe> {
     let args: Vec<String> = match test.first().map(String::as_str) {
         Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test.get(1).cloned().unwrap_or_default()],
