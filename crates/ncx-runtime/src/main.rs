@@ -13,6 +13,8 @@
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
+//!   ncx-runtime init|probe --state-fd N          (a container's PID 1, a health probe: re-executed
+//!                                                 from a sealed copy, see sealed.rs; not for callers)
 
 mod attach;
 mod bypass;

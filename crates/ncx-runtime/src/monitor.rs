@@ -307,9 +307,8 @@ fn spawn_probe(container: i32, process: &Process, confine: Confinement, test: &[
         p.args = args;
         p.terminal = false;
         let state = serde_json::json!({ "container": container, "process": p, "seccomp": confine.seccomp, "cgroup": confine.cgroup });
-        // From a sealed copy of the runtime (sealed.rs), as `ncx-runtime probe STATE`.
-        let argv0 = std::env::args().next().unwrap_or_else(|| "ncx-runtime".into());
-        probe_fail(crate::sealed::reexec(&[argv0, "probe".into(), state.to_string()], &[]));
+        // From a sealed copy of the runtime (sealed.rs), as `ncx-runtime probe`.
+        probe_fail(crate::sealed::reexec_with_state("probe", &state, &[]));
     }
     close(Some(w));
     unsafe { libc::fcntl(r, libc::F_SETFL, libc::O_NONBLOCK) };
@@ -324,11 +323,11 @@ fn probe_fail(msg: String) -> ! {
     }
 }
 
-/// `ncx-runtime probe STATE`: a health probe's process, run from a sealed copy (see
+/// `ncx-runtime probe --state-fd N`: a health probe's process, run from a sealed copy (see
 /// `spawn_probe`): into the container's cgroup, out of its reach, into its namespaces, then
 /// the test in a child (the PID namespace applies to children); exits with the test's code.
 pub fn probe(args: &Args) -> ! {
-    let state: serde_json::Value = serde_json::from_str(args.words.first().map(String::as_str).unwrap_or("")).unwrap_or_default();
+    let state = crate::sealed::read_state(args).unwrap_or_else(|e| probe_fail(e));
     let container = state["container"].as_i64().unwrap_or(0) as i32;
     let process: Process = serde_json::from_value(state["process"].clone()).unwrap_or_else(|e| probe_fail(format!("invalid probe state: {e}")));
     let seccomp: Option<ncx_core::spec::Seccomp> = serde_json::from_value(state["seccomp"].clone()).unwrap_or_default();

@@ -624,7 +624,7 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
 pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, pdeath: bool, gate: Option<RawFd>, shm_from: Option<&str>) -> ! {
     if !crate::sealed::running_sealed() {
         // Everything below runs from a sealed copy of the runtime (sealed.rs), as
-        // `ncx-runtime init STATE`: the same process (pid, namespaces, cgroup, fds) after execve.
+        // `ncx-runtime init`: the same process (pid, namespaces, cgroup, fds) after execve.
         let own_userns = crate::ownns::path(spec).and_then(|p| p.strip_prefix("/proc/self/fd/")).and_then(|n| n.parse::<RawFd>().ok());
         let bypass = crate::bypass::control();
         let state = serde_json::json!({
@@ -632,8 +632,7 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
             "sock": sock, "pdeath": pdeath, "gate": gate, "shmFrom": shm_from, "bypass": bypass,
         });
         let keep: Vec<RawFd> = [Some(sock), gate, own_userns, (bypass >= 0).then_some(bypass)].into_iter().flatten().collect();
-        let argv0 = std::env::args().next().unwrap_or_else(|| "ncx-runtime".into());
-        die(sock, 125, crate::sealed::reexec(&[argv0, "init".into(), state.to_string()], &keep));
+        die(sock, 125, crate::sealed::reexec_with_state("init", &state, &keep));
     }
     let process = spec.process.clone().unwrap_or_default();
     // Wait until the parent has set up the network namespace (EOF without a byte: give up).
@@ -684,10 +683,10 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     exec_process(&process, seccomp, sock, pdeath)
 }
 
-/// `ncx-runtime init STATE`: a container's PID 1 again, after `child` re-executed it from a
-/// sealed copy of the runtime; its fds were kept open across the execve.
+/// `ncx-runtime init --state-fd N`: a container's PID 1 again, after `child` re-executed it
+/// from a sealed copy of the runtime; its fds were kept open across the execve.
 pub fn init(args: &Args) -> ! {
-    let state: serde_json::Value = serde_json::from_str(args.words.first().map(String::as_str).unwrap_or("")).unwrap_or_default();
+    let state = crate::sealed::read_state(args).unwrap_or_default();
     let fd = |k: &str| state[k].as_i64().map(|n| n as RawFd);
     let sock = fd("sock").unwrap_or(-1);
     for f in [Some(sock), fd("gate"), fd("bypass")].into_iter().flatten().filter(|f| *f >= 0) {

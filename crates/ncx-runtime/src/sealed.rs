@@ -77,6 +77,41 @@ extern "C" {
     static environ: *const *const libc::c_char;
 }
 
+/// Re-execute as `ncx-runtime CMD --state-fd N` from a sealed copy, `state` in a memfd at
+/// fd N (no argument-size limit: a spec with its seccomp profile and environment can be
+/// large), `keep` passed on. Returns only on failure.
+pub fn reexec_with_state(cmd: &str, state: &serde_json::Value, keep: &[RawFd]) -> String {
+    let fd = unsafe { libc::memfd_create(c"ncx-state".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return os("memfd_create");
+    }
+    let text = state.to_string();
+    let mut off = 0;
+    while off < text.len() {
+        let n = unsafe { libc::write(fd, text[off..].as_ptr() as *const libc::c_void, text.len() - off) };
+        if n <= 0 {
+            let e = os("write the state");
+            unsafe { libc::close(fd) };
+            return e;
+        }
+        off += n as usize;
+    }
+    unsafe { libc::lseek(fd, 0, libc::SEEK_SET) };
+    let argv0 = std::env::args().next().unwrap_or_else(|| "ncx-runtime".into());
+    let mut all = keep.to_vec();
+    all.push(fd);
+    let e = reexec(&[argv0, cmd.into(), "--state-fd".into(), fd.to_string()], &all);
+    unsafe { libc::close(fd) };
+    e
+}
+
+/// The state `reexec_with_state` passed (the fd is closed once read).
+pub fn read_state(args: &crate::Args) -> Result<serde_json::Value, String> {
+    let fd: RawFd = args.get("state-fd").and_then(|f| f.parse().ok()).ok_or("missing --state-fd")?;
+    let file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| format!("invalid state: {e}"))
+}
+
 /// Execute `argv` (argv[0] is kept: `ps` still says ncx-runtime) from a sealed copy of this
 /// program, with `keep` passed on (their close-on-exec cleared). Returns only on failure.
 pub fn reexec(argv: &[String], keep: &[RawFd]) -> String {

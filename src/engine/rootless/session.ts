@@ -98,7 +98,10 @@ export function processInNamespace(userns: string): number | undefined {
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue
     try {
-      if (readlinkSync(`/proc/${name}/ns/user`) === userns) return Number(name)
+      if (readlinkSync(`/proc/${name}/ns/user`) !== userns) continue
+      // (a zombie still names its namespace, but its maps cannot be checked)
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      if (!/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return Number(name)
     } catch {
       // not ours, or gone
     }
@@ -122,7 +125,7 @@ function adoptHolder(record: HolderRecord, warnings: string[]): number | undefin
     return Number.isInteger(pid) && pid > 0 ? pid : undefined
   } catch (error) {
     warnings.push(
-      `the user namespace of the running containers could not be held again (${(error as Error).message}): a new one is made, and those containers stay out of reach of ncx until they are stopped (stop them with: kill ${member})`,
+      `the user namespace of the running containers could not be held again (${(error as Error).message}): a new one is made; those containers are still reached through their own processes (exec, stop, rm), but lose their network when it is set up again`,
     )
     return undefined
   }
