@@ -356,6 +356,11 @@ describe("e2e: the runtime's process entering a container is out of the containe
     expect(id).to.not.equal(hostRuntime())
   })
 
+  it('a container with a 128 KB environment variable still starts from the sealed copy (its state does not travel as an argument)', () => {
+    const big = 'x'.repeat(128_000)
+    expect(box.ok(['run', '--rm', '--network', 'none', '-e', `BIG=${big}`, 'busybox', 'sh', '-c', 'echo ${#BIG}'])).to.equal('128000\n')
+  })
+
   it("run --pid container:X: X's processes cannot reach the new container's process before its exec", async () => {
     const r = await watched('/tmp/run.out', 8, () => {
       for (let i = 0; i < 3; i++) box.ok(['run', '--rm', '--network', 'none', '--pid', 'container:target', '-e', longPath, 'busybox', 'true'])
