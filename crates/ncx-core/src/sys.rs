@@ -90,6 +90,21 @@ pub trait Sys {
     fn link_up(&mut self, name: &str) -> SysResult<()> {
         crate::rtnl::set_up(name).map_err(|errno| SysError { op: "set link up", target: name.into(), errno })
     }
+    /// The identity of an open namespace (its device and inode): two fds name the same
+    /// namespace exactly when their identities are equal.
+    fn ns_ident(&mut self, fd: RawFd) -> SysResult<String> {
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        check(unsafe { libc::fstat(fd, &mut st) }, "fstat namespace", "")?;
+        Ok(format!("{}:{}", st.st_dev, st.st_ino))
+    }
+    /// The user namespace that owns the namespace open at `fd` (`NS_GET_USERNS`), as a new fd.
+    fn ns_owner(&mut self, fd: RawFd) -> SysResult<RawFd> {
+        check(unsafe { libc::ioctl(fd, libc::NS_GET_USERNS as _) }, "get the owning user namespace", "")
+    }
+    /// Close an fd `open_ns` or `ns_owner` returned that is not handed to `setns`.
+    fn close_ns(&mut self, fd: RawFd) {
+        unsafe { libc::close(fd) };
+    }
     /// A detached copy of the mount tree at `path` (`open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)`):
     /// it can be attached in another mount namespace with `attach_tree`.
     fn clone_tree(&mut self, path: &str) -> SysResult<RawFd> {
@@ -338,6 +353,11 @@ impl Sys for RealSys {
 }
 
 /// Records every call; fails the calls whose op+target are listed in `fail`.
+///
+/// Namespaces: `/proc/self/ns/*`, and the paths listed in `existing`, are "ours"; every
+/// other namespace file is a namespace of its own. The owner of a process's namespaces is
+/// its own user namespace unless `owners` says otherwise (`("/proc/8/ns/mnt", "self")`:
+/// owned by our user namespace). `open` lists the namespace fds not closed yet.
 #[derive(Default)]
 pub struct RecordingSys {
     pub calls: Vec<String>,
@@ -345,6 +365,8 @@ pub struct RecordingSys {
     pub existing: Vec<String>,
     /// Paths (rootfs + destination, as `prepare` prints them) that are symlinks in the image.
     pub symlinks: Vec<String>,
+    pub owners: Vec<(String, String)>,
+    pub open: Vec<(RawFd, String)>,
 }
 
 impl RecordingSys {
@@ -422,10 +444,40 @@ impl Sys for RecordingSys {
     }
     fn open_ns(&mut self, path: &str) -> SysResult<RawFd> {
         self.record(format!("open {path}"))?;
-        Ok(100 + self.calls.len() as RawFd)
+        let fd = 100 + self.calls.len() as RawFd;
+        self.open.push((fd, path.to_string()));
+        Ok(fd)
     }
-    fn setns(&mut self, _fd: RawFd, _nstype: i32, what: &str) -> SysResult<()> {
+    fn setns(&mut self, fd: RawFd, _nstype: i32, what: &str) -> SysResult<()> {
+        self.open.retain(|(f, _)| *f != fd);
         self.record(format!("setns {what}"))
+    }
+    fn ns_ident(&mut self, fd: RawFd) -> SysResult<String> {
+        let path = self.open.iter().find(|(f, _)| *f == fd).map(|(_, p)| p.clone()).unwrap_or_default();
+        if let Some(owner) = path.strip_prefix("owner:") {
+            return Ok(owner.to_string());
+        }
+        let ours = path.starts_with("/proc/self/") || self.existing.iter().any(|p| *p == path);
+        Ok(if ours { format!("self:{}", path.rsplit('/').next().unwrap_or("")) } else { path })
+    }
+    fn ns_owner(&mut self, fd: RawFd) -> SysResult<RawFd> {
+        let path = self.open.iter().find(|(f, _)| *f == fd).map(|(_, p)| p.clone()).unwrap_or_default();
+        self.record(format!("owner {path}"))?;
+        let owner = match self.owners.iter().find(|(p, _)| *p == path) {
+            Some((_, o)) if o == "self" => "self:user".to_string(),
+            Some((_, o)) => o.clone(),
+            None => {
+                let user = format!("{}/user", path.rsplit_once('/').map(|(d, _)| d).unwrap_or(""));
+                let ours = user.starts_with("/proc/self/") || self.existing.iter().any(|p| *p == user);
+                if ours { "self:user".to_string() } else { user }
+            }
+        };
+        let fd = 100 + self.calls.len() as RawFd;
+        self.open.push((fd, format!("owner:{owner}")));
+        Ok(fd)
+    }
+    fn close_ns(&mut self, fd: RawFd) {
+        self.open.retain(|(f, _)| *f != fd);
     }
     fn clone_tree(&mut self, path: &str) -> SysResult<RawFd> {
         self.record(format!("clone_tree {path}"))?;
@@ -447,5 +499,59 @@ pub fn set_cloexec(fd: RawFd, on: bool) {
             let nf = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
             libc::fcntl(fd, libc::F_SETFD, nf);
         }
+    }
+}
+
+/// Close every descriptor from 3 up except `keep` (a container's process starts with stdio
+/// only: an inherited descriptor, a directory in particular, is a way out of its root
+/// through /proc/self/fd/N). close_range(2) where the kernel has it (5.9+), else each
+/// descriptor below the soft RLIMIT_NOFILE. Only async-signal-safe calls: usable after fork.
+pub fn close_fds_except(keep: Option<RawFd>) {
+    let ranges = match keep {
+        Some(k) if k >= 3 => [(3, k - 1), (k + 1, RawFd::MAX)],
+        _ => [(3, RawFd::MAX), (1, 0)],
+    };
+    for (first, last) in ranges {
+        if first > last {
+            continue;
+        }
+        let rc = unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, last as libc::c_uint, 0 as libc::c_uint) };
+        if rc == 0 {
+            continue;
+        }
+        let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+        let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 { lim.rlim_cur.min(1 << 20) as RawFd } else { 1024 };
+        for fd in first..=last.min(top) {
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In a forked child (the test harness is multithreaded and its own fds must stay open):
+    /// fds 100 and 1000 are closed, the kept one and stdio stay.
+    #[test]
+    fn close_fds_except_keeps_stdio_and_the_one_asked_for() {
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            unsafe {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+                for fd in [100, 1000, 57] {
+                    libc::dup2(null, fd);
+                }
+                close_fds_except(Some(57));
+                let open = |fd: RawFd| libc::fcntl(fd, libc::F_GETFD) >= 0;
+                let ok = !open(100) && !open(1000) && !open(null) && open(57) && open(0) && open(1) && open(2);
+                close_fds_except(None);
+                libc::_exit(if ok && !open(57) { 0 } else { 1 });
+            }
+        }
+        let mut st = 0;
+        unsafe { libc::waitpid(pid, &mut st, 0) };
+        assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "status {st:#x}");
     }
 }

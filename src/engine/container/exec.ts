@@ -9,7 +9,6 @@ import {join} from 'node:path'
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
-import {joinArgs} from '../rootless/session.js'
 import {mergeEnv} from '../spec/env.js'
 import {ALL_CAPABILITIES, OciSpec} from '../spec/oci.js'
 import {isPaused} from '../cgroup/control.js'
@@ -62,7 +61,9 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   // Users are looked up in the container's files: its writable layer over the image's.
   const user = options.user ? resolveUser(options.user, [join(dir, 'upper'), ...containerLowerDirs(engine, record)]) : undefined
   const process_ = execProcess(spec, options, user)
-  const args = ['exec', '--pid', String(s.pid), ...joinArgs(engine.session()), '--process', JSON.stringify(process_), '--status-fd', '3']
+  // Entered through the container's own process (its user namespace first), never through
+  // the per-user holder: see crates/ncx-core/src/nsenter.rs.
+  const args = ['exec', '--pid', String(s.pid), '--process', JSON.stringify(process_), '--status-fd', '3']
   args.push('--config', join(dir, 'config.json'))
   // Joining the container's cgroup is best effort (one warning) unless limits must be enforced.
   if (enforceLimits()) args.push('--cgroup-strict')

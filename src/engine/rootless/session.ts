@@ -1,4 +1,4 @@
-import {existsSync, readFileSync, readlinkSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, readlinkSync} from 'node:fs'
 import {userInfo} from 'node:os'
 import {join} from 'node:path'
 
@@ -31,6 +31,8 @@ interface HolderRecord {
   uidMap: IdRange[]
   gidMap: IdRange[]
   singleId: boolean
+  /** The held namespace (`user:[INODE]`, as /proc/PID/ns/user reads): taken over again when the holder dies. */
+  userns?: string
 }
 
 /** The first range for `user` (by name or numeric id) in an /etc/subuid-style file. */
@@ -54,9 +56,20 @@ export function mappingFor(id: number, range: {start: number; count: number} | u
 
 const formatMap = (m: IdRange[]) => m.map((r) => `${r.container}:${r.host}:${r.size}`).join(',')
 
+function namespaceOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/user`)
+  } catch {
+    return undefined
+  }
+}
+
 function holderAlive(pid: number): boolean {
   try {
-    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'ncx-userns') return false
+    // A killed holder nobody reaped yet (a zombie) still names its namespace: it holds it no longer.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const close = stat.lastIndexOf(')')
+    if (stat.slice(stat.indexOf('(') + 1, close) !== 'ncx-userns' || /^[ZX]/.test(stat.slice(close + 2))) return false
     return readlinkSync(`/proc/${pid}/ns/user`) !== readlinkSync('/proc/self/ns/user')
   } catch {
     return false
@@ -67,6 +80,53 @@ function readSysctl(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8').trim()
   } catch {
+    return undefined
+  }
+}
+
+/**
+ * A live process still in the namespace `userns` (`user:[INODE]`): a container, its monitor,
+ * the network holder. Only the user's own processes can be read; the others are skipped.
+ */
+export function processInNamespace(userns: string): number | undefined {
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return undefined
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (readlinkSync(`/proc/${name}/ns/user`) !== userns) continue
+      // (a zombie still names its namespace, but its maps cannot be checked)
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      if (!/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return Number(name)
+    } catch {
+      // not ours, or gone
+    }
+  }
+  return undefined
+}
+
+/**
+ * The holder died (killed, as the README allows): hold the namespace its containers still
+ * run in again, so they stay reachable (exec, stop, networking) and new containers join
+ * them; a new namespace only when nothing is left in the old one. The runtime checks that
+ * the process's namespace is the recorded one (inode, owner, parent, mappings).
+ */
+function adoptHolder(record: HolderRecord, warnings: string[]): number | undefined {
+  const inode = /^user:\[(\d+)\]$/.exec(record.userns ?? '')?.[1]
+  if (!inode) return undefined
+  const member = processInNamespace(record.userns!)
+  if (member === undefined) return undefined
+  try {
+    const pid = Number(runtimeSync(['userns-init', '--adopt', String(member), '--inode', inode, '--uid-map', formatMap(record.uidMap), '--gid-map', formatMap(record.gidMap)]).trim())
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch (error) {
+    warnings.push(
+      `the user namespace of the running containers could not be held again (${(error as Error).message}): a new one is made; those containers are still reached through their own processes (exec, stop, rm), but lose their network when it is set up again`,
+    )
     return undefined
   }
 }
@@ -109,6 +169,15 @@ export function ensureSession(paths: StorePaths, options: SessionOptions = {}): 
     if (again && holderAlive(again.pid)) {
       return {rootless: true, holderPid: again.pid, uidMap: again.uidMap, gidMap: again.gidMap, singleId: again.singleId, warnings: []}
     }
+    const warnings: string[] = []
+    if (again) {
+      const adopted = adoptHolder(again, warnings)
+      if (adopted !== undefined) {
+        const record: HolderRecord = {...again, pid: adopted}
+        writeJson(recordPath, record)
+        return {rootless: true, holderPid: adopted, uidMap: again.uidMap, gidMap: again.gidMap, singleId: again.singleId, warnings}
+      }
+    }
     const blocker = usernsBlocker()
     if (blocker) throw blocker
     const uid = process.getuid!()
@@ -117,7 +186,6 @@ export function ensureSession(paths: StorePaths, options: SessionOptions = {}): 
     const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '')
     const subuid = subordinateRange(read(options.subuidFile ?? '/etc/subuid'), name, uid)
     const subgid = subordinateRange(read(options.subgidFile ?? '/etc/subgid'), name, gid)
-    const warnings: string[] = []
     let helpers = Boolean(subuid && subgid)
     if (!helpers) {
       warnings.push(
@@ -134,7 +202,7 @@ export function ensureSession(paths: StorePaths, options: SessionOptions = {}): 
     if (!helpers) args.push('--no-helpers')
     const pid = Number(runtimeSync(args).trim())
     if (!Number.isInteger(pid) || pid <= 0) throw new NcxError('ncx-runtime userns-init did not return a pid')
-    const record: HolderRecord = {pid, uidMap, gidMap, singleId: !helpers}
+    const record: HolderRecord = {pid, uidMap, gidMap, singleId: !helpers, userns: namespaceOf(pid)}
     writeJson(recordPath, record)
     return {rootless: true, holderPid: pid, uidMap, gidMap, singleId: !helpers, warnings}
   })
