@@ -198,6 +198,20 @@ describe('npm install -g of the packed tarballs (e2e)', function () {
     await ok(['compose', '--project-directory', project, '-p', 'inst', 'down'])
     expect((await ok(['ps', '-aq'])).trim()).to.equal('')
   })
+  it("the AppArmor profile the installed ncx prints for its runtime compiles (apparmor_parser -Q), a broken one does not", async () => {
+    const profile = await ok(['system', 'doctor', '--apparmor-profile'])
+    expect(profile).to.contain(`profile ncx-runtime ${join(nativeDir(), 'ncx-runtime')} flags=(unconfined) {\n  userns,\n`)
+    const scratch = userDir('ncx-e2e-apparmor-')
+    const check = (text: string) => {
+      writeFileSync(join(scratch, 'ncx-runtime'), text)
+      return spawnSync('bash', [join(repo, 'scripts', 'check-apparmor-profile.sh'), join(scratch, 'ncx-runtime')], {encoding: 'utf8', timeout: 300_000})
+    }
+    const good = check(profile)
+    expect(good.status, good.stderr).to.equal(0)
+    const bad = check(profile.replace('userns,', 'usernz,'))
+    expect(bad.status).not.to.equal(0)
+    expect(bad.stderr).to.contain('AppArmor parser error')
+  })
 })
 
 describe('npm install -g without a prebuilt package for this platform (e2e)', function () {
