@@ -245,10 +245,7 @@ describe('npm install -g without a prebuilt package for this platform (e2e)', fu
     // As the user running the tests (root in CI): it has cargo and crates.io's cache. The build
     // shares this checkout's target directory so the dependencies are not compiled again.
     const owner: TestUser = asRoot ? {name: 'root', uid: 0, gid: 0, home: '/root'} : user
-    // A fixed prefix: npm gives every unpacked file the same old mtime, so on a second run cargo
-    // finds the crates at the same path unchanged and the build is a no-op.
-    const inst = {...newInstall(owner), prefix: '/tmp/ncx-e2e-from-source'}
-    rmSync(inst.prefix, {recursive: true, force: true})
+    const inst = newInstall(owner)
     const env: Record<string, string> = {...userEnv(inst), HOME: process.env.HOME ?? owner.home, PATH: `${inst.prefix}/bin:${process.env.PATH}`, CARGO_TARGET_DIR: join(repo, 'target')}
     if (process.env.CARGO_HOME) env.CARGO_HOME = process.env.CARGO_HOME
     if (process.env.RUSTUP_HOME) env.RUSTUP_HOME = process.env.RUSTUP_HOME
