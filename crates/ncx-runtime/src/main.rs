@@ -9,7 +9,7 @@
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
 //!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
 //!   ncx-runtime attach --bundle DIR …           (see attach.rs: attach to a monitor)
-//!   ncx-runtime exec --pid PID --process JSON … (see exec.rs)
+//!   ncx-runtime exec --pid PID --process JSON|--process-fd N … (see exec.rs)
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
@@ -111,8 +111,15 @@ fn reset_internal_signals() {
     }
 }
 
+/// ncx's own umask (docs/security.md, "Privacy between users"): what the runtime, a monitor
+/// or the network supervisor write into the store (state, logs, events, sockets) is for the
+/// user alone, whoever started it. A container's process gets its own umask back
+/// (run.rs `exec_process`).
+pub const PRIVATE_UMASK: libc::mode_t = 0o077;
+
 fn main() {
     reset_internal_signals();
+    unsafe { libc::umask(PRIVATE_UMASK) };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first().cloned() else {
         fail("usage: ncx-runtime run|userns-init|unpack|rmtree|version", 125)
