@@ -399,14 +399,14 @@ mod tests {
             libc::chmod(cstr(&bundle).as_ptr(), 0o755);
             libc::chmod(cstr(&format!("{bundle}/{SOCKET}")).as_ptr(), 0o666);
         }
+        // Built before the fork: the child only makes system calls (no allocation after fork).
+        let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (i, b) in format!("{bundle}/{SOCKET}").bytes().enumerate() {
+            addr.sun_path[i] = b as libc::c_char;
+        }
         let connect = || unsafe {
             let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
-            let path = format!("{bundle}/{SOCKET}");
-            let mut addr: libc::sockaddr_un = std::mem::zeroed();
-            addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-            for (i, b) in path.bytes().enumerate() {
-                addr.sun_path[i] = b as libc::c_char;
-            }
             let rc = libc::connect(fd, &addr as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_un>() as u32);
             (fd, rc)
         };

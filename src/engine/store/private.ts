@@ -29,7 +29,10 @@ export function usePrivateUmask(): void {
 
 /** The umask ncx was started with (before usePrivateUmask). */
 export function callersUmaskValue(): number {
-  return callersUmask ?? process.umask()
+  if (callersUmask !== undefined) return callersUmask
+  const current = process.umask(0) // (reading it without setting is deprecated)
+  process.umask(current)
+  return current
 }
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`
@@ -117,7 +120,13 @@ export function ensurePrivateDir(path: string, options: PrivateDirOptions): stri
     if (!st) throw new NcxError(`${options.what} ${path} disappeared while ncx created it`, {hint: options.fix})
   }
   if ((st.mode & 0o7777) === 0o700) return undefined
-  chmodSync(path, 0o700)
+  try {
+    chmodSync(path, 0o700)
+  } catch (error) {
+    // A store on a read-only file system is still readable (ps, images, inspect).
+    if ((error as NodeJS.ErrnoException).code !== 'EROFS') throw error
+    return `${options.what} ${path} has mode ${octal(st.mode)} and is on a read-only file system: ncx cannot make it 0700`
+  }
   return (st.mode & 0o022) !== 0 ? `${options.what} ${path} was writable by other users (mode ${octal(st.mode)}); it is 0700 now: check that nothing in it was changed by someone else` : undefined
 }
 
