@@ -7,6 +7,7 @@ import {StorageDriver, storageDriver} from './snapshot/driver.js'
 import {SnapshotStore} from './snapshot/store.js'
 import {withLock, withLockAsync} from './store/files.js'
 import {StorePaths, layout, storePaths} from './store/paths.js'
+import {preparePrivateStore} from './store/private.js'
 import {VolumeStore} from './volume/store.js'
 import {runtimeSync} from './runtime.js'
 import {joinArgs} from './rootless/session.js'
@@ -31,6 +32,8 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions = {}) {
     this.paths = storePaths({dataRoot: options.dataRoot})
+    // umask 077 and both roots private (0700, ours) before anything is read or written there.
+    for (const w of preparePrivateStore(this.paths)) this.warn(w)
     this.content = new ContentStore(this.paths)
     this.images = new ImageStore(this.paths)
     this.snapshots = new SnapshotStore(this.paths, () => this.session())

@@ -155,6 +155,12 @@ impl Unpacker {
                     if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
                         return Err(io_err(format!("create directory {}", comps[..=i].join("/")))(io::Error::last_os_error()));
                     }
+                    if r == 0 {
+                        // 0755 as containerd makes a directory the tar does not list, whatever the
+                        // umask (ncx runs under 077, which would leave it 0700).
+                        rc(unsafe { libc::fchmodat(dir.as_raw_fd(), cn.as_ptr(), 0o755, 0) })
+                            .map_err(io_err(format!("chmod {}", comps[..=i].join("/"))))?;
+                    }
                     dir = open_in_root(self.root.as_raw_fd(), &comps[..=i].join("/"), libc::O_PATH | libc::O_DIRECTORY)
                         .map_err(io_err(format!("open directory {}", comps[..=i].join("/"))))?;
                 }
@@ -292,6 +298,8 @@ impl Unpacker {
                     self.report.skipped_devices += 1;
                 } else {
                     self.chown(d, &cn, uid, gid);
+                    // mknod's mode went through the umask: the tar's mode, exactly.
+                    unsafe { libc::fchmodat(d, cn.as_ptr(), mode, 0) };
                 }
             }
             _ => {} // pax global headers and other metadata-only entries

@@ -1,5 +1,5 @@
 import {ChildProcess, spawn} from 'node:child_process'
-import {readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {hostname as osHostname, userInfo} from 'node:os'
 
@@ -20,6 +20,8 @@ import {STATE_FILE} from './state.js'
 import {cgroupManager} from '../config.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
 import {ContainerRecord} from './store.js'
+import {writeFileWithMode} from '../store/files.js'
+import {callersUmaskValue} from '../store/private.js'
 import {containerMounts, copyUpVolumes} from '../volume/container.js'
 import {ociMounts} from '../volume/attach.js'
 import {applyKeepId, checkKeepId, keepIdLowerDirs, keepIdPasswd, keepIdUser} from '../rootless/keepid.js'
@@ -111,7 +113,8 @@ export function createContainer(engine: Engine, options: ContainerOptions, pendi
   })
   try {
     const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs, !pending)
-    if (options.cidfile) writeFileSync(options.cidfile, container.id)
+    // The user's file, with the user's umask (ncx itself runs under 077).
+    if (options.cidfile) writeFileWithMode(options.cidfile, container.id, 0o666 & ~callersUmaskValue())
     if (!pending) engine.containers.settle(container.id)
     return made
   } catch (error) {
@@ -137,16 +140,21 @@ function layOutBundle(
   const session = engine.session()
   const dir = engine.containers.dir(container.id)
   const hostname = options.hostname ?? (options.uts === 'host' ? osHostname() : container.id.slice(0, 12))
-  for (const sub of ['rootfs', 'upper', 'work']) mkdirSync(join(dir, sub))
+  // upper/ is the container's `/` (overlayfs takes the root's mode from it), rootfs/ is it
+  // for the copy driver: 0755 as in Docker, whatever the umask; the bundle above stays 0700.
+  for (const [sub, mode] of [['rootfs', 0o755], ['upper', 0o755], ['work', 0o700]] as const) {
+    mkdirSync(join(dir, sub), {mode})
+    chmodSync(join(dir, sub), mode)
+  }
   const etcFiles = {hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf')}
   // Networking: an address on the container's network, /etc/hosts and /etc/resolv.conf to match.
   const resolvConf = hostResolvConf()
   const etc = containerEtcFiles(engine, container, withExposedPorts(options, imageCfg.ExposedPorts), hostname, resolvConf)
   // Plain writes: the bundle is new and nothing reads it before the runtime starts; the
-  // record (container.json) is the durable part.
-  writeFileSync(etcFiles.hosts, etc.hosts ?? hostsFile(hostname))
-  writeFileSync(etcFiles.hostname, `${hostname}\n`)
-  writeFileSync(etcFiles.resolvConf, etc.resolvConf ?? resolvConf)
+  // record (container.json) is the durable part. 0644: any user in the container reads them.
+  writeFileWithMode(etcFiles.hosts, etc.hosts ?? hostsFile(hostname), 0o644)
+  writeFileWithMode(etcFiles.hostname, `${hostname}\n`, 0o644)
+  writeFileWithMode(etcFiles.resolvConf, etc.resolvConf ?? resolvConf, 0o644)
   const ttyGroupMapped = !session.rootless || session.gidMap.some((r) => r.container <= 5 && r.container + r.size > 5)
   const cgroupNamespace = existsSync('/proc/self/ns/cgroup')
   container.mounts = containerMounts(engine, container, Object.keys(imageCfg.Volumes ?? {}))
@@ -160,11 +168,11 @@ function layOutBundle(
     applyKeepId(spec, session)
     const passwd = keepIdPasswd(readImageFile(lowerDirs, '/etc/passwd'), userInfo().username)
     if (passwd !== undefined) {
-      writeFileSync(join(dir, 'passwd'), passwd)
+      writeFileWithMode(join(dir, 'passwd'), passwd, 0o644)
       spec.mounts.push({destination: '/etc/passwd', type: 'bind', source: join(dir, 'passwd'), options: ['rbind', 'rprivate', 'ro']})
     }
   }
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n')
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n', {mode: 0o600})
   container.args = spec.process.args
   const {entrypoint, cmd} = resolveCommand(imageCfg, options)
   const imageHealth = (imageCfg as {Healthcheck?: Healthcheck}).Healthcheck

@@ -186,7 +186,7 @@ export class ContainerStore {
   }
 
   private saveNames(byId: Record<string, string>): void {
-    writeFileAtomic(this.namesPath(), JSON.stringify({byId}), 0o644, false)
+    writeFileAtomic(this.namesPath(), JSON.stringify({byId}), 0o600, false)
   }
 
   /** The container that holds `name` according to `byId`, checked against its record. */
@@ -217,9 +217,9 @@ export class ContainerStore {
       }
       const id = randomBytes(32).toString('hex')
       const full: ContainerRecord = {...record, id, name}
-      mkdirSync(this.dir(id), {recursive: true})
+      mkdirSync(this.dir(id), {recursive: true, mode: 0o700})
       const creator: Creator = {pid: process.pid, start: processStart(process.pid) ?? 0}
-      writeFileAtomic(join(this.dir(id), CREATING), JSON.stringify(creator), 0o644, false)
+      writeFileAtomic(join(this.dir(id), CREATING), JSON.stringify(creator), 0o600, false)
       // Not synced: the record is saved (durably) once the bundle is laid out; until then
       // the creating marker makes a crash's leftovers garbage anyway.
       writeJson(this.recordPath(id), full, false)

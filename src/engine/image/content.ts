@@ -79,8 +79,8 @@ export class ContentStore {
    */
   async ingest(source: Readable, expected?: {digest: string; size?: number}, what = 'blob'): Promise<{digest: string; size: number}> {
     const tmpDir = layout.tmp(this.paths)
-    mkdirSync(tmpDir, {recursive: true})
-    mkdirSync(layout.blobs(this.paths), {recursive: true})
+    mkdirSync(tmpDir, {recursive: true, mode: 0o700})
+    mkdirSync(layout.blobs(this.paths), {recursive: true, mode: 0o700})
     const tmp = join(tmpDir, `ingest-${randomBytes(8).toString('hex')}`)
     const hash = createHash('sha256')
     let size = 0
@@ -94,7 +94,7 @@ export class ContentStore {
             yield chunk
           }
         },
-        createWriteStream(tmp, {flags: 'wx'}),
+        createWriteStream(tmp, {flags: 'wx', mode: 0o600}),
       )
       const digest = `sha256:${hash.digest('hex')}`
       if (expected && expected.digest !== digest) {
@@ -125,14 +125,14 @@ export class ContentStore {
     onBytes: (n: number) => void,
     what: string,
   ): Promise<void> {
-    mkdirSync(layout.tmp(this.paths), {recursive: true})
-    mkdirSync(layout.blobs(this.paths), {recursive: true})
+    mkdirSync(layout.tmp(this.paths), {recursive: true, mode: 0o700})
+    mkdirSync(layout.blobs(this.paths), {recursive: true, mode: 0o700})
     const partial = join(layout.tmp(this.paths), `partial-${expected.digest.slice(7)}`)
     const have = existsSync(partial) ? statSync(partial).size : 0
     const {stream, offset} = await fetch(have > expected.size ? 0 : have)
     const hash = createHash('sha256')
     let size = 0
-    const out = createWriteStream(partial, {flags: offset > 0 ? 'r+' : 'w', start: offset})
+    const out = createWriteStream(partial, {flags: offset > 0 ? 'r+' : 'w', start: offset, mode: 0o600})
     const outDone = finished(out)
     try {
       if (offset > 0) {

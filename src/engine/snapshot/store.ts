@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {finished, pipeline} from 'node:stream/promises'
@@ -9,8 +9,11 @@ import {loadNative, runtimeBinary} from '../../native/index.js'
 import {NcxError} from '../errors.js'
 import {UsernsSession, joinArgs} from '../rootless/session.js'
 import {runtimeErrorText, runtimeSync} from '../runtime.js'
-import {withLock, withLockAsync} from '../store/files.js'
+import {makeDirWithMode, withLock, withLockAsync} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
+
+/** A layer's root directory when its tar has no `./` entry (as containerd makes it); ncx's umask would give 0700. */
+const LAYER_ROOT_MODE = 0o755
 
 /** What the runtime reports after unpacking a layer. */
 export interface UnpackReport {
@@ -60,7 +63,7 @@ export class SnapshotStore {
       const session = this.session()
       const base = layout.snapshots(this.paths)
       const tmp = join(base, `.tmp-${hex.slice(0, 16)}-${randomBytes(4).toString('hex')}`)
-      mkdirSync(join(tmp, 'fs'), {recursive: true})
+      makeDirWithMode(join(tmp, 'fs'), LAYER_ROOT_MODE)
       try {
         const out = runtimeSync([
           'unpack',
@@ -73,7 +76,7 @@ export class SnapshotStore {
           session.rootless ? 'user.' : 'trusted.',
         ])
         const report = JSON.parse(out) as UnpackReport
-        writeFileSync(join(tmp, 'size'), String(report.size))
+        writeFileSync(join(tmp, 'size'), String(report.size), {mode: 0o600})
         if (report.diffId !== diffId) {
           throw new NcxError(`layer ${diffId} failed verification: its content has diff-id ${report.diffId}`, {
             hint: 'the image is corrupt: its config does not match its layers',
@@ -102,7 +105,7 @@ export class SnapshotStore {
       }
       const session = this.session()
       const tmp = join(layout.snapshots(this.paths), `.tmp-${hex.slice(0, 16)}-${randomBytes(4).toString('hex')}`)
-      mkdirSync(join(tmp, 'fs'), {recursive: true})
+      makeDirWithMode(join(tmp, 'fs'), LAYER_ROOT_MODE)
       try {
         const args = ['unpack', ...joinArgs(session), '--dest', join(tmp, 'fs'), '--file', '-', '--xattr-prefix', session.rootless ? 'user.' : 'trusted.']
         const child = spawn(runtimeBinary(), args, {stdio: ['pipe', 'pipe', 'pipe']})
@@ -121,7 +124,7 @@ export class SnapshotStore {
         if (code !== 0) throw new NcxError(`unpacking layer ${diffId} failed: ${runtimeErrorText(err) ?? `ncx-runtime exited ${code}`}`)
         if (feedError) throw feedError instanceof NcxError ? feedError : new NcxError(`download of layer ${diffId} failed: ${(feedError as Error).message}`)
         const report = JSON.parse(out) as UnpackReport
-        writeFileSync(join(tmp, 'size'), String(report.size))
+        writeFileSync(join(tmp, 'size'), String(report.size), {mode: 0o600})
         if (report.diffId !== diffId) {
           throw new NcxError(`layer ${diffId} failed verification: its content has diff-id ${report.diffId}`, {hint: 'the image is corrupt: its config does not match its layers'})
         }
