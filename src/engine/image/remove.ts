@@ -1,4 +1,5 @@
 import {Engine} from '../engine.js'
+import {NoSpaceError, sizeText} from '../store/space.js'
 
 export interface ImageRemoval {
   untagged: string[]
@@ -20,23 +21,60 @@ export function removeImages(engine: Engine, nameOrId: string, options: {force: 
   return {untagged: result.untagged, deleted: result.deleted.map((i) => i.id)}
 }
 
+/** Partial downloads are kept this long for a pull to resume (prune and a full disk drop them sooner). */
+const PARTIAL_KEEP_MS = 24 * 3600 * 1000
+
+interface Collected {
+  blobs: string[]
+  snapshots: string[]
+  /** Bytes of blobs and tmp/ files removed (snapshots are measured by their callers). */
+  freed: number
+}
+
+/** The collection itself; the caller holds the GC lock exclusive. */
+function collect(engine: Engine, partialAgeMs: number): Collected {
+  const images = engine.images.list()
+  const keepBlobs = new Set<string>()
+  for (const image of images) {
+    keepBlobs.add(image.id)
+    keepBlobs.add(image.manifestDigest)
+    for (const l of image.layers) keepBlobs.add(l.digest)
+  }
+  const blobs = engine.content.list().filter((d) => !keepBlobs.has(d))
+  let freed = 0
+  for (const d of blobs) {
+    freed += engine.content.size(d)
+    engine.content.remove(d)
+  }
+  const snapshots = engine.snapshots.prune(engine.usedLayers())
+  freed += engine.content.pruneTemporary(partialAgeMs)
+  return {blobs, snapshots, freed}
+}
+
 /**
  * Remove blobs and snapshots nothing references, and what killed commands left in tmp/.
- * Partial downloads are kept a day for a pull to resume.
+ * Partial downloads are kept a day for a pull to resume, unless `partialAgeMs` says otherwise
+ * (prune: 0).
  */
-export function collectGarbage(engine: Engine): {blobs: string[]; snapshots: string[]} {
-  return engine.collecting(() => {
-    const images = engine.images.list()
-    const keepBlobs = new Set<string>()
-    for (const image of images) {
-      keepBlobs.add(image.id)
-      keepBlobs.add(image.manifestDigest)
-      for (const l of image.layers) keepBlobs.add(l.digest)
-    }
-    const blobs = engine.content.list().filter((d) => !keepBlobs.has(d))
-    for (const d of blobs) engine.content.remove(d)
-    const snapshots = engine.snapshots.prune(engine.usedLayers())
-    engine.content.pruneTemporary(24 * 3600 * 1000)
-    return {blobs, snapshots}
-  })
+export function collectGarbage(engine: Engine, partialAgeMs = PARTIAL_KEEP_MS): Collected {
+  return engine.collecting(() => collect(engine, partialAgeMs))
+}
+
+/**
+ * A pull, load or import failed on a full disk: give back what nothing uses before the error
+ * reaches the user, or the next (even smaller) one fails too. Partial downloads no pull is
+ * writing go (resuming is worth nothing without room to finish), and, when no other command is
+ * adding content, whatever the failed one stored that no image references. Returns the error
+ * to throw, its hint saying what was freed.
+ */
+export function reclaimAfterNoSpace(engine: Engine, error: unknown): unknown {
+  let freed = 0
+  try {
+    freed += engine.content.dropPartials()
+    freed += engine.tryCollecting(() => collect(engine, 0))?.value.freed ?? 0
+  } catch {
+    // best effort: the full disk is the error to report
+  }
+  if (freed === 0 || !(error instanceof NoSpaceError)) return error
+  return new NoSpaceError(error.path, error.message, `ncx removed ${sizeText(freed)} there that nothing used (partial downloads, blobs and layers of no image); ${error.hint}`, error.cause)
 }
