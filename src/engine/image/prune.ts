@@ -19,11 +19,12 @@ export interface PruneReport {
  * `image prune`: remove dangling images (no name), or with `all` every image no container
  * uses, then collect the blobs and unpacked layers nothing references, and the partial
  * downloads kept for resuming (nothing references those either). Images are chosen and
- * removed under the images lock, so an image tagged meanwhile is not taken.
+ * removed under the images lock, with the containers listed under it too, so an image
+ * tagged, or taken by a new container (see createContainer), meanwhile is not taken.
  */
 export function pruneImages(engine: Engine, options: {all: boolean; match?: (image: ImageRecord) => boolean}): PruneReport {
-  const used = new Set(engine.containers.list().map((c) => c.imageId))
   const removed = engine.images.update((images) => {
+    const used = new Set(engine.containers.list().map((c) => c.imageId))
     const doomed = images.filter((i) => !used.has(i.id) && (options.all || i.names.length === 0) && (options.match?.(i) ?? true))
     for (const image of doomed) images.splice(images.indexOf(image), 1)
     return doomed

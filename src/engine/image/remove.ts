@@ -1,3 +1,4 @@
+import {containerState} from '../container/state.js'
 import {Engine} from '../engine.js'
 import {NoSpaceError, sizeText} from '../store/space.js'
 
@@ -9,13 +10,21 @@ export interface ImageRemoval {
 
 /**
  * `rmi`: untag or delete, then drop what nothing references any more — manifest,
- * config and layer blobs, and unpacked layers no image or container uses.
+ * config and layer blobs, and unpacked layers no image or container uses. The containers
+ * are looked at under the images lock, where a new container takes its image (see
+ * createContainer): one that is running, or being made by a `run`, keeps the image.
  */
 export function removeImages(engine: Engine, nameOrId: string, options: {force: boolean}): ImageRemoval {
-  const containers = engine.containers.list()
   const result = engine.images.remove(nameOrId, {
     force: options.force,
-    inUse: (image) => containers.find((c) => c.imageId === image.id)?.id,
+    inUse: (image) => {
+      const users = engine.containers.list().filter((c) => c.imageId === image.id)
+      const running = users.find((c) => {
+        const s = containerState(engine.containers, c).status
+        return s === 'running' || s === 'restarting' || engine.containers.beingCreated(c.id)
+      })
+      return running ? {id: running.id, running: true} : users[0] ? {id: users[0].id, running: false} : undefined
+    },
   })
   if (result.deleted.length > 0) collectGarbage(engine)
   return {untagged: result.untagged, deleted: result.deleted.map((i) => i.id)}
