@@ -103,6 +103,7 @@ function send(url: URL, method: string, headers: Record<string, string>, body: U
   return new Promise<IncomingMessage>((resolve, reject) => {
     const fail = (error: Error) => {
       stop()
+      if (body instanceof Readable) body.destroy() // an upload's file is not left open
       reject(error)
     }
     req.once('error', fail)
