@@ -83,7 +83,15 @@ impl Args {
 
 /// Print one JSON error line on stderr and exit.
 pub fn fail(msg: &str, code: i32) -> ! {
-    let line = serde_json::json!({ "error": msg, "code": code });
+    fail_with_errno(msg, code, None)
+}
+
+/// `fail`, with the errno of the failed system call in the line (`"errno": 28`) when known.
+pub fn fail_with_errno(msg: &str, code: i32, errno: Option<i32>) -> ! {
+    let line = match errno {
+        Some(n) => serde_json::json!({ "error": msg, "code": code, "errno": n }),
+        None => serde_json::json!({ "error": msg, "code": code }),
+    };
     let _ = writeln!(std::io::stderr(), "{line}");
     std::process::exit(code)
 }
@@ -230,7 +238,8 @@ fn main() {
                         "skippedDevices": r.skipped_devices, "unmappedOwners": r.unmapped_owners
                     })
                 ),
-                Err(e) => fail(&e.to_string(), 1),
+                // The errno (28: ENOSPC) lets the engine name the cause and the file system.
+                Err(e) => fail_with_errno(&e.to_string(), 1, e.raw_os_error()),
             }
         }
         "rmtree" => {

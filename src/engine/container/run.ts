@@ -83,34 +83,42 @@ export function reapAbandoned(engine: Engine): void {
  */
 export function createContainer(engine: Engine, options: ContainerOptions, pending = false): {container: ContainerRecord; lowerDirs: string[]} {
   reapAbandoned(engine)
-  const image = engine.images.find(options.image)
-  if (!image) {
-    throw new NcxError(`Unable to find image '${options.image}' locally`, {
-      hint: 'pull it with "ncx pull NAME" (or run with --pull missing), or load it with "ncx load -i FILE"',
+  // The image is found and the container recorded under the images lock: an `rmi` racing this
+  // `run` either removes the image first (and this fails with the image not found) or sees
+  // the container (being created, so in use) and keeps the image.
+  const taken = engine.images.reading(() => {
+    const image = engine.images.find(options.image)
+    if (!image) {
+      throw new NcxError(`Unable to find image '${options.image}' locally`, {
+        hint: 'pull it with "ncx pull NAME" (or run with --pull missing), or load it with "ncx load -i FILE"',
+      })
+    }
+    const config = engine.content.readJson<ImageConfig>(image.id, 'image config')
+    for (const layer of image.layers) {
+      if (!engine.snapshots.has(layer.diffId)) engine.snapshots.ensure(layer.diffId, engine.content.path(layer.digest))
+    }
+    const lowerDirs = image.layers.map((l) => engine.snapshots.dir(l.diffId)).reverse()
+    const imageCfg = config.config ?? {}
+    if (options.userns === 'keep-id') checkKeepId(engine.session(), engine.storageDriver().name)
+    checkNamespacePeers(engine, options)
+    // `--annotation ncx.bypass4netns=true` (or nerdctl's key), from the CLI or compose.
+    const bypass = portBypassAnnotation(options.annotations)
+    const chosen = bypass !== undefined ? {...options, portBypass: bypass} : options
+    const user = resolveUser(configuredUser(chosen, imageCfg), lowerDirs)
+    const container = engine.containers.create({
+      name: chosen.name,
+      image: chosen.image,
+      imageId: image.id,
+      layers: image.layers.map((l) => l.diffId),
+      created: new Date().toISOString(),
+      options: chosen,
+      args: [],
+      state: {status: 'created', pid: 0, exitCode: 0},
     })
-  }
-  const config = engine.content.readJson<ImageConfig>(image.id, 'image config')
-  for (const layer of image.layers) {
-    if (!engine.snapshots.has(layer.diffId)) engine.snapshots.ensure(layer.diffId, engine.content.path(layer.digest))
-  }
-  const lowerDirs = image.layers.map((l) => engine.snapshots.dir(l.diffId)).reverse()
-  const imageCfg = config.config ?? {}
-  if (options.userns === 'keep-id') checkKeepId(engine.session(), engine.storageDriver().name)
-  checkNamespacePeers(engine, options)
-  // `--annotation ncx.bypass4netns=true` (or nerdctl's key), from the CLI or compose.
-  const bypass = portBypassAnnotation(options.annotations)
-  if (bypass !== undefined) options = {...options, portBypass: bypass}
-  const user = resolveUser(configuredUser(options, imageCfg), lowerDirs)
-  const container = engine.containers.create({
-    name: options.name,
-    image: options.image,
-    imageId: image.id,
-    layers: image.layers.map((l) => l.diffId),
-    created: new Date().toISOString(),
-    options,
-    args: [],
-    state: {status: 'created', pid: 0, exitCode: 0},
+    return {container, options: chosen, imageCfg, user, lowerDirs}
   })
+  const {container, imageCfg, user, lowerDirs} = taken
+  options = taken.options
   try {
     const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs, !pending)
     // The user's file, with the user's umask (ncx itself runs under 077).

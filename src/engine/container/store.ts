@@ -110,6 +110,17 @@ export class ContainerStore {
     return !(ms && ms.status !== 'exited' && monitorAlive(ms))
   }
 
+  /** Is a live `create`/`run` still making this container (its creating marker names a live process)? */
+  beingCreated(id: string): boolean {
+    let creator: Creator | undefined
+    try {
+      creator = readJson<Creator | undefined>(join(this.dir(id), CREATING), undefined)
+    } catch {
+      return false
+    }
+    return creator !== undefined && processStart(creator.pid) === creator.start
+  }
+
   /** Containers a dead creator left half-made. */
   listAbandoned(): string[] {
     const base = layout.containers(this.paths)

@@ -3,24 +3,37 @@ import {dirname} from 'node:path'
 
 import {loadNative} from '../../native/index.js'
 import {randomBytes} from '../random.js'
+import {rethrowNoSpace} from './space.js'
 
 /**
  * Write a file so that readers see either the old or the new content, never a mix. Its mode
  * is exactly `mode` whatever the umask (ncx's files are private: 0600); missing parent
- * directories are made 0700.
+ * directories are made 0700. A failed write leaves no temporary file behind; a full disk is
+ * named as such (store/space.ts).
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, durable = true): void {
-  mkdirSync(dirname(path), {recursive: true, mode: 0o700})
   const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`
-  const fd = openSync(tmp, 'wx', mode)
   try {
-    fchmodSync(fd, mode)
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
-    if (durable) fsyncSync(fd)
-  } finally {
-    closeSync(fd)
+    mkdirSync(dirname(path), {recursive: true, mode: 0o700})
+    const fd = openSync(tmp, 'wx', mode)
+    try {
+      fchmodSync(fd, mode)
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data
+      // writeSync may write less than asked (a nearly full disk): loop until all is written.
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done)
+      if (durable) fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, path)
+  } catch (error) {
+    try {
+      unlinkSync(tmp)
+    } catch {
+      // never created, or renamed already
+    }
+    rethrowNoSpace(error, path, 'writing')
   }
-  renameSync(tmp, path)
 }
 
 export function readJson<T>(path: string, fallback: T): T {
@@ -105,6 +118,19 @@ export function withLock<T>(path: string, fn: () => T, exclusive = true): T {
   const fd = native.lockFile(path, exclusive)
   try {
     return fn()
+  } finally {
+    native.unlockFile(fd)
+  }
+}
+
+/** `withLock` without waiting: undefined (and `fn` not run) when someone else holds the lock. */
+export function tryWithLock<T>(path: string, fn: () => T, exclusive = true): {value: T} | undefined {
+  mkdirSync(dirname(path), {recursive: true})
+  const native = loadNative()
+  const fd = native.tryLockFile(path, exclusive)
+  if (fd === null) return undefined
+  try {
+    return {value: fn()}
   } finally {
     native.unlockFile(fd)
   }
