@@ -5,7 +5,7 @@
  */
 import {expect} from 'chai'
 import {ChildProcess} from 'node:child_process'
-import {chownSync, closeSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync} from 'node:fs'
+import {chmodSync, chownSync, closeSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Sandbox, user, userDir} from './harness.js'
@@ -151,5 +151,60 @@ describe('e2e: large and hostile input', function () {
     })
   })
 
-  void userDir
+  describe('values that would inject lines', () => {
+    const refused = (args: string[], message: string | RegExp) => {
+      const r = box.ncx(['run', '--rm', '--network', 'none', ...args, 'busybox', 'cat', '/etc/resolv.conf', '/etc/hosts', '/etc/hostname'])
+      expect(r.code, r.stdout).to.equal(125)
+      expect(r.stdout, 'nothing ran').to.equal('')
+      if (typeof message === 'string') expect(r.stderr).to.contain(message)
+      else expect(r.stderr).to.match(message)
+    }
+
+    it("--dns, --dns-search, --dns-option, --add-host and -h with a newline are refused (Docker's messages where it has them)", () => {
+      refused(['--dns', '1.1.1.1\nnameserver 6.6.6.6'], 'invalid argument "1.1.1.1\\nnameserver 6.6.6.6" for "--dns" flag: IP address is not correctly formatted: 1.1.1.1\nnameserver 6.6.6.6')
+      refused(['--dns-search', 'example.com\nnameserver 6.6.6.6'], 'for "--dns-search" flag: example.com\nnameserver 6.6.6.6 is not a valid domain')
+      refused(['--dns-option', 'ndots:1\nnameserver 6.6.6.6'], 'for "--dns-option" flag: "ndots:1\\nnameserver 6.6.6.6" is not a valid DNS option')
+      refused(['--add-host', 'a:1.2.3.4\n6.6.6.6 evil'], 'for "--add-host" flag: invalid IP address in add-host: "1.2.3.4\\n6.6.6.6 evil"')
+      refused(['--add-host', 'a\n6.6.6.6 evil:1.2.3.4'], 'invalid hostname in add-host: "a\\n6.6.6.6 evil"')
+      refused(['-h', 'box\n6.6.6.6 evil'], 'for "-h, --hostname" flag: invalid hostname')
+      refused(['--label', 'a\nb=c'], `label 'a\nb' contains whitespaces`)
+      // And what is valid still shapes the files.
+      const ok = box.ok(['run', '--rm', '--network', 'none', '--dns', '1.1.1.1', '--dns-search', 'example.com', '--dns-option', 'ndots:2', '--add-host', 'gw:10.1.2.3', '-h', 'box_1', 'busybox', 'cat', '/etc/resolv.conf', '/etc/hosts', '/etc/hostname'])
+      expect(ok).to.contain('search example.com\nnameserver 1.1.1.1\noptions ndots:2\n').and.contain('10.1.2.3\tgw\n').and.match(/box_1\n$/)
+      expect(ok).to.not.contain('6.6.6.6')
+    })
+
+    it('an --env-file line with a NUL byte is refused with file:line (it was dropped silently)', () => {
+      const dir = userDir('ncx-e2e-envfile-')
+      const file = join(dir, 'app.env')
+      writeFileSync(file, 'A=1\nB=x\0y\nC=3\n')
+      chmodSync(file, 0o644)
+      const r = box.ncx(['run', '--rm', '--network', 'none', '--env-file', file, 'busybox', 'env'])
+      expect(r.code).to.equal(125)
+      expect(r.stdout).to.equal('')
+      expect(r.stderr).to.contain(`${file}:2: invalid env file: variable 'B' holds a NUL byte`)
+    })
+
+    it('compose: the same checks with file:line, and a file with invalid UTF-8 is refused where it is wrong', () => {
+      const dir = userDir('ncx-e2e-compose-input-')
+      const write = (text: string | Buffer) => {
+        writeFileSync(join(dir, 'compose.yaml'), text)
+        chmodSync(join(dir, 'compose.yaml'), 0o644)
+      }
+      const config = () => box.ncx(['compose', '--project-directory', dir, '-p', 'inj', 'config'])
+      write('services:\n  web:\n    image: busybox\n    dns_opt:\n      - "ndots:1\\nnameserver 6.6.6.6"\n    extra_hosts:\n      - "a:1.2.3.4"\n')
+      let r = config()
+      expect(r.code).to.equal(15)
+      expect(r.stderr).to.contain(`${join(dir, 'compose.yaml')}:5: services.web.dns_opt[0]: "ndots:1\\nnameserver 6.6.6.6" is not a valid DNS option`)
+      write('services:\n  web:\n    image: busybox\n    extra_hosts:\n      evil: "1.2.3.4\\n6.6.6.6 evil"\n')
+      r = config()
+      expect(r.code).to.equal(15)
+      expect(r.stderr).to.contain(`${join(dir, 'compose.yaml')}:5: services.web.extra_hosts.evil: invalid IP address in add-host`)
+      write(Buffer.concat([Buffer.from('services:\n  web:\n    image: busybox\n    environment:\n      GREETING: "caf'), Buffer.from([0xe9, 0x22, 0x0a])]))
+      r = config()
+      expect(r.code).to.equal(15)
+      expect(r.stderr).to.contain(`${join(dir, 'compose.yaml')}:5: compose file is not valid UTF-8 (byte 0xe9 at offset`)
+      expect(r.stdout).to.not.contain('\uFFFD')
+    })
+  })
 })

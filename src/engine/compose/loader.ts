@@ -12,6 +12,7 @@ import {clean, mergeObjects} from './merge.js'
 import {SERVICE_KEYS, SourceContext, bool, checkKeys, fail, isObj, mapOrList, normalizeService, str} from './schema.js'
 import {ParsedFile, contextOf, interpolateTree, parseComposeYaml} from './source.js'
 import {NetworkConfig, Project, ServiceConfig, VolumeConfig} from './types.js'
+import {invalidUtf8At, lineAt} from '../spec/values.js'
 
 export interface LoadOptions {
   /** `-f` (repeatable; `-` reads stdin). */
@@ -77,13 +78,23 @@ export function discoverFiles(dir: string, warn: (m: string) => void): string[] 
   throw new ComposeError('no configuration file provided: not found', {exitCode: COMPOSE_FILE_NOT_FOUND, hint: `create ${DEFAULT_FILES[0]} in this directory (or a parent), or name one with -f FILE`})
 }
 
+/** A file's text, refused with file:line when it is not UTF-8 (rather than read with replacement characters). */
+export function utf8Text(bytes: Buffer, file: string, what: string): string {
+  const bad = invalidUtf8At(bytes)
+  if (bad !== undefined) throw new ComposeError(`${what} is not valid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad})`, {file, line: lineAt(bytes, bad), hint: 'save the file as UTF-8'})
+  return bytes.toString('utf8')
+}
+
 function readEnvFile(path: string, lookup: (n: string) => string | undefined): Map<string, string | undefined> {
-  let text: string
+  let bytes: Buffer
   try {
-    text = readFileSync(path, 'utf8')
+    bytes = readFileSync(path)
   } catch (error) {
     throw new ComposeError(`couldn't read env file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
+  const text = utf8Text(bytes, path, 'env file')
+  const nul = bytes.indexOf(0)
+  if (nul >= 0) throw new ComposeError('env file holds a NUL byte, which no environment can carry', {file: path, line: lineAt(bytes, nul)})
   return parseDotenv(text, path, lookup)
 }
 
@@ -131,8 +142,9 @@ class ProjectLoader {
     if (file === '-') text = this.readStdin()
     else {
       try {
-        text = readFileSync(file, 'utf8')
+        text = utf8Text(readFileSync(file), file, 'compose file')
       } catch (error) {
+        if (error instanceof ComposeError) throw error
         const code = (error as NodeJS.ErrnoException).code
         throw new NcxFileError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (code ?? (error as Error).message)}`)
       }
@@ -332,7 +344,7 @@ export function loadProject(o: LoadOptions = {}): Project {
     dotenv = readDotenv(workingDir)
     vars = {...dotenv, ...processVars}
   }
-  const loader = new ProjectLoader(vars, workingDir, o.readStdin ?? (() => readFileSync(0, 'utf8')), warn, o.interpolate ?? true)
+  const loader = new ProjectLoader(vars, workingDir, o.readStdin ?? (() => utf8Text(readFileSync(0), '(stdin)', 'compose file')), warn, o.interpolate ?? true)
   let model: Loaded | undefined
   for (const f of files) {
     let one: Loaded
