@@ -67,6 +67,8 @@ describe('values written into /etc files, labels and the environment (src/engine
     expect(checkIpAddress('0.0.0.0')).to.equal('0.0.0.0')
     expect(() => checkIpAddress('01.2.3.4')).to.throw('IP address is not correctly formatted')
     expect(() => checkIpAddress('256.1.1.1')).to.throw()
+    for (const ok of ['::', '::1', 'fe80::1', '2001:db8::8a2e:370:7334', '1:2:3:4:5:6:7:8', '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4', 'FE80::A']) expect(checkIpAddress(ok), ok).to.equal(ok)
+    for (const bad of ['1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2::3', ':::1', '12345::', 'fe80::1%eth0', '::1.2.3', 'g::1', '1:2:3:4:5:6:7:1.2.3.4', '']) expect(() => checkIpAddress(bad), bad).to.throw('IP address is not correctly formatted')
     expect(checkDnsSearch('a-b.c')).to.equal('a-b.c')
     expect(parseExtraHost('h=::ffff:1.2.3.4')).to.deep.equal({name: 'h', address: '::ffff:1.2.3.4'})
   })

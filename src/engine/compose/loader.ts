@@ -113,6 +113,7 @@ interface Loaded {
 class ProjectLoader {
   private readonly warned = new Set<string>()
   private readonly parsedCache = new Map<string, ParsedFile>()
+  private readonly normalizedCache = new Map<string, Record<string, Record<string, unknown>>>()
 
   constructor(
     private readonly vars: Record<string, string>,
@@ -249,8 +250,13 @@ class ProjectLoader {
       const otherCtx = this.contextOf(otherParsed, dirname(other))
       const otherServices = (otherParsed.data.services ?? {}) as Record<string, unknown>
       if (!(base in otherServices)) fail(ctx, [...path, 'service'], `cannot extend service ${JSON.stringify(base)} in ${other}: service not found`)
-      const normalized: Record<string, Record<string, unknown>> = {}
-      for (const [n, raw] of Object.entries(otherServices)) normalized[n] = normalizeService(otherCtx, n, raw)
+      // Once per file, however many services extend one of its services.
+      let normalized = this.normalizedCache.get(other)
+      if (!normalized) {
+        normalized = {}
+        for (const [n, raw] of Object.entries(otherServices)) normalized[n] = normalizeService(otherCtx, n, raw)
+        this.normalizedCache.set(other, normalized)
+      }
       baseSvc = this.extend(otherCtx, otherParsed, normalized, base, new Map(), [...stack, `${parsed.file}#${name}`])
     } else {
       if (!(base in services)) fail(ctx, [...path, 'service'], `cannot extend service ${JSON.stringify(base)}: service not found`)
@@ -530,22 +536,37 @@ export function implicitDependencies(svc: ServiceConfig): Array<[string, string]
   return out
 }
 
-/** Compose refuses dependency cycles before anything starts. */
+/**
+ * Compose refuses dependency cycles before anything starts. A depth-first walk with its own
+ * stack: a chain of thousands of services neither overflows the call stack nor copies the trail.
+ */
 function checkCycles(project: Project): void {
   const state = new Map<string, 'visiting' | 'done'>()
-  const visit = (name: string, trail: string[]) => {
-    if (state.get(name) === 'done') return
-    if (state.get(name) === 'visiting') {
-      const from = trail.indexOf(name)
-      throw new ComposeError(`dependency cycle detected: ${[...trail.slice(from), name].join(' -> ')}`, {hint: 'remove one of the depends_on entries'})
-    }
-    state.set(name, 'visiting')
+  const depsOf = (name: string) => {
     const svc = project.services[name]
-    const deps = [...Object.keys(svc.depends_on ?? {}), ...implicitDependencies(svc).map(([d]) => d)]
-    for (const d of deps) if (d in project.services) visit(d, [...trail, name])
-    state.set(name, 'done')
+    return [...Object.keys(svc.depends_on ?? {}), ...implicitDependencies(svc).map(([d]) => d)].filter((d) => d in project.services)
   }
-  for (const name of Object.keys(project.services)) visit(name, [])
+  for (const root of Object.keys(project.services)) {
+    if (state.has(root)) continue
+    const trail: Array<{name: string; deps: string[]; next: number}> = [{name: root, deps: depsOf(root), next: 0}]
+    state.set(root, 'visiting')
+    while (trail.length > 0) {
+      const top = trail.at(-1)!
+      if (top.next === top.deps.length) {
+        state.set(top.name, 'done')
+        trail.pop()
+        continue
+      }
+      const d = top.deps[top.next++]
+      if (state.get(d) === 'done') continue
+      if (state.get(d) === 'visiting') {
+        const names = trail.map((t) => t.name)
+        throw new ComposeError(`dependency cycle detected: ${[...names.slice(names.indexOf(d)), d].join(' -> ')}`, {hint: 'remove one of the depends_on entries'})
+      }
+      state.set(d, 'visiting')
+      trail.push({name: d, deps: depsOf(d), next: 0})
+    }
+  }
 }
 
 export {COMPOSE_PARSE_FAILURE}

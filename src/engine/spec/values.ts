@@ -6,7 +6,6 @@
  * compose (which names file:line) and the engine's own last check before it writes them.
  */
 import {isUtf8} from 'node:buffer'
-import {isIPv6} from 'node:net'
 
 import {UsageError} from '../errors.js'
 import {ContainerOptions} from './generate.js'
@@ -21,9 +20,26 @@ export class InvalidValue extends Error {
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
 
+/** IPv6 in text (RFC 4291 section 2.2: groups, one `::`, a dotted IPv4 tail), no zone. */
+function isIpv6(text: string): boolean {
+  const halves = text.split('::')
+  if (halves.length > 2) return false
+  const groups = (half: string) => (half === '' ? [] : half.split(':'))
+  const parts = halves.flatMap(groups)
+  let count = parts.length
+  const last = parts.at(-1)
+  if (last !== undefined && last.includes('.')) {
+    if (!IPV4.test(last)) return false
+    parts.pop()
+    count++
+  }
+  if (!parts.every((p) => /^[0-9a-fA-F]{1,4}$/.test(p))) return false
+  return halves.length === 2 ? count <= 7 : count === 8
+}
+
 /** Go's net.ParseIP: dotted IPv4 (no leading zeros) or IPv6 without a zone. */
 export function isIpAddress(text: string): boolean {
-  return IPV4.test(text) || (isIPv6(text) && !text.includes('%'))
+  return IPV4.test(text) || isIpv6(text)
 }
 
 /** `--dns`, compose `dns`: an IP address (Docker's ValidateIPAddress: surrounding spaces allowed, dropped). */
