@@ -89,6 +89,14 @@ describe('compose loading at scale (src/engine/compose/source.ts, loader.ts)', (
     expect(load('x-a: &a [1, 2]\nx-b: &b [*a, *a, *a]\nservices:\n  web:\n    image: busybox\n    x-c: [*b, *b]\n').services.web['x-c']).to.deep.equal([[[1, 2], [1, 2], [1, 2]], [[1, 2], [1, 2], [1, 2]]])
   })
 
+  it('refuses a file too large to parse in this process, with how to give it more memory (the runtime would abort)', () => {
+    const started = Date.now()
+    const e = refused(`x-a: [${'1,'.repeat(10_000_000)}1]\nservices: {}\n`)
+    expect(e.message).to.match(/compose\.yaml: too large to load: its 20 MB of YAML may need up to \d+ MB of memory to parse, and \d+ MB are available$/)
+    expect(e.hint).to.match(/NODE_OPTIONS=--max-old-space-size=\d+/)
+    expect(Date.now() - started).to.be.below(10_000)
+  })
+
   it('an alias is a copy: $$ in an anchored value is interpolated once (it was interpolated again through every alias)', () => {
     const p = load('x-env: &env\n  LITERAL: "$$HOME"\n  HOME_IS: "$HOME"\nservices:\n  one:\n    image: busybox\n    environment: *env\n  two:\n    image: busybox\n    environment: *env\n', {HOME: '/h'})
     expect(p.services.one.environment).to.deep.equal({LITERAL: '$HOME', HOME_IS: '/h'})

@@ -10,6 +10,7 @@
  * another). Aliases that expand to much more than the file holds (a "billion laughs") are
  * refused before anything is expanded, by go-yaml's rule, which Docker Compose applies.
  */
+import {getHeapStatistics} from 'node:v8'
 import {Document, LineCounter, Node, Pair, isAlias, isMap, isNode, isPair, isScalar, isSeq, parseDocument} from 'yaml'
 
 import {ComposeError, ModelPath} from './errors.js'
@@ -179,7 +180,42 @@ function parse(text: string, lc: LineCounter): Document {
   return parseDocument(text, {merge: true, lineCounter: lc, uniqueKeys: false, prettyErrors: false})
 }
 
+/**
+ * Peak memory of the yaml package per YAML node (its syntax tree and document together:
+ * 700 to 1000 bytes measured) and per byte of text (the strings).
+ */
+const BYTES_PER_NODE = 1000
+const BYTES_PER_BYTE = 10
+
+/** An upper bound on the nodes of a YAML text: every line, item separator, key indicator or opening bracket may start one. */
+function nodeBound(text: string): number {
+  let n = 1
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 10 || c === 44 || c === 58 || c === 91 || c === 123) n++ // \n , : [ {
+  }
+  return n
+}
+
+/**
+ * Refuse a file this process cannot hold while parsing it (the yaml package keeps the whole
+ * syntax tree): a clear message instead of the runtime aborting out of memory.
+ */
+function checkSize(text: string, file: string): void {
+  const heap = getHeapStatistics()
+  const available = heap.heap_size_limit - heap.used_heap_size
+  const needed = nodeBound(text) * BYTES_PER_NODE + text.length * BYTES_PER_BYTE
+  if (needed > available * 0.9) {
+    const mb = (b: number) => Math.ceil(b / 1024 / 1024)
+    throw new ComposeError(`too large to load: its ${mb(Buffer.byteLength(text))} MB of YAML may need up to ${mb(needed)} MB of memory to parse, and ${mb(available)} MB are available`, {
+      file,
+      hint: `split it, or give Node more heap: NODE_OPTIONS=--max-old-space-size=${Math.ceil(mb(needed / 0.9 + heap.used_heap_size) / 1024) * 1024}`,
+    })
+  }
+}
+
 export function parseComposeYaml(text: string, file: string): ParsedFile {
+  checkSize(text, file)
   let lc = new LineCounter()
   let doc: Document | undefined
   try {
