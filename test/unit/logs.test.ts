@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {appendFileSync, closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync} from 'node:fs'
+import {appendFileSync, closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -137,6 +137,21 @@ describe('container logs (json-file reading)', () => {
     expect(numbers(await collect(src2, {until: t(1_000_000)}))).to.deep.equal(all.slice(0, 40))
     expect(numbers(await collect(src2, {since: t(1_000_000), until: t(3_000_000), tail: 5}))).to.deep.equal(all.slice(75, 80))
     expect(numbers(await collect(src2, {until: t(1_000_000), tail: 3}))).to.deep.equal(all.slice(37, 40))
+  })
+
+  it('a reader that stops early (a closed pipe) closes every file it opened, once', async () => {
+    const w = new Writer(path, 200_000, 20)
+    w.write(20_000) // ~8 files
+    const fds = () => readdirSync('/proc/self/fd').length
+    const before = fds()
+    for (let k = 0; k < 5; k++) {
+      let batches = 0
+      for await (const batch of readLogFiles({path, maxFile: 20, live: () => false})) {
+        expect(batch.length).to.be.greaterThan(0)
+        if (++batches === 3 + k * 5) break
+      }
+    }
+    expect(fds()).to.equal(before)
   })
 
   it('keeps stdout and stderr apart and skips lines that are not entries', async () => {

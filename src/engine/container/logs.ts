@@ -99,7 +99,7 @@ function readAt(fd: number, buf: Buffer, length: number, position: number): numb
 
 /** The time of a file's first entry ('' when it has none yet). */
 function firstTime(f: LogFile): string {
-  const buf = Buffer.allocUnsafe(CHUNK)
+  const buf = Buffer.allocUnsafe(4096)
   let line = ''
   for (let pos = 0; line.length < MAX_LINE; ) {
     const n = readAt(f.fd, buf, buf.length, pos)
@@ -249,16 +249,18 @@ export async function* readLogFiles(src: LogSource, options: LogOptions = {}): A
     const ends = files.map((f) => completeEnd(f.fd))
     let from = {file: 0, offset: 0}
     if (options.tail !== undefined && options.tail >= 0) from = options.tail === 0 ? {file: files.length, offset: 0} : tailStart(files, ends, options.tail, keep)
-    for (let i = 0; i < files.length; i++) {
-      const last = i === files.length - 1
+    for (let i = 0; files.length > 0; i++) {
+      // Taken out of `files` only once closed or kept, so that `finally` closes each fd once.
+      const f = files[0]
+      const last = files.length === 1
       position.offset = i === from.file ? from.offset : 0
-      if (i >= from.file) yield* readForward(files[i].fd, position, keep, last ? ends[i] : undefined)
+      if (i >= from.file) yield* readForward(f.fd, position, keep, last ? ends[i] : undefined)
+      files.shift()
       if (last) {
         position.offset = Math.max(position.offset, ends[i])
-        current = files[i]
-      } else closeSync(files[i].fd)
+        current = f
+      } else closeSync(f.fd)
     }
-    files = []
     if (!options.follow) return
     for (;;) {
       const live = src.live()
@@ -266,7 +268,7 @@ export async function* readLogFiles(src: LogSource, options: LogOptions = {}): A
       if (current) {
         // A writer with max-file 1 truncates its only file instead of renaming it: known by
         // the file being shorter, or starting with another entry, than when it was read.
-        if (position.offset > 0 && head !== undefined && (fstatSync(current.fd).size < position.offset || firstTime(current) !== head)) {
+        if (src.maxFile <= 1 && position.offset > 0 && head !== undefined && (fstatSync(current.fd).size < position.offset || firstTime(current) !== head)) {
           position.offset = 0
           head = undefined
         }
@@ -274,7 +276,7 @@ export async function* readLogFiles(src: LogSource, options: LogOptions = {}): A
           read = true
           yield batch
         }
-        if (head === undefined && position.offset > 0) head = firstTime(current)
+        if (src.maxFile <= 1 && head === undefined && position.offset > 0) head = firstTime(current)
       }
       const ino = inodeOf(src.path)
       if (ino !== undefined && ino !== current?.ino) {
@@ -288,13 +290,12 @@ export async function* readLogFiles(src: LogSource, options: LogOptions = {}): A
         current = undefined
         head = undefined
         while (files.length > 0) {
-          const f = files.shift()!
+          const f = files[0]
           position.offset = 0
+          if (files.length > 1) for (const batch of readForward(f.fd, position, keep)) yield batch
+          files.shift()
           if (files.length === 0) current = f
-          else {
-            for (const batch of readForward(f.fd, position, keep)) yield batch
-            closeSync(f.fd)
-          }
+          else closeSync(f.fd)
         }
         continue
       }
