@@ -10,6 +10,7 @@ import {ImageConfig} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {AttachStream, ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
+import {checkContainerValues} from '../spec/values.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
 import {applyHostOptions} from '../spec/host-options.js'
 import {checkNamespacePeers, namespaceRuntimeArgs} from '../spec/namespaces.js'
@@ -82,6 +83,7 @@ export function reapAbandoned(engine: Engine): void {
  * (`run`: once its process started), so a killed `run` leaves nothing half-made.
  */
 export function createContainer(engine: Engine, options: ContainerOptions, pending = false): {container: ContainerRecord; lowerDirs: string[]} {
+  checkContainerValues(options)
   reapAbandoned(engine)
   // The image is found and the container recorded under the images lock: an `rmi` racing this
   // `run` either removes the image first (and this fails with the image not found) or sees
