@@ -39,18 +39,29 @@ else
   say "newuidmap and slirp4netns are installed"
 fi
 
-# 2. Subordinate ids: the first 65536 ids above every range already given out (and >= 100000).
-for kind in uid gid; do
-  file=/etc/sub$kind
-  touch "$file"
-  if grep -q "^$user:" "$file" || grep -q "^$(id -u "$user"):" "$file"; then
-    say "$user has a subordinate $kind range: $(grep -m1 -E "^($user|$(id -u "$user")):" "$file")"
-  else
-    start=$(awk -F: 'BEGIN {m = 100000} {e = $2 + $3; if (e > m) m = e} END {print m}' "$file")
-    usermod "--add-sub${kind}s" "$start-$((start + 65535))" "$user"
-    say "gave $user the subordinate ${kind}s $start-$((start + 65535))"
-  fi
-done
+# 2. Subordinate ids: the first 65536 ids from 100000 that no user has in /etc/subuid or
+#    /etc/subgid (as useradd allocates, and as ncx system doctor suggests), the same range for
+#    both: a fixed 100000-165535 may belong to another user, and overlapping ranges let two
+#    users' containers share host ids. Ranges the user has already are kept.
+free_subids() {
+  cat /etc/subuid /etc/subgid 2>/dev/null | awk -F: -v size=65536 '
+    $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ && $3 > 0 { n++; s[n] = $2 + 0; e[n] = $2 + $3 }
+    END {
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (s[j] < s[i]) { t = s[i]; s[i] = s[j]; s[j] = t; t = e[i]; e[i] = e[j]; e[j] = t }
+      start = 100000
+      for (i = 1; i <= n; i++) { if (e[i] <= start) continue; if (s[i] >= start + size) break; start = e[i] }
+      printf "%d-%d\n", start, start + size - 1
+    }'
+}
+uid=$(id -u "$user")
+has_range() { grep -qE "^($user|$uid):" "$1" 2>/dev/null; }
+if ! has_range /etc/subuid || ! has_range /etc/subgid; then
+  range=$(free_subids)
+  has_range /etc/subuid || usermod --add-subuids "$range" "$user"
+  has_range /etc/subgid || usermod --add-subgids "$range" "$user"
+  say "gave $user the subordinate ids $range"
+fi
+say "subordinate ranges: $(grep -hE "^($user|$uid):" /etc/subuid | head -1) (uids), $(grep -hE "^($user|$uid):" /etc/subgid | head -1) (gids)"
 
 # 3. TUN device: udev makes it 0666, some VMs and containers leave it 0600.
 if [ -c /dev/net/tun ]; then chmod 0666 /dev/net/tun; fi

@@ -502,28 +502,36 @@ pub fn set_cloexec(fd: RawFd, on: bool) {
     }
 }
 
-/// Close every descriptor from 3 up except `keep` (a container's process starts with stdio
-/// only: an inherited descriptor, a directory in particular, is a way out of its root
+/// Close every descriptor from 3 up except those in `keep` (a container's process starts with
+/// stdio only: an inherited descriptor, a directory in particular, is a way out of its root
 /// through /proc/self/fd/N). close_range(2) where the kernel has it (5.9+), else each
-/// descriptor below the soft RLIMIT_NOFILE. Only async-signal-safe calls: usable after fork.
-pub fn close_fds_except(keep: Option<RawFd>) {
-    let ranges = match keep {
-        Some(k) if k >= 3 => [(3, k - 1), (k + 1, RawFd::MAX)],
-        _ => [(3, RawFd::MAX), (1, 0)],
-    };
-    for (first, last) in ranges {
-        if first > last {
-            continue;
+/// descriptor below the soft RLIMIT_NOFILE. Only async-signal-safe calls and no allocation:
+/// usable after fork.
+pub fn close_fds_except(keep: &[RawFd]) {
+    let mut first: RawFd = 3;
+    loop {
+        // The lowest kept descriptor at or above `first` ends this range.
+        let next = keep.iter().copied().filter(|k| *k >= first).min();
+        let last = next.map_or(RawFd::MAX, |k| k - 1);
+        if first <= last {
+            close_range(first, last);
         }
-        let rc = unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, last as libc::c_uint, 0 as libc::c_uint) };
-        if rc == 0 {
-            continue;
+        match next {
+            Some(k) if k < RawFd::MAX => first = k + 1,
+            _ => break,
         }
-        let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
-        let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 { lim.rlim_cur.min(1 << 20) as RawFd } else { 1024 };
-        for fd in first..=last.min(top) {
-            unsafe { libc::close(fd) };
-        }
+    }
+}
+
+fn close_range(first: RawFd, last: RawFd) {
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, last as libc::c_uint, 0 as libc::c_uint) };
+    if rc == 0 {
+        return;
+    }
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 { lim.rlim_cur.min(1 << 20) as RawFd } else { 1024 };
+    for fd in first..=last.min(top) {
+        unsafe { libc::close(fd) };
     }
 }
 
@@ -532,22 +540,22 @@ mod tests {
     use super::*;
 
     /// In a forked child (the test harness is multithreaded and its own fds must stay open):
-    /// fds 100 and 1000 are closed, the kept one and stdio stay.
+    /// fds 100 and 1000 are closed, the kept ones and stdio stay.
     #[test]
-    fn close_fds_except_keeps_stdio_and_the_one_asked_for() {
+    fn close_fds_except_keeps_stdio_and_the_ones_asked_for() {
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0);
         if pid == 0 {
             unsafe {
                 let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
-                for fd in [100, 1000, 57] {
+                for fd in [100, 1000, 57, 58, 60] {
                     libc::dup2(null, fd);
                 }
-                close_fds_except(Some(57));
+                close_fds_except(&[60, 57, 58]);
                 let open = |fd: RawFd| libc::fcntl(fd, libc::F_GETFD) >= 0;
-                let ok = !open(100) && !open(1000) && !open(null) && open(57) && open(0) && open(1) && open(2);
-                close_fds_except(None);
-                libc::_exit(if ok && !open(57) { 0 } else { 1 });
+                let ok = !open(100) && !open(1000) && !open(null) && open(57) && open(58) && open(60) && open(0) && open(1) && open(2);
+                close_fds_except(&[]);
+                libc::_exit(if ok && !open(57) && !open(60) { 0 } else { 1 });
             }
         }
         let mut st = 0;

@@ -33,7 +33,21 @@ pub struct ExecError {
 fn prepare(args: &Args) -> Result<(i32, Process), ExecError> {
     let e = |code: i32, message: String| ExecError { code, message };
     let pid: i32 = args.require("pid").parse().map_err(|_| e(125, "invalid --pid".into()))?;
-    let process: Process = serde_json::from_str(args.require("process")).map_err(|x| e(125, format!("invalid --process: {x}")))?;
+    // `--process-fd N`: the JSON comes through a pipe, as ncx sends it: a command line is
+    // readable by every user of the machine (/proc/PID/cmdline), and the process's env holds
+    // the container's `-e` values.
+    let text = match args.get("process-fd") {
+        Some(fd) => {
+            let fd: RawFd = fd.parse().map_err(|_| e(125, "invalid --process-fd".into()))?;
+            let mut text = String::new();
+            // SAFETY: the fd was handed to us for this and is read once, then closed.
+            let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+            std::io::Read::read_to_string(&mut f, &mut text).map_err(|x| e(125, format!("read --process-fd {fd}: {x}")))?;
+            text
+        }
+        None => args.require("process").to_string(),
+    };
+    let process: Process = serde_json::from_str(&text).map_err(|x| e(125, format!("invalid --process: {x}")))?;
     // Before anything of the container is joined: the process forked below inherits it.
     crate::run::undumpable(&process).map_err(|x| e(125, x))?;
     nsenter::enter(&mut RealSys, pid).map_err(|x| e(126, format!("cannot enter the container's namespaces: {x}")))?;

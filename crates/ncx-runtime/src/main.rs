@@ -9,7 +9,7 @@
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
 //!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
 //!   ncx-runtime attach --bundle DIR …           (see attach.rs: attach to a monitor)
-//!   ncx-runtime exec --pid PID --process JSON … (see exec.rs)
+//!   ncx-runtime exec --pid PID --process JSON|--process-fd N … (see exec.rs)
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
@@ -83,7 +83,15 @@ impl Args {
 
 /// Print one JSON error line on stderr and exit.
 pub fn fail(msg: &str, code: i32) -> ! {
-    let line = serde_json::json!({ "error": msg, "code": code });
+    fail_with_errno(msg, code, None)
+}
+
+/// `fail`, with the errno of the failed system call in the line (`"errno": 28`) when known.
+pub fn fail_with_errno(msg: &str, code: i32, errno: Option<i32>) -> ! {
+    let line = match errno {
+        Some(n) => serde_json::json!({ "error": msg, "code": code, "errno": n }),
+        None => serde_json::json!({ "error": msg, "code": code }),
+    };
     let _ = writeln!(std::io::stderr(), "{line}");
     std::process::exit(code)
 }
@@ -116,12 +124,14 @@ fn reset_internal_signals() {
 
 /// Whatever descriptors the caller left open (a shell's `exec 100<DIR`, Node's own, an IDE's)
 /// are not ours to pass on: closed first thing, so no process this runtime starts (a
-/// container's, a monitor, slirp4netns) inherits them. The status fd the CLI hands over
-/// (`--status-fd N`) stays, close-on-exec: it is for this process alone.
+/// container's, a monitor, slirp4netns) inherits them. The fds the CLI hands over stay,
+/// close-on-exec, for this process alone: the status fd (`--status-fd N`) and the pipe
+/// `exec`'s process JSON comes through (`--process-fd N`).
 fn close_inherited_fds(argv: &[String]) {
-    let status = argv.windows(2).find(|w| w[0] == "--status-fd").and_then(|w| w[1].parse::<i32>().ok()).filter(|fd| *fd > 2);
-    ncx_core::sys::close_fds_except(status);
-    if let Some(fd) = status {
+    let given = |flag: &str| argv.windows(2).find(|w| w[0] == flag).and_then(|w| w[1].parse::<i32>().ok()).filter(|fd| *fd > 2);
+    let keep: Vec<i32> = [given("--status-fd"), given("--process-fd")].into_iter().flatten().collect();
+    ncx_core::sys::close_fds_except(&keep);
+    for fd in keep {
         ncx_core::sys::set_cloexec(fd, true);
     }
 }
@@ -137,7 +147,14 @@ fn fail_early(argv: &[String], msg: &str) -> ! {
     fail(msg, 125)
 }
 
+/// ncx's own umask (docs/security.md, "Privacy between users"): what the runtime, a monitor
+/// or the network supervisor write into the store (state, logs, events, sockets) is for the
+/// user alone, whoever started it. A container's process gets its own umask back
+/// (run.rs `exec_process`).
+pub const PRIVATE_UMASK: libc::mode_t = 0o077;
+
 fn main() {
+    unsafe { libc::umask(PRIVATE_UMASK) };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let cmd = argv.first().cloned().unwrap_or_default();
     // `exec` enters a container: from a sealed copy of this program (sealed.rs), made before
@@ -221,7 +238,8 @@ fn main() {
                         "skippedDevices": r.skipped_devices, "unmappedOwners": r.unmapped_owners
                     })
                 ),
-                Err(e) => fail(&e.to_string(), 1),
+                // The errno (28: ENOSPC) lets the engine name the cause and the file system.
+                Err(e) => fail_with_errno(&e.to_string(), 1, e.raw_os_error()),
             }
         }
         "rmtree" => {

@@ -31,7 +31,8 @@ use ncx_core::net::{parse_ifaces, parse_publish, veth_name, Attach, Iface, Publi
 use ncx_core::rtnl;
 use ncx_core::sys::{cstr, errno};
 use ncx_core::userns;
-use std::io::Read;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -510,7 +511,8 @@ fn state_json(sup: i32, holder: i32, slirp: i32, host_loopback: bool) -> String 
 fn write_state(path: &str, sup: i32, holder: i32, slirp: i32, host_loopback: bool) {
     let text = state_json(sup, holder, slirp, host_loopback);
     let tmp = format!("{path}.tmp-{sup}");
-    if std::fs::write(&tmp, format!("{text}\n")).is_ok() {
+    let written = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).and_then(|mut f| f.write_all(format!("{text}\n").as_bytes()));
+    if written.is_ok() {
         let _ = std::fs::rename(&tmp, path);
     }
 }

@@ -577,9 +577,6 @@ fn apply_process(p: &Process) -> Result<(), String> {
     if p.no_new_privileges {
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     }
-    if let Some(m) = u.umask {
-        unsafe { libc::umask(m) };
-    }
     Ok(())
 }
 
@@ -589,6 +586,12 @@ fn cwd_inside_root() -> bool {
     let mut buf = [0u8; 4096];
     let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
     n > 0 && buf[0] == b'/'
+}
+
+/// The container process's umask: the spec's `process.user.umask`, else 0022 as runc and
+/// Docker give it; never ncx's own 077 (main.rs PRIVATE_UMASK), which it would inherit.
+pub(crate) fn container_umask(p: &Process) -> libc::mode_t {
+    p.user.umask.unwrap_or(0o022) as libc::mode_t
 }
 
 /// Find `arg0` the way execvp does, with the container's PATH.
@@ -665,6 +668,10 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
         Some(Err(e)) => die(sock, 125, format!("cannot share the other container's /dev/shm: {e}")),
         None => None,
     };
+    // The plan's mount points and devices get exactly the modes it asks for (0755 directories,
+    // 0644 files, 0666 /dev/null), as runc makes devices under umask 0: not ncx's umask 077,
+    // which would shut a non-root container user out of them.
+    unsafe { libc::umask(0) };
     let mut steps = plan(spec, rootfs, rootfs_mount);
     if let Some(fd) = shared_shm {
         ncx_core::plan::attach_before_pivot(&mut steps, fd, "/dev/shm");
@@ -714,7 +721,8 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
     // closed before anything is resolved in the container (an fd of a host directory is a
     // way out through /proc/self/fd/N, as the cwd or in a path). The error socket stays
     // until execve (close-on-exec).
-    ncx_core::sys::close_fds_except((sock >= 0).then_some(sock));
+    let keep = [sock];
+    ncx_core::sys::close_fds_except(if sock >= 0 { &keep } else { &[] });
     let filters = match seccomp.map(ncx_core::seccomp::compile) {
         Some(Ok(f)) => f,
         Some(Err(e)) => die(sock, 125, e.to_string()),
@@ -734,6 +742,8 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
             die(sock, 125, e);
         }
     }
+    // Before the cwd is made: it is the container's, under the container's umask.
+    unsafe { libc::umask(container_umask(process)) };
     let cwd = cstr(&process.cwd);
     // The working directory is made as runc makes it: resolved inside the container's root
     // (a symlink planted in the image leads inside it), missing directories created there.

@@ -50,6 +50,64 @@ export function subordinateRange(text: string, user: string, id: number): {start
   return undefined
 }
 
+/** One `owner:start:count` line of /etc/subuid or /etc/subgid (owner: a name or a numeric id). */
+export interface SubordinateEntry {
+  owner: string
+  start: number
+  count: number
+}
+
+/** Every well-formed range of an /etc/subuid-style file, whoever it belongs to. */
+export function subordinateEntries(text: string): SubordinateEntry[] {
+  const out: SubordinateEntry[] = []
+  for (const line of text.split('\n')) {
+    const [owner, start, count] = line.trim().split(':')
+    if (!owner || owner.startsWith('#') || !/^\d+$/.test(start ?? '') || !/^\d+$/.test(count ?? '')) continue
+    if (Number(count) > 0) out.push({owner, start: Number(start), count: Number(count)})
+  }
+  return out
+}
+
+/** Where useradd looks for subordinate ids (login.defs SUB_UID_MIN / SUB_UID_MAX defaults). */
+export const SUBORDINATE_MIN = 100000
+export const SUBORDINATE_MAX = 600100000
+
+/**
+ * The lowest `size` ids from SUBORDINATE_MIN on that no range of any user in any of `files`
+ * (the texts of /etc/subuid and /etc/subgid) uses, as useradd allocates them: suggesting one
+ * range free in both keeps a user's uids and gids the same, and never shares ids with
+ * another user's containers.
+ */
+export function freeSubordinateRange(files: string[], size = 65536, min = SUBORDINATE_MIN, max = SUBORDINATE_MAX): {start: number; count: number} | undefined {
+  const used = files.flatMap(subordinateEntries).sort((a, b) => a.start - b.start)
+  let start = min
+  for (const r of used) {
+    if (r.start + r.count <= start) continue
+    if (r.start >= start + size) break
+    start = r.start + r.count
+  }
+  return start + size - 1 <= max ? {start, count: size} : undefined
+}
+
+/** `FIRST-LAST`, as `usermod --add-subuids` takes a range. */
+export function idRangeText(r: {start: number; count: number}): string {
+  return `${r.start}-${r.start + r.count - 1}`
+}
+
+/** The ranges of other users in an /etc/subuid-style file that overlap `range`. */
+export function overlappingEntries(text: string, range: {start: number; count: number}, user: string, id: number): SubordinateEntry[] {
+  return subordinateEntries(text).filter(
+    (e) => e.owner !== user && e.owner !== String(id) && e.start < range.start + range.count && range.start < e.start + e.count,
+  )
+}
+
+/** The command that gives `user` subordinate ids free in both files (the fallback range when none is). */
+export function addSubordinateIdsCommand(user: string, files: string[], kinds: Array<'subuid' | 'subgid'> = ['subuid', 'subgid']): string {
+  const free = freeSubordinateRange(files)
+  const range = free ? idRangeText(free) : 'FIRST-LAST'
+  return `sudo usermod ${kinds.map((k) => `--add-${k}s ${range}`).join(' ')} ${user}`
+}
+
 export function mappingFor(id: number, range: {start: number; count: number} | undefined): IdRange[] {
   const map: IdRange[] = [{container: 0, host: id, size: 1}]
   if (range) map.push({container: 1, host: range.start, size: range.count})
@@ -193,13 +251,14 @@ export function ensureSession(paths: StorePaths, options: SessionOptions = {}): 
     const gid = process.getgid!()
     const name = userInfo().username
     const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '')
-    const subuid = subordinateRange(read(options.subuidFile ?? '/etc/subuid'), name, uid)
-    const subgid = subordinateRange(read(options.subgidFile ?? '/etc/subgid'), name, gid)
+    const files = [read(options.subuidFile ?? '/etc/subuid'), read(options.subgidFile ?? '/etc/subgid')]
+    const subuid = subordinateRange(files[0], name, uid)
+    const subgid = subordinateRange(files[1], name, gid)
     let helpers = Boolean(subuid && subgid)
     if (!helpers) {
       warnings.push(
         `no subordinate id range for ${name} in /etc/subuid and /etc/subgid: using a single-id user namespace (only root inside; images with other owners may fail). ` +
-          `Fix: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`,
+          `Fix: ${addSubordinateIdsCommand(name, files)}`,
       )
     } else if (!onPath('newuidmap') || !onPath('newgidmap')) {
       helpers = false
