@@ -165,21 +165,22 @@ const started = Date.now();
 // where `cargo test` and incremental builds share them).
 const targetFlags = cross ? ['--target', rustTarget] : [];
 const musl = triple.endsWith('-musl');
-// musl links statically by default, which cannot make a cdylib: the addon (loaded by a musl
-// Node, dynamically linked) is built without crt-static; ncx-runtime stays static there.
-const addonFlags = musl ? ['--', '-C', 'target-feature=-crt-static'] : [];
-const steps = musl
-  ? [
-      ['rustc', '--release', ...targetFlags, '-p', 'ncx-napi', '--lib', '--crate-type', 'cdylib', ...addonFlags],
-      ['build', '--release', ...targetFlags, '-p', 'ncx-runtime'],
-    ]
-  : [['build', '--release', ...targetFlags, '-p', 'ncx-napi', '-p', 'ncx-runtime']];
+// musl targets link statically by default, and a static musl cannot make a cdylib (cargo
+// refuses the crate type): build that target without crt-static, as napi-rs does, so the addon
+// and ncx-runtime link musl's libc.so (the musl Node loads it anyway); ncx-init stays static.
+const env = { ...process.env };
+if (musl) {
+  const key = `CARGO_TARGET_${rustTarget.toUpperCase().replace(/-/g, '_')}_RUSTFLAGS`;
+  env[key] = `${env[key] ?? ''} -C target-feature=-crt-static`.trim();
+}
+const steps = [['build', '--release', ...targetFlags, '-p', 'ncx-napi', '-p', 'ncx-runtime']];
 // ncx-init (`run --init`) runs inside any image, so it is linked statically (glibc's
 // static-pie, or musl: no loader or libc needed in the container).
 steps.push(['rustc', '--release', ...targetFlags, '-p', 'ncx-init', '--bin', 'ncx-init', '--', '-C', 'target-feature=+crt-static']);
 for (const step of steps) {
   const run = spawnSync(cargo, step, {
     cwd: repo,
+    env,
     // cargo's progress goes to stderr; keep our stdout to the one summary line.
     stdio: ['ignore', process.stderr, 'inherit'],
   });

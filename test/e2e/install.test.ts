@@ -175,6 +175,8 @@ describe('npm install -g of the packed tarballs (e2e)', function () {
     expect(await ok(['--version'])).to.match(new RegExp(`^ncx/${version.replace(/\./g, '\\.')} linux-`))
     const v = await ok(['version'])
     expect(v).to.contain(`Path:             ${join(nativeDir(), 'ncx-runtime')}`)
+    // oclif's help, through the package's own help class and the manifest.
+    expect(await ok(['--help'])).to.match(/^ {2}run\s/m)
   })
 
   it('load, run --rm, run -d -p, completion and compose work as the unprivileged user', async () => {
