@@ -19,7 +19,7 @@
 //                   (`rustup target add …`) and a linker for it (see docs/install.md).
 //   --out DIR       write the three files there instead of native/ (the release job and
 //                   `npm run package` fill npm/<triple>/ this way).
-// The install-time entry is scripts/install.cjs, which calls this script only when no
+// The install-time entry is scripts/install.js, which calls this script only when no
 // prebuilt package matches or --build-from-source was asked for.
 //
 // The platform-triple logic is duplicated in src/native/index.ts (this script
@@ -169,9 +169,19 @@ const musl = triple.endsWith('-musl');
 // refuses the crate type): build that target without crt-static, as napi-rs does, so the addon
 // and ncx-runtime link musl's libc.so (the musl Node loads it anyway); ncx-init stays static.
 const env = { ...process.env };
+const targetEnv = `CARGO_TARGET_${rustTarget.toUpperCase().replace(/-/g, '_')}`;
 if (musl) {
-  const key = `CARGO_TARGET_${rustTarget.toUpperCase().replace(/-/g, '_')}_RUSTFLAGS`;
-  env[key] = `${env[key] ?? ''} -C target-feature=-crt-static`.trim();
+  env[`${targetEnv}_RUSTFLAGS`] = `${env[`${targetEnv}_RUSTFLAGS`] ?? ''} -C target-feature=-crt-static`.trim();
+  // Linked dynamically, a musl target needs a musl linker: the host's gcc would link glibc
+  // (libc.so.6, /lib64/ld-linux-x86-64.so.2). Debian's musl-tools has one for x86_64.
+  if (cross && !env[`${targetEnv}_LINKER`]) {
+    const muslGcc = rustTarget.startsWith('x86_64') ? 'musl-gcc' : `${rustTarget.split('-')[0]}-linux-musl-gcc`;
+    if (spawnSync(muslGcc, ['--version'], { stdio: 'ignore' }).status !== 0) {
+      console.error(`build-native: failed, building ${triple} here needs a musl C toolchain: ${muslGcc} not found (x86_64: apt-get install musl-tools), or set ${targetEnv}_LINKER`);
+      process.exit(1);
+    }
+    env[`${targetEnv}_LINKER`] = muslGcc;
+  }
 }
 const steps = [['build', '--release', ...targetFlags, '-p', 'ncx-napi', '-p', 'ncx-runtime']];
 // ncx-init (`run --init`) runs inside any image, so it is linked statically (glibc's

@@ -239,6 +239,18 @@ describe('npm install -g without a prebuilt package for this platform (e2e)', fu
     expect(out).to.contain(`the native parts for ${triple} are missing`)
     expect(out).to.contain(`@ncx/native-${triple} is not installed`)
     expect(out).to.contain('"cargo" is not on PATH')
+
+    // With install scripts off, the install goes through; ncx then says what is missing when used.
+    const skipped = newInstall(user)
+    const env = userEnv(skipped)
+    must(await runAs(user, npmInstall(skipped, registry, join(dir, `ncx-${version}.tgz`), ['--ignore-scripts']), env), 'npm install -g --ignore-scripts')
+    for (const args of [['load', '-i', join(images(), 'busybox.oci.tar')], ['info']]) {
+      const r = await runAs(user, ['ncx', ...args], env)
+      expect(r.code, `ncx ${args.join(' ')}`).to.equal(125)
+      expect(r.stderr).to.contain(`not available: no local build (${join(skipped.prefix, 'lib', 'node_modules', 'ncx', 'native')}`)
+      expect(r.stderr).to.contain(`prebuilt package @ncx/native-${triple} is not installed`)
+      expect(r.stderr).to.contain('--build-from-source')
+    }
   })
 
   it('with cargo: builds the native parts from source, says so, and ncx uses that build', async function () {
