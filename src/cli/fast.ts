@@ -8,11 +8,11 @@ import {writeSync} from 'node:fs'
 import {renderError} from './errors.js'
 import {executeExec, executeRun} from './run-flags.js'
 
-async function guarded(argv: string[], fn: () => Promise<number>): Promise<number> {
+async function guarded(command: 'run' | 'container:exec', argv: string[], fn: () => Promise<number>): Promise<number> {
   try {
     return await fn()
   } catch (error) {
-    const {text, exitCode} = renderError(error, argv.includes('--debug') || process.env.NCX_DEBUG === '1')
+    const {text, exitCode} = renderError(error, argv.includes('--debug') || process.env.NCX_DEBUG === '1', {command})
     process.stderr.write(text + '\n')
     return exitCode
   }
@@ -36,9 +36,9 @@ function out(text: string): void {
 }
 
 export async function fastRun(argv: string[]): Promise<number> {
-  return guarded(argv, () => executeRun(argv, warn, out))
+  return guarded('run', argv, () => executeRun(argv, warn, out))
 }
 
 export async function fastExec(argv: string[]): Promise<number> {
-  return guarded(argv, () => executeExec(argv, warn))
+  return guarded('container:exec', argv, () => executeExec(argv, warn))
 }

@@ -18,6 +18,13 @@ import {RESOURCE_FLAGS, parseCgroupFlags, parseResourceFlags} from './resource-f
 import {SECURITY_FLAGS, parseSecurityFlags} from './security-flags.js'
 import {CONTAINER_FLAGS, parseContainerFlags} from './container-flags.js'
 import {COMPAT_FLAGS, parseCompatFlags} from './compat-flags.js'
+import {CliError} from './errors.js'
+import {checkArgCount} from './usage.js'
+
+/** The one-line descriptions Docker's usage messages end with (also the commands' summaries). */
+export const RUN_SUMMARY = 'Create and run a new container from an image'
+export const CREATE_SUMMARY = 'Create a new container'
+export const EXEC_SUMMARY = 'Execute a command in a running container'
 
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -187,7 +194,7 @@ function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
 export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, command: 'run' | 'create' = 'run'): RunInvocation {
   const {flags, positionals} = splitArgv(argv, command === 'run' ? RUN_FLAGS : CREATE_FLAGS)
   const [image, ...cmd] = positionals
-  if (!image) throw new UsageError(`"ncx ${command}" requires at least 1 argument`, `usage: ncx ${command} [OPTIONS] IMAGE [COMMAND] [ARG...]`)
+  if (!image) throw checkArgCount({id: command === 'run' ? 'run' : 'container:create', summary: command === 'run' ? RUN_SUMMARY : CREATE_SUMMARY}, command, 0)!
   const str = (k: string) => flags[k] as string | undefined
   const bool = (k: string) => flags[k] === true
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
@@ -197,7 +204,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const detach = bool('detach')
   const interactive = bool('interactive')
   const tty = bool('tty')
-  if (interactive && tty && !detach && command === 'run' && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
+  if (interactive && tty && !detach && command === 'run' && !loadNative().isatty(0)) throw new CliError('the input device is not a TTY', 1, 'drop -t, or run from a terminal')
   const restart = str('restart')
   if (restart !== undefined && !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(restart)) throw new UsageError(`invalid restart policy ${JSON.stringify(restart)}`, 'use no, on-failure[:max-retries], always or unless-stopped')
   if (bool('rm') && restart !== undefined && restart !== 'no') throw new UsageError('Conflicting options: --restart and --rm')
@@ -284,7 +291,7 @@ async function asEngineFailure<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (error) {
-    if (error instanceof NcxError && error.exitCode === 1) throw new NcxError(error.message, {exitCode: 125, hint: error.hint, cause: error})
+    if (error instanceof NcxError && !(error instanceof CliError) && error.exitCode === 1) throw new NcxError(error.message, {exitCode: 125, hint: error.hint, cause: error})
     throw error
   }
 }
@@ -337,7 +344,7 @@ export interface ExecInvocation {
 export function parseExecArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ExecInvocation {
   const {flags, positionals} = splitArgv(argv, EXEC_FLAGS)
   const [container, ...command] = positionals
-  if (!container || command.length === 0) throw new UsageError('"ncx exec" requires at least 2 arguments', 'usage: ncx exec [OPTIONS] CONTAINER COMMAND [ARG...]')
+  if (!container || command.length === 0) throw checkArgCount({id: 'container:exec', summary: EXEC_SUMMARY}, 'exec', positionals.length)!
   const str = (k: string) => flags[k] as string | undefined
   const bool = (k: string) => flags[k] === true
   const workdir = str('workdir')
@@ -345,7 +352,7 @@ export function parseExecArgv(argv: readonly string[], env: NodeJS.ProcessEnv = 
   const interactive = bool('interactive')
   const tty = bool('tty')
   const detach = bool('detach')
-  if (interactive && tty && !detach && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
+  if (interactive && tty && !detach && !loadNative().isatty(0)) throw new CliError('the input device is not a TTY', 1, 'drop -t, or run from a terminal')
   return {
     container,
     options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged'), detachKeys: parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)},

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
 import {commandText, statusText} from '../../src/cli/containers.js'
+import {ArgCountError} from '../../src/cli/errors.js'
 import {parseDuration, parseExecArgv, parseRunArgv} from '../../src/cli/run-flags.js'
 import {parseTimeArg} from '../../src/commands/container/logs.js'
 import {execProcess} from '../../src/engine/container/exec.js'
@@ -77,7 +78,7 @@ describe('container lifecycle helpers', () => {
     const inv = parseExecArgv(['-d', '-e', 'A=1', '-w', '/tmp', '-u', '1000', 'web', 'ls', '-l'], {})
     expect(inv.container).to.equal('web')
     expect(inv.options).to.deep.include({command: ['ls', '-l'], detach: true, env: ['A=1'], workdir: '/tmp', user: '1000'})
-    expect(() => parseExecArgv(['web'], {})).to.throw(UsageError, 'requires at least 2 arguments')
+    expect(() => parseExecArgv(['web'], {})).to.throw(ArgCountError, 'requires at least 2 arguments')
     expect(() => parseExecArgv(['-w', 'rel', 'web', 'ls'], {})).to.throw(UsageError, 'absolute path')
   })
 
