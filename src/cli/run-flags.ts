@@ -3,7 +3,7 @@ import {storePaths} from '../engine/store/paths.js'
 import {loadNative} from '../native/index.js'
 import {NcxError, UsageError} from '../engine/errors.js'
 import {ExecOptions, execInContainer} from '../engine/container/exec.js'
-import {runDetached} from '../engine/container/lifecycle.js'
+import {logSizeBytes, runDetached} from '../engine/container/lifecycle.js'
 import {DEFAULT_DETACH_KEYS, parseDetachKeys, runAttached} from '../engine/container/attach.js'
 import {createContainer, runContainer} from '../engine/container/run.js'
 import {signalNumber} from '../engine/container/signals.js'
@@ -164,7 +164,14 @@ function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
   const bridged = isBridged(network)
   const publish = list('publish').flatMap(parsePublishRange)
   const publishAll = flags['publish-all'] === true
-  if ((publish.length > 0 || publishAll) && !bridged && !isSlirpMode(network)) throw new UsageError(`published ports need a bridged network or slirp4netns, not --network ${network}`)
+  const warnings: string[] = []
+  if ((publish.length > 0 || publishAll) && network === 'host') {
+    // Docker goes on without them (daemon/create.go's warning).
+    warnings.push('Published ports are discarded when using host network mode')
+    publish.length = 0
+  } else if ((publish.length > 0 || publishAll) && !bridged && !isSlirpMode(network)) {
+    throw new UsageError(`published ports need a bridged network or slirp4netns, not --network ${network}`)
+  }
   const aliases = list('network-alias')
   if (aliases.length > 0 && (network === DEFAULT_NETWORK || !bridged)) throw new UsageError('network-scoped aliases are only supported for user-defined networks')
   const ip = flags.ip as string | undefined
@@ -180,7 +187,7 @@ function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
     if (addr !== 'host-gateway' && !/^[\d.]+$/.test(addr) && !addr.includes(':')) throw new UsageError(`invalid IP address in add-host: ${JSON.stringify(addr)}`)
     return `${target}\t${name}`
   })
-  return {network, networks, mac, publish, publishAll, aliases, ip, dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option'), addHosts}
+  return {network, networks, mac, publish, publishAll: publishAll && network !== 'host', warnings, aliases, ip, dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option'), addHosts}
 }
 
 function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
@@ -217,7 +224,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     const eq = opt.indexOf('=')
     if (eq <= 0) throw new UsageError(`invalid log opt ${JSON.stringify(opt)}: expected KEY=VALUE`)
     const [k, v] = [opt.slice(0, eq), opt.slice(eq + 1)]
-    if (k === 'max-size' && !/^\d+[kmg]?$/i.test(v)) throw new UsageError(`invalid max-size ${JSON.stringify(v)}: use a size such as 10k, 10m or 1g`)
+    if (k === 'max-size' && logSizeBytes(v) === undefined) throw new UsageError(`invalid max-size ${JSON.stringify(v)}: use a size such as 10k, 1.5m or 1g`)
     if (k === 'max-file' && !/^[1-9]\d*$/.test(v)) throw new UsageError(`invalid max-file ${JSON.stringify(v)}: a positive integer`)
     if (k !== 'max-size' && k !== 'max-file') throw new UsageError(`unknown log opt '${k}' for json-file log driver`)
     logOpts[k] = v
@@ -278,9 +285,10 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (Object.keys(logOpts).length > 0) options.logOpts = logOpts
   if (Object.keys(health).length > 0) options.health = health
   if (noHealthcheck) options.noHealthcheck = true
-  const detachKeys = parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)
+  // An empty --detach-keys is the default sequence (docker/cli sets it only when not empty).
+  const detachKeys = parseDetachKeys(str('detach-keys') || DEFAULT_DETACH_KEYS)
   const sigProxy = flags['sig-proxy'] !== false
-  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, detachKeys, sigProxy, quiet: compat.quiet, warnings: compat.warnings, root: str('root'), debug: bool('debug')}
+  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, detachKeys, sigProxy, quiet: compat.quiet, warnings: [...net.warnings, ...compat.warnings], root: str('root'), debug: bool('debug')}
 }
 
 /**
@@ -355,7 +363,7 @@ export function parseExecArgv(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (interactive && tty && !detach && !loadNative().isatty(0)) throw new CliError('the input device is not a TTY', 1, 'drop -t, or run from a terminal')
   return {
     container,
-    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged'), detachKeys: parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)},
+    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged'), detachKeys: parseDetachKeys(str('detach-keys') || DEFAULT_DETACH_KEYS)},
     root: str('root'),
     debug: bool('debug'),
   }

@@ -14,7 +14,7 @@
 //! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
 //! and execs. Without --detach it supervises like `run` and exits with the process's code.
 
-use crate::run::{block_signals, exec_process, receive, supervise, supervise_with_keys, supervised_signals, Status, Supervised};
+use crate::run::{block_signals, exec_process, receive, supervise, supervise_with_keys, supervised_signals, Output, Status, Supervised};
 use crate::Args;
 use ncx_core::nsenter;
 use ncx_core::spec::Process;
@@ -127,7 +127,7 @@ pub fn exec(args: &Args) -> i32 {
     let keys = crate::attach::parse_keys(args.get("detach-keys").unwrap_or(""));
     let no_stdin = args.has("--no-stdin");
     let keys = if master.is_some() && !no_stdin { keys } else { vec![] };
-    match supervise_with_keys(pid, &set, master, no_stdin, &keys) {
+    match supervise_with_keys(pid, &set, master, no_stdin, &keys, &mut Output::default()) {
         Supervised::Exited(code) => {
             status.send(serde_json::json!({ "event": "exit", "code": code }));
             code

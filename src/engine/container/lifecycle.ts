@@ -33,6 +33,28 @@ export function stateOf(engine: Engine, record: ContainerRecord): ContainerState
   return containerState(engine.containers, record)
 }
 
+/**
+ * Docker's units.FromHumanSize, which json-file's max-size is read with: decimal units
+ * (`10m` is 10,000,000 bytes), fractions allowed (`1.5m`), an optional `b`/`ib` suffix.
+ */
+export function logSizeBytes(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?) ?([kmgtp]?)i?b?$/i.exec(text)
+  if (!m) return undefined
+  const unit = {'': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15}[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't' | 'p']
+  return Math.floor(Number(m[1]) * unit)
+}
+
+/** The runtime's arguments for the container's json-file log (monitor and foreground run alike). */
+export function logRuntimeArgs(engine: Engine, record: ContainerRecord): string[] {
+  const o = record.options
+  if ((o.logDriver ?? 'json-file') !== 'json-file') return []
+  const args = ['--log-path', logPath(engine, record)]
+  const size = o.logOpts?.['max-size'] ? logSizeBytes(o.logOpts['max-size']) : undefined
+  if (size) args.push('--log-max-size', String(size))
+  if (o.logOpts?.['max-file']) args.push('--log-max-file', o.logOpts['max-file'])
+  return args
+}
+
 function isUp(s: ContainerState): boolean {
   return s.status === 'running' || s.status === 'restarting'
 }
@@ -42,11 +64,7 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
   const o = record.options
   const dir = engine.containers.dir(record.id)
   const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record), ...networkRuntimeArgs(engine, record.id), ...namespaceRuntimeArgs(engine, record)]
-  if ((o.logDriver ?? 'json-file') === 'json-file') {
-    args.push('--log-path', logPath(engine, record))
-    if (o.logOpts?.['max-size']) args.push('--log-max-size', o.logOpts['max-size'])
-    if (o.logOpts?.['max-file']) args.push('--log-max-file', o.logOpts['max-file'])
-  }
+  args.push(...logRuntimeArgs(engine, record))
   if (o.restart && o.restart !== 'no') args.push('--restart', o.restart)
   const hc = record.config?.healthcheck
   if (hc) {

@@ -17,6 +17,7 @@ import {containerEtcFiles, networkRuntimeArgs, portBypassAnnotation, recordPorts
 import {announceStarted, forgetStoppedContainer} from '../network/attach.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
+import {logRuntimeArgs} from './lifecycle.js'
 import {cgroupManager} from '../config.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
 import {ContainerRecord} from './store.js'
@@ -322,6 +323,8 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   args.push(...namespaceRuntimeArgs(engine, container))
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.rm) args.push('--cleanup', dir)
+  // Logged like a detached run (Docker logs every run, attached or not).
+  else args.push(...logRuntimeArgs(engine, container))
   // `-a`: only the listed streams are connected, the others are /dev/null (Docker's attach);
   // stdin needs -i as well.
   const attached = (s: AttachStream) => (options.attach ? options.attach.includes(s) : true) && (s !== 'stdin' || options.interactive)
