@@ -24,7 +24,8 @@ export function statusText(s: ContainerState, now: number): string {
 
 /** Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis unless --no-trunc. */
 export function commandText(args: string[], noTrunc: boolean): string {
-  let cmd = args.join(' ')
+  // moby's daemon/list.go quotes the arguments (not the path) that hold a space.
+  let cmd = args.map((a, i) => (i > 0 && a.includes(' ') ? `'${a}'` : a)).join(' ')
   if (!noTrunc && [...cmd].length > 20) cmd = [...cmd].slice(0, 19).join('') + '…'
   return `"${cmd}"`
 }

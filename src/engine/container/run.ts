@@ -11,6 +11,7 @@ import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {AttachStream, ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
+import {configEnv} from '../spec/env.js'
 import {applyHostOptions} from '../spec/host-options.js'
 import {checkNamespacePeers, namespaceRuntimeArgs} from '../spec/namespaces.js'
 import {containerEtcFiles, networkRuntimeArgs, portBypassAnnotation, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
@@ -173,7 +174,7 @@ function layOutBundle(
   container.config = {
     entrypoint,
     cmd,
-    env: spec.process.env,
+    env: configEnv(imageCfg.Env ?? [], options.env),
     workdir: spec.process.cwd,
     user: configuredUser(options, imageCfg),
     hostname,

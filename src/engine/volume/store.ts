@@ -413,7 +413,7 @@ export function parseVolumeFilters(values: string[], allowed: readonly string[] 
     const eq = f.indexOf('=')
     if (eq <= 0) throw new UsageError(`bad format of filter (expected name=value): ${f}`)
     const [k, v] = [f.slice(0, eq), f.slice(eq + 1)]
-    if (!allowed.includes(k)) throw new UsageError(`invalid filter '${k}'`, `filters: ${allowed.join(', ')}`)
+    if (!allowed.includes(k)) throw new UsageError(`Invalid filter '${k}'`, `filters: ${allowed.join(', ')}`)
     if (k === 'dangling') {
       if (!['true', 'false', '1', '0'].includes(v)) throw new UsageError(`invalid filter 'dangling=${v}'`, 'use dangling=true or dangling=false')
       out.dangling = v === 'true' || v === '1'
