@@ -8,8 +8,7 @@ import {Engine} from '../engine/engine.js'
 import {NcxError} from '../engine/errors.js'
 import {inspectContainer} from '../engine/container/inspect.js'
 import {inspectImage} from '../engine/image/inspect.js'
-import {inspectNetwork} from '../engine/network/inspect.js'
-import {findNetwork} from '../engine/network/networks.js'
+import {findNetworkInspect} from '../engine/network/inspect.js'
 import {compileTemplate} from './template.js'
 import {templateData} from '../commands/image/inspect.js'
 
@@ -45,10 +44,8 @@ function lookup(engine: Engine, type: InspectType, name: string, size: boolean):
       return doc && {json: doc, template: doc}
     }
     case 'network': {
-      const n = findNetwork(engine, name)
-      if (!n) return undefined
-      const doc = inspectNetwork(engine, n)
-      return {json: doc, template: doc}
+      const doc = findNetworkInspect(engine, name)
+      return doc && {json: doc, template: doc}
     }
   }
 }
