@@ -111,14 +111,16 @@ pub fn exec(args: &Args) -> i32 {
         if detach {
             p.terminal = false;
         }
-        exec_process(&p, seccomp.as_ref(), pair[1], false);
+        exec_process(&p, seccomp.as_ref(), pair[1], false, false);
     }
     unsafe { libc::close(pair[1]) };
     let (master, error) = receive(pair[0]);
     unsafe { libc::close(pair[0]) };
-    if let Some((code, msg)) = error {
+    if let Some((_, msg)) = error {
         unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-        return report(code, msg);
+        // Docker's exec: a process that cannot be started (not found, not executable, no
+        // such working directory) is 126, whatever the reason.
+        return report(126, msg);
     }
     status.send(serde_json::json!({ "event": "started", "pid": pid }));
     if detach {

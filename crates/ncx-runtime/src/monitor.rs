@@ -319,7 +319,7 @@ fn spawn_probe(container: i32, process: &Process, confine: Confinement, test: &[
             let mut p = process.clone();
             p.args = args;
             p.terminal = false;
-            exec_process(&p, confine.seccomp, -1, true);
+            exec_process(&p, confine.seccomp, -1, true, true);
         }
         let mut st = 0;
         unsafe {

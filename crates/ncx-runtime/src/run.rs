@@ -790,7 +790,7 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     }
     let seccomp = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
     crate::bypass::install_in_child(); // --port-bypass: the bind filter (bypass.rs)
-    exec_process(&process, seccomp, sock, pdeath)
+    exec_process(&process, seccomp, sock, pdeath, true)
 }
 
 /// Terminal, credentials, capabilities, cwd, then execve (shared by run, exec and health
@@ -799,7 +799,9 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
 /// no_new_privs the filter goes in while the process still has CAP_SYS_ADMIN (before the
 /// credentials change, so those calls must pass it); with no_new_privs as late as possible,
 /// right before execve.
-pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::Seccomp>, sock: RawFd, pdeath: bool) -> ! {
+/// `create_cwd`: make a missing working directory (`run -w`, as Docker's daemon does at
+/// create); `exec` fails on one instead, as runc does.
+pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::Seccomp>, sock: RawFd, pdeath: bool, create_cwd: bool) -> ! {
     let filters = match seccomp.map(ncx_core::seccomp::compile) {
         Some(Ok(f)) => f,
         Some(Err(e)) => die(sock, 125, e.to_string()),
@@ -820,7 +822,9 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
         }
     }
     let cwd = cstr(&process.cwd);
-    let _ = std::fs::create_dir_all(&process.cwd);
+    if create_cwd {
+        let _ = std::fs::create_dir_all(&process.cwd);
+    }
     if !process.no_new_privileges {
         if let Err(e) = ncx_core::seccomp::install(&filters) {
             die(sock, 125, e.to_string());
@@ -830,7 +834,10 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
         die(sock, 125, e);
     }
     if unsafe { libc::chdir(cwd.as_ptr()) } < 0 {
-        die(sock, 125, format!("chdir to cwd {:?}: {}", process.cwd, std::io::Error::last_os_error()));
+        // runc's wording (docker exec -w /missing)
+        let e = std::io::Error::last_os_error();
+        let why = if e.raw_os_error() == Some(libc::ENOENT) { "no such file or directory".to_string() } else { e.to_string() };
+        die(sock, 125, format!("chdir to cwd ({:?}) set in config.json failed: {why}", process.cwd));
     }
     if process.args.is_empty() {
         die(sock, 125, "no command specified".into());

@@ -3,6 +3,7 @@
  * crates/ncx-runtime/src/monitor.rs), stop, kill, restart, remove, wait, prune, top.
  * Signals reach the container through the runtime, inside the user namespace.
  */
+import {spawnSync} from 'node:child_process'
 import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -240,11 +241,19 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
 export async function waitContainer(engine: Engine, record: ContainerRecord): Promise<number> {
   const dir = engine.containers.dir(record.id)
   let last = 0
+  // The run under way when we started waiting: once it ends, that is the answer, even
+  // when a restart policy starts the container again (moby's SetRestarting wakes waiters).
+  let run: {startedAt?: string; restartCount: number} | undefined
   for (;;) {
     if (!existsSync(dir)) return last
     const s = stateOf(engine, record)
     last = s.exitCode
     if (!isUp(s)) return s.exitCode
+    if (s.status === 'restarting' && run) return s.exitCode
+    if (s.status === 'running') {
+      run ??= {startedAt: s.startedAt, restartCount: s.restartCount}
+      if (run.restartCount !== s.restartCount || run.startedAt !== s.startedAt) return s.exitCode
+    }
     const ms = readMonitorState(dir)
     if (ms && ms.status === 'exited') return ms.exitCode
     await new Promise((r) => setTimeout(r, 50))
@@ -281,4 +290,24 @@ export function topContainer(engine: Engine, record: ContainerRecord): TopProces
   if (s.status !== 'running' || s.pid <= 0) throw new NcxError(`container ${record.id} is not running`, {exitCode: 1})
   const rows = JSON.parse(runtimeSync(['ps', '--pid', String(s.pid), ...joinArgs(engine.session())])) as TopProcess[]
   return rows.sort((a, b) => a.pid - b.pid)
+}
+
+/**
+ * `top CONTAINER PS-OPTIONS…`: as Docker's daemon does it, the host's `ps` with those
+ * options, keeping the lines whose PID column is one of the container's processes.
+ */
+export function topWithPsOptions(engine: Engine, record: ContainerRecord, psArgs: string[]): {titles: string[]; lines: string[][]} {
+  const pids = new Set(topContainer(engine, record).map((p) => String(p.pid)))
+  const r = spawnSync('ps', psArgs, {encoding: 'utf8'})
+  if (r.error || r.status !== 0) throw new NcxError(`ps: ${(r.stderr || String(r.error ?? '')).trim()}`, {exitCode: 1})
+  const [head = '', ...rest] = r.stdout.split('\n').filter((l) => l.trim() !== '')
+  const titles = head.trim().split(/\s+/)
+  const pidIndex = titles.indexOf('PID')
+  if (pidIndex < 0) throw new NcxError("Couldn't find PID field in ps output", {exitCode: 1})
+  // The last column may hold spaces (a command line): split into as many fields as titles.
+  const split = (line: string) => {
+    const f = line.trim().split(/\s+/)
+    return [...f.slice(0, titles.length - 1), f.slice(titles.length - 1).join(' ')]
+  }
+  return {titles, lines: rest.map(split).filter((f) => pids.has(f[pidIndex]))}
 }
