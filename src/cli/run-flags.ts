@@ -8,6 +8,7 @@ import {DEFAULT_DETACH_KEYS, parseDetachKeys, runAttached} from '../engine/conta
 import {createContainer, runContainer} from '../engine/container/run.js'
 import {signalNumber} from '../engine/container/signals.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
+import {check, checkDnsOption, checkDnsSearch, checkHostname, checkIpAddress, checkNetworkAlias, parseExtraHost} from '../engine/spec/values.js'
 import {ContainerOptions, HealthOptions} from '../engine/spec/generate.js'
 import {PullPolicy, ensureImage} from './pull-policy.js'
 import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, parsePublishRange} from '../engine/network/networks.js'
@@ -180,14 +181,15 @@ function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
     if (!bridged) throw new UsageError('--ip needs a bridged network')
   }
   const addHosts = list('add-host').map((h) => {
-    const i = h.lastIndexOf(':') > 0 && !h.includes('=') ? h.indexOf(':') : h.indexOf('=')
-    if (i <= 0) throw new UsageError(`invalid argument ${JSON.stringify(h)} for "--add-host" flag: expected HOST:IP`)
-    const [name, addr] = [h.slice(0, i), h.slice(i + 1)]
-    const target = addr === 'host-gateway' ? (bridged || isSlirpMode(network) ? SLIRP_HOST : '127.0.0.1') : addr
-    if (addr !== 'host-gateway' && !/^[\d.]+$/.test(addr) && !addr.includes(':')) throw new UsageError(`invalid IP address in add-host: ${JSON.stringify(addr)}`)
+    const {name, address} = check('--add-host', h, parseExtraHost)
+    const target = address === 'host-gateway' ? (bridged || isSlirpMode(network) ? SLIRP_HOST : '127.0.0.1') : address
     return `${target}\t${name}`
   })
-  return {network, networks, mac, publish, publishAll: publishAll && network !== 'host', warnings, aliases, ip, dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option'), addHosts}
+  for (const a of aliases) check('--network-alias', a, checkNetworkAlias)
+  const dns = list('dns').map((d) => check('--dns', d, checkIpAddress))
+  const dnsSearch = list('dns-search').map((d) => check('--dns-search', d, checkDnsSearch))
+  const dnsOptions = list('dns-option').map((d) => check('--dns-option', d, checkDnsOption))
+  return {network, networks, mac, publish, publishAll: publishAll && network !== 'host', warnings, aliases, ip, dns, dnsSearch, dnsOptions, addHosts}
 }
 
 function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
@@ -208,6 +210,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const workdir = str('workdir')
   if (workdir !== undefined && !workdir.startsWith('/')) throw new UsageError(`the working directory '${workdir}' is invalid, it needs to be an absolute path`)
   const net = parseNetworkFlags(flags, env)
+  const hostname = str('hostname')
   const detach = bool('detach')
   const interactive = bool('interactive')
   const tty = bool('tty')
@@ -247,7 +250,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     env: envList(flags, env),
     workdir,
     user: str('user'),
-    hostname: str('hostname'),
+    hostname: hostname === undefined ? undefined : check('-h, --hostname', hostname, checkHostname),
     name: str('name'),
     rm: bool('rm'),
     interactive,

@@ -21,8 +21,9 @@ import {CgroupInfo, detectCgroups} from './cgroup/detect.js'
 import type {CheckReport} from './check.js'
 import {networkBackendProblem} from './network/netns.js'
 import type {BridgeProblem} from './network/networks.js'
-import {subordinateRange, usernsBlocker} from './rootless/session.js'
+import {freeSubordinateRange, idRangeText, overlappingEntries, subordinateRange, usernsBlocker} from './rootless/session.js'
 import {StorePaths} from './store/paths.js'
+import {privateDirProblem, rootsOf} from './store/private.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -144,15 +145,28 @@ function usernsChecks(host: DoctorHost): DoctorCheck[] {
 function idMapChecks(host: DoctorHost): DoctorCheck[] {
   const out: DoctorCheck[] = []
   const {name, uid, gid} = host.user
-  for (const [kind, file, id] of [['subuid', host.subuidFile, uid], ['subgid', host.subgidFile, gid]] as const) {
-    const text = readText(file)
+  const kinds = [['subuid', host.subuidFile, uid], ['subgid', host.subgidFile, gid]] as const
+  const texts = kinds.map(([, file]) => readText(file))
+  // A range no user has in either file: the same ids for uids and gids, shared with nobody.
+  const free = freeSubordinateRange(texts.map((t) => t ?? ''))
+  const freeText = free ? idRangeText(free) : 'FIRST-LAST'
+  kinds.forEach(([kind, file, id], i) => {
+    const text = texts[i]
+    const title = `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`
     const range = text === undefined ? undefined : subordinateRange(text, name, id)
-    const fix = `sudo usermod --add-${kind}s 100000-165535 ${name}`
-    if (text === undefined) out.push(check(kind, `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`, 'warn', `${file} does not exist: ncx maps only your own id (images owned by other users fail)`, fix))
-    else if (!range) out.push(check(kind, `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`, 'warn', `no range for ${name} (${id}): ncx maps only your own id (images owned by other users fail)`, fix))
-    else if (range.count < MIN_SUBORDINATE_IDS) out.push(check(kind, `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`, 'warn', `${range.count} ids from ${range.start}: fewer than ${MIN_SUBORDINATE_IDS}, ids above ${range.count} in images fail`, fix))
-    else out.push(check(kind, `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`, 'ok', `${range.count} ids from ${range.start}`))
-  }
+    const fix = `sudo usermod --add-${kind}s ${freeText} ${name}`
+    if (text === undefined) out.push(check(kind, title, 'warn', `${file} does not exist: ncx maps only your own id (images owned by other users fail)`, fix))
+    else if (!range) out.push(check(kind, title, 'warn', `no range for ${name} (${id}): ncx maps only your own id (images owned by other users fail)`, fix))
+    else {
+      const others = overlappingEntries(text, range, name, id)
+      const mine = idRangeText(range)
+      if (others.length > 0) {
+        const whose = others.map((e) => `${e.owner}'s ${idRangeText(e)}`).join(', ')
+        out.push(check(kind, title, 'warn', `your range ${mine} overlaps ${whose}: your containers and theirs can run as the same host ids (and reach each other's files)`, `sudo usermod --del-${kind}s ${mine} --add-${kind}s ${freeText} ${name}`))
+      } else if (range.count < MIN_SUBORDINATE_IDS) out.push(check(kind, title, 'warn', `${range.count} ids from ${range.start}: fewer than ${MIN_SUBORDINATE_IDS}, ids above ${range.count} in images fail`, fix))
+      else out.push(check(kind, title, 'ok', `${range.count} ids from ${range.start}`))
+    }
+  })
   for (const tool of ['newuidmap', 'newgidmap']) {
     const path = findOnPath(tool, host.env)
     if (!path) {
@@ -239,7 +253,14 @@ function networkChecks(host: DoctorHost, rootless: boolean): DoctorCheck[] {
       ? check('slirp4netns', 'container networking (slirp4netns, /dev/net/tun)', 'warn', `${problem.problem}: containers that need a network are refused (only --network none and host work)`, problem.fix)
       : check('slirp4netns', 'container networking (slirp4netns, /dev/net/tun)', 'ok', slirp ?? 'found'),
   )
-  if (host.bridges) out.push(bridgeCheck(host.bridges()))
+  if (host.bridges) {
+    try {
+      out.push(bridgeCheck(host.bridges()))
+    } catch (error) {
+      // e.g. a store that is not the user's (the privacy checks above say so)
+      out.push(check('bridges', 'network bridges', 'warn', `not checked: ${(error as Error).message.split('\n')[0]}`))
+    }
+  }
   const sysctl = (name: string) => readText(join(host.procSys, name))?.trim()
   const portStart = sysctl('net/ipv4/ip_unprivileged_port_start')
   if (!rootless) out.push(check('ports', 'net.ipv4.ip_unprivileged_port_start', 'ok', 'running as root: every port can be published'))
@@ -304,6 +325,29 @@ function runtimeDirChecks(host: DoctorHost, paths: StorePaths): DoctorCheck[] {
   return [check('xdg_runtime_dir', 'XDG_RUNTIME_DIR', 'ok', xdg)]
 }
 
+/** The data root and the runtime directory: private to the user (docs/security.md). */
+function privacyChecks(host: DoctorHost, paths: StorePaths): DoctorCheck[] {
+  return rootsOf(paths).map(([path, options]) => {
+    const id = options.what === 'data root' ? 'data_root_private' : 'run_root_private'
+    const title = `${options.what} private to you`
+    let problem
+    try {
+      problem = privateDirProblem(path, options, host.user.uid)
+    } catch (error) {
+      return check(id, title, 'warn', `cannot check ${path}: ${(error as Error).message}`)
+    }
+    if (problem) return check(id, title, 'fail', problem.message, problem.hint)
+    let mode: number
+    try {
+      mode = statSync(path).mode & 0o777
+    } catch {
+      return check(id, title, 'ok', `${path} does not exist yet: ncx creates it with mode 0700`)
+    }
+    if (mode !== 0o700) return check(id, title, 'warn', `${path} has mode 0${mode.toString(8)}: other users may read what is in it until ncx makes it 0700 on its next use`, `chmod 700 ${path}`)
+    return check(id, title, 'ok', `${path} (0700)`)
+  })
+}
+
 /** Run every check. */
 export function runDoctor(paths: StorePaths, host: DoctorHost): DoctorReport {
   const userns = paths.rootless ? usernsChecks(host) : [check('userns', 'user namespaces', 'ok', 'running as root: not needed')]
@@ -313,6 +357,7 @@ export function runDoctor(paths: StorePaths, host: DoctorHost): DoctorReport {
     ...(paths.rootless ? idMapChecks(host) : []),
     ...runtimeChecks(host),
     ...runtimeDirChecks(host, paths),
+    ...privacyChecks(host, paths),
     ...storageChecks(host, paths, usernsOk),
     ...networkChecks(host, paths.rootless),
     ...cgroupChecks(host),

@@ -225,8 +225,8 @@ export class Sandbox {
   }
 
   /**
-   * Remove the containers (stopping their monitors), stop the user-namespace holder and delete
-   * the stores (inside the namespace, where needed).
+   * Remove the containers (stopping their monitors), stop the user-namespace holder and the
+   * network namespace, and delete the stores (inside the namespace, where needed).
    */
   destroy(): void {
     if (existsSync(join(this.root, 'containers'))) {
@@ -241,9 +241,12 @@ export class Sandbox {
       if (asRoot) spawnSync('runuser', ['-u', this.owner.name, '--', runtime, ...args])
       else spawnSync(runtime, args)
     }
-    if (existsSync(record)) {
+    // The holder, and the network namespace's supervisor (which outlives the holder: SIGTERM
+    // takes its holder and slirp4netns along).
+    for (const [file, signal] of [[record, 'SIGKILL'], [join(this.xdg, 'ncx', 'netns.json'), 'SIGTERM']] as const) {
+      if (!existsSync(file)) continue
       try {
-        process.kill((JSON.parse(readFileSync(record, 'utf8')) as {pid: number}).pid, 'SIGKILL')
+        process.kill((JSON.parse(readFileSync(file, 'utf8')) as {pid: number}).pid, signal)
       } catch {
         // already gone
       }

@@ -77,7 +77,7 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
   })
 
   it('rejects -e with an empty name', () => {
-    expect(() => parseRunArgv(['-e', '=x', 'img'], {})).to.throw(UsageError, /empty name/)
+    expect(() => parseRunArgv(['-e', '=x', 'img'], {})).to.throw(UsageError, 'invalid argument "=x" for "-e, --env" flag: invalid environment variable: =x')
   })
 
   it('requires an absolute working directory', () => {

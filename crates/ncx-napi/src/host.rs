@@ -55,7 +55,7 @@ fn close_quietly(fd: c_int) {
     unsafe { libc::close(fd) };
 }
 
-/// Opens `path` (O_RDWR|O_CREAT|O_CLOEXEC, 0644) and flock()s it.
+/// Opens `path` (O_RDWR|O_CREAT|O_CLOEXEC, 0600: the store is the user's alone) and flock()s it.
 /// `blocking == false` adds LOCK_NB; then `Ok(None)` means "already locked".
 /// On success the returned fd holds the lock until it is closed.
 ///
@@ -67,7 +67,7 @@ pub fn lock_file(path: &str, exclusive: bool, blocking: bool) -> Result<Option<c
     loop {
         let fd = retry_eintr(|| {
             // SAFETY: c is a valid NUL-terminated string for the duration of the call.
-            unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC, 0o644 as libc::c_uint) }
+            unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC, 0o600 as libc::c_uint) }
         })
         .map_err(|e| err("open", path, e))?;
 

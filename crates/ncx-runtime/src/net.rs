@@ -5,9 +5,11 @@
 //!       Starts `ncx-netns`, a small supervisor (host namespaces) with two children: the holder
 //!       `ncx-netns-hold` (joins the user namespace, unshares a network namespace, sleeps) and
 //!       slirp4netns attached to it (restarted when it dies). Prints
-//!       `{"pid":…,"holderPid":…,"slirpPid":…,"hostLoopback":…}` once slirp4netns has configured tap0. The
-//!       supervisor exits (and its children with it) when the user-namespace holder exits, or
-//!       when the directory of FILE is removed (rootful ncx has no user-namespace holder).
+//!       `{"pid":…,"holderPid":…,"slirpPid":…,"hostLoopback":…}` once slirp4netns has configured tap0. It
+//!       outlives the user-namespace holder: the running containers' network lives there, and
+//!       the holder's restart takes over the same user namespace (ncx_core::userns::adopt).
+//!       It ends on SIGTERM (taking its children along), when its holder dies, or when the
+//!       directory of FILE is removed (a reboot's fresh /run, a removed run root).
 //!   ncx-runtime nsexec [--userns-pid PID] --netns PATH CMD [ARG…]
 //!       Run a command (ip, nft) inside a network namespace; stdin/stdout pass through.
 //!   ncx-runtime net-attach [--userns-pid PID] --net-netns PATH --pid PID --net-ifs SPEC [--net-mtu N]
@@ -29,7 +31,8 @@ use ncx_core::net::{parse_ifaces, parse_publish, veth_name, Attach, Iface, Publi
 use ncx_core::rtnl;
 use ncx_core::sys::{cstr, errno};
 use ncx_core::userns;
-use std::io::Read;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -508,7 +511,8 @@ fn state_json(sup: i32, holder: i32, slirp: i32, host_loopback: bool) -> String 
 fn write_state(path: &str, sup: i32, holder: i32, slirp: i32, host_loopback: bool) {
     let text = state_json(sup, holder, slirp, host_loopback);
     let tmp = format!("{path}.tmp-{sup}");
-    if std::fs::write(&tmp, format!("{text}\n")).is_ok() {
+    let written = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).and_then(|mut f| f.write_all(format!("{text}\n").as_bytes()));
+    if written.is_ok() {
         let _ = std::fs::rename(&tmp, path);
     }
 }
@@ -550,21 +554,8 @@ pub fn netns_init(args: &Args) -> i32 {
         write_fd(rep_w, &format!("E{msg}"));
         unsafe { libc::_exit(125) };
     };
-    // Watch the user-namespace holder: everything here goes when it goes.
-    let watch = match userns_pid {
-        Some(p) => {
-            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, p, 0) } as RawFd;
-            if fd < 0 {
-                fail_sup(format!("pidfd_open {p}: {}", std::io::Error::last_os_error()));
-            }
-            let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-            if unsafe { libc::poll(&mut pfd, 1, 0) } > 0 {
-                fail_sup(format!("the user namespace holder {p} has exited"));
-            }
-            Some(fd)
-        }
-        None => None,
-    };
+    // (The user-namespace holder is not watched: killing it must not take the running
+    // containers' network along; its restart takes over the same namespace.)
     // The holder.
     let (h_r, h_w) = pipe_cloexec();
     let holder = unsafe { libc::fork() };
@@ -630,9 +621,9 @@ pub fn netns_init(args: &Args) -> i32 {
         libc::close(rep_w);
         to_null();
     }
-    // Supervise: SIGCHLD (slirp4netns or the holder died), SIGTERM, the userns holder's exit,
-    // and the removal of the runtime directory holding the state file (rootful ncx has no
-    // userns holder: removing its run root, or a reboot's fresh /run, ends the namespace).
+    // Supervise: SIGCHLD (slirp4netns or the holder died), SIGTERM, and the removal of the
+    // runtime directory holding the state file (removing the run root, or a reboot's fresh
+    // /run, ends the namespace; the user-namespace holder's exit does not: see above).
     let (set, _) = crate::run::block_signals(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP]);
     let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
     let run_dir = std::path::Path::new(&state).parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into());
@@ -648,14 +639,11 @@ pub fn netns_init(args: &Args) -> i32 {
         libc::_exit(0);
     };
     loop {
-        let mut fds = vec![libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }, libc::pollfd { fd: gone, events: libc::POLLIN, revents: 0 }];
-        if let Some(w) = watch {
-            fds.push(libc::pollfd { fd: w, events: libc::POLLIN, revents: 0 });
-        }
+        let mut fds = [libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }, libc::pollfd { fd: gone, events: libc::POLLIN, revents: 0 }];
         if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
             continue;
         }
-        if fds[1..].iter().any(|f| f.revents != 0) {
+        if fds[1].revents != 0 {
             shutdown(&s);
         }
         if fds[0].revents & libc::POLLIN == 0 {

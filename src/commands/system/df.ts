@@ -59,6 +59,8 @@ export default class Df extends BaseCommand<typeof Df> {
       Containers: u.containers.map((c) => ({Id: c.id, Names: [c.name], Image: c.image, Command: c.command, Created: c.created, State: c.state.status, SizeRw: c.size})),
       Volumes: u.volumes.map((v) => ({Name: v.name, Links: v.links, Size: v.size})),
       BuildCache: [],
+      // Not in Docker's shape: interrupted downloads kept to resume a pull (counted in the Images row).
+      PartialDownloads: u.partials.map((p) => ({Digest: p.digest, Size: p.size})),
     }
   }
 
@@ -100,6 +102,18 @@ export default class Df extends BaseCommand<typeof Df> {
       {header: 'LINKS', value: (v) => String(v.links)},
       {header: 'SIZE', value: (v) => humanSize(v.size)},
     ], undefined, (v) => v)
-    return ['Images space usage:', '', images, 'Containers space usage:', '', containers, 'Local Volumes space usage:', '', volumes, 'Build cache usage: 0B', '', 'CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED', ''].join('\n')
+    const partialTotal = u.partials.reduce((a, p) => a + p.size, 0)
+    const partials =
+      u.partials.length === 0
+        ? []
+        : [
+            `Partial downloads: ${humanSize(partialTotal)} (kept to resume a pull; "ncx image prune" removes them)`,
+            '',
+            renderList(u.partials, [
+              {header: 'BLOB', value: (p) => p.digest.slice(7, 19)},
+              {header: 'SIZE', value: (p) => humanSize(p.size)},
+            ], undefined, (p) => p),
+          ]
+    return ['Images space usage:', '', images, ...partials, 'Containers space usage:', '', containers, 'Local Volumes space usage:', '', volumes, 'Build cache usage: 0B', '', 'CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED', ''].join('\n')
   }
 }

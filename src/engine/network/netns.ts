@@ -2,13 +2,14 @@
  * The per-user network namespace: created inside the held user namespace by `ncx-runtime
  * netns-init`, which leaves a supervisor (`ncx-netns`), the namespace's holder
  * (`ncx-netns-hold`, which brings its `lo` up) and slirp4netns (restarted by the supervisor
- * when it dies). The three go away with the user-namespace holder, or with the runtime root;
- * the next ncx call that needs a network creates them again. Bridges, NAT and forwarding
- * rules live inside that namespace. As root it is the same, one namespace per store: the
- * host's routing and firewall are never touched (docs/security.md#networking-faults).
+ * when it dies). The three outlive the user-namespace holder (its restart takes over the same
+ * user namespace, see rootless/session.ts) and go away with the runtime root; the next ncx call
+ * that needs a network creates them when they are gone. Bridges, NAT and forwarding rules live
+ * inside that namespace. As root it is the same, one namespace per store: the host's routing
+ * and firewall are never touched (docs/security.md#networking-faults).
  */
 import {execFileSync} from 'node:child_process'
-import {accessSync, constants, existsSync, readFileSync} from 'node:fs'
+import {accessSync, constants, existsSync, readFileSync, readlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
@@ -61,15 +62,40 @@ export function hostLoopbackWanted(env: NodeJS.ProcessEnv = process.env): boolea
   return /^(1|true|yes)$/i.test(env.NCX_NETWORK_HOST_LOOPBACK ?? '')
 }
 
+/**
+ * Whether the network namespace's holder is in the session's user namespace. It outlives a
+ * holder restart, which normally takes over the same user namespace; when that was not
+ * possible (nothing left in it to take over from, an older record), the namespace is a
+ * leftover of another user namespace, out of reach of every later command.
+ */
+function inSession(engine: Engine, netns: NetnsRecord): boolean {
+  const session = engine.session()
+  if (!session.rootless || !session.holderPid) return true
+  try {
+    return readlinkSync(`/proc/${netns.holderPid}/ns/user`) === readlinkSync(`/proc/${session.holderPid}/ns/user`)
+  } catch {
+    return false
+  }
+}
+
 /** The per-user network namespace, created (with slirp4netns) when missing. */
 export function ensureNetns(engine: Engine): {netns: Netns; created: boolean} {
   const live = currentNetns(engine)
-  if (live) return {netns: live, created: false}
+  if (live && inSession(engine, live)) return {netns: live, created: false}
   const session = engine.session()
   return withLock(join(engine.paths.run, 'netns.lock'), () => {
     const again = currentNetns(engine)
-    if (again) return {netns: again, created: false}
+    if (again && inSession(engine, again)) return {netns: again, created: false}
     requireNetworkBackend(engine, 'bridge')
+    if (again) {
+      // SIGTERM: the supervisor takes its holder and slirp4netns along.
+      try {
+        process.kill(again.pid, 'SIGTERM')
+      } catch {
+        // gone meanwhile
+      }
+      engine.warn('the per-user network namespace belonged to an earlier user namespace (its holder was restarted with nothing left to take over): replaced by a new one; containers still attached to the old one have lost their network, restart them')
+    }
     const args = ['netns-init', ...joinArgs(session), '--state', netnsRecordPath(engine)]
     if (hostLoopbackWanted()) args.push('--host-loopback')
     const out = runtimeSync(args)

@@ -5,12 +5,12 @@
  * read from the container records (their `mounts`), under the same lock.
  */
 import {randomBytes} from 'node:crypto'
-import {existsSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync} from 'node:fs'
+import {existsSync, lstatSync, readdirSync, renameSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {recordObjectEvent} from '../events.js'
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
-import {readJson, withLock, writeJson} from '../store/files.js'
+import {makeDirWithMode, readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 
 /** Docker's label on anonymous volumes (23+); `volume prune` without -a removes only these. */
@@ -204,8 +204,9 @@ export class VolumeStore {
         ...(options.createdFor ? {createdFor: options.createdFor} : {}),
         ...(options.autoRemove ? {autoRemove: true} : {}),
       }
-      // _data first, the record last: a volume.json always has its directory.
-      mkdirSync(this.dataDir(name), {recursive: true, mode: 0o755})
+      // _data first, the record last: a volume.json always has its directory. _data is what
+      // the container mounts: 0755 as in Docker whatever the umask (volumes/<name> above is 0700).
+      makeDirWithMode(this.dataDir(name), 0o755)
       writeJson(this.recordPath(name), record)
       recordObjectEvent(this.paths, 'volume', 'create', name, {driver: 'local'})
       return {volume: {...record, mountpoint: this.dataDir(name)}, created: true}
@@ -225,7 +226,7 @@ export class VolumeStore {
       options: {},
       createdAt: statSync(this.dir(name)).mtime.toISOString().replace(/\.\d+Z$/, 'Z'),
     }
-    mkdirSync(this.dataDir(name), {recursive: true, mode: 0o755})
+    makeDirWithMode(this.dataDir(name), 0o755)
     writeJson(this.recordPath(name), record)
     return {...record, mountpoint: this.dataDir(name)}
   }
