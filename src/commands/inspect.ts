@@ -8,6 +8,7 @@ export default class Inspect extends BaseCommand<typeof Inspect> {
   static summary = 'Return low-level information on Docker objects'
   static description = "Containers, images, volumes and networks, tried in that order (or only the --type given). Docker's JSON shapes; a container's adds Bundle, its OCI runtime bundle."
   static strict = false
+  static examples = ['ncx inspect web', "ncx inspect --format '{{.Id}}' busybox", 'ncx inspect --type volume data']
   static args = {name: Args.string({description: 'Name or ID of a container, image, volume or network (one or more)', required: true})}
   static flags = {
     format: Flags.string({char: 'f', description: "Format output using a Go template, or 'json'"}),

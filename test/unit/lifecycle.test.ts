@@ -27,8 +27,8 @@ describe('container lifecycle helpers', () => {
 
   it('quotes and truncates the command like docker ps', () => {
     expect(commandText(['sleep', '1000'], false)).to.equal('"sleep 1000"')
-    expect(commandText(['sh', '-c', 'echo hello; exit 3'], false)).to.equal('"sh -c echo hello; e…"')
-    expect(commandText(['sh', '-c', 'echo hello; exit 3'], true)).to.equal('"sh -c echo hello; exit 3"')
+    expect(commandText(['sh', '-c', 'echo hello; exit 3'], false)).to.equal(`"sh -c 'echo hello; …"`)
+    expect(commandText(['sh', '-c', 'echo hello; exit 3'], true)).to.equal(`"sh -c 'echo hello; exit 3'"`)
   })
 
   it("parses Docker's signal names and numbers", () => {

@@ -175,11 +175,11 @@ export interface PredefinedNetwork {
   driver: 'host' | 'null'
 }
 
-export const PREDEFINED_NETWORKS: readonly PredefinedNetwork[] = (['host', 'none'] as const).map((name) => ({
-  id: createHash('sha256').update(`ncx predefined network ${name}`).digest('hex'),
-  name,
-  driver: name === 'host' ? 'host' : 'null',
-}))
+// (sha256 of `ncx predefined network NAME`, written out: the run fast path loads no node:crypto)
+export const PREDEFINED_NETWORKS: readonly PredefinedNetwork[] = [
+  {id: '209ed9b04261a70b216accea88e3bcc3e4d2dc37799de66306caf43b86f441c6', name: 'host', driver: 'host'},
+  {id: 'bc94f9a318a2b8f9a3bc9a2b296ac433511effd6f6e4ca4ae98fbf9ce14d910d', name: 'none', driver: 'null'},
+]
 
 export function findPredefinedNetwork(nameOrId: string): PredefinedNetwork | undefined {
   return PREDEFINED_NETWORKS.find((n) => n.name === nameOrId || n.id === nameOrId || (nameOrId.length >= 3 && n.id.startsWith(nameOrId)))
