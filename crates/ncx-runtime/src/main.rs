@@ -13,8 +13,10 @@
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
+//!   ncx-runtime build-list|build-copy|build-layer (see build.rs: `ncx build`'s file work)
 
 mod attach;
+mod build;
 mod bypass;
 mod cgroup;
 mod ownns;
@@ -206,6 +208,9 @@ fn main() {
         "copy-up" => layer::copy_up(&args),
         "shift-layer" => layer::shift_layer(&args),
         "du" => layer::du(&args),
+        "build-list" => build::build_list(&args),
+        "build-copy" => build::build_copy(&args),
+        "build-layer" => build::build_layer(&args),
         "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
         other => fail(&format!("unknown command {other:?}"), 125),
     }

@@ -1,4 +1,5 @@
 import {Engine} from '../engine.js'
+import {buildCacheReferences, pruneLayerLinks} from '../build/cache.js'
 
 export interface ImageRemoval {
   untagged: string[]
@@ -33,9 +34,11 @@ export function collectGarbage(engine: Engine): {blobs: string[]; snapshots: str
       keepBlobs.add(image.manifestDigest)
       for (const l of image.layers) keepBlobs.add(l.digest)
     }
+    for (const d of buildCacheReferences(engine).blobs) keepBlobs.add(d)
     const blobs = engine.content.list().filter((d) => !keepBlobs.has(d))
     for (const d of blobs) engine.content.remove(d)
     const snapshots = engine.snapshots.prune(engine.usedLayers())
+    pruneLayerLinks(engine)
     engine.content.pruneTemporary(24 * 3600 * 1000)
     return {blobs, snapshots}
   })
