@@ -12,6 +12,7 @@ import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
 import {runtimeStreaming} from '../container/files.js'
+import {topmostFirst} from '../container/run.js'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {LayerRecord, MediaType} from '../image/types.js'
@@ -42,7 +43,7 @@ export function discardLayerWork(engine: Engine, work: LayerWork): void {
 
 /** Overlay lower directories for `layers` (bottom first), topmost first, as short links. */
 export function lowerDirs(engine: Engine, layers: readonly LayerRecord[]): string[] {
-  return layers.map((l) => shortLayerPath(engine, l.diffId)).reverse()
+  return topmostFirst(layers.map((l) => shortLayerPath(engine, l.diffId)))
 }
 
 export function xattrPrefix(engine: Engine): string {
