@@ -2,13 +2,15 @@
  * `system df`: what the store holds and what could be reclaimed, with Docker's accounting:
  * image sizes count each unpacked layer once (shared layers are not double-counted);
  * an image is active when a container uses it; a container's size is its writable layer;
- * a volume is active while a container's record mounts it. ncx has no build cache (0).
+ * a volume is active while a container's record mounts it; the build cache is its records'
+ * layers no image uses, plus RUN cache mounts (src/engine/build/prune.ts).
  */
 import {lstatSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from './engine.js'
 import {ContainerState, containerState} from './container/state.js'
+import {BuildCacheUsage, buildCacheUsage} from './build/prune.js'
 
 /** Bytes in a tree (a writable layer, a volume); unreadable parts count as nothing. */
 export function treeSize(dir: string): number {
@@ -70,6 +72,7 @@ export interface DiskUsage {
   layersSize: number
   /** diff-id → unpacked size. */
   layerSizes: Map<string, number>
+  buildCache?: BuildCacheUsage
 }
 
 /** One row of the summary table (Docker's `system df` without -v). */
@@ -116,7 +119,7 @@ export function diskUsage(engine: Engine): DiskUsage {
   })
   // Volumes are measured by the volume store inside the user namespace, where files of every owner are readable.
   const volumeUsage = engine.volumes.listWithSizes().map((v) => ({name: v.name, links: v.links, size: v.size}))
-  return {images: imageUsage, containers: containerUsage, volumes: volumeUsage, layersSize: [...layerSizes.values()].reduce((a, b) => a + b, 0), layerSizes}
+  return {images: imageUsage, containers: containerUsage, volumes: volumeUsage, layersSize: [...layerSizes.values()].reduce((a, b) => a + b, 0), layerSizes, buildCache: buildCacheUsage(engine)}
 }
 
 /** The four rows of `system df`. */
@@ -141,6 +144,6 @@ export function summarize(u: DiskUsage): UsageSummary[] {
       Size: u.volumes.reduce((a, v) => a + v.size, 0),
       Reclaimable: u.volumes.filter((v) => v.links === 0).reduce((a, v) => a + v.size, 0),
     },
-    {Type: 'Build Cache', TotalCount: 0, Active: 0, Size: 0, Reclaimable: 0},
+    {Type: 'Build Cache', TotalCount: (u.buildCache?.records ?? 0) + (u.buildCache?.mounts ?? 0), Active: 0, Size: (u.buildCache?.size ?? 0) + (u.buildCache?.shared ?? 0), Reclaimable: u.buildCache?.size ?? 0},
   ]
 }

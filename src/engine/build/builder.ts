@@ -987,7 +987,7 @@ class StageState {
     if (/^\d+$/.test(from)) {
       idx = Number(from)
       if (idx >= this.b.stageCount) throw new UsageError(`invalid stage index ${idx}`)
-    } else idx = this.b.findStage(from, this.i)
+    } else idx = this.b.findStage(from, this.b.stageCount)
     if (idx >= 0) {
       if (idx >= this.i) throw new UsageError(`cannot copy from stage ${JSON.stringify(from)}, it needs to be defined before current stage ${JSON.stringify(this.b.stageName(this.i) || `stage-${this.i}`)}`)
       const r = await this.b.stageResult(idx)

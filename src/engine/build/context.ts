@@ -79,12 +79,10 @@ export class ContextFS implements SourceFS {
     if (rel === '') return true
     const cached = this.presentCache.get(rel)
     if (cached !== undefined) return cached
+    // Matching looks at the parents too: a path below an excluded directory is excluded
+    // unless an exception brings it back.
     let result = !this.excluded(rel)
-    if (result) {
-      // Its parents must be there too (an excluded parent without exceptions hides it).
-      const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : ''
-      result = this.present(parent)
-    } else if (this.matcher.exclusions) {
+    if (!result && this.matcher.exclusions) {
       try {
         if (lstatSync(this.host(rel)).isDirectory()) result = this.readdirRaw(rel).some((n) => this.present(rel === '' ? n : `${rel}/${n}`))
       } catch {
@@ -419,9 +417,9 @@ export async function loadContext(o: ContextOptions): Promise<LoadedContext> {
     try {
       st = statSync(dir)
     } catch {
-      throw new UsageError(`unable to prepare context: path ${JSON.stringify(o.context)} not found`)
+      throw new NcxError(`unable to prepare context: path ${JSON.stringify(o.context)} not found`, {exitCode: 1})
     }
-    if (!st.isDirectory()) throw new UsageError(`unable to prepare context: context must be a directory: ${dir}`)
+    if (!st.isDirectory()) throw new NcxError(`unable to prepare context: context must be a directory: ${dir}`, {exitCode: 1})
   }
   let dockerfile: string
   let dockerfileName = 'Dockerfile'

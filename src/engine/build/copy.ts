@@ -44,11 +44,11 @@ export function parseChmod(value: string): Chmod {
 export function applySymbolic(mode: number, isDir: boolean, spec: string): number {
   let m = mode & 0o7777
   for (const clause of spec.split(',')) {
-    const cm = /^([ugoa]*)((?:[-+=](?:[rwxXst]*|[ugo]))+)$/.exec(clause)
+    const cm = /^([ugoa]*)((?:[-+=](?:[ugo]|[rwxXst]*))+)$/.exec(clause)
     if (!cm) throw new UsageError(`invalid chmod parameter: '${spec}'`)
     const who = cm[1] === '' || cm[1].includes('a') ? 'ugo' : cm[1]
     const mask = (who.includes('u') ? 0o4700 : 0) | (who.includes('g') ? 0o2070 : 0) | (who.includes('o') ? 0o0007 : 0)
-    for (const [, op, perms] of cm[2].matchAll(/([-+=])([rwxXst]*|[ugo])/g)) {
+    for (const [, op, perms] of cm[2].matchAll(/([-+=])([ugo]|[rwxXst]*)/g)) {
       let bits = 0
       if (/^[ugo]$/.test(perms)) {
         const shift = perms === 'u' ? 6 : perms === 'g' ? 3 : 0
