@@ -5,7 +5,7 @@
  * history are BuildKit's. The builder never prints: progress goes out as events.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
@@ -143,7 +143,7 @@ class Build {
     this.lex = new ShellLex(df.escapeToken)
     this.emptyDir = join(buildLayout.root(engine.paths), 'empty')
     mkdirSync(this.emptyDir, {recursive: true, mode: 0o755})
-    this.tmpDir = join(buildLayout.root(engine.paths), 'tmp', randomBytes(6).toString('hex'))
+    this.tmpDir = join(buildLayout.root(engine.paths), 'tmp', workName())
     mkdirSync(this.tmpDir, {recursive: true, mode: 0o700})
     if (ctx.dir && ctx.fs) {
       this.ctxFs = ctx.fs
@@ -729,7 +729,7 @@ class StageState {
   private async copyLayer(ops: Array<CopyOp | {op: 'mkdir'; dest: string; owner: {u: number; g: number; m: number}}>, sources: CopyRoot[], mkdir: {uid: number; gid: number; mode: number}, link: boolean): Promise<LayerRecord> {
     const engine = this.b.engineRef
     const work = newLayerWork(engine)
-    const mnt = join(buildLayout.root(engine.paths), 'mnt', randomBytes(6).toString('hex'))
+    const mnt = join(buildLayout.root(engine.paths), 'mnt', workName())
     try {
       mkdirSync(join(mnt, 'dest'), {recursive: true})
       const lowers = link ? [] : lowerDirs(engine, this.layers)
@@ -1308,7 +1308,7 @@ function readSecret(s: SecretSource): Buffer | undefined {
 function secretFile(engine: Engine, value: Buffer, mode: number): string {
   const dir = join(engine.paths.run, 'build-secrets')
   mkdirSync(dir, {recursive: true, mode: 0o700})
-  const file = join(dir, randomBytes(12).toString('hex'))
+  const file = join(dir, workName())
   writeFileSync(file, value, {mode: mode & 0o777})
   return file
 }
@@ -1345,7 +1345,7 @@ class LayersFS implements SourceFS {
     let root = this.root
     let mnt: string | undefined
     if (root.mountpoint === '') {
-      mnt = join(buildLayout.root(this.engine.paths), 'mnt', randomBytes(6).toString('hex'))
+      mnt = join(buildLayout.root(this.engine.paths), 'mnt', workName())
       mkdirSync(mnt, {recursive: true})
       root = {...root, mountpoint: mnt}
     }
@@ -1393,6 +1393,49 @@ class LayersFS implements SourceFS {
   }
 }
 
+/** A name for a build's work file or directory: the builder's pid first, so a killed build's leftovers can be told apart. */
+export function workName(): string {
+  return `${process.pid}-${randomBytes(6).toString('hex')}`
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Remove what killed builds left (work directories, secret files) whose process is gone. */
+export function reapBuildLeftovers(engine: Engine): void {
+  const doomed: string[] = []
+  const dirs = ['runs', 'tmp', 'mnt'].map((d) => join(buildLayout.root(engine.paths), d))
+  dirs.push(join(engine.paths.run, 'build-secrets'))
+  for (const dir of dirs) {
+    let names: string[]
+    try {
+      names = readdirSync(dir)
+    } catch {
+      continue
+    }
+    for (const n of names) {
+      const m = /^(?:build-)?(\d+)-/.exec(n)
+      if (m && !alive(Number(m[1]))) doomed.push(join(dir, n))
+    }
+  }
+  try {
+    const snaps = layout.snapshots(engine.paths)
+    for (const n of readdirSync(snaps)) {
+      const m = /^\.tmp-[0-9a-f]{16}-(\d+)b$/.exec(n)
+      if (m && !alive(Number(m[1]))) doomed.push(join(snaps, n))
+    }
+  } catch {
+    // no snapshots yet
+  }
+  if (doomed.length > 0) engine.snapshots.removeTree(doomed)
+}
+
 /** Build an image from a Dockerfile (see BuildOptions). */
 export async function buildImage(engine: Engine, options: BuildOptions): Promise<BuildResult> {
   if (options.platform) {
@@ -1404,6 +1447,7 @@ export async function buildImage(engine: Engine, options: BuildOptions): Promise
   if (engine.storageDriver().name !== 'overlay') throw new NcxError('ncx build needs the overlay storage driver', {hint: engine.storageDriver().reason})
   const tmpRoot = join(buildLayout.root(engine.paths), 'tmp')
   mkdirSync(tmpRoot, {recursive: true, mode: 0o700})
+  reapBuildLeftovers(engine)
   const emit = options.onEvent ?? (() => {})
   const defId = 1
   const ctx = await loadContext({context: options.context, dockerfile: options.dockerfile, dockerfileInline: options.dockerfileInline, stdin: options.stdin, cwd: options.cwd, tmpDir: tmpRoot})

@@ -407,7 +407,7 @@ export async function loadContext(o: ContextOptions): Promise<LoadedContext> {
       }
     }
     if (looksLikeTar(plain.subarray(0, 512))) {
-      temporary = join(o.tmpDir, `context-${randomBytes(6).toString('hex')}`)
+      temporary = join(o.tmpDir, `${process.pid}-context-${randomBytes(6).toString('hex')}`)
       await unpackTar(plain, temporary)
       dir = temporary
     } else stdinDockerfile = data.toString('utf8')

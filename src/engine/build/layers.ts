@@ -29,7 +29,8 @@ export interface LayerWork {
 }
 
 export function newLayerWork(engine: Engine): LayerWork {
-  const dir = join(layout.snapshots(engine.paths), `.tmp-${randomBytes(8).toString('hex')}-b`)
+  // `.tmp-<hex16>-…` as unpacks name theirs (GC removes stale ones); the pid tells a killed build's.
+  const dir = join(layout.snapshots(engine.paths), `.tmp-${randomBytes(8).toString('hex')}-${process.pid}b`)
   const upper = join(dir, 'fs')
   const work = join(dir, 'work')
   mkdirSync(upper, {recursive: true, mode: 0o755})

@@ -78,7 +78,7 @@ function hostResolvConf(): string {
 /** Run the step; returns its layer, or throws RunFailedError with the exit code. */
 export async function runStep(engine: Engine, o: RunStepOptions, warn: (m: string) => void): Promise<LayerRecord> {
   const session = engine.session()
-  const id = `build-${randomBytes(8).toString('hex')}`
+  const id = `build-${process.pid}-${randomBytes(6).toString('hex')}`
   const bundle = join(buildLayout.runs(engine.paths), id)
   mkdirSync(join(bundle, 'rootfs'), {recursive: true, mode: 0o700})
   try {
