@@ -14,11 +14,14 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const root = path.join(__dirname, '..')
-const outfile = path.join(root, 'dist', 'fast.cjs')
 const LAZY = ['node:crypto', 'node:child_process', 'node:stream', 'node:stream/promises', 'node:os']
 
+// dist/fast.cjs: run/exec; dist/fast-build.cjs: build (a bundle of its own, so the builder's
+// code does not grow what a `run -d` loads).
+for (const [entry, out] of [['fast.ts', 'fast.cjs'], ['build-main.ts', 'fast-build.cjs']]) {
+const outfile = path.join(root, 'dist', out)
 esbuild.buildSync({
-  entryPoints: [path.join(root, 'src', 'cli', 'fast.ts')],
+  entryPoints: [path.join(root, 'src', 'cli', entry)],
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -41,3 +44,4 @@ for (const id of LAZY) {
   code = code.split(eager).join(`= __lazyBuiltin(${JSON.stringify(id)});`)
 }
 fs.writeFileSync(outfile, code)
+}

@@ -8,7 +8,6 @@
 import type {ChalkInstance} from 'chalk'
 
 import type {BuildError, BuildEvent} from '../engine/build/builder.js'
-import {palette} from './style.js'
 
 export type ProgressMode = 'auto' | 'plain' | 'tty' | 'quiet' | 'rawjson'
 
@@ -91,10 +90,10 @@ export class TtyProgress implements ProgressPrinter {
   private readonly started = Date.now()
   private drawn = 0
   private timer?: NodeJS.Timeout
-  private readonly c: ChalkInstance
-
-  constructor(private readonly out: NodeJS.WriteStream) {
-    this.c = palette(out)
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly c: ChalkInstance,
+  ) {
     this.timer = setInterval(() => this.draw(), 100)
     this.timer.unref()
   }
@@ -183,11 +182,21 @@ export class JsonProgress implements ProgressPrinter {
   finish(): void {}
 }
 
-export function progressPrinter(mode: ProgressMode, out: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressPrinter {
+/**
+ * The printer for `mode` (`auto`: the live view on a terminal, plain lines otherwise). chalk
+ * is loaded only for the live view (an ES module, imported where it is needed: the build's
+ * fast path is a CommonJS bundle); colour as style.ts decides it (no NO_COLOR, not TERM=dumb).
+ */
+export type ModuleImporter = (specifier: string) => Promise<unknown>
+
+export async function progressPrinter(mode: ProgressMode, out: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env, importer: ModuleImporter = (s) => import(s)): Promise<ProgressPrinter> {
   if (mode === 'quiet') return new QuietProgress()
   if (mode === 'rawjson') return new JsonProgress(out)
   const tty = mode === 'tty' || (mode === 'auto' && out.isTTY === true && env.TERM !== 'dumb' && (out.columns ?? 0) > 0)
-  return tty ? new TtyProgress(out) : new PlainProgress(out)
+  if (!tty) return new PlainProgress(out)
+  const {Chalk} = (await importer('chalk')) as typeof import('chalk')
+  const colour = (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb' && out.isTTY === true
+  return new TtyProgress(out, new Chalk({level: colour ? 1 : 0}))
 }
 
 /** Docker's failure report: the step and its last output lines, the Dockerfile lines, the error. */

@@ -9,7 +9,7 @@ import {NcxError} from '../engine/errors.js'
 export function builderFor(engine: Engine, progress = 'auto', quiet = false): ServiceBuilder {
   return async (service, options) => {
     const mode: ProgressMode = quiet || progress === 'quiet' ? 'quiet' : progress === 'plain' || progress === 'tty' ? progress : 'auto'
-    const printer = progressPrinter(mode, process.stderr)
+    const printer = await progressPrinter(mode, process.stderr)
     try {
       await buildImage(engine, {...options, onEvent: (e) => printer.handle(e), onWarning: (m) => printer.warn(m)})
     } catch (error) {

@@ -4,12 +4,15 @@
  * ADD, WORKDIR) is looked up in the build cache by its key first; the image config and
  * history are BuildKit's. The builder never prints: progress goes out as events.
  */
+import {spawn} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
+import {loadNative, runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
+import {runtimeErrorText} from '../runtime.js'
 import {NcxError, UsageError} from '../errors.js'
 import {storeOciImage} from '../image/archive.js'
 import {hostArchitecture, parsePlatform} from '../image/platform.js'
@@ -286,8 +289,19 @@ class Build {
     return p
   }
 
-  /** An image by reference: local, else (or with --pull) pulled. */
-  private async resolveImage(name: string, line: number): Promise<{record: ImageRecord; config: BuildImageConfig}> {
+  private readonly imageCache = new Map<string, Promise<{record: ImageRecord; config: BuildImageConfig}>>()
+
+  /** An image by reference: local, else (or with --pull) pulled; once per build for each name. */
+  private resolveImage(name: string, line: number): Promise<{record: ImageRecord; config: BuildImageConfig}> {
+    let p = this.imageCache.get(name)
+    if (!p) {
+      p = this.loadImage(name, line)
+      this.imageCache.set(name, p)
+    }
+    return p.then(({record, config}) => ({record, config: cloneImage(config)}))
+  }
+
+  private async loadImage(name: string, line: number): Promise<{record: ImageRecord; config: BuildImageConfig}> {
     let ref
     try {
       ref = parseReference(name)
@@ -478,8 +492,11 @@ class Build {
           const id = this.vertex('exporting to image')
           this.emit({type: 'status', id, text: 'exporting layers done'})
           const tags = out.type === 'image' && out.name ? [...this.o.tags, ...out.name.split(',')] : this.o.tags
-          for (const t of tags) parseReference(t)
-          stored = storeOciImage(this.engine, img as unknown as ImageConfig, bytes, result.layers.map((l) => ({mediaType: l.mediaType, digest: l.digest, size: l.size})), tags)
+          const full = tags.map((t) => formatReference(parseReference(t)))
+          // A rebuild that made the very same image (every step cached) and names it as before
+          // leaves the store as it is.
+          const same = this.engine.images.list().find((i) => i.id === configDigest)
+          stored = same && this.engine.content.has(same.manifestDigest) && full.every((n) => same.names.includes(n)) ? same : storeOciImage(this.engine, img as unknown as ImageConfig, bytes, result.layers.map((l) => ({mediaType: l.mediaType, digest: l.digest, size: l.size})), tags)
           this.emit({type: 'status', id, text: `writing image ${stored.id} done`})
           for (const t of tags) {
             const full = formatReference(parseReference(t))
@@ -939,7 +956,6 @@ class StageState {
   /** A cache mount's directory, held as `sharing` asks while the step runs. */
   private async cacheMount(id: string, sharing: string, uid: number, gid: number, mode: number): Promise<{dir: string; unlock: () => void}> {
     const engine = this.b.engineRef
-    const {loadNative} = await import('../../native/index.js')
     const native = loadNative()
     for (let n = 0; ; n++) {
       const name = n === 0 ? id : `${id}#${n}`
@@ -1034,17 +1050,20 @@ class StageState {
     const ops: CopyOp[] = []
     const keyParts: unknown[] = []
     const settings = {dest, ...(chown ? {chown} : {}), ...(chmod ? {chmod} : {}), exclude: c.exclude.map((e) => this.expand(e, c.line)), resetOwners: true}
-    // Sources from a stage or an image: listed by the runtime, keyed by that stage's key.
+    // Sources from a stage or an image: keyed by that stage's key, listed by the runtime only
+    // when the step runs (a cached step reads nothing).
+    let plan: (() => Promise<void>) | undefined
     if (c.from !== undefined) {
       const src = await this.sourceLayers(c.from, c.line)
-      const lowers = lowerDirs(engine, src.layers)
-      const root: CopyRoot = lowers.length === 0 ? {spec: `dir:${this.b.empty}`} : lowers.length === 1 ? {spec: `dir:${engine.snapshots.dir(src.layers[0].diffId)}`} : {spec: `overlay:${readOnlyOverlayData(engine, lowers, this.b.empty)}`, mountpoint: ''}
-      const fs = new LayersFS(engine, root)
-      const resolved = await fs.resolveSources(sources)
-      checkMissing(resolved, false, c.line, this.b)
-      roots.push(root)
-      ops.push(...planItems(resolved, 0, {...settings, resetOwners: false}))
       keyParts.push(['from', src.key, sources])
+      plan = async () => {
+        const lowers = lowerDirs(engine, src.layers)
+        const root: CopyRoot = lowers.length === 0 ? {spec: `dir:${this.b.empty}`} : lowers.length === 1 ? {spec: `dir:${engine.snapshots.dir(src.layers[0].diffId)}`} : {spec: `overlay:${readOnlyOverlayData(engine, lowers, this.b.empty)}`, mountpoint: ''}
+        const resolved = await new LayersFS(engine, root).resolveSources(sources)
+        checkMissing(resolved, false, c.line, this.b)
+        roots.push(root)
+        ops.unshift(...planItems(resolved, 0, {...settings, resetOwners: false}))
+      }
     } else {
       const local = sources.filter((s) => !isUrl(s))
       if (local.length > 0 || c.contents.length === 0) {
@@ -1091,7 +1110,10 @@ class StageState {
     const id = this.b.newVertex(name)
     const link = c.link && !chmodSpec
     const key = cacheKey(['copy', link ? 'link' : this.key, isAdd, dest, chown ?? null, chmodSpec ?? null, settings.exclude, c.unpack ?? null, keyParts])
-    const {layer, created} = await this.b.cached(key, `${cmd} ${sources.join(' ')} ${c.dest}`, id, this.noCache, () => this.copyLayer(ops, roots, mkdirOwner, link))
+    const {layer, created} = await this.b.cached(key, `${cmd} ${sources.join(' ')} ${c.dest}`, id, this.noCache, async () => {
+      await plan?.()
+      return this.copyLayer(ops, roots, mkdirOwner, link)
+    })
     this.key = link ? cacheKey(['linked', this.key, key]) : key
     this.b.exportedKeys.push(key)
     this.addLayer(layer, history, created)
@@ -1315,9 +1337,6 @@ function secretFile(engine: Engine, value: Buffer, mode: number): string {
 
 /** Run a runtime helper with `input` on stdin; resolves to its stdout. */
 async function runtimeWithInput(engine: Engine, args: string[], input: string): Promise<string> {
-  const {spawn} = await import('node:child_process')
-  const {runtimeBinary} = await import('../../native/index.js')
-  const {runtimeErrorText} = await import('../runtime.js')
   return new Promise((resolve, reject) => {
     const child = spawn(runtimeBinary(), args, {stdio: ['pipe', 'pipe', 'pipe']})
     let out = ''

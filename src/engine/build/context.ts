@@ -7,7 +7,7 @@
  * hashed for cache keys with a stat cache (size, mtime, inode, ctime) kept in the store.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync} from 'node:fs'
+import {chmodSync, closeSync, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, symlinkSync, utimesSync} from 'node:fs'
 import {dirname, isAbsolute, join, resolve} from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -354,7 +354,6 @@ async function unpackTar(data: Buffer, dir: string): Promise<void> {
   mkdirSync(dir, {recursive: true, mode: 0o700})
   const gz = data[0] === 0x1f && data[1] === 0x8b
   const tar = extract()
-  const {symlinkSync, createWriteStream, utimesSync, chmodSync} = await import('node:fs')
   const done = (async () => {
     for await (const entry of tar) {
       const name = cleanPath(`/${entry.header.name}`).slice(1)
@@ -377,7 +376,6 @@ async function unpackTar(data: Buffer, dir: string): Promise<void> {
         symlinkSync(h.linkname ?? '', target)
         entry.resume()
       } else if (h.type === 'link') {
-        const {linkSync} = await import('node:fs')
         linkSync(join(dir, cleanPath(`/${h.linkname ?? ''}`).slice(1)), target)
         entry.resume()
       } else entry.resume()

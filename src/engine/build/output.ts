@@ -2,7 +2,7 @@
  * Where a build's result goes (`-o`/`--output`): the image store (the default), the final
  * stage's files in a directory or a tar stream, or the image as an OCI / docker archive.
  */
-import {mkdirSync, rmSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, renameSync, rmSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 
@@ -70,7 +70,6 @@ export async function exportOutput(engine: Engine, out: OutputSpec, r: {layers: 
         const args = ['export', ...joinArgs(session), '--root', root.spec, ...(root.mountpoint ? ['--mountpoint', root.mountpoint] : [])]
         if (out.dest === '-') await runtimeStreaming(args, 'inherit')
         else {
-          const {openSync, closeSync, renameSync} = await import('node:fs')
           const dest = resolve(out.dest)
           const tmp = `${dest}.ncx-${randomBytes(4).toString('hex')}`
           const fd = openSync(tmp, 'wx', 0o644)
