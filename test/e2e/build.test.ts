@@ -344,6 +344,31 @@ describe('e2e: ncx build', function () {
     }
   })
 
+  it('builds and runs an image of 70 layers (overlay mount data through short layer links), empty layers twice', () => {
+    // Before: `ncx run` mounted full snapshot paths, which overflow overlay's one-page mount data
+    // after ~35 layers ("mount overlay rootfs: No such file or directory"); two RUN steps that
+    // change nothing give the same empty layer, which overlayfs refused twice (ELOOP).
+    const lines = ['FROM busybox', 'RUN true', 'RUN true']
+    for (let i = 1; i <= 68; i++) lines.push(`RUN echo ${i} > /f${i}`)
+    const dir = context({Dockerfile: lines.join('\n') + '\n'})
+    buildOk(dir, '-t', 'many:1')
+    expect(run('many:1', 'cat', '/f1', '/f68')).to.equal('1\n68\n')
+  })
+
+  it('gives RUN the default network (the per-user namespace), none, or host only when allowed', () => {
+    const dir = context({
+      Dockerfile: ['FROM busybox', "RUN --network=none sh -c 'grep -q tap0 /proc/net/dev && echo none-has-tap || echo none-no-tap'", "RUN sh -c 'grep -q tap0 /proc/net/dev && echo default-has-tap || echo default-no-tap'", ''].join('\n'),
+    })
+    const r = buildOk(dir, '--no-cache')
+    expect(r.stderr).to.contain('none-no-tap')
+    expect(r.stderr).to.contain('default-has-tap')
+    const host = context({Dockerfile: 'FROM busybox\nRUN --network=host true\n'})
+    const refused = build(host)
+    expect(refused.code).to.equal(1)
+    expect(refused.stderr).to.contain('granting entitlement network.host is not allowed')
+    buildOk(host, '--allow', 'network.host')
+  })
+
   it('counts the build cache in system df, and builder prune removes it', () => {
     const df = box.ok(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}'])
     const count = Number(/Build Cache (\d+)/.exec(df)?.[1])

@@ -7,12 +7,12 @@
  * Layers and blobs a record names are kept by garbage collection (see image/remove.ts).
  */
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, readlinkSync, unlinkSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {Engine} from '../engine.js'
 import {readJson, writeFileAtomic, writeJson} from '../store/files.js'
-import {StorePaths, layout} from '../store/paths.js'
+import {StorePaths} from '../store/paths.js'
 import type {LayerRecord} from '../image/types.js'
 
 export interface CacheRecord {
@@ -37,7 +37,6 @@ export const buildLayout = {
   mounts: (p: StorePaths) => join(p.data, 'build', 'mounts'),
   hashes: (p: StorePaths) => join(p.data, 'build', 'hashes'),
   runs: (p: StorePaths) => join(p.data, 'build', 'runs'),
-  links: (p: StorePaths) => join(p.data, 'l'),
 }
 
 /** A step's cache key: the sha256 of its inputs (hex). */
@@ -144,55 +143,5 @@ export function buildCacheReferences(engine: Engine): {blobs: Set<string>; layer
   return new BuildCache(engine).references()
 }
 
-/**
- * A short path for a layer directory, for overlay's lowerdir list: mount data is one page
- * (4096 bytes), which full snapshot paths fill after ~35 layers. `l/<10 hex>` links to the
- * snapshot, as containers-storage's `l/` directory does.
- */
-export function shortLayerPath(engine: Engine, diffId: string): string {
-  const hex = diffId.replace(/^sha256:/, '')
-  const dir = buildLayout.links(engine.paths)
-  const target = join('..', 'snapshots', hex, 'fs')
-  for (let len = 10; len <= 64; len += 6) {
-    const link = join(dir, hex.slice(0, len))
-    try {
-      if (readlinkSync(link) === target) return link
-      continue // a prefix collision: try a longer name
-    } catch {
-      // missing
-    }
-    mkdirSync(dir, {recursive: true, mode: 0o700})
-    try {
-      symlinkSync(target, link)
-      return link
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return engine.snapshots.dir(diffId)
-      try {
-        if (readlinkSync(link) === target) return link
-      } catch {
-        // raced with a removal
-      }
-    }
-  }
-  return engine.snapshots.dir(diffId)
-}
-
-/** Remove links to layers that are gone. */
-export function pruneLayerLinks(engine: Engine): void {
-  const dir = buildLayout.links(engine.paths)
-  if (!existsSync(dir)) return
-  for (const n of readdirSync(dir)) {
-    const link = join(dir, n)
-    try {
-      statSync(link)
-    } catch {
-      try {
-        unlinkSync(link)
-      } catch {
-        // gone already
-      }
-    }
-  }
-}
 
 

@@ -19,7 +19,7 @@ import {LayerRecord, MediaType} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {withLock} from '../store/files.js'
 import {layout} from '../store/paths.js'
-import {shortLayerPath} from './cache.js'
+import {shortLayerPath} from '../snapshot/links.js'
 
 export interface LayerWork {
   /** `snapshots/.tmp-<hex16>-b`: becomes `snapshots/<diff-id hex>`. */

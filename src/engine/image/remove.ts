@@ -1,5 +1,6 @@
 import {Engine} from '../engine.js'
-import {buildCacheReferences, pruneLayerLinks} from '../build/cache.js'
+import {buildCacheReferences} from '../build/cache.js'
+import {pruneLayerLinks} from '../snapshot/links.js'
 
 export interface ImageRemoval {
   untagged: string[]
