@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {createServer, Server} from 'node:http'
 import {AddressInfo} from 'node:net'
 import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
@@ -367,6 +367,45 @@ describe('e2e: ncx build', function () {
     expect(refused.code).to.equal(1)
     expect(refused.stderr).to.contain('granting entitlement network.host is not allowed')
     buildOk(host, '--allow', 'network.host')
+  })
+
+  it('shares the cache through --cache-to / --cache-from type=local with another store', () => {
+    const dir = context({Dockerfile: 'FROM busybox\nCOPY a /a\nRUN cat /a > /b\n', a: 'shared\n'})
+    const cacheDir = userDir('ncx-e2e-build-cache-')
+    buildOk(dir, '--cache-to', `type=local,dest=${cacheDir}`, '-t', 'cacheto:1')
+    expect(existsSync(join(cacheDir, 'ncx-cache.json'))).to.equal(true)
+    const other = new Sandbox()
+    try {
+      other.load('busybox.oci.tar')
+      const r = other.ncx(['build', '--progress', 'plain', '--cache-from', `type=local,src=${cacheDir}`, '-t', 'cachefrom:1', dir], {timeout: 120_000})
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.stderr.match(/CACHED/g)).to.have.length(2)
+      expect(other.ok(['run', '--rm', '--network', 'none', 'cachefrom:1', 'cat', '/b'])).to.equal('shared\n')
+    } finally {
+      other.destroy()
+    }
+  })
+
+  it('uses <Dockerfile>.dockerignore beside a named Dockerfile, writes --iidfile', () => {
+    const dir = context({'build/app.Dockerfile': 'FROM busybox\nCOPY . /ctx/\n', 'build/app.Dockerfile.dockerignore': 'secret\nbuild\n', '.dockerignore': 'other\n', secret: 's', other: 'o'})
+    const iid = join(userDir('ncx-e2e-build-iid-'), 'iid')
+    buildOk(dir, '-f', join(dir, 'build', 'app.Dockerfile'), '--iidfile', iid, '-t', 'named-ignore:1')
+    expect(run('named-ignore:1', 'ls', '-a', '/ctx').split('\n').filter(Boolean).sort()).to.deep.equal(['.', '..', '.dockerignore', 'other'])
+    expect(readFileSync(iid, 'utf8')).to.equal(inspect('named-ignore:1').Id)
+  })
+
+  it('draws the live view on a terminal (--progress auto on a tty, or tty)', async () => {
+    const dir = context({Dockerfile: 'FROM busybox\nRUN echo visible-output\n'})
+    const quoted = box.commandLine(['build', '--progress', 'tty', '--no-cache', dir]).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+    const child = spawn('script', ['-qfec', `exec ${quoted}`, '/dev/null'], {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')))
+    const code = await new Promise((r) => child.on('close', r))
+    expect(code).to.equal(0)
+    expect(out).to.contain('[+] Building')
+    expect(out).to.contain('FINISHED')
+    expect(out).to.match(/=> \[2\/2\] RUN echo visible-output/)
+    expect(out).to.contain('\x1b[2K') // lines redrawn in place
   })
 
   it('counts the build cache in system df, and builder prune removes it', () => {
