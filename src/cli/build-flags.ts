@@ -5,7 +5,8 @@
  */
 import {writeFileSync} from 'node:fs'
 
-import {BuildError, BuildOptions, SecretSource, SshSource, buildImage, parseBytes} from '../engine/build/builder.js'
+import {BuildError, BuildOptions, SecretSource, SshSource, buildImage} from '../engine/build/builder.js'
+import {parseBytes} from '../engine/build/runmount.js'
 import {parseCacheSpec} from '../engine/build/cacheio.js'
 import {OutputSpec, parseOutput} from '../engine/build/output.js'
 import {Engine} from '../engine/engine.js'

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {expect} from 'chai'
 
 import {parseBuildArgs, parseSecret, parseSsh} from '../../src/commands/image/build.js'
-import {parseBytes, parseRunMount} from '../../src/engine/build/builder.js'
+import {parseBytes, parseRunMount} from '../../src/engine/build/runmount.js'
 import {parseCacheSpec} from '../../src/engine/build/cacheio.js'
 import {ContextFS, looksLikeTar, splitWildcards} from '../../src/engine/build/context.js'
 import {applySymbolic, destinationPath, parseChmod, planItems} from '../../src/engine/build/copy.js'

@@ -4,15 +4,13 @@
  * ADD, WORKDIR) is looked up in the build cache by its key first; the image config and
  * history are BuildKit's. The builder never prints: progress goes out as events.
  */
-import {spawn} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
-import {loadNative, runtimeBinary} from '../../native/index.js'
+import {loadNative} from '../../native/index.js'
 import {Engine} from '../engine.js'
-import {runtimeErrorText} from '../runtime.js'
 import {NcxError, UsageError} from '../errors.js'
 import {storeOciImage} from '../image/archive.js'
 import {hostArchitecture, parsePlatform} from '../image/platform.js'
@@ -25,15 +23,17 @@ import {layout} from '../store/paths.js'
 import {OciMount} from '../spec/oci.js'
 import type {SecurityOptions} from '../spec/security.js'
 import {BuildCache, buildLayout, cacheKey} from './cache.js'
-import {ContextFS, HashCache, LoadedContext, ResolvedSource, SourceFS, TreeEntry, hashCacheName, loadContext, splitWildcards} from './context.js'
-import {CopyOp, CopyRoot, Owner, archiveForAdd, contentDigest, destinationPath, download, isUrl, parseChmod, planItems, resolveOwner} from './copy.js'
+import {ContextFS, HashCache, LoadedContext, ResolvedSource, TreeEntry, hashCacheName, loadContext} from './context.js'
+import {CopyOp, CopyRoot, archiveForAdd, contentDigest, destinationPath, download, isUrl, parseChmod, planItems, resolveOwner} from './copy.js'
 import {CopyInstruction, Dockerfile, Instruction, RunInstruction, Stage, parseTrigger, readDockerfile} from './dockerfile/instructions.js'
 import {DockerfileSyntaxError, chompHeredoc, parseHeredoc} from './dockerfile/parser.js'
 import {EnvLookup, ShellLex, ShellSyntaxError, envLookup} from './dockerfile/shell.js'
 import {BuildImageConfig, DEFAULT_PATH_ENV, HISTORY_COMMENT, addEnv, cloneImage, emptyImage, exposedPorts, getEnv, goList, goQuoteList, healthHistory, normalizeHistory, serializeImage} from './image.js'
 import {commitLayer, discardLayerWork, lowerDirs, newLayerWork, overlayMountData, readOnlyOverlayData} from './layers.js'
-import {filepathMatch, hasWildcards} from './patterns.js'
 import {RunFailedError, runStep} from './runstep.js'
+import {RunMount, parseRunMount} from './runmount.js'
+import {LayersFS, runtimeWithInput} from './stagefs.js'
+import {reapBuildLeftovers, workName} from './workdirs.js'
 import {CacheImporter, exportCache} from './cacheio.js'
 import {OutputSpec, exportOutput} from './output.js'
 
@@ -540,7 +540,7 @@ class StageState {
   constructor(
     private readonly b: Build,
     private readonly i: number,
-    private readonly stage: Stage,
+    stage: Stage,
   ) {
     const o = b.options
     this.noCache = o.noCache || o.noCacheFilter.some((f) => f.toLowerCase() === (stage.name || `stage-${i}`) || f === String(i))
@@ -1156,161 +1156,6 @@ function checkMissing(resolved: ResolvedSource[], context: boolean, line: number
   }
 }
 
-export interface RunMount {
-  type: 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh'
-  from?: string
-  source?: string
-  target: string
-  readonly?: boolean
-  id?: string
-  sharing?: string
-  required?: boolean
-  size?: number
-  mode?: number
-  uid?: number
-  gid?: number
-  env?: string
-}
-
-/** `--mount=type=…,target=…` with BuildKit's keys, defaults and messages. */
-export function parseRunMount(value: string, expand: (w: string) => string): RunMount {
-  const fields = splitCsv(value)
-  const m: RunMount = {type: 'bind', target: ''}
-  let roAuto = true
-  for (const field of fields) {
-    const eq = field.indexOf('=')
-    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase()
-    if (eq < 0) {
-      if (key === 'readonly' || key === 'ro') {
-        m.readonly = true
-        roAuto = false
-        continue
-      }
-      if (key === 'readwrite' || key === 'rw') {
-        m.readonly = false
-        roAuto = false
-        continue
-      }
-      if (key === 'required') {
-        if (m.type !== 'secret' && m.type !== 'ssh') throw new UsageError(`unexpected key '${key}' for mount type '${m.type}'`)
-        m.required = true
-        continue
-      }
-      throw new UsageError(`invalid field '${field}' must be a key=value pair`)
-    }
-    const v = expand(field.slice(eq + 1))
-    const bool = (): boolean => {
-      if (/^(1|t|T|true|TRUE|True)$/.test(v)) return true
-      if (/^(0|f|F|false|FALSE|False)$/.test(v)) return false
-      throw new UsageError(`invalid value for ${key}: ${v}`)
-    }
-    switch (key) {
-      case 'type':
-        if (!['bind', 'cache', 'tmpfs', 'secret', 'ssh'].includes(v.toLowerCase())) throw new UsageError(`unsupported mount type ${JSON.stringify(v)}`)
-        m.type = v.toLowerCase() as RunMount['type']
-        break
-      case 'from':
-        m.from = v
-        break
-      case 'source':
-      case 'src':
-        m.source = v
-        break
-      case 'target':
-      case 'dst':
-      case 'destination':
-        m.target = v
-        break
-      case 'readonly':
-      case 'ro':
-        m.readonly = bool()
-        roAuto = false
-        break
-      case 'readwrite':
-      case 'rw':
-        m.readonly = !bool()
-        roAuto = false
-        break
-      case 'required':
-        if (m.type !== 'secret' && m.type !== 'ssh') throw new UsageError(`unexpected key '${key}' for mount type '${m.type}'`)
-        m.required = bool()
-        break
-      case 'size': {
-        if (m.type !== 'tmpfs') throw new UsageError(`unexpected key '${key}' for mount type '${m.type}'`)
-        const n = parseBytes(v)
-        if (n === undefined) throw new UsageError(`invalid value for ${key}: ${v}`)
-        m.size = n
-        break
-      }
-      case 'id':
-        m.id = v
-        break
-      case 'sharing':
-        if (!['shared', 'private', 'locked'].includes(v.toLowerCase())) throw new UsageError(`unsupported sharing value ${JSON.stringify(v)}`)
-        m.sharing = v.toLowerCase()
-        break
-      case 'mode':
-        if (!/^[0-7]+$/.test(v)) throw new UsageError(`invalid value ${v} for mode`)
-        m.mode = Number.parseInt(v, 8)
-        break
-      case 'uid':
-      case 'gid':
-        if (!/^\d+$/.test(v)) throw new UsageError(`invalid value ${v} for ${key}`)
-        m[key] = Number(v)
-        break
-      case 'env':
-        m.env = v
-        break
-      default:
-        throw new UsageError(`unexpected key '${key}' in '${field}'`)
-    }
-  }
-  const fileInfo = m.type === 'secret' || m.type === 'ssh' || m.type === 'cache'
-  if (!fileInfo) {
-    for (const k of ['mode', 'uid', 'gid'] as const) if (m[k] !== undefined) throw new UsageError(`${k} not allowed for ${JSON.stringify(m.type)} type mounts`)
-  }
-  if (roAuto) m.readonly = !(m.type === 'cache' || m.type === 'tmpfs')
-  if (m.type === 'secret') {
-    if (m.from !== undefined) throw new UsageError('secret mount should not have a from')
-    if (m.sharing !== undefined) throw new UsageError('secret mount should not define sharing')
-    if (m.source === undefined && m.target === '' && m.id === undefined) throw new UsageError('invalid secret mount. one of source, target required')
-    if (m.source !== undefined && m.id !== undefined) throw new UsageError("both source and id can't be set")
-    if (m.source !== undefined) m.id = m.source
-  }
-  if (m.sharing !== undefined && m.type !== 'cache') throw new UsageError(`invalid cache sharing set for ${m.type} mount`)
-  if (m.target === '' && m.type !== 'secret' && m.type !== 'ssh') throw new UsageError('mount target is required')
-  return m
-}
-
-/** CSV fields, with "quoted, values". */
-function splitCsv(value: string): string[] {
-  const out: string[] = []
-  let cur = ''
-  let quoted = false
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i]
-    if (ch === '"') {
-      if (quoted && value[i + 1] === '"') {
-        cur += '"'
-        i++
-      } else quoted = !quoted
-    } else if (ch === ',' && !quoted) {
-      out.push(cur)
-      cur = ''
-    } else cur += ch
-  }
-  out.push(cur)
-  return out.filter((f) => f !== '')
-}
-
-/** `64m`, `1g`, `1024` (Docker's RAMInBytes). */
-export function parseBytes(v: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(v.trim())
-  if (!m) return undefined
-  const mult = {'': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5}[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't' | 'p']
-  return Math.floor(Number(m[1]) * mult)
-}
-
 function readSecret(s: SecretSource): Buffer | undefined {
   if (s.env !== undefined) {
     const v = process.env[s.env]
@@ -1333,126 +1178,6 @@ function secretFile(engine: Engine, value: Buffer, mode: number): string {
   const file = join(dir, workName())
   writeFileSync(file, value, {mode: mode & 0o777})
   return file
-}
-
-/** Run a runtime helper with `input` on stdin; resolves to its stdout. */
-async function runtimeWithInput(engine: Engine, args: string[], input: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(runtimeBinary(), args, {stdio: ['pipe', 'pipe', 'pipe']})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d))
-    child.stderr.on('data', (d: Buffer) => (err += d))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      if (code === 0) resolve(out)
-      else reject(new NcxError(runtimeErrorText(err) ?? `ncx-runtime ${args[0]} failed (${code})`, {exitCode: 1}))
-    })
-    child.stdin.on('error', () => undefined)
-    child.stdin.end(input)
-  })
-}
-
-/** A stage's or image's file system, read through the runtime (owners are subordinate ids). */
-class LayersFS implements SourceFS {
-  constructor(
-    private readonly engine: Engine,
-    private readonly root: CopyRoot,
-  ) {}
-
-  private async list(paths: Array<{path: string; follow: boolean; depth: number | null}>): Promise<Array<{resolved?: string; entries?: Array<Record<string, unknown>>; error?: string}>> {
-    let root = this.root
-    let mnt: string | undefined
-    if (root.mountpoint === '') {
-      mnt = join(buildLayout.root(this.engine.paths), 'mnt', workName())
-      mkdirSync(mnt, {recursive: true})
-      root = {...root, mountpoint: mnt}
-    }
-    try {
-      const out = await runtimeWithInput(this.engine, ['build-list', ...joinArgs(this.engine.session())], JSON.stringify({root, paths}))
-      return (JSON.parse(out) as {results: Array<{resolved?: string; entries?: Array<Record<string, unknown>>; error?: string}>}).results
-    } finally {
-      if (mnt) rmSync(mnt, {recursive: true, force: true})
-    }
-  }
-
-  async resolveSources(args: string[]): Promise<ResolvedSource[]> {
-    const toEntry = (e: Record<string, unknown>): TreeEntry => ({
-      path: e.p as string,
-      kind: e.k as TreeEntry['kind'],
-      mode: e.m as number,
-      uid: e.u as number,
-      gid: e.g as number,
-      size: e.s as number,
-      mtime: e.mt as [number, number],
-      ...(e.l !== undefined ? {link: e.l as string} : {}),
-    })
-    const out: ResolvedSource[] = []
-    for (const arg of args) {
-      const clean = normalizePosix(arg).slice(1)
-      if (!hasWildcards(clean)) {
-        const [r] = await this.list([{path: `/${clean}`, follow: true, depth: null}])
-        if (!r.entries) out.push({arg, trees: [], missing: {path: `/${clean}`, excluded: false}})
-        else out.push({arg, trees: [{name: clean, path: r.resolved!, entries: r.entries.map(toEntry)}]})
-        continue
-      }
-      const [base, pattern] = splitWildcards(clean)
-      const depth = pattern.split('/').length
-      const [r] = await this.list([{path: `/${base}`, follow: true, depth}])
-      const matches = (r.entries ?? []).map(toEntry).filter((e) => e.path !== '' && filepathMatch(pattern, e.path))
-      if (matches.length === 0) {
-        out.push({arg, trees: []})
-        continue
-      }
-      const baseResolved = r.resolved ?? `/${base}`
-      const trees = await this.list(matches.map((m) => ({path: `${baseResolved === '/' ? '' : baseResolved}/${m.path}`, follow: true, depth: null})))
-      out.push({arg, trees: trees.filter((t) => t.entries).map((t, i) => ({name: `${base ? `${base}/` : ''}${matches[i].path}`, path: t.resolved!, entries: t.entries!.map(toEntry)}))})
-    }
-    return out
-  }
-}
-
-/** A name for a build's work file or directory: the builder's pid first, so a killed build's leftovers can be told apart. */
-export function workName(): string {
-  return `${process.pid}-${randomBytes(6).toString('hex')}`
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** Remove what killed builds left (work directories, secret files) whose process is gone. */
-export function reapBuildLeftovers(engine: Engine): void {
-  const doomed: string[] = []
-  const dirs = ['runs', 'tmp', 'mnt'].map((d) => join(buildLayout.root(engine.paths), d))
-  dirs.push(join(engine.paths.run, 'build-secrets'))
-  for (const dir of dirs) {
-    let names: string[]
-    try {
-      names = readdirSync(dir)
-    } catch {
-      continue
-    }
-    for (const n of names) {
-      const m = /^(?:build-)?(\d+)-/.exec(n)
-      if (m && !alive(Number(m[1]))) doomed.push(join(dir, n))
-    }
-  }
-  try {
-    const snaps = layout.snapshots(engine.paths)
-    for (const n of readdirSync(snaps)) {
-      const m = /^\.tmp-[0-9a-f]{16}-(\d+)b$/.exec(n)
-      if (m && !alive(Number(m[1]))) doomed.push(join(snaps, n))
-    }
-  } catch {
-    // no snapshots yet
-  }
-  if (doomed.length > 0) engine.snapshots.removeTree(doomed)
 }
 
 /** Build an image from a Dockerfile (see BuildOptions). */

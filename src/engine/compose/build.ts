@@ -7,7 +7,7 @@
 import {isAbsolute, resolve} from 'node:path'
 
 import type {BuildOptions, SecretSource, SshSource} from '../build/builder.js'
-import {parseBytes} from '../build/builder.js'
+import {parseBytes} from '../build/runmount.js'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {Project, ServiceConfig} from './types.js'
