@@ -47,6 +47,9 @@ describe('e2e: ncx build — secrets, escapes, crashes, parallel builds', functi
         'RUN --mount=type=secret,id=token,target=/etc/app-token,mode=0440 stat -c "%a %u" /etc/app-token',
         'RUN --mount=type=secret,id=envtok,env=TOKEN test -n "$TOKEN" && echo env-secret-ok',
         'RUN echo after > /after',
+        // uid/gid give the file to another user of the image, who can then read it (mode 0400).
+        'USER 1000:1001',
+        `RUN --mount=type=secret,id=token,uid=1000,gid=1001,mode=0400 stat -c "owner %u:%g %a" /run/secrets/token && test "$(sha256sum /run/secrets/token | cut -d' ' -f1)" = "${createHash('sha256').update(value).digest('hex')}" && echo user-reads-secret`,
         '',
       ].join('\n'),
     })
@@ -55,6 +58,8 @@ describe('e2e: ncx build — secrets, escapes, crashes, parallel builds', functi
     expect(r.stderr).to.contain('secret-ok')
     expect(r.stderr).to.contain('440 0')
     expect(r.stderr).to.contain('env-secret-ok')
+    expect(r.stderr).to.contain('owner 1000:1001 400')
+    expect(r.stderr).to.contain('user-reads-secret')
     // Not in any layer of the saved image, nor its config and history.
     const out = userDir('ncx-e2e-bsec-save-')
     box.ok(['save', '-o', join(out, 'img.tar'), 'secret:1'])

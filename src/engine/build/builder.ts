@@ -6,7 +6,7 @@
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {Readable} from 'node:stream'
 
 import {loadNative} from '../../native/index.js'
@@ -172,7 +172,12 @@ class Build {
   }
 
   cleanup(): void {
-    rmSync(this.tmpDir, {recursive: true, force: true})
+    try {
+      rmSync(this.tmpDir, {recursive: true, force: true})
+    } catch {
+      // files of other ids (written through a rw bind mount): removed inside the namespace
+      this.engine.snapshots.removeTree([this.tmpDir])
+    }
     this.hashes?.save()
   }
 
@@ -858,6 +863,11 @@ class StageState {
             const dest = m.target ? target : `/run/secrets/${id}`
             const file = secretFile(engine, value, m.mode ?? 0o400)
             cleanups.push(() => rmSync(file, {force: true}))
+            if ((m.uid ?? 0) !== 0 || (m.gid ?? 0) !== 0) {
+              // Owned by another id of the namespace: chowned inside it.
+              const base = dirname(file)
+              await runtimeWithInput(engine, ['build-copy', ...joinArgs(engine.session())], JSON.stringify({dest: {spec: `dir:${base}`}, sources: [], mkdir: {u: 0, g: 0, m: 0o755}, ops: [{op: 'chown', dest: `/${basename(file)}`, owner: {u: m.uid ?? 0, g: m.gid ?? 0, m: m.mode ?? 0o400}}]}))
+            }
             mounts.push({destination: dest, type: 'bind', source: file, options: ['rbind', 'ro']})
             stubs.push(dest)
             keyMounts.push(['secret', dest, id, m.mode ?? 0o400, m.uid ?? 0, m.gid ?? 0])
