@@ -6,7 +6,9 @@
 //       -> DIR/busybox.oci.tar (OCI layout), DIR/busybox.docker.tar (docker save format), DIR/busybox.rootfs.tar
 //   node scripts/mkimage.js hostile    [--out DIR] [--canary-dir /tmp/ncx-canary]
 //       -> DIR/hostile-{dotdot,symlink,hardlink,abs,mount}.oci.tar (busybox base layer + a malicious layer, for tests)
-//       and hostile-mount.oci.tar (symlinks to /, .., the canary dir at mount destinations)
+//       and hostile-mount.oci.tar (symlinks to /, .., the canary dir at mount destinations),
+//       hostile-{dev,devrel,proc,sys,etc,dirs}.oci.tar (/dev, /proc, /sys, /etc/hosts …, /run, /mnt,
+//       /work planted as symlinks into the canary dir: the runtime must create nothing there)
 //   node scripts/mkimage.js volume     [--out DIR] [--tag volume:latest]
 //       -> DIR/volume.oci.tar: busybox + /data (uid 1234, 0750, seed.txt) declared VOLUME /data
 //   node scripts/mkimage.js multilayer [--out DIR] [--tag multilayer:latest]
@@ -383,6 +385,23 @@ function cmdHostile(opts, written) {
         tar: buildTar([symlink('toroot', '/'), symlink('updir', '../../..'), symlink('hostdir', canary), symlink('vol', '../../../..')]),
         createdBy: `hostile: toroot -> /, updir -> ../../.., hostdir -> ${canary}, vol -> ../../../..`,
       },
+    ],
+    // directories the runtime creates things in, planted as symlinks to host directories
+    // (absolute, and relative with enough ../ to climb out of any rootfs)
+    'hostile-dev': [{ tar: buildTar([symlink('dev', `${canary}/dev`)]), createdBy: `hostile: dev -> ${canary}/dev` }],
+    'hostile-devrel': [
+      { tar: buildTar([symlink('dev', `${'../'.repeat(12)}${canary.slice(1)}/devrel`)]), createdBy: `hostile: dev -> ../…/${canary}/devrel` },
+    ],
+    'hostile-proc': [{ tar: buildTar([symlink('proc', `${canary}/proc`)]), createdBy: `hostile: proc -> ${canary}/proc` }],
+    'hostile-sys': [{ tar: buildTar([symlink('sys', `${canary}/sys`)]), createdBy: `hostile: sys -> ${canary}/sys` }],
+    'hostile-etc': [
+      {
+        tar: buildTar([symlink('etc/hosts', `${canary}/etc/hosts`), symlink('etc/resolv.conf', `${canary}/etc/resolv.conf`), symlink('etc/hostname', `${canary}/etc/hostname`)]),
+        createdBy: `hostile: etc/hosts, etc/resolv.conf, etc/hostname -> ${canary}/etc/…`,
+      },
+    ],
+    'hostile-dirs': [
+      { tar: buildTar([symlink('run', `${canary}/run`), symlink('mnt', `${'../'.repeat(12)}${canary.slice(1)}/mnt`), symlink('work', `${canary}/work`)]), createdBy: `hostile: run, mnt, work -> ${canary}/…` },
     ],
   };
   for (const [name, layers] of Object.entries(images)) {

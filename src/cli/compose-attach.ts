@@ -37,7 +37,7 @@ export async function streamLogs(engine: Engine, records: ContainerRecord[], o: 
         for (const l of lines) out.write(`${pfx}${o.timestamps ? `${e.time} ` : ''}${l}\n`)
       }
       try {
-        for await (const e of readLogs(engine, r, {follow: o.follow, tail: o.tail, since: o.since, until: o.until})) write(e)
+        for await (const batch of readLogs(engine, r, {follow: o.follow, tail: o.tail, since: o.since, until: o.until})) for (const e of batch) write(e)
       } catch {
         // logging driver none, or removed meanwhile
       }

@@ -11,6 +11,7 @@ import {parseBytes} from '../engine/cgroup/resources.js'
 import {formatPlatform, parsePlatform} from '../engine/image/platform.js'
 import {ContainerOptions} from '../engine/spec/generate.js'
 import {checkIpcMode, checkPidMode, checkUtsMode} from '../engine/spec/namespaces.js'
+import {check, checkDomainname, checkLabelKey} from '../engine/spec/values.js'
 import {parseExpose} from '../engine/spec/expose.js'
 import {FlagSpec, ParsedFlags} from './argv.js'
 
@@ -56,15 +57,14 @@ export function parseContainerFlags(flags: ParsedFlags): Partial<ContainerOption
   const str = (k: string) => flags[k] as string | undefined
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const out: Partial<ContainerOptions> = {}
-  const labels = keyValues([...list('label-file').flatMap(readLabelFile), ...list('label')], '--label', 'empty')
+  const labelEntries = [...list('label-file').flatMap(readLabelFile), ...list('label')]
+  for (const e of labelEntries) check('-l, --label', e, (v) => checkLabelKey(v.split('=')[0], v))
+  const labels = keyValues(labelEntries, '--label', 'empty')
   if (Object.keys(labels).length > 0) out.labels = labels
   const annotations = keyValues(list('annotation'), '--annotation', 'error')
   if (Object.keys(annotations).length > 0) out.annotations = annotations
   const domainname = str('domainname')
-  if (domainname !== undefined) {
-    if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,253})?$/.test(domainname)) throw new UsageError(`invalid domainname ${JSON.stringify(domainname)}`, 'use letters, digits, dots and hyphens (at most 255 characters)')
-    out.domainname = domainname
-  }
+  if (domainname !== undefined) out.domainname = check('--domainname', domainname, checkDomainname)
   const shm = str('shm-size')
   if (shm !== undefined) out.shmSize = parseBytes(shm, '--shm-size')
   const pid = str('pid')

@@ -8,13 +8,19 @@ import {writeSync} from 'node:fs'
 import {renderError} from './errors.js'
 import {executeExec, executeRun} from './run-flags.js'
 
+/**
+ * Run, or report the error and exit. An error ends the command as it does under oclif: a
+ * download, an unpack or a socket still open below must not keep the process alive (the
+ * fast path otherwise ends when the event loop drains). stderr is a file, pipe or terminal,
+ * written synchronously on Linux, so the message is out before the exit.
+ */
 async function guarded(argv: string[], fn: () => Promise<number>): Promise<number> {
   try {
     return await fn()
   } catch (error) {
     const {text, exitCode} = renderError(error, argv.includes('--debug') || process.env.NCX_DEBUG === '1')
     process.stderr.write(text + '\n')
-    return exitCode
+    process.exit(exitCode)
   }
 }
 

@@ -8,11 +8,11 @@ import {DEFAULT_DETACH_KEYS, parseDetachKeys, runAttached} from '../engine/conta
 import {createContainer, runContainer} from '../engine/container/run.js'
 import {signalNumber} from '../engine/container/signals.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
+import {check, checkDnsOption, checkDnsSearch, checkHostname, checkIpAddress, checkNetworkAlias, parseExtraHost} from '../engine/spec/values.js'
 import {ContainerOptions, HealthOptions} from '../engine/spec/generate.js'
 import {PullPolicy, ensureImage} from './pull-policy.js'
 import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, parsePublishRange} from '../engine/network/networks.js'
 import {checkMac, isBridged, isSlirpMode, slirpOptions} from '../engine/network/attach.js'
-import {networkBackendProblem} from '../engine/network/netns.js'
 import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
 import {VOLUME_FLAGS, parseVolumeFlags} from './volume-flags.js'
 import {RESOURCE_FLAGS, parseCgroupFlags, parseResourceFlags} from './resource-flags.js'
@@ -131,18 +131,18 @@ function intFlag(value: string | undefined, flag: string): number | undefined {
 }
 
 /**
- * `--network` and friends. Docker's default is the bridge network; ncx defaults to it when
- * the network backend works here (slirp4netns, /dev/net/tun), else to `none` (`ncx info`
- * says why). As root the default stays `none` for now: `--network bridge` works, but the
- * rootful namespace is not tied to a user-namespace holder's life.
+ * `--network` and friends. Docker's default is the bridge network, rootless and rootful
+ * alike (NCX_DEFAULT_NETWORK or ncx.toml's default_network change it). Where the network
+ * backend cannot work (no slirp4netns, no usable /dev/net/tun), creating such a container
+ * fails with the reason and the fix (network/netns.ts requireNetworkBackend): never a
+ * silently offline container.
  */
 function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
   const fromFile = env.NCX_DEFAULT_NETWORK ? undefined : storePaths({env}).settings?.config.defaultNetwork // ncx.toml's default_network
   if (fromFile) env = {...env, NCX_DEFAULT_NETWORK: fromFile}
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
-  const rootful = process.getuid?.() === 0
   const given = list('network').map((n) => (n === 'default' ? DEFAULT_NETWORK : n))
-  let network = given[0] ?? env.NCX_DEFAULT_NETWORK ?? (rootful || networkBackendProblem(env) ? 'none' : DEFAULT_NETWORK)
+  let network = given[0] ?? env.NCX_DEFAULT_NETWORK ?? DEFAULT_NETWORK
   if (network === 'default') network = DEFAULT_NETWORK
   if (network === 'container:') throw new UsageError('--network container: needs a container name or ID')
   if (isSlirpMode(network)) slirpOptions(network)
@@ -167,14 +167,15 @@ function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
     if (!bridged) throw new UsageError('--ip needs a bridged network')
   }
   const addHosts = list('add-host').map((h) => {
-    const i = h.lastIndexOf(':') > 0 && !h.includes('=') ? h.indexOf(':') : h.indexOf('=')
-    if (i <= 0) throw new UsageError(`invalid argument ${JSON.stringify(h)} for "--add-host" flag: expected HOST:IP`)
-    const [name, addr] = [h.slice(0, i), h.slice(i + 1)]
-    const target = addr === 'host-gateway' ? (bridged || isSlirpMode(network) ? SLIRP_HOST : '127.0.0.1') : addr
-    if (addr !== 'host-gateway' && !/^[\d.]+$/.test(addr) && !addr.includes(':')) throw new UsageError(`invalid IP address in add-host: ${JSON.stringify(addr)}`)
+    const {name, address} = check('--add-host', h, parseExtraHost)
+    const target = address === 'host-gateway' ? (bridged || isSlirpMode(network) ? SLIRP_HOST : '127.0.0.1') : address
     return `${target}\t${name}`
   })
-  return {network, networks, mac, publish, publishAll, aliases, ip, dns: list('dns'), dnsSearch: list('dns-search'), dnsOptions: list('dns-option'), addHosts}
+  for (const a of aliases) check('--network-alias', a, checkNetworkAlias)
+  const dns = list('dns').map((d) => check('--dns', d, checkIpAddress))
+  const dnsSearch = list('dns-search').map((d) => check('--dns-search', d, checkDnsSearch))
+  const dnsOptions = list('dns-option').map((d) => check('--dns-option', d, checkDnsOption))
+  return {network, networks, mac, publish, publishAll, aliases, ip, dns, dnsSearch, dnsOptions, addHosts}
 }
 
 function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
@@ -195,6 +196,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const workdir = str('workdir')
   if (workdir !== undefined && !workdir.startsWith('/')) throw new UsageError(`the working directory '${workdir}' is invalid, it needs to be an absolute path`)
   const net = parseNetworkFlags(flags, env)
+  const hostname = str('hostname')
   const detach = bool('detach')
   const interactive = bool('interactive')
   const tty = bool('tty')
@@ -234,7 +236,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     env: envList(flags, env),
     workdir,
     user: str('user'),
-    hostname: str('hostname'),
+    hostname: hostname === undefined ? undefined : check('-h, --hostname', hostname, checkHostname),
     name: str('name'),
     rm: bool('rm'),
     interactive,

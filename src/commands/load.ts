@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base.js'
 import {UsageError} from '../engine/errors.js'
-import {loadArchive} from '../engine/image/archive.js'
+import {loadImages} from '../engine/image/archive.js'
 import {familiarName, parseReference} from '../engine/image/reference.js'
 
 export default class Load extends BaseCommand<typeof Load> {
@@ -21,7 +21,7 @@ export default class Load extends BaseCommand<typeof Load> {
     if (input && !existsSync(input)) throw new UsageError(`open ${input}: no such file or directory`)
     const source = input ? createReadStream(input) : process.stdin
     const engine = this.engine()
-    const loaded = await engine.adding(() => loadArchive(engine, source, input ?? 'stdin'))
+    const loaded = await loadImages(engine, source, input ?? 'stdin')
     if (quiet) return
     for (const {image, names} of loaded) {
       if (names.length === 0) this.log(`Loaded image ID: ${image.id}`)

@@ -9,6 +9,7 @@
  *   [registries]
  *   mirrors = ["https://mirror.example"]   # NCX_REGISTRY_MIRRORS (comma-separated) overrides it
  *   insecure = ["myhost:5000"]             # NCX_INSECURE_REGISTRIES adds to it
+ *   timeout = 30                           # seconds a registry may send nothing; NCX_REGISTRY_TIMEOUT overrides it
  *   [network]
  *   port_bypass = true                     # NCX_PORT_BYPASS=1|0 overrides it (README: port bypass)
  *
@@ -34,6 +35,8 @@ export interface FileConfig {
   cgroupManager?: CgroupManager
   registryMirrors?: string[]
   insecureRegistries?: string[]
+  /** `[registries] timeout`: seconds a registry connection may stay silent before the request fails. */
+  registryTimeout?: number
   /** `[network] port_bypass`: published TCP ports bypass the relay by default. */
   portBypass?: boolean
 }
@@ -47,7 +50,7 @@ export interface LoadedConfig {
 }
 
 const TOP_KEYS = ['data_root', 'run_root', 'default_network', 'cgroup_manager', 'registries', 'network']
-const REGISTRY_KEYS = ['mirrors', 'insecure']
+const REGISTRY_KEYS = ['mirrors', 'insecure', 'timeout']
 const NETWORK_KEYS = ['port_bypass']
 
 /** The config file for a config root (`NCX_CONFIG` overrides it). */
@@ -117,6 +120,10 @@ export function parseConfig(text: string, file: string, home?: string): FileConf
     if (mirrors) out.registryMirrors = mirrors
     const insecure = list('insecure')
     if (insecure) out.insecureRegistries = insecure
+    if (r.timeout !== undefined) {
+      if (typeof r.timeout !== 'number' || !(r.timeout > 0)) throw new UsageError(`${file}: registries.timeout must be a number of seconds above 0`)
+      out.registryTimeout = r.timeout
+    }
   }
   const n = table('network', NETWORK_KEYS)
   if (n !== undefined) {

@@ -4,6 +4,8 @@
  * an image is active when a container uses it; a container's size is its writable layer;
  * a volume is active while a container's record mounts it; the build cache is its records'
  * layers no image uses, plus RUN cache mounts (src/engine/build/prune.ts).
+ * Partial downloads kept for resuming a pull count in the Images row, as reclaimable: no
+ * image uses them, and image prune removes them.
  */
 import {lstatSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
@@ -73,6 +75,8 @@ export interface DiskUsage {
   /** diff-id → unpacked size. */
   layerSizes: Map<string, number>
   buildCache?: BuildCacheUsage
+  /** Interrupted downloads kept in tmp/ to resume (blob digest and bytes so far). */
+  partials: Array<{digest: string; size: number}>
 }
 
 /** One row of the summary table (Docker's `system df` without -v). */
@@ -119,7 +123,8 @@ export function diskUsage(engine: Engine): DiskUsage {
   })
   // Volumes are measured by the volume store inside the user namespace, where files of every owner are readable.
   const volumeUsage = engine.volumes.listWithSizes().map((v) => ({name: v.name, links: v.links, size: v.size}))
-  return {images: imageUsage, containers: containerUsage, volumes: volumeUsage, layersSize: [...layerSizes.values()].reduce((a, b) => a + b, 0), layerSizes, buildCache: buildCacheUsage(engine)}
+  const partials = engine.content.partials().map((p) => ({digest: p.digest, size: p.size}))
+  return {images: imageUsage, containers: containerUsage, volumes: volumeUsage, layersSize: [...layerSizes.values()].reduce((a, b) => a + b, 0), layerSizes, partials, buildCache: buildCacheUsage(engine)}
 }
 
 /** The four rows of `system df`. */
@@ -127,9 +132,10 @@ export function summarize(u: DiskUsage): UsageSummary[] {
   // Reclaimable image space: the layers no active image has (a shared layer of an active image stays).
   const active = u.images.filter((i) => i.containers > 0)
   const kept = new Set(active.flatMap((i) => i.layers))
-  const imagesReclaimable = [...u.layerSizes].filter(([d]) => !kept.has(d)).reduce((a, [, n]) => a + n, 0)
+  const partial = u.partials.reduce((a, p) => a + p.size, 0)
+  const imagesReclaimable = [...u.layerSizes].filter(([d]) => !kept.has(d)).reduce((a, [, n]) => a + n, 0) + partial
   return [
-    {Type: 'Images', TotalCount: u.images.length, Active: active.length, Size: u.layersSize, Reclaimable: imagesReclaimable},
+    {Type: 'Images', TotalCount: u.images.length, Active: active.length, Size: u.layersSize + partial, Reclaimable: imagesReclaimable},
     {
       Type: 'Containers',
       TotalCount: u.containers.length,

@@ -18,9 +18,12 @@ import {userInfo} from 'node:os'
 import {dirname, join} from 'node:path'
 
 import {CgroupInfo, detectCgroups} from './cgroup/detect.js'
+import type {CheckReport} from './check.js'
 import {networkBackendProblem} from './network/netns.js'
-import {subordinateRange, usernsBlocker} from './rootless/session.js'
+import type {BridgeProblem} from './network/networks.js'
+import {freeSubordinateRange, idRangeText, overlappingEntries, subordinateRange, usernsBlocker} from './rootless/session.js'
 import {StorePaths} from './store/paths.js'
+import {privateDirProblem, rootsOf} from './store/private.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -53,6 +56,10 @@ export interface DoctorHost {
   cgroups: () => CgroupInfo
   /** The storage driver probe (needs the user namespace); undefined when it cannot run. */
   storageDriver?: () => {name: string; reason?: string}
+  /** The TUN device slirp4netns opens (`/dev/net/tun`). */
+  tun?: string
+  /** The network namespace's bridges against their record (networks.ts bridgeReport); absent: not checked. */
+  bridges?: () => {holderPid: number; bridges: string[]; problems: BridgeProblem[]} | undefined
 }
 
 export const MIN_SUBORDINATE_IDS = 65536
@@ -138,15 +145,28 @@ function usernsChecks(host: DoctorHost): DoctorCheck[] {
 function idMapChecks(host: DoctorHost): DoctorCheck[] {
   const out: DoctorCheck[] = []
   const {name, uid, gid} = host.user
-  for (const [kind, file, id] of [['subuid', host.subuidFile, uid], ['subgid', host.subgidFile, gid]] as const) {
-    const text = readText(file)
+  const kinds = [['subuid', host.subuidFile, uid], ['subgid', host.subgidFile, gid]] as const
+  const texts = kinds.map(([, file]) => readText(file))
+  // A range no user has in either file: the same ids for uids and gids, shared with nobody.
+  const free = freeSubordinateRange(texts.map((t) => t ?? ''))
+  const freeText = free ? idRangeText(free) : 'FIRST-LAST'
+  kinds.forEach(([kind, file, id], i) => {
+    const text = texts[i]
+    const title = `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`
     const range = text === undefined ? undefined : subordinateRange(text, name, id)
-    const fix = `sudo usermod --add-${kind}s 100000-165535 ${name}`
-    if (text === undefined) out.push(check(kind, `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`, 'warn', `${file} does not exist: ncx maps only your own id (images owned by other users fail)`, fix))
-    else if (!range) out.push(check(kind, `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`, 'warn', `no range for ${name} (${id}): ncx maps only your own id (images owned by other users fail)`, fix))
-    else if (range.count < MIN_SUBORDINATE_IDS) out.push(check(kind, `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`, 'warn', `${range.count} ids from ${range.start}: fewer than ${MIN_SUBORDINATE_IDS}, ids above ${range.count} in images fail`, fix))
-    else out.push(check(kind, `subordinate ${kind === 'subuid' ? 'uids' : 'gids'} (${file})`, 'ok', `${range.count} ids from ${range.start}`))
-  }
+    const fix = `sudo usermod --add-${kind}s ${freeText} ${name}`
+    if (text === undefined) out.push(check(kind, title, 'warn', `${file} does not exist: ncx maps only your own id (images owned by other users fail)`, fix))
+    else if (!range) out.push(check(kind, title, 'warn', `no range for ${name} (${id}): ncx maps only your own id (images owned by other users fail)`, fix))
+    else {
+      const others = overlappingEntries(text, range, name, id)
+      const mine = idRangeText(range)
+      if (others.length > 0) {
+        const whose = others.map((e) => `${e.owner}'s ${idRangeText(e)}`).join(', ')
+        out.push(check(kind, title, 'warn', `your range ${mine} overlaps ${whose}: your containers and theirs can run as the same host ids (and reach each other's files)`, `sudo usermod --del-${kind}s ${mine} --add-${kind}s ${freeText} ${name}`))
+      } else if (range.count < MIN_SUBORDINATE_IDS) out.push(check(kind, title, 'warn', `${range.count} ids from ${range.start}: fewer than ${MIN_SUBORDINATE_IDS}, ids above ${range.count} in images fail`, fix))
+      else out.push(check(kind, title, 'ok', `${range.count} ids from ${range.start}`))
+    }
+  })
   for (const tool of ['newuidmap', 'newgidmap']) {
     const path = findOnPath(tool, host.env)
     if (!path) {
@@ -226,13 +246,21 @@ function storageChecks(host: DoctorHost, paths: StorePaths, usernsOk: boolean): 
 
 function networkChecks(host: DoctorHost, rootless: boolean): DoctorCheck[] {
   const out: DoctorCheck[] = []
-  const problem = networkBackendProblem(host.env)
+  const problem = networkBackendProblem(host.env, host.tun)
   const slirp = findOnPath('slirp4netns', host.env)
   out.push(
     problem
-      ? check('slirp4netns', 'rootless networking (slirp4netns, /dev/net/tun)', 'warn', `${problem.replace(/ \(.*\)$/, '')}: containers get --network none`, /\((.*)\)/.exec(problem)?.[1] ?? problem)
-      : check('slirp4netns', 'rootless networking (slirp4netns, /dev/net/tun)', 'ok', slirp ?? 'found'),
+      ? check('slirp4netns', 'container networking (slirp4netns, /dev/net/tun)', 'warn', `${problem.problem}: containers that need a network are refused (only --network none and host work)`, problem.fix)
+      : check('slirp4netns', 'container networking (slirp4netns, /dev/net/tun)', 'ok', slirp ?? 'found'),
   )
+  if (host.bridges) {
+    try {
+      out.push(bridgeCheck(host.bridges()))
+    } catch (error) {
+      // e.g. a store that is not the user's (the privacy checks above say so)
+      out.push(check('bridges', 'network bridges', 'warn', `not checked: ${(error as Error).message.split('\n')[0]}`))
+    }
+  }
   const sysctl = (name: string) => readText(join(host.procSys, name))?.trim()
   const portStart = sysctl('net/ipv4/ip_unprivileged_port_start')
   if (!rootless) out.push(check('ports', 'net.ipv4.ip_unprivileged_port_start', 'ok', 'running as root: every port can be published'))
@@ -246,6 +274,23 @@ function networkChecks(host: DoctorHost, rootless: boolean): DoctorCheck[] {
   else if (!(lo <= gid && gid <= hi)) out.push(check('ping', 'net.ipv4.ping_group_range', 'warn', `is "${ping.replace(/\s+/, ' ')}": your group ${gid} may not open ICMP sockets: slirp4netns cannot forward ping from containers`, 'sudo sysctl -w net.ipv4.ping_group_range="0 2147483647"'))
   else out.push(check('ping', 'net.ipv4.ping_group_range', 'ok', `is "${ping.replace(/\s+/, ' ')}"`))
   return out
+}
+
+const PROBLEM_TEXT: Record<BridgeProblem['kind'], string> = {
+  interrupted: 'its setup or removal was interrupted (a killed ncx)',
+  missing: 'recorded, but its link is missing from the network namespace',
+  unrecorded: 'its link exists but is not recorded',
+  orphaned: 'belongs to no network (left from a removed one)',
+}
+
+/** The bridges of the network namespace against their record (bridges.json) and networks.json. */
+function bridgeCheck(report: ReturnType<NonNullable<DoctorHost['bridges']>>): DoctorCheck {
+  const title = 'network bridges'
+  if (!report) return check('bridges', title, 'ok', 'no network namespace running (it is set up when a container needs it)')
+  if (report.problems.length === 0) return check('bridges', title, 'ok', `${report.bridges.length} bridge${report.bridges.length === 1 ? '' : 's'} in the network namespace of ncx-netns-hold ${report.holderPid}, as recorded`)
+  const detail = report.problems.map((p) => `bridge ${p.bridge}${p.network ? ` (network ${p.network})` : ''}: ${PROBLEM_TEXT[p.kind]}`).join('; ')
+  const net = report.problems.find((p) => p.network)?.network
+  return check('bridges', title, 'warn', `${detail} (containers on ${net ? `network ${net}` : 'it'} may fail to start until it is repaired)`, `start any container on a network (e.g. ncx run --rm${net && net !== 'bridge' ? ` --network ${net}` : ''} IMAGE true): ncx repairs every bridge first; or remove the network (ncx network rm NAME)`)
 }
 
 function cgroupChecks(host: DoctorHost): DoctorCheck[] {
@@ -280,6 +325,29 @@ function runtimeDirChecks(host: DoctorHost, paths: StorePaths): DoctorCheck[] {
   return [check('xdg_runtime_dir', 'XDG_RUNTIME_DIR', 'ok', xdg)]
 }
 
+/** The data root and the runtime directory: private to the user (docs/security.md). */
+function privacyChecks(host: DoctorHost, paths: StorePaths): DoctorCheck[] {
+  return rootsOf(paths).map(([path, options]) => {
+    const id = options.what === 'data root' ? 'data_root_private' : 'run_root_private'
+    const title = `${options.what} private to you`
+    let problem
+    try {
+      problem = privateDirProblem(path, options, host.user.uid)
+    } catch (error) {
+      return check(id, title, 'warn', `cannot check ${path}: ${(error as Error).message}`)
+    }
+    if (problem) return check(id, title, 'fail', problem.message, problem.hint)
+    let mode: number
+    try {
+      mode = statSync(path).mode & 0o777
+    } catch {
+      return check(id, title, 'ok', `${path} does not exist yet: ncx creates it with mode 0700`)
+    }
+    if (mode !== 0o700) return check(id, title, 'warn', `${path} has mode 0${mode.toString(8)}: other users may read what is in it until ncx makes it 0700 on its next use`, `chmod 700 ${path}`)
+    return check(id, title, 'ok', `${path} (0700)`)
+  })
+}
+
 /** Run every check. */
 export function runDoctor(paths: StorePaths, host: DoctorHost): DoctorReport {
   const userns = paths.rootless ? usernsChecks(host) : [check('userns', 'user namespaces', 'ok', 'running as root: not needed')]
@@ -289,11 +357,23 @@ export function runDoctor(paths: StorePaths, host: DoctorHost): DoctorReport {
     ...(paths.rootless ? idMapChecks(host) : []),
     ...runtimeChecks(host),
     ...runtimeDirChecks(host, paths),
+    ...privacyChecks(host, paths),
     ...storageChecks(host, paths, usernsOk),
     ...networkChecks(host, paths.rootless),
     ...cgroupChecks(host),
   ]
   return {checks, ok: checks.every((c) => c.status !== 'fail')}
+}
+
+/**
+ * The store's consistency (the read-only part of `system check`, without re-hashing blobs):
+ * what crashes and killed commands left. Containers still run with it: a warning.
+ */
+export function storeConsistencyCheck(report: CheckReport): DoctorCheck {
+  if (report.problems.length === 0) return check('store', 'store consistency', 'ok', 'nothing left over by crashes or killed commands')
+  const kinds = [...new Set(report.problems.map((p) => p.kind))]
+  const n = report.problems.length
+  return check('store', 'store consistency', 'warn', `${n} problem${n === 1 ? '' : 's'} left by crashes or killed commands (${kinds.join(', ')})`, 'ncx system check --repair (details: ncx system check)')
 }
 
 /** The real host, as ncx sees it (tests override pieces). */

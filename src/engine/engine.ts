@@ -1,11 +1,14 @@
+import {loadNative} from '../native/index.js'
 import {ContainerStore} from './container/store.js'
 import {ContentStore} from './image/content.js'
 import {ImageStore} from './image/store.js'
 import {SessionOptions, UsernsSession, ensureSession} from './rootless/session.js'
 import {StorageDriver, storageDriver} from './snapshot/driver.js'
 import {SnapshotStore} from './snapshot/store.js'
-import {withLock, withLockAsync} from './store/files.js'
+import {tryWithLock, withLock, withLockAsync} from './store/files.js'
+import {isNoSpace} from './store/space.js'
 import {StorePaths, layout, storePaths} from './store/paths.js'
+import {preparePrivateStore} from './store/private.js'
 import {VolumeStore} from './volume/store.js'
 import {runtimeSync} from './runtime.js'
 import {joinArgs} from './rootless/session.js'
@@ -31,6 +34,8 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions = {}) {
     this.paths = storePaths({dataRoot: options.dataRoot})
+    // umask 077 and both roots private (0700, ours) before anything is read or written there.
+    for (const w of preparePrivateStore(this.paths)) this.warn(w)
     this.content = new ContentStore(this.paths)
     this.images = new ImageStore(this.paths)
     this.snapshots = new SnapshotStore(this.paths, () => this.session())
@@ -54,14 +59,27 @@ export class Engine {
 
   /**
    * Writers of new content hold the GC lock shared; garbage collection holds it exclusive,
-   * so it never deletes blobs a concurrent load has stored but not yet recorded.
+   * so it never deletes blobs a concurrent load has stored but not yet recorded. When the
+   * disk filled up, what nothing uses is given back before the error goes up (see
+   * reclaimAfterNoSpace): partial downloads, and what the failed command stored.
    */
   async adding<T>(fn: () => Promise<T>): Promise<T> {
-    return withLockAsync(layout.lock(this.paths, 'gc'), fn, false)
+    try {
+      return await withLockAsync(layout.lock(this.paths, 'gc'), fn, false)
+    } catch (error) {
+      if (!isNoSpace(error)) throw error
+      const {reclaimAfterNoSpace} = await import('./image/remove.js')
+      throw reclaimAfterNoSpace(this, error)
+    }
   }
 
   collecting<T>(fn: () => T): T {
     return withLock(layout.lock(this.paths, 'gc'), fn, true)
+  }
+
+  /** `collecting` when no one is adding content right now; undefined otherwise. */
+  tryCollecting<T>(fn: () => T): {value: T} | undefined {
+    return tryWithLock(layout.lock(this.paths, 'gc'), fn, true)
   }
 
   /** The storage driver for container root file systems (probed once per data root). */

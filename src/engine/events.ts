@@ -73,7 +73,7 @@ export function recordEvent(paths: StorePaths, event: EngineEvent): void {
   const file = eventsPath(paths)
   try {
     if (existsSync(file) && statSync(file).size > MAX_BYTES) renameSync(file, `${file}.1`)
-    appendFileSync(file, JSON.stringify(event) + '\n')
+    appendFileSync(file, JSON.stringify(event) + '\n', {mode: 0o600})
   } catch {
     // the data root is gone or read-only: nothing to record into
   }

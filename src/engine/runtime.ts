@@ -29,7 +29,7 @@ export function runtimeStart(args: string[], options: {keepCode?: boolean} = {})
       if (r.code === 0) return r.stdout
       const exitCode = options.keepCode && r.code !== null && r.code > 0 ? r.code : 125
       const how = r.code === null ? `killed by signal ${r.signal}` : `exit status ${r.code}`
-      throw new NcxError(runtimeErrorText(r.stderr) ?? `ncx-runtime ${args[0]} failed: ${how}`, {exitCode})
+      throw new NcxError(runtimeErrorText(r.stderr) ?? `ncx-runtime ${args[0]} failed: ${how}`, {exitCode, ...runtimeErrnoCause(r.stderr)})
     },
   }
 }
@@ -49,6 +49,22 @@ export function runtimeAsync(args: string[], options: {keepCode?: boolean} = {})
       reject(new NcxError(runtimeErrorText(stderr) ?? `ncx-runtime ${args[0]} failed: ${error.message}`, {exitCode}))
     })
   })
+}
+
+/**
+ * The errno the runtime put in its error line (`"errno": 28` for ENOSPC), as a cause an
+ * NcxError can carry: store/space.ts recognises a full disk by it.
+ */
+export function runtimeErrnoCause(stderr: string | undefined): {cause?: Error} {
+  for (const line of (stderr ?? '').trim().split('\n').reverse()) {
+    try {
+      const parsed = JSON.parse(line) as {error?: unknown; errno?: unknown}
+      if (typeof parsed.error === 'string') return typeof parsed.errno === 'number' ? {cause: Object.assign(new Error(parsed.error), {errno: parsed.errno})} : {}
+    } catch {
+      // not a JSON line
+    }
+  }
+  return {}
 }
 
 /** The runtime reports failures as one JSON line `{"error": "...", "code": N}` on stderr. */

@@ -5,7 +5,7 @@
  */
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -57,7 +57,13 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
       chmodSync(empty, 0o644)
       const r = box.ncx(['system', 'doctor', '--subuid-file', empty])
       expect(r.stdout).to.match(/\[warn\] subordinate uids \(.*subuid-empty\): no range for /)
-      expect(r.stdout).to.match(/fix: sudo usermod --add-subuids 100000-165535 \S+/)
+      // A range no one has in /etc/subgid (the other file doctor reads), 65536 ids long.
+      const [, first, last] = /fix: sudo usermod --add-subuids (\d+)-(\d+) \S+/.exec(r.stdout) ?? []
+      expect(Number(last) - Number(first) + 1).to.equal(65536)
+      for (const line of readFileSync('/etc/subgid', 'utf8').split('\n').filter(Boolean)) {
+        const [, start, count] = line.split(':').map(Number)
+        expect(start + count <= Number(first) || start > Number(last), `${line} overlaps ${first}-${last}`).to.equal(true)
+      }
     })
 
     it('warns on newuidmap and slirp4netns missing from PATH', () => {
@@ -66,7 +72,7 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
       chmodSync(bin, 0o755)
       const r = box.ncx(['system', 'doctor'], {env: {PATH: bin}})
       expect(r.stdout).to.contain('[warn] newuidmap: not found on PATH').and.contain('fix: sudo apt-get install uidmap')
-      expect(r.stdout).to.contain('[warn] rootless networking (slirp4netns, /dev/net/tun): slirp4netns is not installed')
+      expect(r.stdout).to.contain('[warn] container networking (slirp4netns, /dev/net/tun): slirp4netns was not found on PATH')
     })
 
     it('fails (exit 1) when user namespaces are disabled or AppArmor restricts them', () => {

@@ -198,8 +198,35 @@ export class Sandbox {
   }
 
   /**
-   * Remove the containers (stopping their monitors), stop the user-namespace holder and delete
-   * the stores (inside the namespace, where needed).
+   * Kill the whole `ncx ARGS` process tree as soon as `when()` holds (polled every few ms:
+   * a state the command passes through, such as a marker file it writes). Resolves true when
+   * the kill landed in that state, false when the command finished first.
+   */
+  async killWhen(args: string[], when: () => boolean, timeoutMs = 60_000): Promise<boolean> {
+    const child = this.spawn(args, {detached: true, stdio: 'ignore'})
+    let exited = false
+    const gone = new Promise((r) => child.on('exit', () => r((exited = true))))
+    const deadline = Date.now() + timeoutMs
+    let hit = false
+    while (!exited && Date.now() < deadline) {
+      if (when()) {
+        hit = true
+        break
+      }
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // finished already
+    }
+    await gone
+    return hit
+  }
+
+  /**
+   * Remove the containers (stopping their monitors), stop the user-namespace holder and the
+   * network namespace, and delete the stores (inside the namespace, where needed).
    */
   destroy(): void {
     if (existsSync(join(this.root, 'containers'))) {
@@ -214,9 +241,12 @@ export class Sandbox {
       if (asRoot) spawnSync('runuser', ['-u', this.owner.name, '--', runtime, ...args])
       else spawnSync(runtime, args)
     }
-    if (existsSync(record)) {
+    // The holder, and the network namespace's supervisor (which outlives the holder: SIGTERM
+    // takes its holder and slirp4netns along).
+    for (const [file, signal] of [[record, 'SIGKILL'], [join(this.xdg, 'ncx', 'netns.json'), 'SIGTERM']] as const) {
+      if (!existsSync(file)) continue
       try {
-        process.kill((JSON.parse(readFileSync(record, 'utf8')) as {pid: number}).pid, 'SIGKILL')
+        process.kill((JSON.parse(readFileSync(file, 'utf8')) as {pid: number}).pid, signal)
       } catch {
         // already gone
       }

@@ -13,7 +13,7 @@
 import {ChildProcess, execFile, execFileSync, spawn} from 'node:child_process'
 import {createHash, createPublicKey, createSign, randomBytes, randomUUID, X509Certificate} from 'node:crypto'
 import {chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer, IncomingMessage, Server, ServerResponse} from 'node:http'
+import {createServer, get as httpGet, IncomingMessage, Server, ServerResponse} from 'node:http'
 import {AddressInfo, createServer as createNetServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -40,6 +40,8 @@ export interface RegistryOptions {
   tokenHeader?: 'kid' | 'x5c'
   /** `expires_in` of issued tokens and their `exp` claim, in seconds (default 300). */
   tokenExpiresIn?: number
+  /** Listen on this port (default: a free one the kernel picks); fails when it is taken. */
+  port?: number
 }
 
 /** One call to the token endpoint (the harness's own calls from `registryGet` are left out). */
@@ -91,6 +93,16 @@ process.on('exit', () => {
     rmSync(r.dir, {recursive: true, force: true})
   }
 })
+
+/** Whether `port` on 127.0.0.1 can be listened on right now. */
+export async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createNetServer()
+    srv.unref()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
+}
 
 /** A port nothing listens on right now (the kernel's pick). */
 export async function freePort(): Promise<number> {
@@ -311,13 +323,16 @@ async function waitReady(url: string, child: ChildProcess, logFile: string, dead
   try {
     for (;;) {
       if (exited) throw new Error(`docker-registry ${exited}:\n${readFileSync(logFile, 'utf8')}`)
-      try {
-        const r = await fetch(`${url}/v2/`, {signal: AbortSignal.timeout(1000)})
-        await r.arrayBuffer()
-        if (r.status === 200 || r.status === 401) return
-      } catch {
-        // not listening yet
-      }
+      // node:http, not fetch: fetch refuses the WHATWG "bad ports" (5060, …) a test may use.
+      const status = await new Promise<number | undefined>((resolve) => {
+        const req = httpGet(`${url}/v2/`, {timeout: 1000}, (res) => {
+          res.resume()
+          resolve(res.statusCode)
+        })
+        req.on('timeout', () => req.destroy())
+        req.on('error', () => resolve(undefined)) // not listening yet
+      })
+      if (status === 200 || status === 401) return
       if (Date.now() > deadline) throw new Error(`docker-registry did not answer ${url}/v2/ in time:\n${readFileSync(logFile, 'utf8')}`)
       await new Promise((r) => setTimeout(r, 20))
     }
@@ -342,6 +357,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 export async function startRegistry(opts: RegistryOptions = {}): Promise<Registry> {
   if (!existsSync(REGISTRY_BIN)) throw new Error(`${REGISTRY_BIN} not found: apt-get install docker-registry (see .ci/run)`)
   const auth = opts.auth ?? 'none'
+  // Another server on a fixed port would answer the readiness probe in our registry's place.
+  if (opts.port !== undefined && !(await portFree(opts.port))) throw new Error(`port ${opts.port} on 127.0.0.1 is in use`)
   const username = opts.username ?? 'ncxuser'
   const password = opts.password ?? 'ncxpass'
   const dir = mkdtempSync(join(tmpdir(), `ncx-registry-${auth}-`))
@@ -357,7 +374,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     const logFile = join(dir, 'registry.log')
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_'))) // env overrides config
     for (let attempt = 1; ; attempt++) {
-      const port = await freePort()
+      const port = opts.port ?? (await freePort())
       const url = `http://127.0.0.1:${port}`
       writeFileSync(join(dir, 'config.yml'), JSON.stringify(registryConfig(dir, port, auth, issuer?.realm), null, 2) + '\n') // JSON is YAML
       const fd = openSync(logFile, 'a')
@@ -371,7 +388,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
         await stopChild(child)
         live.delete(handle)
         // lost a race for the port: try another
-        if (attempt < 3 && /address already in use/.test(readFileSync(logFile, 'utf8'))) continue
+        if (attempt < 3 && opts.port === undefined && /address already in use/.test(readFileSync(logFile, 'utf8'))) continue
         throw err
       }
       const iss = issuer

@@ -51,8 +51,19 @@ describe('ncx.toml', () => {
     write('[registries]\nmirrors = ["https://toml-mirror"]\ninsecure = ["toml:5000"]\n')
     writeFileSync(join(home, '.config', 'ncx', 'registries.json'), JSON.stringify({'insecure-registries': ['json:5000'], 'registry-mirrors': ['https://json-mirror']}))
     const paths = storePaths({env: {HOME: home}, uid: 1000})
-    expect(registrySettings(paths, {HOME: home})).to.deep.equal({insecure: ['json:5000', 'toml:5000'], mirrors: ['https://json-mirror', 'https://toml-mirror']})
-    expect(registrySettings(paths, {HOME: home, NCX_REGISTRY_MIRRORS: 'https://env', NCX_INSECURE_REGISTRIES: 'env:1'})).to.deep.equal({insecure: ['json:5000', 'toml:5000', 'env:1'], mirrors: ['https://env']})
+    expect(registrySettings(paths, {HOME: home})).to.deep.equal({insecure: ['json:5000', 'toml:5000'], mirrors: ['https://json-mirror', 'https://toml-mirror'], timeoutMs: 30_000})
+    expect(registrySettings(paths, {HOME: home, NCX_REGISTRY_MIRRORS: 'https://env', NCX_INSECURE_REGISTRIES: 'env:1'})).to.deep.equal({insecure: ['json:5000', 'toml:5000', 'env:1'], mirrors: ['https://env'], timeoutMs: 30_000})
+  })
+
+  it('registry timeout: NCX_REGISTRY_TIMEOUT over [registries] timeout, 30 s by default', () => {
+    write('[registries]\ntimeout = 12.5\n')
+    const paths = storePaths({env: {HOME: home}, uid: 1000})
+    expect(registrySettings(paths, {HOME: home}).timeoutMs).to.equal(12_500)
+    expect(registrySettings(paths, {HOME: home, NCX_REGISTRY_TIMEOUT: '3'}).timeoutMs).to.equal(3000)
+    expect(() => registrySettings(paths, {HOME: home, NCX_REGISTRY_TIMEOUT: 'soon'})).to.throw('NCX_REGISTRY_TIMEOUT=soon is not a number of seconds above 0')
+    expect(() => parseConfig('[registries]\ntimeout = 0\n', 'f.toml')).to.throw('registries.timeout must be a number of seconds above 0')
+    write('')
+    expect(registrySettings(storePaths({env: {HOME: home}, uid: 1000}), {HOME: home}).timeoutMs).to.equal(30_000)
   })
 
   it('cgroup manager: environment, file, default', () => {

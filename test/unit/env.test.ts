@@ -30,7 +30,7 @@ describe('env (src/engine/spec/env.ts)', () => {
       expect(resolveEnvEntry('A', {})).to.equal(undefined)
     })
     it('rejects an empty name', () => {
-      expect(() => resolveEnvEntry('=v', {})).to.throw(UsageError, 'empty name')
+      expect(() => resolveEnvEntry('=v', {})).to.throw(UsageError, 'invalid argument "=v" for "-e, --env" flag: invalid environment variable: =v')
     })
   })
 
@@ -48,7 +48,7 @@ describe('env (src/engine/spec/env.ts)', () => {
     })
     it('rejects whitespace in a name, naming file and line', () => {
       const path = envFile('OK=1\n# c\nBAD NAME=2\n')
-      expect(() => parseEnvFile(path, {})).to.throw(UsageError, `${path}:3: variable name "BAD NAME" contains whitespace`)
+      expect(() => parseEnvFile(path, {})).to.throw(UsageError, `${path}:3: invalid env file: variable 'BAD NAME' contains whitespaces`)
     })
     it('rejects trailing whitespace after a bare name, as Docker does', () => {
       const path = envFile('NAME \n')

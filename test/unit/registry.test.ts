@@ -1,4 +1,6 @@
 import {expect} from 'chai'
+import {IncomingMessage, Server, ServerResponse, createServer} from 'node:http'
+import {AddressInfo} from 'node:net'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -6,6 +8,8 @@ import {join} from 'node:path'
 import {parsePlatform} from '../../src/engine/image/platform.js'
 import {parseChallenge, RegistryClient} from '../../src/engine/registry/client.js'
 import {isInsecure, registryBase} from '../../src/engine/registry/config.js'
+import {HttpTimeoutError} from '../../src/engine/registry/http.js'
+import {NcxError} from '../../src/engine/errors.js'
 import {authKey, lookupCredentials, removeCredentials, storeCredentials} from '../../src/engine/registry/credentials.js'
 import {parseServer} from '../../src/engine/registry/server.js'
 
@@ -107,38 +111,135 @@ describe('registry (src/engine/registry)', () => {
     })
   })
 
-  describe('RegistryClient errors and auth flow (injected fetch)', () => {
+  describe('RegistryClient errors and auth flow (a local HTTP server)', () => {
     const settings = {insecure: [], mirrors: []}
+    let server: Server | undefined
+    afterEach(async () => {
+      server?.closeAllConnections()
+      await new Promise((r) => server?.close(r) ?? r(undefined))
+      server = undefined
+    })
+
     it('answers a Bearer challenge with a token request carrying the scope, then retries', async () => {
       const calls: string[] = []
-      const fetchImpl = (async (url: string | URL, init?: RequestInit) => {
-        calls.push(`${init?.method ?? 'GET'} ${String(url)} ${(init?.headers as Record<string, string> | undefined)?.authorization ?? ''}`)
-        const u = String(url)
-        if (u.startsWith('https://auth.example/token')) return new Response(JSON.stringify({token: 'T1'}), {status: 200})
-        if ((init?.headers as Record<string, string>)?.authorization === 'Bearer T1') return new Response('{}', {status: 200, headers: {'content-type': 'application/vnd.oci.image.manifest.v1+json'}})
-        return new Response('', {status: 401, headers: {'www-authenticate': 'Bearer realm="https://auth.example/token",service="reg"'}})
-      }) as typeof fetch
-      const client = new RegistryClient({domain: 'reg.example', settings, fetchImpl})
+      const base = await serve((req, res) => {
+        calls.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`)
+        if (req.url!.startsWith('/token')) return res.end(JSON.stringify({token: 'T1'}))
+        if (req.headers.authorization === 'Bearer T1') return res.writeHead(200, {'content-type': 'application/vnd.oci.image.manifest.v1+json'}).end('{}')
+        res.writeHead(401, {'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="reg"`}).end()
+      })
+      const client = new RegistryClient({domain: 'reg.example', endpoint: base, settings})
       const m = await client.getManifest('team/app', 'v1')
       expect(m.mediaType).to.equal('application/vnd.oci.image.manifest.v1+json')
-      expect(calls[1]).to.equal('GET https://auth.example/token?service=reg&scope=repository%3Ateam%2Fapp%3Apull ')
+      expect(calls[1]).to.equal('GET /token?service=reg&scope=repository%3Ateam%2Fapp%3Apull ')
       expect(calls[2]).to.contain('Bearer T1')
     })
+
     it('retries a 503 then succeeds; gives a clear message for 429 and 404', async () => {
       let n = 0
-      const flaky = (async () => (++n < 2 ? new Response('', {status: 503}) : new Response('{}', {status: 200}))) as typeof fetch
-      await new RegistryClient({domain: 'r', settings, fetchImpl: flaky, retries: 2}).getManifest('a', 'b')
+      let mode = 'flaky'
+      const base = await serve((_req, res) => {
+        if (mode === 'flaky') return res.writeHead(++n < 2 ? 503 : 200).end('{}')
+        if (mode === 'limited') return res.writeHead(429).end()
+        res.writeHead(404).end(JSON.stringify({errors: [{code: 'MANIFEST_UNKNOWN', message: 'manifest unknown'}]}))
+      })
+      await new RegistryClient({domain: 'r', endpoint: base, settings, retries: 2}).getManifest('a', 'b')
       expect(n).to.equal(2)
-      const limited = (async () => new Response('', {status: 429})) as typeof fetch
-      await new RegistryClient({domain: 'r', settings, fetchImpl: limited, retries: 0}).getManifest('a', 'b').then(
+      mode = 'limited'
+      await new RegistryClient({domain: 'r', endpoint: base, settings, retries: 0}).getManifest('a', 'b').then(
         () => expect.fail('no error'),
         (e: Error) => expect(e.message).to.contain('toomanyrequests: r rate limit reached'),
       )
-      const missing = (async () => new Response(JSON.stringify({errors: [{code: 'MANIFEST_UNKNOWN', message: 'manifest unknown'}]}), {status: 404})) as typeof fetch
-      await new RegistryClient({domain: 'r', settings, fetchImpl: missing}).getManifest('a', 'b').then(
+      mode = 'missing'
+      await new RegistryClient({domain: 'r', endpoint: base, settings}).getManifest('a', 'b').then(
         () => expect.fail('no error'),
         (e: Error) => expect(e.message).to.equal('r/a:b: not found (manifest unknown: manifest unknown)'),
       )
     })
+
+    it('reaches a registry on a port of the WHATWG "bad ports" list (fetch refuses those)', async function () {
+      let base: string | undefined
+      for (const port of [5060, 5061, 6665, 6666, 6667, 6668, 6669, 10080]) {
+        try {
+          base = await serve((_req, res) => res.writeHead(200, {'content-type': 'application/vnd.oci.image.manifest.v1+json'}).end('{}'), port)
+          break
+        } catch {
+          // taken: the next one
+        }
+      }
+      if (!base) return this.skip() // every bad port is in use on this machine
+      const m = await new RegistryClient({domain: new URL(base).host, endpoint: base, settings}).getManifest('a', 'b')
+      expect(m.bytes.toString()).to.equal('{}')
+    })
+
+    it('keeps the Authorization header on its origin: a blob redirected elsewhere gets none', async () => {
+      let seen: string | undefined = 'not asked'
+      const storage = await serve((req, res) => {
+        seen = req.headers.authorization
+        res.end('blob')
+      })
+      const other = server!
+      server = undefined
+      try {
+        const base = await serve((req, res) => {
+          if (req.headers.authorization !== 'Basic dTpw') return res.writeHead(401, {'www-authenticate': 'Basic realm="r"'}).end()
+          res.writeHead(307, {location: `${storage}/data?sig=1`}).end()
+        })
+        const client = new RegistryClient({domain: 'r', endpoint: base, settings, credentials: {username: 'u', password: 'p'}})
+        const blob = await client.getBlob('a', `sha256:${'0'.repeat(64)}`)
+        const chunks: Buffer[] = []
+        for await (const c of blob.stream) chunks.push(c as Buffer)
+        expect(Buffer.concat(chunks).toString()).to.equal('blob')
+        expect(seen).to.equal(undefined)
+      } finally {
+        other.closeAllConnections()
+        other.close()
+      }
+    })
+
+    it('fails a registry that accepts and never answers within the idle deadline, with the knob in the hint', async () => {
+      const base = await serve(() => undefined) // never answers
+      const started = Date.now()
+      const error = await new RegistryClient({domain: 'stalled', endpoint: base, settings: {...settings, timeoutMs: 300}})
+        .getManifest('a', 'b')
+        .then(() => undefined, (e: NcxError) => e)
+      expect(Date.now() - started).to.be.below(5000)
+      expect(error?.message).to.equal('cannot reach registry stalled (GET /v2/a/manifests/b): ' + `${new URL(base).host} sent nothing for 0.3 s`)
+      expect(error?.hint).to.contain('NCX_REGISTRY_TIMEOUT')
+    })
+
+    it('fails a blob whose body stalls mid-way, but not a reader that is slower than the registry', async () => {
+      const size = 8 << 20
+      const base = await serve((req, res) => {
+        res.writeHead(200, {'content-length': String(size)})
+        if (req.url!.includes('stall')) return void res.write(Buffer.alloc(1000))
+        res.end(Buffer.alloc(size))
+      })
+      const client = new RegistryClient({domain: 'r', endpoint: base, settings: {...settings, timeoutMs: 300}})
+      const stalled = await client.getBlob('stall', `sha256:${'0'.repeat(64)}`)
+      const error = await (async () => {
+        for await (const _ of stalled.stream) void _
+      })().then(() => undefined, (e: Error) => e)
+      expect(error).to.be.instanceOf(HttpTimeoutError)
+      // A consumer that pauses for three deadlines while the registry waits on it is not a stall.
+      const slow = await client.getBlob('slow', `sha256:${'0'.repeat(64)}`)
+      let got = 0
+      for await (const chunk of slow.stream) {
+        if (got === 0) await new Promise((r) => setTimeout(r, 900))
+        got += (chunk as Buffer).length
+      }
+      expect(got).to.equal(size)
+    })
+
+    /** A server on 127.0.0.1 (`port`, else any): resolves to its base URL; closed after each test. */
+    async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void, port = 0): Promise<string> {
+      const s = createServer(handler)
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject)
+        s.listen(port, '127.0.0.1', () => resolve())
+      })
+      server = s
+      return `http://127.0.0.1:${(s.address() as AddressInfo).port}`
+    }
   })
 })

@@ -7,6 +7,7 @@
 use crate::state::rfc3339_nano;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::SystemTime;
 
 /// Docker splits lines longer than this into several entries.
@@ -92,6 +93,9 @@ impl LineSplitter {
 }
 
 /// An append-only json-file log with rotation.
+/// A container's output is the user's alone (docs/security.md), whatever the umask.
+const LOG_MODE: u32 = 0o600;
+
 pub struct JsonLog {
     path: String,
     file: Option<File>,
@@ -103,7 +107,7 @@ pub struct JsonLog {
 
 impl JsonLog {
     pub fn open(path: &str, max_size: u64, max_file: u32) -> std::io::Result<JsonLog> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = OpenOptions::new().create(true).append(true).mode(LOG_MODE).open(path)?;
         let size = file.metadata()?.len();
         Ok(JsonLog { path: path.into(), file: Some(file), size, max_size, max_file: max_file.max(1) })
     }
@@ -127,9 +131,9 @@ impl JsonLog {
                 let _ = std::fs::rename(format!("{}.{i}", self.path), format!("{}.{}", self.path, i + 1));
             }
             std::fs::rename(&self.path, format!("{}.1", self.path))?;
-            self.file = Some(OpenOptions::new().create(true).append(true).open(&self.path)?);
+            self.file = Some(OpenOptions::new().create(true).append(true).mode(LOG_MODE).open(&self.path)?);
         } else {
-            let f = OpenOptions::new().create(true).write(true).truncate(true).open(&self.path)?;
+            let f = OpenOptions::new().create(true).write(true).truncate(true).mode(LOG_MODE).open(&self.path)?;
             drop(f);
             self.file = Some(OpenOptions::new().append(true).open(&self.path)?);
         }
@@ -187,10 +191,23 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ncx-log-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c-json.log").to_string_lossy().into_owned();
+        // The log is private whatever the umask (docs/security.md): not 0666 under umask 000.
+        let old = unsafe { libc::umask(0) };
         let mut log = JsonLog::open(&path, 200, 3).unwrap();
         for i in 0..20 {
             log.write_entry("stdout", format!("line {i}\n").as_bytes(), UNIX_EPOCH).unwrap();
         }
+        let mut single = JsonLog::open(&format!("{path}-single"), 100, 1).unwrap();
+        for i in 0..20 {
+            single.write_entry("stdout", format!("line {i}\n").as_bytes(), UNIX_EPOCH).unwrap();
+        }
+        unsafe { libc::umask(old) };
+        use std::os::unix::fs::PermissionsExt;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let e = entry.unwrap();
+            assert_eq!(e.metadata().unwrap().permissions().mode() & 0o777, 0o600, "{:?}", e.file_name());
+        }
+        std::fs::remove_file(format!("{path}-single")).unwrap();
         let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         assert_eq!(names, vec!["c-json.log", "c-json.log.1", "c-json.log.2"]);

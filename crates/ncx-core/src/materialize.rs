@@ -90,6 +90,7 @@ pub fn apply_layer(src: &Path, dest: &Path, xattr_prefix: &str) -> Result<(), Ma
             // fifo / device: recreate; devices fail inside a user namespace and are skipped.
             if unsafe { libc::mknod(cpath(&to).as_ptr(), meta.mode(), meta.rdev()) } == 0 {
                 own(&to, &meta);
+                let _ = fs::set_permissions(&to, fs::Permissions::from_mode(meta.mode() & 0o7777)); // not the umask's
             }
         }
     }

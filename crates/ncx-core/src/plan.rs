@@ -26,6 +26,9 @@ impl RootfsMount {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
+    /// The container's own network namespace starts with `lo` down: bring it up (as runc,
+    /// Docker and podman do), so 127.0.0.1 works even with `--network none`.
+    LoopbackUp,
     RootPropagation { flags: u64 },
     MountRootfs { mount: RootfsMount, target: String },
     BindRootfs { path: String },
@@ -129,6 +132,9 @@ fn mount_step(m: &Mount) -> Step {
 pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Vec<Step> {
     let mut steps = Vec::new();
     let linux = spec.linux.clone().unwrap_or_default();
+    if spec.has_namespace("network") {
+        steps.push(Step::LoopbackUp);
+    }
     let prop = match linux.rootfs_propagation.as_str() {
         "shared" | "rshared" => libc::MS_SHARED,
         "private" | "rprivate" => libc::MS_PRIVATE,
@@ -216,16 +222,61 @@ impl std::fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
-fn join(root: &str, rel: &str) -> String {
-    format!("{}/{}", root.trim_end_matches('/'), rel.trim_start_matches('/'))
+/// `/dev/pts/ptmx` → (`/dev/pts`, `ptmx`): the directory to resolve inside the rootfs, and the name made in it.
+fn split_parent(path: &str) -> (&str, &str) {
+    let p = path.trim_end_matches('/');
+    match p.rfind('/') {
+        Some(i) => (&p[..i], &p[i + 1..]),
+        None => ("", p),
+    }
+}
+
+/// `dest` with `.`, `..` and repeated slashes folded, as an absolute path (`/x/../proc` → `/proc`).
+pub fn clean_path(dest: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in dest.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
+/// runc's rules for /proc and /sys: proc and sysfs go on ordinary directories of the image,
+/// never through a symlink it plants; nothing else is mounted on or under /proc (it would
+/// shadow the kernel's view the masked paths protect), except a bind of the host's /proc
+/// (`--pid host`, rootless).
+fn check_special_destination(sys: &mut dyn Sys, rootfs: &str, dest: &str, source: &str, fstype: &str) -> Result<(), SysError> {
+    let clean = clean_path(dest);
+    let refuse = |what: &'static str| Err(SysError { op: what, target: String::new(), errno: libc::EPERM });
+    if fstype == "proc" || fstype == "sysfs" || clean == "/proc" || clean == "/sys" {
+        if sys.symlink_in_path(rootfs, &clean)? {
+            return refuse("the destination is a symlink in the image (refused, as runc does)");
+        }
+    }
+    let under_proc = clean == "/proc" || clean.starts_with("/proc/");
+    if under_proc && fstype != "proc" && !(clean == "/proc" && clean_path(source) == "/proc") {
+        return refuse("nothing but proc may be mounted on or inside /proc (refused, as runc does)");
+    }
+    Ok(())
 }
 
 /// Execute the steps. Paths before pivot_root are resolved inside `rootfs` by the Sys.
 pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
-    let mut rootfs = String::from("/");
+    execute_from(sys, "/", steps)
+}
+
+/// `execute`, with `rootfs` the root the steps' paths resolve in until a rootfs step sets it.
+pub fn execute_from(sys: &mut dyn Sys, rootfs: &str, steps: &[Step]) -> Result<(), PlanError> {
+    let mut rootfs = rootfs.to_string();
     for step in steps {
         let ctx = |e: SysError| PlanError { step: describe(step), err: e };
         match step {
+            Step::LoopbackUp => sys.link_up("lo").map_err(ctx)?,
             Step::RootPropagation { flags } => sys.mount("", "/", "", *flags, "").map_err(ctx)?,
             Step::MountRootfs { mount, target } => {
                 rootfs = target.clone();
@@ -236,6 +287,7 @@ pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
                 sys.mount(path, path, "", (libc::MS_BIND | libc::MS_REC) as u64, "").map_err(ctx)?;
             }
             Step::Mount { dest, source, fstype, flags, data, readonly, fallback_rbind, propagation } => {
+                check_special_destination(sys, &rootfs, dest, source, fstype).map_err(ctx)?;
                 let is_bind = flags & libc::MS_BIND as u64 != 0;
                 let file = is_bind && !sys.is_dir(source);
                 // The destination is resolved inside the rootfs and held open; the mount goes
@@ -269,22 +321,37 @@ pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
                 }
             }
             Step::Device { dest, mode, major, minor, uid, gid } => {
-                let target = join(&rootfs, dest);
-                match sys.mknod(&target, *mode, libc::makedev(*major as u32, *minor as u32)) {
-                    Ok(()) => sys.chown(&target, *uid, *gid).map_err(ctx)?,
-                    // Inside a user namespace devices cannot be created: bind the host's.
+                // The parent is resolved inside the rootfs (an image's `dev -> /host/dir` leads to
+                // rootfs/host/dir, never to the host's), held open, and the node made in it by name.
+                let (dir, name) = split_parent(dest);
+                let parent = sys.prepare_target(&rootfs, dir, false).map_err(ctx)?;
+                let target = format!("{parent}/{name}");
+                let made = sys.mknod(&target, *mode, libc::makedev(*major as u32, *minor as u32));
+                let r = match made {
+                    Ok(()) => sys.chown(&target, *uid, *gid),
+                    Err(e) => Err(e),
+                };
+                sys.release_target(&parent);
+                match r {
+                    Ok(()) => {}
+                    // Inside a user namespace devices cannot be created: bind the host's onto a
+                    // file made (and held) inside the rootfs.
                     Err(e) if e.errno == libc::EPERM => {
-                        sys.touch(&target).map_err(ctx)?;
-                        sys.mount(dest, &target, "", libc::MS_BIND as u64, "").map_err(ctx)?;
+                        let file = sys.prepare_target(&rootfs, dest, true).map_err(ctx)?;
+                        let bound = sys.mount(dest, &file, "", libc::MS_BIND as u64, "");
+                        sys.release_target(&file);
+                        bound.map_err(ctx)?;
                     }
                     Err(e) => return Err(ctx(e)),
                 }
             }
             Step::Symlink { target, link } => {
-                let path = join(&rootfs, link);
-                if !sys.exists(&path) {
-                    sys.symlink(target, &path).map_err(ctx)?;
-                }
+                let (dir, name) = split_parent(link);
+                let parent = sys.prepare_target(&rootfs, dir, false).map_err(ctx)?;
+                let path = format!("{parent}/{name}");
+                let r = if sys.exists(&path) { Ok(()) } else { sys.symlink(target, &path) };
+                sys.release_target(&parent);
+                r.map_err(ctx)?;
             }
             Step::AttachTree { fd, dest } => {
                 let target = sys.prepare_target(&rootfs, dest, false).map_err(ctx)?;
@@ -324,6 +391,7 @@ pub fn execute(sys: &mut dyn Sys, steps: &[Step]) -> Result<(), PlanError> {
 
 fn describe(step: &Step) -> String {
     match step {
+        Step::LoopbackUp => "bring the loopback interface up".into(),
         Step::RootPropagation { .. } => "set mount propagation of /".into(),
         Step::MountRootfs { mount, target } => format!("mount {} rootfs on {target}", mount.fstype),
         Step::BindRootfs { path } => format!("bind rootfs {path}"),
@@ -433,6 +501,23 @@ mod tests {
     }
 
     #[test]
+    fn a_network_namespace_of_its_own_gets_lo_up_first_the_host_network_does_not() {
+        let mut sp = spec();
+        sp.linux.as_mut().unwrap().namespaces.push(Namespace { kind: "network".into(), path: String::new() });
+        let mut sys = RecordingSys::default();
+        execute(&mut sys, &plan(&sp, "/b/rootfs", None)).unwrap();
+        assert_eq!(sys.calls.first().map(String::as_str), Some("link_up lo"), "{:?}", sys.calls);
+        let mut failing = RecordingSys { fail: vec![("link_up".into(), libc::EPERM)], ..Default::default() };
+        let e = execute(&mut failing, &plan(&sp, "/b/rootfs", None)).unwrap_err();
+        assert_eq!(e.step, "bring the loopback interface up");
+        assert_eq!(failing.calls.len(), 1, "nothing is mounted after the failure");
+        // --network host: the host's interfaces are not touched.
+        let mut host = RecordingSys::default();
+        execute(&mut host, &plan(&spec(), "/b/rootfs", None)).unwrap();
+        assert!(!host.calls.iter().any(|c| c.starts_with("link_up")), "{:?}", host.calls);
+    }
+
+    #[test]
     fn option_flags_and_data_are_split() {
         let (flags, data, ro) = mount_flags(&["nosuid".into(), "ro".into(), "exec".into(), "mode=755".into(), "size=64k".into()]);
         assert_eq!(flags, libc::MS_NOSUID as u64);
@@ -513,6 +598,80 @@ mod tests {
         let err = execute(&mut sys, &steps).unwrap_err();
         assert_eq!(err.step, "mount bind on /data");
         assert!(!sys.calls.iter().any(|c| c.starts_with("pivot_root")));
+    }
+
+    #[test]
+    fn devices_and_dev_links_are_made_in_a_parent_resolved_inside_the_rootfs() {
+        let steps = plan(&spec(), "/b/rootfs", None);
+        let mut sys = RecordingSys::default();
+        execute(&mut sys, &steps).unwrap();
+        for (made, parent) in [("mknod /b/rootfs/dev/null", "prepare /b/rootfs/dev"), ("symlink pts/ptmx /b/rootfs/dev/ptmx", "prepare /b/rootfs/dev")] {
+            let i = sys.calls.iter().position(|c| c.starts_with(made)).unwrap_or_else(|| panic!("{made}: {:?}", sys.calls));
+            assert_eq!(sys.calls[i - 1], parent, "{:?}", sys.calls);
+        }
+        // The fallback bind goes onto a file prepared (made and held) inside the rootfs too.
+        let mut eperm = RecordingSys { fail: vec![("mknod".into(), libc::EPERM)], ..Default::default() };
+        execute(&mut eperm, &steps).unwrap();
+        let i = eperm.calls.iter().position(|c| c.starts_with("mount /dev/null /b/rootfs/dev/null")).unwrap();
+        assert_eq!(eperm.calls[i - 1], "prepare /b/rootfs/dev/null", "{:?}", eperm.calls);
+        assert!(!eperm.calls.iter().any(|c| c.starts_with("touch")), "{:?}", eperm.calls);
+    }
+
+    #[test]
+    fn proc_and_sys_must_not_be_symlinks_and_nothing_else_goes_on_or_under_proc() {
+        let mut sys = RecordingSys { symlinks: vec!["/b/rootfs/proc".into()], ..Default::default() };
+        let e = execute(&mut sys, &plan(&spec(), "/b/rootfs", None)).unwrap_err();
+        assert_eq!(e.step, "mount proc on /proc");
+        assert!(e.to_string().contains("symlink in the image"), "{e}");
+        assert!(!sys.calls.iter().any(|c| c.starts_with("mount proc")), "{:?}", sys.calls);
+        let mut sys = RecordingSys { symlinks: vec!["/b/rootfs/sys".into()], ..Default::default() };
+        assert_eq!(execute(&mut sys, &plan(&spec(), "/b/rootfs", None)).unwrap_err().step, "mount sysfs on /sys");
+        for dest in ["/proc", "/proc/sys/kernel", "/x/../proc/self", "//proc"] {
+            let m = Mount { destination: dest.into(), kind: "bind".into(), source: "/host/d".into(), options: vec!["rbind".into()] };
+            let mut sys = RecordingSys { existing: vec!["/host/d".into()], ..Default::default() };
+            let e = execute(&mut sys, &plan(&with_mounts(vec![m]), "/b/rootfs", None)).unwrap_err();
+            assert!(e.to_string().contains("inside /proc"), "{dest}: {e}");
+            assert!(!sys.calls.iter().any(|c| c.starts_with("mount /host/d")), "{dest}: {:?}", sys.calls);
+        }
+        // --pid host (rootless): the host's /proc bound on /proc is allowed; so is /procfoo.
+        for (dest, source) in [("/proc", "/proc"), ("/procfoo", "/host/d")] {
+            let m = Mount { destination: dest.into(), kind: "bind".into(), source: source.into(), options: vec!["rbind".into()] };
+            let mut sys = RecordingSys { existing: vec![source.into()], ..Default::default() };
+            execute(&mut sys, &plan(&with_mounts(vec![m]), "/b/rootfs", None)).unwrap();
+        }
+        assert_eq!(clean_path("/a/./b//../../proc/"), "/proc");
+    }
+
+    /// The real resolver: `dev` planted as a symlink to a host directory (absolute or relative)
+    /// gets the device nodes and links in the rootfs, and the host directory stays untouched.
+    #[test]
+    fn a_symlinked_dev_leads_inside_the_rootfs_never_to_the_host() {
+        use crate::sys::RealSys;
+        for (n, link) in ["abs", "rel"].iter().enumerate() {
+            let base = std::env::temp_dir().join(format!("ncx-plan-dev-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&base);
+            let (root, outside) = (base.join("a/b/rootfs"), base.join("outside"));
+            std::fs::create_dir_all(&root).unwrap();
+            std::fs::create_dir_all(&outside).unwrap();
+            let target = if *link == "abs" { outside.to_string_lossy().into_owned() } else { "../../../outside".to_string() };
+            std::os::unix::fs::symlink(&target, root.join("dev")).unwrap();
+            // A regular-file "device" (mknod S_IFREG needs no privileges) and the /dev links.
+            let steps = vec![
+                Step::Device { dest: "/dev/null".into(), mode: libc::S_IFREG | 0o644, major: 0, minor: 0, uid: unsafe { libc::getuid() }, gid: unsafe { libc::getgid() } },
+                Step::Symlink { target: "/proc/self/fd".into(), link: "/dev/fd".into() },
+                Step::Symlink { target: "pts/ptmx".into(), link: "/dev/ptmx".into() },
+            ];
+            // (no BindRootfs step: it needs a mount namespace; the rootfs is given directly)
+            let mut sys = RealSys;
+            let inner = execute_from(&mut sys, &root.to_string_lossy(), &steps);
+            assert!(inner.is_ok(), "{link}: {inner:?}");
+            assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "{link}: the host directory was written");
+            let inside = if *link == "abs" { root.join(outside.strip_prefix("/").unwrap()) } else { root.join("outside") };
+            for name in ["null", "fd", "ptmx"] {
+                assert!(std::fs::symlink_metadata(inside.join(name)).is_ok(), "{link}: {name} not made in the rootfs at {inside:?}");
+            }
+            let _ = std::fs::remove_dir_all(&base);
+        }
     }
 
     /// The real resolver: symlinks planted in an image at a mount destination stay inside the rootfs.

@@ -1,6 +1,7 @@
 //! rtnetlink requests, as bytes: what `ip link add … type veth peer …`, `ip addr add`,
 //! `ip link set … up` and `ip route replace default …` send to the kernel. Building them needs
-//! no privileges (unit-tested here); the runtime sends them on a NETLINK_ROUTE socket.
+//! no privileges (unit-tested here); the runtime sends them on a NETLINK_ROUTE socket
+//! (`request` sends one and waits for its acknowledgement).
 
 use std::net::Ipv4Addr;
 
@@ -177,6 +178,41 @@ pub fn parse_ack(buf: &[u8]) -> Result<(), i32> {
 
 fn libc_eproto() -> i32 {
     71
+}
+
+/// Send one request on a fresh NETLINK_ROUTE socket of the caller's network namespace and
+/// wait for the kernel's acknowledgement (Err: the errno).
+pub fn request(msg: &[u8]) -> Result<(), i32> {
+    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
+    if fd < 0 {
+        return Err(crate::sys::errno());
+    }
+    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    let to = &kernel as *const libc::sockaddr_nl as *const libc::sockaddr;
+    let sent = unsafe { libc::sendto(fd, msg.as_ptr() as *const libc::c_void, msg.len(), 0, to, std::mem::size_of::<libc::sockaddr_nl>() as u32) };
+    let out = if sent < 0 {
+        Err(crate::sys::errno())
+    } else {
+        let mut buf = [0u8; 1024];
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+        if n < 0 {
+            Err(crate::sys::errno())
+        } else {
+            parse_ack(&buf[..n as usize])
+        }
+    };
+    unsafe { libc::close(fd) };
+    out
+}
+
+/// `ip link set NAME up` in the caller's network namespace.
+pub fn set_up(name: &str) -> Result<(), i32> {
+    let c = crate::sys::cstr(name);
+    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+        0 => Err(crate::sys::errno()),
+        index => request(&link_up(1, index)),
+    }
 }
 
 #[cfg(test)]

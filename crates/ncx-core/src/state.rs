@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One health probe result, as Docker's `State.Health.Log[]`.
@@ -89,7 +90,8 @@ impl State {
     /// would sit in the path of every `run -d`.
     pub fn write(&self, path: &str) -> std::io::Result<()> {
         let tmp = format!("{path}.tmp-{}", std::process::id());
-        let mut f = std::fs::File::create(&tmp)?;
+        // 0600 whatever the umask: the state is the user's alone (docs/security.md).
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         f.write_all(&serde_json::to_vec(self).unwrap_or_default())?;
         drop(f);
         std::fs::rename(&tmp, path)
@@ -249,7 +251,13 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("state.json").to_string_lossy().into_owned();
         let s = State { status: "running".into(), pid: 42, monitor_pid: 7, restart_count: 1, ..Default::default() };
-        s.write(&path).unwrap();
+        // Private whatever the umask (docs/security.md): not 0666 under umask 000.
+        let old = unsafe { libc::umask(0) };
+        let written = s.write(&path);
+        unsafe { libc::umask(old) };
+        written.unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(State::read(&path), Some(s));
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temp file left");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -61,6 +61,8 @@ pub trait Sys {
     /// `/`), create it as a directory (or an empty file) when missing, and return a path
     /// that names exactly the resolved object.
     fn prepare_target(&mut self, root: &str, rel: &str, file: bool) -> SysResult<String>;
+    /// Is some existing component of `rel`, walked inside `root` without following anything, a symlink?
+    fn symlink_in_path(&mut self, root: &str, rel: &str) -> SysResult<bool>;
     /// Done with a target `prepare_target` returned (closes the fd it holds).
     fn release_target(&mut self, _target: &str) {}
     /// Remount `path` read-only, keeping the flags the kernel locks in a user namespace.
@@ -82,6 +84,26 @@ pub trait Sys {
         let rc = check(unsafe { libc::setns(fd, nstype) }, "setns", what).map(|_| ());
         unsafe { libc::close(fd) };
         rc
+    }
+    /// Bring a network interface of the caller's network namespace up (`ip link set NAME
+    /// up`, over rtnetlink): the loopback of a container's own namespace.
+    fn link_up(&mut self, name: &str) -> SysResult<()> {
+        crate::rtnl::set_up(name).map_err(|errno| SysError { op: "set link up", target: name.into(), errno })
+    }
+    /// The identity of an open namespace (its device and inode): two fds name the same
+    /// namespace exactly when their identities are equal.
+    fn ns_ident(&mut self, fd: RawFd) -> SysResult<String> {
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        check(unsafe { libc::fstat(fd, &mut st) }, "fstat namespace", "")?;
+        Ok(format!("{}:{}", st.st_dev, st.st_ino))
+    }
+    /// The user namespace that owns the namespace open at `fd` (`NS_GET_USERNS`), as a new fd.
+    fn ns_owner(&mut self, fd: RawFd) -> SysResult<RawFd> {
+        check(unsafe { libc::ioctl(fd, libc::NS_GET_USERNS as _) }, "get the owning user namespace", "")
+    }
+    /// Close an fd `open_ns` or `ns_owner` returned that is not handed to `setns`.
+    fn close_ns(&mut self, fd: RawFd) {
+        unsafe { libc::close(fd) };
     }
     /// A detached copy of the mount tree at `path` (`open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)`):
     /// it can be attached in another mount namespace with `attach_tree`.
@@ -280,6 +302,35 @@ impl Sys for RealSys {
         }
     }
 
+    fn symlink_in_path(&mut self, root: &str, rel: &str) -> SysResult<bool> {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let rootc = cstr(root);
+        let raw = unsafe { libc::open(rootc.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        if raw < 0 {
+            return Err(SysError { op: "open rootfs", target: root.to_string(), errno: errno() });
+        }
+        let mut dir = unsafe { OwnedFd::from_raw_fd(raw) };
+        for comp in rel.split('/').filter(|c| !c.is_empty() && *c != ".") {
+            let name = cstr(comp);
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } < 0 {
+                return if errno() == libc::ENOENT { Ok(false) } else { Err(SysError { op: "lstat", target: rel.to_string(), errno: errno() }) };
+            }
+            if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+                return Ok(true);
+            }
+            if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                return Ok(false);
+            }
+            let next = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+            if next < 0 {
+                return Err(SysError { op: "open", target: rel.to_string(), errno: errno() });
+            }
+            dir = unsafe { OwnedFd::from_raw_fd(next) };
+        }
+        Ok(false)
+    }
+
     fn remount_readonly(&mut self, path: &str) -> SysResult<()> {
         let p = cstr(path);
         let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
@@ -302,11 +353,20 @@ impl Sys for RealSys {
 }
 
 /// Records every call; fails the calls whose op+target are listed in `fail`.
+///
+/// Namespaces: `/proc/self/ns/*`, and the paths listed in `existing`, are "ours"; every
+/// other namespace file is a namespace of its own. The owner of a process's namespaces is
+/// its own user namespace unless `owners` says otherwise (`("/proc/8/ns/mnt", "self")`:
+/// owned by our user namespace). `open` lists the namespace fds not closed yet.
 #[derive(Default)]
 pub struct RecordingSys {
     pub calls: Vec<String>,
     pub fail: Vec<(String, i32)>,
     pub existing: Vec<String>,
+    /// Paths (rootfs + destination, as `prepare` prints them) that are symlinks in the image.
+    pub symlinks: Vec<String>,
+    pub owners: Vec<(String, String)>,
+    pub open: Vec<(RawFd, String)>,
 }
 
 impl RecordingSys {
@@ -364,6 +424,10 @@ impl Sys for RecordingSys {
         self.record(format!("prepare {path}"))?;
         Ok(path)
     }
+    fn symlink_in_path(&mut self, root: &str, rel: &str) -> SysResult<bool> {
+        let path = format!("{}/{}", root.trim_end_matches('/'), rel.trim_start_matches('/'));
+        Ok(self.symlinks.iter().any(|l| path == *l || path.starts_with(&format!("{l}/"))))
+    }
     fn remount_readonly(&mut self, path: &str) -> SysResult<()> {
         self.record(format!("remount_ro {path}"))
     }
@@ -380,10 +444,40 @@ impl Sys for RecordingSys {
     }
     fn open_ns(&mut self, path: &str) -> SysResult<RawFd> {
         self.record(format!("open {path}"))?;
-        Ok(100 + self.calls.len() as RawFd)
+        let fd = 100 + self.calls.len() as RawFd;
+        self.open.push((fd, path.to_string()));
+        Ok(fd)
     }
-    fn setns(&mut self, _fd: RawFd, _nstype: i32, what: &str) -> SysResult<()> {
+    fn setns(&mut self, fd: RawFd, _nstype: i32, what: &str) -> SysResult<()> {
+        self.open.retain(|(f, _)| *f != fd);
         self.record(format!("setns {what}"))
+    }
+    fn ns_ident(&mut self, fd: RawFd) -> SysResult<String> {
+        let path = self.open.iter().find(|(f, _)| *f == fd).map(|(_, p)| p.clone()).unwrap_or_default();
+        if let Some(owner) = path.strip_prefix("owner:") {
+            return Ok(owner.to_string());
+        }
+        let ours = path.starts_with("/proc/self/") || self.existing.iter().any(|p| *p == path);
+        Ok(if ours { format!("self:{}", path.rsplit('/').next().unwrap_or("")) } else { path })
+    }
+    fn ns_owner(&mut self, fd: RawFd) -> SysResult<RawFd> {
+        let path = self.open.iter().find(|(f, _)| *f == fd).map(|(_, p)| p.clone()).unwrap_or_default();
+        self.record(format!("owner {path}"))?;
+        let owner = match self.owners.iter().find(|(p, _)| *p == path) {
+            Some((_, o)) if o == "self" => "self:user".to_string(),
+            Some((_, o)) => o.clone(),
+            None => {
+                let user = format!("{}/user", path.rsplit_once('/').map(|(d, _)| d).unwrap_or(""));
+                let ours = user.starts_with("/proc/self/") || self.existing.iter().any(|p| *p == user);
+                if ours { "self:user".to_string() } else { user }
+            }
+        };
+        let fd = 100 + self.calls.len() as RawFd;
+        self.open.push((fd, format!("owner:{owner}")));
+        Ok(fd)
+    }
+    fn close_ns(&mut self, fd: RawFd) {
+        self.open.retain(|(f, _)| *f != fd);
     }
     fn clone_tree(&mut self, path: &str) -> SysResult<RawFd> {
         self.record(format!("clone_tree {path}"))?;
@@ -391,6 +485,9 @@ impl Sys for RecordingSys {
     }
     fn attach_tree(&mut self, _fd: RawFd, target: &str) -> SysResult<()> {
         self.record(format!("attach_tree {target}"))
+    }
+    fn link_up(&mut self, name: &str) -> SysResult<()> {
+        self.record(format!("link_up {name}"))
     }
 }
 
@@ -402,5 +499,67 @@ pub fn set_cloexec(fd: RawFd, on: bool) {
             let nf = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
             libc::fcntl(fd, libc::F_SETFD, nf);
         }
+    }
+}
+
+/// Close every descriptor from 3 up except those in `keep` (a container's process starts with
+/// stdio only: an inherited descriptor, a directory in particular, is a way out of its root
+/// through /proc/self/fd/N). close_range(2) where the kernel has it (5.9+), else each
+/// descriptor below the soft RLIMIT_NOFILE. Only async-signal-safe calls and no allocation:
+/// usable after fork.
+pub fn close_fds_except(keep: &[RawFd]) {
+    let mut first: RawFd = 3;
+    loop {
+        // The lowest kept descriptor at or above `first` ends this range.
+        let next = keep.iter().copied().filter(|k| *k >= first).min();
+        let last = next.map_or(RawFd::MAX, |k| k - 1);
+        if first <= last {
+            close_range(first, last);
+        }
+        match next {
+            Some(k) if k < RawFd::MAX => first = k + 1,
+            _ => break,
+        }
+    }
+}
+
+fn close_range(first: RawFd, last: RawFd) {
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, last as libc::c_uint, 0 as libc::c_uint) };
+    if rc == 0 {
+        return;
+    }
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 { lim.rlim_cur.min(1 << 20) as RawFd } else { 1024 };
+    for fd in first..=last.min(top) {
+        unsafe { libc::close(fd) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In a forked child (the test harness is multithreaded and its own fds must stay open):
+    /// fds 100 and 1000 are closed, the kept ones and stdio stay.
+    #[test]
+    fn close_fds_except_keeps_stdio_and_the_ones_asked_for() {
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            unsafe {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+                for fd in [100, 1000, 57, 58, 60] {
+                    libc::dup2(null, fd);
+                }
+                close_fds_except(&[60, 57, 58]);
+                let open = |fd: RawFd| libc::fcntl(fd, libc::F_GETFD) >= 0;
+                let ok = !open(100) && !open(1000) && !open(null) && open(57) && open(58) && open(60) && open(0) && open(1) && open(2);
+                close_fds_except(&[]);
+                libc::_exit(if ok && !open(57) && !open(60) { 0 } else { 1 });
+            }
+        }
+        let mut st = 0;
+        unsafe { libc::waitpid(pid, &mut st, 0) };
+        assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "status {st:#x}");
     }
 }

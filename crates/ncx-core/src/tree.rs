@@ -459,6 +459,7 @@ pub fn copy_entry(sdir: RawFd, sname: &CStr, ddir: RawFd, dname: &CStr, follow: 
             clear_for_file(ddir, dname)?;
             // Devices cannot be made in a user namespace: skipped, as tar does.
             if unsafe { libc::mknodat(ddir, dname.as_ptr(), st.st_mode, st.st_rdev) } == 0 {
+                unsafe { libc::fchmodat(ddir, dname.as_ptr(), st.st_mode & 0o7777, 0) }; // not the umask's
                 set_times(ddir, Some(dname), &st);
             }
             Ok(0)

@@ -29,6 +29,17 @@ impl std::fmt::Display for UnpackError {
 
 impl std::error::Error for UnpackError {}
 
+impl UnpackError {
+    /// The errno of a failed system call (ENOSPC when the layer's file system is full), so the
+    /// caller can name the cause and where it happened.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            UnpackError::Io { err, .. } => err.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> UnpackError {
     let what = what.into();
     move |err| UnpackError::Io { what, err }
@@ -139,6 +150,22 @@ struct Unpacker {
     root: OwnedFd,
     opts: UnpackOptions,
     report: UnpackReport,
+    /// Copy buffer for file contents.
+    buf: Vec<u8>,
+}
+
+/// Copy `from` into `to`: an error reading the layer is a malformed or cut stream, an error
+/// writing is the destination's (ENOSPC …); the two are reported apart.
+fn copy_file_data<R: Read, W: Write>(from: &mut R, to: &mut W, buf: &mut [u8], shown: &str) -> Result<(), UnpackError> {
+    loop {
+        let n = match from.read(buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(UnpackError::Format(format!("reading {shown}: {e}"))),
+        };
+        to.write_all(&buf[..n]).map_err(io_err(format!("write {shown}")))?;
+    }
 }
 
 impl Unpacker {
@@ -154,6 +181,12 @@ impl Unpacker {
                     let r = unsafe { libc::mkdirat(dir.as_raw_fd(), cn.as_ptr(), 0o755) };
                     if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
                         return Err(io_err(format!("create directory {}", comps[..=i].join("/")))(io::Error::last_os_error()));
+                    }
+                    if r == 0 {
+                        // 0755 as containerd makes a directory the tar does not list, whatever the
+                        // umask (ncx runs under 077, which would leave it 0700).
+                        rc(unsafe { libc::fchmodat(dir.as_raw_fd(), cn.as_ptr(), 0o755, 0) })
+                            .map_err(io_err(format!("chmod {}", comps[..=i].join("/"))))?;
                     }
                     dir = open_in_root(self.root.as_raw_fd(), &comps[..=i].join("/"), libc::O_PATH | libc::O_DIRECTORY)
                         .map_err(io_err(format!("open directory {}", comps[..=i].join("/"))))?;
@@ -247,7 +280,7 @@ impl Unpacker {
                     return Err(io_err(format!("create {shown}"))(io::Error::last_os_error()));
                 }
                 let mut file = unsafe { File::from_raw_fd(fd) };
-                io::copy(entry, &mut file).map_err(io_err(format!("write {shown}")))?;
+                copy_file_data(entry, &mut file, &mut self.buf, &shown)?;
                 if unsafe { libc::fchown(fd, uid as u32, gid as u32) } < 0 {
                     self.report.unmapped_owners += 1;
                 }
@@ -292,6 +325,8 @@ impl Unpacker {
                     self.report.skipped_devices += 1;
                 } else {
                     self.chown(d, &cn, uid, gid);
+                    // mknod's mode went through the umask: the tar's mode, exactly.
+                    unsafe { libc::fchmodat(d, cn.as_ptr(), mode, 0) };
                 }
             }
             _ => {} // pax global headers and other metadata-only entries
@@ -324,7 +359,7 @@ pub fn unpack<R: Read + 'static>(reader: R, dest: &str, opts: UnpackOptions) -> 
     let plain = decompressed(reader).map_err(io_err("read layer"))?;
     let hashing = HashingReader { inner: plain, hasher: Sha256::new(), count: 0 };
     let mut archive = tar::Archive::new(hashing);
-    let mut unpacker = Unpacker { root, opts, report: UnpackReport::default() };
+    let mut unpacker = Unpacker { root, opts, report: UnpackReport::default(), buf: vec![0; 64 * 1024] };
     {
         let entries = archive.entries().map_err(|e| UnpackError::Format(e.to_string()))?;
         for entry in entries {
@@ -351,5 +386,51 @@ mod tests {
         assert_eq!(clean_components(b"a/../b").unwrap(), vec!["b"]);
         assert!(matches!(clean_components(b"../x"), Err(UnpackError::Escape { .. })));
         assert!(matches!(clean_components(b"a/../../x"), Err(UnpackError::Escape { .. })));
+    }
+
+    /// A writer that takes `room` bytes, then fails as a full file system does.
+    struct FullDisk {
+        room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A reader that gives `len` bytes, then fails as a cut stream does.
+    struct Cut {
+        len: usize,
+    }
+
+    impl Read for Cut {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.len == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected end of file"));
+            }
+            let n = buf.len().min(self.len);
+            self.len -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_a_write_error_with_its_errno_and_a_cut_stream_is_not() {
+        let mut buf = vec![0; 4096];
+        let full = copy_file_data(&mut io::repeat(7).take(10_000), &mut FullDisk { room: 5000 }, &mut buf, "big").unwrap_err();
+        assert_eq!(full.raw_os_error(), Some(libc::ENOSPC));
+        assert_eq!(full.to_string(), format!("write big: {}", io::Error::from_raw_os_error(libc::ENOSPC)));
+        let cut = copy_file_data(&mut Cut { len: 100 }, &mut io::sink(), &mut buf, "big").unwrap_err();
+        assert_eq!(cut.raw_os_error(), None);
+        assert_eq!(cut.to_string(), "layer is not a valid tar stream: reading big: unexpected end of file");
     }
 }

@@ -1,5 +1,6 @@
 //! The per-user held user namespace: creation (with newuidmap/newgidmap or a single-id
-//! map written directly) and joining it later with setns.
+//! map written directly), taking it over again after its holder died (`adopt`), and
+//! joining it later with setns.
 
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
@@ -20,6 +21,8 @@ pub enum UsernsError {
     Map { tool: String, detail: String },
     Join { pid: i32, errno: i32 },
     Fork(i32),
+    /// The namespace of that process is not the one recorded (or cannot be held).
+    Adopt { pid: i32, reason: String },
 }
 
 impl std::fmt::Display for UsernsError {
@@ -38,6 +41,7 @@ impl std::fmt::Display for UsernsError {
                 std::io::Error::from_raw_os_error(*errno)
             ),
             UsernsError::Fork(e) => write!(f, "fork: {}", std::io::Error::from_raw_os_error(*e)),
+            UsernsError::Adopt { pid, reason } => write!(f, "cannot take over the user namespace of process {pid}: {reason}"),
         }
     }
 }
@@ -179,6 +183,13 @@ fn holder_child(mut c2p: std::fs::File, mut p2c: std::fs::File) -> ! {
         if p2c.read(&mut b).unwrap_or(0) != 1 || b[0] != b'g' {
             libc::_exit(1);
         }
+    }
+    hold()
+}
+
+/// The holder's life once it is in its namespace: its own session, nothing open, asleep.
+fn hold() -> ! {
+    unsafe {
         libc::setsid();
         libc::chdir(c"/".as_ptr());
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
@@ -195,6 +206,96 @@ fn holder_child(mut c2p: std::fs::File, mut p2c: std::fs::File) -> ! {
     }
 }
 
+fn ns_inode(fd: RawFd) -> Option<(u64, u64)> {
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    (unsafe { libc::fstat(fd, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+}
+
+/// The lines of a uid_map/gid_map file as read from the parent namespace.
+pub fn parse_map_file(text: &str) -> Vec<IdMap> {
+    text.lines()
+        .filter_map(|l| {
+            let v: Vec<u32> = l.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+            (v.len() == 3).then(|| IdMap { container: v[0], host: v[1], size: v[2] })
+        })
+        .collect()
+}
+
+/// Take over the user namespace that process `pid` runs in, with a new holder (returned):
+/// after the holder was killed, that namespace lives on in the containers, monitors and
+/// network holder still in it, and a new namespace would leave them out of reach of every
+/// later command (and of their network). `inode` is the namespace's inode the old holder
+/// recorded; its owner (us), its parent (our namespace) and its mappings are checked too,
+/// so no other namespace that reuses the number is taken.
+pub fn adopt(pid: i32, inode: u64, uid: &[IdMap], gid: &[IdMap]) -> Result<i32, UsernsError> {
+    let refuse = |reason: String| UsernsError::Adopt { pid, reason };
+    let path = crate::sys::cstr(&format!("/proc/{pid}/ns/user"));
+    let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if raw < 0 {
+        return Err(refuse(std::io::Error::last_os_error().to_string()));
+    }
+    let fd = unsafe { <std::os::fd::OwnedFd as FromRawFd>::from_raw_fd(raw) };
+    use std::os::fd::AsRawFd;
+    if ns_inode(fd.as_raw_fd()).map(|(_, ino)| ino) != Some(inode) {
+        return Err(refuse(format!("it is not in the recorded namespace (inode {inode})")));
+    }
+    let mut owner: libc::uid_t = 0;
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::NS_GET_OWNER_UID as _, &mut owner) } < 0 || owner != unsafe { libc::geteuid() } {
+        return Err(refuse("the namespace is not ours".into()));
+    }
+    let parent = unsafe { libc::ioctl(fd.as_raw_fd(), libc::NS_GET_PARENT as _) };
+    let ours = unsafe { libc::open(c"/proc/self/ns/user".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let same_parent = parent >= 0 && ours >= 0 && ns_inode(parent).is_some() && ns_inode(parent) == ns_inode(ours);
+    unsafe {
+        libc::close(parent);
+        libc::close(ours);
+    }
+    if !same_parent {
+        return Err(refuse("the namespace is not a child of ours".into()));
+    }
+    for (name, want) in [("uid_map", uid), ("gid_map", gid)] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/{name}")).map_err(|e| refuse(format!("read {name}: {e}")))?;
+        if parse_map_file(&text) != want {
+            return Err(refuse(format!("its {name} is not the recorded mapping")));
+        }
+    }
+    // (the maps were read from the process: make sure it still is in that namespace)
+    let again = crate::sys::cstr(&format!("/proc/{pid}/ns/user"));
+    let check = unsafe { libc::open(again.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let still = check >= 0 && ns_inode(check) == ns_inode(fd.as_raw_fd());
+    unsafe { libc::close(check) };
+    if !still {
+        return Err(refuse("it exited meanwhile".into()));
+    }
+    let (mut c2p_r, c2p_w) = pipe();
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(UsernsError::Fork(crate::sys::errno()));
+    }
+    if child == 0 {
+        let mut c2p = c2p_w;
+        unsafe {
+            if libc::setns(fd.as_raw_fd(), libc::CLONE_NEWUSER) < 0 {
+                let e = crate::sys::errno().to_le_bytes();
+                let _ = c2p.write_all(&[b'e', e[0], e[1], e[2], e[3]]);
+                libc::_exit(1);
+            }
+        }
+        let _ = c2p.write_all(b"u");
+        drop(c2p);
+        hold();
+    }
+    drop(c2p_w);
+    let mut buf = [0u8; 5];
+    let n = c2p_r.read(&mut buf).unwrap_or(0);
+    if n == 0 || buf[0] != b'u' {
+        let errno = if n == 5 { i32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]) } else { libc::EPERM };
+        unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+        return Err(refuse(format!("setns: {}", std::io::Error::from_raw_os_error(errno))));
+    }
+    Ok(child)
+}
+
 /// Join the user namespace held by `pid` (the caller must be single-threaded).
 pub fn join(pid: i32) -> Result<(), UsernsError> {
     let path = crate::sys::cstr(&format!("/proc/{pid}/ns/user"));
@@ -208,12 +309,17 @@ pub fn join(pid: i32) -> Result<(), UsernsError> {
     if rc < 0 {
         return Err(UsernsError::Join { pid, errno: err });
     }
-    // Become root of the namespace so files we create are owned by the mapped root.
+    become_root();
+    Ok(())
+}
+
+/// After joining a user namespace: become its root, so files we create are owned by the
+/// mapped root (a no-op where our id already is the one mapped to 0).
+pub fn become_root() {
     unsafe {
         libc::setresgid(0, 0, 0);
         libc::setresuid(0, 0, 0);
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -227,6 +333,13 @@ mod tests {
         assert_eq!(m[1], IdMap { container: 1, host: 100000, size: 65536 });
         assert_eq!(helper_args(&m), vec!["0", "1000", "1", "1", "100000", "65536"]);
         assert_eq!(map_file_text(&m[..1]), "0 1000 1\n");
+    }
+
+    #[test]
+    fn reads_a_map_file_as_the_kernel_prints_it() {
+        let text = "         0       1001          1\n         1     100000      65536\n";
+        assert_eq!(parse_map_file(text), parse_maps("0:1001:1,1:100000:65536").unwrap());
+        assert!(parse_map_file("").is_empty());
     }
 
     #[test]

@@ -932,3 +932,21 @@ fn missing_dest_is_an_io_error() {
     assert!(matches!(res, Err(UnpackError::Io { .. })), "{res:?}");
     assert!(!missing.exists());
 }
+
+/// ncx runs under umask 077 (docs/security.md, "Privacy between users"): a directory the tar
+/// does not list and a fifo still get the modes containerd gives them (0755, the tar's), not
+/// the umask's, or a non-root container user could not reach /usr/local/bin.
+#[test]
+fn modes_do_not_depend_on_the_umask() {
+    let sb = Sandbox::new("umask");
+    let layer = RawTar::new().file("usr/local/bin/tool", 0o755, b"x").entry("run/fifo", b'6', 0o666, b"", "").finish();
+    let old = unsafe { libc::umask(0o077) };
+    let result = sb.unpack(layer);
+    unsafe { libc::umask(old) };
+    result.unwrap();
+    for dir in ["usr", "usr/local", "usr/local/bin", "run"] {
+        assert_eq!(mode_of(&sb.dest.join(dir)), 0o755, "{dir}");
+    }
+    assert_eq!(mode_of(&sb.dest.join("usr/local/bin/tool")), 0o755);
+    assert_eq!(mode_of(&sb.dest.join("run/fifo")), 0o666);
+}

@@ -55,32 +55,45 @@ fn close_quietly(fd: c_int) {
     unsafe { libc::close(fd) };
 }
 
-/// Opens `path` (O_RDWR|O_CREAT|O_CLOEXEC, 0644) and flock()s it.
+/// Opens `path` (O_RDWR|O_CREAT|O_CLOEXEC, 0600: the store is the user's alone) and flock()s it.
 /// `blocking == false` adds LOCK_NB; then `Ok(None)` means "already locked".
 /// On success the returned fd holds the lock until it is closed.
+///
+/// A lock file may be unlinked by its holder (`ncx system check --repair` removes those of
+/// layers long gone): whoever opened it before the unlink then holds a lock on a file nobody
+/// else can open. So after flock the path must still name the locked file; if not, open again.
 pub fn lock_file(path: &str, exclusive: bool, blocking: bool) -> Result<Option<c_int>, HostError> {
     let c = cpath("lock", path)?;
-    let fd = retry_eintr(|| {
-        // SAFETY: c is a valid NUL-terminated string for the duration of the call.
-        unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC, 0o644 as libc::c_uint) }
-    })
-    .map_err(|e| err("open", path, e))?;
+    loop {
+        let fd = retry_eintr(|| {
+            // SAFETY: c is a valid NUL-terminated string for the duration of the call.
+            unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC, 0o600 as libc::c_uint) }
+        })
+        .map_err(|e| err("open", path, e))?;
 
-    let mut op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
-    if !blocking {
-        op |= libc::LOCK_NB;
-    }
-    // SAFETY: fd is a valid open descriptor owned by this function.
-    match retry_eintr(|| unsafe { libc::flock(fd, op) }) {
-        Ok(_) => Ok(Some(fd)),
-        Err(e) => {
-            close_quietly(fd);
-            if !blocking && e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                Ok(None)
-            } else {
-                Err(err("lock", path, e))
+        let mut op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
+        if !blocking {
+            op |= libc::LOCK_NB;
+        }
+        // SAFETY: fd is a valid open descriptor owned by this function.
+        match retry_eintr(|| unsafe { libc::flock(fd, op) }) {
+            Ok(_) if still_linked(fd, &c) => return Ok(Some(fd)),
+            Ok(_) => close_quietly(fd), // unlinked (or replaced) while we waited: take the new one
+            Err(e) => {
+                close_quietly(fd);
+                return if !blocking && e.raw_os_error() == Some(libc::EWOULDBLOCK) { Ok(None) } else { Err(err("lock", path, e)) };
             }
         }
+    }
+}
+
+/// Does `path` still name the file open as `fd`?
+fn still_linked(fd: c_int, path: &std::ffi::CStr) -> bool {
+    // SAFETY: both stat buffers are valid out-pointers; fd is open; path is NUL-terminated.
+    unsafe {
+        let mut a: libc::stat = std::mem::zeroed();
+        let mut b: libc::stat = std::mem::zeroed();
+        libc::fstat(fd, &mut a) == 0 && libc::stat(path.as_ptr(), &mut b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino
     }
 }
 
@@ -239,6 +252,26 @@ mod tests {
         unlock_file(b).unwrap();
         let x = lock_file(path, true, false).unwrap().expect("exclusive after shared released");
         unlock_file(x).unwrap();
+    }
+
+    #[test]
+    fn a_waiter_on_an_unlinked_lock_file_takes_the_new_one() {
+        let p = temp_lock("unlinked.lock");
+        let path = p.to_str().unwrap().to_string();
+        let held = lock_file(&path, true, true).unwrap().unwrap();
+        // A second locker opens the same file and waits for it.
+        let waiter = {
+            let path = path.clone();
+            std::thread::spawn(move || lock_file(&path, true, true).unwrap().unwrap())
+        };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // The holder removes the file (system check --repair) and lets go; a third locker makes a new file.
+        std::fs::remove_file(&path).unwrap();
+        unlock_file(held).unwrap();
+        let fd = waiter.join().unwrap();
+        // The waiter must hold the file the path names now, so it excludes the next locker.
+        assert_eq!(lock_file(&path, true, false).unwrap(), None, "the waiter holds a lock on the unlinked file only");
+        unlock_file(fd).unwrap();
     }
 
     #[test]

@@ -9,6 +9,11 @@
 //! the default and the signal mask emptied in the child (Node ignores SIGPIPE and SIGXFSZ) —
 //! except glibc's two internal signals (32, 33), which glibc's posix_spawn leaves ignored and
 //! its sigaction cannot reset: ncx-runtime resets those itself at start.
+//!
+//! The program gets stdin, stdout and stderr and no other descriptor: whatever the CLI
+//! inherited without close-on-exec (a shell's `exec 100<DIR`) is closed in the child
+//! (glibc's posix_spawn_file_actions_addclosefrom_np, 2.34+, looked up at run time so the
+//! addon still loads on an older glibc, where ncx-runtime's own closing at start remains).
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -63,6 +68,17 @@ fn close(fd: c_int) {
     unsafe { libc::close(fd) };
 }
 
+type AddCloseFrom = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, c_int) -> c_int;
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np`, when this glibc has it.
+fn addclosefrom() -> Option<AddCloseFrom> {
+    static FOUND: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // SAFETY: dlsym with a NUL-terminated name; the symbol, when present, has this signature.
+    let addr = *FOUND.get_or_init(|| unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"posix_spawn_file_actions_addclosefrom_np".as_ptr()) as usize });
+    // SAFETY: a non-null address of that function.
+    (addr != 0).then(|| unsafe { std::mem::transmute::<usize, AddCloseFrom>(addr) })
+}
+
 /// Start `program` (an absolute path) with `args`, the current environment, stdin on
 /// /dev/null and stdout/stderr on pipes. Returns its pid, to pass to [`finish`].
 pub fn start(program: &str, args: &[String]) -> Result<i32, SpawnError> {
@@ -115,6 +131,9 @@ pub fn start(program: &str, args: &[String]) -> Result<i32, SpawnError> {
         libc::posix_spawn_file_actions_addopen(&mut actions, 0, null.as_ptr(), libc::O_RDONLY, 0);
         libc::posix_spawn_file_actions_adddup2(&mut actions, out[1], 1);
         libc::posix_spawn_file_actions_adddup2(&mut actions, errp[1], 2);
+        if let Some(closefrom) = addclosefrom() {
+            closefrom(&mut actions, 3);
+        }
         let rc = libc::posix_spawn(&mut pid, argv_c[0].as_ptr(), &actions, &attr, argv.as_ptr(), envp.as_ptr());
         libc::posix_spawn_file_actions_destroy(&mut actions);
         libc::posix_spawnattr_destroy(&mut attr);
@@ -234,6 +253,24 @@ mod tests {
         let field = |name: &str| u64::from_str_radix(text.lines().find(|l| l.starts_with(name)).unwrap().split_whitespace().nth(1).unwrap(), 16).unwrap();
         assert_eq!(field("SigIgn") & (1 << (libc::SIGXFSZ - 1)), 0, "{text}");
         assert_eq!(field("SigBlk"), 0, "{text}");
+    }
+
+    #[test]
+    fn only_stdio_reaches_the_program() {
+        // An inherited descriptor without close-on-exec (a shell's `exec 100<DIR`).
+        // SAFETY: test-only fd, closed below.
+        let fd = unsafe {
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+            let fd = libc::fcntl(null, libc::F_DUPFD, 613);
+            libc::close(null);
+            fd
+        };
+        assert!(fd >= 613);
+        let f = sh("ls /proc/self/fd");
+        unsafe { libc::close(fd) };
+        // 0, 1, 2 and the fd ls itself opens to list the directory.
+        let fds: Vec<String> = String::from_utf8(f.stdout).unwrap().split_whitespace().map(str::to_string).collect();
+        assert!(fds.len() <= 4 && !fds.contains(&fd.to_string()), "{fds:?}");
     }
 
     #[test]

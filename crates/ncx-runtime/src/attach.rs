@@ -13,6 +13,9 @@
 //! The socket is bound and connected relative to the bundle directory (chdir first): a
 //! bundle path can be longer than the 108 bytes a sockaddr_un holds.
 //!
+//! Only the monitor's own user may attach: the bundle is in a 0700 directory, the socket is
+//! 0600, and a client whose SO_PEERCRED uid is not the monitor's is hung up on unread.
+//!
 //! The client reports on its status fd, one JSON object a line: `{"event":"exit","code":N}`,
 //! `{"event":"detached"}` (the detach keys were typed: the container keeps running), or
 //! `{"event":"error","code":N,"message":…}`.
@@ -65,7 +68,11 @@ pub fn listen(bundle: &str) -> Option<RawFd> {
             return None;
         }
         let (addr, len) = sockaddr(SOCKET);
-        if libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len) < 0 || libc::listen(fd, 16) < 0 {
+        // 0600 (bind makes it 0777 minus the umask): connecting needs write permission on it.
+        if libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len) < 0
+            || libc::chmod(name.as_ptr(), 0o600) < 0
+            || libc::listen(fd, 16) < 0
+        {
             libc::close(fd);
             return None;
         }
@@ -75,10 +82,29 @@ pub fn listen(bundle: &str) -> Option<RawFd> {
     .flatten()
 }
 
-/// Accept one client (non-blocking), if one is waiting.
+/// Accept one client of the monitor's own user (non-blocking), if one is waiting; clients of
+/// any other user are closed unread.
 pub fn accept(listener: RawFd) -> Option<RawFd> {
-    let fd = unsafe { libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) };
-    (fd >= 0).then_some(fd)
+    loop {
+        let fd = unsafe { libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) };
+        if fd < 0 {
+            return None;
+        }
+        if peer_is_owner(fd) {
+            return Some(fd);
+        }
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// Is the process at the other end of `fd` of our own user? SO_PEERCRED's uid is seen from
+/// our user namespace: the user outside the held namespace is its root, as the monitor is;
+/// another user's uid is not mapped there at all (the overflow uid).
+pub fn peer_is_owner(fd: RawFd) -> bool {
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    let rc = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, &mut cred as *mut _ as *mut libc::c_void, &mut len) };
+    rc == 0 && cred.uid == unsafe { libc::geteuid() }
 }
 
 /// Wait until `fd` is ready for `events`, at most `ms`; false on timeout or error.
@@ -354,5 +380,54 @@ mod tests {
     #[test]
     fn no_keys_never_detach() {
         assert_eq!(run(&[], &[b"\x10\x11"]), (b"\x10\x11".to_vec(), false));
+    }
+
+    /// A client of another user (here: a child that became `nobody`) is hung up on; the
+    /// monitor's own user is let in. Becoming another user takes root, as the tests run in CI.
+    #[test]
+    fn only_the_owner_may_attach() {
+        use super::{accept, listen, SOCKET};
+        use ncx_core::sys::cstr;
+        assert_eq!(unsafe { libc::geteuid() }, 0, "this test switches a child to another uid: run cargo test as root (CI does)");
+        let dir = std::env::temp_dir().join(format!("ncx-attach-peer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bundle = dir.to_str().unwrap().to_string();
+        let listener = listen(&bundle).expect("listen");
+        // What the store's 0700 directories and the 0600 socket normally stop: opened up here so
+        // that only the peer check is left to refuse.
+        unsafe {
+            libc::chmod(cstr(&bundle).as_ptr(), 0o755);
+            libc::chmod(cstr(&format!("{bundle}/{SOCKET}")).as_ptr(), 0o666);
+        }
+        // Built before the fork: the child only makes system calls (no allocation after fork).
+        let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (i, b) in format!("{bundle}/{SOCKET}").bytes().enumerate() {
+            addr.sun_path[i] = b as libc::c_char;
+        }
+        let connect = || unsafe {
+            let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
+            let rc = libc::connect(fd, &addr as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_un>() as u32);
+            (fd, rc)
+        };
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            let ok = unsafe { libc::setresgid(65534, 65534, 65534) == 0 && libc::setresuid(65534, 65534, 65534) == 0 };
+            let (_, rc) = connect();
+            unsafe { libc::_exit(if ok && rc == 0 { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        unsafe { libc::waitpid(child, &mut status, 0) };
+        assert_eq!(libc::WEXITSTATUS(status), 0, "the other user could not even connect: the test proves nothing");
+        assert_eq!(accept(listener), None, "a client of another user was accepted");
+        let (mine, rc) = connect();
+        assert_eq!(rc, 0);
+        let accepted = accept(listener).expect("the owner's client was refused");
+        unsafe {
+            libc::close(accepted);
+            libc::close(mine);
+            libc::close(listener);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -143,6 +143,11 @@ pub fn set_control(fd: RawFd) {
     CONTROL.store(fd, Ordering::Relaxed);
 }
 
+/// The control socket `set_control` stored (-1: none), to pass on across an execve.
+pub fn control() -> RawFd {
+    CONTROL.load(Ordering::Relaxed)
+}
+
 /// The filter: `bind(fd, addr, 16 or 28)` → USER_NOTIF, anything else → ALLOW.
 fn bind_filter() -> Vec<libc::sock_filter> {
     const LD_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;

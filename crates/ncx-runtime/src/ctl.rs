@@ -1,14 +1,20 @@
-//! Signalling and inspecting a container's processes from outside, inside the held user
-//! namespace (processes owned by subordinate ids are only ours to signal there).
+//! Signalling and inspecting a container's processes from outside, inside the user namespace
+//! that owns the container's namespaces, reached through the container's process itself
+//! (ncx_core::nsenter::join_owner): not through the per-user holder, which may have been
+//! restarted into another namespace since. A pid that is not a container's process (its
+//! mount namespace is ours: a reused pid) is refused.
 //!
-//!   ncx-runtime kill --pid PID --signal N [--userns-pid PID]
-//!   ncx-runtime stop --pid PID --signal N --timeout-ms T [--monitor-pid PID] [--userns-pid PID]
-//!   ncx-runtime ps --pid PID [--userns-pid PID]
+//!   ncx-runtime kill --pid PID --signal N
+//!   ncx-runtime stop --pid PID --signal N --timeout-ms T [--monitor-pid PID]
+//!   ncx-runtime ps --pid PID
 //!
 //! `stop` sends the signal, waits (pidfd) up to T ms, escalates to SIGKILL, then waits for
-//! the monitor to have recorded the exit and gone. It prints `{"killed":bool}`.
+//! the monitor to have recorded the exit and gone. It prints `{"killed":bool}`, and fails
+//! when the process is still there after SIGKILL (never reports a stop that did not happen).
 
 use crate::Args;
+use ncx_core::nsenter::{self, EnterError};
+use ncx_core::sys::RealSys;
 use ncx_core::userns;
 
 /// A failed control operation: exit code and message.
@@ -22,11 +28,16 @@ fn num(args: &Args, key: &str) -> Result<i32, CtlError> {
     args.require(key).parse().map_err(|_| CtlError { code: 125, message: format!("invalid --{key}") })
 }
 
-fn join(args: &Args) -> Result<(), CtlError> {
-    if let Some(h) = args.userns_pid() {
-        userns::join(h).map_err(|e| CtlError { code: 125, message: e.to_string() })?;
+/// Into the user namespace that owns the container of `pid` (see the module comment).
+fn join(pid: i32) -> Result<(), EnterError> {
+    if nsenter::join_owner(&mut RealSys, pid)? {
+        userns::become_root();
     }
     Ok(())
+}
+
+fn join_error(e: EnterError) -> CtlError {
+    CtlError { code: if e.gone() { 1 } else { 125 }, message: e.to_string() }
 }
 
 fn pidfd(pid: i32) -> Option<i32> {
@@ -56,21 +67,32 @@ fn signal(pid: i32, sig: i32) -> Result<(), CtlError> {
 
 pub fn kill(args: &Args) -> Result<(), CtlError> {
     let (pid, sig) = (num(args, "pid")?, num(args, "signal")?);
-    join(args)?;
+    join(pid).map_err(join_error)?;
     signal(pid, sig)
 }
 
 pub fn stop(args: &Args) -> Result<bool, CtlError> {
     let (pid, sig, timeout) = (num(args, "pid")?, num(args, "signal")?, num(args, "timeout-ms")?);
-    join(args)?;
     let monitor = args.get("monitor-pid").and_then(|m| m.parse::<i32>().ok()).and_then(pidfd);
     let mut killed = false;
-    if let Some(fd) = pidfd(pid) {
+    // Gone already: nothing to signal, only the monitor to wait for.
+    let target = match join(pid) {
+        Ok(()) => pidfd(pid),
+        Err(e) if e.gone() => None,
+        Err(e) => return Err(join_error(e)),
+    };
+    if let Some(fd) = target {
         let graceful = sig != libc::SIGKILL && signal(pid, sig).is_ok() && wait_exit(fd, timeout.max(0));
         if !graceful {
-            let _ = signal(pid, libc::SIGKILL);
+            match signal(pid, libc::SIGKILL) {
+                Ok(()) => {}
+                Err(e) if e.code == 1 => {} // exited meanwhile
+                Err(e) => return Err(e),
+            }
             killed = true;
-            wait_exit(fd, 10_000);
+            if !wait_exit(fd, 10_000) {
+                return Err(CtlError { code: 125, message: format!("process {pid} is still running 10 s after SIGKILL") });
+            }
         }
     }
     if let Some(fd) = monitor {
@@ -87,7 +109,7 @@ fn field(stat: &str, n: usize) -> u64 {
 /// The processes in the PID namespace of `pid`, for `top`.
 pub fn ps(args: &Args) -> Result<serde_json::Value, CtlError> {
     let pid = num(args, "pid")?;
-    join(args)?;
+    join(pid).map_err(join_error)?;
     let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).map_err(|e| CtlError { code: 1, message: format!("process {pid}: {e}") })?;
     let tck = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let btime: u64 = std::fs::read_to_string("/proc/stat")

@@ -4,6 +4,7 @@
 //! the time and, for `die`, the exit code, and appends one line with one O_APPEND write.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -51,7 +52,7 @@ impl EventLog {
     /// Append the event; a failure to record never disturbs the container.
     pub fn record(&self, action: &str, exit_code: Option<i32>) {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(&self.path) {
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(&self.path) {
             let _ = f.write_all(self.line(action, exit_code, now).as_bytes());
         }
     }

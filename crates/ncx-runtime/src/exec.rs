@@ -1,6 +1,6 @@
 //! `ncx-runtime exec`: run a process in a running container.
 //!
-//!   ncx-runtime exec --pid PID [--userns-pid PID] --process JSON [--config CONFIG] [--status-fd N] [--no-stdin] [--detach]
+//!   ncx-runtime exec --pid PID --process JSON [--config CONFIG] [--status-fd N] [--no-stdin] [--detach]
 //!       [--detach-keys B,B…] [--cgroup-strict]
 //!
 //! `--config`: the container's config.json: its seccomp profile and cgroup apply to the process too.
@@ -9,8 +9,10 @@
 //! `{"event":"detached"}`, leaves the terminal (setsid, stdio on /dev/null, the status fd
 //! closed; the CLI does not wait for it) and keeps the pty open until the process exits.
 //!
-//! Joins the held user namespace, then the namespaces of the container's PID 1 (mount last,
-//! see ncx_core::nsenter), forks (the PID namespace applies to children), applies the
+//! Enters exactly the namespaces of the container's PID 1, its user namespace first, through
+//! the process itself (ncx_core::nsenter: not through the per-user holder, which may have
+//! been restarted since; a namespace that cannot be opened is an error), forks (the PID
+//! namespace applies to children), applies the
 //! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
 //! and execs. Without --detach it supervises like `run` and exits with the process's code.
 
@@ -19,7 +21,6 @@ use crate::Args;
 use ncx_core::nsenter;
 use ncx_core::spec::Process;
 use ncx_core::sys::RealSys;
-use ncx_core::userns;
 use std::os::fd::RawFd;
 
 /// Why exec could not start: Docker's exit code and a message.
@@ -32,11 +33,24 @@ pub struct ExecError {
 fn prepare(args: &Args) -> Result<(i32, Process), ExecError> {
     let e = |code: i32, message: String| ExecError { code, message };
     let pid: i32 = args.require("pid").parse().map_err(|_| e(125, "invalid --pid".into()))?;
-    let process: Process = serde_json::from_str(args.require("process")).map_err(|x| e(125, format!("invalid --process: {x}")))?;
-    if let Some(h) = args.userns_pid() {
-        userns::join(h).map_err(|x| e(125, x.to_string()))?;
-    }
-    nsenter::enter(&mut RealSys, pid, false).map_err(|x| e(126, format!("cannot enter the container's namespaces: {x}")))?;
+    // `--process-fd N`: the JSON comes through a pipe, as ncx sends it: a command line is
+    // readable by every user of the machine (/proc/PID/cmdline), and the process's env holds
+    // the container's `-e` values.
+    let text = match args.get("process-fd") {
+        Some(fd) => {
+            let fd: RawFd = fd.parse().map_err(|_| e(125, "invalid --process-fd".into()))?;
+            let mut text = String::new();
+            // SAFETY: the fd was handed to us for this and is read once, then closed.
+            let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+            std::io::Read::read_to_string(&mut f, &mut text).map_err(|x| e(125, format!("read --process-fd {fd}: {x}")))?;
+            text
+        }
+        None => args.require("process").to_string(),
+    };
+    let process: Process = serde_json::from_str(&text).map_err(|x| e(125, format!("invalid --process: {x}")))?;
+    // Before anything of the container is joined: the process forked below inherits it.
+    crate::run::undumpable(&process).map_err(|x| e(125, x))?;
+    nsenter::enter(&mut RealSys, pid).map_err(|x| e(126, format!("cannot enter the container's namespaces: {x}")))?;
     Ok((pid, process))
 }
 

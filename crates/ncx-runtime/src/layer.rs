@@ -40,6 +40,22 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 fn join_userns(args: &Args) {
+    // A running container's root (`pid:N`): through the user namespace that owns it, reached
+    // through its process (not the holder's, which may be another one since a restart), and
+    // never a process that is not a container's (its /proc/N/root would be the host's /).
+    let container = ["root", "src-root", "dst-root"].iter().find_map(|k| args.get(k).and_then(|s| s.strip_prefix("pid:")));
+    if let Some(pid) = container {
+        let pid: i32 = pid.parse().unwrap_or_else(|_| fail(&format!("invalid root pid:{pid}"), 125));
+        match ncx_core::nsenter::join_owner(&mut ncx_core::sys::RealSys, pid) {
+            Ok(joined) => {
+                if joined {
+                    userns::become_root();
+                }
+            }
+            Err(e) => fail(&format!("cannot reach the container's files: {e}"), if e.gone() { 1 } else { 125 }),
+        }
+        return;
+    }
     if let Some(pid) = args.userns_pid() {
         if let Err(e) = userns::join(pid) {
             fail(&e.to_string(), 125);

@@ -2,18 +2,20 @@
 //! unpacks layers, and runs OCI bundles. It knows nothing of images, names or compose.
 //!
 //!   ncx-runtime run --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA] [--status-fd N] [--no-stdin] [--cleanup DIR]
-//!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers]
+//!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers] [--adopt PID --inode N]
 //!   ncx-runtime unpack --dest DIR --file LAYER|- [--userns-pid PID] [--xattr-prefix user.]
 //!   ncx-runtime rmtree [--userns-pid PID] PATH…
 //!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
 //!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
 //!   ncx-runtime attach --bundle DIR …           (see attach.rs: attach to a monitor)
-//!   ncx-runtime exec --pid PID --process JSON … (see exec.rs)
+//!   ncx-runtime exec --pid PID --process JSON|--process-fd N … (see exec.rs)
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
 //!   ncx-runtime build-list|build-copy|build-layer (see build.rs: `ncx build`'s file work)
+//!   ncx-runtime init|probe --state-fd N          (a container's PID 1, a health probe: re-executed
+//!                                                 from a sealed copy, see sealed.rs; not for callers)
 
 mod attach;
 mod build;
@@ -27,6 +29,7 @@ mod layer;
 mod monitor;
 mod net;
 mod run;
+mod sealed;
 
 use ncx_core::{materialize, unpack, userns};
 use std::collections::HashMap;
@@ -82,7 +85,15 @@ impl Args {
 
 /// Print one JSON error line on stderr and exit.
 pub fn fail(msg: &str, code: i32) -> ! {
-    let line = serde_json::json!({ "error": msg, "code": code });
+    fail_with_errno(msg, code, None)
+}
+
+/// `fail`, with the errno of the failed system call in the line (`"errno": 28`) when known.
+pub fn fail_with_errno(msg: &str, code: i32, errno: Option<i32>) -> ! {
+    let line = match errno {
+        Some(n) => serde_json::json!({ "error": msg, "code": code, "errno": n }),
+        None => serde_json::json!({ "error": msg, "code": code }),
+    };
     let _ = writeln!(std::io::stderr(), "{line}");
     std::process::exit(code)
 }
@@ -113,14 +124,58 @@ fn reset_internal_signals() {
     }
 }
 
+/// Whatever descriptors the caller left open (a shell's `exec 100<DIR`, Node's own, an IDE's)
+/// are not ours to pass on: closed first thing, so no process this runtime starts (a
+/// container's, a monitor, slirp4netns) inherits them. The fds the CLI hands over stay,
+/// close-on-exec, for this process alone: the status fd (`--status-fd N`) and the pipe
+/// `exec`'s process JSON comes through (`--process-fd N`).
+fn close_inherited_fds(argv: &[String]) {
+    let given = |flag: &str| argv.windows(2).find(|w| w[0] == flag).and_then(|w| w[1].parse::<i32>().ok()).filter(|fd| *fd > 2);
+    let keep: Vec<i32> = [given("--status-fd"), given("--process-fd")].into_iter().flatten().collect();
+    ncx_core::sys::close_fds_except(&keep);
+    for fd in keep {
+        ncx_core::sys::set_cloexec(fd, true);
+    }
+}
+
+/// A failure before the command runs: on the status fd when there is one (the CLI reads
+/// `exec`'s errors there), else as `fail` does.
+fn fail_early(argv: &[String], msg: &str) -> ! {
+    if let Some(fd) = argv.windows(2).find(|w| w[0] == "--status-fd").and_then(|w| w[1].parse::<i32>().ok()) {
+        let line = format!("{}\n", serde_json::json!({ "event": "error", "code": 125, "message": msg }));
+        unsafe { libc::write(fd, line.as_ptr() as *const libc::c_void, line.len()) };
+        std::process::exit(125);
+    }
+    fail(msg, 125)
+}
+
+/// ncx's own umask (docs/security.md, "Privacy between users"): what the runtime, a monitor
+/// or the network supervisor write into the store (state, logs, events, sockets) is for the
+/// user alone, whoever started it. A container's process gets its own umask back
+/// (run.rs `exec_process`).
+pub const PRIVATE_UMASK: libc::mode_t = 0o077;
+
 fn main() {
-    reset_internal_signals();
+    unsafe { libc::umask(PRIVATE_UMASK) };
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some(cmd) = argv.first().cloned() else {
+    let cmd = argv.first().cloned().unwrap_or_default();
+    // `exec` enters a container: from a sealed copy of this program (sealed.rs), made before
+    // anything else. `init` and `probe` are such copies already, with their fds to keep.
+    if cmd == "exec" && !sealed::running_sealed() {
+        let all: Vec<String> = std::env::args().collect();
+        fail_early(&argv, &sealed::reexec(&all, &[]));
+    }
+    if cmd != "init" && cmd != "probe" {
+        close_inherited_fds(&argv);
+    }
+    reset_internal_signals();
+    if cmd.is_empty() {
         fail("usage: ncx-runtime run|userns-init|unpack|rmtree|version", 125)
-    };
+    }
     let args = Args::parse(&argv[1..]);
     match cmd.as_str() {
+        "init" => run::init(&args),
+        "probe" => monitor::probe(&args),
         "run" => std::process::exit(run::run(&args)),
         "monitor" => std::process::exit(monitor::monitor(&args)),
         "attach" => std::process::exit(attach::attach(&args)),
@@ -152,7 +207,16 @@ fn main() {
         "userns-init" => {
             let uid = userns::parse_maps(args.require("uid-map")).unwrap_or_else(|e| fail(&e.to_string(), 125));
             let gid = userns::parse_maps(args.require("gid-map")).unwrap_or_else(|e| fail(&e.to_string(), 125));
-            match userns::create_holder(&uid, &gid, !args.has("--no-helpers")) {
+            // `--adopt PID --inode N`: hold the namespace PID runs in (the old holder's, inode N).
+            let held = match args.get("adopt") {
+                Some(p) => {
+                    let pid = p.parse().unwrap_or_else(|_| fail(&format!("invalid --adopt {p:?}"), 125));
+                    let inode = args.require("inode").parse().unwrap_or_else(|_| fail("invalid --inode", 125));
+                    userns::adopt(pid, inode, &uid, &gid)
+                }
+                None => userns::create_holder(&uid, &gid, !args.has("--no-helpers")),
+            };
+            match held {
                 Ok(pid) => println!("{pid}"),
                 Err(e) => fail(&e.to_string(), 125),
             }
@@ -176,7 +240,8 @@ fn main() {
                         "skippedDevices": r.skipped_devices, "unmappedOwners": r.unmapped_owners
                     })
                 ),
-                Err(e) => fail(&e.to_string(), 1),
+                // The errno (28: ENOSPC) lets the engine name the cause and the file system.
+                Err(e) => fail_with_errno(&e.to_string(), 1, e.raw_os_error()),
             }
         }
         "rmtree" => {

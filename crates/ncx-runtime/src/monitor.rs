@@ -270,15 +270,16 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
     Ok(Running { pid, out, err: err_.map(|p| p.0), stdin: stdin.map(|p| p.1), tty: terminal, started: Instant::now() })
 }
 
-/// Fork a health probe: join the container's namespaces (we already are in its user
-/// namespace), fork into its PID namespace and exec the test with the container's
-/// process settings. The probe dies with the intermediate process on timeout.
 /// What confines a probe as it does the container: its seccomp profile and its cgroup.
 struct Confinement<'a> {
     seccomp: Option<&'a ncx_core::spec::Seccomp>,
     cgroup: Option<&'a str>,
 }
 
+/// Fork a health probe, which re-executes itself from a sealed copy of the runtime
+/// (`ncx-runtime probe`, see `probe`): it joins the container's namespaces (we already are in
+/// its user namespace), forks into its PID namespace and execs the test with the
+/// container's process settings. The probe dies with the intermediate process on timeout.
 fn spawn_probe(container: i32, process: &Process, confine: Confinement, test: &[String], timeout: Duration) -> Option<Probe> {
     let args: Vec<String> = match test.first().map(String::as_str) {
         Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test.get(1).cloned().unwrap_or_default()],
@@ -302,34 +303,55 @@ fn spawn_probe(container: i32, process: &Process, confine: Confinement, test: &[
             libc::sigemptyset(&mut empty);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         }
-        // Into the container's cgroup first: from inside its cgroup namespace it would be refused.
-        // Best effort, as `exec` without --cgroup-strict (no warning per probe: nobody reads it).
-        if let Some(d) = confine.cgroup {
-            let _ = std::fs::write(format!("{d}/cgroup.procs"), "0");
-        }
-        if let Err(e) = nsenter::enter(&mut RealSys, container, false) {
-            let line = format!("cannot enter the container: {e}\n");
-            unsafe {
-                libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
-                libc::_exit(125);
-            }
-        }
-        let gc = unsafe { libc::fork() };
-        if gc == 0 {
-            let mut p = process.clone();
-            p.args = args;
-            p.terminal = false;
-            exec_process(&p, confine.seccomp, -1, true);
-        }
-        let mut st = 0;
-        unsafe {
-            libc::waitpid(gc, &mut st, 0);
-            libc::_exit(exit_code(st));
-        }
+        let mut p = process.clone();
+        p.args = args;
+        p.terminal = false;
+        let state = serde_json::json!({ "container": container, "process": p, "seccomp": confine.seccomp, "cgroup": confine.cgroup });
+        // From a sealed copy of the runtime (sealed.rs), as `ncx-runtime probe`.
+        probe_fail(crate::sealed::reexec_with_state("probe", &state, &[]));
     }
     close(Some(w));
     unsafe { libc::fcntl(r, libc::F_SETFL, libc::O_NONBLOCK) };
     Some(Probe { pid, out: Some(r), output: Vec::new(), start: SystemTime::now(), deadline: Instant::now() + timeout, timed_out: false })
+}
+
+fn probe_fail(msg: String) -> ! {
+    let line = format!("{msg}\n");
+    unsafe {
+        libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
+        libc::_exit(125);
+    }
+}
+
+/// `ncx-runtime probe --state-fd N`: a health probe's process, run from a sealed copy (see
+/// `spawn_probe`): into the container's cgroup, out of its reach, into its namespaces, then
+/// the test in a child (the PID namespace applies to children); exits with the test's code.
+pub fn probe(args: &Args) -> ! {
+    let state = crate::sealed::read_state(args).unwrap_or_else(|e| probe_fail(e));
+    let container = state["container"].as_i64().unwrap_or(0) as i32;
+    let process: Process = serde_json::from_value(state["process"].clone()).unwrap_or_else(|e| probe_fail(format!("invalid probe state: {e}")));
+    let seccomp: Option<ncx_core::spec::Seccomp> = serde_json::from_value(state["seccomp"].clone()).unwrap_or_default();
+    // Into the container's cgroup first: from inside its cgroup namespace it would be refused.
+    // Best effort, as `exec` without --cgroup-strict (no warning per probe: nobody reads it).
+    if let Some(d) = state["cgroup"].as_str() {
+        let _ = std::fs::write(format!("{d}/cgroup.procs"), "0");
+    }
+    // Out of the container's reach before entering it (see run::undumpable).
+    if let Err(e) = crate::run::undumpable(&process) {
+        probe_fail(e);
+    }
+    if let Err(e) = nsenter::enter(&mut RealSys, container) {
+        probe_fail(format!("cannot enter the container: {e}"));
+    }
+    let gc = unsafe { libc::fork() };
+    if gc == 0 {
+        exec_process(&process, seccomp.as_ref(), -1, true);
+    }
+    let mut st = 0;
+    unsafe {
+        libc::waitpid(gc, &mut st, 0);
+        libc::_exit(exit_code(st));
+    }
 }
 
 fn go_duration(d: Duration) -> String {

@@ -5,8 +5,11 @@
 //!       Starts `ncx-netns`, a small supervisor (host namespaces) with two children: the holder
 //!       `ncx-netns-hold` (joins the user namespace, unshares a network namespace, sleeps) and
 //!       slirp4netns attached to it (restarted when it dies). Prints
-//!       `{"pid":…,"holderPid":…,"slirpPid":…,"hostLoopback":…}` once slirp4netns has configured tap0. The
-//!       supervisor exits (and its children with it) when the user-namespace holder exits.
+//!       `{"pid":…,"holderPid":…,"slirpPid":…,"hostLoopback":…}` once slirp4netns has configured tap0. It
+//!       outlives the user-namespace holder: the running containers' network lives there, and
+//!       the holder's restart takes over the same user namespace (ncx_core::userns::adopt).
+//!       It ends on SIGTERM (taking its children along), when its holder dies, or when the
+//!       directory of FILE is removed (a reboot's fresh /run, a removed run root).
 //!   ncx-runtime nsexec [--userns-pid PID] --netns PATH CMD [ARG…]
 //!       Run a command (ip, nft) inside a network namespace; stdin/stdout pass through.
 //!   ncx-runtime net-attach [--userns-pid PID] --net-netns PATH --pid PID --net-ifs SPEC [--net-mtu N]
@@ -28,7 +31,8 @@ use ncx_core::net::{parse_ifaces, parse_publish, veth_name, Attach, Iface, Publi
 use ncx_core::rtnl;
 use ncx_core::sys::{cstr, errno};
 use ncx_core::userns;
-use std::io::Read;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -164,8 +168,8 @@ fn if_index(name: &str) -> Result<u32, String> {
 /// In a child process (this one stays where it is): join the bridges' namespace, create a
 /// veth pair per interface with the peer made directly in the container's namespace, then
 /// join that one and give the peers their addresses and the default route. Plain rtnetlink,
-/// no `ip` processes.
-fn configure_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32, fresh: bool) -> Result<(), String> {
+/// no `ip` processes. (The container's `lo` is brought up by its own setup: plan::Step::LoopbackUp.)
+fn configure_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32) -> Result<(), String> {
     let container = format!("/proc/{pid}/ns/net");
     let c = cstr(&container);
     let (rep_r, rep_w) = pipe_cloexec();
@@ -199,10 +203,6 @@ fn configure_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32, fresh: bo
             }
             let mut nl = Rtnl::open()?;
             let what = "cannot configure the container's network";
-            if fresh {
-                let seq = nl.next();
-                nl.call(&format!("{what}: lo up"), rtnl::link_up(seq, if_index("lo")?))?;
-            }
             for i in ifaces {
                 let index = if_index(&i.name).map_err(|e| format!("{what}: {e}"))?;
                 let (ip, prefix) = i.address.split_once('/').unwrap_or((&i.address, "32"));
@@ -249,7 +249,7 @@ fn configure_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32, fresh: bo
 /// the bridges), or its own slirp4netns.
 pub fn attach(n: &NetSetup, pid: i32) -> Result<(), String> {
     match n {
-        NetSetup::Bridges(a) => configure_ifaces(&a.netns, &a.ifaces, a.mtu, pid, true),
+        NetSetup::Bridges(a) => configure_ifaces(&a.netns, &a.ifaces, a.mtu, pid),
         NetSetup::Slirp { host_loopback, early } => container_slirp(pid, *host_loopback, *early),
     }
 }
@@ -265,7 +265,7 @@ pub fn net_attach(args: &Args) -> i32 {
     let pid: i32 = args.require("pid").parse().unwrap_or_else(|_| crate::fail("invalid --pid", 125));
     let ifaces = parse_ifaces(args.require("net-ifs")).unwrap_or_else(|e| crate::fail(&e, 125));
     let mtu = args.get("net-mtu").and_then(|m| m.parse().ok()).unwrap_or(65520);
-    match configure_ifaces(args.require("net-netns"), &ifaces, mtu, pid, false) {
+    match configure_ifaces(args.require("net-netns"), &ifaces, mtu, pid) {
         Ok(()) => 0,
         Err(e) => crate::fail(&e, 125),
     }
@@ -511,7 +511,8 @@ fn state_json(sup: i32, holder: i32, slirp: i32, host_loopback: bool) -> String 
 fn write_state(path: &str, sup: i32, holder: i32, slirp: i32, host_loopback: bool) {
     let text = state_json(sup, holder, slirp, host_loopback);
     let tmp = format!("{path}.tmp-{sup}");
-    if std::fs::write(&tmp, format!("{text}\n")).is_ok() {
+    let written = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).and_then(|mut f| f.write_all(format!("{text}\n").as_bytes()));
+    if written.is_ok() {
         let _ = std::fs::rename(&tmp, path);
     }
 }
@@ -553,21 +554,8 @@ pub fn netns_init(args: &Args) -> i32 {
         write_fd(rep_w, &format!("E{msg}"));
         unsafe { libc::_exit(125) };
     };
-    // Watch the user-namespace holder: everything here goes when it goes.
-    let watch = match userns_pid {
-        Some(p) => {
-            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, p, 0) } as RawFd;
-            if fd < 0 {
-                fail_sup(format!("pidfd_open {p}: {}", std::io::Error::last_os_error()));
-            }
-            let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-            if unsafe { libc::poll(&mut pfd, 1, 0) } > 0 {
-                fail_sup(format!("the user namespace holder {p} has exited"));
-            }
-            Some(fd)
-        }
-        None => None,
-    };
+    // (The user-namespace holder is not watched: killing it must not take the running
+    // containers' network along; its restart takes over the same namespace.)
     // The holder.
     let (h_r, h_w) = pipe_cloexec();
     let holder = unsafe { libc::fork() };
@@ -588,6 +576,11 @@ pub fn netns_init(args: &Args) -> i32 {
         }
         if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
             write_fd(h_w, &format!("Ecannot create the network namespace: {}", std::io::Error::last_os_error()));
+            unsafe { libc::_exit(1) };
+        }
+        // Its loopback up (the bridges' setup no longer does it: one `ip` process less).
+        if let Err(e) = rtnl::set_up("lo") {
+            write_fd(h_w, &format!("Ecannot bring up the loopback of the network namespace: {}", std::io::Error::from_raw_os_error(e)));
             unsafe { libc::_exit(1) };
         }
         // /proc/sys/net is the caller's network namespace: routing between bridges and tap0.
@@ -628,9 +621,17 @@ pub fn netns_init(args: &Args) -> i32 {
         libc::close(rep_w);
         to_null();
     }
-    // Supervise: SIGCHLD (slirp4netns or the holder died), SIGTERM, the userns holder's exit.
+    // Supervise: SIGCHLD (slirp4netns or the holder died), SIGTERM, and the removal of the
+    // runtime directory holding the state file (removing the run root, or a reboot's fresh
+    // /run, ends the namespace; the user-namespace holder's exit does not: see above).
     let (set, _) = crate::run::block_signals(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP]);
     let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
+    let run_dir = std::path::Path::new(&state).parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into());
+    let gone = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
+    if gone >= 0 {
+        let d = cstr(&run_dir);
+        unsafe { libc::inotify_add_watch(gone, d.as_ptr(), libc::IN_DELETE_SELF | libc::IN_MOVE_SELF) };
+    }
     let mut restarts: Vec<Instant> = Vec::new();
     let shutdown = |s: &Slirp| unsafe {
         libc::kill(s.pid, libc::SIGTERM);
@@ -638,14 +639,11 @@ pub fn netns_init(args: &Args) -> i32 {
         libc::_exit(0);
     };
     loop {
-        let mut fds = vec![libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }];
-        if let Some(w) = watch {
-            fds.push(libc::pollfd { fd: w, events: libc::POLLIN, revents: 0 });
-        }
+        let mut fds = [libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }, libc::pollfd { fd: gone, events: libc::POLLIN, revents: 0 }];
         if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
             continue;
         }
-        if fds.len() > 1 && fds[1].revents != 0 {
+        if fds[1].revents != 0 {
             shutdown(&s);
         }
         if fds[0].revents & libc::POLLIN == 0 {

@@ -412,6 +412,23 @@ pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option
     Supervised::Exited(code.unwrap_or(125))
 }
 
+/// Make this process unreachable from the container it is about to enter: not dumpable, so
+/// no process in there can open its /proc/PID/exe (the runtime binary on the host), mem,
+/// cwd or fds, nor ptrace it, until it execs the container's command (execve makes the
+/// command dumpable again, as any program). A non-dumpable process's /proc/self files
+/// belong to the host's root: the OOM score (inherited by children and across execve) is
+/// written first.
+pub(crate) fn undumpable(process: &Process) -> Result<(), String> {
+    if let Some(adj) = process.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| format!("set oom_score_adj {adj}: {e} (a rootless container can only raise it)"))?;
+    }
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } < 0 {
+        return Err(format!("prctl(PR_SET_DUMPABLE): {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 /// Report an error to the parent and exit: the parent turns it into the exit code.
 /// Without a socket (health checks) the message goes to stderr.
 pub(crate) fn die(sock: RawFd, code: i32, msg: String) -> ! {
@@ -509,11 +526,8 @@ fn setup_terminal(sock: RawFd) -> Result<(), String> {
     Ok(())
 }
 
+/// The process's settings (its OOM score is `undumpable`'s, earlier).
 fn apply_process(p: &Process) -> Result<(), String> {
-    if let Some(adj) = p.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .map_err(|e| format!("set oom_score_adj {adj}: {e} (a rootless container can only raise it)"))?;
-    }
     for r in &p.rlimits {
         let res = match r.kind.as_str() {
             "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
@@ -563,10 +577,21 @@ fn apply_process(p: &Process) -> Result<(), String> {
     if p.no_new_privileges {
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     }
-    if let Some(m) = u.umask {
-        unsafe { libc::umask(m) };
-    }
     Ok(())
+}
+
+/// getcwd(2) itself (not the libc wrapper): the kernel prefixes a directory that cannot be
+/// reached from the process's root with "(unreachable)".
+fn cwd_inside_root() -> bool {
+    let mut buf = [0u8; 4096];
+    let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    n > 0 && buf[0] == b'/'
+}
+
+/// The container process's umask: the spec's `process.user.umask`, else 0022 as runc and
+/// Docker give it; never ncx's own 077 (main.rs PRIVATE_UMASK), which it would inherit.
+pub(crate) fn container_umask(p: &Process) -> libc::mode_t {
+    p.user.umask.unwrap_or(0o022) as libc::mode_t
 }
 
 /// Find `arg0` the way execvp does, with the container's PATH.
@@ -600,6 +625,18 @@ fn lookup(arg0: &str, env: &[String]) -> Result<String, (i32, String)> {
 /// `pdeath`: die with the parent (the monitor), so no container outlives its monitor.
 /// `shm_from`: the mount namespace (`/proc/PID/ns/mnt`) whose /dev/shm this container shares.
 pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>, sock: RawFd, pdeath: bool, gate: Option<RawFd>, shm_from: Option<&str>) -> ! {
+    if !crate::sealed::running_sealed() {
+        // Everything below runs from a sealed copy of the runtime (sealed.rs), as
+        // `ncx-runtime init`: the same process (pid, namespaces, cgroup, fds) after execve.
+        let own_userns = crate::ownns::path(spec).and_then(|p| p.strip_prefix("/proc/self/fd/")).and_then(|n| n.parse::<RawFd>().ok());
+        let bypass = crate::bypass::control();
+        let state = serde_json::json!({
+            "spec": spec, "rootfs": rootfs, "rootfsMount": rootfs_mount.map(|m| format!("{}:{}", m.fstype, m.data)),
+            "sock": sock, "pdeath": pdeath, "gate": gate, "shmFrom": shm_from, "bypass": bypass,
+        });
+        let keep: Vec<RawFd> = [Some(sock), gate, own_userns, (bypass >= 0).then_some(bypass)].into_iter().flatten().collect();
+        die(sock, 125, crate::sealed::reexec_with_state("init", &state, &keep));
+    }
     let process = spec.process.clone().unwrap_or_default();
     // Wait until the parent has set up the network namespace (EOF without a byte: give up).
     if let Some(g) = gate {
@@ -608,6 +645,12 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
             unsafe { libc::_exit(125) };
         }
         unsafe { libc::close(g) };
+    }
+    // Not before: the parent (and slirp4netns) open this process's /proc/PID/ns/net for the
+    // network. Until here it has done nothing but wait, visible only to the processes of a
+    // container whose PID namespace it shares (`--pid container:X`).
+    if let Err(e) = undumpable(&process) {
+        die(sock, 125, e);
     }
     if spec.has_namespace("cgroup") && unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } < 0 {
         die(sock, 125, format!("cannot create the cgroup namespace: {}", std::io::Error::last_os_error()));
@@ -625,6 +668,10 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
         Some(Err(e)) => die(sock, 125, format!("cannot share the other container's /dev/shm: {e}")),
         None => None,
     };
+    // The plan's mount points and devices get exactly the modes it asks for (0755 directories,
+    // 0644 files, 0666 /dev/null), as runc makes devices under umask 0: not ncx's umask 077,
+    // which would shut a non-root container user out of them.
+    unsafe { libc::umask(0) };
     let mut steps = plan(spec, rootfs, rootfs_mount);
     if let Some(fd) = shared_shm {
         ncx_core::plan::attach_before_pivot(&mut steps, fd, "/dev/shm");
@@ -643,6 +690,26 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     exec_process(&process, seccomp, sock, pdeath)
 }
 
+/// `ncx-runtime init --state-fd N`: a container's PID 1 again, after `child` re-executed it
+/// from a sealed copy of the runtime; its fds were kept open across the execve.
+pub fn init(args: &Args) -> ! {
+    let state = crate::sealed::read_state(args).unwrap_or_default();
+    let fd = |k: &str| state[k].as_i64().map(|n| n as RawFd);
+    let sock = fd("sock").unwrap_or(-1);
+    for f in [Some(sock), fd("gate"), fd("bypass")].into_iter().flatten().filter(|f| *f >= 0) {
+        ncx_core::sys::set_cloexec(f, true);
+    }
+    let spec: Spec = match serde_json::from_value(state["spec"].clone()) {
+        Ok(s) => s,
+        Err(e) => die(sock, 125, format!("invalid init state: {e}")),
+    };
+    if let Some(b) = fd("bypass").filter(|b| *b >= 0) {
+        crate::bypass::set_control(b);
+    }
+    let mount = state["rootfsMount"].as_str().and_then(RootfsMount::parse);
+    child(&spec, state["rootfs"].as_str().unwrap_or(""), mount.as_ref(), sock, state["pdeath"].as_bool().unwrap_or(false), fd("gate"), state["shmFrom"].as_str())
+}
+
 /// Terminal, credentials, capabilities, cwd, then execve (shared by run, exec and health
 /// checks). Errors go to the parent over `sock` with Docker's exit codes (126/127).
 /// `seccomp`: the container's profile. As runc does: without
@@ -650,6 +717,11 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
 /// credentials change, so those calls must pass it); with no_new_privs as late as possible,
 /// right before execve.
 pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::Seccomp>, sock: RawFd, pdeath: bool) -> ! {
+    // The process gets stdio and nothing else (Docker's and runc's rule): every other fd is
+    // closed before anything is resolved in the container (an fd of a host directory is a
+    // way out through /proc/self/fd/N, as the cwd or in a path). The error socket stays
+    // until execve (close-on-exec).
+    ncx_core::sys::close_fds_except(if sock >= 0 { &[sock] } else { &[] });
     let filters = match seccomp.map(ncx_core::seccomp::compile) {
         Some(Ok(f)) => f,
         Some(Err(e)) => die(sock, 125, e.to_string()),
@@ -669,8 +741,17 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
             die(sock, 125, e);
         }
     }
+    // Before the cwd is made: it is the container's, under the container's umask.
+    unsafe { libc::umask(container_umask(process)) };
     let cwd = cstr(&process.cwd);
-    let _ = std::fs::create_dir_all(&process.cwd);
+    // The working directory is made as runc makes it: resolved inside the container's root
+    // (a symlink planted in the image leads inside it), missing directories created there.
+    {
+        use ncx_core::sys::Sys;
+        if let Ok(t) = RealSys.prepare_target("/", &process.cwd, false) {
+            RealSys.release_target(&t);
+        }
+    }
     if !process.no_new_privileges {
         if let Err(e) = ncx_core::seccomp::install(&filters) {
             die(sock, 125, e.to_string());
@@ -681,6 +762,11 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
     }
     if unsafe { libc::chdir(cwd.as_ptr()) } < 0 {
         die(sock, 125, format!("chdir to cwd {:?}: {}", process.cwd, std::io::Error::last_os_error()));
+    }
+    // runc's check (CVE-2024-21626): the working directory must be inside the container's
+    // root; a directory reached outside it has no path from there ("(unreachable)/…").
+    if !cwd_inside_root() {
+        die(sock, 125, format!("cwd {:?} is outside the container's root file system", process.cwd));
     }
     if process.args.is_empty() {
         die(sock, 125, "no command specified".into());

@@ -64,8 +64,8 @@ export default class Config extends ComposeCommand<typeof Config> {
     }
     const text = renderModel(model, (f.format ?? 'yaml') as 'yaml' | 'json', !f['no-interpolate'])
     if (f.output) {
-      const {writeFileSync} = await import('node:fs')
-      writeFileSync(f.output, text)
+      const [{writeFileWithMode}, {callersUmaskValue}] = await Promise.all([import('../../engine/store/files.js'), import('../../engine/store/private.js')])
+      writeFileWithMode(f.output, text, 0o666 & ~callersUmaskValue()) // the user's file: the user's umask
     } else process.stdout.write(text)
   }
 

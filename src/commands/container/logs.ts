@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {parseDuration} from '../../cli/run-flags.js'
 import {UsageError} from '../../engine/errors.js'
-import {readLogs} from '../../engine/container/logs.js'
+import {LogEntry, readLogs} from '../../engine/container/logs.js'
 
 /** Docker's --since/--until: RFC 3339, a Unix timestamp, or a duration before now (`10m`). */
 export function parseTimeArg(text: string, flag: string, now: number): number {
@@ -44,9 +44,53 @@ export default class Logs extends BaseCommand<typeof Logs> {
       since: since === undefined ? undefined : parseTimeArg(since, '--since', now),
       until: until === undefined ? undefined : parseTimeArg(until, '--until', now),
     })
-    for await (const e of entries) {
-      const out = e.stream === 'stderr' ? process.stderr : process.stdout
-      out.write(timestamps ? `${e.time} ${e.log}` : e.log)
-    }
+    if (await writeEntries(entries, Boolean(timestamps))) this.exit(141)
   }
+}
+
+/**
+ * Each batch as few writes as its stream changes allow (stdout and stderr apart, in order),
+ * waiting for a slow reader (a pipe) before reading on: memory stays bounded whatever the
+ * log's size. True when the reader went away (`| head`): the command ends as SIGPIPE would.
+ */
+async function writeEntries(batches: AsyncIterable<LogEntry[]>, timestamps: boolean): Promise<boolean> {
+  let broken: NodeJS.ErrnoException | undefined
+  const onError = (error: NodeJS.ErrnoException) => {
+    broken ??= error
+  }
+  process.stdout.on('error', onError)
+  process.stderr.on('error', onError)
+  const write = async (out: NodeJS.WriteStream, text: string) => {
+    if (text === '' || broken) return
+    if (!out.write(text)) await new Promise<void>((resolve) => {
+      const done = () => {
+        out.off('drain', done)
+        out.off('error', done)
+        resolve()
+      }
+      out.on('drain', done)
+      out.on('error', done)
+    })
+  }
+  try {
+    for await (const batch of batches) {
+      let run = ''
+      let stream: LogEntry['stream'] = batch[0].stream
+      for (const e of batch) {
+        if (e.stream !== stream) {
+          await write(stream === 'stderr' ? process.stderr : process.stdout, run)
+          run = ''
+          stream = e.stream
+        }
+        run += timestamps ? `${e.time} ${e.log}` : e.log
+      }
+      await write(stream === 'stderr' ? process.stderr : process.stdout, run)
+      if (broken) break
+    }
+  } finally {
+    process.stdout.off('error', onError)
+    process.stderr.off('error', onError)
+  }
+  if (broken && broken.code !== 'EPIPE') throw broken
+  return broken !== undefined
 }

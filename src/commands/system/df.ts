@@ -59,6 +59,8 @@ export default class Df extends BaseCommand<typeof Df> {
       Containers: u.containers.map((c) => ({Id: c.id, Names: [c.name], Image: c.image, Command: c.command, Created: c.created, State: c.state.status, SizeRw: c.size})),
       Volumes: u.volumes.map((v) => ({Name: v.name, Links: v.links, Size: v.size})),
       BuildCache: (u.buildCache?.items ?? []).map((b) => ({ID: b.id, Type: b.type, Description: b.description, InUse: false, Shared: b.shared, Size: b.size, CreatedAt: b.created, LastUsedAt: b.lastUsed, UsageCount: 1})),
+      // Not in Docker's shape: interrupted downloads kept to resume a pull (counted in the Images row).
+      PartialDownloads: u.partials.map((p) => ({Digest: p.digest, Size: p.size})),
     }
   }
 
@@ -111,6 +113,18 @@ export default class Df extends BaseCommand<typeof Df> {
       {header: 'SHARED', value: (b) => String(b.shared)},
     ], undefined, (b) => b)
     const cacheSize = (u.buildCache?.size ?? 0) + (u.buildCache?.shared ?? 0)
-    return ['Images space usage:', '', images, 'Containers space usage:', '', containers, 'Local Volumes space usage:', '', volumes, `Build cache usage: ${humanSize(cacheSize)}`, '', cache].join('\n')
+    const partialTotal = u.partials.reduce((a, p) => a + p.size, 0)
+    const partials =
+      u.partials.length === 0
+        ? []
+        : [
+            `Partial downloads: ${humanSize(partialTotal)} (kept to resume a pull; "ncx image prune" removes them)`,
+            '',
+            renderList(u.partials, [
+              {header: 'BLOB', value: (p) => p.digest.slice(7, 19)},
+              {header: 'SIZE', value: (p) => humanSize(p.size)},
+            ], undefined, (p) => p),
+          ]
+    return ['Images space usage:', '', images, ...partials, 'Containers space usage:', '', containers, 'Local Volumes space usage:', '', volumes, `Build cache usage: ${humanSize(cacheSize)}`, '', cache].join('\n')
   }
 }

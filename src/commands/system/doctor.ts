@@ -3,7 +3,9 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {palette, withSpinner} from '../../cli/style.js'
 import {Engine} from '../../engine/engine.js'
-import {CheckStatus, apparmorProfile, defaultDoctorHost, runDoctor} from '../../engine/doctor.js'
+import {storePaths} from '../../engine/store/paths.js'
+import {CheckStatus, apparmorProfile, defaultDoctorHost, runDoctor, storeConsistencyCheck} from '../../engine/doctor.js'
+import {bridgeReport} from '../../engine/network/networks.js'
 import {runtimeBinary} from '../../native/index.js'
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
@@ -26,16 +28,28 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       process.stdout.write(apparmorProfile(runtimeBinary()))
       return
     }
-    // The storage probe needs the user namespace; warnings of its creation are doctor's own checks.
-    const engine = new Engine({dataRoot: this.flags.root})
+    // The storage probe needs the user namespace and the store check an engine, made when first
+    // needed: it refuses a data root or runtime directory of someone else's, which doctor
+    // reports as its own check first.
+    let opened: Engine | undefined
+    const engine = () => (opened ??= new Engine({dataRoot: this.flags.root}))
     const host = defaultDoctorHost({
       subuidFile: this.flags['subuid-file'],
       subgidFile: this.flags['subgid-file'],
       procSys: this.flags['proc-sys'],
       runtimeBinary,
-      storageDriver: () => engine.storageDriver(),
+      storageDriver: () => engine().storageDriver(),
+      bridges: () => bridgeReport(engine()),
     })
-    const report = await withSpinner('Checking rootless prerequisites', () => runDoctor(engine.paths, host))
+    const report = await withSpinner('Checking rootless prerequisites', async () => {
+      const r = runDoctor(storePaths({dataRoot: this.flags.root}), host)
+      // A store doctor just refused (another user's) is not opened for the consistency check.
+      if (r.checks.some((c) => c.status === 'fail' && c.id.endsWith('_root_private'))) return r
+      // The read-only part of `system check` (no blob re-hashing): what crashes left in the store.
+      const {checkStore} = await import('../../engine/check.js')
+      r.checks.push(storeConsistencyCheck(await checkStore(engine(), {repair: false, force: false, quick: true})))
+      return r
+    })
     const {format} = this.flags
     if (format === 'json') this.log(JSON.stringify(report, null, 2))
     else if (format) {

@@ -3,7 +3,7 @@
  * hash that decides recreation, and the container options each replica runs with.
  */
 import {createHash} from 'node:crypto'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import {isAbsolute, join} from 'node:path'
 
 import {Engine} from '../engine.js'
@@ -16,6 +16,7 @@ import {parseBytes} from '../cgroup/resources.js'
 import {formatPlatform, parsePlatform} from '../image/platform.js'
 import {checkIpcMode, checkPidMode, checkUtsMode} from '../spec/namespaces.js'
 import {parseExpose} from '../spec/expose.js'
+import {writeFileWithMode} from '../store/files.js'
 import {MountSpec, parseTmpfsFlag} from '../volume/spec.js'
 import {canonicalService} from './canonical.js'
 import {ComposeError} from './errors.js'
@@ -256,7 +257,8 @@ export function fileMounts(engine: Engine, project: Project, svc: ServiceConfig)
         const dir = join(engine.paths.data, 'compose', project.name, kind)
         mkdirSync(dir, {recursive: true, mode: 0o700})
         source = join(dir, ref.source)
-        writeFileSync(source, text, {mode: 0o644})
+        // 0644 whatever the umask: a non-root user in the container reads it (compose/ above is 0700).
+        writeFileWithMode(source, text, 0o644)
       }
       out.push({type: 'bind', source, target, readonly: true, createSource: false})
     }

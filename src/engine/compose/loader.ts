@@ -12,6 +12,7 @@ import {clean, mergeObjects} from './merge.js'
 import {SERVICE_KEYS, SourceContext, bool, checkKeys, fail, isObj, mapOrList, normalizeService, str} from './schema.js'
 import {ParsedFile, contextOf, interpolateTree, parseComposeYaml} from './source.js'
 import {NetworkConfig, Project, ServiceConfig, VolumeConfig} from './types.js'
+import {invalidUtf8At, lineAt} from '../spec/values.js'
 
 export interface LoadOptions {
   /** `-f` (repeatable; `-` reads stdin). */
@@ -77,13 +78,23 @@ export function discoverFiles(dir: string, warn: (m: string) => void): string[] 
   throw new ComposeError('no configuration file provided: not found', {exitCode: COMPOSE_FILE_NOT_FOUND, hint: `create ${DEFAULT_FILES[0]} in this directory (or a parent), or name one with -f FILE`})
 }
 
+/** A file's text, refused with file:line when it is not UTF-8 (rather than read with replacement characters). */
+export function utf8Text(bytes: Buffer, file: string, what: string): string {
+  const bad = invalidUtf8At(bytes)
+  if (bad !== undefined) throw new ComposeError(`${what} is not valid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad})`, {file, line: lineAt(bytes, bad), hint: 'save the file as UTF-8'})
+  return bytes.toString('utf8')
+}
+
 function readEnvFile(path: string, lookup: (n: string) => string | undefined): Map<string, string | undefined> {
-  let text: string
+  let bytes: Buffer
   try {
-    text = readFileSync(path, 'utf8')
+    bytes = readFileSync(path)
   } catch (error) {
     throw new ComposeError(`couldn't read env file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
+  const text = utf8Text(bytes, path, 'env file')
+  const nul = bytes.indexOf(0)
+  if (nul >= 0) throw new ComposeError('env file holds a NUL byte, which no environment can carry', {file: path, line: lineAt(bytes, nul)})
   return parseDotenv(text, path, lookup)
 }
 
@@ -102,6 +113,7 @@ interface Loaded {
 class ProjectLoader {
   private readonly warned = new Set<string>()
   private readonly parsedCache = new Map<string, ParsedFile>()
+  private readonly normalizedCache = new Map<string, Record<string, Record<string, unknown>>>()
 
   constructor(
     private readonly vars: Record<string, string>,
@@ -131,8 +143,9 @@ class ProjectLoader {
     if (file === '-') text = this.readStdin()
     else {
       try {
-        text = readFileSync(file, 'utf8')
+        text = utf8Text(readFileSync(file), file, 'compose file')
       } catch (error) {
+        if (error instanceof ComposeError) throw error
         const code = (error as NodeJS.ErrnoException).code
         throw new NcxFileError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (code ?? (error as Error).message)}`)
       }
@@ -237,8 +250,13 @@ class ProjectLoader {
       const otherCtx = this.contextOf(otherParsed, dirname(other))
       const otherServices = (otherParsed.data.services ?? {}) as Record<string, unknown>
       if (!(base in otherServices)) fail(ctx, [...path, 'service'], `cannot extend service ${JSON.stringify(base)} in ${other}: service not found`)
-      const normalized: Record<string, Record<string, unknown>> = {}
-      for (const [n, raw] of Object.entries(otherServices)) normalized[n] = normalizeService(otherCtx, n, raw)
+      // Once per file, however many services extend one of its services.
+      let normalized = this.normalizedCache.get(other)
+      if (!normalized) {
+        normalized = {}
+        for (const [n, raw] of Object.entries(otherServices)) normalized[n] = normalizeService(otherCtx, n, raw)
+        this.normalizedCache.set(other, normalized)
+      }
       baseSvc = this.extend(otherCtx, otherParsed, normalized, base, new Map(), [...stack, `${parsed.file}#${name}`])
     } else {
       if (!(base in services)) fail(ctx, [...path, 'service'], `cannot extend service ${JSON.stringify(base)}: service not found`)
@@ -332,7 +350,7 @@ export function loadProject(o: LoadOptions = {}): Project {
     dotenv = readDotenv(workingDir)
     vars = {...dotenv, ...processVars}
   }
-  const loader = new ProjectLoader(vars, workingDir, o.readStdin ?? (() => readFileSync(0, 'utf8')), warn, o.interpolate ?? true)
+  const loader = new ProjectLoader(vars, workingDir, o.readStdin ?? (() => utf8Text(readFileSync(0), '(stdin)', 'compose file')), warn, o.interpolate ?? true)
   let model: Loaded | undefined
   for (const f of files) {
     let one: Loaded
@@ -518,22 +536,37 @@ export function implicitDependencies(svc: ServiceConfig): Array<[string, string]
   return out
 }
 
-/** Compose refuses dependency cycles before anything starts. */
+/**
+ * Compose refuses dependency cycles before anything starts. A depth-first walk with its own
+ * stack: a chain of thousands of services neither overflows the call stack nor copies the trail.
+ */
 function checkCycles(project: Project): void {
   const state = new Map<string, 'visiting' | 'done'>()
-  const visit = (name: string, trail: string[]) => {
-    if (state.get(name) === 'done') return
-    if (state.get(name) === 'visiting') {
-      const from = trail.indexOf(name)
-      throw new ComposeError(`dependency cycle detected: ${[...trail.slice(from), name].join(' -> ')}`, {hint: 'remove one of the depends_on entries'})
-    }
-    state.set(name, 'visiting')
+  const depsOf = (name: string) => {
     const svc = project.services[name]
-    const deps = [...Object.keys(svc.depends_on ?? {}), ...implicitDependencies(svc).map(([d]) => d)]
-    for (const d of deps) if (d in project.services) visit(d, [...trail, name])
-    state.set(name, 'done')
+    return [...Object.keys(svc.depends_on ?? {}), ...implicitDependencies(svc).map(([d]) => d)].filter((d) => d in project.services)
   }
-  for (const name of Object.keys(project.services)) visit(name, [])
+  for (const root of Object.keys(project.services)) {
+    if (state.has(root)) continue
+    const trail: Array<{name: string; deps: string[]; next: number}> = [{name: root, deps: depsOf(root), next: 0}]
+    state.set(root, 'visiting')
+    while (trail.length > 0) {
+      const top = trail.at(-1)!
+      if (top.next === top.deps.length) {
+        state.set(top.name, 'done')
+        trail.pop()
+        continue
+      }
+      const d = top.deps[top.next++]
+      if (state.get(d) === 'done') continue
+      if (state.get(d) === 'visiting') {
+        const names = trail.map((t) => t.name)
+        throw new ComposeError(`dependency cycle detected: ${[...names.slice(names.indexOf(d)), d].join(' -> ')}`, {hint: 'remove one of the depends_on entries'})
+      }
+      state.set(d, 'visiting')
+      trail.push({name: d, deps: depsOf(d), next: 0})
+    }
+  }
 }
 
 export {COMPOSE_PARSE_FAILURE}

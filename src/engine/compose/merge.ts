@@ -57,7 +57,13 @@ export function mergeValue(key: string, base: unknown, over: unknown): unknown {
       return [...merged.values()]
     }
     const out = [...base]
-    for (const x of over.map(clean)) if (!out.some((y) => JSON.stringify(y) === JSON.stringify(x))) out.push(x)
+    const seen = new Set(base.map((y) => JSON.stringify(y)))
+    for (const x of over.map(clean)) {
+      const key = JSON.stringify(x)
+      if (seen.has(key)) continue
+      seen.add(key)
+      out.push(x)
+    }
     return out
   }
   if (isObj(base) && isObj(over)) return mergeObjects(base, over)

@@ -7,6 +7,7 @@ import {isAbsolute, join, resolve} from 'node:path'
 
 import {ComposeError, ModelPath} from './errors.js'
 import {DependsOn, HealthcheckConfig, PortConfig, ServiceConfig, VolumeMount} from './types.js'
+import {InvalidValue, checkDnsOption, checkDnsSearch, checkDomainname, checkEnvEntry, checkHostname, checkIpAddress, checkLabelKey, checkNetworkAlias, parseExtraHost} from '../spec/values.js'
 
 /** Where values come from: for messages (file, line) and relative paths (baseDir). */
 export interface SourceContext {
@@ -25,6 +26,49 @@ type Obj = Record<string, unknown>
 
 export function fail(ctx: SourceContext, path: ModelPath, message: string, hint?: string): never {
   throw new ComposeError(message, {file: ctx.file, path, line: ctx.line(path), hint})
+}
+
+/** A value through one of the engine's checks (spec/values.ts), refused with the file, path and line. */
+function valid<T>(ctx: SourceContext, path: ModelPath, value: string, check: (v: string) => T): T {
+  try {
+    return check(value)
+  } catch (error) {
+    if (error instanceof InvalidValue) fail(ctx, path, error.message)
+    throw error
+  }
+}
+
+/** A string or list of strings, each through a check (the path of a list item names its index). */
+function checkedList(check: (v: string) => string, allowString = true): Normalizer {
+  return (ctx, path, v) => strList(ctx, path, v, allowString).map((x, i) => valid(ctx, Array.isArray(v) ? [...path, i] : path, x, check))
+}
+
+/** `extra_hosts` as a list (`HOST:IP`, `HOST=IP`) or a mapping, to `HOST=IP` entries. */
+function extraHosts(ctx: SourceContext, path: ModelPath, v: Raw): string[] {
+  const entries: Array<[ModelPath, string]> = Array.isArray(v)
+    ? v.map((x, i) => [[...path, i], str(ctx, [...path, i], x)])
+    : Object.entries(mapOrList(ctx, path, v)).map(([h, ip]) => [[...path, h], `${h}=${ip ?? ''}`])
+  return entries.map(([p, e]) => {
+    const {name, address} = valid(ctx, p, e, parseExtraHost)
+    return `${name}=${address}`
+  })
+}
+
+/** `environment`: names, and no NUL byte in an entry (no process environment can hold one). */
+function environment(ctx: SourceContext, path: ModelPath, v: Raw): Record<string, string | null> {
+  const env = mapOrList(ctx, path, v)
+  Object.entries(env).forEach(([k, x], i) => {
+    if (x !== null && isMarker(x)) return
+    valid(ctx, Array.isArray(v) ? [...path, i] : [...path, k], x === null ? k : `${k}=${x}`, checkEnvEntry)
+  })
+  return env
+}
+
+/** `labels`: keys without whitespace (Docker's label rule). */
+function labels(ctx: SourceContext, path: ModelPath, v: Raw): Record<string, string> {
+  const m = stringMap(ctx, path, v)
+  for (const k of Object.keys(m)) valid(ctx, [...path, k], k, checkLabelKey)
+  return m
 }
 
 export function isObj(v: Raw): v is Obj {
@@ -365,7 +409,7 @@ function networks(ctx: SourceContext, path: ModelPath, v: Raw): ServiceConfig['n
     if (!isObj(x)) fail(ctx, p, `must be a mapping or null, not ${typeName(x)}`)
     checkKeys(ctx, p, x, ['aliases', 'ipv4_address', 'ipv6_address', 'link_local_ips', 'mac_address', 'priority', 'driver_opts', 'gw_priority', 'interface_name'])
     const n: Record<string, unknown> = {...x}
-    if (x.aliases !== undefined) n.aliases = strList(ctx, [...p, 'aliases'], x.aliases, false)
+    if (x.aliases !== undefined) n.aliases = strList(ctx, [...p, 'aliases'], x.aliases, false).map((a, i) => valid(ctx, [...p, 'aliases', i], a, checkNetworkAlias))
     if (x.ipv4_address !== undefined) n.ipv4_address = str(ctx, [...p, 'ipv4_address'], x.ipv4_address)
     if (x.priority !== undefined) n.priority = int(ctx, [...p, 'priority'], x.priority)
     out[name] = n
@@ -535,27 +579,27 @@ export const SERVICE_KEYS: Record<string, {normalize: Normalizer; supported: boo
   develop: {normalize: anyObj, supported: false},
   device_cgroup_rules: {normalize: asStrictList, supported: false},
   devices: {normalize: asAny, supported: true},
-  dns: {normalize: asList, supported: true},
-  dns_opt: {normalize: asStrictList, supported: true},
-  dns_search: {normalize: asList, supported: true},
-  domainname: {normalize: asStr, supported: true},
+  dns: {normalize: checkedList(checkIpAddress), supported: true},
+  dns_opt: {normalize: checkedList(checkDnsOption, false), supported: true},
+  dns_search: {normalize: checkedList(checkDnsSearch), supported: true},
+  domainname: {normalize: (c, p, v) => valid(c, p, str(c, p, v), checkDomainname), supported: true},
   entrypoint: {normalize: command, supported: true},
   env_file: {normalize: envFiles, supported: true},
-  environment: {normalize: mapOrList, supported: true},
+  environment: {normalize: environment, supported: true},
   expose: {normalize: asStrictList, supported: true},
   extends: {normalize: asAny, supported: true},
   external_links: {normalize: asStrictList, supported: false},
-  extra_hosts: {normalize: (c, p, v) => Object.entries(mapOrList(c, p, Array.isArray(v) ? v.map((h) => (typeof h === 'string' && !h.includes('=') ? h.replace(':', '=') : h)) : v)).map(([h, ip]) => `${h}=${ip ?? ''}`), supported: true},
+  extra_hosts: {normalize: extraHosts, supported: true},
   gpus: {normalize: asAny, supported: false},
   group_add: {normalize: (c, p, v) => (Array.isArray(v) ? v.map((x, i) => str(c, [...p, i], x)) : fail(c, p, 'must be a list')), supported: true},
   healthcheck: {normalize: healthcheck, supported: true},
-  hostname: {normalize: asStr, supported: true},
+  hostname: {normalize: (c, p, v) => valid(c, p, str(c, p, v), checkHostname), supported: true},
   image: {normalize: asStr, supported: true},
   init: {normalize: asBool, supported: true},
   ipc: {normalize: asStr, supported: true},
   isolation: {normalize: asStr, supported: false},
   label_file: {normalize: (c, p, v) => strList(c, p, v).map((f) => hostPath(c, f)), supported: true},
-  labels: {normalize: asMap, supported: true},
+  labels: {normalize: labels, supported: true},
   links: {normalize: asStrictList, supported: true},
   logging: {normalize: logging, supported: true},
   mac_address: {normalize: asStr, supported: true},

@@ -5,11 +5,11 @@
  */
 import {spawn} from 'node:child_process'
 import {join} from 'node:path'
+import type {Writable} from 'node:stream'
 
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
-import {joinArgs} from '../rootless/session.js'
 import {mergeEnv} from '../spec/env.js'
 import {ALL_CAPABILITIES, OciSpec} from '../spec/oci.js'
 import {isPaused} from '../cgroup/control.js'
@@ -62,7 +62,11 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   // Users are looked up in the container's files: its writable layer over the image's.
   const user = options.user ? resolveUser(options.user, [join(dir, 'upper'), ...containerLowerDirs(engine, record)]) : undefined
   const process_ = execProcess(spec, options, user)
-  const args = ['exec', '--pid', String(s.pid), ...joinArgs(engine.session()), '--process', JSON.stringify(process_), '--status-fd', '3']
+  // Entered through the container's own process (its user namespace first), never through
+  // the per-user holder: see crates/ncx-core/src/nsenter.rs. The process (its env holds the
+  // container's `-e` values) goes through a pipe (fd 4), not the command line, which every
+  // user of the machine can read in /proc/PID/cmdline.
+  const args = ['exec', '--pid', String(s.pid), '--process-fd', '4', '--status-fd', '3']
   args.push('--config', join(dir, 'config.json'))
   // Joining the container's cgroup is best effort (one warning) unless limits must be enforced.
   if (enforceLimits()) args.push('--cgroup-strict')
@@ -70,8 +74,11 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.tty && options.interactive && options.detachKeys?.length) args.push('--detach-keys', options.detachKeys.join(','))
   const child = spawn(runtimeBinary(), args, {
-    stdio: [options.interactive && !options.detach ? 'inherit' : 'ignore', options.detach ? 'ignore' : 'inherit', options.detach ? 'ignore' : 'inherit', 'pipe'],
+    stdio: [options.interactive && !options.detach ? 'inherit' : 'ignore', options.detach ? 'ignore' : 'inherit', options.detach ? 'ignore' : 'inherit', 'pipe', 'pipe'],
   })
+  const processPipe = child.stdio[4] as Writable
+  processPipe.on('error', () => undefined) // a runtime that failed early: its error comes through the status pipe
+  processPipe.end(JSON.stringify(process_))
   const {exitCode, failure, warnings, detached} = await superviseRuntime(child)
   for (const w of warnings) engine.warn(w)
   if (failure) throw new NcxError(failure.message, {exitCode: failure.code})

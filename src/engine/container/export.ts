@@ -1,10 +1,11 @@
 /** `export`: a container's merged file system as a tar stream. */
-import {closeSync, openSync, renameSync, rmSync} from 'node:fs'
+import {closeSync, fchmodSync, openSync, renameSync, rmSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 
 import {Engine} from '../engine.js'
 import {joinArgs} from '../rootless/session.js'
+import {callersUmaskValue} from '../store/private.js'
 import {containerRoot, runtimeStreaming} from './files.js'
 import {ContainerRecord} from './store.js'
 
@@ -24,6 +25,7 @@ export async function exportToFile(engine: Engine, record: ContainerRecord, file
   const tmp = join(dirname(file), `.${basename(file)}.ncx-${randomBytes(4).toString('hex')}`)
   const fd = openSync(tmp, 'wx', 0o644)
   try {
+    fchmodSync(fd, 0o644 & ~callersUmaskValue()) // the user's file: as before ncx ran under umask 077
     await runtimeStreaming(args, fd)
     closeSync(fd)
     renameSync(tmp, file)

@@ -1,7 +1,8 @@
 /**
  * The container lifecycle after `create`: start (a detached monitor per container, see
  * crates/ncx-runtime/src/monitor.rs), stop, kill, restart, remove, wait, prune, top.
- * Signals reach the container through the runtime, inside the user namespace.
+ * Signals reach the container through the runtime, inside the user namespace that owns it
+ * (found through the container's own process, see crates/ncx-core/src/nsenter.rs).
  */
 import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -174,7 +175,8 @@ export async function stopContainer(engine: Engine, record: ContainerRecord, opt
   const timeout = options.timeout ?? record.options.stopTimeout ?? 10
   const args = ['stop', '--pid', String(s.pid), '--signal', String(signal), '--timeout-ms', String(timeout < 0 ? 2 ** 31 - 1 : timeout * 1000)]
   if (s.monitorPid) args.push('--monitor-pid', String(s.monitorPid))
-  await runtimeAsync([...args, ...joinArgs(engine.session())])
+  // (the runtime reaches the container through its own process: no user-namespace holder needed)
+  await runtimeAsync(args)
   await until(() => !isUp(stateOf(engine, record)), 5000)
   recordContainerEvent(engine.paths, 'stop', actorOf(record))
 }
@@ -188,7 +190,7 @@ export function killContainer(engine: Engine, record: ContainerRecord, signal = 
   const n = signalNumber(signal)
   // A kill with the stop signal or SIGKILL counts as a stop by the user: no restart.
   if (n === 9 || n === signalNumber(record.config?.stopSignal ?? 'SIGTERM')) markStopped(engine, record)
-  runtimeSync(['kill', '--pid', String(s.pid), '--signal', String(n), ...joinArgs(engine.session())])
+  runtimeSync(['kill', '--pid', String(s.pid), '--signal', String(n)])
   recordContainerEvent(engine.paths, 'kill', actorOf(record), {signal: String(n)})
 }
 
@@ -261,6 +263,6 @@ export interface TopProcess {
 export function topContainer(engine: Engine, record: ContainerRecord): TopProcess[] {
   const s = stateOf(engine, record)
   if (s.status !== 'running' || s.pid <= 0) throw new NcxError(`container ${record.id} is not running`, {exitCode: 1})
-  const rows = JSON.parse(runtimeSync(['ps', '--pid', String(s.pid), ...joinArgs(engine.session())])) as TopProcess[]
+  const rows = JSON.parse(runtimeSync(['ps', '--pid', String(s.pid)])) as TopProcess[]
   return rows.sort((a, b) => a.pid - b.pid)
 }

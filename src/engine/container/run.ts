@@ -1,5 +1,5 @@
 import {ChildProcess, spawn} from 'node:child_process'
-import {readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {hostname as osHostname, userInfo} from 'node:os'
 
@@ -10,6 +10,7 @@ import {ImageConfig} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {AttachStream, ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
+import {checkContainerValues} from '../spec/values.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
 import {applyHostOptions} from '../spec/host-options.js'
 import {checkNamespacePeers, namespaceRuntimeArgs} from '../spec/namespaces.js'
@@ -20,6 +21,8 @@ import {STATE_FILE} from './state.js'
 import {cgroupManager} from '../config.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
 import {ContainerRecord} from './store.js'
+import {writeFileWithMode} from '../store/files.js'
+import {callersUmaskValue} from '../store/private.js'
 import {containerMounts, copyUpVolumes} from '../volume/container.js'
 import {ociMounts} from '../volume/attach.js'
 import {applyKeepId, checkKeepId, keepIdLowerDirs, keepIdPasswd, keepIdUser} from '../rootless/keepid.js'
@@ -81,38 +84,48 @@ export function reapAbandoned(engine: Engine): void {
  * (`run`: once its process started), so a killed `run` leaves nothing half-made.
  */
 export function createContainer(engine: Engine, options: ContainerOptions, pending = false): {container: ContainerRecord; lowerDirs: string[]} {
+  checkContainerValues(options)
   reapAbandoned(engine)
-  const image = engine.images.find(options.image)
-  if (!image) {
-    throw new NcxError(`Unable to find image '${options.image}' locally`, {
-      hint: 'pull it with "ncx pull NAME" (or run with --pull missing), or load it with "ncx load -i FILE"',
+  // The image is found and the container recorded under the images lock: an `rmi` racing this
+  // `run` either removes the image first (and this fails with the image not found) or sees
+  // the container (being created, so in use) and keeps the image.
+  const taken = engine.images.reading(() => {
+    const image = engine.images.find(options.image)
+    if (!image) {
+      throw new NcxError(`Unable to find image '${options.image}' locally`, {
+        hint: 'pull it with "ncx pull NAME" (or run with --pull missing), or load it with "ncx load -i FILE"',
+      })
+    }
+    const config = engine.content.readJson<ImageConfig>(image.id, 'image config')
+    for (const layer of image.layers) {
+      if (!engine.snapshots.has(layer.diffId)) engine.snapshots.ensure(layer.diffId, engine.content.path(layer.digest))
+    }
+    const lowerDirs = topmostFirst(image.layers.map((l) => shortLayerPath(engine, l.diffId)))
+    const imageCfg = config.config ?? {}
+    if (options.userns === 'keep-id') checkKeepId(engine.session(), engine.storageDriver().name)
+    checkNamespacePeers(engine, options)
+    // `--annotation ncx.bypass4netns=true` (or nerdctl's key), from the CLI or compose.
+    const bypass = portBypassAnnotation(options.annotations)
+    const chosen = bypass !== undefined ? {...options, portBypass: bypass} : options
+    const user = resolveUser(configuredUser(chosen, imageCfg), lowerDirs)
+    const container = engine.containers.create({
+      name: chosen.name,
+      image: chosen.image,
+      imageId: image.id,
+      layers: image.layers.map((l) => l.diffId),
+      created: new Date().toISOString(),
+      options: chosen,
+      args: [],
+      state: {status: 'created', pid: 0, exitCode: 0},
     })
-  }
-  const config = engine.content.readJson<ImageConfig>(image.id, 'image config')
-  for (const layer of image.layers) {
-    if (!engine.snapshots.has(layer.diffId)) engine.snapshots.ensure(layer.diffId, engine.content.path(layer.digest))
-  }
-  const lowerDirs = topmostFirst(image.layers.map((l) => shortLayerPath(engine, l.diffId)))
-  const imageCfg = config.config ?? {}
-  if (options.userns === 'keep-id') checkKeepId(engine.session(), engine.storageDriver().name)
-  checkNamespacePeers(engine, options)
-  // `--annotation ncx.bypass4netns=true` (or nerdctl's key), from the CLI or compose.
-  const bypass = portBypassAnnotation(options.annotations)
-  if (bypass !== undefined) options = {...options, portBypass: bypass}
-  const user = resolveUser(configuredUser(options, imageCfg), lowerDirs)
-  const container = engine.containers.create({
-    name: options.name,
-    image: options.image,
-    imageId: image.id,
-    layers: image.layers.map((l) => l.diffId),
-    created: new Date().toISOString(),
-    options,
-    args: [],
-    state: {status: 'created', pid: 0, exitCode: 0},
+    return {container, options: chosen, imageCfg, user, lowerDirs}
   })
+  const {container, imageCfg, user, lowerDirs} = taken
+  options = taken.options
   try {
     const made = layOutBundle(engine, container, options, imageCfg, user, lowerDirs, !pending)
-    if (options.cidfile) writeFileSync(options.cidfile, container.id)
+    // The user's file, with the user's umask (ncx itself runs under 077).
+    if (options.cidfile) writeFileWithMode(options.cidfile, container.id, 0o666 & ~callersUmaskValue())
     if (!pending) engine.containers.settle(container.id)
     return made
   } catch (error) {
@@ -138,16 +151,21 @@ function layOutBundle(
   const session = engine.session()
   const dir = engine.containers.dir(container.id)
   const hostname = options.hostname ?? (options.uts === 'host' ? osHostname() : container.id.slice(0, 12))
-  for (const sub of ['rootfs', 'upper', 'work']) mkdirSync(join(dir, sub))
+  // upper/ is the container's `/` (overlayfs takes the root's mode from it), rootfs/ is it
+  // for the copy driver: 0755 as in Docker, whatever the umask; the bundle above stays 0700.
+  for (const [sub, mode] of [['rootfs', 0o755], ['upper', 0o755], ['work', 0o700]] as const) {
+    mkdirSync(join(dir, sub), {mode})
+    chmodSync(join(dir, sub), mode)
+  }
   const etcFiles = {hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf')}
   // Networking: an address on the container's network, /etc/hosts and /etc/resolv.conf to match.
   const resolvConf = hostResolvConf()
   const etc = containerEtcFiles(engine, container, withExposedPorts(options, imageCfg.ExposedPorts), hostname, resolvConf)
   // Plain writes: the bundle is new and nothing reads it before the runtime starts; the
-  // record (container.json) is the durable part.
-  writeFileSync(etcFiles.hosts, etc.hosts ?? hostsFile(hostname))
-  writeFileSync(etcFiles.hostname, `${hostname}\n`)
-  writeFileSync(etcFiles.resolvConf, etc.resolvConf ?? resolvConf)
+  // record (container.json) is the durable part. 0644: any user in the container reads them.
+  writeFileWithMode(etcFiles.hosts, etc.hosts ?? hostsFile(hostname), 0o644)
+  writeFileWithMode(etcFiles.hostname, `${hostname}\n`, 0o644)
+  writeFileWithMode(etcFiles.resolvConf, etc.resolvConf ?? resolvConf, 0o644)
   const ttyGroupMapped = !session.rootless || session.gidMap.some((r) => r.container <= 5 && r.container + r.size > 5)
   const cgroupNamespace = existsSync('/proc/self/ns/cgroup')
   container.mounts = containerMounts(engine, container, Object.keys(imageCfg.Volumes ?? {}))
@@ -161,11 +179,11 @@ function layOutBundle(
     applyKeepId(spec, session)
     const passwd = keepIdPasswd(readImageFile(lowerDirs, '/etc/passwd'), userInfo().username)
     if (passwd !== undefined) {
-      writeFileSync(join(dir, 'passwd'), passwd)
+      writeFileWithMode(join(dir, 'passwd'), passwd, 0o644)
       spec.mounts.push({destination: '/etc/passwd', type: 'bind', source: join(dir, 'passwd'), options: ['rbind', 'rprivate', 'ro']})
     }
   }
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n')
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n', {mode: 0o600})
   container.args = spec.process.args
   const {entrypoint, cmd} = resolveCommand(imageCfg, options)
   const imageHealth = (imageCfg as {Healthcheck?: Healthcheck}).Healthcheck

@@ -110,6 +110,17 @@ export class ContainerStore {
     return !(ms && ms.status !== 'exited' && monitorAlive(ms))
   }
 
+  /** Is a live `create`/`run` still making this container (its creating marker names a live process)? */
+  beingCreated(id: string): boolean {
+    let creator: Creator | undefined
+    try {
+      creator = readJson<Creator | undefined>(join(this.dir(id), CREATING), undefined)
+    } catch {
+      return false
+    }
+    return creator !== undefined && processStart(creator.pid) === creator.start
+  }
+
   /** Containers a dead creator left half-made. */
   listAbandoned(): string[] {
     const base = layout.containers(this.paths)
@@ -186,7 +197,7 @@ export class ContainerStore {
   }
 
   private saveNames(byId: Record<string, string>): void {
-    writeFileAtomic(this.namesPath(), JSON.stringify({byId}), 0o644, false)
+    writeFileAtomic(this.namesPath(), JSON.stringify({byId}), 0o600, false)
   }
 
   /** The container that holds `name` according to `byId`, checked against its record. */
@@ -217,9 +228,9 @@ export class ContainerStore {
       }
       const id = randomBytes(32).toString('hex')
       const full: ContainerRecord = {...record, id, name}
-      mkdirSync(this.dir(id), {recursive: true})
+      mkdirSync(this.dir(id), {recursive: true, mode: 0o700})
       const creator: Creator = {pid: process.pid, start: processStart(process.pid) ?? 0}
-      writeFileAtomic(join(this.dir(id), CREATING), JSON.stringify(creator), 0o644, false)
+      writeFileAtomic(join(this.dir(id), CREATING), JSON.stringify(creator), 0o600, false)
       // Not synced: the record is saved (durably) once the bundle is laid out; until then
       // the creating marker makes a crash's leftovers garbage anyway.
       writeJson(this.recordPath(id), full, false)

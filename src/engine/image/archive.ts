@@ -3,10 +3,12 @@ import {Readable} from 'node:stream'
 import {createGunzip} from 'node:zlib'
 import {extract} from 'tar-stream'
 
+import type {Engine} from '../engine.js'
 import {NcxError, UsageError} from '../errors.js'
 import {SnapshotStore} from '../snapshot/store.js'
 import {ContentStore, validateDigest} from './content.js'
 import {parseReference} from './reference.js'
+import {collectGarbage} from './remove.js'
 import {ImageStore} from './store.js'
 import {hostArchitecture} from './platform.js'
 import {Descriptor, ImageConfig, ImageRecord, Index, LAYER_MEDIA_TYPES, LayerRecord, Manifest, MediaType} from './types.js'
@@ -125,22 +127,30 @@ export function storeOciImage(stores: ImageStores, config: ImageConfig, configBy
   return commitImage(stores, manifestDigest, manifest, config, names)
 }
 
-function manifestFromStore(content: ContentStore, d: Descriptor, what: string): {digest: string; manifest: Manifest} | undefined {
+/**
+ * The manifest `d` names, from the blobs the archive held (`inArchive`): a blob the store
+ * happens to have (left by an earlier, failed load) does not make up for one the archive lacks.
+ */
+function manifestFromStore(content: ContentStore, inArchive: Set<string>, d: Descriptor, what: string): {digest: string; manifest: Manifest} | undefined {
   validateDigest(d.digest, what)
-  if (!content.has(d.digest)) throw new NcxError(`${what}: blob ${d.digest} is missing from the archive`)
+  if (!inArchive.has(d.digest)) throw new NcxError(`${what}: blob ${d.digest} is missing from the archive`)
   if (d.mediaType === MediaType.ociIndex || d.mediaType === MediaType.dockerManifestList) {
     const index = content.readJson<Index>(d.digest, `${what}: index`)
     const chosen = (index.manifests ?? []).find(platformMatches)
     if (!chosen) {
       throw new NcxError(`${what}: no image for linux/${hostArchitecture()} in the index`, {hint: 'the archive holds images for other platforms only'})
     }
-    return manifestFromStore(content, chosen, what)
+    return manifestFromStore(content, inArchive, chosen, what)
   }
   if (d.mediaType && d.mediaType !== MediaType.ociManifest && d.mediaType !== MediaType.dockerManifest) {
     throw new NcxError(`${what}: unsupported manifest media type ${JSON.stringify(d.mediaType)}`)
   }
   const manifest = content.readJson<Manifest>(d.digest, `${what}: manifest`)
   if (!manifest.config || !Array.isArray(manifest.layers)) throw new NcxError(`${what}: manifest ${d.digest} has no config or layers`)
+  for (const blob of [manifest.config, ...manifest.layers]) {
+    validateDigest(blob.digest, `${what}: manifest ${d.digest}`)
+    if (!inArchive.has(blob.digest)) throw new NcxError(`${what}: blob ${blob.digest} named in manifest ${d.digest} is missing from the archive`)
+  }
   return {digest: d.digest, manifest}
 }
 
@@ -154,6 +164,27 @@ function ociName(d: Descriptor): string | undefined {
   return undefined
 }
 
+/**
+ * `ncx load` as one engine call: the archive's blobs are written under the shared GC lock;
+ * afterwards — loaded or failed — the blobs it stored that nothing references are collected at once
+ * (when no other writer holds the lock; else the next collection or `system check` does).
+ */
+export async function loadImages(engine: Engine, source: Readable, what: string): Promise<LoadedImage[]> {
+  try {
+    const loaded = await engine.adding(() => loadArchive(engine, source, what))
+    // Files of the archive no image names (stored as they streamed by) go too.
+    collectGarbage(engine, {wait: false})
+    return loaded
+  } catch (error) {
+    try {
+      collectGarbage(engine, {wait: false})
+    } catch {
+      // the load's own error is the one to report
+    }
+    throw error
+  }
+}
+
 /** `ncx load`: an OCI image-layout archive or a docker-archive (as `docker save` writes). */
 export async function loadArchive(stores: ImageStores, source: Readable, what: string): Promise<LoadedImage[]> {
   const {small, stored} = await readArchive(source, stores.content, what)
@@ -161,8 +192,9 @@ export async function loadArchive(stores: ImageStores, source: Readable, what: s
   if (small.has('index.json') && small.has('oci-layout') && !small.has('manifest.json')) {
     const index = parseJson<Index>(small.get('index.json')!, `${what}: index.json`)
     if (!Array.isArray(index.manifests)) throw new NcxError(`${what}: index.json has no manifests list`)
+    const inArchive = new Set([...stored.values()].map((b) => b.digest))
     for (const d of index.manifests) {
-      const found = manifestFromStore(stores.content, d, what)
+      const found = manifestFromStore(stores.content, inArchive, d, what)
       if (!found) continue
       const config = stores.content.readJson<ImageConfig>(found.manifest.config.digest, `${what}: image config`)
       const name = ociName(d)

@@ -4,9 +4,11 @@ import {join} from 'node:path'
 import {Readable, Writable} from 'node:stream'
 import {finished, pipeline} from 'node:stream/promises'
 
+import {loadNative} from '../../native/index.js'
 import {NcxError} from '../errors.js'
 import {writeFileAtomic} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
+import {noSpaceError} from '../store/space.js'
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/
 
@@ -22,23 +24,41 @@ export function sha256(data: Uint8Array | string): string {
 /** The consumer of a tee (an unpack) stopped; its own error says why. */
 export class TeeClosedError extends NcxError {}
 
-/** Write with back-pressure; fails instead of hanging when the destination died. */
-async function writeOrFail(stream: Writable, chunk: Buffer): Promise<void> {
-  if (stream.destroyed) throw new TeeClosedError('the receiving side closed early')
+const teeClosed = () => new TeeClosedError('the receiving side closed early')
+
+/**
+ * Write with back-pressure; fails instead of hanging when the destination died, with
+ * `closed()`: what the destination's death means (its own error, for a file).
+ */
+async function writeOrFail(stream: Writable, chunk: Buffer, closed: () => Error): Promise<void> {
+  if (stream.destroyed) throw closed()
   if (stream.write(chunk)) return
   await new Promise<void>((resolve, reject) => {
     const done = () => {
       stream.off('drain', done)
-      stream.off('close', closed)
+      stream.off('close', gone)
       resolve()
     }
-    const closed = () => {
+    const gone = () => {
       stream.off('drain', done)
-      reject(new TeeClosedError('the receiving side closed early'))
+      reject(closed())
     }
     stream.once('drain', done)
-    stream.once('close', closed)
+    stream.once('close', gone)
   })
+}
+
+/** A write into the store that failed: a full disk named as such, anything else with the file. */
+function storeWriteError(error: unknown, path: string, what: string): NcxError {
+  if (error instanceof NcxError) return error
+  return noSpaceError(error, path, `writing ${what} to`) ?? new NcxError(`${what}: cannot write ${path}: ${(error as Error)?.message ?? String(error)}`, {cause: error})
+}
+
+/** A partial download kept for resuming (`tmp/partial-<hex>`). */
+export interface PartialDownload {
+  digest: string
+  size: number
+  path: string
 }
 
 /** The content-addressed blob store: `blobs/sha256/<hex>`, verified before commit. */
@@ -79,23 +99,30 @@ export class ContentStore {
    */
   async ingest(source: Readable, expected?: {digest: string; size?: number}, what = 'blob'): Promise<{digest: string; size: number}> {
     const tmpDir = layout.tmp(this.paths)
-    mkdirSync(tmpDir, {recursive: true})
-    mkdirSync(layout.blobs(this.paths), {recursive: true})
+    mkdirSync(tmpDir, {recursive: true, mode: 0o700})
+    mkdirSync(layout.blobs(this.paths), {recursive: true, mode: 0o700})
     const tmp = join(tmpDir, `ingest-${randomBytes(8).toString('hex')}`)
     const hash = createHash('sha256')
     let size = 0
     try {
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            hash.update(chunk)
-            size += chunk.length
-            yield chunk
-          }
-        },
-        createWriteStream(tmp, {flags: 'wx'}),
-      )
+      const file = createWriteStream(tmp, {flags: 'wx', mode: 0o600})
+      try {
+        await pipeline(
+          source,
+          async function* (chunks: AsyncIterable<Buffer>) {
+            for await (const chunk of chunks) {
+              hash.update(chunk)
+              size += chunk.length
+              yield chunk
+            }
+          },
+          file,
+        )
+      } catch (error) {
+        // The file's own failure (a full disk) is ours to name; the source's is the caller's.
+        if (file.errored) throw storeWriteError(file.errored, tmp, what)
+        throw error
+      }
       const digest = `sha256:${hash.digest('hex')}`
       if (expected && expected.digest !== digest) {
         throw new NcxError(`${what}: digest mismatch: expected ${expected.digest}, content has ${digest}`, {
@@ -125,22 +152,36 @@ export class ContentStore {
     onBytes: (n: number) => void,
     what: string,
   ): Promise<void> {
-    mkdirSync(layout.tmp(this.paths), {recursive: true})
-    mkdirSync(layout.blobs(this.paths), {recursive: true})
-    const partial = join(layout.tmp(this.paths), `partial-${expected.digest.slice(7)}`)
-    const have = existsSync(partial) ? statSync(partial).size : 0
-    const {stream, offset} = await fetch(have > expected.size ? 0 : have)
+    const partial = this.partialPath(expected.digest)
+    let stream: Readable
+    let offset: number
+    try {
+      try {
+        mkdirSync(layout.tmp(this.paths), {recursive: true, mode: 0o700})
+        mkdirSync(layout.blobs(this.paths), {recursive: true, mode: 0o700})
+      } catch (error) {
+        throw storeWriteError(error, partial, what)
+      }
+      const have = existsSync(partial) ? statSync(partial).size : 0
+      ;({stream, offset} = await fetch(have > expected.size ? 0 : have))
+    } catch (error) {
+      // Nothing flows to the unpack: stop it, or it waits for its input forever.
+      tee?.destroy(error as Error)
+      throw error
+    }
     const hash = createHash('sha256')
     let size = 0
-    const out = createWriteStream(partial, {flags: offset > 0 ? 'r+' : 'w', start: offset})
+    const out = createWriteStream(partial, {flags: offset > 0 ? 'r+' : 'w', start: offset, mode: 0o600})
     const outDone = finished(out)
+    outDone.catch(() => undefined) // reported through the writes, or awaited below
+    const outFailed = () => storeWriteError(out.errored ?? new Error('closed early'), partial, what)
     try {
       if (offset > 0) {
         for await (const chunk of createReadStream(partial, {start: 0, end: offset - 1})) {
           hash.update(chunk as Buffer)
           size += (chunk as Buffer).length
           onBytes((chunk as Buffer).length)
-          if (tee) await writeOrFail(tee, chunk as Buffer)
+          if (tee) await writeOrFail(tee, chunk as Buffer, teeClosed)
         }
       }
       for await (const chunk of stream) {
@@ -148,17 +189,20 @@ export class ContentStore {
         hash.update(buf)
         size += buf.length
         onBytes(buf.length)
-        await writeOrFail(out, buf)
-        if (tee) await writeOrFail(tee, buf)
+        await writeOrFail(out, buf, outFailed)
+        if (tee) await writeOrFail(tee, buf, teeClosed)
       }
+      out.end()
+      await outDone.catch(() => {
+        throw outFailed()
+      })
     } catch (error) {
+      stream.destroy()
       out.end()
       await outDone.catch(() => undefined)
       tee?.destroy(error as Error)
-      throw error instanceof NcxError ? error : new NcxError(`${what}: download interrupted: ${(error as Error).message}`, {hint: 'pull again: it resumes where it stopped'})
+      throw error instanceof NcxError ? error : new NcxError(`${what}: download interrupted: ${(error as Error).message}`, {hint: 'pull again: it resumes where it stopped', cause: error})
     }
-    out.end()
-    await outDone
     tee?.end()
     const digest = `sha256:${hash.digest('hex')}`
     if (digest !== expected.digest || size !== expected.size) {
@@ -170,20 +214,78 @@ export class ContentStore {
     renameSync(partial, this.path(digest))
   }
 
+  /** Where an interrupted download of `digest` is kept for resuming. */
+  partialPath(digest: string): string {
+    return join(layout.tmp(this.paths), `partial-${digest.replace(/^sha256:/, '')}`)
+  }
+
+  /** The lock a download of `digest` holds (one download per blob at a time, across processes). */
+  downloadLock(digest: string): string {
+    return layout.lock(this.paths, `blob-${digest.replace(/^sha256:/, '').slice(0, 16)}`)
+  }
+
+  /** Partial downloads kept for resuming (what `system df` shows and prune removes). */
+  partials(): PartialDownload[] {
+    const dir = layout.tmp(this.paths)
+    if (!existsSync(dir)) return []
+    const out: PartialDownload[] = []
+    for (const name of readdirSync(dir)) {
+      const m = /^partial-([a-f0-9]{64})$/.exec(name)
+      if (!m) continue
+      try {
+        out.push({digest: `sha256:${m[1]}`, size: statSync(join(dir, name)).size, path: join(dir, name)})
+      } catch {
+        // finished or removed meanwhile
+      }
+    }
+    return out
+  }
+
+  /**
+   * Remove the partial downloads no pull is writing now (their download lock is free);
+   * returns the bytes freed. Used when the disk is full, where keeping them only makes
+   * the next, smaller pull fail too.
+   */
+  dropPartials(): number {
+    const native = loadNative()
+    let freed = 0
+    for (const p of this.partials()) {
+      const fd = native.tryLockFile(this.downloadLock(p.digest), true)
+      if (fd === null) continue
+      try {
+        rmSync(p.path, {force: true})
+        freed += p.size
+      } finally {
+        native.unlockFile(fd)
+      }
+    }
+    return freed
+  }
+
   /**
    * Drop leftovers of killed commands in tmp/: ingests (never resumable) at once, partial
-   * downloads once older than `partialAgeMs`. Runs under the exclusive GC lock, so no load
-   * or pull of this store is writing them.
+   * downloads once older than `partialAgeMs`; returns the bytes freed. Runs under the
+   * exclusive GC lock, so no load or pull of this store is writing them.
    */
-  pruneTemporary(partialAgeMs: number): void {
+  pruneTemporary(partialAgeMs: number): number {
     const dir = layout.tmp(this.paths)
-    if (!existsSync(dir)) return
+    if (!existsSync(dir)) return 0
     const now = Date.now()
+    let freed = 0
     for (const name of readdirSync(dir)) {
       const path = join(dir, name)
-      if (name.startsWith('ingest-')) rmSync(path, {force: true})
-      else if (name.startsWith('partial-') && now - statSync(path).mtimeMs > partialAgeMs) rmSync(path, {force: true})
+      let st
+      try {
+        st = statSync(path)
+      } catch {
+        continue
+      }
+      if (name.startsWith('ingest-') || (name.startsWith('partial-') && now - st.mtimeMs >= partialAgeMs)) {
+        rmSync(path, {force: true})
+        freed += st.size
+      }
     }
+    return freed
   }
 
   /** Every stored digest. */
@@ -191,6 +293,15 @@ export class ContentStore {
     const dir = layout.blobs(this.paths)
     if (!existsSync(dir)) return []
     return readdirSync(dir).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`)
+  }
+
+  /** Bytes a stored blob takes (0 when it is gone). */
+  size(digest: string): number {
+    try {
+      return statSync(this.path(digest)).size
+    } catch {
+      return 0
+    }
   }
 
   remove(digest: string): void {

@@ -6,7 +6,6 @@ import {registrySettings} from '../registry/config.js'
 import {RegistryClient} from '../registry/client.js'
 import {lookupCredentials} from '../registry/credentials.js'
 import {withLockAsync} from '../store/files.js'
-import {layout} from '../store/paths.js'
 import {commitImage} from './archive.js'
 import {Platform, parsePlatform} from './platform.js'
 import {TeeClosedError, sha256, validateDigest} from './content.js'
@@ -118,10 +117,15 @@ async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<voi
   if (failure) throw failure.error
 }
 
-/** Wait for all, then throw the first failure that is a cause, not a consequence. */
+/**
+ * Wait for all, then throw the failure that is the cause: the earliest one that is not a
+ * consequence of another. A download that failed (a full disk, a stalled registry) cuts the
+ * unpack's input, whose "not a valid tar stream" comes later; an unpack that failed closes
+ * its input, which the download sees as a TeeClosedError.
+ */
 async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
-  const results = await Promise.allSettled(promises)
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown)
+  const failed: unknown[] = []
+  await Promise.all(promises.map((p) => p.catch((error: unknown) => void failed.push(error))))
   if (failed.length > 0) throw failed.find((e) => !(e instanceof TeeClosedError)) ?? failed[0]
 }
 
@@ -155,8 +159,12 @@ export async function pullImage(engine: Engine, name: string, options: PullOptio
   return engine.adding(async () => {
     engine.content.put(bytes, digest)
     if (!engine.content.has(manifest.config.digest)) {
+      const what = `config of ${familiarName(ref)}`
       const blob = await client.getBlob(repo, manifest.config.digest)
-      await engine.content.ingest(blob.stream, {digest: manifest.config.digest, size: manifest.config.size}, `config of ${familiarName(ref)}`)
+      await engine.content.ingest(blob.stream, {digest: manifest.config.digest, size: manifest.config.size}, what).catch((error: unknown) => {
+        blob.stream.destroy()
+        throw error instanceof NcxError ? error : new NcxError(`${what}: download interrupted: ${(error as Error).message}`, {cause: error})
+      })
       downloaded = true
     }
     const config = engine.content.readJson<ImageConfig>(manifest.config.digest, 'image config')
@@ -196,12 +204,14 @@ export async function pullImage(engine: Engine, name: string, options: PullOptio
       const what = `layer ${d.digest} of ${familiarName(ref)}`
       // One download per blob at a time across processes (parallel pulls share it), and a
       // deterministic partial file, so an interrupted download resumes where it stopped.
-      await withLockAsync(layout.lock(engine.paths, `blob-${d.digest.slice(7, 23)}`), async () => {
+      await withLockAsync(engine.content.downloadLock(d.digest), async () => {
         if (engine.content.has(d.digest)) {
           engine.snapshots.ensure(diffId, engine.content.path(d.digest))
           return
         }
         const toUnpack = engine.snapshots.has(diffId) ? undefined : new PassThrough({highWaterMark: 1 << 20})
+        // A failed download destroys it with its error, which settleAll reports (not an 'error' event nobody hears).
+        toUnpack?.on('error', () => undefined)
         await settleAll([
           engine.content.ingestResumable({digest: d.digest, size: d.size}, (offset) => client.getBlob(repo, d.digest, offset), toUnpack, progress, what),
           ...(toUnpack ? [engine.snapshots.ensureFromStream(diffId, toUnpack)] : []),

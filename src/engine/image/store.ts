@@ -10,6 +10,12 @@ interface ImagesFile {
   images: ImageRecord[]
 }
 
+/** A container using an image; a running one (or one being made to run) blocks even a forced removal. */
+export interface ImageUser {
+  id: string
+  running: boolean
+}
+
 /** What `rmi` did, in Docker's words. */
 export interface RemoveResult {
   untagged: string[]
@@ -42,6 +48,14 @@ export class ImageStore {
 
   list(): ImageRecord[] {
     return this.load().images
+  }
+
+  /**
+   * Run `fn` holding the images lock shared: no image is added, tagged or removed meanwhile
+   * (a new container takes its image's reference under it; see createContainer).
+   */
+  reading<T>(fn: () => T): T {
+    return withLock(layout.lock(this.paths, 'images'), fn, false)
   }
 
   /** An image event (`ncx events`), with Docker's actor: `id` and the `name` attribute. */
@@ -100,10 +114,12 @@ export class ImageStore {
   }
 
   /**
-   * Docker's `rmi`: a name untags; the last name (or an ID) deletes. `inUse` names the
-   * container using an image, which blocks deletion unless forced.
+   * Docker's `rmi`: a name untags; the last name (or an ID) deletes. `inUse` (asked under the
+   * images lock) names the container using an image, which blocks deletion unless forced; a
+   * running one blocks it even forced, as in Docker: `-f NAME` then only untags (the image
+   * stays, dangling), `-f ID` is refused.
    */
-  remove(nameOrId: string, options: {force: boolean; inUse: (image: ImageRecord) => string | undefined}): RemoveResult {
+  remove(nameOrId: string, options: {force: boolean; inUse: (image: ImageRecord) => ImageUser | undefined}): RemoveResult {
     let id = ''
     const result = this.update((images) => {
       const image = this.find(nameOrId, images)
@@ -124,9 +140,20 @@ export class ImageStore {
         })
       }
       if (user && !options.force) {
-        throw new NcxError(`conflict: unable to remove image ${nameOrId} (must be forced) - container ${user.slice(0, 12)} is using its referenced image ${image.id.slice(7, 19)}`, {
+        throw new NcxError(`conflict: unable to remove image ${nameOrId} (must be forced) - container ${user.id.slice(0, 12)} is using its referenced image ${image.id.slice(7, 19)}`, {
           hint: 'remove the container first (ncx rm), or use --force',
         })
+      }
+      if (user?.running) {
+        if (byId) {
+          throw new NcxError(`conflict: unable to delete ${image.id.slice(7, 19)} (cannot be forced) - image is being used by running container ${user.id.slice(0, 12)}`, {
+            hint: 'stop and remove the container first (ncx rm -f)',
+          })
+        }
+        result.untagged.push(...image.names.map((n) => familiarName(parseReference(n))))
+        image.names = []
+        id = image.id
+        return result
       }
       result.untagged.push(...image.names.map((n) => familiarName(parseReference(n))))
       images.splice(images.indexOf(image), 1)

@@ -83,7 +83,7 @@ export function readContainerNetwork(engine: Engine, id: string): ContainerNetwo
 function writeContainerNetwork(engine: Engine, id: string, att: ContainerNetwork): void {
   const path = containerNetworkPath(engine, id)
   const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, JSON.stringify(att, null, 2) + '\n')
+  writeFileSync(tmp, JSON.stringify(att, null, 2) + '\n', {mode: 0o600})
   renameSync(tmp, path)
 }
 

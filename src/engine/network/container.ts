@@ -6,6 +6,7 @@ import {Engine} from '../engine.js'
 import {UsageError} from '../errors.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {SLIRP_GUEST, attachContainer, hostsContent, isBridged, isSlirpMode, linkHostLines, readContainerNetwork, recordSlirpContainer, runningPeer} from './attach.js'
+import {requireNetworkBackend} from './netns.js'
 import {DEFAULT_NETWORK, SLIRP_DNS, findNetwork, formatPorts} from './networks.js'
 
 export {networkRuntimeArgs, recordPorts, refreshNetworkHosts, releaseContainer} from './attach.js'
@@ -71,6 +72,7 @@ export function containerEtcFiles(
     const read = (f: string) => readFileSync(join(peer.dir, f), 'utf8')
     return {hosts: read('hosts'), resolvConf: read('resolv.conf')}
   }
+  if (isBridged(options.network) || isSlirpMode(options.network)) requireNetworkBackend(engine, options.network)
   if (isBridged(options.network)) {
     const wants = [options.network, ...(options.networks ?? [])].map((network, i) => ({
       network,

@@ -1,12 +1,15 @@
 /**
  * The per-user network namespace: created inside the held user namespace by `ncx-runtime
  * netns-init`, which leaves a supervisor (`ncx-netns`), the namespace's holder
- * (`ncx-netns-hold`) and slirp4netns (restarted by the supervisor when it dies). The three
- * go away with the user-namespace holder; the next ncx call that needs a network creates
- * them again. Bridges, NAT and forwarding rules live inside that namespace.
+ * (`ncx-netns-hold`, which brings its `lo` up) and slirp4netns (restarted by the supervisor
+ * when it dies). The three outlive the user-namespace holder (its restart takes over the same
+ * user namespace, see rootless/session.ts) and go away with the runtime root; the next ncx call
+ * that needs a network creates them when they are gone. Bridges, NAT and forwarding rules live
+ * inside that namespace. As root it is the same, one namespace per store: the host's routing
+ * and firewall are never touched (docs/security.md#networking-faults).
  */
 import {execFileSync} from 'node:child_process'
-import {accessSync, constants, existsSync, readFileSync} from 'node:fs'
+import {accessSync, constants, existsSync, readFileSync, readlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
@@ -59,14 +62,40 @@ export function hostLoopbackWanted(env: NodeJS.ProcessEnv = process.env): boolea
   return /^(1|true|yes)$/i.test(env.NCX_NETWORK_HOST_LOOPBACK ?? '')
 }
 
+/**
+ * Whether the network namespace's holder is in the session's user namespace. It outlives a
+ * holder restart, which normally takes over the same user namespace; when that was not
+ * possible (nothing left in it to take over from, an older record), the namespace is a
+ * leftover of another user namespace, out of reach of every later command.
+ */
+function inSession(engine: Engine, netns: NetnsRecord): boolean {
+  const session = engine.session()
+  if (!session.rootless || !session.holderPid) return true
+  try {
+    return readlinkSync(`/proc/${netns.holderPid}/ns/user`) === readlinkSync(`/proc/${session.holderPid}/ns/user`)
+  } catch {
+    return false
+  }
+}
+
 /** The per-user network namespace, created (with slirp4netns) when missing. */
 export function ensureNetns(engine: Engine): {netns: Netns; created: boolean} {
   const live = currentNetns(engine)
-  if (live) return {netns: live, created: false}
+  if (live && inSession(engine, live)) return {netns: live, created: false}
   const session = engine.session()
   return withLock(join(engine.paths.run, 'netns.lock'), () => {
     const again = currentNetns(engine)
-    if (again) return {netns: again, created: false}
+    if (again && inSession(engine, again)) return {netns: again, created: false}
+    requireNetworkBackend(engine, 'bridge')
+    if (again) {
+      // SIGTERM: the supervisor takes its holder and slirp4netns along.
+      try {
+        process.kill(again.pid, 'SIGTERM')
+      } catch {
+        // gone meanwhile
+      }
+      engine.warn('the per-user network namespace belonged to an earlier user namespace (its holder was restarted with nothing left to take over): replaced by a new one; containers still attached to the old one have lost their network, restart them')
+    }
     const args = ['netns-init', ...joinArgs(session), '--state', netnsRecordPath(engine)]
     if (hostLoopbackWanted()) args.push('--host-loopback')
     const out = runtimeSync(args)
@@ -110,7 +139,7 @@ export function slirpVersion(run: (cmd: string, args: string[]) => string): stri
 export interface NetworkInfo {
   /** `slirp4netns+bridge` (rootless and rootful alike). */
   Backend: string
-  /** Why bridged networking cannot work here (containers then default to none). */
+  /** Why container networking cannot work here (containers that need it are refused), and the fix. */
   Problem?: string
   Slirp4netnsVersion?: string
   HostLoopback: boolean
@@ -121,26 +150,56 @@ export interface NetworkInfo {
 export function networkInfo(engine: Engine): NetworkInfo {
   const live = currentNetns(engine)
   const version = slirpVersion((cmd, args) => execFileSync(cmd, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}))
+  const problem = networkBackendProblem()
   return {
     Backend: 'slirp4netns+bridge',
-    ...(networkBackendProblem() ? {Problem: networkBackendProblem()} : {}),
+    ...(problem ? {Problem: `${problem.problem} (fix: ${problem.fix})`} : {}),
     ...(version ? {Slirp4netnsVersion: version.replace(/^slirp4netns version\s*/, '')} : {}),
     HostLoopback: live?.hostLoopback ?? hostLoopbackWanted(),
     ...(live ? {Namespace: {pid: live.pid, holderPid: live.holderPid, slirpPid: live.slirpPid}} : {}),
   }
 }
 
+/** What keeps container networking from working here, and the fix. */
+export interface BackendProblem {
+  /** What is missing, e.g. `slirp4netns is not installed`. */
+  problem: string
+  /** The one command (or step) that fixes it. */
+  fix: string
+}
+
 /**
  * Can the per-user network namespace be set up here? (slirp4netns installed, /dev/net/tun
- * usable.) Without it, containers default to `--network none`, and `ncx info` says why.
+ * usable.) Containers that need a network then fail to be created, with this as the reason
+ * (`requireNetworkBackend`), as podman fails without slirp4netns; `ncx info` and
+ * `ncx system doctor` say it too.
  */
-export function networkBackendProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function networkBackendProblem(env: NodeJS.ProcessEnv = process.env, tun = '/dev/net/tun'): BackendProblem | undefined {
   const dirs = (env.PATH ?? '/usr/bin:/bin').split(':').filter(Boolean)
-  if (!dirs.some((d) => existsSync(join(d, 'slirp4netns')))) return 'slirp4netns is not installed (sudo apt-get install slirp4netns)'
+  if (!dirs.some((d) => existsSync(join(d, 'slirp4netns')))) {
+    return {problem: 'slirp4netns was not found on PATH', fix: 'sudo apt-get install slirp4netns  (Fedora: sudo dnf install slirp4netns), or add its directory to PATH'}
+  }
+  if (!existsSync(tun)) return {problem: `${tun} does not exist (no TUN/TAP support loaded)`, fix: 'sudo modprobe tun'}
   try {
-    accessSync('/dev/net/tun', constants.R_OK | constants.W_OK)
+    accessSync(tun, constants.R_OK | constants.W_OK)
   } catch {
-    return '/dev/net/tun is not accessible (sudo chmod 0666 /dev/net/tun, its usual mode)'
+    return {problem: `${tun} is not usable by this user (no read/write permission)`, fix: `sudo chmod 0666 ${tun}  (its usual mode)`}
   }
   return undefined
+}
+
+/**
+ * Refuse a container that needs a network (bridged or `--network slirp4netns`) when the
+ * backend cannot work here: one error naming what is missing and how to fix it, instead of
+ * a container that is silently offline. A live namespace serves bridged containers whatever
+ * PATH says now.
+ */
+export function requireNetworkBackend(engine: Engine, mode: string, env: NodeJS.ProcessEnv = process.env): void {
+  const ownSlirp = mode === 'slirp4netns' || mode.startsWith('slirp4netns:')
+  if (!ownSlirp && currentNetns(engine)) return
+  const p = networkBackendProblem(env)
+  if (!p) return
+  throw new NcxError(`cannot give the container a network (--network ${mode}): ${p.problem}`, {
+    hint: `${p.fix}; or run the container without a network: --network none (NCX_DEFAULT_NETWORK=none or default_network = "none" in ncx.toml makes that the default)`,
+  })
 }

@@ -4,7 +4,7 @@
  * container's attachment (`containers/<id>/network.json`).
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
@@ -130,11 +130,15 @@ export function loadNetworks(engine: Engine): NetworksFile {
   return file
 }
 
-/** Drop allocations whose container no longer exists (removed, or `--rm` after exit); `collected` gets their networks. */
+/**
+ * Drop allocations whose container no longer exists (removed, or `--rm` after exit) or was
+ * left half-made by a killed `create`/`run` (store.ts: it never runs, and is removed by the
+ * next create); `collected` gets their networks.
+ */
 function collect(engine: Engine, file: NetworksFile, collected?: Set<string>): void {
   for (const net of Object.values(file.networks)) {
     for (const [ip, id] of Object.entries(net.allocations)) {
-      if (!existsSync(engine.containers.dir(id))) {
+      if (!existsSync(engine.containers.dir(id)) || engine.containers.abandoned(id)) {
         delete net.allocations[ip]
         collected?.add(net.name)
       }
@@ -234,9 +238,10 @@ export function removeNetwork(engine: Engine, nameOrId: string): NetworkRecord {
       const names = users.map((id) => engine.containers.find(id)?.name ?? id.slice(0, 12))
       throw new NcxError(`error while removing network: network ${net.name} id ${net.id} has active endpoints (${names.join(', ')})`, {exitCode: 1})
     }
+    markBridgePending(engine, cur.bridge)
     delete file.networks[net.name]
   })
-  dropBridge(engine, net)
+  dropBridge(engine)
   recordObjectEvent(engine.paths, 'network', 'destroy', net.id, {name: net.name, type: net.driver})
   return net
 }
@@ -258,14 +263,102 @@ export function pruneNetworks(engine: Engine, match: (net: NetworkRecord) => boo
 
 // ---------------------------------------------------------------------------------------
 // Bridges in the per-user network namespace
+//
+// `bridges.json` says which bridges of the live namespace are whole: link, gateway address,
+// up, and in the nftables table. Crash safety (a SIGKILL at any point): intent is recorded
+// before acting. A bridge about to be set up or removed is first moved to `pending`; only
+// once the link and the rules are in place does it go (back) to `bridges`. Whoever next takes
+// the lock converges everything that is not whole to what networks.json says: a pending
+// bridge, a recorded one whose link is gone, a bridge link nobody recorded, a bridge whose
+// network was removed. A network's bridge is adopted (created if missing, given its address,
+// set up: never deleted, so containers attached to it keep their ports); any other is deleted.
 
 interface BridgeState {
   holderPid: number
+  /** Whole bridges. */
   bridges: string[]
+  /** Bridges being set up or removed (their link may or may not exist). */
+  pending?: string[]
 }
 
 function bridgeState(engine: Engine): BridgeState {
   return readJson<BridgeState>(bridgesPath(engine), {holderPid: 0, bridges: []})
+}
+
+/** The names ncx gives bridges: `ncx0` (the default network) and `br-<12 hex>`. */
+export function isBridgeName(name: string): boolean {
+  return name === 'ncx0' || /^br-[0-9a-f]{12}$/.test(name)
+}
+
+/** The interfaces of the network namespace `pid` is in (`/proc/PID/net/dev`), undefined when it is gone. */
+export function namespaceLinks(pid: number): Set<string> | undefined {
+  let text: string
+  try {
+    text = readFileSync(`/proc/${pid}/net/dev`, 'utf8')
+  } catch {
+    return undefined
+  }
+  const out = new Set<string>()
+  for (const line of text.split('\n').slice(2)) {
+    const m = /^\s*([^:\s]+):/.exec(line)
+    if (m) out.add(m[1])
+  }
+  return out
+}
+
+/** A bridge that is not whole, and why. */
+export interface BridgeProblem {
+  bridge: string
+  /** The network it belongs to (none: the network was removed). */
+  network?: string
+  kind: 'interrupted' | 'missing' | 'unrecorded' | 'orphaned'
+}
+
+/**
+ * Every bridge of the namespace that is not whole, from its record (`s`, for this
+ * namespace), its links and the networks there are. Empty when all is as recorded.
+ */
+export function bridgeProblems(s: Pick<BridgeState, 'bridges' | 'pending'>, links: ReadonlySet<string>, nets: ReadonlyArray<Pick<NetworkRecord, 'name' | 'bridge'>>): BridgeProblem[] {
+  const network = new Map(nets.map((n) => [n.bridge, n.name]))
+  const out = new Map<string, BridgeProblem>()
+  const add = (bridge: string, kind: BridgeProblem['kind']) => {
+    if (!out.has(bridge)) out.set(bridge, {bridge, ...(network.has(bridge) ? {network: network.get(bridge)} : {}), kind})
+  }
+  for (const b of s.pending ?? []) add(b, 'interrupted')
+  for (const b of s.bridges) if (!network.has(b)) add(b, 'orphaned')
+  for (const b of s.bridges) if (!links.has(b)) add(b, 'missing')
+  for (const l of links) if (isBridgeName(l) && !s.bridges.includes(l)) add(l, network.has(l) ? 'unrecorded' : 'orphaned')
+  return [...out.values()]
+}
+
+/** What converging does: bridges to adopt or create, links to delete. */
+export interface BridgePlan {
+  setUp: Array<Pick<NetworkRecord, 'bridge' | 'gateway' | 'subnet'>>
+  remove: string[]
+  /** Every bridge the plan touches (recorded as pending while it runs). */
+  touched: string[]
+}
+
+/** Converge the problems, and set up `want` (a network's bridge) if it is not whole. */
+export function planBridges(s: Pick<BridgeState, 'bridges' | 'pending'>, links: ReadonlySet<string>, nets: ReadonlyArray<NetworkRecord>, want?: string): BridgePlan {
+  const touched = bridgeProblems(s, links, nets).map((p) => p.bridge)
+  if (want !== undefined && !touched.includes(want) && !(s.bridges.includes(want) && links.has(want))) touched.push(want)
+  const byBridge = new Map(nets.map((n) => [n.bridge, n]))
+  return {
+    setUp: touched.filter((b) => byBridge.has(b)).map((b) => byBridge.get(b)!),
+    remove: touched.filter((b) => !byBridge.has(b) && links.has(b)),
+    touched,
+  }
+}
+
+/** The `ip -batch` input for a plan: deletions, then each bridge adopted (created only when missing). */
+export function bridgeCommands(plan: BridgePlan, links: ReadonlySet<string>): string {
+  const lines = plan.remove.map((b) => `link del ${b}`)
+  for (const n of plan.setUp) {
+    if (!links.has(n.bridge)) lines.push(`link add ${n.bridge} type bridge`)
+    lines.push(`addr replace ${n.gateway}/${parseCidr(n.subnet).prefix} dev ${n.bridge}`, `link set ${n.bridge} up`)
+  }
+  return lines.length > 0 ? lines.join('\n') + '\n' : ''
 }
 
 /**
@@ -306,56 +399,93 @@ function bridgesLock(engine: Engine): string {
   return join(engine.paths.run, 'bridges.lock')
 }
 
+/** bridges.json describes the namespace (runtime state, gone with it: renamed, never fsynced). */
+function saveBridgeState(engine: Engine, s: BridgeState): void {
+  writeJson(bridgesPath(engine), {holderPid: s.holderPid, bridges: s.bridges, ...(s.pending?.length ? {pending: s.pending} : {})}, false)
+}
+
 /** Apply the table for the bridges in `s` (their network records from the registry). */
-function applyRules(engine: Engine, netns: Netns, s: BridgeState): void {
-  const byBridge = new Map(Object.values(loadNetworks(engine).networks).map((n) => [n.bridge, n]))
-  const nets = s.bridges.map((b) => byBridge.get(b)).filter((n): n is NetworkRecord => n !== undefined)
+function applyRules(engine: Engine, netns: Netns, s: BridgeState, nets: NetworkRecord[]): void {
+  const byBridge = new Map(nets.map((n) => [n.bridge, n]))
+  const rules = s.bridges.map((b) => byBridge.get(b)).filter((n): n is NetworkRecord => n !== undefined)
   try {
-    inNetns(engine, netns, ['nft', '-f', '-'], ruleset(nets))
+    inNetns(engine, netns, ['nft', '-f', '-'], ruleset(rules))
   } catch (error) {
     throw new NcxError(`cannot set up NAT in the network namespace: ${(error as Error).message}`, {hint: 'install nftables (sudo apt-get install nftables)'})
   }
 }
 
-/** Make sure the namespace exists and has this network's bridge (created once per namespace). */
-export function ensureBridge(engine: Engine, net: NetworkRecord): Netns {
-  const {netns} = ensureNetns(engine)
-  const cur = bridgeState(engine)
-  if (cur.holderPid === netns.holderPid && cur.bridges.includes(net.bridge)) return netns
-  return withLock(bridgesLock(engine), () => {
-    let s = bridgeState(engine)
-    if (s.holderPid !== netns.holderPid) {
-      inNetns(engine, netns, ['ip', '-batch', '-'], 'link set lo up\n')
-      s = {holderPid: netns.holderPid, bridges: []}
-      applyRules(engine, netns, s)
-      writeJson(bridgesPath(engine), s)
-    }
-    if (s.bridges.includes(net.bridge)) return netns
-    const {prefix} = parseCidr(net.subnet)
-    inNetns(engine, netns, ['ip', '-batch', '-'], `link add ${net.bridge} type bridge\naddr add ${net.gateway}/${prefix} dev ${net.bridge}\nlink set ${net.bridge} up\n`)
-    s.bridges.push(net.bridge)
-    applyRules(engine, netns, s)
-    writeJson(bridgesPath(engine), s)
-    return netns
-  })
+/** The record of the live namespace (a record of an earlier one describes nothing that exists). */
+function stateFor(engine: Engine, netns: Netns): BridgeState {
+  const s = bridgeState(engine)
+  return s.holderPid === netns.holderPid ? s : {holderPid: netns.holderPid, bridges: []}
 }
 
-/** A removed network's bridge and rules go from the live namespace. */
-function dropBridge(engine: Engine, net: NetworkRecord): void {
+/**
+ * Bring the namespace's bridges to what networks.json says (and `want` whole), under the
+ * bridges lock: the intent recorded first, then the links, then the rules, then the record.
+ */
+function convergeBridges(engine: Engine, netns: Netns, want?: string): void {
+  const s = stateFor(engine, netns)
+  const links = namespaceLinks(netns.holderPid) ?? new Set<string>()
+  const nets = Object.values(loadNetworks(engine).networks)
+  const plan = planBridges(s, links, nets, want)
+  if (plan.touched.length === 0) return
+  const kept = s.bridges.filter((b) => !plan.touched.includes(b))
+  const pending = [...new Set([...(s.pending ?? []), ...plan.touched])]
+  saveBridgeState(engine, {holderPid: s.holderPid, bridges: kept, pending})
+  const commands = bridgeCommands(plan, links)
+  if (commands) inNetns(engine, netns, ['ip', '-batch', '-'], commands)
+  const done: BridgeState = {holderPid: s.holderPid, bridges: [...kept, ...plan.setUp.map((n) => n.bridge)], pending: pending.filter((b) => !plan.touched.includes(b))}
+  applyRules(engine, netns, done, nets)
+  saveBridgeState(engine, done)
+}
+
+/** Make sure the namespace exists and has this network's bridge, whole (set up once per namespace). */
+export function ensureBridge(engine: Engine, net: NetworkRecord): Netns {
+  const {netns} = ensureNetns(engine)
+  // The common case, without the lock: recorded whole, its link there, nothing to repair.
+  const cur = bridgeState(engine)
+  const links = namespaceLinks(netns.holderPid)
+  if (cur.holderPid === netns.holderPid && links?.has(net.bridge) && cur.bridges.includes(net.bridge) && bridgeProblems(cur, links, Object.values(loadNetworks(engine).networks)).length === 0) return netns
+  withLock(bridgesLock(engine), () => convergeBridges(engine, netns, net.bridge))
+  return netns
+}
+
+/**
+ * About to remove the network of `bridge` (called under the networks lock, once nothing
+ * uses it): the bridge becomes pending first, so a crash between the record's removal and
+ * the link's leaves a bridge the next convergence deletes.
+ */
+function markBridgePending(engine: Engine, bridge: string): void {
   const netns = currentNetns(engine)
   if (!netns) return
   withLock(bridgesLock(engine), () => {
     const s = bridgeState(engine)
-    if (s.holderPid !== netns.holderPid || !s.bridges.includes(net.bridge)) return
-    try {
-      inNetns(engine, netns, ['ip', '-batch', '-'], `link del ${net.bridge}\n`)
-    } catch {
-      // already gone
-    }
-    s.bridges = s.bridges.filter((b) => b !== net.bridge)
-    applyRules(engine, netns, s)
-    writeJson(bridgesPath(engine), s)
+    if (s.holderPid !== netns.holderPid || s.pending?.includes(bridge)) return
+    saveBridgeState(engine, {holderPid: s.holderPid, bridges: s.bridges.filter((b) => b !== bridge), pending: [...(s.pending ?? []), bridge]})
   })
+}
+
+/** A removed network's bridge and rules go from the live namespace (with anything else left to repair). */
+function dropBridge(engine: Engine): void {
+  const netns = currentNetns(engine)
+  if (!netns) return
+  withLock(bridgesLock(engine), () => convergeBridges(engine, netns))
+}
+
+/** Converge the live namespace's bridges to what networks.json says (`ncx system check --repair`). */
+export function repairBridges(engine: Engine): void {
+  dropBridge(engine)
+}
+
+/** The bridges of the live namespace that are not whole (for `ncx system doctor`); undefined: no namespace. */
+export function bridgeReport(engine: Engine): {holderPid: number; bridges: string[]; problems: BridgeProblem[]} | undefined {
+  const netns = currentNetns(engine)
+  const links = netns && namespaceLinks(netns.holderPid)
+  if (!netns || !links) return undefined
+  const s = stateFor(engine, netns)
+  return {holderPid: netns.holderPid, bridges: s.bridges, problems: bridgeProblems(s, links, Object.values(loadNetworks(engine).networks))}
 }
 
 /** Docker's `-p` with ranges: `8000-8002:80-82`, `127.0.0.1::80-81` (random host ports), one spec each. */

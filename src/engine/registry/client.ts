@@ -3,7 +3,8 @@ import {Readable} from 'node:stream'
 import {NcxError} from '../errors.js'
 import {MediaType} from '../image/types.js'
 import {Credentials} from './credentials.js'
-import {RegistrySettings, registryBase} from './config.js'
+import {REGISTRY_TIMEOUT_MS, RegistrySettings, registryBase} from './config.js'
+import {HttpResponse, HttpTimeoutError, Transport, httpTransport} from './http.js'
 
 export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest].join(', ')
 
@@ -29,8 +30,8 @@ export interface RegistryClientOptions {
   endpoint?: string
   settings: RegistrySettings
   credentials?: Credentials
-  /** Injected for tests; defaults to the global fetch. */
-  fetchImpl?: typeof fetch
+  /** Injected for tests; defaults to node:http(s) (src/engine/registry/http.ts). */
+  transport?: Transport
   retries?: number
 }
 
@@ -47,6 +48,13 @@ interface RegistryErrorBody {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** The errno-style code of a network failure (`ECONNREFUSED`, …), if any. */
+function errorCode(error: unknown): string | undefined {
+  const e = error as {code?: unknown; cause?: {code?: unknown}} | undefined
+  const code = e?.code ?? e?.cause?.code
+  return typeof code === 'string' ? code : undefined
+}
+
 /**
  * An OCI distribution-spec client for one registry: anonymous, Basic and Bearer-token auth
  * (the WWW-Authenticate challenge flow of Docker Hub), retries with back-off on transient
@@ -55,7 +63,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export class RegistryClient {
   readonly domain: string
   readonly base: string
-  private readonly fetchImpl: typeof fetch
+  private readonly transport: Transport
+  private readonly idleTimeoutMs: number
   private readonly tokens = new Map<string, string>()
   private basic = false
   private readonly retries: number
@@ -63,7 +72,8 @@ export class RegistryClient {
   constructor(private readonly options: RegistryClientOptions) {
     this.domain = options.domain
     this.base = options.endpoint?.replace(/\/+$/, '') ?? registryBase(options.domain, options.settings)
-    this.fetchImpl = options.fetchImpl ?? fetch
+    this.transport = options.transport ?? httpTransport
+    this.idleTimeoutMs = options.settings.timeoutMs ?? REGISTRY_TIMEOUT_MS
     this.retries = options.retries ?? 3
   }
 
@@ -88,7 +98,8 @@ export class RegistryClient {
       const {username, password} = this.options.credentials
       headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
     }
-    const res = await this.send(url.toString(), {headers}, 'token')
+    const res = await this.send(url.toString(), {method: 'GET', headers}, 'token')
+    if (!res.ok) res.cancel()
     if (res.status === 401 || res.status === 403) {
       throw new NcxError(`${this.domain}: unauthorized: the token service refused ${this.options.credentials ? 'these credentials' : 'anonymous access'}`, {
         hint: `log in with "ncx login ${this.domain}"`,
@@ -101,50 +112,59 @@ export class RegistryClient {
     this.tokens.set(scope, token)
   }
 
-  /** fetch with retries on network errors, 5xx and 429. */
-  private async send(url: string, init: RequestInit, what: string): Promise<Response> {
+  /**
+   * One HTTP exchange, retried with back-off on network errors, 5xx and 429. A silent
+   * connection (the idle deadline) and a refused or unknown host fail at once: they will not
+   * change in a second, and the command must not hang.
+   */
+  private async send(url: string, init: {method: string; headers: Record<string, string>; body?: Uint8Array | Readable}, what: string): Promise<HttpResponse> {
+    const streamed = init.body instanceof Readable
     let lastError: unknown
+    let lastResponse: HttpResponse | undefined
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0) await sleep(150 * 4 ** (attempt - 1))
       try {
-        const res = await this.fetchImpl(url, init)
-        if ((res.status >= 500 || res.status === 429) && attempt < this.retries && init.body === undefined) {
-          await res.body?.cancel()
-          lastError = res
+        const res = await this.transport(url, {...init, idleTimeoutMs: this.idleTimeoutMs})
+        if ((res.status >= 500 || res.status === 429) && attempt < this.retries && !streamed) {
+          res.cancel()
+          lastResponse = res
           continue
         }
         return res
       } catch (error) {
         lastError = error
-        if (init.body !== undefined) break // a streamed body cannot be sent twice
-        // An unknown host or a closed port will not change in a second: fail fast.
-        const code = (error as {cause?: {code?: string}})?.cause?.code
-        if (code === 'ENOTFOUND' || code === 'ECONNREFUSED' || code === 'EAI_AGAIN') break
+        lastResponse = undefined
+        if (streamed) break // a streamed body cannot be sent twice
+        const code = errorCode(error)
+        if (code === 'ENOTFOUND' || code === 'ECONNREFUSED' || code === 'EAI_AGAIN' || error instanceof HttpTimeoutError) break
       }
     }
-    if (lastError instanceof Response) return lastError
-    const cause = (lastError as {cause?: {code?: string; message?: string}})?.cause
-    const detail =
-      cause?.code === 'ECONNREFUSED' ? 'connection refused' : cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN' ? `cannot resolve ${new URL(url).hostname}` : (cause?.message ?? (lastError as Error)?.message ?? String(lastError))
-    throw new NcxError(`cannot reach registry ${this.domain} (${what}): ${detail}`, {
-      hint: cause?.code === 'EPROTO' || /wrong version number|SSL/.test(detail) ? `if ${this.domain} speaks plain HTTP, add it to "insecure-registries" in registries.json` : 'check the address and your network',
-      cause: lastError,
-    })
+    if (lastResponse) return lastResponse
+    const code = errorCode(lastError)
+    const message = (lastError as Error)?.message ?? String(lastError)
+    const detail = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `cannot resolve ${new URL(url).hostname}` : message
+    const hint =
+      lastError instanceof HttpTimeoutError
+        ? 'the registry or the network stalled; NCX_REGISTRY_TIMEOUT (or ncx.toml [registries] timeout) sets how many seconds of silence ncx accepts'
+        : code === 'EPROTO' || /wrong version number|SSL/.test(detail)
+          ? `if ${this.domain} speaks plain HTTP, add it to "insecure-registries" in registries.json`
+          : 'check the address and your network'
+    throw new NcxError(`cannot reach registry ${this.domain} (${what}): ${detail}`, {hint, cause: lastError})
   }
 
   /** One API request; answers a 401 challenge once (token or basic) and retries. */
-  async request(method: string, path: string, scope: string, init: {headers?: Record<string, string>; body?: BodyInit; duplex?: 'half'} = {}): Promise<Response> {
+  async request(method: string, path: string, scope: string, init: {headers?: Record<string, string>; body?: Uint8Array | Readable} = {}): Promise<HttpResponse> {
     const url = path.startsWith('http') ? path : `${this.base}${path}`
-    const build = (): RequestInit => {
+    const build = () => {
       const headers: Record<string, string> = {...init.headers}
       const auth = this.authHeader(scope)
       if (auth) headers.authorization = auth
-      return {method, headers, body: init.body, redirect: 'follow', ...(init.duplex ? {duplex: init.duplex} : {})} as RequestInit
+      return {method, headers, body: init.body}
     }
     let res = await this.send(url, build(), `${method} ${path}`)
-    if (res.status === 401 && init.body === undefined) {
+    if (res.status === 401 && !(init.body instanceof Readable)) {
       const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '')
-      await res.body?.cancel()
+      res.cancel()
       if (challenge?.scheme === 'bearer') {
         await this.fetchToken(challenge, challenge.params.scope && !scope ? challenge.params.scope : scope)
         res = await this.send(url, build(), `${method} ${path}`)
@@ -160,11 +180,11 @@ export class RegistryClient {
   async authorize(path: string, scope: string): Promise<void> {
     if (this.authHeader(scope)) return
     const res = await this.request('GET', path, scope)
-    await res.body?.cancel()
+    res.cancel()
   }
 
   /** Turn a failed response into one clear error. */
-  async fail(res: Response, what: string, ref: string): Promise<never> {
+  async fail(res: HttpResponse, what: string, ref: string): Promise<never> {
     const text = await res.text().catch(() => '')
     let detail = ''
     try {
@@ -192,7 +212,7 @@ export class RegistryClient {
     const scope = `repository:${repo}:pull`
     const res = await this.request('GET', `/v2/${repo}/manifests/${reference}`, scope, {headers: {accept: MANIFEST_ACCEPT}})
     if (!res.ok) return this.fail(res, 'pull', `${this.domain}/${repo}:${reference}`)
-    const bytes = Buffer.from(await res.arrayBuffer())
+    const bytes = await res.bytes()
     const type = (res.headers.get('content-type') ?? '').split(';')[0].trim()
     return {bytes, mediaType: type, digest: res.headers.get('docker-content-digest') ?? undefined}
   }
@@ -206,18 +226,18 @@ export class RegistryClient {
     const headers: Record<string, string> = offset > 0 ? {range: `bytes=${offset}-`} : {}
     const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, `repository:${repo}:pull`, {headers})
     if (res.status === 416) {
-      await res.body?.cancel()
+      res.cancel()
       return this.getBlob(repo, digest, 0)
     }
-    if (!res.ok || !res.body) return this.fail(res, 'pull', `${this.domain}/${repo}@${digest}`)
+    if (!res.ok) return this.fail(res, 'pull', `${this.domain}/${repo}@${digest}`)
     const length = res.headers.get('content-length')
     const resumed = res.status === 206 && (res.headers.get('content-range') ?? '').startsWith(`bytes ${offset}-`)
-    return {stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), size: length ? Number(length) : undefined, offset: resumed ? offset : 0}
+    return {stream: res.body, size: length ? Number(length) : undefined, offset: resumed ? offset : 0}
   }
 
   async hasBlob(repo: string, digest: string, scope: string): Promise<boolean> {
     const res = await this.request('HEAD', `/v2/${repo}/blobs/${digest}`, scope)
-    await res.body?.cancel()
+    res.cancel()
     if (res.status === 200) return true
     if (res.status === 404) return false
     return this.fail(res, 'check', `${this.domain}/${repo}@${digest}`)
@@ -228,7 +248,7 @@ export class RegistryClient {
     const scope = mountFrom ? `repository:${repo}:pull,push repository:${mountFrom}:pull` : `repository:${repo}:pull,push`
     const query = mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}` : ''
     const start = await this.request('POST', `/v2/${repo}/blobs/uploads/${query}`, scope, {headers: {'content-length': '0'}})
-    await start.body?.cancel()
+    start.cancel()
     if (start.status === 201 && mountFrom) return 'mounted'
     if (start.status !== 202) return this.fail(start, 'push', `${this.domain}/${repo}`)
     const location = start.headers.get('location')
@@ -237,10 +257,9 @@ export class RegistryClient {
     url.searchParams.set('digest', digest)
     const put = await this.request('PUT', url.toString(), scope, {
       headers: {'content-type': 'application/octet-stream', 'content-length': String(size)},
-      body: Readable.toWeb(body()) as unknown as BodyInit,
-      duplex: 'half',
+      body: body(),
     })
-    await put.body?.cancel()
+    put.cancel()
     if (put.status !== 201) return this.fail(put, 'push', `${this.domain}/${repo}@${digest}`)
     return 'pushed'
   }
@@ -248,8 +267,8 @@ export class RegistryClient {
   async putManifest(repo: string, reference: string, mediaType: string, bytes: Buffer): Promise<string | undefined> {
     const scope = `repository:${repo}:pull,push`
     await this.authorize(`/v2/${repo}/manifests/${reference}`, scope)
-    const res = await this.request('PUT', `/v2/${repo}/manifests/${reference}`, scope, {headers: {'content-type': mediaType}, body: new Uint8Array(bytes)})
-    await res.body?.cancel()
+    const res = await this.request('PUT', `/v2/${repo}/manifests/${reference}`, scope, {headers: {'content-type': mediaType}, body: bytes})
+    res.cancel()
     if (res.status !== 201) return this.fail(res, 'push', `${this.domain}/${repo}:${reference}`)
     return res.headers.get('docker-content-digest') ?? undefined
   }
@@ -257,7 +276,7 @@ export class RegistryClient {
   /** `GET /v2/` with credentials: does login work? */
   async checkLogin(): Promise<void> {
     const res = await this.request('GET', '/v2/', '')
-    await res.body?.cancel()
+    res.cancel()
     if (res.status === 401) throw new NcxError(`login to ${this.domain} failed: unauthorized: incorrect username or password`)
     if (!res.ok) return this.fail(res, 'log in to', this.domain)
   }

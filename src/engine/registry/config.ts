@@ -1,6 +1,7 @@
 import {join} from 'node:path'
 
 import {loadConfig} from '../config.js'
+import {UsageError} from '../errors.js'
 import {readJson} from '../store/files.js'
 import {StorePaths} from '../store/paths.js'
 
@@ -9,10 +10,27 @@ import {StorePaths} from '../store/paths.js'
  * about registries): `{"insecure-registries": ["host:5000"], "registry-mirrors": ["https://mirror"]}`.
  * Mirrors apply to Docker Hub, as in Docker. `NCX_INSECURE_REGISTRIES` (comma-separated) adds hosts.
  * ncx.toml's `[registries] mirrors / insecure` add to this file; `NCX_REGISTRY_MIRRORS` replaces the mirrors.
+ * `NCX_REGISTRY_TIMEOUT` / `[registries] timeout` bound how long a connection may stay silent.
  */
 export interface RegistrySettings {
   insecure: string[]
   mirrors: string[]
+  /** How long a registry connection may send nothing before the request fails (ms). */
+  timeoutMs?: number
+}
+
+/** The default of `timeoutMs`: a stalled registry fails a pull, it never hangs it. */
+export const REGISTRY_TIMEOUT_MS = 30_000
+
+/** `NCX_REGISTRY_TIMEOUT` (seconds), else ncx.toml's `[registries] timeout`, else 30 s. */
+export function registryTimeoutMs(env: NodeJS.ProcessEnv, fromFile: number | undefined): number {
+  const value = env.NCX_REGISTRY_TIMEOUT
+  if (value !== undefined && value !== '') {
+    const seconds = Number(value)
+    if (!(seconds > 0)) throw new UsageError(`NCX_REGISTRY_TIMEOUT=${value} is not a number of seconds above 0`, 'fix the variable or unset it')
+    return seconds * 1000
+  }
+  return fromFile !== undefined ? fromFile * 1000 : REGISTRY_TIMEOUT_MS
 }
 
 export function registrySettings(paths: StorePaths, env: NodeJS.ProcessEnv = process.env): RegistrySettings {
@@ -22,7 +40,7 @@ export function registrySettings(paths: StorePaths, env: NodeJS.ProcessEnv = pro
   const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   const fromEnv = list(env.NCX_INSECURE_REGISTRIES)
   const mirrors = env.NCX_REGISTRY_MIRRORS !== undefined ? list(env.NCX_REGISTRY_MIRRORS) : [...(file['registry-mirrors'] ?? []), ...(toml.registryMirrors ?? [])]
-  return {insecure: [...new Set([...(file['insecure-registries'] ?? []), ...(toml.insecureRegistries ?? []), ...fromEnv])], mirrors}
+  return {insecure: [...new Set([...(file['insecure-registries'] ?? []), ...(toml.insecureRegistries ?? []), ...fromEnv])], mirrors, timeoutMs: registryTimeoutMs(env, toml.registryTimeout)}
 }
 
 /** Plain HTTP for loopback hosts (as Docker does) and for registries marked insecure. */

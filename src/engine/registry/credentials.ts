@@ -4,7 +4,17 @@ import {homedir} from 'node:os'
 import {join} from 'node:path'
 
 import {NcxError} from '../errors.js'
-import {readJson, withLock, writeJson} from '../store/files.js'
+import {readJson, withLock, writeFileAtomic} from '../store/files.js'
+
+/**
+ * config.json holds passwords: 0600 (as docker and podman write it) whatever the umask, also
+ * when it replaces a file that was readable by others; a missing ~/.docker is made 0700.
+ */
+const CONFIG_MODE = 0o600
+
+function writeConfig(path: string, config: DockerConfig): void {
+  writeFileAtomic(path, JSON.stringify(config, null, 2) + '\n', CONFIG_MODE)
+}
 
 /** Docker Hub's key in config.json, as the docker CLI writes it. */
 export const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/'
@@ -84,7 +94,7 @@ export function storeCredentials(domain: string, creds: Credentials, env: NodeJS
     } else {
       config.auths = {...config.auths, [key]: {auth: Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}}
     }
-    writeJson(path, config)
+    writeConfig(path, config)
     return path
   })
 }
@@ -106,7 +116,7 @@ export function removeCredentials(domain: string, env: NodeJS.ProcessEnv = proce
       }
     }
     if (config.auths) delete config.auths[key]
-    writeJson(path, config)
+    writeConfig(path, config)
     return had
   })
 }

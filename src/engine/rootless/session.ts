@@ -1,4 +1,4 @@
-import {existsSync, readFileSync, readlinkSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, readlinkSync} from 'node:fs'
 import {userInfo} from 'node:os'
 import {join} from 'node:path'
 
@@ -31,6 +31,8 @@ interface HolderRecord {
   uidMap: IdRange[]
   gidMap: IdRange[]
   singleId: boolean
+  /** The held namespace (`user:[INODE]`, as /proc/PID/ns/user reads): taken over again when the holder dies. */
+  userns?: string
 }
 
 /** The first range for `user` (by name or numeric id) in an /etc/subuid-style file. */
@@ -46,6 +48,64 @@ export function subordinateRange(text: string, user: string, id: number): {start
   return undefined
 }
 
+/** One `owner:start:count` line of /etc/subuid or /etc/subgid (owner: a name or a numeric id). */
+export interface SubordinateEntry {
+  owner: string
+  start: number
+  count: number
+}
+
+/** Every well-formed range of an /etc/subuid-style file, whoever it belongs to. */
+export function subordinateEntries(text: string): SubordinateEntry[] {
+  const out: SubordinateEntry[] = []
+  for (const line of text.split('\n')) {
+    const [owner, start, count] = line.trim().split(':')
+    if (!owner || owner.startsWith('#') || !/^\d+$/.test(start ?? '') || !/^\d+$/.test(count ?? '')) continue
+    if (Number(count) > 0) out.push({owner, start: Number(start), count: Number(count)})
+  }
+  return out
+}
+
+/** Where useradd looks for subordinate ids (login.defs SUB_UID_MIN / SUB_UID_MAX defaults). */
+export const SUBORDINATE_MIN = 100000
+export const SUBORDINATE_MAX = 600100000
+
+/**
+ * The lowest `size` ids from SUBORDINATE_MIN on that no range of any user in any of `files`
+ * (the texts of /etc/subuid and /etc/subgid) uses, as useradd allocates them: suggesting one
+ * range free in both keeps a user's uids and gids the same, and never shares ids with
+ * another user's containers.
+ */
+export function freeSubordinateRange(files: string[], size = 65536, min = SUBORDINATE_MIN, max = SUBORDINATE_MAX): {start: number; count: number} | undefined {
+  const used = files.flatMap(subordinateEntries).sort((a, b) => a.start - b.start)
+  let start = min
+  for (const r of used) {
+    if (r.start + r.count <= start) continue
+    if (r.start >= start + size) break
+    start = r.start + r.count
+  }
+  return start + size - 1 <= max ? {start, count: size} : undefined
+}
+
+/** `FIRST-LAST`, as `usermod --add-subuids` takes a range. */
+export function idRangeText(r: {start: number; count: number}): string {
+  return `${r.start}-${r.start + r.count - 1}`
+}
+
+/** The ranges of other users in an /etc/subuid-style file that overlap `range`. */
+export function overlappingEntries(text: string, range: {start: number; count: number}, user: string, id: number): SubordinateEntry[] {
+  return subordinateEntries(text).filter(
+    (e) => e.owner !== user && e.owner !== String(id) && e.start < range.start + range.count && range.start < e.start + e.count,
+  )
+}
+
+/** The command that gives `user` subordinate ids free in both files (the fallback range when none is). */
+export function addSubordinateIdsCommand(user: string, files: string[], kinds: Array<'subuid' | 'subgid'> = ['subuid', 'subgid']): string {
+  const free = freeSubordinateRange(files)
+  const range = free ? idRangeText(free) : 'FIRST-LAST'
+  return `sudo usermod ${kinds.map((k) => `--add-${k}s ${range}`).join(' ')} ${user}`
+}
+
 export function mappingFor(id: number, range: {start: number; count: number} | undefined): IdRange[] {
   const map: IdRange[] = [{container: 0, host: id, size: 1}]
   if (range) map.push({container: 1, host: range.start, size: range.count})
@@ -54,9 +114,20 @@ export function mappingFor(id: number, range: {start: number; count: number} | u
 
 const formatMap = (m: IdRange[]) => m.map((r) => `${r.container}:${r.host}:${r.size}`).join(',')
 
+function namespaceOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/user`)
+  } catch {
+    return undefined
+  }
+}
+
 function holderAlive(pid: number): boolean {
   try {
-    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'ncx-userns') return false
+    // A killed holder nobody reaped yet (a zombie) still names its namespace: it holds it no longer.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const close = stat.lastIndexOf(')')
+    if (stat.slice(stat.indexOf('(') + 1, close) !== 'ncx-userns' || /^[ZX]/.test(stat.slice(close + 2))) return false
     return readlinkSync(`/proc/${pid}/ns/user`) !== readlinkSync('/proc/self/ns/user')
   } catch {
     return false
@@ -67,6 +138,53 @@ function readSysctl(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8').trim()
   } catch {
+    return undefined
+  }
+}
+
+/**
+ * A live process still in the namespace `userns` (`user:[INODE]`): a container, its monitor,
+ * the network holder. Only the user's own processes can be read; the others are skipped.
+ */
+export function processInNamespace(userns: string): number | undefined {
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return undefined
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (readlinkSync(`/proc/${name}/ns/user`) !== userns) continue
+      // (a zombie still names its namespace, but its maps cannot be checked)
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      if (!/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return Number(name)
+    } catch {
+      // not ours, or gone
+    }
+  }
+  return undefined
+}
+
+/**
+ * The holder died (killed, as the README allows): hold the namespace its containers still
+ * run in again, so they stay reachable (exec, stop, networking) and new containers join
+ * them; a new namespace only when nothing is left in the old one. The runtime checks that
+ * the process's namespace is the recorded one (inode, owner, parent, mappings).
+ */
+function adoptHolder(record: HolderRecord, warnings: string[]): number | undefined {
+  const inode = /^user:\[(\d+)\]$/.exec(record.userns ?? '')?.[1]
+  if (!inode) return undefined
+  const member = processInNamespace(record.userns!)
+  if (member === undefined) return undefined
+  try {
+    const pid = Number(runtimeSync(['userns-init', '--adopt', String(member), '--inode', inode, '--uid-map', formatMap(record.uidMap), '--gid-map', formatMap(record.gidMap)]).trim())
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch (error) {
+    warnings.push(
+      `the user namespace of the running containers could not be held again (${(error as Error).message}): a new one is made; those containers are still reached through their own processes (exec, stop, rm), but lose their network when it is set up again`,
+    )
     return undefined
   }
 }
@@ -109,20 +227,29 @@ export function ensureSession(paths: StorePaths, options: SessionOptions = {}): 
     if (again && holderAlive(again.pid)) {
       return {rootless: true, holderPid: again.pid, uidMap: again.uidMap, gidMap: again.gidMap, singleId: again.singleId, warnings: []}
     }
+    const warnings: string[] = []
+    if (again) {
+      const adopted = adoptHolder(again, warnings)
+      if (adopted !== undefined) {
+        const record: HolderRecord = {...again, pid: adopted}
+        writeJson(recordPath, record)
+        return {rootless: true, holderPid: adopted, uidMap: again.uidMap, gidMap: again.gidMap, singleId: again.singleId, warnings}
+      }
+    }
     const blocker = usernsBlocker()
     if (blocker) throw blocker
     const uid = process.getuid!()
     const gid = process.getgid!()
     const name = userInfo().username
     const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '')
-    const subuid = subordinateRange(read(options.subuidFile ?? '/etc/subuid'), name, uid)
-    const subgid = subordinateRange(read(options.subgidFile ?? '/etc/subgid'), name, gid)
-    const warnings: string[] = []
+    const files = [read(options.subuidFile ?? '/etc/subuid'), read(options.subgidFile ?? '/etc/subgid')]
+    const subuid = subordinateRange(files[0], name, uid)
+    const subgid = subordinateRange(files[1], name, gid)
     let helpers = Boolean(subuid && subgid)
     if (!helpers) {
       warnings.push(
         `no subordinate id range for ${name} in /etc/subuid and /etc/subgid: using a single-id user namespace (only root inside; images with other owners may fail). ` +
-          `Fix: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`,
+          `Fix: ${addSubordinateIdsCommand(name, files)}`,
       )
     } else if (!onPath('newuidmap') || !onPath('newgidmap')) {
       helpers = false
@@ -134,7 +261,7 @@ export function ensureSession(paths: StorePaths, options: SessionOptions = {}): 
     if (!helpers) args.push('--no-helpers')
     const pid = Number(runtimeSync(args).trim())
     if (!Number.isInteger(pid) || pid <= 0) throw new NcxError('ncx-runtime userns-init did not return a pid')
-    const record: HolderRecord = {pid, uidMap, gidMap, singleId: !helpers}
+    const record: HolderRecord = {pid, uidMap, gidMap, singleId: !helpers, userns: namespaceOf(pid)}
     writeJson(recordPath, record)
     return {rootless: true, holderPid: pid, uidMap, gidMap, singleId: !helpers, warnings}
   })

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {finished, pipeline} from 'node:stream/promises'
@@ -8,9 +8,13 @@ import {finished, pipeline} from 'node:stream/promises'
 import {loadNative, runtimeBinary} from '../../native/index.js'
 import {NcxError} from '../errors.js'
 import {UsernsSession, joinArgs} from '../rootless/session.js'
-import {runtimeErrorText, runtimeSync} from '../runtime.js'
-import {withLock, withLockAsync} from '../store/files.js'
+import {runtimeErrnoCause, runtimeErrorText, runtimeSync} from '../runtime.js'
+import {makeDirWithMode, withLock, withLockAsync} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
+import {rethrowNoSpace} from '../store/space.js'
+
+/** A layer's root directory when its tar has no `./` entry (as containerd makes it); ncx's umask would give 0700. */
+const LAYER_ROOT_MODE = 0o755
 
 /** What the runtime reports after unpacking a layer. */
 export interface UnpackReport {
@@ -60,8 +64,8 @@ export class SnapshotStore {
       const session = this.session()
       const base = layout.snapshots(this.paths)
       const tmp = join(base, `.tmp-${hex.slice(0, 16)}-${randomBytes(4).toString('hex')}`)
-      mkdirSync(join(tmp, 'fs'), {recursive: true})
       try {
+        makeDirWithMode(join(tmp, 'fs'), LAYER_ROOT_MODE)
         const out = runtimeSync([
           'unpack',
           ...joinArgs(session),
@@ -73,7 +77,7 @@ export class SnapshotStore {
           session.rootless ? 'user.' : 'trusted.',
         ])
         const report = JSON.parse(out) as UnpackReport
-        writeFileSync(join(tmp, 'size'), String(report.size))
+        writeFileSync(join(tmp, 'size'), String(report.size), {mode: 0o600})
         if (report.diffId !== diffId) {
           throw new NcxError(`layer ${diffId} failed verification: its content has diff-id ${report.diffId}`, {
             hint: 'the image is corrupt: its config does not match its layers',
@@ -83,7 +87,7 @@ export class SnapshotStore {
         return report
       } catch (error) {
         this.removeTree([tmp])
-        throw error
+        rethrowNoSpace(error, base, `unpacking layer ${diffId} into`)
       }
     })
   }
@@ -100,10 +104,10 @@ export class SnapshotStore {
         await finished(stream).catch(() => undefined)
         return undefined
       }
-      const session = this.session()
       const tmp = join(layout.snapshots(this.paths), `.tmp-${hex.slice(0, 16)}-${randomBytes(4).toString('hex')}`)
-      mkdirSync(join(tmp, 'fs'), {recursive: true})
       try {
+        const session = this.session()
+        makeDirWithMode(join(tmp, 'fs'), LAYER_ROOT_MODE)
         const args = ['unpack', ...joinArgs(session), '--dest', join(tmp, 'fs'), '--file', '-', '--xattr-prefix', session.rootless ? 'user.' : 'trusted.']
         const child = spawn(runtimeBinary(), args, {stdio: ['pipe', 'pipe', 'pipe']})
         let out = ''
@@ -118,18 +122,20 @@ export class SnapshotStore {
         child.stdin.on('error', () => undefined)
         const fed = pipeline(stream, child.stdin).catch((error: unknown) => error)
         const [code, feedError] = await Promise.all([exited, fed])
-        if (code !== 0) throw new NcxError(`unpacking layer ${diffId} failed: ${runtimeErrorText(err) ?? `ncx-runtime exited ${code}`}`)
+        if (code !== 0) throw new NcxError(`unpacking layer ${diffId} failed: ${runtimeErrorText(err) ?? `ncx-runtime exited ${code}`}`, runtimeErrnoCause(err))
         if (feedError) throw feedError instanceof NcxError ? feedError : new NcxError(`download of layer ${diffId} failed: ${(feedError as Error).message}`)
         const report = JSON.parse(out) as UnpackReport
-        writeFileSync(join(tmp, 'size'), String(report.size))
+        writeFileSync(join(tmp, 'size'), String(report.size), {mode: 0o600})
         if (report.diffId !== diffId) {
           throw new NcxError(`layer ${diffId} failed verification: its content has diff-id ${report.diffId}`, {hint: 'the image is corrupt: its config does not match its layers'})
         }
         renameSync(tmp, layout.snapshot(this.paths, diffId))
         return report
       } catch (error) {
+        // Whatever stopped the unpack, its input must not wait for a reader that is gone.
+        if (!stream.readableEnded) stream.destroy()
         this.removeTree([tmp])
-        throw error
+        rethrowNoSpace(error, layout.snapshots(this.paths), `unpacking layer ${diffId} into`)
       }
     })
   }

@@ -1,35 +1,55 @@
 import {readFileSync} from 'node:fs'
 
 import {UsageError} from '../errors.js'
+import {InvalidValue, checkEnvEntry, invalidUtf8At, lineAt} from './values.js'
 
 /**
  * Docker's `-e` rules: `KEY=VALUE` sets, a bare `KEY` copies the host's value and is
  * dropped when the host has none.
  */
 export function resolveEnvEntry(entry: string, hostEnv: NodeJS.ProcessEnv): string | undefined {
-  const eq = entry.indexOf('=')
-  if (eq === 0) throw new UsageError(`invalid environment variable ${JSON.stringify(entry)}: empty name`)
-  if (eq > 0) return entry
+  try {
+    checkEnvEntry(entry)
+  } catch (error) {
+    if (error instanceof InvalidValue) throw new UsageError(`invalid argument ${JSON.stringify(entry)} for "-e, --env" flag: ${error.message}`)
+    throw error
+  }
+  if (entry.includes('=')) return entry
   const value = hostEnv[entry]
   return value === undefined ? undefined : `${entry}=${value}`
 }
 
-/** Parse an `--env-file`: `KEY=VALUE` or `KEY` lines, `#` comments, blank lines. */
+/**
+ * Parse an `--env-file` as Docker does: UTF-8 (a BOM dropped), `KEY=VALUE` or `KEY` lines,
+ * leading whitespace dropped, `#` comments and blank lines skipped, no whitespace in a name.
+ * What Docker would pass on but no process environment can hold (a NUL byte) is refused,
+ * like invalid UTF-8, with the file and line.
+ */
 export function parseEnvFile(path: string, hostEnv: NodeJS.ProcessEnv): string[] {
-  let text: string
+  let bytes: Buffer
   try {
-    text = readFileSync(path, 'utf8')
+    bytes = readFileSync(path)
   } catch (error) {
     throw new UsageError(`cannot read env file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
+  const bad = invalidUtf8At(bytes)
+  if (bad !== undefined) throw new UsageError(`${path}:${lineAt(bytes, bad)}: invalid env file: invalid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad})`)
   const out: string[] = []
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.replace(/^\s+/, '')
-    if (line === '' || line.startsWith('#')) return
-    if (/\s/.test(line.split('=')[0])) throw new UsageError(`${path}:${i + 1}: variable name ${JSON.stringify(line.split('=')[0])} contains whitespace`)
-    const resolved = resolveEnvEntry(line, hostEnv)
-    if (resolved !== undefined) out.push(resolved)
-  })
+  bytes
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((raw, i) => {
+      const where = `${path}:${i + 1}: invalid env file`
+      const line = raw.replace(/^\s+/, '')
+      if (line === '' || line.startsWith('#')) return
+      const name = line.split('=')[0]
+      if (name === '') throw new UsageError(`${where}: no variable name on line '${line}'`)
+      if (/\s/.test(name)) throw new UsageError(`${where}: variable '${name}' contains whitespaces`)
+      if (line.includes('\0')) throw new UsageError(`${where}: variable '${name.replaceAll('\0', '\\0')}' holds a NUL byte, which no environment can carry`)
+      const resolved = resolveEnvEntry(line, hostEnv)
+      if (resolved !== undefined) out.push(resolved)
+    })
   return out
 }
 

@@ -4,11 +4,12 @@
  * mounts; named volumes created on first use, anonymous ones made for the container, and
  * new volumes populated from the image (copy-up) unless `nocopy`.
  */
-import {existsSync, mkdirSync, readdirSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, statSync} from 'node:fs'
 import {posix} from 'node:path'
 
 import {NcxError, UsageError} from '../errors.js'
 import {OciMount} from '../spec/oci.js'
+import {makeDirWithMode} from '../store/files.js'
 import {MountSpec, MountType} from './spec.js'
 import {Volume, VolumeStore} from './store.js'
 
@@ -130,7 +131,8 @@ function resolveOne(ctx: MountContext, spec: MountSpec, anonymous: string[]): Co
     if (!existsSync(source)) {
       if (!spec.createSource) throw new UsageError(`invalid mount config for type "bind": bind source path does not exist: ${source}`)
       try {
-        mkdirSync(source, {recursive: true, mode: 0o755})
+        // Docker's daemon makes them 0755 (each level), whatever ncx's own umask is.
+        makeDirWithMode(source, 0o755, 0o755)
       } catch (error) {
         throw new NcxError(`error while creating mount source path '${source}': ${(error as Error).message}`)
       }

@@ -3,7 +3,7 @@
  * `--mount type=bind|volume|tmpfs,…`, `--tmpfs DST[:OPTS]`. Pure functions (compose's short
  * and long volume syntax are the same two grammars); messages follow Docker's.
  */
-import {isAbsolute, resolve} from 'node:path'
+import {isAbsolute, posix, resolve} from 'node:path'
 
 import {UsageError} from '../errors.js'
 
@@ -45,6 +45,9 @@ function invalidSpec(text: string, why?: string): UsageError {
 function checkTarget(target: string, text: string, type: MountType): string {
   if (!isAbsolute(target)) throw invalidSpec(text, `invalid mount config for type "${type}": invalid mount path: '${target}' mount path must be absolute`)
   if (target === '/') throw invalidSpec(text, `invalid mount config for type "${type}": invalid specification: destination can't be '/'`)
+  // As runc: nothing is mounted on or inside /proc (it would shadow what the masked paths hide).
+  const clean = posix.normalize(target).replace(/\/+$/, '')
+  if (clean === '/proc' || clean.startsWith('/proc/')) throw invalidSpec(text, `${target} cannot be mounted because it is inside /proc`)
   return target.length > 1 ? target.replace(/\/+$/, '') : target
 }
 

@@ -5,12 +5,12 @@
  * read from the container records (their `mounts`), under the same lock.
  */
 import {randomBytes} from 'node:crypto'
-import {existsSync, lstatSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {existsSync, lstatSync, readdirSync, renameSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {recordObjectEvent} from '../events.js'
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
-import {readJson, withLock, writeJson} from '../store/files.js'
+import {makeDirWithMode, readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 
 /** Docker's label on anonymous volumes (23+); `volume prune` without -a removes only these. */
@@ -204,12 +204,31 @@ export class VolumeStore {
         ...(options.createdFor ? {createdFor: options.createdFor} : {}),
         ...(options.autoRemove ? {autoRemove: true} : {}),
       }
-      // _data first, the record last: a volume.json always has its directory.
-      mkdirSync(this.dataDir(name), {recursive: true, mode: 0o755})
+      // _data first, the record last: a volume.json always has its directory. _data is what
+      // the container mounts: 0755 as in Docker whatever the umask (volumes/<name> above is 0700).
+      makeDirWithMode(this.dataDir(name), 0o755)
       writeJson(this.recordPath(name), record)
       recordObjectEvent(this.paths, 'volume', 'create', name, {driver: 'local'})
       return {volume: {...record, mountpoint: this.dataDir(name)}, created: true}
     })
+  }
+
+  /**
+   * Record a volume directory a killed create left without its volume.json (`system check
+   * --repair`), so its data is listed and removable again. The caller holds the volumes lock.
+   */
+  adopt(name: string): Volume {
+    if (!NAME_PATTERN.test(name)) throw new UsageError(`invalid volume name ${JSON.stringify(name)}`)
+    const record: VolumeRecord = {
+      name,
+      driver: 'local',
+      labels: {},
+      options: {},
+      createdAt: statSync(this.dir(name)).mtime.toISOString().replace(/\.\d+Z$/, 'Z'),
+    }
+    makeDirWithMode(this.dataDir(name), 0o755)
+    writeJson(this.recordPath(name), record)
+    return {...record, mountpoint: this.dataDir(name)}
   }
 
   /** A named volume, created on first use (`-v name:/dst`). */
