@@ -19,7 +19,6 @@ import {familiarName, formatReference, parseReference} from '../image/reference.
 import {ImageConfig, ImageRecord, LayerRecord} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {withLockAsync} from '../store/files.js'
-import {layout} from '../store/paths.js'
 import {OciMount} from '../spec/oci.js'
 import type {SecurityOptions} from '../spec/security.js'
 import {BuildCache, buildLayout, cacheKey} from './cache.js'
@@ -465,7 +464,7 @@ class Build {
       this.emit({type: 'cached', id})
       return {layer: hit.layer, created: hit.created}
     }
-    return withLockAsync(layout.lock(this.engine.paths, `build-${key.slice(0, 16)}`), async () => {
+    return withLockAsync(BuildCache.stepLock(this.engine.paths, key), async () => {
       const again = noCache ? undefined : this.cache.lookup(key)
       if (again) {
         this.emit({type: 'cached', id})

@@ -11,8 +11,8 @@ import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync} fr
 import {join} from 'node:path'
 
 import type {Engine} from '../engine.js'
-import {readJson, writeFileAtomic, writeJson} from '../store/files.js'
-import {StorePaths} from '../store/paths.js'
+import {readJson, tryWithLock, writeFileAtomic, writeJson} from '../store/files.js'
+import {StorePaths, layout} from '../store/paths.js'
 import type {LayerRecord} from '../image/types.js'
 
 export interface CacheRecord {
@@ -88,6 +88,32 @@ export class BuildCache {
       }
     }
     return out
+  }
+
+  /** The lock a build holds while it makes the step `key` (parallel builds make a step once). */
+  static stepLock(paths: StorePaths, key: string): string {
+    return layout.lock(paths, `build-${key.slice(0, 16)}`)
+  }
+
+  /**
+   * Remove the record of `key` (if `when` says so, looked at under the step's lock) and its
+   * step lock file, unless a build is making that step now (then false is returned). A locker that opened the file before the unlink
+   * opens it again (lock_file in ncx-napi checks), so unlinking a held lock is safe.
+   */
+  removeStep(key: string, when: (r: CacheRecord | undefined) => boolean = () => true): boolean {
+    const path = BuildCache.stepLock(this.paths, key)
+    return (
+      tryWithLock(path, () => {
+        if (!when(this.read(key))) return
+        this.remove(key)
+        rmSync(path, {force: true})
+      }) !== undefined
+    )
+  }
+
+  /** The record for `key` as stored (whole or not). */
+  read(key: string): CacheRecord | undefined {
+    return readJson<CacheRecord | undefined>(buildLayout.record(this.paths, key), undefined)
   }
 
   remove(key: string): void {

@@ -4,7 +4,8 @@
  * stubs pruned, the upper directory written as an OCI layer tar), whose bytes go into the
  * content store; the upper directory itself then becomes the layer's snapshot (it is the
  * same tree the tar describes), so nothing is unpacked twice. A killed build leaves only a
- * `.tmp-` directory, which garbage collection removes.
+ * `.tmp-…-<pid>b` directory, which the next build, garbage collection and `system check
+ * --repair` remove (snapshot/store.ts LAYER_WORK).
  */
 import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, renameSync, writeFileSync} from 'node:fs'
@@ -22,14 +23,14 @@ import {layout} from '../store/paths.js'
 import {shortLayerPath} from '../snapshot/links.js'
 
 export interface LayerWork {
-  /** `snapshots/.tmp-<hex16>-b`: becomes `snapshots/<diff-id hex>`. */
+  /** `snapshots/.tmp-<hex16>-<pid>b`: becomes `snapshots/<diff-id hex>`. */
   dir: string
   upper: string
   work: string
 }
 
 export function newLayerWork(engine: Engine): LayerWork {
-  // `.tmp-<hex16>-…` as unpacks name theirs (GC removes stale ones); the pid tells a killed build's.
+  // The pid tells a killed build's (LAYER_WORK); GC never sees a live one (this build holds the GC lock shared).
   const dir = join(layout.snapshots(engine.paths), `.tmp-${randomBytes(8).toString('hex')}-${process.pid}b`)
   const upper = join(dir, 'fs')
   const work = join(dir, 'work')

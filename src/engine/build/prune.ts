@@ -77,7 +77,7 @@ export function pruneBuildCache(engine: Engine, o: BuildCachePruneOptions): Buil
   for (const r of cache.list()) {
     if (!old(r.lastUsed)) continue
     if (!o.all && imageLayers.has(r.layer.diffId)) continue
-    cache.remove(r.key)
+    if (!cache.removeStep(r.key)) continue // a build is making this step again now
     deleted.push(r.key.slice(0, 25))
     if (!imageLayers.has(r.layer.diffId)) doomedLayers.set(r.layer.diffId, engine.snapshots.size(r.layer.diffId) ?? r.layer.size)
   }

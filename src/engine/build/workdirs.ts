@@ -1,13 +1,15 @@
 /**
  * A build's work files and directories (RUN bundles, temporary files, mount points, secret
- * files) are named after the building process, so what a killed build left can be told apart
- * from what a running one uses, and removed.
+ * files, the layer being made) are named after the building process, so what a killed build
+ * left can be told apart from what a running one uses, and removed: by the next build, and
+ * by `system check --repair` (which reports them first).
  */
 import {randomBytes} from 'node:crypto'
 import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
+import {LAYER_WORK} from '../snapshot/store.js'
 import {layout} from '../store/paths.js'
 import {buildLayout} from './cache.js'
 
@@ -25,12 +27,30 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Remove what killed builds left (work directories, secret files) whose process is gone. */
-export function reapBuildLeftovers(engine: Engine): void {
-  const doomed: string[] = []
-  const dirs = ['runs', 'tmp', 'mnt'].map((d) => join(buildLayout.root(engine.paths), d))
-  dirs.push(join(engine.paths.run, 'build-secrets'))
-  for (const dir of dirs) {
+export interface BuildLeftover {
+  /** Absolute path. */
+  path: string
+  /** The dead builder's pid. */
+  pid: number
+  /** A layer's work area under snapshots/ (the rest are build/ work dirs and secret files). */
+  layerWork: boolean
+}
+
+/** What builds whose process is gone left: work directories, cache-mount dirs half made, secret files, layer work areas. */
+export function buildLeftovers(engine: Engine): BuildLeftover[] {
+  const found: BuildLeftover[] = []
+  const root = buildLayout.root(engine.paths)
+  const dirs: Array<[string, RegExp]> = [
+    [join(root, 'runs'), /^(?:build-)?(\d+)-/],
+    [join(root, 'tmp'), /^(\d+)-/],
+    [join(root, 'mnt'), /^(\d+)-/],
+    // a cache mount's directory made under a temporary name, then renamed (cache.ts mountDir)
+    [buildLayout.mounts(engine.paths), /^[0-9a-f]{32}\.tmp-(\d+)$/],
+    [join(engine.paths.run, 'build-secrets'), /^(\d+)-/],
+    [layout.snapshots(engine.paths), LAYER_WORK],
+  ]
+  const snapshots = layout.snapshots(engine.paths)
+  for (const [dir, pattern] of dirs) {
     let names: string[]
     try {
       names = readdirSync(dir)
@@ -38,18 +58,15 @@ export function reapBuildLeftovers(engine: Engine): void {
       continue
     }
     for (const n of names) {
-      const m = /^(?:build-)?(\d+)-/.exec(n)
-      if (m && !alive(Number(m[1]))) doomed.push(join(dir, n))
+      const m = pattern.exec(n)
+      if (m && !alive(Number(m[1]))) found.push({path: join(dir, n), pid: Number(m[1]), layerWork: dir === snapshots})
     }
   }
-  try {
-    const snaps = layout.snapshots(engine.paths)
-    for (const n of readdirSync(snaps)) {
-      const m = /^\.tmp-[0-9a-f]{16}-(\d+)b$/.exec(n)
-      if (m && !alive(Number(m[1]))) doomed.push(join(snaps, n))
-    }
-  } catch {
-    // no snapshots yet
-  }
+  return found
+}
+
+/** Remove what killed builds left (see buildLeftovers). */
+export function reapBuildLeftovers(engine: Engine): void {
+  const doomed = buildLeftovers(engine).map((l) => l.path)
   if (doomed.length > 0) engine.snapshots.removeTree(doomed)
 }
