@@ -61,7 +61,8 @@ describe('values written into /etc files, labels and the environment (src/engine
     expect(o.dns).to.deep.equal(['1.1.1.1', '::1'])
     expect(o.dnsSearch).to.deep.equal(['.', 'example.com'])
     expect(o.dnsOptions).to.deep.equal(['ndots:2'])
-    expect(o.addHosts).to.deep.equal(['::1\ta', '10.0.0.1\tb', 'fe80::1\tc', '127.0.0.1\td'])
+    // host-gateway: the host as the default network (a bridge, rootless or not) reaches it
+    expect(o.addHosts).to.deep.equal(['::1\ta', '10.0.0.1\tb', 'fe80::1\tc', '10.0.2.2\td'])
     expect(o.hostname).to.equal('my_host-1.local')
     expect(o.labels).to.deep.equal({k: 'v w'})
     expect(checkIpAddress('0.0.0.0')).to.equal('0.0.0.0')

@@ -721,7 +721,8 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
     // closed before anything is resolved in the container (an fd of a host directory is a
     // way out through /proc/self/fd/N, as the cwd or in a path). The error socket stays
     // until execve (close-on-exec).
-    ncx_core::sys::close_fds_except(if sock >= 0 { &[sock] } else { &[] });
+    let keep = [sock];
+    ncx_core::sys::close_fds_except(if sock >= 0 { &keep } else { &[] });
     let filters = match seccomp.map(ncx_core::seccomp::compile) {
         Some(Ok(f)) => f,
         Some(Err(e)) => die(sock, 125, e.to_string()),
