@@ -5,7 +5,7 @@
  * history are BuildKit's. The builder never prints: progress goes out as events.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {Readable} from 'node:stream'
 
@@ -18,7 +18,7 @@ import {pullImage} from '../image/pull.js'
 import {familiarName, formatReference, parseReference} from '../image/reference.js'
 import {ImageConfig, ImageRecord, LayerRecord} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
-import {withLockAsync} from '../store/files.js'
+import {makeDirWithMode, withLockAsync, writeFileWithMode} from '../store/files.js'
 import {OciMount} from '../spec/oci.js'
 import type {SecurityOptions} from '../spec/security.js'
 import {BuildCache, buildLayout, cacheKey} from './cache.js'
@@ -144,7 +144,7 @@ class Build {
     this.cache = new BuildCache(engine)
     this.lex = new ShellLex(df.escapeToken)
     this.emptyDir = join(buildLayout.root(engine.paths), 'empty')
-    mkdirSync(this.emptyDir, {recursive: true, mode: 0o755})
+    makeDirWithMode(this.emptyDir, 0o755)
     this.tmpDir = join(buildLayout.root(engine.paths), 'tmp', workName())
     mkdirSync(this.tmpDir, {recursive: true, mode: 0o700})
     if (ctx.dir && ctx.fs) {
@@ -793,8 +793,9 @@ class StageState {
         const data = f.chomp ? chompHeredoc(f.data) : f.data
         if (data.startsWith('#!')) {
           const scripts = join(this.b.tmp, `pipes-${randomBytes(4).toString('hex')}`)
-          mkdirSync(scripts, {recursive: true})
-          writeFileSync(join(scripts, f.name), data, {mode: 0o755})
+          // (modes given whatever ncx's umask: a RUN as another user of the image executes it)
+          makeDirWithMode(scripts, 0o755)
+          writeFileWithMode(join(scripts, f.name), data, 0o755)
           mounts.push({destination: '/dev/pipes', type: 'bind', source: scripts, options: ['rbind', 'ro']})
           argv = [`/dev/pipes/${f.name}`]
         } else argv = [data]
@@ -835,8 +836,8 @@ class StageState {
             if (rw) {
               // Writes go to a throw-away upper directory, as in BuildKit.
               const up = join(this.b.tmp, `bind-${randomBytes(4).toString('hex')}`)
-              mkdirSync(join(up, 'u'), {recursive: true})
-              mkdirSync(join(up, 'w'), {recursive: true})
+              makeDirWithMode(join(up, 'u'), 0o755)
+              makeDirWithMode(join(up, 'w'), 0o700)
               const lower = src.overlay ? src.overlay : src.path
               mounts.push({destination: target, type: 'overlay', source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${join(up, 'u')}`, `workdir=${join(up, 'w')}`, ...(engine.session().rootless ? ['userxattr'] : [])]})
               cleanups.push(() => engine.snapshots.removeTree([up]))
@@ -1185,7 +1186,7 @@ function secretFile(engine: Engine, value: Buffer, mode: number): string {
   const dir = join(engine.paths.run, 'build-secrets')
   mkdirSync(dir, {recursive: true, mode: 0o700})
   const file = join(dir, workName())
-  writeFileSync(file, value, {mode: mode & 0o777})
+  writeFileWithMode(file, value, mode & 0o777)
   return file
 }
 

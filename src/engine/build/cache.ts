@@ -11,7 +11,7 @@ import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync} fr
 import {join} from 'node:path'
 
 import type {Engine} from '../engine.js'
-import {readJson, tryWithLock, writeFileAtomic, writeJson} from '../store/files.js'
+import {makeDirWithMode, readJson, tryWithLock, writeFileAtomic, writeJson} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 import type {LayerRecord} from '../image/types.js'
 
@@ -131,7 +131,7 @@ export class BuildCache {
     if (!existsSync(dir)) {
       mkdirSync(base, {recursive: true, mode: 0o700})
       const tmp = `${dir}.tmp-${process.pid}`
-      mkdirSync(tmp, {recursive: true})
+      makeDirWithMode(tmp, 0o755) // BuildKit's default mode of a cache mount (RUN as any user can use it)
       try {
         renameSync(tmp, dir)
         created = true

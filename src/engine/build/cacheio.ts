@@ -4,12 +4,13 @@
  * job can carry its cache between machines. The format is ncx's own (BuildKit's local cache
  * layout is not read or written).
  */
-import {copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {chmodSync, copyFileSync, createReadStream, existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
 import {UsageError} from '../errors.js'
-import {writeFileAtomic} from '../store/files.js'
+import {makeDirWithMode, writeFileAtomic} from '../store/files.js'
+import {callersUmaskValue} from '../store/private.js'
 import {BuildCache, CacheRecord} from './cache.js'
 
 interface CacheFile {
@@ -55,17 +56,22 @@ export class CacheImporter {
 /** Write the records of `keys` (and their blobs) into `dest`, merged with what is there. */
 export function exportCache(engine: Engine, dest: string, keys: string[]): void {
   const cache = new BuildCache(engine)
-  mkdirSync(join(dest, 'blobs', 'sha256'), {recursive: true})
+  // The user's directory (a CI cache): the caller's umask, not ncx's 077.
+  const umask = callersUmaskValue()
+  makeDirWithMode(join(dest, 'blobs', 'sha256'), 0o777 & ~umask, 0o777 & ~umask)
   const file = readCacheFile(dest)
   const byKey = new Map(file.records.map((r) => [r.key, r]))
   for (const key of keys) {
     const rec = cache.lookup(key)
     if (!rec) continue
     const blob = join(dest, 'blobs', 'sha256', rec.layer.digest.slice(7))
-    if (!existsSync(blob)) copyFileSync(engine.content.path(rec.layer.digest), blob)
+    if (!existsSync(blob)) {
+      copyFileSync(engine.content.path(rec.layer.digest), blob)
+      chmodSync(blob, 0o666 & ~umask)
+    }
     byKey.set(key, rec)
   }
-  writeFileAtomic(join(dest, 'ncx-cache.json'), JSON.stringify({version: 1, records: [...byKey.values()]}, null, 2) + '\n')
+  writeFileAtomic(join(dest, 'ncx-cache.json'), JSON.stringify({version: 1, records: [...byKey.values()]}, null, 2) + '\n', 0o666 & ~umask)
 }
 
 /** `type=local,src=DIR` / `type=local,dest=DIR[,mode=max]`. */

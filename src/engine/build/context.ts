@@ -7,7 +7,7 @@
  * hashed for cache keys with a stat cache (size, mtime, inode, ctime) kept in the store.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {chmodSync, closeSync, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, symlinkSync, utimesSync} from 'node:fs'
+import {chmodSync, closeSync, createWriteStream, existsSync, linkSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, symlinkSync, utimesSync} from 'node:fs'
 import {dirname, isAbsolute, join, resolve} from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -15,7 +15,7 @@ import {createGunzip, gunzipSync} from 'node:zlib'
 import {extract} from 'tar-stream'
 
 import {NcxError, UsageError} from '../errors.js'
-import {writeFileAtomic} from '../store/files.js'
+import {makeDirWithMode, writeFileAtomic} from '../store/files.js'
 import {PatternMatcher, cleanPath, filepathMatch, hasWildcards, readIgnoreFile} from './patterns.js'
 
 /** An entry of a source tree (the context or a stage), relative to the listed top. */
@@ -351,7 +351,7 @@ export function looksLikeTar(head: Buffer): boolean {
 
 /** Unpack a tar (plain or gzip) into `dir`, as the current user (owners are not kept). */
 async function unpackTar(data: Buffer, dir: string): Promise<void> {
-  mkdirSync(dir, {recursive: true, mode: 0o700})
+  makeDirWithMode(dir, 0o755)
   const gz = data[0] === 0x1f && data[1] === 0x8b
   const tar = extract()
   const done = (async () => {
@@ -363,9 +363,10 @@ async function unpackTar(data: Buffer, dir: string): Promise<void> {
         continue
       }
       const target = join(dir, name)
-      mkdirSync(dirname(target), {recursive: true})
+      // Directories the archive does not list are 0755, as Docker makes them (not ncx's umask 077).
+      makeDirWithMode(dirname(target), 0o755, 0o755)
       if (h.type === 'directory') {
-        mkdirSync(target, {recursive: true})
+        makeDirWithMode(target, 0o755, 0o755)
         chmodSync(target, (h.mode ?? 0o755) & 0o7777)
         entry.resume()
       } else if (h.type === 'file' || h.type === 'contiguous-file') {

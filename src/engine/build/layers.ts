@@ -8,7 +8,7 @@
  * --repair` remove (snapshot/store.ts LAYER_WORK).
  */
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
@@ -18,7 +18,7 @@ import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {LayerRecord, MediaType} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
-import {withLock} from '../store/files.js'
+import {makeDirWithMode, withLock} from '../store/files.js'
 import {layout} from '../store/paths.js'
 import {shortLayerPath} from '../snapshot/links.js'
 
@@ -34,8 +34,10 @@ export function newLayerWork(engine: Engine): LayerWork {
   const dir = join(layout.snapshots(engine.paths), `.tmp-${randomBytes(8).toString('hex')}-${process.pid}b`)
   const upper = join(dir, 'fs')
   const work = join(dir, 'work')
-  mkdirSync(upper, {recursive: true, mode: 0o755})
-  mkdirSync(work, {recursive: true, mode: 0o700})
+  makeDirWithMode(dir, 0o700)
+  // The upper directory's root is the merged root a RUN sees: 0755 whatever ncx's umask.
+  makeDirWithMode(upper, 0o755)
+  makeDirWithMode(work, 0o700)
   return {dir, upper, work}
 }
 

@@ -2,7 +2,7 @@
  * Where a build's result goes (`-o`/`--output`): the image store (the default), the final
  * stage's files in a directory or a tar stream, or the image as an OCI / docker archive.
  */
-import {closeSync, mkdirSync, openSync, renameSync, rmSync} from 'node:fs'
+import {closeSync, fchmodSync, mkdirSync, openSync, renameSync, rmSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 
@@ -13,6 +13,8 @@ import {planSave, saveToFile, writeArchive} from '../image/save.js'
 import {ImageRecord, LayerRecord} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
+import {makeDirWithMode} from '../store/files.js'
+import {callersUmaskValue} from '../store/private.js'
 import {buildLayout} from './cache.js'
 import {lowerDirs, readOnlyOverlayData} from './layers.js'
 
@@ -62,7 +64,9 @@ export async function exportOutput(engine: Engine, out: OutputSpec, r: {layers: 
     try {
       if (out.type === 'local') {
         const dest = resolve(out.dest)
-        mkdirSync(dest, {recursive: true})
+        // The user's directory: made with the caller's umask (ncx itself runs under 077).
+        const dirMode = 0o777 & ~callersUmaskValue()
+        makeDirWithMode(dest, dirMode, dirMode)
         const args = ['cp', ...joinArgs(session), '--src-root', root.spec, '--src', '/', '--dst-root', 'host', '--dst', dest]
         if (root.mountpoint) args.push('--mountpoint', root.mountpoint)
         runtimeSync(args)
@@ -72,8 +76,9 @@ export async function exportOutput(engine: Engine, out: OutputSpec, r: {layers: 
         else {
           const dest = resolve(out.dest)
           const tmp = `${dest}.ncx-${randomBytes(4).toString('hex')}`
-          const fd = openSync(tmp, 'wx', 0o644)
+          const fd = openSync(tmp, 'wx', 0o600)
           try {
+            fchmodSync(fd, 0o666 & ~callersUmaskValue()) // the user's file, with the caller's umask
             await runtimeStreaming(args, fd)
             closeSync(fd)
             renameSync(tmp, dest)

@@ -17,6 +17,7 @@ import {INIT_PATHS} from '../container/files.js'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {LayerRecord} from '../image/types.js'
+import {writeFileWithMode} from '../store/files.js'
 import {ensureNetns, networkBackendProblem} from '../network/netns.js'
 import {SLIRP_DNS} from '../network/networks.js'
 import {joinArgs} from '../rootless/session.js'
@@ -88,9 +89,10 @@ export async function runStep(engine: Engine, o: RunStepOptions, warn: (m: strin
       network = 'none'
     }
     const etcFiles = {hosts: join(bundle, 'hosts'), hostname: join(bundle, 'hostname'), resolvConf: join(bundle, 'resolv.conf')}
-    writeFileSync(etcFiles.hosts, hostsFile(o.extraHosts))
-    writeFileSync(etcFiles.hostname, 'buildkitsandbox\n')
-    writeFileSync(etcFiles.resolvConf, network === 'default' ? `nameserver ${SLIRP_DNS}\n` : hostResolvConf())
+    // Bound into the step: readable by every user of the image, whatever ncx's umask.
+    writeFileWithMode(etcFiles.hosts, hostsFile(o.extraHosts), 0o644)
+    writeFileWithMode(etcFiles.hostname, 'buildkitsandbox\n', 0o644)
+    writeFileWithMode(etcFiles.resolvConf, network === 'default' ? `nameserver ${SLIRP_DNS}\n` : hostResolvConf(), 0o644)
     const lowers = lowerDirs(engine, o.layers)
     const user = resolveUser(o.user, lowers)
     const options: ContainerOptions = {
