@@ -3,16 +3,18 @@
  * fast path (bin/run.cjs sends builds there: a no-op rebuild should not pay for loading
  * oclif), Docker's interspersed flags (`ncx build . -t app`), and the build itself.
  */
-import {writeFileSync} from 'node:fs'
 
 import {BuildError, BuildOptions, SecretSource, SshSource, buildImage} from '../engine/build/builder.js'
 import {parseBytes} from '../engine/build/runmount.js'
 import {parseCacheSpec} from '../engine/build/cacheio.js'
 import {OutputSpec, parseOutput} from '../engine/build/output.js'
+import {parseBuildContextFlag} from '../engine/build/named.js'
 import {Engine} from '../engine/engine.js'
 import {UsageError} from '../engine/errors.js'
 import {SLIRP_HOST} from '../engine/network/networks.js'
 import {parseUlimit} from '../engine/spec/security.js'
+import {writeFileWithMode} from '../engine/store/files.js'
+import {callersUmaskValue} from '../engine/store/private.js'
 import {FlagSpec, ParsedFlags, splitArgv} from './argv.js'
 import {ModuleImporter, ProgressMode, progressPrinter, renderBuildError} from './build-progress.js'
 
@@ -36,6 +38,7 @@ export const BUILD_FLAGS: FlagSpec[] = [
   {name: 'add-host', kind: 'multiple', description: 'Add a custom host-to-IP mapping (format: "host:ip")'},
   {name: 'shm-size', kind: 'string', description: 'Shared memory size for build containers'},
   {name: 'ulimit', kind: 'multiple', description: 'Ulimit options (NAME=SOFT[:HARD])'},
+  {name: 'build-context', kind: 'multiple', description: 'Additional build contexts (format: "NAME=DIR" or "NAME=docker-image://IMAGE")'},
   {name: 'cache-from', kind: 'multiple', description: 'External cache sources (format: "type=local,src=path")'},
   {name: 'cache-to', kind: 'multiple', description: 'Cache export destinations (format: "type=local,dest=path")'},
   {name: 'allow', kind: 'multiple', description: 'Allow extra privileged entitlement (network.host)'},
@@ -148,6 +151,7 @@ export function buildOptionsFromFlags(f: ParsedFlags, context: string): BuildOpt
     secrets: list(f.secret).map((s) => parseSecret(s)),
     ssh: list(f.ssh).map((s) => parseSsh(s)),
     outputs,
+    ...(list(f['build-context']).length > 0 ? {namedContexts: Object.fromEntries(list(f['build-context']).map(parseBuildContextFlag))} : {}),
     cacheFrom: list(f['cache-from']).map((c) => parseCacheSpec(c, 'src')),
     cacheTo: list(f['cache-to']).map((c) => parseCacheSpec(c, 'dest')),
   }
@@ -176,7 +180,7 @@ export async function executeBuild(argv: readonly string[], warn: (m: string) =>
   printer.finish()
   const id = result.imageId ?? result.configDigest
   const iid = str(flags.iidfile)
-  if (iid) writeFileSync(iid, id)
+  if (iid) writeFileWithMode(iid, id, 0o666 & ~callersUmaskValue()) // the user's file, with the caller's umask
   if (quiet && !stdoutUsed) process.stdout.write(`${id}\n`)
   return 0
 }

@@ -14,8 +14,9 @@ export function builderFor(engine: Engine, progress = 'auto', quiet = false): Se
       await buildImage(engine, {...options, onEvent: (e) => printer.handle(e), onWarning: (m) => printer.warn(m)})
     } catch (error) {
       printer.finish()
-      if (error instanceof BuildError) {
-        process.stderr.write(renderBuildError(error) + '\n')
+      // A failed build (exit 1: the Dockerfile, the context, a step) names the service after Docker's report.
+      if (error instanceof BuildError || (error instanceof NcxError && error.exitCode === 1)) {
+        process.stderr.write((error instanceof BuildError ? renderBuildError(error) : `ERROR: ${error.message}`) + '\n')
         throw new NcxError(`failed to build service ${JSON.stringify(service)}`, {exitCode: 1})
       }
       throw error

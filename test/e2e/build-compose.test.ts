@@ -98,4 +98,34 @@ services:
     expect(nobuild.code).to.not.equal(0)
     composeOk(dir, ['down', '--rmi', 'local'])
   })
+
+  it('build.additional_contexts: a directory, docker-image://, and service:NAME (that service built first)', () => {
+    const dir = projectDir({
+      'shared/conf.txt': 'shared-conf\n',
+      'base/Dockerfile': 'FROM busybox\nRUN echo from-base > /base.txt\n',
+      'app/Dockerfile': 'FROM basesvc\nCOPY --from=shared conf.txt /conf.txt\nCOPY --from=bb /bin/busybox /bb\nCMD ["cat", "/base.txt", "/conf.txt"]\n',
+      'compose.yaml': `
+services:
+  app:
+    build:
+      context: ./app
+      additional_contexts:
+        shared: ./shared
+        bb: docker-image://busybox
+        basesvc: service:base
+  base:
+    build: ./base
+`,
+    })
+    const r = composeOk(dir, ['build', 'app'])
+    // base was built (its image was missing), before app.
+    expect(r.stderr.indexOf('RUN echo from-base')).to.be.greaterThan(-1)
+    expect(r.stderr.indexOf('RUN echo from-base')).to.be.lessThan(r.stderr.indexOf('COPY --from=shared'))
+    expect(box.ok(['run', '--rm', '--network', 'none', 'shop-app'])).to.equal('from-base\nshared-conf\n')
+    const bad = projectDir({'compose.yaml': 'services:\n  app:\n    build:\n      context: .\n      dockerfile_inline: FROM busybox\n      additional_contexts:\n        x: service:nope\n'})
+    const b = compose(bad, ['build'])
+    expect(b.code).to.equal(1)
+    expect(b.stderr).to.contain('refers to undefined service nope')
+    composeOk(dir, ['down', '--rmi', 'local'])
+  })
 })

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {execFileSync, spawn} from 'node:child_process'
 import {createServer, Server} from 'node:http'
 import {AddressInfo} from 'node:net'
-import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {createHash} from 'node:crypto'
 import {dirname, join} from 'node:path'
 
@@ -392,6 +392,80 @@ describe('e2e: ncx build', function () {
     buildOk(dir, '-f', join(dir, 'build', 'app.Dockerfile'), '--iidfile', iid, '-t', 'named-ignore:1')
     expect(run('named-ignore:1', 'ls', '-a', '/ctx').split('\n').filter(Boolean).sort()).to.deep.equal(['.', '..', '.dockerignore', 'other'])
     expect(readFileSync(iid, 'utf8')).to.equal(inspect('named-ignore:1').Id)
+  })
+
+  it('gives what RUN steps and images see their own modes, not ncx\'s umask 077; the user\'s outputs get the caller\'s umask', () => {
+    // A non-root USER must traverse / (the upper directory's root), read /etc/hosts and /etc/resolv.conf, run a heredoc script.
+    const dir = context({
+      Dockerfile: [
+        'FROM busybox',
+        'RUN mkdir /w && echo x > /w/f',
+        'USER 1000:1000',
+        'RUN stat -c "root %a" / && cat /etc/hosts /etc/resolv.conf > /dev/null && echo etc-readable',
+        'RUN <<EOF',
+        '#!/bin/sh',
+        'echo script-runs-as-$(id -u)',
+        'EOF',
+        'RUN --mount=type=cache,target=/cache stat -c "cache %a" /cache',
+        '',
+      ].join('\n'),
+    })
+    const r = buildOk(dir, '-t', 'modes:1')
+    expect(r.stderr).to.contain('root 755')
+    expect(r.stderr).to.contain('etc-readable')
+    expect(r.stderr).to.contain('script-runs-as-1000')
+    expect(r.stderr).to.contain('cache 755')
+    expect(run('modes:1', 'stat', '-c', '%a', '/', '/w')).to.equal('755\n755\n')
+    // A tar context whose archive lists files only: the directories above them are 0755, as Docker makes them.
+    const src = context({'a/b/file': 'in tar\n', Dockerfile: 'FROM busybox\nCOPY a /a\n'})
+    const tar = execFileSync('tar', ['cf', '-', '-C', src, 'Dockerfile', 'a/b/file'])
+    expect(box.ncx(['build', '-q', '-t', 'modes:2', '-'], {input: tar as unknown as string}).code).to.equal(0)
+    expect(run('modes:2', 'stat', '-c', '%a', '/a/b')).to.equal('755\n')
+    // --iidfile, -o type=local and -o type=tar: the user's files, with the caller's umask (022 here).
+    const out = userDir('ncx-e2e-build-umask-')
+    buildOk(dir, '--iidfile', join(out, 'iid'), '-o', `type=local,dest=${join(out, 'local')}`)
+    buildOk(dir, '-o', `type=tar,dest=${join(out, 'fs.tar')}`)
+    const mode = (p: string) => (statSync(p).mode & 0o777).toString(8)
+    expect([mode(join(out, 'iid')), mode(join(out, 'local')), mode(join(out, 'fs.tar')), mode(join(out, 'local', 'w'))]).to.deep.equal(['644', '755', '644', '755'])
+  })
+
+  it('takes named contexts (--build-context NAME=DIR|docker-image://REF) for COPY --from, RUN --mount from= and FROM, replacing stages of that name', () => {
+    const docs = context({'a.md': 'doc\n', 'sub/x': 'deep\n', 'secret.txt': 'no\n', '.dockerignore': 'secret.txt\n'})
+    const dir = context({
+      Dockerfile: [
+        'FROM scratch AS docs',
+        'FROM busybox AS build',
+        'RUN mkdir -p /app/dist && echo built > /app/dist/out.js && chown -R 1000:1000 /app/dist',
+        'FROM base',
+        'COPY --from=docs . /docs/',
+        'RUN --mount=type=bind,from=docs,source=sub,target=/m cat /m/x > /from-docs',
+        // A directory and a file below a stage's root (copied for the step, owners kept).
+        'RUN --mount=type=bind,from=build,source=/app/dist,target=/dist stat -c "%u" /dist/out.js > /owner && cat /dist/out.js > /dist-copy',
+        'RUN --mount=type=bind,from=build,source=app/dist/out.js,target=/one.js,rw echo changed >> /one.js && cat /one.js > /one-copy',
+        '',
+      ].join('\n'),
+    })
+    const args = ['--build-context', `docs=${docs}`, '--build-context', 'base=docker-image://busybox', '-t', 'named:1']
+    buildOk(dir, ...args)
+    expect(run('named:1', 'sh', '-c', 'ls -A /docs; cat /from-docs /owner /dist-copy /one-copy')).to.equal('.dockerignore\na.md\nsub\ndeep\n1000\nbuilt\nbuilt\nchanged\n')
+    expect(run('named:1', 'stat', '-c', '%u:%g', '/docs/a.md')).to.equal('0:0\n')
+    // All cached the second time; a change in the named directory re-runs the steps that read it.
+    const again = buildOk(dir, ...args)
+    expect(again.stderr.match(/^#\d+ CACHED$/gm) ?? []).to.have.length(5)
+    writeFileSync(join(docs, 'sub', 'x'), 'changed\n')
+    const changed = buildOk(dir, ...args)
+    expect(changed.stderr).to.match(/\[build 2\/2\] RUN mkdir[^\n]*\n#\d+ CACHED/)
+    expect(changed.stderr).to.not.match(/COPY --from=docs[^\n]*\n#\d+ CACHED/)
+    expect(run('named:1', 'cat', '/from-docs')).to.equal('changed\n')
+    // What ncx cannot take is refused by name.
+    const remote = build(dir, '--build-context', 'docs=https://example.com/docs.tar')
+    expect(remote.code).to.equal(125)
+    expect(remote.stderr).to.contain('build context docs: https contexts are not supported by ncx')
+    const missing = build(dir, '--build-context', `docs=${join(docs, 'nope')}`)
+    expect(missing.stderr).to.contain('not found (build context docs)')
+    const below = build(context({Dockerfile: 'FROM busybox AS s\nFROM busybox\nRUN --mount=type=bind,from=s,source=/nothing,target=/n true\n'}))
+    expect(below.code).to.equal(1)
+    expect(below.stderr).to.contain('"/nothing": not found in s')
   })
 
   it('draws the live view on a terminal (--progress auto on a tty, or tty)', async () => {

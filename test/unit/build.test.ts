@@ -12,7 +12,8 @@ import {applySymbolic, destinationPath, parseChmod, planItems} from '../../src/e
 import {exposedPorts, healthHistory, normalizeHistory, serializeImage} from '../../src/engine/build/image.js'
 import {parseOutput} from '../../src/engine/build/output.js'
 import {PatternMatcher, cleanPath, filepathMatch, hasWildcards, readIgnoreFile} from '../../src/engine/build/patterns.js'
-import {composeBuildOptions, servicesToBuild} from '../../src/engine/compose/build.js'
+import {buildOrder, composeBuildOptions, servicesToBuild} from '../../src/engine/compose/build.js'
+import {loadNamedContexts, parseBuildContextFlag} from '../../src/engine/build/named.js'
 import {topmostFirst} from '../../src/engine/container/run.js'
 import {UsageError} from '../../src/engine/errors.js'
 
@@ -307,5 +308,55 @@ describe('compose build (src/engine/compose/build.ts)', () => {
     expect(servicesToBuild(engine, project, ['web', 'db', 'api'], {})).to.deep.equal(['api'])
     expect(servicesToBuild(engine, project, ['web', 'db', 'api'], {build: true})).to.deep.equal(['web', 'api'])
     expect(servicesToBuild(engine, project, ['web', 'api'], {noBuild: true})).to.deep.equal([])
+  })
+
+  it('additional_contexts: directories against the project, docker-image:// as is, service:X as its image, built first', () => {
+    const p = {
+      ...project,
+      services: {
+        app: {build: {context: '/p/app', additional_contexts: {src: '../src', abs: '/opt/x', img: 'docker-image://busybox', base: 'service:base'}}},
+        base: {build: {context: '/p/base'}},
+        lone: {build: {context: '/p/lone', additional_contexts: ['b=service:base']}},
+      },
+    } as unknown as Parameters<typeof composeBuildOptions>[0]
+    expect(composeBuildOptions(p, 'app', p.services.app).namedContexts).to.deep.equal({src: '/src', abs: '/opt/x', img: 'docker-image://busybox', base: 'docker-image://proj-base'})
+    expect(buildOrder(p, ['app', 'lone', 'base'])).to.deep.equal(['base', 'app', 'lone'])
+    // base has no image yet: `up app` builds it too.
+    const engine = {images: {find: () => undefined}} as unknown as Parameters<typeof servicesToBuild>[0]
+    expect(servicesToBuild(engine, p, ['app'], {})).to.deep.equal(['app', 'base'])
+    const bad = {...p, services: {a: {build: {context: '/p', additional_contexts: {x: 'service:nope'}}}}} as unknown as Parameters<typeof composeBuildOptions>[0]
+    expect(() => composeBuildOptions(bad, 'a', bad.services.a)).to.throw('refers to undefined service nope')
+    const cyc = {...p, services: {a: {build: {context: '/p', additional_contexts: {x: 'service:b'}}}, b: {build: {context: '/p', additional_contexts: {y: 'service:a'}}}}} as unknown as Parameters<typeof composeBuildOptions>[0]
+    expect(() => buildOrder(cyc, ['a', 'b'])).to.throw('form a cycle: a -> b -> a')
+  })
+})
+
+describe('named build contexts (src/engine/build/named.ts)', () => {
+  it('parses NAME=VALUE and loads directories (with their .dockerignore) and images; refuses what ncx cannot read', () => {
+    expect(parseBuildContextFlag('docs=../docs')).to.deep.equal(['docs', '../docs'])
+    expect(parseBuildContextFlag('a=b=c')).to.deep.equal(['a', 'b=c'])
+    expect(() => parseBuildContextFlag('=x')).to.throw(UsageError)
+    expect(() => parseBuildContextFlag('x=')).to.throw(UsageError)
+    const dir = mkdtempSync(join(tmpdir(), 'ncx-named-'))
+    try {
+      mkdirSync(join(dir, 'd'))
+      writeFileSync(join(dir, 'd', '.dockerignore'), 'hidden\n')
+      const named = loadNamedContexts({Docs: 'd', base: 'docker-image://busybox:1'}, dir)
+      const docs = named.get('docs')!
+      expect(docs.kind).to.equal('dir')
+      if (docs.kind === 'dir') {
+        expect(docs.dir).to.equal(join(dir, 'd'))
+        expect(docs.fs.excluded('hidden')).to.equal(true)
+      }
+      expect(named.get('base')).to.deep.equal({name: 'base', kind: 'image', ref: 'busybox:1'})
+      expect(() => loadNamedContexts({x: 'https://example.com/a.tar'}, dir)).to.throw('https contexts are not supported')
+      expect(() => loadNamedContexts({x: 'git@github.com:a/b.git'}, dir)).to.throw('git contexts are not supported')
+      expect(() => loadNamedContexts({x: 'target:base'}, dir)).to.throw('target contexts are not supported')
+      expect(() => loadNamedContexts({x: 'nope'}, dir)).to.throw('path "nope" not found (build context x)')
+      writeFileSync(join(dir, 'f'), '')
+      expect(() => loadNamedContexts({x: 'f'}, dir)).to.throw('must be a directory')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })

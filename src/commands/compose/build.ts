@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {ComposeCommand} from '../../cli/compose.js'
 import {builderFor} from '../../cli/compose-build.js'
-import {buildServices, nameBuiltImages} from '../../engine/compose/build.js'
+import {buildServices, nameBuiltImages, withContextServices} from '../../engine/compose/build.js'
 import {selectServices} from '../../engine/compose/up.js'
 import {parseBuildArgs} from '../image/build.js'
 
@@ -27,7 +27,8 @@ export default class Build extends ComposeCommand<typeof Build> {
       return
     }
     const progress = (this.flags as unknown as {progress?: string}).progress ?? 'auto'
-    await buildServices(project, services, builderFor(this.engine(), progress, f.quiet), {
+    const engine = this.engine()
+    await buildServices(project, withContextServices(engine, project, services), builderFor(engine, progress, f.quiet), {
       ...(f['no-cache'] ? {noCache: true} : {}),
       ...(f.pull ? {pull: true} : {}),
       ...(f['build-arg'] ? {buildArgs: parseBuildArgs(f['build-arg'])} : {}),

@@ -35,6 +35,7 @@ import {LayersFS, runtimeWithInput} from './stagefs.js'
 import {reapBuildLeftovers, workName} from './workdirs.js'
 import {CacheImporter, exportCache} from './cacheio.js'
 import {OutputSpec, exportOutput} from './output.js'
+import {NamedContext, loadNamedContexts} from './named.js'
 
 export interface SecretSource {
   id: string
@@ -73,6 +74,8 @@ export interface BuildOptions {
   secrets: SecretSource[]
   ssh: SshSource[]
   outputs: OutputSpec[]
+  /** `--build-context NAME=DIR|docker-image://REF` (compose additional_contexts). */
+  namedContexts?: Record<string, string>
   cacheFrom: Array<{type: string; src: string}>
   cacheTo: Array<{type: string; dest: string}>
   onEvent?: (e: BuildEvent) => void
@@ -132,6 +135,9 @@ class Build {
   private readonly importer?: CacheImporter
   private contextVertex?: number
   private readonly tmpDir: string
+  private readonly named: Map<string, NamedContext>
+  /** File digests of the named directories' trees, one cache per directory. */
+  private readonly namedHashes = new Map<string, HashCache>()
 
   constructor(
     private readonly engine: Engine,
@@ -152,6 +158,7 @@ class Build {
       this.hashes = new HashCache(join(buildLayout.hashes(engine.paths), `${hashCacheName(ctx.dir)}.json`))
     }
     this.multiStage = df.stages.length > 1
+    this.named = loadNamedContexts(o.namedContexts ?? {}, o.cwd ?? process.cwd())
     this.globalArgs = this.metaArgs()
     if (o.cacheFrom.length > 0) this.importer = new CacheImporter(engine, o.cacheFrom.map((c) => c.src))
   }
@@ -178,6 +185,7 @@ class Build {
       this.engine.snapshots.removeTree([this.tmpDir])
     }
     this.hashes?.save()
+    for (const h of this.namedHashes.values()) h.save()
   }
 
   /** Predefined platform ARGs, --build-arg overrides, then the ARGs before the first FROM. */
@@ -261,19 +269,21 @@ class Build {
       if (seen.has(i)) return
       seen.add(i)
       const s = this.df.stages[i]
-      const base = this.stageIndex(this.expand(s.baseName, (k) => this.globalArgs.get(k), s.line), i)
+      // (a named build context replaces the stage of its name)
+      const stageOf = (name: string, before: number) => (this.named.has(name.toLowerCase()) ? -1 : this.stageIndex(name, before))
+      const base = stageOf(this.expand(s.baseName, (k) => this.globalArgs.get(k), s.line), i)
       if (base >= 0) visit(base)
       for (const c of s.commands) {
         const ref = c.kind === 'copy' ? c.from : undefined
         if (ref !== undefined) {
-          const j = /^\d+$/.test(ref) ? Number(ref) : this.stageIndex(ref, i)
+          const j = /^\d+$/.test(ref) ? Number(ref) : stageOf(ref, i)
           if (j >= 0 && j < i) visit(j)
         }
         if (c.kind === 'run') {
           for (const m of c.mounts) {
             const from = /(?:^|,)from=([^,]+)/.exec(m)?.[1]
             if (from !== undefined) {
-              const j = this.stageIndex(from, i)
+              const j = stageOf(from, i)
               if (j >= 0) visit(j)
             }
           }
@@ -350,7 +360,10 @@ class Build {
       const want = parsePlatform(p)
       if (want.architecture !== hostArchitecture() || want.os !== 'linux') throw this.located(`FROM --platform=${p}: ncx builds for this machine's platform (linux/${hostArchitecture()}) only; there is no emulation`, stage.line)
     }
-    const baseStage = this.stageIndex(baseName, i)
+    const named = this.named.get(baseName.toLowerCase())
+    if (named?.kind === 'dir') throw this.located(`FROM ${baseName}: the build context ${named.name} is a directory; ncx takes a directory context with COPY --from=${named.name} or RUN --mount=from=${named.name}`, stage.line)
+    const baseImage = named?.kind === 'image' ? named.ref : baseName
+    const baseStage = named ? -1 : this.stageIndex(baseName, i)
     const st = new StageState(this, i, stage)
     let triggers: string[] = []
     if (baseStage >= 0) {
@@ -360,16 +373,16 @@ class Build {
       st.key = base.key
       st.buildArgs = [...base.buildArgs]
       triggers = [...base.onbuild]
-    } else if (baseName.toLowerCase() === 'scratch') {
+    } else if (baseImage.toLowerCase() === 'scratch') {
       st.image = emptyImage()
       st.key = cacheKey(['scratch'])
     } else {
-      const {record, config} = await this.resolveImage(baseName, stage.line)
+      const {record, config} = await this.resolveImage(baseImage, stage.line)
       st.image = config
       delete st.image.created
       st.layers = record.layers.map((l) => ({...l}))
       st.key = cacheKey(['image', record.id])
-      st.fromName = formatReference(parseReference(baseName))
+      st.fromName = formatReference(parseReference(baseImage))
       triggers = config.config.OnBuild ?? []
     }
     st.image.config.OnBuild = null
@@ -386,7 +399,7 @@ class Build {
       }
     }
     commands.push(...stage.commands)
-    st.total = (baseStage < 0 && baseName.toLowerCase() !== 'scratch' ? 1 : 0) + commands.filter((c) => ['add', 'copy', 'run', 'workdir'].includes(c.kind)).length
+    st.total = (baseStage < 0 && baseImage.toLowerCase() !== 'scratch' ? 1 : 0) + commands.filter((c) => ['add', 'copy', 'run', 'workdir'].includes(c.kind)).length
     if (st.fromName) {
       const id = this.vertex(st.prefix(`FROM ${st.fromName}`))
       this.emit({type: 'done', id})
@@ -455,6 +468,22 @@ class Build {
 
   hashCache(): HashCache {
     return this.hashes!
+  }
+
+  /** A named build context (`--build-context`), by the name a Dockerfile uses. */
+  namedContext(name: string): NamedContext | undefined {
+    return this.named.get(name.toLowerCase())
+  }
+
+  /** A named directory's file system (announced as BuildKit's "load build context NAME"), with its digest cache. */
+  namedFS(c: Extract<NamedContext, {kind: 'dir'}>): {fs: ContextFS; hashes: HashCache} {
+    let hashes = this.namedHashes.get(c.dir)
+    if (!hashes) {
+      hashes = new HashCache(join(buildLayout.hashes(this.engine.paths), `${hashCacheName(c.dir)}.json`))
+      this.namedHashes.set(c.dir, hashes)
+      this.emit({type: 'done', id: this.vertex(`[context ${c.name}] load from client`)})
+    }
+    return {fs: c.fs, hashes}
   }
 
   /** Look a step up, else run it under the step's lock (parallel builds share the result). */
@@ -784,6 +813,8 @@ class StageState {
     const extraEnv: string[] = []
     const masked: string[] = []
     const cleanups: Array<() => void> = []
+    /** Work a step needs only when it runs (not when it is cached). */
+    const prepares: Array<() => Promise<void>> = []
     const locks: Array<() => void> = []
     if (c.files.length > 0) {
       if (argv.length !== 1 || !c.prependShell) throw new UsageError(`parsing produced an invalid run command: ${goList(argv)}`)
@@ -833,7 +864,16 @@ class StageState {
           case 'bind': {
             const src = await this.bindSource(m, c.line)
             const rw = m.readonly === false
-            if (rw) {
+            if (src.copy && src.prepare) {
+              // A copy made for this step when it runs; it takes the writes itself (thrown away after the step).
+              const {copy, prepare} = src
+              const mount: OciMount = {destination: target, type: 'bind', source: copy, options: ['rbind', ...(rw ? [] : ['ro'])]}
+              mounts.push(mount)
+              prepares.push(async () => {
+                mount.source = await prepare()
+              })
+              cleanups.push(() => engine.snapshots.removeTree([copy]))
+            } else if (rw) {
               // Writes go to a throw-away upper directory, as in BuildKit.
               const up = join(this.b.tmp, `bind-${randomBytes(4).toString('hex')}`)
               makeDirWithMode(join(up, 'u'), 0o755)
@@ -904,6 +944,7 @@ class StageState {
       const tail: string[] = []
       let partial = ''
       const {layer, created} = await this.b.cached(key, `RUN ${argv.join(' ')}`, id, this.noCache, async () => {
+        for (const p of prepares) await p()
         const work = newLayerWork(engine)
         try {
           return await runStep(
@@ -991,24 +1032,54 @@ class StageState {
   }
 
   /** A bind mount's source: the context (default) or a stage/image, with its cache identity. */
-  private async bindSource(m: RunMount, line: number): Promise<{path: string; overlay?: string; key: unknown}> {
+  private async bindSource(m: RunMount, line: number): Promise<{path: string; overlay?: string; key: unknown; copy?: string; prepare?: () => Promise<string>}> {
     const source = m.source ?? '/'
-    if (m.from === undefined) {
-      const fs = this.b.contextFS(line)
+    const named = m.from !== undefined ? this.b.namedContext(m.from) : undefined
+    if (m.from === undefined || named?.kind === 'dir') {
+      const {fs, hashes} = named?.kind === 'dir' ? this.b.namedFS(named) : {fs: this.b.contextFS(line), hashes: this.b.hashCache()}
       const rel = fs.resolveLinks(source.replace(/^\/+/, ''))
       const tree = fs.tree(rel)
       if (tree.length === 0) throw new NcxError(`failed to compute cache key: "/${rel}": not found`, {exitCode: 1})
-      const digest = contentDigest([{arg: source, trees: [{name: rel, path: `/${rel}`, entries: tree}]}], fs.root, this.b.hashCache())
-      return {path: rel === '' ? fs.root : join(fs.root, rel), key: ['context', rel, digest]}
+      const digest = contentDigest([{arg: source, trees: [{name: rel, path: `/${rel}`, entries: tree}]}], fs.root, hashes)
+      return {path: rel === '' ? fs.root : join(fs.root, rel), key: [named ? `context ${named.name}` : 'context', rel, digest]}
     }
     const src = await this.sourceLayers(m.from, line)
-    const lowers = lowerDirs(this.b.engineRef, src.layers)
-    if (source !== '/' && source !== '') throw new UsageError('RUN --mount=type=bind,from=… with a source below / is not supported by ncx yet; bind the whole stage')
-    return {path: '', overlay: (lowers.length >= 2 ? lowers : [...lowers, this.b.empty, this.b.empty].slice(0, 2)).join(':'), key: ['layers', src.key, source]}
+    const engine = this.b.engineRef
+    const lowers = lowerDirs(engine, src.layers)
+    const sub = normalizePosix(source)
+    if (sub === '/') return {path: '', overlay: (lowers.length >= 2 ? lowers : [...lowers, this.b.empty, this.b.empty].slice(0, 2)).join(':'), key: ['layers', src.key, source]}
+    // A path below the stage's root: what it names (symlinks resolved inside the stage, as
+    // COPY --from reads it) is copied, owners and modes kept, into a directory of this build,
+    // which is then bound; only when the step runs (a cached step reads nothing). Overlay
+    // cannot bind a subdirectory of a merged view it has not mounted.
+    const copy = join(this.b.tmp, `bindsrc-${randomBytes(4).toString('hex')}`)
+    const prepare = async (): Promise<string> => {
+      const root: CopyRoot = lowers.length === 0 ? {spec: `dir:${this.b.empty}`} : lowers.length === 1 ? {spec: `dir:${engine.snapshots.dir(src.layers[0].diffId)}`} : {spec: `overlay:${readOnlyOverlayData(engine, lowers, this.b.empty)}`, mountpoint: ''}
+      const [resolved] = await new LayersFS(engine, root).resolveSources([sub])
+      if (resolved.missing || resolved.trees.length === 0) throw this.b.located(`failed to compute cache key: "${sub}": not found in ${m.from}`, line)
+      makeDirWithMode(copy, 0o755)
+      const mnt = join(buildLayout.root(engine.paths), 'mnt', workName())
+      try {
+        if (root.mountpoint === '') mkdirSync(mnt, {recursive: true})
+        const ops = planItems([resolved], 0, {dest: '/', exclude: [], resetOwners: false})
+        await runtimeWithInput(engine, ['build-copy', ...joinArgs(engine.session())], JSON.stringify({dest: {spec: `dir:${copy}`}, sources: [root.mountpoint === '' ? {...root, mountpoint: mnt} : root], mkdir: {u: 0, g: 0, m: 0o755}, ops}))
+      } finally {
+        rmSync(mnt, {recursive: true, force: true})
+      }
+      const top = resolved.trees[0]
+      return top.entries[0].kind === 'd' ? copy : join(copy, basename(top.name))
+    }
+    return {path: copy, key: ['layers', src.key, sub], copy, prepare}
   }
 
   /** The layers of a stage (by name or index) or an image, for --from. */
   private async sourceLayers(from: string, line: number): Promise<{layers: LayerRecord[]; key: string}> {
+    const named = this.b.namedContext(from)
+    if (named?.kind === 'image') {
+      const {record} = await this.b.image(named.ref, line)
+      return {layers: record.layers, key: cacheKey(['image', record.id])}
+    }
+    if (named) throw new UsageError(`the build context ${named.name} is a directory, not a stage or an image`)
     let idx = -1
     if (/^\d+$/.test(from)) {
       idx = Number(from)
@@ -1063,7 +1134,9 @@ class StageState {
     // Sources from a stage or an image: keyed by that stage's key, listed by the runtime only
     // when the step runs (a cached step reads nothing).
     let plan: (() => Promise<void>) | undefined
-    if (c.from !== undefined) {
+    const named = c.from !== undefined ? this.b.namedContext(c.from) : undefined
+    const namedDir = named?.kind === 'dir' ? named : undefined
+    if (c.from !== undefined && !namedDir) {
       const src = await this.sourceLayers(c.from, c.line)
       keyParts.push(['from', src.key, sources])
       plan = async () => {
@@ -1078,9 +1151,10 @@ class StageState {
       const local = sources.filter((s) => !isUrl(s))
       if (local.length > 0 || c.contents.length === 0) {
         if (local.length > 0) {
-          const fs = this.b.contextFS(c.line)
+          // The main context, or a named directory (--from=NAME): files owned by 0:0 either way.
+          const {fs, hashes} = namedDir ? this.b.namedFS(namedDir) : {fs: this.b.contextFS(c.line), hashes: this.b.hashCache()}
           const resolved = await fs.resolveSources(local)
-          checkMissing(resolved, true, c.line, this.b)
+          checkMissing(resolved, true, c.line, this.b, namedDir)
           roots.push({spec: `host:${fs.root}`})
           const ctxIndex = 0
           for (const r of resolved) {
@@ -1093,7 +1167,7 @@ class StageState {
             }
             ops.push(...planItems([plain], ctxIndex, settings))
           }
-          keyParts.push(['context', contentDigest(resolved, fs.root, this.b.hashCache())])
+          keyParts.push([namedDir ? `context ${namedDir.name}` : 'context', contentDigest(resolved, fs.root, hashes)])
         }
       }
       for (const url of sources.filter(isUrl)) {
@@ -1157,11 +1231,12 @@ function normalizePosix(p: string): string {
 }
 
 /** A missing literal source: Docker's "not found", saying when .dockerignore excluded it. */
-function checkMissing(resolved: ResolvedSource[], context: boolean, line: number, b: Build): void {
+function checkMissing(resolved: ResolvedSource[], context: boolean, line: number, b: Build, named?: Extract<NamedContext, {kind: 'dir'}>): void {
   for (const r of resolved) {
     if (!r.missing) continue
-    const why = r.missing.excluded ? ` (it is excluded by ${b.context.ignoreFile ? b.context.ignoreFile.split('/').pop() : '.dockerignore'})` : ''
-    const where = context ? '' : ' in the source stage'
+    const ignoreFile = named ? named.ignoreFile : b.context.ignoreFile
+    const why = r.missing.excluded ? ` (it is excluded by ${ignoreFile ? ignoreFile.split('/').pop() : '.dockerignore'})` : ''
+    const where = !context ? ' in the source stage' : named ? ` in the build context ${named.name}` : ''
     throw b.located(`failed to compute cache key: failed to calculate checksum of ref: ${JSON.stringify(r.missing.path)}: not found${where}${why}`, line)
   }
 }

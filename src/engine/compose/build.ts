@@ -75,9 +75,7 @@ export function composeBuildOptions(project: Project, name: string, svc: Service
   const extraHosts = Array.isArray(b.extra_hosts) ? b.extra_hosts.map(String) : Object.entries(mapOf(b.extra_hosts, {})).map(([h, ip]) => `${h}:${ip}`)
   const network = b.network === undefined || b.network === 'default' || b.network === 'bridge' ? 'default' : String(b.network)
   if (network !== 'default' && network !== 'none' && network !== 'host') throw new NcxError(`service ${JSON.stringify(name)}: build network ${JSON.stringify(b.network)} is not supported by ncx`, {exitCode: 1, hint: 'use default, none or host'})
-  if (b.additional_contexts !== undefined && Object.keys(mapOf(b.additional_contexts, {})).length > 0) {
-    throw new NcxError(`service ${JSON.stringify(name)}: build.additional_contexts is not supported by ncx yet`, {exitCode: 1})
-  }
+  const namedContexts = additionalContexts(project, name, b.additional_contexts)
   const shm = b.shm_size === undefined ? undefined : typeof b.shm_size === 'number' ? b.shm_size : parseBytes(String(b.shm_size))
   const image = builtImageName(project, name, svc)
   return {
@@ -97,9 +95,51 @@ export function composeBuildOptions(project: Project, name: string, svc: Service
     secrets,
     ssh,
     outputs: [],
+    ...(Object.keys(namedContexts).length > 0 ? {namedContexts} : {}),
     cacheFrom: list(b.cache_from).filter((c) => c.startsWith('type=local')).map((c) => ({type: 'local', src: /src=([^,]+)/.exec(c)?.[1] ?? ''})),
     cacheTo: list(b.cache_to).filter((c) => c.startsWith('type=local')).map((c) => ({type: 'local', dest: /dest=([^,]+)/.exec(c)?.[1] ?? ''})),
   }
+}
+
+/**
+ * `additional_contexts` (a mapping or NAME=VALUE list) → the builder's named contexts:
+ * directories relative to the project directory, `docker-image://REF`, and `service:NAME`,
+ * which is that service's image (built first, see buildOrder).
+ */
+function additionalContexts(project: Project, name: string, v: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, value] of Object.entries(mapOf(v, {}))) {
+    if (value.startsWith('service:')) {
+      const other = value.slice('service:'.length)
+      const svc = project.services[other]
+      if (!svc) throw new NcxError(`service ${JSON.stringify(name)}: build.additional_contexts ${k} refers to undefined service ${other}`, {exitCode: 1})
+      out[k] = `docker-image://${builtImageName(project, other, svc)}`
+    } else out[k] = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || isAbsolute(value) ? value : resolve(project.workingDir, value)
+  }
+  return out
+}
+
+/** Services whose images `name`'s build reads (`additional_contexts: service:X`). */
+function contextServices(project: Project, name: string): string[] {
+  const b = project.services[name]?.build as BuildSection | undefined
+  return Object.values(mapOf(b?.additional_contexts, {})).filter((v) => v.startsWith('service:')).map((v) => v.slice('service:'.length))
+}
+
+/** `services` ordered so that a service another one's build reads (service:X) is built before it. */
+export function buildOrder(project: Project, services: string[]): string[] {
+  const wanted = new Set(services)
+  const out: string[] = []
+  const state = new Map<string, 'visiting' | 'done'>()
+  const visit = (n: string, path: string[]) => {
+    if (state.get(n) === 'done') return
+    if (state.get(n) === 'visiting') throw new NcxError(`build.additional_contexts form a cycle: ${[...path, n].join(' -> ')}`, {exitCode: 1})
+    state.set(n, 'visiting')
+    for (const d of contextServices(project, n)) if (wanted.has(d)) visit(d, [...path, n])
+    state.set(n, 'done')
+    out.push(n)
+  }
+  for (const n of services) visit(n, [])
+  return out
 }
 
 /** Give services with `build:` and no `image:` their `<project>-<service>` name in the model. */
@@ -110,15 +150,28 @@ export function nameBuiltImages(project: Project): void {
 /** The services `up` builds: `--build` all of them, `pull_policy: build` always, else when the image is missing. */
 export function servicesToBuild(engine: Engine, project: Project, services: string[], o: {build?: boolean; noBuild?: boolean}): string[] {
   if (o.noBuild) return []
-  return services.filter((n) => {
+  const chosen = services.filter((n) => {
     const svc = project.services[n]
     if (svc.build === undefined) return false
     if (o.build || svc.pull_policy === 'build') return true
     return !engine.images.find(builtImageName(project, n, svc))
   })
+  return withContextServices(engine, project, chosen)
+}
+
+/** `services` and, transitively, the services whose image their builds read (service:X) that have no image yet. */
+export function withContextServices(engine: Engine, project: Project, services: string[]): string[] {
+  const out = [...services]
+  for (let i = 0; i < out.length; i++) {
+    for (const d of contextServices(project, out[i])) {
+      const svc = project.services[d]
+      if (!out.includes(d) && svc?.build !== undefined && !engine.images.find(builtImageName(project, d, svc))) out.push(d)
+    }
+  }
+  return out
 }
 
 /** Build services one after another (their steps share the cache; stages inside a build run in parallel). */
 export async function buildServices(project: Project, services: string[], builder: ServiceBuilder, o: ComposeBuildOverrides = {}): Promise<void> {
-  for (const name of services) await builder(name, composeBuildOptions(project, name, project.services[name], o))
+  for (const name of buildOrder(project, services)) await builder(name, composeBuildOptions(project, name, project.services[name], o))
 }
