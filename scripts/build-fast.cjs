@@ -15,8 +15,9 @@ const path = require('node:path')
 
 const root = path.join(__dirname, '..')
 // tar-stream (with streamx and its helpers, ~40 ms to load) and node:zlib: only an import, an
-// export or a tar context reads a tar, never a cached rebuild.
-const LAZY = ['node:crypto', 'node:child_process', 'node:stream', 'node:stream/promises', 'node:os', 'node:zlib', 'tar-stream']
+// export or a tar context reads a tar, never a cached rebuild; node:http/https (with net and
+// tls, ~50 ms): only a pull talks to a registry.
+const LAZY = ['node:crypto', 'node:child_process', 'node:stream', 'node:stream/promises', 'node:os', 'node:zlib', 'tar-stream', 'node:http', 'node:https']
 
 // dist/fast.cjs: run/exec; dist/fast-build.cjs: build (a bundle of its own, so the builder's
 // code does not grow what a `run -d` loads).
