@@ -123,6 +123,21 @@ describe('e2e: ncx build and system check', function () {
     expect(steps(done)).to.deep.equal({cached: 1, ran: 0})
   })
 
+  it('a build killed while a RUN holds a secret: the next build reaps the secret file and works', async () => {
+    const secret = join(userDir('ncx-e2e-bcheck-secret-'), 'tok')
+    writeFileSync(secret, 'value\n')
+    if (asRoot) execFileSync('chown', [`${user.uid}:${user.gid}`, secret])
+    const dir = context({Dockerfile: `FROM busybox\nRUN --mount=type=secret,id=tok echo ${randomBytes(4).toString('hex')} && sleep 30\n`})
+    const secrets = join(box.xdg, 'ncx', 'build-secrets')
+    const holding = () => listing(secrets).length > 0 && listing(join(box.root, 'build', 'runs')).length > 0
+    expect(await box.killWhen(['build', '--progress', 'plain', '--secret', `id=tok,src=${secret}`, dir], holding), 'the build ended before the kill').to.equal(true)
+    expect(check().report.problems.filter((p) => p.kind === 'build-leftover').map((p) => p.ref)).to.include(join(secrets, listing(secrets)[0]))
+    const next = box.ncx(['build', '--progress', 'plain', '-t', 'after-secret:1', context({Dockerfile: 'FROM busybox\nRUN true\n'})], {timeout: 120_000})
+    expect(next.code, next.stderr).to.equal(0)
+    expect(listing(secrets)).to.deep.equal([])
+    expect(check('--repair').code).to.equal(0)
+  })
+
   it('a cache record whose layer is gone is reported and dropped by --repair; the step runs again', () => {
     const tag = randomBytes(4).toString('hex')
     const dir = context({Dockerfile: `FROM busybox\nRUN echo ${tag} > /r\n`})

@@ -4,7 +4,7 @@
 //!   ncx-runtime run --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA] [--status-fd N] [--no-stdin] [--cleanup DIR]
 //!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers] [--adopt PID --inode N]
 //!   ncx-runtime unpack --dest DIR --file LAYER|- [--userns-pid PID] [--xattr-prefix user.]
-//!   ncx-runtime rmtree [--userns-pid PID] PATH…
+//!   ncx-runtime rmtree [--userns-pid PID] PATH…         (directories with their contents, or files)
 //!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
 //!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
@@ -247,7 +247,10 @@ fn main() {
         "rmtree" => {
             join_userns(&args);
             for p in &args.words {
-                match std::fs::remove_dir_all(p) {
+                // `rm -rf`: a directory with everything in it, or a single file (a build's secret file).
+                let is_dir = std::fs::symlink_metadata(p).map(|m| m.is_dir()).unwrap_or(true);
+                let removed = if is_dir { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
+                match removed {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => fail(&format!("remove {p}: {e}"), 1),

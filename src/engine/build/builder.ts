@@ -1276,7 +1276,7 @@ export async function buildImage(engine: Engine, options: BuildOptions): Promise
   if (engine.storageDriver().name !== 'overlay') throw new NcxError('ncx build needs the overlay storage driver', {hint: engine.storageDriver().reason})
   const tmpRoot = join(buildLayout.root(engine.paths), 'tmp')
   mkdirSync(tmpRoot, {recursive: true, mode: 0o700})
-  reapBuildLeftovers(engine)
+  reapBuildLeftovers(engine, (m) => options.onWarning?.(m))
   const emit = options.onEvent ?? (() => {})
   const defId = 1
   const ctx = await loadContext({context: options.context, dockerfile: options.dockerfile, dockerfileInline: options.dockerfileInline, stdin: options.stdin, cwd: options.cwd, tmpDir: tmpRoot})

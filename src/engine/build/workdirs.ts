@@ -65,8 +65,16 @@ export function buildLeftovers(engine: Engine): BuildLeftover[] {
   return found
 }
 
-/** Remove what killed builds left (see buildLeftovers). */
-export function reapBuildLeftovers(engine: Engine): void {
+/**
+ * Remove what killed builds left (see buildLeftovers). Best effort: what cannot be removed
+ * is said in a warning (and `system check` reports it), never a reason for this build to fail.
+ */
+export function reapBuildLeftovers(engine: Engine, warn: (m: string) => void = (m) => engine.warn(m)): void {
   const doomed = buildLeftovers(engine).map((l) => l.path)
-  if (doomed.length > 0) engine.snapshots.removeTree(doomed)
+  if (doomed.length === 0) return
+  try {
+    engine.snapshots.removeTree(doomed)
+  } catch (error) {
+    warn(`could not remove what a killed build left (${(error as Error).message}); "ncx system check --repair" retries`)
+  }
 }
