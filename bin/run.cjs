@@ -25,6 +25,14 @@ while (argv.length > 0) {
 if (argv.length !== process.argv.length - 2) process.argv.splice(2, process.argv.length, ...argv)
 const first = argv[0]
 
+// A flag before the command that is not a global one: Docker's flag error (exit 125).
+if (first !== undefined && first.startsWith('-') && first !== '-' && !['--help', '-h', '--version', '-v'].includes(first)) {
+  const [flag] = first.split('=')
+  const message = flag === '--root' || flag === '--data-root' ? `flag needs an argument: ${flag}` : flag.startsWith('--') ? `unknown flag: ${flag}` : `unknown shorthand flag: '${first[1]}' in ${first}`
+  process.stderr.write(`${message}\nSee 'ncx --help'.\n`)
+  process.exit(125)
+}
+
 // `ncx compose -f a.yml -p proj up -d`: Docker puts compose's global flags before the
 // subcommand; oclif wants them after it (in long form, as `logs -f` means --follow).
 if (first === 'compose') {

@@ -1,14 +1,29 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 
 import {Engine} from '../engine/engine.js'
-import {renderError} from './errors.js'
+import {FlagSpec, docker2oclif} from './argv.js'
+import {invalidFlagValue, renderError} from './errors.js'
+import {checkArgCount} from './usage.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
+type OclifFlag = {name?: string; type: 'boolean' | 'option'; char?: string; aliases?: string[]; charAliases?: string[]; multiple?: boolean; allowNo?: boolean; description?: string}
+
+/** An oclif flag table as the table Docker's flag syntax is read with (argv.ts). */
+function flagSpecs(flags: Record<string, OclifFlag>): FlagSpec[] {
+  return Object.entries(flags).flatMap(([name, f]) => {
+    const kind = f.type === 'boolean' ? 'boolean' : f.multiple ? 'multiple' : 'string'
+    const spec: FlagSpec = {name, kind, description: f.description ?? '', ...(f.char ? {char: f.char} : {}), ...(f.aliases ? {aliases: f.aliases} : {}), ...(f.allowNo ? {allowNo: true} : {})}
+    // A second shorthand (`charAliases`) is its own entry with the same name.
+    return [spec, ...(f.charAliases ?? []).map((c) => ({...spec, char: c, aliases: undefined}))]
+  })
+}
+
 /**
- * Every ncx command: global flags, one engine per invocation, and errors mapped to one
- * clear line plus Docker's exit codes. Subclasses parse, call the engine once, render.
+ * Every ncx command: global flags, Docker's flag syntax and argument counts, one engine per
+ * invocation, and errors mapped to one clear line plus Docker's exit codes (errors.ts).
+ * Subclasses parse, call the engine once, render.
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static baseFlags = {
@@ -18,6 +33,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Commands whose argv tail belongs to the container parse argv themselves. */
   static parsesOwnArgv = false
+  /**
+   * Flags end at this many positionals; the rest are arguments (cobra's SetInterspersed(false):
+   * `top CONTAINER -o pid,comm`). Default: flags anywhere.
+   */
+  static flagsEndAfter?: number
 
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
@@ -37,12 +57,41 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.stderr.write(`WARNING: ${message}\n`)
   }
 
+  /**
+   * The command as typed: an alias such as `rm`, or `container:rm` (oclif's `id` is always
+   * the command's own id). Docker's messages name the command as typed; `inspect` and
+   * `container inspect` differ.
+   */
+  protected invokedAs(): string {
+    const ctor = this.ctor as typeof BaseCommand
+    const names = [ctor.id, ...(ctor.aliases ?? [])]
+    const words = process.argv.slice(2, 4)
+    const two = words.join(':')
+    if (names.includes(two)) return two
+    if (words[0] !== undefined && names.includes(words[0])) return words[0]
+    return ctor.id
+  }
+
   override async init(): Promise<void> {
     await super.init()
     const ctor = this.ctor as typeof BaseCommand
     if (ctor.parsesOwnArgv) return
-    const {flags, args, argv} = await this.parse({flags: ctor.flags, baseFlags: ctor.baseFlags, args: ctor.args, strict: ctor.strict})
-    this.positionals = argv as string[]
+    const table = {...ctor.baseFlags, ...ctor.flags} as unknown as Record<string, OclifFlag>
+    // Compose keeps oclif's own reading (its subcommands pass argv on to services).
+    const docker = !this.invokedAs().startsWith('compose')
+    const read = docker ? docker2oclif(this.argv, flagSpecs(table), ctor.flagsEndAfter) : undefined
+    if (read) {
+      const wrongCount = checkArgCount({id: ctor.id, summary: ctor.summary, strict: ctor.strict, args: ctor.args}, this.invokedAs(), read.positionals.length)
+      if (wrongCount) throw wrongCount
+    }
+    let parsed
+    try {
+      parsed = await this.parse({flags: ctor.flags, baseFlags: ctor.baseFlags, args: ctor.args, strict: docker ? false : ctor.strict}, read?.argv ?? this.argv)
+    } catch (error) {
+      throw read ? flagValueError(error, read.values, table) : error
+    }
+    const {flags, args, argv} = parsed
+    this.positionals = read ? read.positionals : (argv as string[])
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     this.debugOn = Boolean(this.flags.debug) || process.env.NCX_DEBUG === '1'
@@ -50,8 +99,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     if (err.oclif?.exit !== undefined && err.constructor.name === 'ExitError') throw err
-    const {text, exitCode} = renderError(err, this.debugOn)
+    const {text, exitCode} = renderError(err, this.debugOn, {command: this.invokedAs()})
     process.stderr.write(text + '\n')
     return this.exit(exitCode)
   }
 }
+
+/** oclif's complaint about a flag's value, as Docker words it (`invalid argument "abc" for "-n, --last" flag: …`). */
+function flagValueError(error: unknown, values: Map<string, string>, table: Record<string, OclifFlag>): unknown {
+  const message = (error as {message?: string})?.message ?? ''
+  const integer = /Expected an integer but received: (.*)/.exec(message)
+  const option = /Expected --([\w-]+)=(.*) to be one of: (.*)/.exec(message)
+  const value = integer?.[1] ?? option?.[2]
+  const name = option?.[1] ?? (value === undefined ? undefined : values.get(value))
+  if (value === undefined || name === undefined) return error
+  const flag = {name, char: table[name]?.char}
+  if (integer) return invalidFlagValue(value, flag, `strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`)
+  return invalidFlagValue(value, flag, `must be one of ${option![3]}`)
+}
+

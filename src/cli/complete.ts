@@ -85,6 +85,7 @@ const POSITIONALS: Record<string, ValueKind[]> = {
   'container:start': ['containers:stopped'],
   'container:rm': ['containers:all'],
   'container:inspect': ['containers:all'],
+  inspect: ['containers:all'],
   'container:restart': ['containers:all'],
   'container:wait': ['containers:all'],
   'container:rename': ['containers:all', 'none'],

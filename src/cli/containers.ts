@@ -1,5 +1,5 @@
 /** Rendering shared by the container commands: Docker's status text, ps rows, multi-target loops. */
-import {NcxError} from '../engine/errors.js'
+import {NcxError, NotFoundError} from '../engine/errors.js'
 import {Engine} from '../engine/engine.js'
 import {ContainerState} from '../engine/container/state.js'
 import {ContainerRecord} from '../engine/container/store.js'
@@ -24,16 +24,19 @@ export function statusText(s: ContainerState, now: number): string {
 
 /** Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis unless --no-trunc. */
 export function commandText(args: string[], noTrunc: boolean): string {
-  let cmd = args.join(' ')
+  // moby's daemon/list.go quotes the arguments (not the path) that hold a space.
+  let cmd = args.map((a, i) => (i > 0 && a.includes(' ') ? `'${a}'` : a)).join(' ')
   if (!noTrunc && [...cmd].length > 20) cmd = [...cmd].slice(0, 19).join('') + '…'
   return `"${cmd}"`
 }
 
 /**
  * Apply `fn` to each named container, as Docker's multi-target commands do: a failure is
- * printed and the rest still run; the exit code is 1 if anything failed.
+ * printed and the rest still run; the exit code is 1 if anything failed. With
+ * `ignoreMissing` (`rm -f`), a container that does not exist is reported but is no failure,
+ * as Docker's force ignores "not found" (`docker rm -f app` is written without `|| true`).
  */
-export async function eachContainer(engine: Engine, names: string[], fn: (record: ContainerRecord, name: string) => Promise<void> | void): Promise<number> {
+export async function eachContainer(engine: Engine, names: string[], fn: (record: ContainerRecord, name: string) => Promise<void> | void, options: {ignoreMissing?: boolean} = {}): Promise<number> {
   let failed = false
   for (const name of names) {
     try {
@@ -41,7 +44,7 @@ export async function eachContainer(engine: Engine, names: string[], fn: (record
     } catch (error) {
       if (!(error instanceof NcxError)) throw error
       process.stderr.write(`ncx: ${error.message}\n`)
-      failed = true
+      if (!(options.ignoreMissing && error instanceof NotFoundError)) failed = true
     }
   }
   return failed ? 1 : 0

@@ -14,11 +14,11 @@ import {executeExec, executeRun} from './run-flags.js'
  * fast path otherwise ends when the event loop drains). stderr is a file, pipe or terminal,
  * written synchronously on Linux, so the message is out before the exit.
  */
-async function guarded(argv: string[], fn: () => Promise<number>): Promise<number> {
+async function guarded(command: 'run' | 'container:exec', argv: string[], fn: () => Promise<number>): Promise<number> {
   try {
     return await fn()
   } catch (error) {
-    const {text, exitCode} = renderError(error, argv.includes('--debug') || process.env.NCX_DEBUG === '1')
+    const {text, exitCode} = renderError(error, argv.includes('--debug') || process.env.NCX_DEBUG === '1', {command})
     process.stderr.write(text + '\n')
     process.exit(exitCode)
   }
@@ -42,9 +42,9 @@ function out(text: string): void {
 }
 
 export async function fastRun(argv: string[]): Promise<number> {
-  return guarded(argv, () => executeRun(argv, warn, out))
+  return guarded('run', argv, () => executeRun(argv, warn, out))
 }
 
 export async function fastExec(argv: string[]): Promise<number> {
-  return guarded(argv, () => executeExec(argv, warn))
+  return guarded('container:exec', argv, () => executeExec(argv, warn))
 }

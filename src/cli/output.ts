@@ -78,3 +78,23 @@ export function humanSize(bytes: number): string {
   }
   return `${Number(v.toPrecision(3))}${units[i]}`
 }
+
+/**
+ * A time as Go's time.Time.String() prints it in the local zone (`2026-12-04 09:44:55 +0000
+ * UTC`): the CreatedAt of Docker's `ps` and `images`.
+ */
+export function goTimeString(date: Date): string {
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0')
+  const off = -date.getTimezoneOffset()
+  const sign = off < 0 ? '-' : '+'
+  const offset = `${sign}${pad(Math.floor(Math.abs(off) / 60))}${pad(Math.abs(off) % 60)}`
+  // Go prints the zone's abbreviation, or the offset again where the zone has none.
+  const short = new Intl.DateTimeFormat('en-US', {timeZoneName: 'short'}).formatToParts(date).find((p) => p.type === 'timeZoneName')?.value ?? ''
+  const zone = off === 0 && /^(UTC|GMT)$/.test(short) ? 'UTC' : /^[A-Z]{3,5}$/.test(short) ? short : offset
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ${offset} ${zone}`
+}
+
+/** A row with Docker's `Label` method (`{{.Label "k"}}`: the value, or empty), invisible to JSON. */
+export function withLabelMethod<T extends object>(row: T, labels: Record<string, string>): T {
+  return Object.defineProperty(row, 'Label', {value: (key: string) => labels[key] ?? '', enumerable: false})
+}

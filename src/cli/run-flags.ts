@@ -3,7 +3,7 @@ import {storePaths} from '../engine/store/paths.js'
 import {loadNative} from '../native/index.js'
 import {NcxError, UsageError} from '../engine/errors.js'
 import {ExecOptions, execInContainer} from '../engine/container/exec.js'
-import {runDetached} from '../engine/container/lifecycle.js'
+import {logSizeBytes, runDetached} from '../engine/container/lifecycle.js'
 import {DEFAULT_DETACH_KEYS, parseDetachKeys, runAttached} from '../engine/container/attach.js'
 import {createContainer, runContainer} from '../engine/container/run.js'
 import {signalNumber} from '../engine/container/signals.js'
@@ -19,6 +19,13 @@ import {RESOURCE_FLAGS, parseCgroupFlags, parseResourceFlags} from './resource-f
 import {SECURITY_FLAGS, parseSecurityFlags} from './security-flags.js'
 import {CONTAINER_FLAGS, parseContainerFlags} from './container-flags.js'
 import {COMPAT_FLAGS, parseCompatFlags} from './compat-flags.js'
+import {CliError} from './errors.js'
+import {checkArgCount} from './usage.js'
+
+/** The one-line descriptions Docker's usage messages end with (also the commands' summaries). */
+export const RUN_SUMMARY = 'Create and run a new container from an image'
+export const CREATE_SUMMARY = 'Create a new container'
+export const EXEC_SUMMARY = 'Execute a command in a running container'
 
 /** Flags every command takes. */
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -158,7 +165,14 @@ function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
   const bridged = isBridged(network)
   const publish = list('publish').flatMap(parsePublishRange)
   const publishAll = flags['publish-all'] === true
-  if ((publish.length > 0 || publishAll) && !bridged && !isSlirpMode(network)) throw new UsageError(`published ports need a bridged network or slirp4netns, not --network ${network}`)
+  const warnings: string[] = []
+  if ((publish.length > 0 || publishAll) && network === 'host') {
+    // Docker goes on without them (daemon/create.go's warning).
+    warnings.push('Published ports are discarded when using host network mode')
+    publish.length = 0
+  } else if ((publish.length > 0 || publishAll) && !bridged && !isSlirpMode(network)) {
+    throw new UsageError(`published ports need a bridged network or slirp4netns, not --network ${network}`)
+  }
   const aliases = list('network-alias')
   if (aliases.length > 0 && (network === DEFAULT_NETWORK || !bridged)) throw new UsageError('network-scoped aliases are only supported for user-defined networks')
   const ip = flags.ip as string | undefined
@@ -175,7 +189,7 @@ function parseNetworkFlags(flags: ParsedFlags, env: NodeJS.ProcessEnv) {
   const dns = list('dns').map((d) => check('--dns', d, checkIpAddress))
   const dnsSearch = list('dns-search').map((d) => check('--dns-search', d, checkDnsSearch))
   const dnsOptions = list('dns-option').map((d) => check('--dns-option', d, checkDnsOption))
-  return {network, networks, mac, publish, publishAll, aliases, ip, dns, dnsSearch, dnsOptions, addHosts}
+  return {network, networks, mac, publish, publishAll: publishAll && network !== 'host', warnings, aliases, ip, dns, dnsSearch, dnsOptions, addHosts}
 }
 
 function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
@@ -189,7 +203,7 @@ function envList(flags: ParsedFlags, env: NodeJS.ProcessEnv): string[] {
 export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, command: 'run' | 'create' = 'run'): RunInvocation {
   const {flags, positionals} = splitArgv(argv, command === 'run' ? RUN_FLAGS : CREATE_FLAGS)
   const [image, ...cmd] = positionals
-  if (!image) throw new UsageError(`"ncx ${command}" requires at least 1 argument`, `usage: ncx ${command} [OPTIONS] IMAGE [COMMAND] [ARG...]`)
+  if (!image) throw checkArgCount({id: command === 'run' ? 'run' : 'container:create', summary: command === 'run' ? RUN_SUMMARY : CREATE_SUMMARY}, command, 0)!
   const str = (k: string) => flags[k] as string | undefined
   const bool = (k: string) => flags[k] === true
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
@@ -200,7 +214,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const detach = bool('detach')
   const interactive = bool('interactive')
   const tty = bool('tty')
-  if (interactive && tty && !detach && command === 'run' && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
+  if (interactive && tty && !detach && command === 'run' && !loadNative().isatty(0)) throw new CliError('the input device is not a TTY', 1, 'drop -t, or run from a terminal')
   const restart = str('restart')
   if (restart !== undefined && !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(restart)) throw new UsageError(`invalid restart policy ${JSON.stringify(restart)}`, 'use no, on-failure[:max-retries], always or unless-stopped')
   if (bool('rm') && restart !== undefined && restart !== 'no') throw new UsageError('Conflicting options: --restart and --rm')
@@ -213,7 +227,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
     const eq = opt.indexOf('=')
     if (eq <= 0) throw new UsageError(`invalid log opt ${JSON.stringify(opt)}: expected KEY=VALUE`)
     const [k, v] = [opt.slice(0, eq), opt.slice(eq + 1)]
-    if (k === 'max-size' && !/^\d+[kmg]?$/i.test(v)) throw new UsageError(`invalid max-size ${JSON.stringify(v)}: use a size such as 10k, 10m or 1g`)
+    if (k === 'max-size' && logSizeBytes(v) === undefined) throw new UsageError(`invalid max-size ${JSON.stringify(v)}: use a size such as 10k, 1.5m or 1g`)
     if (k === 'max-file' && !/^[1-9]\d*$/.test(v)) throw new UsageError(`invalid max-file ${JSON.stringify(v)}: a positive integer`)
     if (k !== 'max-size' && k !== 'max-file') throw new UsageError(`unknown log opt '${k}' for json-file log driver`)
     logOpts[k] = v
@@ -274,9 +288,10 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (Object.keys(logOpts).length > 0) options.logOpts = logOpts
   if (Object.keys(health).length > 0) options.health = health
   if (noHealthcheck) options.noHealthcheck = true
-  const detachKeys = parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)
+  // An empty --detach-keys is the default sequence (docker/cli sets it only when not empty).
+  const detachKeys = parseDetachKeys(str('detach-keys') || DEFAULT_DETACH_KEYS)
   const sigProxy = flags['sig-proxy'] !== false
-  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, detachKeys, sigProxy, quiet: compat.quiet, warnings: compat.warnings, root: str('root'), debug: bool('debug')}
+  return {options, pull: (str('pull') ?? 'missing') as PullPolicy, detach, detachKeys, sigProxy, quiet: compat.quiet, warnings: [...net.warnings, ...compat.warnings], root: str('root'), debug: bool('debug')}
 }
 
 /**
@@ -287,7 +302,7 @@ async function asEngineFailure<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (error) {
-    if (error instanceof NcxError && error.exitCode === 1) throw new NcxError(error.message, {exitCode: 125, hint: error.hint, cause: error})
+    if (error instanceof NcxError && !(error instanceof CliError) && error.exitCode === 1) throw new NcxError(error.message, {exitCode: 125, hint: error.hint, cause: error})
     throw error
   }
 }
@@ -340,7 +355,7 @@ export interface ExecInvocation {
 export function parseExecArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ExecInvocation {
   const {flags, positionals} = splitArgv(argv, EXEC_FLAGS)
   const [container, ...command] = positionals
-  if (!container || command.length === 0) throw new UsageError('"ncx exec" requires at least 2 arguments', 'usage: ncx exec [OPTIONS] CONTAINER COMMAND [ARG...]')
+  if (!container || command.length === 0) throw checkArgCount({id: 'container:exec', summary: EXEC_SUMMARY}, 'exec', positionals.length)!
   const str = (k: string) => flags[k] as string | undefined
   const bool = (k: string) => flags[k] === true
   const workdir = str('workdir')
@@ -348,10 +363,10 @@ export function parseExecArgv(argv: readonly string[], env: NodeJS.ProcessEnv = 
   const interactive = bool('interactive')
   const tty = bool('tty')
   const detach = bool('detach')
-  if (interactive && tty && !detach && !loadNative().isatty(0)) throw new UsageError('the input device is not a TTY', 'drop -t, or run from a terminal')
+  if (interactive && tty && !detach && !loadNative().isatty(0)) throw new CliError('the input device is not a TTY', 1, 'drop -t, or run from a terminal')
   return {
     container,
-    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged'), detachKeys: parseDetachKeys(str('detach-keys') ?? DEFAULT_DETACH_KEYS)},
+    options: {command, interactive, tty, detach, env: envList(flags, env), workdir, user: str('user'), privileged: bool('privileged'), detachKeys: parseDetachKeys(str('detach-keys') || DEFAULT_DETACH_KEYS)},
     root: str('root'),
     debug: bool('debug'),
   }

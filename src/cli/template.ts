@@ -37,9 +37,25 @@ function truthy(v: Value): boolean {
   return true
 }
 
-function field(cur: Value, name: string): Value {
-  if (cur === null || typeof cur !== 'object') return undefined
-  return (cur as Record<string, Value>)[name]
+/**
+ * Fields of Docker's documents that are Go maps (user data: labels, options, per-network
+ * entries …): a missing key there is `<no value>`. Everywhere else a field is a Go struct
+ * field, and a missing one is an error, as Docker's templates say ("can't evaluate field X").
+ */
+const MAP_FIELDS = new Set(['Labels', 'Options', 'Attributes', 'Annotations', 'Networks', 'Ports', 'ExposedPorts', 'Volumes', 'PortBindings', 'Data', 'Sysctls', 'DriverOpts', 'Containers', 'Status', 'Tmpfs', 'StorageOpt', 'Peers', 'Plugins', 'RegistryConfig', 'IndexConfigs', 'Runtimes'])
+
+function field(cur: Value, name: string, parents: string[] = [], strict = false): Value {
+  if (cur === null || typeof cur !== 'object') {
+    if (strict && cur !== undefined && cur !== null) throw fail(`can't evaluate field ${name} in type ${typeof cur === 'number' ? 'int' : typeof cur}`)
+    return undefined
+  }
+  const record = cur as Record<string, Value>
+  if (strict && !Array.isArray(cur) && !(name in record)) {
+    const parent = parents[parents.length - 1]
+    const inMap = parent !== undefined && (MAP_FIELDS.has(parent) || (parent === 'Config' && parents[parents.length - 2] === 'LogConfig'))
+    if (!inMap) throw fail(`executing "" at <.${[...parents, name].join('.')}>: can't evaluate field ${name}`)
+  }
+  return record[name]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -303,6 +319,10 @@ function parse(format: string, body: string): Node[] {
 interface Scope {
   dot: Value
   vars: Map<string, Value>
+  /** Missing fields of documents are errors (Docker's Go structs). */
+  strict: boolean
+  /** The dot is the document itself (not what `range`/`with` moved it to). */
+  dotIsRoot: boolean
 }
 
 function evalTerm(t: Term, s: Scope, piped: Value[] = []): Value {
@@ -311,12 +331,15 @@ function evalTerm(t: Term, s: Scope, piped: Value[] = []): Value {
       return t.value
     case 'field': {
       let cur: Value
+      // The dot's own fields are checked where the dot is a known document ($ and variables
+      // may hold anything a range produced).
+      const strict = s.strict && (t.base === 'dot' ? s.dotIsRoot : t.base === '$')
       if (t.base === 'dot') cur = s.dot
       else {
         if (!s.vars.has(t.base)) throw fail(`undefined variable: ${t.base}`)
         cur = s.vars.get(t.base)
       }
-      for (const k of t.path) cur = field(cur, k)
+      t.path.forEach((k, i) => (cur = field(cur, k, t.path.slice(0, i), strict)))
       return cur
     }
     case 'paren': {
@@ -334,8 +357,14 @@ function evalCommand(cmd: Command, s: Scope, piped: Value | typeof NONE): Value 
   const args = rest.map((t) => evalTerm(t, s))
   if (piped !== NONE) args.push(piped)
   if (head.kind === 'ident') return FUNCTIONS[head.name](args)
-  if (args.length > 0) throw fail(`can't give argument to non-function ${show(evalTerm(head, s))}`)
-  return evalTerm(head, s)
+  const value = evalTerm(head, s)
+  // A method of the row (`{{.Label "com.example.k"}}`), called with its arguments as Go does.
+  if (typeof value === 'function') {
+    if (args.length !== value.length) throw fail(`wrong number of args: want ${value.length} got ${args.length}`)
+    return (value as (...a: Value[]) => Value)(...args)
+  }
+  if (args.length > 0) throw fail(`can't give argument to non-function ${show(value)}`)
+  return value
 }
 
 const NONE = Symbol('none')
@@ -363,7 +392,7 @@ function exec(nodes: Node[], s: Scope, out: string[]): void {
         const hit = n.branches.find((b) => truthy(evalPipeline(b.pipe, s)))
         if (hit) {
           const v = evalPipeline(hit.pipe, s)
-          exec(hit.body, n.kind === 'with' ? {dot: v, vars: s.vars} : s, out)
+          exec(hit.body, n.kind === 'with' ? {dot: v, vars: s.vars, strict: s.strict, dotIsRoot: false} : s, out)
         } else exec(n.otherwise, s, out)
         break
       }
@@ -392,7 +421,7 @@ function exec(nodes: Node[], s: Scope, out: string[]): void {
             vars.set(saved[0], k)
             vars.set(saved[1], x)
           }
-          exec(n.body, {dot: x, vars}, out)
+          exec(n.body, {dot: x, vars, strict: s.strict, dotIsRoot: false}, out)
         }
         break
       }
@@ -408,15 +437,19 @@ export interface CompiledTemplate {
   render: (data: Value) => string
 }
 
-/** `headers` names the table columns of fields that differ from the image list's (history's `ID` is `IMAGE`). */
-export function compileTemplate(format: string, headers: Record<string, string> = {}): CompiledTemplate {
+/**
+ * `headers` names the table columns of fields that differ from the image list's (history's
+ * `ID` is `IMAGE`). `strict` (the default): a field the document does not have is an error,
+ * as in Docker, where the document is a Go struct; `<no value>` otherwise.
+ */
+export function compileTemplate(format: string, headers: Record<string, string> = {}, options: {strict?: boolean} = {}): CompiledTemplate {
   let body = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n')
   const table = /^table(\s|$)/.test(body)
   if (table) body = body.replace(/^table\s*/, '')
   const tree = parse(format, body)
   const render = (data: Value) => {
     const out: string[] = []
-    exec(tree, {dot: data, vars: new Map([['$', data]])}, out)
+    exec(tree, {dot: data, vars: new Map([['$', data]]), strict: options.strict ?? true, dotIsRoot: true}, out)
     return out.join('')
   }
   // Docker renders the header from the same template with each field replaced by its column name.

@@ -10,12 +10,17 @@ import {NetworkInfo, networkInfo} from './network/netns.js'
 import {loadNative} from '../native/index.js'
 import {cgroupManager, portBypass} from './config.js'
 import {registrySettings} from './registry/config.js'
+import {stateOf} from './container/lifecycle.js'
+import {isPaused} from './cgroup/control.js'
 
 /** `ncx info`, with Docker's field names where Docker has one. */
 export interface SystemInfo {
   ServerVersion: string
   Rootless: boolean
   Containers: number
+  ContainersRunning: number
+  ContainersPaused: number
+  ContainersStopped: number
   Images: number
   Driver: string
   /** Why the fallback driver is in use. */
@@ -30,6 +35,12 @@ export interface SystemInfo {
   Architecture: string
   NCPU: number
   MemTotal: number
+  /** Docker's fields for the same facts: `linux`, the data root, `1`/`2`, the cgroup driver. */
+  OSType: 'linux'
+  DockerRootDir: string
+  CgroupVersion: '1' | '2'
+  CgroupDriver: string
+  SecurityOptions: string[]
   DataRoot: string
   RunRoot: string
   ConfigRoot: string
@@ -103,16 +114,28 @@ export function systemInfo(engine: Engine, version: string): SystemInfo {
   } catch {
     backing = 'unknown (data root does not exist yet)'
   }
+  const containers = engine.containers.list()
+  const states = containers.map((record) => {
+    const status = stateOf(engine, record).status
+    return status === 'running' && isPaused(engine, record) ? 'paused' : status
+  })
+  const running = states.filter((s) => s === 'running' || s === 'restarting').length
+  const paused = states.filter((s) => s === 'paused').length
+  const cgroup = detectCgroups()
+  const config = configInfo(engine)
   return {
     ServerVersion: version,
     Rootless: session.rootless,
-    Containers: engine.containers.list().length,
+    Containers: containers.length,
+    ContainersRunning: running,
+    ContainersPaused: paused,
+    ContainersStopped: containers.length - running - paused,
     Images: engine.images.list().length,
     Driver: engine.storageDriver().name,
     DriverReason: engine.storageDriver().reason,
     BackingFilesystem: backing,
     Runtime: {name: 'ncx-runtime', path: binary, version: runtimeVersion},
-    Cgroup: detectCgroups(),
+    Cgroup: cgroup,
     ...(session.rootless ? {UserNamespace: {holderPid: session.holderPid, uidMap: session.uidMap, gidMap: session.gidMap, singleId: session.singleId}} : {}),
     Network: networkInfo(engine),
     KernelVersion: release(),
@@ -120,9 +143,15 @@ export function systemInfo(engine: Engine, version: string): SystemInfo {
     Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,
     NCPU: cpus().length,
     MemTotal: totalmem(),
+    OSType: 'linux',
+    DockerRootDir: engine.paths.data,
+    CgroupVersion: cgroup.version === 'v2' ? '2' : '1',
+    // Docker's rootless engine says `none` where it cannot use cgroups for limits.
+    CgroupDriver: cgroup.limitation ? 'none' : config.CgroupManager,
+    SecurityOptions: ['name=seccomp,profile=builtin', ...(session.rootless ? ['name=rootless'] : []), ...(cgroup.version === 'v2' ? ['name=cgroupns'] : [])],
     DataRoot: engine.paths.data,
     RunRoot: engine.paths.run,
     ConfigRoot: engine.paths.config,
-    Config: configInfo(engine),
+    Config: config,
   }
 }

@@ -164,8 +164,9 @@ describe('e2e: detached containers and their lifecycle', function () {
   })
 
   it('turns healthy, then unhealthy after the retries', async () => {
-    // The first probe runs one interval after start: 1 s leaves `ps` ample time to see "starting" on a busy machine.
-    box.ok(['run', '-d', '--name', 'doc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '1s', '--health-retries', '2', 'busybox', 'sh', '-c', 'touch /tmp/ok; sleep 2.5; rm /tmp/ok; exec sleep 1000'])
+    // The first probe runs one interval after start: 3 s leaves `ps` time to see "starting" on a
+    // loaded machine (1 s did not, under a load of 6 on 2 cores); the file goes after the first probe.
+    box.ok(['run', '-d', '--name', 'doc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '3s', '--health-retries', '2', 'busybox', 'sh', '-c', 'touch /tmp/ok; sleep 4.5; rm /tmp/ok; exec sleep 1000'])
     const status = () => box.ok(['ps', '--filter', 'name=doc', '--format', '{{.Status}}']).trim()
     expect(status()).to.match(/\(health: starting\)$/)
     await until(() => status().endsWith('(healthy)'))

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {CREATING, ContainerRecord, ContainerStore} from '../../src/engine/container/store.js'
-import {NcxError} from '../../src/engine/errors.js'
+import {NcxError, UsageError} from '../../src/engine/errors.js'
 import {StorePaths} from '../../src/engine/store/paths.js'
 
 // Names are unique under the containers lock, checked against container-names.json (see
@@ -59,12 +59,17 @@ describe('container names (src/engine/container/store.ts)', () => {
   })
 
   it('moves a name with rename, and refuses one in use', () => {
-    const a = make('a')
-    make('b')
-    expect(() => store.rename(a.id, 'b')).to.throw(NcxError, /already in use/)
-    store.rename(a.id, 'c')
-    expect(make('a').name).to.equal('a')
-    expect(() => make('c')).to.throw(NcxError, `in use by container "${a.id}"`)
-    expect(index().byId[a.id]).to.equal('c')
+    const a = make('aa')
+    make('bb')
+    expect(() => store.rename(a.id, 'bb')).to.throw(NcxError, /already in use/)
+    store.rename(a.id, 'cc')
+    expect(make('aa').name).to.equal('aa')
+    expect(() => make('cc')).to.throw(NcxError, `in use by container "${a.id}"`)
+    expect(index().byId[a.id]).to.equal('cc')
+  })
+
+  it("moby's name rules: two characters at least, a leading slash dropped", () => {
+    expect(() => make('x')).to.throw(UsageError, 'Invalid container name (x), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+    expect(make('/slashed').name).to.equal('slashed')
   })
 })

@@ -80,7 +80,7 @@ describe('image filters (src/engine/image/filter.ts)', () => {
   })
 
   it('rejects unknown keys, bad values and malformed filters like Docker', () => {
-    expect(() => parseImageFilters(['bogus=1'])).to.throw(UsageError, "invalid filter 'bogus'")
+    expect(() => parseImageFilters(['bogus=1'])).to.throw(UsageError, "Invalid filter 'bogus'")
     expect(() => parseImageFilters(['dangling=maybe'])).to.throw(UsageError, "Invalid filter 'dangling=maybe'")
     expect(() => parseImageFilters(['dangling'])).to.throw(UsageError, 'bad format of filter (expected name=value)')
     expect(() => parseImageFilters(['reference=['])).to.throw(UsageError, 'syntax error in pattern')

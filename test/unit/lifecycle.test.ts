@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
 import {commandText, statusText} from '../../src/cli/containers.js'
+import {ArgCountError} from '../../src/cli/errors.js'
 import {parseDuration, parseExecArgv, parseRunArgv} from '../../src/cli/run-flags.js'
 import {parseTimeArg} from '../../src/commands/container/logs.js'
 import {execProcess} from '../../src/engine/container/exec.js'
@@ -26,8 +27,8 @@ describe('container lifecycle helpers', () => {
 
   it('quotes and truncates the command like docker ps', () => {
     expect(commandText(['sleep', '1000'], false)).to.equal('"sleep 1000"')
-    expect(commandText(['sh', '-c', 'echo hello; exit 3'], false)).to.equal('"sh -c echo hello; e…"')
-    expect(commandText(['sh', '-c', 'echo hello; exit 3'], true)).to.equal('"sh -c echo hello; exit 3"')
+    expect(commandText(['sh', '-c', 'echo hello; exit 3'], false)).to.equal(`"sh -c 'echo hello; …"`)
+    expect(commandText(['sh', '-c', 'echo hello; exit 3'], true)).to.equal(`"sh -c 'echo hello; exit 3'"`)
   })
 
   it("parses Docker's signal names and numbers", () => {
@@ -77,7 +78,7 @@ describe('container lifecycle helpers', () => {
     const inv = parseExecArgv(['-d', '-e', 'A=1', '-w', '/tmp', '-u', '1000', 'web', 'ls', '-l'], {})
     expect(inv.container).to.equal('web')
     expect(inv.options).to.deep.include({command: ['ls', '-l'], detach: true, env: ['A=1'], workdir: '/tmp', user: '1000'})
-    expect(() => parseExecArgv(['web'], {})).to.throw(UsageError, 'requires at least 2 arguments')
+    expect(() => parseExecArgv(['web'], {})).to.throw(ArgCountError, 'requires at least 2 arguments')
     expect(() => parseExecArgv(['-w', 'rel', 'web', 'ls'], {})).to.throw(UsageError, 'absolute path')
   })
 

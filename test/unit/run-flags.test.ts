@@ -5,6 +5,7 @@ import {isatty} from 'node:tty'
 
 import {expect} from 'chai'
 
+import {ArgCountError, CliError} from '../../src/cli/errors.js'
 import {parseRunArgv} from '../../src/cli/run-flags.js'
 import {UsageError} from '../../src/engine/errors.js'
 
@@ -85,8 +86,9 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
   })
 
   it('requires an image', () => {
-    expect(() => parseRunArgv([], {})).to.throw(UsageError, '"ncx run" requires at least 1 argument')
-    expect(() => parseRunArgv(['--rm'], {})).to.throw(UsageError, /requires at least 1 argument/)
+    // Docker's cli/required.go message, exit 1 (not a flag error).
+    expect(() => parseRunArgv([], {})).to.throw(ArgCountError, '"ncx run" requires at least 1 argument.\nSee \'ncx run --help\'.\n\nUsage:  ncx run [OPTIONS] IMAGE [COMMAND] [ARG...]')
+    expect(() => parseRunArgv(['--rm'], {})).to.throw(ArgCountError, /requires at least 1 argument/)
   })
 
   it('accepts --network none|host|bridge|NAME|slirp4netns, several bridge networks and --mac-address', () => {
@@ -127,7 +129,7 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
     expect(parseRunArgv(['img'], {}).pull).to.equal('missing')
     expect(parseRunArgv(['--pull=always', 'img'], {}).pull).to.equal('always')
     expect(parseRunArgv(['--pull', 'never', 'img'], {}).pull).to.equal('never')
-    expect(() => parseRunArgv(['--pull=bogus', 'img'], {})).to.throw(UsageError, /invalid value "bogus" for --pull/)
+    expect(() => parseRunArgv(['--pull=bogus', 'img'], {})).to.throw(UsageError, /invalid pull option: 'bogus'/)
   })
 
   it('-t alone allocates a terminal without needing one on stdin', () => {
@@ -140,7 +142,8 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
     if (isatty(0)) {
       expect(parseRunArgv(['-it', 'img'], {}).options).to.include({interactive: true, tty: true})
     } else {
-      expect(() => parseRunArgv(['-it', 'img'], {})).to.throw(UsageError, 'the input device is not a TTY')
+      // Docker exits 1 here (not 125): a client-side check.
+      expect(() => parseRunArgv(['-it', 'img'], {})).to.throw(CliError, 'the input device is not a TTY').with.property('exitCode', 1)
     }
   })
 

@@ -26,16 +26,33 @@ describe('--format templates (src/cli/template.ts)', () => {
     expect(render('{{.Nested.Inner.Deep}}')).to.equal('42')
   })
 
-  it('prints <no value> for a missing field, like Go on a map', () => {
-    expect(render('{{.Nope}}')).to.equal('<no value>')
-    expect(render('{{.Nope.Deeper}}')).to.equal('<no value>')
+  it('refuses a field the document does not have, as Docker\'s Go structs do', () => {
+    expect(() => render('{{.Nope}}')).to.throw(UsageError, "can't evaluate field Nope")
+    expect(() => render('{{.Nested.Nope}}')).to.throw(UsageError, /at <\.Nested\.Nope>: can't evaluate field Nope/)
+  })
+
+  it('prints <no value> for a missing key of a map (labels, options …), like Go', () => {
+    expect(render('{{.Labels.nokey}}')).to.equal('<no value>')
+    expect(render('{{.HostConfig.LogConfig.Config.nokey}}', {HostConfig: {LogConfig: {Config: {}}}})).to.equal('<no value>')
+    expect(() => render('{{.Config.Nope}}', {Config: {}})).to.throw(UsageError, "can't evaluate field Nope")
+  })
+
+  it('prints <no value> for any missing field when not strict', () => {
+    expect(compileTemplate('{{.Nope}}', {}, {strict: false}).render(image)).to.equal('<no value>')
+    expect(compileTemplate('{{.Nope.Deeper}}', {}, {strict: false}).render(image)).to.equal('<no value>')
+  })
+
+  it('calls a method of the row with its arguments ({{.Label "k"}})', () => {
+    const row = {Label: (k: string) => ({a: '1'})[k] ?? ''}
+    expect(render('{{.Label "a"}}|{{.Label "b"}}', row)).to.equal('1|')
+    expect(() => render('{{.Label}}', row)).to.throw(UsageError, 'wrong number of args')
   })
 
   it('renders {{json .}} and {{json .Field}} as JSON', () => {
     expect(JSON.parse(render('{{json .}}'))).to.deep.equal(image)
     expect(render('{{json .Labels}}')).to.equal('{"maintainer":"me","org.example.k":"v"}')
     expect(render('{{json .Tag}}')).to.equal('"latest"')
-    expect(render('{{json .Nope}}')).to.equal('null')
+    expect(render('{{json .Labels.nope}}')).to.equal('null')
   })
 
   it('does not HTML-escape JSON (Docker disables it)', () => {
@@ -150,7 +167,7 @@ describe('--format templates (src/cli/template.ts)', () => {
     ['{{truncate .ID 99}}', {ID: 'short'}, 'short'],
     ['{{range .List}}[{{.}}]{{else}}empty{{end}}', {List: []}, 'empty'],
     ['{{with .State}}{{.Status}}{{end}}', container, 'running'],
-    ['{{with .Nope}}x{{else}}none{{end}}', container, 'none'],
+    ['{{with .Labels.nope}}x{{else}}none{{end}}', {Labels: {}}, 'none'],
     ['{{- " a " -}}  {{- .Name -}} ', {Name: 'n'}, ' a n'],
     ['{{$n := .Name}}{{range .Args}}{{$n}}:{{.}} {{end}}', container, '/Web_Server:-g /Web_Server:daemon off; '],
     ['{{len .Args}} {{index .Args 1}}', container, '2 daemon off;'],

@@ -180,7 +180,7 @@ describe('VolumeStore (src/engine/volume/store.ts)', () => {
     expect(store.list(parseVolumeFilters(['dangling=false'])).map((v) => v.name)).to.deep.equal(['busy'])
     expect(store.list(parseVolumeFilters(['label=k=v'])).map((v) => v.name)).to.deep.equal(['named'])
     expect(store.list(parseVolumeFilters(['name=am'])).map((v) => v.name)).to.deep.equal(['named'])
-    expect(() => parseVolumeFilters(['colour=red'])).to.throw(UsageError, "invalid filter 'colour'")
+    expect(() => parseVolumeFilters(['colour=red'])).to.throw(UsageError, "Invalid filter 'colour'")
     const first = store.prune()
     expect(first).to.deep.equal({removed: [anon.name], reclaimed: 4})
     expect(store.prune({all: true}).removed).to.deep.equal(['named'])

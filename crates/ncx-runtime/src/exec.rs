@@ -16,7 +16,7 @@
 //! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
 //! and execs. Without --detach it supervises like `run` and exits with the process's code.
 
-use crate::run::{block_signals, exec_process, receive, supervise, supervise_with_keys, supervised_signals, Status, Supervised};
+use crate::run::{block_signals, exec_process, receive, supervise, supervise_with_keys, supervised_signals, Output, Status, Supervised};
 use crate::Args;
 use ncx_core::nsenter;
 use ncx_core::spec::Process;
@@ -125,14 +125,16 @@ pub fn exec(args: &Args) -> i32 {
         if detach {
             p.terminal = false;
         }
-        exec_process(&p, seccomp.as_ref(), pair[1], false);
+        exec_process(&p, seccomp.as_ref(), pair[1], false, false);
     }
     unsafe { libc::close(pair[1]) };
     let (master, error) = receive(pair[0]);
     unsafe { libc::close(pair[0]) };
-    if let Some((code, msg)) = error {
+    if let Some((_, msg)) = error {
         unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-        return report(code, msg);
+        // Docker's exec: a process that cannot be started (not found, not executable, no
+        // such working directory) is 126, whatever the reason.
+        return report(126, msg);
     }
     status.send(serde_json::json!({ "event": "started", "pid": pid }));
     if detach {
@@ -141,7 +143,7 @@ pub fn exec(args: &Args) -> i32 {
     let keys = crate::attach::parse_keys(args.get("detach-keys").unwrap_or(""));
     let no_stdin = args.has("--no-stdin");
     let keys = if master.is_some() && !no_stdin { keys } else { vec![] };
-    match supervise_with_keys(pid, &set, master, no_stdin, &keys) {
+    match supervise_with_keys(pid, &set, master, no_stdin, &keys, &mut Output::default()) {
         Supervised::Exited(code) => {
             status.send(serde_json::json!({ "event": "exit", "code": code }));
             code

@@ -345,7 +345,7 @@ pub fn probe(args: &Args) -> ! {
     }
     let gc = unsafe { libc::fork() };
     if gc == 0 {
-        exec_process(&process, seccomp.as_ref(), -1, true);
+        exec_process(&process, seccomp.as_ref(), -1, true, true);
     }
     let mut st = 0;
     unsafe {

@@ -8,6 +8,7 @@ use ncx_core::plan::{execute, plan, RootfsMount};
 use ncx_core::spec::{Process, Spec};
 use ncx_core::sys::{cstr, errno, RealSys};
 use ncx_core::state::{process_start, rfc3339_nano, State};
+use ncx_core::logfile::{parse_size, JsonLog, LineSplitter};
 use ncx_core::{caps, userns};
 use std::time::SystemTime;
 use std::ffi::CString;
@@ -134,6 +135,35 @@ pub fn run(args: &Args) -> i32 {
         Ok(p) => p,
         Err(e) => return report(125, e),
     };
+    // `--log-path`: the container's output is logged as well (json-file, as the monitor
+    // does); without a terminal it goes through pipes this process relays.
+    let mut output = match args.get("log-path") {
+        Some(path) => {
+            let size = match args.get("log-max-size").map(|s| (s, parse_size(s))) {
+                Some((_, Some(n))) => n,
+                Some((s, None)) => return report(125, format!("invalid --log-max-size {s:?}")),
+                None => 0,
+            };
+            let files = args.get("log-max-file").and_then(|n| n.parse().ok()).unwrap_or(1);
+            match JsonLog::open(path, size, files) {
+                Ok(log) => Output::logged(log),
+                Err(e) => return report(125, format!("cannot open the log {path}: {e}")),
+            }
+        }
+        None => Output::default(),
+    };
+    let terminal = spec.process.as_ref().is_some_and(|p| p.terminal);
+    let mut child_ends: [RawFd; 2] = [-1, -1];
+    if output.log.is_some() && !terminal {
+        for (stream, end) in child_ends.iter_mut().enumerate() {
+            let mut p = [0 as RawFd; 2];
+            if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+                return report(125, format!("pipe: {}", std::io::Error::last_os_error()));
+            }
+            output.pipes[stream] = Some(p[0]);
+            *end = p[1];
+        }
+    }
     // Block the signals we handle before forking, so none is lost; the child unblocks them.
     let (set, old) = block_signals(&supervised_signals());
     let no_stdin = args.has("--no-stdin");
@@ -153,9 +183,18 @@ pub fn run(args: &Args) -> i32 {
         if let Some((_, gw)) = gate {
             unsafe { libc::close(gw) };
         }
+        for (stream, end) in child_ends.iter().enumerate() {
+            if *end >= 0 {
+                // (dup2 clears close-on-exec on the copy; the pipes' own fds close at exec)
+                unsafe { libc::dup2(*end, stream as RawFd + 1) };
+            }
+        }
         child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], false, gate.map(|g| g.0), args.get("shm-from"));
     }
     unsafe { libc::close(pair[1]) };
+    for end in child_ends.into_iter().filter(|e| *e >= 0) {
+        unsafe { libc::close(end) };
+    }
     if let Some(fd) = own_userns {
         unsafe { libc::close(fd) };
     }
@@ -210,7 +249,7 @@ pub fn run(args: &Args) -> i32 {
     if let Some(p) = &state_path {
         let _ = st.write(p);
     }
-    let code = supervise(pid, &set, master, no_stdin);
+    let code = supervise_logged(pid, &set, master, no_stdin, &mut output);
     let oom_killed = placement.as_ref().map(|p| p.oom_killed()).unwrap_or(false);
     if let Some(w) = placement.and_then(|p| p.destroy()) {
         status.send(serde_json::json!({ "event": "warning", "message": w }));
@@ -299,6 +338,101 @@ fn pump(from: RawFd, to: RawFd) -> bool {
     true
 }
 
+/// Where a supervised container's output goes: the terminal (fds 1 and 2, or the pty
+/// master's bytes to fd 1) and, for a foreground `run` with the json-file driver, its log,
+/// as the monitor writes it for a detached one (Docker logs every run, attached or not).
+#[derive(Default)]
+pub(crate) struct Output {
+    /// The read ends of the container's stdout and stderr pipes (no terminal, logged).
+    pub pipes: [Option<RawFd>; 2],
+    pub log: Option<JsonLog>,
+    split: [LineSplitter; 2],
+    /// The terminal side stopped taking output (EPIPE): keep logging, stop relaying.
+    closed: [bool; 2],
+}
+
+impl Output {
+    pub(crate) fn logged(log: JsonLog) -> Output {
+        Output { log: Some(log), ..Default::default() }
+    }
+
+    fn entry(&mut self, stream: usize, data: &[u8]) {
+        let (log, split) = (&mut self.log, &mut self.split[stream]);
+        let now = SystemTime::now();
+        let name = if stream == 0 { "stdout" } else { "stderr" };
+        split.feed(data, &mut |line| {
+            if let Some(l) = log.as_mut() {
+                let _ = l.write_entry(name, line, now);
+            }
+        });
+    }
+
+    fn write_out(&mut self, stream: usize, data: &[u8]) {
+        if !self.closed[stream] && !crate::attach::write_all(stream as RawFd + 1, data) {
+            self.closed[stream] = true;
+        }
+    }
+
+    /// Relay what the pipe holds (all of it when `drain`, else one read); closes it at EOF.
+    fn relay_pipe(&mut self, fd: RawFd, drain: bool) {
+        let Some(stream) = self.pipes.iter().position(|p| *p == Some(fd)) else { return };
+        if drain {
+            unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
+        }
+        let mut buf = [0u8; 32 * 1024];
+        loop {
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+            if n < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            if n <= 0 {
+                if n == 0 || errno() != libc::EAGAIN {
+                    unsafe { libc::close(fd) };
+                    self.pipes[stream] = None;
+                }
+                return;
+            }
+            self.write_out(stream, &buf[..n as usize]);
+            self.entry(stream, &buf[..n as usize]);
+            if !drain {
+                return;
+            }
+        }
+    }
+
+    /// A pty's output: to fd 1 and, as Docker logs a terminal, to the log as stdout.
+    fn relay_master(&mut self, m: RawFd, drain: bool) {
+        if drain {
+            unsafe { libc::fcntl(m, libc::F_SETFL, libc::O_NONBLOCK) };
+        }
+        let mut buf = [0u8; 32 * 1024];
+        loop {
+            let n = unsafe { libc::read(m, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            self.write_out(0, &buf[..n as usize]);
+            self.entry(0, &buf[..n as usize]);
+            if !drain {
+                break;
+            }
+        }
+    }
+
+    /// The trailing partial lines go to the log.
+    fn finish(&mut self) {
+        let now = SystemTime::now();
+        for (stream, name) in [(0, "stdout"), (1, "stderr")] {
+            let (log, split) = (&mut self.log, &mut self.split[stream]);
+            split.flush(&mut |line| {
+                if let Some(l) = log.as_mut() {
+                    let _ = l.write_entry(name, line, now);
+                }
+            });
+        }
+    }
+}
+
 /// How a supervised process ended for us: its exit code, or the user typed the detach keys
 /// (then the process still runs and the terminal is restored).
 pub(crate) enum Supervised {
@@ -308,14 +442,19 @@ pub(crate) enum Supervised {
 
 /// Wait for the container, forwarding signals and relaying the pty if there is one.
 pub(crate) fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool) -> i32 {
-    match supervise_with_keys(pid, set, master, no_stdin, &[]) {
+    supervise_logged(pid, set, master, no_stdin, &mut Output::default())
+}
+
+/// `supervise`, with the container's output going through `output` (the log of a foreground run).
+pub(crate) fn supervise_logged(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool, output: &mut Output) -> i32 {
+    match supervise_with_keys(pid, set, master, no_stdin, &[], output) {
         Supervised::Exited(code) => code,
         Supervised::Detached => 0,
     }
 }
 
 /// `supervise`, watching the relayed stdin for a detach sequence (`exec -it --detach-keys`).
-pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool, keys: &[u8]) -> Supervised {
+pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool, keys: &[u8], output: &mut Output) -> Supervised {
     let mut detach = crate::attach::DetachKeys::new(keys.to_vec());
     let sfd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) };
     let mut saved: Option<libc::termios> = None;
@@ -341,10 +480,20 @@ pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option
                 fds.push(libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 });
             }
         }
+        // The container's stdout and stderr pipes (a logged run without a terminal), last.
+        let first_pipe = fds.len();
+        for fd in output.pipes.iter().flatten() {
+            fds.push(libc::pollfd { fd: *fd, events: libc::POLLIN, revents: 0 });
+        }
         if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
             continue;
         }
-        if fds.len() > 2 && fds[2].revents != 0 {
+        for p in &fds[first_pipe..] {
+            if p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+                output.relay_pipe(p.fd, false);
+            }
+        }
+        if master.is_some() && fds.len() > 2 && fds[2].revents != 0 {
             if keys.is_empty() {
                 if !pump(0, master.unwrap()) {
                     stdin_open = false;
@@ -368,8 +517,12 @@ pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option
                 }
             }
         }
-        if fds.len() > 1 && fds[1].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
-            pump(master.unwrap(), 1);
+        if master.is_some() && fds[1].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+            if output.log.is_some() {
+                output.relay_master(master.unwrap(), false);
+            } else {
+                pump(master.unwrap(), 1);
+            }
         }
         if fds[0].revents & libc::POLLIN != 0 {
             let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
@@ -395,17 +548,14 @@ pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option
     }
     if let Some(m) = master {
         // Drain what the container wrote before it exited.
-        unsafe { libc::fcntl(m, libc::F_SETFL, libc::O_NONBLOCK) };
-        let mut buf = [0u8; 32 * 1024];
-        loop {
-            let n = unsafe { libc::read(m, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-            if n <= 0 {
-                break;
-            }
-            let _ = std::io::stdout().write_all(&buf[..n as usize]);
-        }
-        let _ = std::io::stdout().flush();
+        output.relay_master(m, true);
     }
+    // What the container wrote before it exited (other processes of its PID namespace died
+    // with it; a writer that lives on, in a shared PID namespace, is not waited for).
+    for fd in output.pipes.iter().flatten().copied().collect::<Vec<_>>() {
+        output.relay_pipe(fd, true);
+    }
+    output.finish();
     if let Some(t) = saved {
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
     }
@@ -687,7 +837,7 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     }
     let seccomp = spec.linux.as_ref().and_then(|l| l.seccomp.as_ref());
     crate::bypass::install_in_child(); // --port-bypass: the bind filter (bypass.rs)
-    exec_process(&process, seccomp, sock, pdeath)
+    exec_process(&process, seccomp, sock, pdeath, true)
 }
 
 /// `ncx-runtime init --state-fd N`: a container's PID 1 again, after `child` re-executed it
@@ -716,7 +866,9 @@ pub fn init(args: &Args) -> ! {
 /// no_new_privs the filter goes in while the process still has CAP_SYS_ADMIN (before the
 /// credentials change, so those calls must pass it); with no_new_privs as late as possible,
 /// right before execve.
-pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::Seccomp>, sock: RawFd, pdeath: bool) -> ! {
+/// `create_cwd`: make a missing working directory (`run -w`, as Docker's daemon does at
+/// create); `exec` fails on one instead, as runc does.
+pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::Seccomp>, sock: RawFd, pdeath: bool, create_cwd: bool) -> ! {
     // The process gets stdio and nothing else (Docker's and runc's rule): every other fd is
     // closed before anything is resolved in the container (an fd of a host directory is a
     // way out through /proc/self/fd/N, as the cwd or in a path). The error socket stays
@@ -747,7 +899,7 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
     let cwd = cstr(&process.cwd);
     // The working directory is made as runc makes it: resolved inside the container's root
     // (a symlink planted in the image leads inside it), missing directories created there.
-    {
+    if create_cwd {
         use ncx_core::sys::Sys;
         if let Ok(t) = RealSys.prepare_target("/", &process.cwd, false) {
             RealSys.release_target(&t);
@@ -762,7 +914,10 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
         die(sock, 125, e);
     }
     if unsafe { libc::chdir(cwd.as_ptr()) } < 0 {
-        die(sock, 125, format!("chdir to cwd {:?}: {}", process.cwd, std::io::Error::last_os_error()));
+        // runc's wording (docker exec -w /missing)
+        let e = std::io::Error::last_os_error();
+        let why = if e.raw_os_error() == Some(libc::ENOENT) { "no such file or directory".to_string() } else { e.to_string() };
+        die(sock, 125, format!("chdir to cwd ({:?}) set in config.json failed: {why}", process.cwd));
     }
     // runc's check (CVE-2024-21626): the working directory must be inside the container's
     // root; a directory reached outside it has no path from there ("(unreachable)/…").

@@ -15,7 +15,8 @@ export function parseTimeArg(text: string, flag: string, now: number): number {
   try {
     return now - parseDuration(text, flag) / 1e6
   } catch {
-    throw new UsageError(`invalid value for "${flag}": ${JSON.stringify(text)} is not a timestamp or a duration`)
+    // (Docker's message, from its timetypes package; the hint names the flag)
+    throw new UsageError(`failed to parse value as time or duration: ${JSON.stringify(text)}`, `give ${flag} a timestamp (1700000000), a date (2024-01-02T15:04:05Z) or a duration (10m)`)
   }
 }
 

@@ -3,8 +3,9 @@ import {join} from 'node:path'
 
 import {BaseCommand} from '../../cli/base.js'
 import {commandText, statusText} from '../../cli/containers.js'
-import {humanDuration, humanSize, renderList} from '../../cli/output.js'
+import {goTimeString, humanDuration, humanSize, renderList, withLabelMethod} from '../../cli/output.js'
 import {UsageError} from '../../engine/errors.js'
+import {invalidFlagValue} from '../../cli/errors.js'
 import {stateOf} from '../../engine/container/lifecycle.js'
 import {ContainerState} from '../../engine/container/state.js'
 import {ContainerRecord} from '../../engine/container/store.js'
@@ -27,7 +28,13 @@ interface PsRow {
   Labels: string
   Mounts: string
   Networks: string
+  LocalVolumes: string
+  /** The image's platform (docker 28; null where the engine does not say). */
+  Platform: null
 }
+
+/** moby's container states, the values of the status filter. */
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']
 
 const HEADERS: Record<string, string> = {ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT', Names: 'NAMES', Image: 'IMAGE', Command: 'COMMAND'}
 
@@ -84,9 +91,11 @@ export default class Ls extends BaseCommand<typeof Ls> {
     const filters = new Map<string, string[]>()
     for (const f of this.flags.filter ?? []) {
       const eq = f.indexOf('=')
-      if (eq <= 0) throw new UsageError(`bad format of filter (expected name=value): ${f}`)
+      // (Docker's flag type rejects it: a flag error, exit 125)
+      if (eq <= 0) throw invalidFlagValue(f, {name: 'filter', char: 'f'}, 'bad format of filter (expected name=value)')
       const key = f.slice(0, eq)
-      if (!['status', 'name', 'id', 'ancestor', 'exited', 'health', 'label'].includes(key)) throw new UsageError(`invalid filter '${key}'`)
+      if (!['status', 'name', 'id', 'ancestor', 'exited', 'health', 'label'].includes(key)) throw new UsageError(`Invalid filter '${key}'`)
+      if (key === 'status' && !STATUSES.includes(f.slice(eq + 1))) throw new UsageError(`Invalid filter 'status=${f.slice(eq + 1)}'`)
       filters.set(key, [...(filters.get(key) ?? []), f.slice(eq + 1)])
     }
     const engine = this.engine()
@@ -106,11 +115,11 @@ export default class Ls extends BaseCommand<typeof Ls> {
     const rows: PsRow[] = list.map(({record, state}) => {
       const frozen = state.status === 'running' && isPaused(engine, record)
       const upper = size ? treeSize(join(engine.containers.dir(record.id), 'upper')) : 0
-      return {
+      const row: PsRow = {
         ID: noTrunc ? record.id : record.id.slice(0, 12),
         Image: record.image,
         Command: commandText(record.args, noTrunc),
-        CreatedAt: new Date(record.created).toString(),
+        CreatedAt: goTimeString(new Date(record.created)),
         RunningFor: `${humanDuration(now - Date.parse(record.created))} ago`,
         Ports: portsColumn(engine, record.id, state.status === 'running'),
         State: frozen ? 'paused' : state.status,
@@ -119,9 +128,16 @@ export default class Ls extends BaseCommand<typeof Ls> {
         Size: size ? `${humanSize(upper)} (virtual ${humanSize(upper + record.layers.reduce((n, d) => n + (engine.snapshots.size(d) ?? 0), 0))})` : '',
         Names: record.name,
         Labels: Object.entries(record.config?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
-        Mounts: '',
-        Networks: record.options.network,
+        // Docker: volume names, or bind sources, each cut to 15 characters unless --no-trunc.
+        Mounts: (record.mounts ?? []).filter((m) => m.Type !== 'tmpfs').map((m) => {
+          const name = m.Name ?? m.Source
+          return noTrunc || [...name].length <= 15 ? name : [...name].slice(0, 14).join('') + '…'
+        }).join(','),
+        Networks: [record.options.network, ...(record.options.networks ?? [])].join(','),
+        LocalVolumes: String((record.mounts ?? []).filter((m) => m.Type === 'volume').length),
+        Platform: null,
       }
+      return withLabelMethod(row, record.config?.labels ?? {})
     })
     const columns = [
       {header: 'CONTAINER ID', value: (r: PsRow) => r.ID},

@@ -19,7 +19,7 @@ export default class Rm extends BaseCommand<typeof Rm> {
     const code = await eachContainer(engine, this.positionals, async (record, name) => {
       await removeContainer(engine, record, {force: this.flags.force, volumes: this.flags.volumes})
       this.log(name)
-    })
+    }, {ignoreMissing: this.flags.force})
     if (code !== 0) this.exit(code)
   }
 }

@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs'
 
 import {BaseCommand} from '../../cli/base.js'
 import {renderTable} from '../../cli/output.js'
-import {TopProcess, topContainer} from '../../engine/container/lifecycle.js'
+import {TopProcess, topContainer, topWithPsOptions} from '../../engine/container/lifecycle.js'
 
 function userNames(): Map<number, string> {
   const map = new Map<number, string>()
@@ -38,11 +38,22 @@ function tty(nr: number): string {
 export default class Top extends BaseCommand<typeof Top> {
   static summary = 'Display the running processes of a container'
   static aliases = ['top']
+  static usage = 'top CONTAINER [ps OPTIONS]'
+  static strict = false
+  // What follows the container belongs to ps (`top web -o pid,comm`).
+  static flagsEndAfter = 1
   static args = {container: Args.string({description: 'Container name or ID', required: true})}
 
   async run(): Promise<void> {
     const engine = this.engine()
-    const rows = topContainer(engine, engine.containers.resolve(this.args.container))
+    const [name, ...psArgs] = this.positionals
+    const record = engine.containers.resolve(name)
+    if (psArgs.length > 0) {
+      const {titles, lines} = topWithPsOptions(engine, record, psArgs)
+      process.stdout.write(renderTable(lines, titles.map((t, i) => ({header: t, value: (l: string[]) => l[i] ?? ''}))))
+      return
+    }
+    const rows = topContainer(engine, record)
     const names = userNames()
     const now = new Date()
     const time = (s: number) => `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {humanDuration, humanSize, renderList} from '../../cli/output.js'
+import {goTimeString, humanDuration, humanSize, renderList} from '../../cli/output.js'
 import {filterImages, parseImageFilters} from '../../engine/image/filter.js'
 import {familiarRepository, parseReference} from '../../engine/image/reference.js'
 import {ImageConfig, ImageRecord} from '../../engine/image/types.js'
@@ -26,7 +26,7 @@ function rows(images: ImageRecord[], noTrunc: boolean, now: number): ImageRow[] 
       ID: noTrunc ? image.id : image.id.slice(7, 19),
       Digest: image.manifestDigest,
       CreatedSince: Number.isNaN(created) ? 'N/A' : `${humanDuration(now - created)} ago`,
-      CreatedAt: image.created ?? '',
+      CreatedAt: Number.isNaN(created) ? '' : goTimeString(new Date(created)),
       Size: humanSize(image.size),
       full: image,
     }
@@ -44,6 +44,8 @@ export default class ImageLs extends BaseCommand<typeof ImageLs> {
   static aliases = ['images', 'image:list']
   static args = {repository: Args.string({description: 'Only images of this repository'})}
   static flags = {
+    // ncx keeps no intermediate images: -a lists the same images (`rmi $(images -aq)` works).
+    all: Flags.boolean({char: 'a', description: 'Show all images (default hides intermediate images)'}),
     quiet: Flags.boolean({char: 'q', description: 'Only show image IDs'}),
     'no-trunc': Flags.boolean({description: "Don't truncate output"}),
     digests: Flags.boolean({description: 'Show digests'}),
@@ -62,7 +64,9 @@ export default class ImageLs extends BaseCommand<typeof ImageLs> {
     if (this.args.repository) {
       const want = parseReference(this.args.repository)
       const repo = `${want.domain}/${want.path}`
-      const tagGiven = this.args.repository.includes(':') && !this.args.repository.endsWith(':')
+      // (a registry's port is no tag: `localhost:5000/ns/name` lists every tag)
+      const lastPart = this.args.repository.slice(this.args.repository.lastIndexOf('/') + 1)
+      const tagGiven = lastPart.includes(':') && !lastPart.endsWith(':')
       // As in Docker, only that repository's tags are listed, not the image's other names.
       const match = (n: string) => n.startsWith(`${repo}:`) && (!tagGiven || n === `${repo}:${want.tag}`)
       images = images.map((i) => ({...i, names: i.names.filter(match)})).filter((i) => i.names.length > 0)
@@ -88,7 +92,8 @@ export default class ImageLs extends BaseCommand<typeof ImageLs> {
       {header: 'CREATED', value: (r: ImageRow) => r.CreatedSince},
       {header: 'SIZE', value: (r: ImageRow) => r.Size},
     ]
-    const toData = ({full: _full, ...rest}: ImageRow) => ({Containers: 'N/A', ...rest})
+    // Docker's fields, with what it computes only for `system df` as N/A.
+    const toData = ({full: _full, ...rest}: ImageRow) => ({Containers: 'N/A', ...rest, SharedSize: 'N/A', UniqueSize: 'N/A', VirtualSize: rest.Size})
     process.stdout.write(renderList(list, columns, format, toData))
   }
 }

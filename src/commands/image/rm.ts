@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {NcxError} from '../../engine/errors.js'
+import {NcxError, NotFoundError} from '../../engine/errors.js'
 import {removeImages} from '../../engine/image/remove.js'
 
 export default class ImageRm extends BaseCommand<typeof ImageRm> {
@@ -24,7 +24,8 @@ export default class ImageRm extends BaseCommand<typeof ImageRm> {
       } catch (error) {
         if (!(error instanceof NcxError)) throw error
         process.stderr.write(`ncx: ${error.message}\n`)
-        failed = error
+        // Docker's -f ignores images that do not exist (docker/cli image/remove.go).
+        if (!(this.flags.force && error instanceof NotFoundError)) failed = error
       }
     }
     if (failed) this.exit(1)

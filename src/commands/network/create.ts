@@ -16,7 +16,7 @@ export default class NetworkCreate extends BaseCommand<typeof NetworkCreate> {
   }
 
   async run(): Promise<void> {
-    if (this.flags.driver !== 'bridge') throw new UsageError(`network driver ${JSON.stringify(this.flags.driver)} is not supported`, 'use the bridge driver')
+    if (this.flags.driver !== 'bridge') throw new UsageError(`plugin ${JSON.stringify(this.flags.driver)} not found`, 'ncx has the bridge driver only')
     if (this.flags.gateway && !this.flags.subnet) throw new UsageError('--gateway needs --subnet')
     const labels: Record<string, string> = {}
     for (const l of this.flags.label ?? []) {

@@ -2,9 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
 import {renderInspect} from '../../cli/output.js'
-import {NcxError} from '../../engine/errors.js'
-import {inspectNetwork} from '../../engine/network/inspect.js'
-import {resolveNetwork} from '../../engine/network/networks.js'
+import {NcxError, NotFoundError} from '../../engine/errors.js'
+import {findNetworkInspect} from '../../engine/network/inspect.js'
 
 export default class NetworkInspectCommand extends BaseCommand<typeof NetworkInspectCommand> {
   static summary = 'Display detailed information on one or more networks'
@@ -16,7 +15,11 @@ export default class NetworkInspectCommand extends BaseCommand<typeof NetworkIns
 
   async run(): Promise<void> {
     const engine = this.engine()
-    const {text, errors} = renderInspect(this.positionals, (name) => inspectNetwork(engine, resolveNetwork(engine, name)), this.flags.format)
+    const {text, errors} = renderInspect(this.positionals, (name) => {
+      const doc = findNetworkInspect(engine, name)
+      if (!doc) throw new NotFoundError(`network ${name} not found`)
+      return doc
+    }, this.flags.format)
     process.stdout.write(text)
     if (errors.length > 0) throw new NcxError(errors.join('\n'), {exitCode: 1})
   }

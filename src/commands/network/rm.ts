@@ -1,7 +1,7 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {NcxError} from '../../engine/errors.js'
+import {NcxError, NotFoundError} from '../../engine/errors.js'
 import {removeNetwork} from '../../engine/network/networks.js'
 
 export default class NetworkRm extends BaseCommand<typeof NetworkRm> {
@@ -9,6 +9,9 @@ export default class NetworkRm extends BaseCommand<typeof NetworkRm> {
   static aliases = ['network:remove']
   static strict = false
   static args = {network: Args.string({description: 'Network name or ID (one or more)', required: true})}
+  static flags = {
+    force: Flags.boolean({char: 'f', description: 'Do not error if the network does not exist'}),
+  }
 
   async run(): Promise<void> {
     const engine = this.engine()
@@ -19,6 +22,7 @@ export default class NetworkRm extends BaseCommand<typeof NetworkRm> {
         this.log(name)
       } catch (error) {
         if (!(error instanceof NcxError)) throw error
+        if (this.flags.force && error instanceof NotFoundError) continue
         errors.push(error.message)
       }
     }

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../cli/base.js'
 import {compileTemplate} from '../../cli/template.js'
 import {EngineEvent, eventMatches, followEvents, parseEventFilters, readEvents} from '../../engine/events.js'
 import {parseUntil} from '../../engine/prune.js'
+import {UsageError} from '../../engine/errors.js'
 
 /** `2024-01-02T15:04:05.123456789+01:00`: Docker's event time, local time with nanoseconds. */
 export function eventTime(timeNano: number, offsetMinutes = -new Date(Math.floor(timeNano / 1e6)).getTimezoneOffset()): string {
@@ -26,6 +27,27 @@ export function eventLine(e: EngineEvent, offsetMinutes?: number): string {
   return `${eventTime(e.timeNano, offsetMinutes)} ${e.Type} ${e.Action} ${e.Actor.ID}${attrs ? ` (${attrs})` : ''}`
 }
 
+/** A --since/--until value, with Docker's message (its timetypes package) for one that is neither. */
+function flagTime(value: string, flag: string, now: number): number {
+  try {
+    return parseUntil(value, now)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    throw new UsageError(`failed to parse value as time or duration: ${JSON.stringify(value)}`, `give ${flag} a timestamp (1700000000), a date (2024-01-02T15:04:05Z) or a duration (10m)`)
+  }
+}
+
+/**
+ * What a template sees: Docker's Go struct, whose legacy fields are Status, ID and From
+ * (`status`, `id`, `from` in JSON, left out when empty).
+ */
+function templateData(e: EngineEvent): object {
+  const data = {...e}
+  const legacy: Array<[string, string | undefined]> = [['Status', e.status], ['ID', e.id], ['From', e.from]]
+  for (const [k, v] of legacy) Object.defineProperty(data, k, {value: v ?? '', enumerable: false})
+  return data
+}
+
 export default class Events extends BaseCommand<typeof Events> {
   static summary = 'Get real time events from ncx'
   static description =
@@ -41,15 +63,15 @@ export default class Events extends BaseCommand<typeof Events> {
 
   async run(): Promise<void> {
     const now = Date.now()
-    const since = this.flags.since === undefined ? now : parseUntil(this.flags.since, now)
-    const until = this.flags.until === undefined ? undefined : parseUntil(this.flags.until, now)
+    const since = this.flags.since === undefined ? now : flagTime(this.flags.since, '--since', now)
+    const until = this.flags.until === undefined ? undefined : flagTime(this.flags.until, '--until', now)
     const filters = parseEventFilters(this.flags.filter ?? [])
     const {format} = this.flags
     const tpl = format && format !== 'json' ? compileTemplate(format) : undefined
     const print = (e: EngineEvent) => {
       const ms = e.timeNano / 1e6
       if (ms < since || (until !== undefined && ms > until) || !eventMatches(e, filters)) return
-      process.stdout.write((format === 'json' ? JSON.stringify(e) : tpl ? tpl.render(e) : eventLine(e)) + '\n')
+      process.stdout.write((format === 'json' ? JSON.stringify(e) : tpl ? tpl.render(templateData(e)) : eventLine(e)) + '\n')
     }
     const paths = this.engine().paths
     const {events, offset} = readEvents(paths)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {renderList} from '../../cli/output.js'
+import {renderList, withLabelMethod} from '../../cli/output.js'
 import {parseVolumeFilters} from '../../engine/volume/store.js'
 
 interface VolumeRow {
@@ -12,7 +12,9 @@ interface VolumeRow {
   Labels: string
   Links: string
   Size: string
-  CreatedAt: string
+  Availability: string
+  Group: string
+  Status: string
 }
 
 export default class VolumeLs extends BaseCommand<typeof VolumeLs> {
@@ -26,9 +28,10 @@ export default class VolumeLs extends BaseCommand<typeof VolumeLs> {
 
   async run(): Promise<void> {
     const filters = parseVolumeFilters(this.flags.filter ?? [])
-    const rows: VolumeRow[] = this.engine()
+    const volumes = this.engine()
       .volumes.list(filters)
       .sort((a, b) => a.name.localeCompare(b.name))
+    const rows: VolumeRow[] = volumes
       .map((v) => ({
         Name: v.name,
         Driver: v.driver,
@@ -37,8 +40,12 @@ export default class VolumeLs extends BaseCommand<typeof VolumeLs> {
         Labels: Object.entries(v.labels).map(([k, val]) => `${k}=${val}`).join(','),
         Links: 'N/A',
         Size: 'N/A',
-        CreatedAt: v.createdAt,
+        // (cluster volumes' fields, docker 28: N/A for local ones)
+        Availability: 'N/A',
+        Group: 'N/A',
+        Status: 'N/A',
       }))
+      .map((row, i) => withLabelMethod(row, volumes[i].labels))
     if (this.flags.quiet) {
       if (rows.length > 0) this.log(rows.map((r) => r.Name).join('\n'))
       return

@@ -49,6 +49,34 @@ export interface CopyOptions {
   followLink: boolean
 }
 
+/**
+ * The root and path `cp` works in for a container path. A running container: its own root,
+ * mounts included. A stopped one: its overlay, or, for a path in one of its volumes or bind
+ * mounts, that mount's source (confined to it), as Docker copies into a stopped container's
+ * mounts.
+ */
+function containerSide(engine: Engine, record: ContainerRecord, path: string, write: boolean): {root: RootSpec; path: string} {
+  const root = containerRoot(engine, record, {write, live: true})
+  if (root.spec.startsWith('pid:')) return {root, path}
+  const mount = mountOf(record, path)
+  if (!mount) return {root, path}
+  return {root: {spec: `dir:${mount.source}`}, path: mount.rest}
+}
+
+/** The volume or bind mount (the deepest) `path` lies in, and the path inside it. */
+export function mountOf(record: Pick<ContainerRecord, 'mounts'>, path: string): {source: string; rest: string} | undefined {
+  let best: {source: string; rest: string; depth: number} | undefined
+  for (const m of record.mounts ?? []) {
+    if (m.Type !== 'volume' && m.Type !== 'bind') continue
+    const dest = m.Destination.replace(/\/+$/, '') || '/'
+    if (dest === '/') continue
+    if (path !== dest && !path.startsWith(`${dest}/`)) continue
+    if (best && best.depth >= dest.length) continue
+    best = {source: m.Source, rest: path.slice(dest.length) || '/', depth: dest.length}
+  }
+  return best && {source: best.source, rest: best.rest.startsWith('/') ? best.rest : `/${best.rest}`}
+}
+
 /** Copy; returns the number of bytes of file content copied. */
 export function copyFiles(engine: Engine, from: {record?: ContainerRecord; path: string}, to: {record?: ContainerRecord; path: string}, options: CopyOptions): number {
   if (from.record && to.record) throw new UsageError('copying between containers is not supported')
@@ -56,7 +84,7 @@ export function copyFiles(engine: Engine, from: {record?: ContainerRecord; path:
   // `-` on the host side is a tar stream: stdout (from the container) or stdin (into it).
   const side = (s: {record?: ContainerRecord; path: string}, write: boolean) =>
     s.record
-      ? {root: containerRoot(engine, s.record, {write, live: true}), path: containerPath(s.path)}
+      ? containerSide(engine, s.record, containerPath(s.path), write)
       : s.path === '-'
         ? {root: {spec: 'tar'} as RootSpec, path: '-'}
         : {root: {spec: 'host'} as RootSpec, path: hostPath(s.path)}

@@ -60,7 +60,14 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   const spec = readJson<OciSpec | undefined>(join(dir, 'config.json'), undefined)
   if (!spec) throw new NcxError(`container ${record.id} has no config.json`)
   // Users are looked up in the container's files: its writable layer over the image's.
-  const user = options.user ? resolveUser(options.user, [join(dir, 'upper'), ...containerLowerDirs(engine, record)]) : undefined
+  // (a user that is not there: the process cannot be started, 126 as Docker's exec)
+  let user: ReturnType<typeof resolveUser> | undefined
+  try {
+    user = options.user ? resolveUser(options.user, [join(dir, 'upper'), ...containerLowerDirs(engine, record)]) : undefined
+  } catch (error) {
+    if (error instanceof NcxError) throw new NcxError(error.message, {exitCode: 126, hint: error.hint})
+    throw error
+  }
   const process_ = execProcess(spec, options, user)
   // Entered through the container's own process (its user namespace first), never through
   // the per-user holder: see crates/ncx-core/src/nsenter.rs. The process (its env holds the

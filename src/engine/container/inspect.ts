@@ -9,8 +9,11 @@ import {ContainerRecord} from './store.js'
 import {networkSettings} from '../network/container.js'
 import {configVolumes, hostConfigMounts, inspectMounts} from '../volume/attach.js'
 import {isPaused} from '../cgroup/control.js'
+import {treeSize} from '../df.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {DEFAULT_SHM_SIZE} from '../spec/namespaces.js'
+import {MASKED_PATHS, READONLY_PATHS} from '../spec/oci.js'
+import {PortSpec} from '../network/networks.js'
 
 const ZERO_TIME = '0001-01-01T00:00:00Z'
 
@@ -48,6 +51,8 @@ export interface ContainerInspect {
   ExecIDs: null
   HostConfig: Record<string, unknown>
   GraphDriver: {Data: Record<string, string> | null; Name: string}
+  SizeRw?: number
+  SizeRootFs?: number
   Mounts: unknown[]
   Config: Record<string, unknown>
   NetworkSettings: Record<string, unknown>
@@ -89,10 +94,43 @@ function hostConfigLimits(o: ContainerRecord['options']): Record<string, unknown
     Ulimits: (sec.ulimits ?? []).map((u) => ({Name: u.name, Soft: u.soft, Hard: u.hard})),
     OomScoreAdj: sec.oomScoreAdj ?? 0,
     Init: sec.init ?? null,
+    // Docker's keys for what ncx does not set: their zero values, as a Docker Engine shows them.
+    BlkioWeightDevice: [],
+    BlkioDeviceReadBps: null,
+    BlkioDeviceWriteBps: null,
+    BlkioDeviceReadIOps: null,
+    BlkioDeviceWriteIOps: null,
+    CpuCount: 0,
+    CpuPercent: 0,
+    CpuRealtimePeriod: 0,
+    CpuRealtimeRuntime: 0,
+    DeviceCgroupRules: null,
+    DeviceRequests: null,
+    MemorySwappiness: null,
+    IOMaximumIOps: 0,
+    IOMaximumBandwidth: 0,
+    MaskedPaths: sec.privileged || sec.unmaskSystemPaths ? null : [...MASKED_PATHS],
+    ReadonlyPaths: sec.privileged || sec.unmaskSystemPaths ? null : [...READONLY_PATHS],
   }
 }
 
-export function inspectContainer(engine: Engine, record: ContainerRecord): ContainerInspect {
+function containerSizes(engine: Engine, record: ContainerRecord): {SizeRw: number; SizeRootFs: number} {
+  const rw = treeSize(join(engine.containers.dir(record.id), 'upper'))
+  return {SizeRw: rw, SizeRootFs: rw + record.layers.reduce((n, d) => n + (engine.snapshots.size(d) ?? 0), 0)}
+}
+
+/** `-p` as Docker's HostConfig.PortBindings: `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`. */
+export function portBindings(publish: PortSpec[]): Record<string, Array<{HostIp: string; HostPort: string}>> {
+  const out: Record<string, Array<{HostIp: string; HostPort: string}>> = {}
+  for (const p of publish) {
+    const key = `${p.containerPort}/${p.proto}`
+    ;(out[key] ??= []).push({HostIp: p.hostIp === '0.0.0.0' ? '' : p.hostIp, HostPort: p.hostPort === 0 ? '' : String(p.hostPort)})
+  }
+  return out
+}
+
+/** With `size` (`inspect -s`): SizeRw, the writable layer, and SizeRootFs, it and the image's layers. */
+export function inspectContainer(engine: Engine, record: ContainerRecord, options: {size?: boolean} = {}): ContainerInspect {
   const s = stateOf(engine, record)
   const dir = engine.containers.dir(record.id)
   const o = record.options
@@ -139,7 +177,17 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       LogConfig: {Type: logType, Config: o.logOpts ?? {}},
       NetworkMode: o.network,
       Links: o.links ? o.links.map((l) => `/${l.name}:/${record.name}/${l.alias}`) : null,
-      PortBindings: {},
+      PortBindings: portBindings(o.publish ?? []),
+      PublishAllPorts: o.publishAll ?? false,
+      Dns: o.dns ?? [],
+      DnsOptions: o.dnsOptions ?? [],
+      DnsSearch: o.dnsSearch ?? [],
+      // (stored as hosts lines, `IP\tNAME`; Docker shows `NAME:IP`)
+      ExtraHosts: o.addHosts ? o.addHosts.map((h) => h.split('\t').reverse().join(':')) : null,
+      VolumeDriver: '',
+      ConsoleSize: [0, 0],
+      Isolation: '',
+      Cgroup: '',
       RestartPolicy: {Name: policy, MaximumRetryCount: Number(max ?? 0)},
       AutoRemove: o.rm,
       ReadonlyRootfs: o.readOnly,
@@ -152,6 +200,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord): Conta
       Name: driver,
       Data: driver === 'overlay' ? {LowerDir: lower.join(':'), MergedDir: join(dir, 'rootfs'), UpperDir: join(dir, 'upper'), WorkDir: join(dir, 'work')} : null,
     },
+    ...(options.size ? containerSizes(engine, record) : {}),
     Mounts: inspectMounts(record.mounts),
     Config: {
       Hostname: c?.hostname ?? record.id.slice(0, 12),

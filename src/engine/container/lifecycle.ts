@@ -4,6 +4,7 @@
  * Signals reach the container through the runtime, inside the user namespace that owns it
  * (found through the container's own process, see crates/ncx-core/src/nsenter.rs).
  */
+import {spawnSync} from 'node:child_process'
 import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -34,6 +35,28 @@ export function stateOf(engine: Engine, record: ContainerRecord): ContainerState
   return containerState(engine.containers, record)
 }
 
+/**
+ * Docker's units.FromHumanSize, which json-file's max-size is read with: decimal units
+ * (`10m` is 10,000,000 bytes), fractions allowed (`1.5m`), an optional `b`/`ib` suffix.
+ */
+export function logSizeBytes(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?) ?([kmgtp]?)i?b?$/i.exec(text)
+  if (!m) return undefined
+  const unit = {'': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15}[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't' | 'p']
+  return Math.floor(Number(m[1]) * unit)
+}
+
+/** The runtime's arguments for the container's json-file log (monitor and foreground run alike). */
+export function logRuntimeArgs(engine: Engine, record: ContainerRecord): string[] {
+  const o = record.options
+  if ((o.logDriver ?? 'json-file') !== 'json-file') return []
+  const args = ['--log-path', logPath(engine, record)]
+  const size = o.logOpts?.['max-size'] ? logSizeBytes(o.logOpts['max-size']) : undefined
+  if (size) args.push('--log-max-size', String(size))
+  if (o.logOpts?.['max-file']) args.push('--log-max-file', o.logOpts['max-file'])
+  return args
+}
+
 function isUp(s: ContainerState): boolean {
   return s.status === 'running' || s.status === 'restarting'
 }
@@ -43,11 +66,7 @@ export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
   const o = record.options
   const dir = engine.containers.dir(record.id)
   const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record), ...networkRuntimeArgs(engine, record.id), ...namespaceRuntimeArgs(engine, record)]
-  if ((o.logDriver ?? 'json-file') === 'json-file') {
-    args.push('--log-path', logPath(engine, record))
-    if (o.logOpts?.['max-size']) args.push('--log-max-size', o.logOpts['max-size'])
-    if (o.logOpts?.['max-file']) args.push('--log-max-file', o.logOpts['max-file'])
-  }
+  args.push(...logRuntimeArgs(engine, record))
   if (o.restart && o.restart !== 'no') args.push('--restart', o.restart)
   const hc = record.config?.healthcheck
   if (hc) {
@@ -224,11 +243,19 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
 export async function waitContainer(engine: Engine, record: ContainerRecord): Promise<number> {
   const dir = engine.containers.dir(record.id)
   let last = 0
+  // The run under way when we started waiting: once it ends, that is the answer, even
+  // when a restart policy starts the container again (moby's SetRestarting wakes waiters).
+  let run: {startedAt?: string; restartCount: number} | undefined
   for (;;) {
     if (!existsSync(dir)) return last
     const s = stateOf(engine, record)
     last = s.exitCode
     if (!isUp(s)) return s.exitCode
+    if (s.status === 'restarting' && run) return s.exitCode
+    if (s.status === 'running') {
+      run ??= {startedAt: s.startedAt, restartCount: s.restartCount}
+      if (run.restartCount !== s.restartCount || run.startedAt !== s.startedAt) return s.exitCode
+    }
     const ms = readMonitorState(dir)
     if (ms && ms.status === 'exited') return ms.exitCode
     await new Promise((r) => setTimeout(r, 50))
@@ -265,4 +292,24 @@ export function topContainer(engine: Engine, record: ContainerRecord): TopProces
   if (s.status !== 'running' || s.pid <= 0) throw new NcxError(`container ${record.id} is not running`, {exitCode: 1})
   const rows = JSON.parse(runtimeSync(['ps', '--pid', String(s.pid)])) as TopProcess[]
   return rows.sort((a, b) => a.pid - b.pid)
+}
+
+/**
+ * `top CONTAINER PS-OPTIONS…`: as Docker's daemon does it, the host's `ps` with those
+ * options, keeping the lines whose PID column is one of the container's processes.
+ */
+export function topWithPsOptions(engine: Engine, record: ContainerRecord, psArgs: string[]): {titles: string[]; lines: string[][]} {
+  const pids = new Set(topContainer(engine, record).map((p) => String(p.pid)))
+  const r = spawnSync('ps', psArgs, {encoding: 'utf8'})
+  if (r.error || r.status !== 0) throw new NcxError(`ps: ${(r.stderr || String(r.error ?? '')).trim()}`, {exitCode: 1})
+  const [head = '', ...rest] = r.stdout.split('\n').filter((l) => l.trim() !== '')
+  const titles = head.trim().split(/\s+/)
+  const pidIndex = titles.indexOf('PID')
+  if (pidIndex < 0) throw new NcxError("Couldn't find PID field in ps output", {exitCode: 1})
+  // The last column may hold spaces (a command line): split into as many fields as titles.
+  const split = (line: string) => {
+    const f = line.trim().split(/\s+/)
+    return [...f.slice(0, titles.length - 1), f.slice(titles.length - 1).join(' ')]
+  }
+  return {titles, lines: rest.map(split).filter((f) => pids.has(f[pidIndex]))}
 }

@@ -12,12 +12,14 @@ import {runtimeSync} from '../runtime.js'
 import {AttachStream, ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {checkContainerValues} from '../spec/values.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
+import {configEnv} from '../spec/env.js'
 import {applyHostOptions} from '../spec/host-options.js'
 import {checkNamespacePeers, namespaceRuntimeArgs} from '../spec/namespaces.js'
 import {containerEtcFiles, networkRuntimeArgs, portBypassAnnotation, recordPorts, refreshNetworkHosts, releaseContainer, withExposedPorts} from '../network/container.js'
 import {announceStarted, forgetStoppedContainer} from '../network/attach.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
+import {logRuntimeArgs} from './lifecycle.js'
 import {cgroupManager} from '../config.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
 import {ContainerRecord} from './store.js'
@@ -191,7 +193,7 @@ function layOutBundle(
   container.config = {
     entrypoint,
     cmd,
-    env: spec.process.env,
+    env: configEnv(imageCfg.Env ?? [], options.env),
     workdir: spec.process.cwd,
     user: configuredUser(options, imageCfg),
     hostname,
@@ -359,6 +361,8 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   args.push(...namespaceRuntimeArgs(engine, container))
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.rm) args.push('--cleanup', dir)
+  // Logged like a detached run (Docker logs every run, attached or not).
+  else args.push(...logRuntimeArgs(engine, container))
   // `-a`: only the listed streams are connected, the others are /dev/null (Docker's attach);
   // stdin needs -i as well.
   const attached = (s: AttachStream) => (options.attach ? options.attach.includes(s) : true) && (s !== 'stdin' || options.interactive)

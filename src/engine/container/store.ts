@@ -60,7 +60,8 @@ export interface ContainerRecord {
 const ADJECTIVES = ['admiring', 'brave', 'calm', 'eager', 'festive', 'gifted', 'happy', 'jolly', 'keen', 'lucid', 'modest', 'nifty', 'quirky', 'serene', 'tender', 'vibrant', 'wizardly', 'zealous']
 const NAMES = ['archimedes', 'babbage', 'curie', 'dijkstra', 'euclid', 'fermi', 'galois', 'hopper', 'johnson', 'knuth', 'lovelace', 'meitner', 'noether', 'pascal', 'ritchie', 'shannon', 'turing', 'wozniak']
 
-const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+/** moby's validContainerNamePattern: two characters at least. */
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/
 const FULL_ID = /^[a-f0-9]{64}$/
 
 function randomName(): string {
@@ -213,9 +214,10 @@ export class ContainerStore {
   create(record: Omit<ContainerRecord, 'id' | 'name'> & {name?: string}): ContainerRecord {
     return withLock(layout.lock(this.paths, 'containers'), () => {
       const byId = this.names()
-      let name = record.name
+      // Docker's names are stored with a leading slash: `--name /web` is the name web.
+      let name = record.name?.replace(/^\//, '')
       if (name !== undefined) {
-        if (!NAME_PATTERN.test(name)) throw new UsageError(`invalid container name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
+        if (!NAME_PATTERN.test(name)) throw new UsageError(`Invalid container name (${record.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
         const owner = this.holder(byId, name)
         if (owner) {
           throw new NcxError(`Conflict. The container name "/${name}" is already in use by container "${owner}"`, {

@@ -25,7 +25,7 @@ export function parseImageFilters(args: readonly string[]): ImageFilters {
     if (eq <= 0) throw new UsageError(`bad format of filter (expected name=value): ${JSON.stringify(arg)}`)
     const key = arg.slice(0, eq).trim().toLowerCase()
     const value = arg.slice(eq + 1)
-    if (!KEYS.includes(key)) throw new UsageError(`invalid filter '${key}'`, `image filters: ${KEYS.join(', ')}`)
+    if (!KEYS.includes(key)) throw new UsageError(`Invalid filter '${key}'`, `image filters: ${KEYS.join(', ')}`)
     switch (key) {
       case 'dangling': {
         const v = value.toLowerCase()

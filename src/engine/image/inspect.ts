@@ -35,6 +35,7 @@ export interface ImageInspect {
   Os: string
   OsVersion?: string
   Size: number
+  GraphDriver?: {Data: Record<string, string>; Name: string}
   RootFS: {Type: string; Layers: string[]}
   Metadata: {LastTagTime: string}
 }
@@ -84,8 +85,18 @@ function readConfig(stores: Pick<ImageStores, 'content'>, image: ImageRecord): S
   return stores.content.readJson<StoredConfig>(image.id, 'image config')
 }
 
-export function inspectImage(stores: Pick<ImageStores, 'content'>, image: ImageRecord): ImageInspect {
-  return describeImage(image, readConfig(stores, image))
+/**
+ * With the unpacked layers as Docker's overlay2 shows them: the top layer's directory as
+ * UpperDir, the ones below (topmost first) as LowerDir.
+ */
+export function inspectImage(stores: Pick<ImageStores, 'content' | 'snapshots'>, image: ImageRecord): ImageInspect {
+  const doc = describeImage(image, readConfig(stores, image))
+  const dirs = image.layers.map((l) => stores.snapshots.dir(l.diffId)).reverse()
+  const data: Record<string, string> = {}
+  if (dirs.length > 1) data.LowerDir = dirs.slice(1).join(':')
+  if (dirs.length > 0) data.UpperDir = dirs[0]
+  const {RootFS, Metadata, ...head} = doc
+  return {...head, GraphDriver: {Data: data, Name: 'overlay2'}, RootFS, Metadata}
 }
 
 /** One `image history` row, newest first, as Docker's API returns it. */

@@ -65,7 +65,9 @@ export function intToIp(n: number): string {
 
 export function parseCidr(cidr: string): {base: number; prefix: number; size: number} {
   const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr)
-  if (!m || Number(m[2]) > 30 || Number(m[2]) < 8) throw new UsageError(`invalid subnet ${JSON.stringify(cidr)}: expected A.B.C.D/N with 8 ≤ N ≤ 30`)
+  // (Go's net.ParseCIDR's message for what is no CIDR at all, as Docker prints it)
+  if (!m) throw new UsageError(`invalid CIDR address: ${cidr}`, 'use A.B.C.D/N with 8 ≤ N ≤ 30, e.g. 10.89.5.0/24')
+  if (Number(m[2]) > 30 || Number(m[2]) < 8) throw new UsageError(`invalid subnet ${JSON.stringify(cidr)}: expected A.B.C.D/N with 8 ≤ N ≤ 30`)
   const prefix = Number(m[2])
   const size = 2 ** (32 - prefix)
   const base = ipToInt(m[1])
@@ -163,6 +165,26 @@ export function listNetworks(engine: Engine): NetworkRecord[] {
   return Object.values(file.networks).sort((a, b) => (a.name === DEFAULT_NETWORK ? -1 : b.name === DEFAULT_NETWORK ? 1 : a.name.localeCompare(b.name)))
 }
 
+/**
+ * Docker's predefined networks besides bridge: `host` and `none` are network modes with no
+ * record (nothing to allocate); listed and inspected as Docker shows them, with a fixed ID.
+ */
+export interface PredefinedNetwork {
+  id: string
+  name: 'host' | 'none'
+  driver: 'host' | 'null'
+}
+
+// (sha256 of `ncx predefined network NAME`, written out: the run fast path loads no node:crypto)
+export const PREDEFINED_NETWORKS: readonly PredefinedNetwork[] = [
+  {id: '209ed9b04261a70b216accea88e3bcc3e4d2dc37799de66306caf43b86f441c6', name: 'host', driver: 'host'},
+  {id: 'bc94f9a318a2b8f9a3bc9a2b296ac433511effd6f6e4ca4ae98fbf9ce14d910d', name: 'none', driver: 'null'},
+]
+
+export function findPredefinedNetwork(nameOrId: string): PredefinedNetwork | undefined {
+  return PREDEFINED_NETWORKS.find((n) => n.name === nameOrId || n.id === nameOrId || (nameOrId.length >= 3 && n.id.startsWith(nameOrId)))
+}
+
 export function findNetwork(engine: Engine, nameOrId: string): NetworkRecord | undefined {
   const all = listNetworks(engine)
   return all.find((n) => n.name === nameOrId) ?? all.find((n) => n.id === nameOrId) ?? (nameOrId.length >= 3 ? all.find((n) => n.id.startsWith(nameOrId)) : undefined)
@@ -228,6 +250,8 @@ export function createNetwork(engine: Engine, o: CreateNetworkOptions): NetworkR
 
 /** Remove a network no container is attached to; its bridge goes with it. */
 export function removeNetwork(engine: Engine, nameOrId: string): NetworkRecord {
+  const predefined = findNetwork(engine, nameOrId) ? undefined : findPredefinedNetwork(nameOrId)
+  if (predefined) throw new NcxError(`${predefined.name} is a pre-defined network and cannot be removed`, {exitCode: 1})
   const net = resolveNetwork(engine, nameOrId)
   if (net.name === DEFAULT_NETWORK) throw new NcxError(`${net.name} is a pre-defined network and cannot be removed`, {exitCode: 1})
   mutateNetworks(engine, (file) => {

@@ -59,3 +59,13 @@ export function mergeEnv(...lists: string[][]): string[] {
   for (const list of lists) for (const entry of list) map.set(entry.split('=')[0], entry)
   return [...map.values()]
 }
+
+/**
+ * A container's `Config.Env` as Docker records it (runconfig.Merge): the user's variables,
+ * then the image's that the user did not set. What the runtime adds (HOSTNAME, HOME, TERM)
+ * is not part of it.
+ */
+export function configEnv(imageEnv: string[], userEnv: string[]): string[] {
+  const keys = new Set(userEnv.map((e) => e.split('=')[0]))
+  return [...userEnv, ...imageEnv.filter((e) => !keys.has(e.split('=')[0]))]
+}

@@ -147,7 +147,7 @@ export class VolumeStore {
     const all = this.names().map((n) => this.read(n)).filter((v): v is Volume => v !== undefined)
     const used = filters.dangling === undefined ? undefined : this.usedNames()
     return all.filter((v) => {
-      if (filters.name && filters.name.length > 0 && !filters.name.some((n) => v.name.includes(n))) return false
+      if (filters.name && filters.name.length > 0 && !filters.name.some((n) => nameMatches(n, v.name))) return false
       if (filters.driver && filters.driver.length > 0 && !filters.driver.includes(v.driver)) return false
       if (filters.label && !filters.label.every((l) => matchLabel(v.labels, l))) return false
       if (used && filters.dangling === used.has(v.name)) return false
@@ -414,7 +414,7 @@ export function parseVolumeFilters(values: string[], allowed: readonly string[] 
     const eq = f.indexOf('=')
     if (eq <= 0) throw new UsageError(`bad format of filter (expected name=value): ${f}`)
     const [k, v] = [f.slice(0, eq), f.slice(eq + 1)]
-    if (!allowed.includes(k)) throw new UsageError(`invalid filter '${k}'`, `filters: ${allowed.join(', ')}`)
+    if (!allowed.includes(k)) throw new UsageError(`Invalid filter '${k}'`, `filters: ${allowed.join(', ')}`)
     if (k === 'dangling') {
       if (!['true', 'false', '1', '0'].includes(v)) throw new UsageError(`invalid filter 'dangling=${v}'`, 'use dangling=true or dangling=false')
       out.dangling = v === 'true' || v === '1'
@@ -424,4 +424,13 @@ export function parseVolumeFilters(values: string[], allowed: readonly string[] 
     }
   }
   return out
+}
+
+/** moby's name filter: an unanchored regular expression (a pattern that is none: a substring). */
+function nameMatches(pattern: string, name: string): boolean {
+  try {
+    return new RegExp(pattern).test(name)
+  } catch {
+    return name.includes(pattern)
+  }
 }
