@@ -12,7 +12,7 @@ export async function fastBuild(argv: string[], importer?: ModuleImporter): Prom
   try {
     return await executeBuild(argv, (m) => process.stderr.write(`WARNING: ${m}\n`), importer)
   } catch (error) {
-    const {text, exitCode} = renderError(error, argv.includes('--debug') || process.env.NCX_DEBUG === '1')
+    const {text, exitCode} = renderError(error, argv.includes('--debug') || process.env.NCX_DEBUG === '1', {command: 'build'})
     process.stderr.write(text + '\n')
     return exitCode
   }
