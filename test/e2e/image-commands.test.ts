@@ -343,7 +343,7 @@ describe('e2e: image commands (save, tag, image inspect/history/prune, images --
       }
       const bad = box.ncx(['images', '--filter', 'color=blue'])
       expect(bad.code).to.equal(1)
-      expect(bad.stderr).to.contain("invalid filter 'color'")
+      expect(bad.stderr).to.contain("Invalid filter 'color'") // dockerd's wording
     })
   })
 
