@@ -177,7 +177,8 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
       expect(id).to.match(/^[0-9a-f]{64}$/)
       box.ok(['network', 'create', '--subnet', '10.90.7.0/24', '--gateway', '10.90.7.254', 'othernet'])
       const ls = box.ok(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']).trim().split('\n')
-      expect(ls).to.deep.equal(['bridge bridge', 'appnet bridge', 'othernet bridge'])
+      // Docker lists by name, with its predefined host and none beside bridge.
+      expect(ls).to.deep.equal(['appnet bridge', 'bridge bridge', 'host host', 'none null', 'othernet bridge'])
       const doc = JSON.parse(box.ok(['network', 'inspect', 'othernet'])) as Array<{Name: string; IPAM: {Config: Array<{Subnet: string; Gateway: string}>}}>
       expect(doc[0].IPAM.Config[0]).to.deep.equal({Subnet: '10.90.7.0/24', Gateway: '10.90.7.254'})
       expect(box.ncx(['network', 'create', 'appnet']).code).to.not.equal(0)
@@ -216,7 +217,7 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
       box.ok(['network', 'create', 'spare'])
       box.ok(['rm', '-f', 'far'])
       expect(box.ok(['network', 'prune', '-f'])).to.include('othernet').and.include('spare')
-      expect(box.ok(['network', 'ls', '-q']).trim().split('\n')).to.have.length(1)
+      expect(box.ok(['network', 'ls', '-q']).trim().split('\n')).to.have.length(3) // bridge, host, none
       expect(box.ncx(['network', 'rm', 'bridge']).code).to.equal(1)
     })
 

@@ -87,7 +87,8 @@ pub fn exec(args: &Args) -> i32 {
             if let Err(e) = std::fs::write(&procs, "0") {
                 let msg = format!("cannot join the container's cgroup: {procs}: {e}");
                 if args.has("--cgroup-strict") {
-                    return report(125, msg);
+                    // The process cannot start where it must: 126, as Docker's 'OCI runtime exec failed'.
+                    return report(126, msg);
                 }
                 let warning = format!("{msg}; the process runs outside it, without the container's resource limits (NCX_CGROUP_ENFORCE=1 makes this an error)");
                 status.send(serde_json::json!({ "event": "warning", "message": warning }));
