@@ -10,12 +10,17 @@
 // artifacts, works offline, and we need neither the generated JS loader nor the
 // generated .d.ts — the typed loader is hand-written in src/native/index.ts.
 //
-// Usage: node scripts/build-native.js [--if-missing]
-//   --if-missing  do nothing when the prebuilt package @ncx/native-<triple> is
-//                 installed, or when both outputs exist and are newer than every
-//                 file under crates/ (plus Cargo.toml / Cargo.lock). Meant for
-//                 postinstall: cheap when there is nothing to do, and it does not
-//                 fail the install when cargo is missing (it says so instead).
+// Usage: node scripts/build-native.js [--if-missing] [--target TRIPLE] [--out DIR]
+//   --if-missing    do nothing when the prebuilt package @ncx/native-<triple> is
+//                   installed, or when the outputs exist and are newer than every
+//                   file under crates/ (plus Cargo.toml / Cargo.lock).
+//   --target TRIPLE cross-build for another npm triple (linux-arm64-gnu, linux-x64-musl, …):
+//                   `cargo build --target <rust target>`; needs that Rust target
+//                   (`rustup target add …`) and a linker for it (see docs/install.md).
+//   --out DIR       write the three files there instead of native/ (the release job and
+//                   `npm run package` fill npm/<triple>/ this way).
+// The install-time entry is scripts/install.js, which calls this script only when no
+// prebuilt package matches or --build-from-source was asked for.
 //
 // The platform-triple logic is duplicated in src/native/index.ts (this script
 // runs before TypeScript is compiled); keep the two in sync.
@@ -28,13 +33,31 @@ import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const args = process.argv.slice(2);
-const ifMissing = args.includes('--if-missing');
-const unknown = args.filter((a) => a !== '--if-missing');
-if (unknown.length > 0) {
-  console.error(`build-native: unknown argument(s): ${unknown.join(' ')}\nusage: node scripts/build-native.js [--if-missing]`);
+
+/** npm triple (napi-rs naming) -> Rust target. */
+const RUST_TARGETS = {
+  'linux-x64-gnu': 'x86_64-unknown-linux-gnu',
+  'linux-arm64-gnu': 'aarch64-unknown-linux-gnu',
+  'linux-x64-musl': 'x86_64-unknown-linux-musl',
+  'linux-arm64-musl': 'aarch64-unknown-linux-musl',
+};
+
+function usage(message) {
+  console.error(`build-native: ${message}\nusage: node scripts/build-native.js [--if-missing] [--target ${Object.keys(RUST_TARGETS).join('|')}] [--out DIR]`);
   process.exit(2);
 }
+
+const args = process.argv.slice(2);
+let ifMissing = false;
+let targetArg;
+let outArg;
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--if-missing') ifMissing = true;
+  else if (args[i] === '--target') targetArg = args[++i] ?? usage('--target needs a triple');
+  else if (args[i] === '--out') outArg = args[++i] ?? usage('--out needs a directory');
+  else usage(`unknown argument: ${args[i]}`);
+}
+if (targetArg !== undefined && !RUST_TARGETS[targetArg]) usage(`unknown target "${targetArg}"`);
 
 function isMusl() {
   if (process.platform !== 'linux') return false;
@@ -67,8 +90,11 @@ function platformTriple() {
   return `${platform}-${arch}`;
 }
 
-const triple = platformTriple();
-const outDir = join(repo, 'native');
+const hostTriple = platformTriple();
+const triple = targetArg ?? hostTriple;
+const cross = triple !== hostTriple;
+const rustTarget = RUST_TARGETS[triple];
+const outDir = outArg ? resolve(outArg) : join(repo, 'native');
 const addonOut = join(outDir, `ncx.${triple}.node`);
 const runtimeOut = join(outDir, process.platform === 'win32' ? 'ncx-runtime.exe' : 'ncx-runtime');
 const initOut = join(outDir, 'ncx-init');
@@ -103,7 +129,7 @@ function newestInputMtime() {
 
 function upToDate() {
   if (!existsSync(addonOut) || !existsSync(runtimeOut) || !existsSync(initOut)) return false;
-  const oldestOutput = Math.min(statSync(addonOut).mtimeMs, statSync(runtimeOut).mtimeMs);
+  const oldestOutput = Math.min(statSync(addonOut).mtimeMs, statSync(runtimeOut).mtimeMs, statSync(initOut).mtimeMs);
   return oldestOutput > newestInputMtime();
 }
 
@@ -121,7 +147,7 @@ function install(src, dest, mode) {
   }
 }
 
-if (ifMissing) {
+if (ifMissing && !cross) {
   const pkg = prebuiltPackage();
   if (pkg) {
     console.log(`build-native: nothing to do, prebuilt ${pkg.name} is installed (${rel(dirname(pkg.path))})`);
@@ -135,47 +161,60 @@ if (ifMissing) {
 
 const cargo = process.env.CARGO || 'cargo';
 const started = Date.now();
-const build = spawnSync(cargo, ['build', '--release', '-p', 'ncx-napi', '-p', 'ncx-runtime'], {
-  cwd: repo,
-  // cargo's progress goes to stderr; keep our stdout to the one summary line.
-  stdio: ['ignore', process.stderr, 'inherit'],
-});
-if (build.error || build.status !== 0) {
-  const why = build.error
-    ? build.error.code === 'ENOENT'
-      ? `"${cargo}" not found (install Rust from https://rustup.rs)`
-      : build.error.message
-    : `cargo build exited with ${build.status ?? build.signal}`;
-  if (ifMissing && build.error && build.error.code === 'ENOENT') {
-    // Postinstall must not fail the install; ncx reports the missing addon when used.
-    console.log(`build-native: skipped, ${why}; no prebuilt @ncx/native-${triple} either`);
-    process.exit(0);
+// A cross build names its target; the host build does not (its outputs stay in target/release,
+// where `cargo test` and incremental builds share them).
+const targetFlags = cross ? ['--target', rustTarget] : [];
+const musl = triple.endsWith('-musl');
+// musl targets link statically by default, and a static musl cannot make a cdylib (cargo
+// refuses the crate type): build that target without crt-static, as napi-rs does, so the addon
+// and ncx-runtime link musl's libc.so (the musl Node loads it anyway); ncx-init stays static.
+const env = { ...process.env };
+const targetEnv = `CARGO_TARGET_${rustTarget.toUpperCase().replace(/-/g, '_')}`;
+if (musl) {
+  env[`${targetEnv}_RUSTFLAGS`] = `${env[`${targetEnv}_RUSTFLAGS`] ?? ''} -C target-feature=-crt-static`.trim();
+  // Linked dynamically, a musl target needs a musl linker: the host's gcc would link glibc
+  // (libc.so.6, /lib64/ld-linux-x86-64.so.2). Debian's musl-tools has one for x86_64.
+  if (cross && !env[`${targetEnv}_LINKER`]) {
+    const muslGcc = rustTarget.startsWith('x86_64') ? 'musl-gcc' : `${rustTarget.split('-')[0]}-linux-musl-gcc`;
+    if (spawnSync(muslGcc, ['--version'], { stdio: 'ignore' }).status !== 0) {
+      console.error(`build-native: failed, building ${triple} here needs a musl C toolchain: ${muslGcc} not found (x86_64: apt-get install musl-tools), or set ${targetEnv}_LINKER`);
+      process.exit(1);
+    }
+    env[`${targetEnv}_LINKER`] = muslGcc;
   }
-  console.error(`build-native: failed, ${why}`);
-  process.exit(1);
 }
-
-const targetDir = resolve(repo, process.env.CARGO_TARGET_DIR || 'target', 'release');
-const libName =
-  process.platform === 'win32' ? 'ncx_napi.dll' : process.platform === 'darwin' ? 'libncx_napi.dylib' : 'libncx_napi.so';
-const builtLib = join(targetDir, libName);
-const builtRuntime = join(targetDir, process.platform === 'win32' ? 'ncx-runtime.exe' : 'ncx-runtime');
-for (const p of [builtLib, builtRuntime]) {
-  if (!existsSync(p)) {
-    console.error(`build-native: failed, cargo succeeded but ${p} is missing`);
+const steps = [['build', '--release', ...targetFlags, '-p', 'ncx-napi', '-p', 'ncx-runtime']];
+// ncx-init (`run --init`) runs inside any image, so it is linked statically (glibc's
+// static-pie, or musl: no loader or libc needed in the container).
+steps.push(['rustc', '--release', ...targetFlags, '-p', 'ncx-init', '--bin', 'ncx-init', '--', '-C', 'target-feature=+crt-static']);
+for (const step of steps) {
+  const run = spawnSync(cargo, step, {
+    cwd: repo,
+    env,
+    // cargo's progress goes to stderr; keep our stdout to the one summary line.
+    stdio: ['ignore', process.stderr, 'inherit'],
+  });
+  if (run.error || run.status !== 0) {
+    const why = run.error
+      ? run.error.code === 'ENOENT'
+        ? `"${cargo}" not found: install Rust (https://rustup.rs), or install the prebuilt package @ncx/native-${triple}`
+        : run.error.message
+      : `cargo ${step.join(' ')} exited with ${run.status ?? run.signal}${cross ? ` (is the Rust target installed: rustup target add ${rustTarget}, and a linker for it configured? see docs/install.md)` : ''}`;
+    console.error(`build-native: failed, ${why}`);
     process.exit(1);
   }
 }
 
-// ncx-init (`run --init`) runs inside any image, so it is linked statically (glibc's
-// static-pie: no loader or libc needed in the container).
-const init = spawnSync(cargo, ['rustc', '--release', '-p', 'ncx-init', '--bin', 'ncx-init', '--', '-C', 'target-feature=+crt-static'], {
-  cwd: repo,
-  stdio: ['ignore', process.stderr, 'inherit'],
-});
-if (init.error || init.status !== 0) {
-  console.error(`build-native: failed, building the static ncx-init exited with ${init.status ?? init.signal}`);
-  process.exit(1);
+const targetDir = resolve(repo, process.env.CARGO_TARGET_DIR || 'target', ...(cross ? [rustTarget] : []), 'release');
+const libName =
+  process.platform === 'win32' ? 'ncx_napi.dll' : process.platform === 'darwin' ? 'libncx_napi.dylib' : 'libncx_napi.so';
+const builtLib = join(targetDir, libName);
+const builtRuntime = join(targetDir, process.platform === 'win32' ? 'ncx-runtime.exe' : 'ncx-runtime');
+for (const p of [builtLib, builtRuntime, join(targetDir, 'ncx-init')]) {
+  if (!existsSync(p)) {
+    console.error(`build-native: failed, cargo succeeded but ${p} is missing`);
+    process.exit(1);
+  }
 }
 
 mkdirSync(outDir, { recursive: true });
@@ -183,4 +222,4 @@ install(builtLib, addonOut, 0o644);
 install(builtRuntime, runtimeOut, 0o755);
 install(join(targetDir, 'ncx-init'), initOut, 0o755);
 const secs = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`build-native: built ${rel(addonOut)} and ${rel(runtimeOut)} in ${secs}s`);
+console.log(`build-native: built ${rel(addonOut)}, ${rel(runtimeOut)} and ${rel(initOut)} for ${triple} in ${secs}s`);

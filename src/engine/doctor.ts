@@ -21,9 +21,12 @@ import {CgroupInfo, detectCgroups} from './cgroup/detect.js'
 import type {CheckReport} from './check.js'
 import {networkBackendProblem} from './network/netns.js'
 import type {BridgeProblem} from './network/networks.js'
+import {APPARMOR_RESTRICT_SYSCTL, AppArmorHost, PROFILE_FIX, ProfileState, defaultAppArmorHost, runtimeProfileState} from './rootless/apparmor.js'
 import {freeSubordinateRange, idRangeText, overlappingEntries, subordinateRange, usernsBlocker} from './rootless/session.js'
 import {StorePaths} from './store/paths.js'
 import {privateDirProblem, rootsOf} from './store/private.js'
+
+export {apparmorProfile} from './rootless/apparmor.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -56,6 +59,8 @@ export interface DoctorHost {
   cgroups: () => CgroupInfo
   /** The storage driver probe (needs the user namespace); undefined when it cannot run. */
   storageDriver?: () => {name: string; reason?: string}
+  /** Where AppArmor's loaded profiles and profile files are read (defaults: /sys/kernel/security, /etc/apparmor.d). */
+  apparmor?: AppArmorHost
   /** The TUN device slirp4netns opens (`/dev/net/tun`). */
   tun?: string
   /** The network namespace's bridges against their record (networks.ts bridgeReport); absent: not checked. */
@@ -88,23 +93,6 @@ export function findOnPath(tool: string, env: NodeJS.ProcessEnv): string | undef
   return undefined
 }
 
-/** An AppArmor profile that lets ncx-runtime create user namespaces under Ubuntu 24.04's restriction. */
-export function apparmorProfile(runtimePath: string): string {
-  return [
-    '# /etc/apparmor.d/ncx-runtime — lets ncx-runtime create user namespaces',
-    '# (kernel.apparmor_restrict_unprivileged_userns=1). Load with: sudo apparmor_parser -r /etc/apparmor.d/ncx-runtime',
-    'abi <abi/4.0>,',
-    'include <tunables/global>',
-    '',
-    `profile ncx-runtime ${runtimePath} flags=(unconfined) {`,
-    '  userns,',
-    '',
-    '  include if exists <local/ncx-runtime>',
-    '}',
-    '',
-  ].join('\n')
-}
-
 function check(id: string, title: string, status: CheckStatus, detail: string, fix?: string): DoctorCheck {
   return {id, title, status, detail, ...(status !== 'ok' && fix ? {fix} : {})}
 }
@@ -124,20 +112,32 @@ function usernsChecks(host: DoctorHost): DoctorCheck[] {
       ? check('unprivileged_userns_clone', 'kernel.unprivileged_userns_clone', 'fail', 'is 0: unprivileged user namespaces are disabled', 'sudo sysctl -w kernel.unprivileged_userns_clone=1')
       : check('unprivileged_userns_clone', 'kernel.unprivileged_userns_clone', 'ok', clone === undefined ? 'not present (kernel allows them)' : clone),
   )
-  const apparmor = sysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns')
-  out.push(
-    apparmor === '1'
-      ? check(
-          'apparmor_userns',
-          'kernel.apparmor_restrict_unprivileged_userns',
-          'fail',
-          'is 1: AppArmor denies unprivileged user namespaces to unconfined programs (Ubuntu >= 23.10, GitHub Actions ubuntu-24.04)',
-          'ncx system doctor --apparmor-profile | sudo tee /etc/apparmor.d/ncx-runtime && sudo apparmor_parser -r /etc/apparmor.d/ncx-runtime  (or: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)',
-        )
-      : check('apparmor_userns', 'kernel.apparmor_restrict_unprivileged_userns', 'ok', apparmor === undefined ? 'not present (no AppArmor restriction)' : apparmor),
-  )
+  const apparmor = sysctl(APPARMOR_RESTRICT_SYSCTL)
+  const title = 'kernel.apparmor_restrict_unprivileged_userns'
+  let profile: ProfileState | undefined
+  const profileState = (): ProfileState => {
+    if (!profile) {
+      let runtime: string | undefined
+      try {
+        runtime = host.runtimeBinary()
+      } catch (error) {
+        return (profile = {state: 'missing', detail: `ncx-runtime is missing (${(error as Error).message})`})
+      }
+      profile = runtimeProfileState(runtime, host.apparmor ?? defaultAppArmorHost)
+    }
+    return profile
+  }
+  if (apparmor !== '1') {
+    out.push(check('apparmor_userns', title, 'ok', apparmor === undefined ? 'not present (no AppArmor restriction)' : apparmor))
+  } else {
+    const state = profileState()
+    const restricted = 'is 1: AppArmor denies unprivileged user namespaces to unconfined programs (Ubuntu >= 23.10, GitHub Actions ubuntu-24.04)'
+    if (state.state === 'loaded') out.push(check('apparmor_userns', title, 'ok', `is 1; the profile ${state.name} (${state.mode}) for ncx-runtime is loaded`))
+    else if (state.state === 'installed') out.push(check('apparmor_userns', title, 'ok', `is 1; ${state.file} allows ncx-runtime (whether it is loaded cannot be read here)`))
+    else out.push(check('apparmor_userns', title, 'fail', `${restricted}, and ${state.detail}`, `${PROFILE_FIX}  (or: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)`))
+  }
   // The engine's own gate must agree with the individual checks.
-  const blocker = usernsBlocker(sysctl)
+  const blocker = usernsBlocker(sysctl, profileState)
   if (blocker && out.every((c) => c.status === 'ok')) out.push(check('userns', 'user namespaces', 'fail', blocker.message, blocker.hint))
   return out
 }

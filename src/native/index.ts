@@ -3,9 +3,12 @@
  * runtime binary (crates/ncx-runtime). Everything else imports these typed wrappers.
  *
  * Lookup order, for the addon and for the runtime binary alike:
- *   1. the prebuilt package `@ncx/native-<triple>` (npm/<triple>/, an optional dependency)
- *   2. `<repo>/native/`, filled by `npm run build:native` (scripts/build-native.js)
- * `NCX_RUNTIME_BINARY` overrides the runtime binary.
+ *   1. `<package>/native/`, a local build: `npm run build:native` in a checkout, or what the
+ *      install built from source (`--build-from-source`, or no prebuilt for this platform;
+ *      scripts/install.js). Present only when someone built it, so it wins.
+ *   2. the prebuilt package `@ncx/native-<triple>` (npm/<triple>/), an optional dependency
+ *      of the published package that npm installs only where its os/cpu/libc match.
+ * `NCX_RUNTIME_BINARY` overrides the runtime binary. ncx-init lies beside the runtime.
  *
  * The triple logic is duplicated in scripts/build-native.js (which runs before tsc); keep
  * them in sync. The interface below mirrors crates/ncx-napi/src/lib.rs.
@@ -58,7 +61,8 @@ export interface NativeAddon {
 }
 
 const FUNCTIONS = ['lockFile', 'tryLockFile', 'unlockFile', 'fsType', 'isatty', 'terminalSize', 'startProgram', 'finishProgram'] as const
-const FIX = 'run "npm run build:native" (needs cargo)'
+const FIX =
+  'reinstall ncx so that npm installs the prebuilt package (optional dependencies must not be omitted), or build from source: "npm install -g ncx --build-from-source" (needs cargo), or "npm run build:native" in a checkout'
 
 const require = createRequire(import.meta.url)
 const here = dirname(fileURLToPath(import.meta.url))
@@ -161,6 +165,18 @@ export function loadNative(): NativeAddon {
   const triple = platformTriple()
   const failures: string[] = []
 
+  const local = join(packageRoot(), 'native', `ncx.${triple}.node`)
+  if (existsSync(local)) {
+    try {
+      cachedAddon = checkShape(require(local), local)
+      return cachedAddon
+    } catch (error) {
+      failures.push(`${local} failed to load: ${message(error)}`)
+    }
+  } else {
+    failures.push(`no local build (${local})`)
+  }
+
   const pkgDir = prebuiltDir()
   if (pkgDir) {
     const file = join(pkgDir, `ncx.${triple}.node`)
@@ -172,18 +188,6 @@ export function loadNative(): NativeAddon {
     }
   } else {
     failures.push(`prebuilt package ${prebuiltPackageName()} is not installed`)
-  }
-
-  const local = join(packageRoot(), 'native', `ncx.${triple}.node`)
-  if (existsSync(local)) {
-    try {
-      cachedAddon = checkShape(require(local), local)
-      return cachedAddon
-    } catch (error) {
-      failures.push(`${local} failed to load: ${message(error)}`)
-    }
-  } else {
-    failures.push(`${local} does not exist`)
   }
 
   throw new Error(`ncx native addon for ${triple} not available: ${failures.join('; ')}; ${FIX}`)
@@ -199,6 +203,10 @@ export function runtimeBinary(): string {
   }
 
   const failures: string[] = []
+  const local = join(packageRoot(), 'native', name)
+  if (existsSync(local)) return local
+  failures.push(`no local build (${local})`)
+
   const pkgDir = prebuiltDir()
   if (pkgDir) {
     const file = join(pkgDir, name)
@@ -208,8 +216,5 @@ export function runtimeBinary(): string {
     failures.push(`prebuilt package ${prebuiltPackageName()} is not installed`)
   }
 
-  const local = join(packageRoot(), 'native', name)
-  if (existsSync(local)) return local
-  failures.push(`${local} does not exist`)
   throw new Error(`ncx runtime binary for ${platformTriple()} not available: ${failures.join('; ')}; ${FIX}`)
 }

@@ -42,6 +42,7 @@ describe('system doctor checks', () => {
       runtimeBinary: () => '/usr/bin/true',
       cgroups: () => ({version: 'v2', controllers: ['cpu', 'memory', 'pids'], delegated: ['cpu', 'memory', 'pids']}),
       storageDriver: () => ({name: 'overlay'}),
+      apparmor: {securityfs: join(dir, 'security'), profileDir: join(dir, 'apparmor.d')},
     }
   })
   afterEach(() => rmSync(dir, {recursive: true, force: true}))
@@ -74,7 +75,21 @@ describe('system doctor checks', () => {
     const c = status('apparmor_userns')!
     expect(c.status).to.equal('fail')
     expect(c.fix).to.contain('apparmor_parser -r /etc/apparmor.d/ncx-runtime').and.contain('kernel.apparmor_restrict_unprivileged_userns=0')
+    expect(c.detail).to.contain('no AppArmor profile for /usr/bin/true')
     expect(apparmorProfile('/opt/ncx/ncx-runtime')).to.contain('profile ncx-runtime /opt/ncx/ncx-runtime flags=(unconfined) {\n  userns,')
+    expect(status('userns')).to.equal(undefined) // one failure, not two
+  })
+
+  it('is ok under the AppArmor restriction when the profile for ncx-runtime is loaded', () => {
+    writeFileSync(join(dir, 'sys', 'kernel', 'apparmor_restrict_unprivileged_userns'), '1\n')
+    const loaded = join(dir, 'security', 'apparmor', 'policy', 'profiles', 'ncx-runtime.2')
+    mkdirSync(loaded, {recursive: true})
+    writeFileSync(join(loaded, 'name'), 'ncx-runtime\n')
+    writeFileSync(join(loaded, 'mode'), 'unconfined\n')
+    writeFileSync(join(loaded, 'attach'), '/usr/bin/true\n')
+    expect(status('apparmor_userns')).to.include({status: 'ok', detail: 'is 1; the profile ncx-runtime (unconfined) for ncx-runtime is loaded'})
+    expect(status('userns')).to.equal(undefined)
+    expect(runDoctor(paths(), host).ok).to.equal(true)
   })
 
   it('warns on an empty subuid file, a missing one, and a short range', () => {

@@ -342,7 +342,7 @@ impl Sys for RealSys {
             (libc::ST_NOEXEC, libc::MS_NOEXEC),
             (libc::ST_NOATIME, libc::MS_NOATIME),
             (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
-            (libc::ST_RELATIME, libc::MS_RELATIME),
+            (ST_RELATIME, libc::MS_RELATIME),
         ] {
             if st.f_flag & st_flag != 0 {
                 flags |= ms_flag;
@@ -522,6 +522,9 @@ pub fn close_fds_except(keep: &[RawFd]) {
         }
     }
 }
+
+/// statvfs(3)'s ST_RELATIME (the kernel's value); the libc crate defines it for glibc only.
+const ST_RELATIME: libc::c_ulong = 0x1000;
 
 fn close_range(first: RawFd, last: RawFd) {
     let rc = unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, last as libc::c_uint, 0 as libc::c_uint) };

@@ -196,7 +196,7 @@ fn hold() -> ! {
         for fd in 0..3 {
             libc::dup2(null, fd);
         }
-        libc::close_range(3, u32::MAX, 0);
+        libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, u32::MAX, 0 as libc::c_uint); // (the libc crate has no close_range() for musl)
         libc::prctl(libc::PR_SET_NAME, c"ncx-userns".as_ptr() as libc::c_ulong, 0, 0, 0);
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
         libc::signal(libc::SIGINT, libc::SIG_IGN);

@@ -361,7 +361,7 @@ fn setsockopt_int(fd: RawFd, level: i32, opt: i32, v: i32) {
 impl NotifySys for RealNotify {
     fn recv(&mut self, listener: RawFd) -> Result<Notif, BypassError> {
         let mut n = Notif::default();
-        if unsafe { libc::ioctl(listener, NOTIF_RECV, &mut n as *mut Notif) } < 0 {
+        if unsafe { libc::ioctl(listener, NOTIF_RECV as _, &mut n as *mut Notif) } < 0 {
             return Err(os_err("SECCOMP_IOCTL_NOTIF_RECV"));
         }
         Ok(n)
@@ -378,7 +378,7 @@ impl NotifySys for RealNotify {
         Ok(buf)
     }
     fn id_valid(&mut self, listener: RawFd, id: u64) -> bool {
-        unsafe { libc::ioctl(listener, NOTIF_ID_VALID, &id as *const u64) == 0 }
+        unsafe { libc::ioctl(listener, NOTIF_ID_VALID as _, &id as *const u64) == 0 }
     }
     fn socket_info(&mut self, pid: u32, fd: i32) -> Result<SockInfo, BypassError> {
         let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as i32, 0) } as RawFd;
@@ -432,14 +432,14 @@ impl NotifySys for RealNotify {
     }
     fn add_fd(&mut self, listener: RawFd, id: u64, src: RawFd, target: i32, cloexec: bool) -> Result<(), BypassError> {
         let a = NotifAddFd { id, flags: SECCOMP_ADDFD_FLAG_SETFD, srcfd: src as u32, newfd: target as u32, newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 } };
-        if unsafe { libc::ioctl(listener, NOTIF_ADDFD, &a as *const NotifAddFd) } < 0 {
+        if unsafe { libc::ioctl(listener, NOTIF_ADDFD as _, &a as *const NotifAddFd) } < 0 {
             return Err(os_err("SECCOMP_IOCTL_NOTIF_ADDFD"));
         }
         Ok(())
     }
     fn respond(&mut self, listener: RawFd, id: u64, val: i64, continue_: bool) -> Result<(), BypassError> {
         let mut r = NotifResp { id, val, error: 0, flags: if continue_ { SECCOMP_USER_NOTIF_FLAG_CONTINUE } else { 0 } };
-        if unsafe { libc::ioctl(listener, NOTIF_SEND, &mut r as *mut NotifResp) } < 0 {
+        if unsafe { libc::ioctl(listener, NOTIF_SEND as _, &mut r as *mut NotifResp) } < 0 {
             return Err(os_err("SECCOMP_IOCTL_NOTIF_SEND"));
         }
         Ok(())

@@ -592,7 +592,7 @@ pub fn netns_init(args: &Args) -> i32 {
         unsafe {
             libc::close(h_w);
             to_null();
-            libc::close_range(3, u32::MAX, 0);
+            libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, u32::MAX, 0 as libc::c_uint); // (the libc crate has no close_range() for musl)
             loop {
                 libc::pause();
             }

@@ -2,10 +2,12 @@ import {existsSync, readFileSync, readdirSync, readlinkSync} from 'node:fs'
 import {userInfo} from 'node:os'
 import {join} from 'node:path'
 
+import {runtimeBinary} from '../../native/index.js'
 import {NcxError} from '../errors.js'
 import {runtimeSync} from '../runtime.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {StorePaths} from '../store/paths.js'
+import {APPARMOR_RESTRICT_SYSCTL, PROFILE_FIX, ProfileState, runtimeProfileState} from './apparmor.js'
 
 export interface IdRange {
   container: number
@@ -189,18 +191,25 @@ function adoptHolder(record: HolderRecord, warnings: string[]): number | undefin
   }
 }
 
-/** Why unprivileged user namespaces cannot work here, if a sysctl says so (`sysctl` reads /proc/sys/… paths). */
-export function usernsBlocker(sysctl: (path: string) => string | undefined = readSysctl): NcxError | undefined {
+/**
+ * Why unprivileged user namespaces cannot work here, if a sysctl says so (`sysctl` reads
+ * /proc/sys/… paths). Under AppArmor's restriction they still work for ncx-runtime when a
+ * profile for its path is loaded (`profile` tells; see apparmor.ts).
+ */
+export function usernsBlocker(sysctl: (path: string) => string | undefined = readSysctl, profile: () => ProfileState = () => runtimeProfileState(runtimeBinary())): NcxError | undefined {
   if (sysctl('/proc/sys/user/max_user_namespaces') === '0') {
     return new NcxError('user namespaces are disabled: user.max_user_namespaces is 0', {hint: 'run: sudo sysctl -w user.max_user_namespaces=28633'})
   }
   if (sysctl('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
     return new NcxError('unprivileged user namespaces are disabled: kernel.unprivileged_userns_clone is 0', {hint: 'run: sudo sysctl -w kernel.unprivileged_userns_clone=1'})
   }
-  if (sysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
-    return new NcxError('AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)', {
-      hint: 'allow ncx-runtime with an AppArmor profile granting "userns," (ncx system doctor --apparmor-profile prints one) or run: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0',
-    })
+  if (sysctl(APPARMOR_RESTRICT_SYSCTL) === '1') {
+    const state = profile()
+    if (state.state === 'missing') {
+      return new NcxError(`AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1) and ${state.detail}`, {
+        hint: `allow ncx-runtime with its AppArmor profile: ${PROFILE_FIX}  (or lift the restriction for everything: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)`,
+      })
+    }
   }
   return undefined
 }
