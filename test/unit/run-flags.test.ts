@@ -164,7 +164,7 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
 
   it('reports a missing --env-file as a UsageError naming the file', () => {
     const missing = join(dir, 'nope.env')
-    expect(() => parseRunArgv(['--env-file', missing, 'img'], {})).to.throw(UsageError, `cannot read env file ${missing}: ENOENT`)
+    expect(() => parseRunArgv(['--env-file', missing, 'img'], {})).to.throw(UsageError, `open ${missing}: no such file or directory`)
   })
 })
 

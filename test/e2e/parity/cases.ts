@@ -184,7 +184,7 @@ const run = area('run', [
   {title: 'a missing image with --pull never: 125', sh: 'ncx run --rm --pull never nosuchimage:v1 true', exit: 125, stderr: /No such image: nosuchimage:v1|Unable to find image 'nosuchimage:v1' locally/, source: SRC.run},
   {title: 'a bad --pull value: 125', sh: 'ncx run --rm --pull bogus busybox true', exit: 125, stderr: /invalid pull option: 'bogus'/, source: SRC.opts, referenceSkip: 'the docker 20.10 client ignores a bad --pull value'},
   {title: 'a missing network: 125', sh: 'ncx run --rm --network nosuchnet busybox true', exit: 125, stderr: /network nosuchnet not found/, source: SRC.run},
-  {title: 'a missing --env-file: 125', known: 'the fast path lets node read the file (exit 9)', sh: 'ncx run --rm --env-file /nofile busybox true', exit: 125, stderr: /open \/nofile: no such file or directory/, source: SRC.opts},
+  {title: 'a missing --env-file: 125', sh: 'ncx run --rm --env-file /nofile busybox true', exit: 125, stderr: /open \/nofile: no such file or directory/, source: SRC.opts},
   {title: 'a name in use: 125, Conflict', sh: 'ncx run --name fx-run busybox true', exit: 125, stderr: /Conflict\. The container name "\/fx-run" is already in use by container/, source: SRC.run},
   {title: 'an invalid name: 125', sh: "ncx run --rm --name 'a b' busybox true", exit: 125, stderr: /Invalid container name \(a b\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_.-\] are allowed/, source: 'moby daemon/names.go (validContainerNamePattern)'},
   {title: 'a one-character name is invalid too', sh: 'ncx run --rm --name X busybox true', exit: 125, stderr: /Invalid container name \(X\)/, source: 'moby daemon/names.go (validContainerNamePattern needs 2 characters)'},
