@@ -90,7 +90,7 @@ if (first === '__complete') {
 } else if (fastVerb(argv) && !argv.includes('--help')) {
   const verb = fastVerb(argv)
   const fast = loadFast()
-  ;(verb === 'run' ? fast.fastRun : fast.fastExec)(argv.slice(first === verb ? 1 : 2)).then((code) => {
+  ;(verb === 'run' ? fast.fastRun : fast.fastExec)(argv.slice(first === verb ? 1 : 2), first === verb ? verb : `container:${verb}`).then((code) => {
     process.exitCode = code
   })
 } else {
