@@ -57,10 +57,10 @@ if (first === 'compose') {
  * (scripts/fast-cache.cjs): parsing it would be a good part of a `run -d`. Without a usable
  * cache it is an ordinary require.
  */
-function loadFast() {
+function loadFast(name = 'fast.cjs') {
   const fs = require('node:fs')
   const path = require('node:path')
-  const file = path.join(__dirname, '..', 'dist', 'fast.cjs')
+  const file = path.join(__dirname, '..', 'dist', name)
   let cachedData
   try {
     cachedData = fs.readFileSync(`${file}.cache`)
@@ -81,12 +81,24 @@ function fastVerb(args) {
   return verb === 'run' || verb === 'exec' ? verb : undefined
 }
 
+/** `build` and its other names (`image build`, `buildx build`, `builder build`). */
+function buildVerb(args) {
+  if (args[0] === 'build') return true
+  return (args[0] === 'image' || args[0] === 'buildx' || args[0] === 'builder') && args[1] === 'build'
+}
+
 if (first === '__complete') {
   // Shell completion (see src/cli/complete.ts): answered from the store files, no oclif.
   process.exitCode = require('../dist/complete-main.cjs').completeMain(argv.slice(1), require('node:path').join(__dirname, '..'))
 } else if (first === '--version' || first === '-v') {
   const pkg = JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'package.json'), 'utf8'))
   process.stdout.write(`ncx/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
+} else if (buildVerb(argv) && !argv.includes('--help') && !argv.includes('-h')) {
+  // `build`, `image build`, `buildx build`, `builder build`: the build's own bundle.
+  // (import() from here: the bundle, run from its code cache, cannot load ES modules such as chalk itself.)
+  loadFast('fast-build.cjs').fastBuild(argv.slice(first === 'build' ? 1 : 2), (specifier) => import(specifier)).then((code) => {
+    process.exitCode = code
+  })
 } else if (fastVerb(argv) && !argv.includes('--help')) {
   const verb = fastVerb(argv)
   const fast = loadFast()

@@ -15,6 +15,8 @@ import {createReadStream, existsSync, readdirSync, statSync, unlinkSync} from 'n
 import {join} from 'node:path'
 
 import {loadNative} from '../native/index.js'
+import {BuildCache, CacheRecord} from './build/cache.js'
+import {buildLeftovers} from './build/workdirs.js'
 import {removeContainer} from './container/lifecycle.js'
 import {reapAbandoned} from './container/run.js'
 import {Engine} from './engine.js'
@@ -22,6 +24,7 @@ import {collectGarbage} from './image/remove.js'
 import {ImageRecord} from './image/types.js'
 import {bridgeReport, loadNetworks, mutateNetworks, repairBridges} from './network/networks.js'
 import {releaseContainer} from './network/attach.js'
+import {LAYER_WORK} from './snapshot/store.js'
 import {layout} from './store/paths.js'
 
 export type ProblemKind =
@@ -40,6 +43,8 @@ export type ProblemKind =
   | 'download-partial'
   | 'lock-stale'
   | 'bridge-not-whole'
+  | 'build-leftover'
+  | 'build-cache-broken'
 
 /** What `--repair` needs to fix a problem: nothing more, or `--force` too (containers are removed). */
 export type RepairMode = 'repair' | 'force'
@@ -48,7 +53,7 @@ export interface StoreProblem {
   kind: ProblemKind
   /** The object concerned: an ID, a name or a path under the data root. */
   object: string
-  /** The full ID, digest or path (under the data root) the repair works on. */
+  /** The full ID, digest or path (under the data root; absolute for the runtime directory) the repair works on. */
   ref: string
   /** What is wrong, for humans. */
   detail: string
@@ -209,6 +214,22 @@ async function scan(engine: Engine, options: Pick<CheckOptions, 'quick'>): Promi
     })
   }
 
+  // Build cache records whose layer is gone (its blob or its unpacked tree): a build would take
+  // them for misses, but they keep the rest of that layer from being collected.
+  const records = new BuildCache(engine).list()
+  const healthy: CacheRecord[] = []
+  for (const r of records) {
+    const lost = [...(present.has(r.layer.digest) ? [] : ['blob']), ...(engine.snapshots.has(r.layer.diffId) ? [] : ['unpacked layer'])]
+    if (lost.length === 0) healthy.push(r)
+    else add({kind: 'build-cache-broken', object: r.key.slice(0, 12), ref: r.key, detail: `the build cache record of "${r.description.slice(0, 60)}" lost its layer's ${lost.join(' and ')} (the step runs again on the next build)`, repair: 'repair'})
+  }
+
+  // What builds killed mid-way left (work directories, mount points, secret files; their layer work areas are judged below with the other temporary layers).
+  for (const l of buildLeftovers(engine).filter((x) => !x.layerWork)) {
+    const under = l.path.startsWith(`${engine.paths.data}/`)
+    add({kind: 'build-leftover', object: l.path.split('/').pop()!, ref: under ? l.path.slice(engine.paths.data.length + 1) : l.path, detail: `left by a build (pid ${l.pid}) that was killed`, repair: 'repair'})
+  }
+
   // Unpacked layers without their file tree.
   const snapshotsDir = layout.snapshots(engine.paths)
   const snapshotNames = entries(snapshotsDir)
@@ -224,15 +245,19 @@ async function scan(engine: Engine, options: Pick<CheckOptions, 'quick'>): Promi
     skipped.push('unreferenced blobs and layers and partial downloads were not judged: a pull, load, import or commit is running')
   } else {
     try {
-      const keepBlobs = new Set(images.flatMap(imageBlobs))
+      // Images and the build cache's whole records keep their blobs and layers.
+      const keepBlobs = new Set([...images.flatMap(imageBlobs), ...healthy.map((r) => r.layer.digest)])
       for (const digest of blobs) {
         if (keepBlobs.has(digest) || corrupt.has(digest)) continue
         add({kind: 'blob-unreferenced', object: digest.slice(7, 19), ref: digest, detail: 'no image uses this blob', size: sizeOf(engine.content.path(digest)), repair: 'repair'})
       }
-      const used = engine.usedLayers()
+      const used = new Set([...images.flatMap((i) => i.layers.map((l) => l.diffId)), ...containers.flatMap((c) => c.layers), ...healthy.map((r) => r.layer.diffId)])
       for (const name of snapshotNames) {
         if (HEX64.test(name) && !used.has(`sha256:${name}`)) {
           add({kind: 'layer-unreferenced', object: name.slice(0, 12), ref: `sha256:${name}`, detail: 'no image or container uses this unpacked layer', size: engine.snapshots.size(`sha256:${name}`), repair: 'repair'})
+        } else if (LAYER_WORK.test(name)) {
+          // (its builder would hold the GC lock: this build was killed)
+          add({kind: 'layer-temporary', object: name, ref: join('snapshots', name), detail: 'a build was killed before this layer was complete', repair: 'repair'})
         } else if (name.startsWith('.tmp-')) {
           const held = loadNative().tryLockFile(layout.lock(engine.paths, `snapshot-${name.slice(5, 21)}`), true)
           if (held === null) continue // an unpack is writing it
@@ -250,11 +275,20 @@ async function scan(engine: Engine, options: Pick<CheckOptions, 'quick'>): Promi
     }
   }
 
-  // Lock files of layers long gone (one is made per layer ever unpacked).
-  const prefixes = new Set(snapshotNames.map((n) => (n.startsWith('.tmp-') ? n.slice(5, 21) : n.slice(0, 16))))
+  // Lock files of layers long gone (one is made per layer ever unpacked), and of build steps
+  // whose cache record is gone (one per step ever built; a build making the step holds it).
+  const prefixes = new Set(snapshotNames.filter((n) => !LAYER_WORK.test(n)).map((n) => (n.startsWith('.tmp-') ? n.slice(5, 21) : n.slice(0, 16))))
+  const steps = new Set(records.map((r) => r.key.slice(0, 16)))
   for (const name of entries(join(engine.paths.data, 'locks'))) {
     const m = /^snapshot-([a-f0-9]{16})\.lock$/.exec(name)
     if (m && !prefixes.has(m[1])) add({kind: 'lock-stale', object: name, ref: join('locks', name), detail: 'the lock file of a layer that is gone', repair: 'repair'})
+    const b = /^build-([a-f0-9]{16})\.lock$/.exec(name)
+    if (b && !steps.has(b[1])) {
+      const held = loadNative().tryLockFile(join(engine.paths.data, 'locks', name), true)
+      if (held === null) continue // a build is making that step
+      loadNative().unlockFile(held)
+      add({kind: 'lock-stale', object: name, ref: join('locks', name), detail: 'the lock file of a build step no cache record holds', repair: 'repair'})
+    }
   }
 
   return {
@@ -395,11 +429,38 @@ async function repair(engine: Engine, report: CheckReport, options: CheckOptions
     })
   }
 
+  // Killed builds' work areas: removed while their builder is still gone (a pid seen again is left alone).
+  if (of('build-leftover').length > 0) {
+    const abs = (ref: string) => (ref.startsWith('/') ? ref : join(engine.paths.data, ref))
+    const dead = new Set(buildLeftovers(engine).map((l) => l.path))
+    let failure: Error | undefined
+    try {
+      engine.snapshots.removeTree(of('build-leftover').map((p) => abs(p.ref)).filter((x) => dead.has(x)))
+    } catch (error) {
+      failure = error as Error
+    }
+    for (const p of of('build-leftover')) {
+      settle(p, () => {
+        if (failure) throw failure
+        if (existsSync(abs(p.ref))) throw new Error(dead.has(abs(p.ref)) ? 'still there' : 'its builder is running')
+      })
+    }
+  }
+  // Broken cache records (and their step locks) go under the step's lock, looked at again there.
+  const cache = new BuildCache(engine)
+  const corruptBlobs = new Set(report.problems.filter((q) => q.kind === 'blob-corrupt').map((q) => q.ref))
+  const broken = (r: CacheRecord | undefined) => r !== undefined && (!engine.content.has(r.layer.digest) || corruptBlobs.has(r.layer.digest) || !engine.snapshots.has(r.layer.diffId))
+  for (const p of of('build-cache-broken')) {
+    settle(p, () => {
+      if (!cache.removeStep(p.ref, broken)) throw new Error('a build is making this step')
+    })
+  }
+
   // Corrupt blobs and incomplete layers, then everything nothing references, under the exclusive GC lock.
   for (const p of of('blob-corrupt')) settle(p, () => engine.collecting(() => engine.content.remove(p.ref)))
   for (const p of of('layer-incomplete')) settle(p, () => engine.collecting(() => engine.snapshots.removeTree([layout.snapshot(engine.paths, p.ref)])))
   const garbage: ProblemKind[] = ['blob-unreferenced', 'layer-unreferenced', 'layer-temporary', 'download-partial']
-  if (garbage.some((k) => of(k).length > 0) || report.problems.some((p) => p.kind === 'image-damaged' && p.repaired)) {
+  if (garbage.some((k) => of(k).length > 0) || report.problems.some((p) => (p.kind === 'image-damaged' || p.kind === 'build-cache-broken') && p.repaired)) {
     let failure: Error | undefined
     try {
       collectGarbage(engine, {partialAgeMs: 0})

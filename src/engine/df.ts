@@ -2,7 +2,8 @@
  * `system df`: what the store holds and what could be reclaimed, with Docker's accounting:
  * image sizes count each unpacked layer once (shared layers are not double-counted);
  * an image is active when a container uses it; a container's size is its writable layer;
- * a volume is active while a container's record mounts it. ncx has no build cache (0).
+ * a volume is active while a container's record mounts it; the build cache is its records'
+ * layers no image uses, plus RUN cache mounts (src/engine/build/prune.ts).
  * Partial downloads kept for resuming a pull count in the Images row, as reclaimable: no
  * image uses them, and image prune removes them.
  */
@@ -11,6 +12,7 @@ import {join} from 'node:path'
 
 import {Engine} from './engine.js'
 import {ContainerState, containerState} from './container/state.js'
+import {BuildCacheUsage, buildCacheUsage} from './build/prune.js'
 
 /** Bytes in a tree (a writable layer, a volume); unreadable parts count as nothing. */
 export function treeSize(dir: string): number {
@@ -72,6 +74,7 @@ export interface DiskUsage {
   layersSize: number
   /** diff-id → unpacked size. */
   layerSizes: Map<string, number>
+  buildCache?: BuildCacheUsage
   /** Interrupted downloads kept in tmp/ to resume (blob digest and bytes so far). */
   partials: Array<{digest: string; size: number}>
 }
@@ -121,7 +124,7 @@ export function diskUsage(engine: Engine): DiskUsage {
   // Volumes are measured by the volume store inside the user namespace, where files of every owner are readable.
   const volumeUsage = engine.volumes.listWithSizes().map((v) => ({name: v.name, links: v.links, size: v.size}))
   const partials = engine.content.partials().map((p) => ({digest: p.digest, size: p.size}))
-  return {images: imageUsage, containers: containerUsage, volumes: volumeUsage, layersSize: [...layerSizes.values()].reduce((a, b) => a + b, 0), layerSizes, partials}
+  return {images: imageUsage, containers: containerUsage, volumes: volumeUsage, layersSize: [...layerSizes.values()].reduce((a, b) => a + b, 0), layerSizes, partials, buildCache: buildCacheUsage(engine)}
 }
 
 /** The four rows of `system df`. */
@@ -147,6 +150,6 @@ export function summarize(u: DiskUsage): UsageSummary[] {
       Size: u.volumes.reduce((a, v) => a + v.size, 0),
       Reclaimable: u.volumes.filter((v) => v.links === 0).reduce((a, v) => a + v.size, 0),
     },
-    {Type: 'Build Cache', TotalCount: 0, Active: 0, Size: 0, Reclaimable: 0},
+    {Type: 'Build Cache', TotalCount: (u.buildCache?.records ?? 0) + (u.buildCache?.mounts ?? 0), Active: 0, Size: (u.buildCache?.size ?? 0) + (u.buildCache?.shared ?? 0), Reclaimable: u.buildCache?.size ?? 0},
   ]
 }

@@ -12,6 +12,7 @@ import {preparePrivateStore} from './store/private.js'
 import {VolumeStore} from './volume/store.js'
 import {runtimeSync} from './runtime.js'
 import {joinArgs} from './rootless/session.js'
+import {buildCacheReferences} from './build/cache.js'
 
 export interface EngineOptions extends SessionOptions {
   dataRoot?: string
@@ -91,11 +92,12 @@ export class Engine {
     this.options.onWarning?.(message)
   }
 
-  /** Diff-ids some image or container still needs. */
+  /** Diff-ids some image, container or build cache record still needs. */
   usedLayers(): Set<string> {
     const used = new Set<string>()
     for (const image of this.images.list()) for (const l of image.layers) used.add(l.diffId)
     for (const c of this.containers.list()) for (const l of c.layers) used.add(l)
+    for (const l of buildCacheReferences(this).layers) used.add(l)
     return used
   }
 }

@@ -10,6 +10,7 @@ import {treeSize} from './df.js'
 import {PruneReport, pruneImages} from './image/prune.js'
 import {pruneContainers, removeContainer, stateOf} from './container/lifecycle.js'
 import {pruneNetworks} from './network/networks.js'
+import {pruneBuildCache} from './build/prune.js'
 
 export interface PruneFilter {
   /** Only things created before this time (ms since the epoch). */
@@ -73,6 +74,8 @@ export interface SystemPruneReport {
   networks: string[]
   images: PruneReport
   volumes: string[]
+  /** Build cache records (and, with `all`, cache mounts) removed. */
+  buildCache: string[]
   spaceReclaimed: number
 }
 
@@ -100,5 +103,7 @@ export async function systemPrune(engine: Engine, o: SystemPruneOptions): Promis
     // The volume store filters by label=…, not label!=…: with a negated label no volume is pruned.
     if (!o.filter.labels.some((l) => l.negate) && o.filter.until === undefined) volumes = engine.volumes.prune({label})
   }
-  return {containers, networks, images, volumes: volumes.removed, spaceReclaimed: containerSpace + images.spaceReclaimed + volumes.reclaimed}
+  // Unused build cache, as `docker system prune` removes it (label filters do not apply to it).
+  const cache = o.filter.labels.length === 0 ? pruneBuildCache(engine, {all: o.all, ...(o.filter.until !== undefined ? {until: o.filter.until} : {})}) : {deleted: [], reclaimed: 0}
+  return {containers, networks, images, volumes: volumes.removed, buildCache: cache.deleted, spaceReclaimed: containerSpace + images.spaceReclaimed + volumes.reclaimed + cache.reclaimed}
 }

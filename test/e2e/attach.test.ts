@@ -95,8 +95,9 @@ describe('e2e: attach, detach keys and the terminal the monitor owns', function 
     a.type('\x01b')
     expect(await a.exit()).to.equal(0)
     expect(status('dit')).to.match(/^Up /)
+    // Docker: the daemon refuses the keys, and errors of commands other than run/create exit 1.
     const bad = box.ncx(['attach', '--detach-keys', 'ctrl-1', 'dit'])
-    expect(bad.code).to.equal(125)
+    expect(bad.code).to.equal(1)
     expect(bad.stderr).to.include('Invalid detach keys (ctrl-1) provided')
     const badRun = box.ncx(['run', '--rm', '--detach-keys', 'ctrl-', 'busybox', 'true'])
     expect(badRun.code).to.equal(125)

@@ -119,7 +119,8 @@ describe('e2e: only stdio reaches a container', function () {
     expect(run.code, run.stdout).to.equal(125)
     expect(run.stderr).to.match(/chdir to cwd|outside the container/)
     const exec = withFds(['exec', '-w', wd, 'fds', 'sh', '-c', 'echo pwned > pwned; pwd'])
-    expect(exec.code, exec.stdout).to.equal(125)
+    // An exec that cannot start: 126, as Docker's 'OCI runtime exec failed'.
+    expect(exec.code, exec.stdout).to.equal(126)
     expect(exec.stderr).to.match(/chdir to cwd|outside the container/)
     noEscape()
   })

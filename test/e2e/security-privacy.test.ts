@@ -175,7 +175,7 @@ describe('e2e: privacy between users (docs/security.md)', function () {
 
       it("ncx run by the second user refuses the owner's data root instead of using it", () => {
         const r = runAs(spy, ['env', '-i', 'PATH=/usr/bin:/bin', `HOME=${spy.home}`, `NCX_ROOT=${box.root}`, `XDG_RUNTIME_DIR=${probeDir}`, process.execPath, join(installation(), 'bin', 'run.cjs'), 'ps'])
-        expect(r.code).to.equal(125)
+        expect(r.code).to.equal(1)
         expect(r.stderr).to.contain(`data root ${box.root} belongs to uid ${user.uid} (${user.name}), not to you (uid ${spy.uid})`)
       })
 
@@ -295,7 +295,7 @@ describe('e2e: privacy between users (docs/security.md)', function () {
       plantedBy(spy, (p) => mkdirSync(p, {mode: 0o777}))
       chmodSync(tmpRun, 0o777)
       const r = ncx(['ps'])
-      expect(r.code).to.equal(125)
+      expect(r.code).to.equal(1)
       expect(r.stderr).to.contain(`runtime directory ${tmpRun} belongs to uid ${spy.uid} (${spy.name}), not to you (uid ${owner.uid})`)
       expect(r.stderr).to.contain('XDG_RUNTIME_DIR').and.contain(`rm -rf ${tmpRun}`)
       expect(readdirSync(tmpRun)).to.deep.equal([])
@@ -306,7 +306,7 @@ describe('e2e: privacy between users (docs/security.md)', function () {
       chmodSync(target, 0o700)
       plantedBy(spy, (p) => symlinkSync(target, p))
       const r = ncx(['ps'])
-      expect(r.code).to.equal(125)
+      expect(r.code).to.equal(1)
       expect(r.stderr).to.contain(`runtime directory ${tmpRun} is a symbolic link (to ${target})`)
       expect(readdirSync(target)).to.deep.equal([])
     })
@@ -338,7 +338,7 @@ describe('e2e: privacy between users (docs/security.md)', function () {
     it('a data root of another user is refused too', () => {
       const theirs = userDir('ncx-e2e-theirs-', spy)
       const r = runAs(owner, ['env', '-i', 'PATH=/usr/bin:/bin', `HOME=${owner.home}`, `NCX_ROOT=${theirs}`, process.execPath, join(installation(), 'bin', 'run.cjs'), 'ps'])
-      expect(r.code).to.equal(125)
+      expect(r.code).to.equal(1)
       expect(r.stderr).to.contain(`data root ${theirs} belongs to uid ${spy.uid} (${spy.name})`)
     })
   })

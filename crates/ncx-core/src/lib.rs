@@ -3,6 +3,7 @@
 //! The container setup is expressed as a plan of steps (`plan`) executed through the
 //! [`sys::Sys`] trait, so the ordering rules are unit-tested without privileges.
 
+pub mod buildfs;
 pub mod caps;
 pub mod cgroup;
 pub mod logfile;

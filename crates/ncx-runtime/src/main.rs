@@ -4,7 +4,7 @@
 //!   ncx-runtime run --bundle DIR [--userns-pid PID] [--rootfs-mount TYPE:DATA] [--status-fd N] [--no-stdin] [--cleanup DIR]
 //!   ncx-runtime userns-init --uid-map C:H:N[,…] --gid-map C:H:N[,…] [--no-helpers] [--adopt PID --inode N]
 //!   ncx-runtime unpack --dest DIR --file LAYER|- [--userns-pid PID] [--xattr-prefix user.]
-//!   ncx-runtime rmtree [--userns-pid PID] PATH…
+//!   ncx-runtime rmtree [--userns-pid PID] PATH…         (directories with their contents, or files)
 //!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
 //!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
@@ -13,10 +13,12 @@
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
+//!   ncx-runtime build-list|build-copy|build-layer (see build.rs: `ncx build`'s file work)
 //!   ncx-runtime init|probe --state-fd N          (a container's PID 1, a health probe: re-executed
 //!                                                 from a sealed copy, see sealed.rs; not for callers)
 
 mod attach;
+mod build;
 mod bypass;
 mod cgroup;
 mod ownns;
@@ -245,7 +247,10 @@ fn main() {
         "rmtree" => {
             join_userns(&args);
             for p in &args.words {
-                match std::fs::remove_dir_all(p) {
+                // `rm -rf`: a directory with everything in it, or a single file (a build's secret file).
+                let is_dir = std::fs::symlink_metadata(p).map(|m| m.is_dir()).unwrap_or(true);
+                let removed = if is_dir { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
+                match removed {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => fail(&format!("remove {p}: {e}"), 1),
@@ -271,6 +276,9 @@ fn main() {
         "copy-up" => layer::copy_up(&args),
         "shift-layer" => layer::shift_layer(&args),
         "du" => layer::du(&args),
+        "build-list" => build::build_list(&args),
+        "build-copy" => build::build_copy(&args),
+        "build-layer" => build::build_layer(&args),
         "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
         other => fail(&format!("unknown command {other:?}"), 125),
     }

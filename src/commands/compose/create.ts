@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {hostOptions} from '../../cli/compose-host.js'
 import {ComposeCommand, progressPrinter, pullerFor} from '../../cli/compose.js'
-import {UsageError} from '../../engine/errors.js'
+import {builderFor} from '../../cli/compose-build.js'
 import {up} from '../../engine/compose/up.js'
 import {parseScale} from './up.js'
 
@@ -15,12 +15,11 @@ export default class Create extends ComposeCommand<typeof Create> {
     pull: Flags.string({description: 'Pull image before running', options: ['always', 'missing', 'never']}),
     'remove-orphans': Flags.boolean({description: 'Remove containers for services not defined in the Compose file'}),
     scale: Flags.string({description: 'Scale SERVICE to NUM instances', multiple: true}),
-    build: Flags.boolean({description: 'Build images before starting containers (not available in ncx)'}),
+    build: Flags.boolean({description: 'Build images before starting containers'}),
   }
 
   async run(): Promise<void> {
     const f = this.flags
-    if (f.build) throw new UsageError('--build is not available: ncx has no image build yet', 'build the images elsewhere and load them with "ncx load"')
     const engine = this.engine()
     await up(engine, this.project(this.positionals), {
       services: this.positionals,
@@ -31,6 +30,9 @@ export default class Create extends ComposeCommand<typeof Create> {
       scale: parseScale(f.scale),
       pull: f.pull as 'always' | 'missing' | 'never' | undefined,
       pullImage: pullerFor(engine),
+      build: f.build,
+      ...('no-build' in f ? {noBuild: (f as {'no-build'?: boolean})['no-build']} : {}),
+      buildImage: builderFor(engine, (this.flags as unknown as {progress?: string}).progress ?? 'auto', ('quiet' in f && (f as {quiet?: boolean}).quiet) || false),
       onEvent: progressPrinter(),
       onWarning: (m) => this.warnLine(m),
       extraOptions: hostOptions,

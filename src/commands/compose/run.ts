@@ -12,6 +12,7 @@ import {loadProject} from '../../engine/compose/loader.js'
 import {parsePortShort, shellSplit} from '../../engine/compose/schema.js'
 import {optionsFor, prepare, up} from '../../engine/compose/up.js'
 import {hostOptions} from '../../cli/compose-host.js'
+import {builderFor} from '../../cli/compose-build.js'
 import {resolveEnvEntry} from '../../engine/spec/env.js'
 import {parseVolumeFlag} from '../../engine/volume/spec.js'
 import {loadNative} from '../../native/index.js'
@@ -55,10 +56,10 @@ export default class Run extends ComposeCommand<typeof Run> {
     const engine = new Engine({dataRoot: flags.root as string | undefined, onWarning: warn})
     const deps = Object.keys(svc.depends_on ?? {})
     if (!flags['no-deps'] && deps.length > 0) {
-      await up(engine, project, {services: deps, pullImage: pullerFor(engine), onEvent: progressPrinter(), onWarning: warn, extraOptions: hostOptions})
+      await up(engine, project, {services: deps, pullImage: pullerFor(engine), buildImage: builderFor(engine), onEvent: progressPrinter(), onWarning: warn, extraOptions: hostOptions})
     }
     {
-      await prepare(engine, project, [service], {pullImage: pullerFor(engine), onWarning: warn, onEvent: progressPrinter()})
+      await prepare(engine, project, [service], {pullImage: pullerFor(engine), buildImage: builderFor(engine), onWarning: warn, onEvent: progressPrinter()})
     }
     // The one-off container: the service's configuration with run's overrides.
     const over = {...svc}

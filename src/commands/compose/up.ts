@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {hostOptions} from '../../cli/compose-host.js'
 import {ComposeCommand, progressPrinter, pullerFor, useColor} from '../../cli/compose.js'
+import {builderFor} from '../../cli/compose-build.js'
 import {UsageError} from '../../engine/errors.js'
 import {up} from '../../engine/compose/up.js'
 import {attachLogs} from '../../cli/compose-attach.js'
@@ -25,7 +26,7 @@ export default class Up extends ComposeCommand<typeof Up> {
     'no-recreate': Flags.boolean({description: "If containers already exist, don't recreate them"}),
     'no-deps': Flags.boolean({description: "Don't start linked services"}),
     'no-start': Flags.boolean({description: "Don't start the services after creating them"}),
-    build: Flags.boolean({description: 'Build images before starting containers (not available in ncx)'}),
+    build: Flags.boolean({description: 'Build images before starting containers'}),
     'no-build': Flags.boolean({description: "Don't build an image, even if it's policy"}),
     pull: Flags.string({description: 'Pull image before running', options: ['always', 'missing', 'never']}),
     'remove-orphans': Flags.boolean({description: "Remove containers for services not defined in the Compose file"}),
@@ -45,7 +46,6 @@ export default class Up extends ComposeCommand<typeof Up> {
 
   async run(): Promise<void> {
     const f = this.flags
-    if (f.build) throw new UsageError('--build is not available: ncx has no image build yet', 'build the images elsewhere and load them with "ncx load"')
     const detach = f.detach || f.wait
     const abort = f['abort-on-container-exit'] || f['exit-code-from'] !== undefined
     if (detach && abort) throw new UsageError('--abort-on-container-exit and --exit-code-from are incompatible with --detach')
@@ -64,6 +64,9 @@ export default class Up extends ComposeCommand<typeof Up> {
       timeout: f.timeout,
       pull: f.pull as 'always' | 'missing' | 'never' | undefined,
       pullImage: pullerFor(engine),
+      build: f.build,
+      ...('no-build' in f ? {noBuild: (f as {'no-build'?: boolean})['no-build']} : {}),
+      buildImage: builderFor(engine, (this.flags as unknown as {progress?: string}).progress ?? 'auto', ('quiet' in f && (f as {quiet?: boolean}).quiet) || false),
       wait: f.wait,
       waitTimeout: f['wait-timeout'],
       onEvent: emit,

@@ -20,7 +20,7 @@ function row(p: StoreProblem): Record<string, string> {
 
 export default class SystemCheck extends BaseCommand<typeof SystemCheck> {
   static summary = 'Check the store for what a crash or a killed command left, and repair it'
-  static description = `Finds half-made containers, interrupted removals, addresses held for containers that are gone, volumes without their record, damaged images (blobs missing or corrupt), containers whose layers are gone, unreferenced blobs and layers, partial downloads and stale lock files.
+  static description = `Finds half-made containers, interrupted removals, addresses held for containers that are gone, volumes without their record, damaged images (blobs missing or corrupt), containers whose layers are gone, unreferenced blobs and layers (the build cache keeps its own), partial downloads, stale lock files, what killed builds left, and build cache records whose layer is gone.
 
 Without --repair nothing changes. --repair fixes each problem under the lock ncx's own writers take for it, so it is safe while other ncx commands run; removing a damaged image that a container uses, or a container that cannot start again, also needs --force. Exits 0 when the store is consistent (after the repair), 1 when problems remain.`
   static examples = ['ncx system check', 'ncx system check --quick', 'ncx system check --repair', 'ncx system check --repair --force', 'ncx system check --format json']

@@ -58,7 +58,7 @@ export default class Df extends BaseCommand<typeof Df> {
       Images: u.images.map((i) => ({Id: i.id, RepoTags: i.names, Created: i.created, Size: i.size, SharedSize: i.sharedSize, UniqueSize: i.uniqueSize, Containers: i.containers})),
       Containers: u.containers.map((c) => ({Id: c.id, Names: [c.name], Image: c.image, Command: c.command, Created: c.created, State: c.state.status, SizeRw: c.size})),
       Volumes: u.volumes.map((v) => ({Name: v.name, Links: v.links, Size: v.size})),
-      BuildCache: [],
+      BuildCache: (u.buildCache?.items ?? []).map((b) => ({ID: b.id, Type: b.type, Description: b.description, InUse: false, Shared: b.shared, Size: b.size, CreatedAt: b.created, LastUsedAt: b.lastUsed, UsageCount: 1})),
       // Not in Docker's shape: interrupted downloads kept to resume a pull (counted in the Images row).
       PartialDownloads: u.partials.map((p) => ({Digest: p.digest, Size: p.size})),
     }
@@ -102,6 +102,17 @@ export default class Df extends BaseCommand<typeof Df> {
       {header: 'LINKS', value: (v) => String(v.links)},
       {header: 'SIZE', value: (v) => humanSize(v.size)},
     ], undefined, (v) => v)
+    type BR = NonNullable<DiskUsage['buildCache']>['items'][number]
+    const cache = renderList<BR>(u.buildCache?.items ?? [], [
+      {header: 'CACHE ID', value: (b) => b.id},
+      {header: 'CACHE TYPE', value: (b) => b.type},
+      {header: 'SIZE', value: (b) => humanSize(b.size)},
+      {header: 'CREATED', value: (b) => `${humanDuration(now - Date.parse(b.created))} ago`},
+      {header: 'LAST USED', value: (b) => `${humanDuration(now - Date.parse(b.lastUsed))} ago`},
+      {header: 'USAGE', value: () => '1'},
+      {header: 'SHARED', value: (b) => String(b.shared)},
+    ], undefined, (b) => b)
+    const cacheSize = (u.buildCache?.size ?? 0) + (u.buildCache?.shared ?? 0)
     const partialTotal = u.partials.reduce((a, p) => a + p.size, 0)
     const partials =
       u.partials.length === 0
@@ -114,6 +125,6 @@ export default class Df extends BaseCommand<typeof Df> {
               {header: 'SIZE', value: (p) => humanSize(p.size)},
             ], undefined, (p) => p),
           ]
-    return ['Images space usage:', '', images, ...partials, 'Containers space usage:', '', containers, 'Local Volumes space usage:', '', volumes, 'Build cache usage: 0B', '', 'CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED', ''].join('\n')
+    return ['Images space usage:', '', images, ...partials, 'Containers space usage:', '', containers, 'Local Volumes space usage:', '', volumes, `Build cache usage: ${humanSize(cacheSize)}`, '', cache].join('\n')
   }
 }

@@ -43,6 +43,7 @@ export default class SystemPrune extends BaseCommand<typeof SystemPrune> {
       }
       out += '\n'
     }
+    if (report.buildCache.length > 0) out += `Deleted build cache objects:\n${report.buildCache.join('\n')}\n\n`
     process.stdout.write(out + `Total reclaimed space: ${humanSize(report.spaceReclaimed)}\n`)
   }
 }

@@ -16,6 +16,7 @@ import {otherPlatform} from '../image/platform.js'
 import {LABEL, configHash, containerName, labelsOf, numberOf, projectContainers, replicaOptions, replicas, serviceOf} from './containers.js'
 import {DependsOn, Project, ServiceConfig} from './types.js'
 import {implicitDependencies} from './loader.js'
+import {ServiceBuilder, buildServices, nameBuiltImages, servicesToBuild} from './build.js'
 
 export type ResourceKind = 'Network' | 'Volume' | 'Container' | 'Image'
 
@@ -45,6 +46,11 @@ export interface UpOptions {
   pull?: PullPolicy
   /** Called to fetch an image (the CLI owns progress output). */
   pullImage: (image: string, platform?: string) => Promise<void>
+  /** `--build`: build every selected service that has `build:`; `--no-build`: never build. */
+  build?: boolean
+  noBuild?: boolean
+  /** Called to build a service's image (the CLI owns progress output). */
+  buildImage?: ServiceBuilder
   /** `--wait`: return only once every service is running/healthy (or completed). */
   wait?: boolean
   /** Seconds; 0 = no limit. */
@@ -85,16 +91,8 @@ export function selectServices(project: Project, names: string[] | undefined, no
   return [...out]
 }
 
-/** Refuse what ncx cannot run yet, naming the service; warn once about known keys it does not honour. */
+/** Warn once about known keys ncx does not honour. */
 export function checkRunnable(engine: Engine, project: Project, services: string[], warn: (m: string) => void): void {
-  for (const name of services) {
-    const svc = project.services[name]
-    if (svc.build !== undefined) {
-      if (svc.image === undefined) throw new NcxError(`service ${JSON.stringify(name)} needs to be built (build: ${svc.build.context}), and ncx has no image build yet`, {hint: 'build the image elsewhere and load it (ncx load), then give the service an image: key'})
-      if (!engine.images.find(svc.image)) throw new NcxError(`service ${JSON.stringify(name)} has build: and its image ${svc.image} is not present, and ncx has no image build yet`, {hint: `load ${svc.image} with "ncx load" (or pull it), then run again`})
-      warn(`service ${JSON.stringify(name)}: build is not supported by ncx yet; using the present image ${svc.image}`)
-    }
-  }
   const unsupported = project.unsupported.filter((u) => services.includes(u.split('.')[1]))
   const nets = new Set(services.flatMap((s) => Object.keys(project.services[s].networks ?? {})))
   for (const n of nets) {
@@ -298,9 +296,19 @@ async function pullImages(engine: Engine, project: Project, services: string[], 
   )
 }
 
+/** Build the images of services with `build:` that need it (see compose/build.ts). */
+async function buildImages(engine: Engine, project: Project, services: string[], o: UpOptions): Promise<void> {
+  nameBuiltImages(project)
+  const wanted = servicesToBuild(engine, project, services, o)
+  if (wanted.length === 0) return
+  if (!o.buildImage) throw new NcxError(`service ${JSON.stringify(wanted[0])} needs its image built`, {hint: 'run ncx compose build first'})
+  await buildServices(project, wanted, o.buildImage)
+}
+
 /** What every service to run needs first: checks, images, networks (`compose run` uses this alone). */
 export async function prepare(engine: Engine, project: Project, services: string[], o: UpOptions): Promise<void> {
   checkRunnable(engine, project, services, o.onWarning ?? (() => {}))
+  await buildImages(engine, project, services, o)
   await pullImages(engine, project, services, o)
   ensureNetworks(engine, project, services, o.onEvent ?? (() => {}))
   ensureVolumes(engine, project, services, o.onEvent ?? (() => {}), o.onWarning ?? (() => {}))
@@ -316,6 +324,7 @@ export async function up(engine: Engine, project: Project, o: UpOptions): Promis
   const warn = o.onWarning ?? (() => {})
   const services = selectServices(project, o.services, o.noDeps)
   checkRunnable(engine, project, services, warn)
+  await buildImages(engine, project, services, o)
   await pullImages(engine, project, services, o)
   // Orphans: containers of services no longer in the model.
   const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabled)])
@@ -495,8 +504,8 @@ export async function down(engine: Engine, name: string, project: Project | unde
     }
   }
   if (o.rmi) {
-    // `local`: images without a custom tag, i.e. those Compose built as <project>-<service> (ncx
-    // builds none yet); `all`: every image the services use.
+    // `local`: images without a custom tag, i.e. those Compose built as <project>-<service>;
+    // `all`: every image the services use.
     const wanted = new Set<string>()
     for (const [svcName, s] of Object.entries(project?.services ?? {})) {
       if (s.image === undefined) wanted.add(`${name}-${svcName}`)

@@ -28,6 +28,7 @@ import {callersUmaskValue} from '../store/private.js'
 import {containerMounts, copyUpVolumes} from '../volume/container.js'
 import {ociMounts} from '../volume/attach.js'
 import {applyKeepId, checkKeepId, keepIdLowerDirs, keepIdPasswd, keepIdUser} from '../rootless/keepid.js'
+import {shortLayerPath} from '../snapshot/links.js'
 
 export interface RunResult {
   container: ContainerRecord
@@ -101,7 +102,7 @@ export function createContainer(engine: Engine, options: ContainerOptions, pendi
     for (const layer of image.layers) {
       if (!engine.snapshots.has(layer.diffId)) engine.snapshots.ensure(layer.diffId, engine.content.path(layer.digest))
     }
-    const lowerDirs = image.layers.map((l) => engine.snapshots.dir(l.diffId)).reverse()
+    const lowerDirs = topmostFirst(image.layers.map((l) => shortLayerPath(engine, l.diffId)))
     const imageCfg = config.config ?? {}
     if (options.userns === 'keep-id') checkKeepId(engine.session(), engine.storageDriver().name)
     checkNamespacePeers(engine, options)
@@ -219,7 +220,25 @@ function configuredUser(options: ContainerOptions, imageCfg: NonNullable<ImageCo
 /** The unpacked image layers of a container, topmost first (overlay's lowerdir order). */
 export function containerLowerDirs(engine: Engine, container: ContainerRecord): string[] {
   if (container.options.userns === 'keep-id') return keepIdLowerDirs(engine, container.layers)
-  return container.layers.map((d) => engine.snapshots.dir(d)).reverse()
+  return topmostFirst(container.layers.map((d) => shortLayerPath(engine, d)))
+}
+
+/**
+ * Layer directories (bottom first) as overlay's lowerdir list, topmost first, by their short
+ * links (snapshot/links.ts: images of more than ~35 layers fit overlay's mount data). A layer that
+ * appears twice (two steps that changed nothing give the same empty layer) is listed once,
+ * at its topmost place: overlayfs refuses a directory twice (ELOOP), and the upper copy
+ * of a layer overrides everything the lower one did.
+ */
+export function topmostFirst(dirs: readonly string[]): string[] {
+  const seen = new Set<string>()
+  const out: string[] = []
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    if (seen.has(dirs[i])) continue
+    seen.add(dirs[i])
+    out.push(dirs[i])
+  }
+  return out
 }
 
 /**

@@ -1,5 +1,7 @@
 import {containerState} from '../container/state.js'
 import {Engine} from '../engine.js'
+import {buildCacheReferences} from '../build/cache.js'
+import {pruneLayerLinks} from '../snapshot/links.js'
 import {NoSpaceError, sizeText} from '../store/space.js'
 
 export interface ImageRemoval {
@@ -51,6 +53,8 @@ function collect(engine: Engine, partialAgeMs: number): Collected {
     keepBlobs.add(image.manifestDigest)
     for (const l of image.layers) keepBlobs.add(l.digest)
   }
+  // The build cache's records keep their layers (a cached step is reused, not rebuilt).
+  for (const d of buildCacheReferences(engine).blobs) keepBlobs.add(d)
   const blobs = engine.content.list().filter((d) => !keepBlobs.has(d))
   let blobBytes = 0
   for (const d of blobs) {
@@ -58,6 +62,7 @@ function collect(engine: Engine, partialAgeMs: number): Collected {
     engine.content.remove(d)
   }
   const snapshots = engine.snapshots.prune(engine.usedLayers())
+  pruneLayerLinks(engine)
   const freed = blobBytes + engine.content.pruneTemporary(partialAgeMs)
   return {blobs, snapshots, blobBytes, freed}
 }

@@ -109,4 +109,5 @@ export function keepIdLowerDirs(engine: Engine, diffIds: string[]): string[] {
       return dir
     })
     .reverse()
+    .filter((d, i, all) => all.indexOf(d) === i)
 }

@@ -16,6 +16,14 @@ import {rethrowNoSpace} from '../store/space.js'
 /** A layer's root directory when its tar has no `./` entry (as containerd makes it); ncx's umask would give 0700. */
 const LAYER_ROOT_MODE = 0o755
 
+/**
+ * `snapshots/.tmp-<hex16>-<pid>b`: a layer a build is making in place (an overlay's upper
+ * directory, see build/layers.ts), named after its builder. Unlike an unpack's `.tmp-<hex16>-<hex8>`
+ * it holds no snapshot lock: its builder holds the GC lock shared, so garbage collection (which
+ * holds it exclusive) only ever finds those of killed builds.
+ */
+export const LAYER_WORK = /^\.tmp-[0-9a-f]{16}-(\d+)b$/
+
 /** What the runtime reports after unpacking a layer. */
 export interface UnpackReport {
   diffId: string
@@ -156,7 +164,8 @@ export class SnapshotStore {
     const native = loadNative()
     const held: number[] = []
     for (const name of readdirSync(base)) {
-      if (name.startsWith('.tmp-')) {
+      if (LAYER_WORK.test(name)) doomed.push(join(base, name))
+      else if (name.startsWith('.tmp-')) {
         // A temporary dir is stale only if no unpack holds its layer's lock.
         const fd = native.tryLockFile(layout.lock(this.paths, `snapshot-${name.slice(5, 21)}`), true)
         if (fd === null) continue
