@@ -1,6 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 'use strict'
 // ncx entry point (CommonJS: Node starts a CJS entry faster than an ESM one).
+// The `--` of the #! line: Node 20-22 read an `--env-file` anywhere in argv before `--` (a
+// missing one ends node with exit 9, an existing one fills ncx's own environment), so
+// `ncx run --env-file F` and `ncx compose --env-file F` would never reach ncx.
 // Hot paths skip loading oclif, which costs more than Node's own start:
 //   `__complete` (shell completion), `--version`, and `run` / `exec` (and their `container` forms; they parse their own argv; dist/fast.cjs is
 //   one pre-bundled file, see the build:fast script). Everything else, and any `--help`,
@@ -99,7 +102,7 @@ if (first === '__complete') {
 } else if (fastVerb(argv) && !argv.includes('--help')) {
   const verb = fastVerb(argv)
   const fast = loadFast()
-  ;(verb === 'run' ? fast.fastRun : fast.fastExec)(argv.slice(first === verb ? 1 : 2)).then((code) => {
+  ;(verb === 'run' ? fast.fastRun : fast.fastExec)(argv.slice(first === verb ? 1 : 2), first === verb ? verb : `container:${verb}`).then((code) => {
     process.exitCode = code
   })
 } else {

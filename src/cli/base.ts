@@ -72,6 +72,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return ctor.id
   }
 
+  /** Docker's argument-count error (cli/required.go) when `count` positionals do not fit the command. */
+  protected checkArgs(count: number): void {
+    const ctor = this.ctor as typeof BaseCommand
+    const wrongCount = checkArgCount({id: ctor.id, summary: ctor.summary, strict: ctor.strict, args: ctor.args}, this.invokedAs(), count)
+    if (wrongCount) throw wrongCount
+  }
+
   override async init(): Promise<void> {
     await super.init()
     const ctor = this.ctor as typeof BaseCommand
@@ -81,8 +88,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const docker = !this.invokedAs().startsWith('compose')
     const read = docker ? docker2oclif(this.argv, flagSpecs(table), ctor.flagsEndAfter) : undefined
     if (read) {
-      const wrongCount = checkArgCount({id: ctor.id, summary: ctor.summary, strict: ctor.strict, args: ctor.args}, this.invokedAs(), read.positionals.length)
-      if (wrongCount) throw wrongCount
+      this.checkArgs(read.positionals.length)
     }
     let parsed
     try {

@@ -6,7 +6,7 @@
  */
 import {existsSync, readFileSync} from 'node:fs'
 
-import {UsageError} from '../engine/errors.js'
+import {UsageError, goPathError} from '../engine/errors.js'
 import {parseBytes} from '../engine/cgroup/resources.js'
 import {formatPlatform, parsePlatform} from '../engine/image/platform.js'
 import {ContainerOptions} from '../engine/spec/generate.js'
@@ -47,7 +47,7 @@ export function readLabelFile(path: string): string[] {
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
-    throw new UsageError(`open ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`, 'give an existing file to --label-file')
+    throw new UsageError(goPathError((error as NodeJS.ErrnoException).code === 'EISDIR' ? 'read' : 'open', path, error), 'give an existing file to --label-file')
   }
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
 }

@@ -32,11 +32,17 @@ export function commandText(args: string[], noTrunc: boolean): string {
 
 /**
  * Apply `fn` to each named container, as Docker's multi-target commands do: a failure is
- * printed and the rest still run; the exit code is 1 if anything failed. With
+ * printed and the rest still run; the exit code is 1 if anything failed (`failed` collects
+ * the names that did). With
  * `ignoreMissing` (`rm -f`), a container that does not exist is reported but is no failure,
  * as Docker's force ignores "not found" (`docker rm -f app` is written without `|| true`).
  */
-export async function eachContainer(engine: Engine, names: string[], fn: (record: ContainerRecord, name: string) => Promise<void> | void, options: {ignoreMissing?: boolean} = {}): Promise<number> {
+export async function eachContainer(
+  engine: Engine,
+  names: string[],
+  fn: (record: ContainerRecord, name: string) => Promise<void> | void,
+  options: {ignoreMissing?: boolean; failed?: string[]} = {},
+): Promise<number> {
   let failed = false
   for (const name of names) {
     try {
@@ -44,7 +50,10 @@ export async function eachContainer(engine: Engine, names: string[], fn: (record
     } catch (error) {
       if (!(error instanceof NcxError)) throw error
       process.stderr.write(`ncx: ${error.message}\n`)
-      if (!(options.ignoreMissing && error instanceof NotFoundError)) failed = true
+      if (!(options.ignoreMissing && error instanceof NotFoundError)) {
+        failed = true
+        options.failed?.push(name)
+      }
     }
   }
   return failed ? 1 : 0

@@ -14,7 +14,7 @@ import {executeExec, executeRun} from './run-flags.js'
  * fast path otherwise ends when the event loop drains). stderr is a file, pipe or terminal,
  * written synchronously on Linux, so the message is out before the exit.
  */
-async function guarded(command: 'run' | 'container:exec', argv: string[], fn: () => Promise<number>): Promise<number> {
+async function guarded(command: FastCommand, argv: string[], fn: () => Promise<number>): Promise<number> {
   try {
     return await fn()
   } catch (error) {
@@ -23,6 +23,9 @@ async function guarded(command: 'run' | 'container:exec', argv: string[], fn: ()
     process.exit(exitCode)
   }
 }
+
+/** The command as typed (`run` or `container run`): messages name it so. */
+export type FastCommand = 'run' | 'container:run' | 'exec' | 'container:exec'
 
 const warn = (m: string) => process.stderr.write(`WARNING: ${m}\n`)
 
@@ -41,10 +44,10 @@ function out(text: string): void {
   }
 }
 
-export async function fastRun(argv: string[]): Promise<number> {
-  return guarded('run', argv, () => executeRun(argv, warn, out))
+export async function fastRun(argv: string[], command: FastCommand = 'run'): Promise<number> {
+  return guarded(command, argv, () => executeRun(argv, warn, out))
 }
 
-export async function fastExec(argv: string[]): Promise<number> {
-  return guarded('container:exec', argv, () => executeExec(argv, warn))
+export async function fastExec(argv: string[], command: FastCommand = 'exec'): Promise<number> {
+  return guarded(command, argv, () => executeExec(argv, warn))
 }

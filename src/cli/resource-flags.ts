@@ -54,7 +54,7 @@ export function parseResourceFlags(flags: ParsedFlags): ResourceOptions | undefi
   const list = (k: string) => (flags[k] as string[] | undefined) ?? []
   const r: ResourceOptions = {}
   if (str('memory') !== undefined) {
-    r.memory = parseBytes(str('memory')!, '--memory')
+    r.memory = parseBytes(str('memory')!, '-m, --memory')
     if (r.memory > 0 && r.memory < 6 * 1024 * 1024) throw new UsageError('Minimum memory limit allowed is 6MB')
   }
   const swap = str('memory-swap')

@@ -3,7 +3,7 @@ import {storePaths} from '../engine/store/paths.js'
 import {loadNative} from '../native/index.js'
 import {NcxError, UsageError} from '../engine/errors.js'
 import {ExecOptions, execInContainer} from '../engine/container/exec.js'
-import {logSizeBytes, runDetached} from '../engine/container/lifecycle.js'
+import {checkRestartPolicy, logSizeBytes, runDetached} from '../engine/container/lifecycle.js'
 import {DEFAULT_DETACH_KEYS, parseDetachKeys, runAttached} from '../engine/container/attach.js'
 import {createContainer, runContainer} from '../engine/container/run.js'
 import {signalNumber} from '../engine/container/signals.js'
@@ -216,7 +216,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const tty = bool('tty')
   if (interactive && tty && !detach && command === 'run' && !loadNative().isatty(0)) throw new CliError('the input device is not a TTY', 1, 'drop -t, or run from a terminal')
   const restart = str('restart')
-  if (restart !== undefined && !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(restart)) throw new UsageError(`invalid restart policy ${JSON.stringify(restart)}`, 'use no, on-failure[:max-retries], always or unless-stopped')
+  if (restart !== undefined) checkRestartPolicy(restart)
   if (bool('rm') && restart !== undefined && restart !== 'no') throw new UsageError('Conflicting options: --restart and --rm')
   const stopSignal = str('stop-signal')
   if (stopSignal !== undefined) signalNumber(stopSignal)

@@ -60,7 +60,8 @@ export const USAGE: Record<string, Usage> = {
   'image:ls': u('[OPTIONS] [REPOSITORY[:TAG]]', 0, 1),
   'image:prune': u('[OPTIONS]', 0),
   'image:rm': u('[OPTIONS] IMAGE [IMAGE...]', 1, ANY),
-  import: u('[OPTIONS] file|URL|- [REPOSITORY[:TAG]]', 1, 2),
+  // (Docker: RequiresMinArgs(1); a third argument is ignored)
+  import: u('[OPTIONS] file|URL|- [REPOSITORY[:TAG]]', 1, ANY),
   info: u('[OPTIONS]', 0),
   load: u('[OPTIONS]', 0),
   login: u('[OPTIONS] [SERVER]', 0, 1),

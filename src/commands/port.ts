@@ -4,6 +4,7 @@ import {BaseCommand} from '../cli/base.js'
 import {NcxError} from '../engine/errors.js'
 import {stateOf} from '../engine/container/lifecycle.js'
 import {readContainerNetwork} from '../engine/network/attach.js'
+import {hostAddress} from '../engine/network/networks.js'
 
 export default class Port extends BaseCommand<typeof Port> {
   static summary = 'List port mappings or a specific mapping for the container'
@@ -24,9 +25,9 @@ export default class Port extends BaseCommand<typeof Port> {
       const [num, proto = 'tcp'] = want.split('/')
       const hits = ports.filter((p) => String(p.containerPort) === num && p.proto === proto)
       if (hits.length === 0) throw new NcxError(`No public port '${num}/${proto}' published for ${record.name}`, {exitCode: 1})
-      this.log(hits.map((p) => `${p.hostIp}:${p.hostPort}`).join('\n'))
+      this.log(hits.map((p) => hostAddress(p)).join('\n'))
       return
     }
-    if (ports.length > 0) this.log(ports.map((p) => `${p.containerPort}/${p.proto} -> ${p.hostIp}:${p.hostPort}`).join('\n'))
+    if (ports.length > 0) this.log(ports.map((p) => `${p.containerPort}/${p.proto} -> ${hostAddress(p)}`).join('\n'))
   }
 }

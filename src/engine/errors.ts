@@ -33,3 +33,10 @@ export class UsageError extends NcxError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
+
+/** Go's text of a failed file operation (`open /x: no such file or directory`), as Docker prints it. */
+export function goPathError(op: string, path: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  const text: Record<string, string> = {ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'not a directory', ELOOP: 'too many levels of symbolic links'}
+  return `${op} ${path}: ${(code && text[code]) ?? errorMessage(err)}`
+}

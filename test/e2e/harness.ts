@@ -130,7 +130,7 @@ export class Sandbox {
     const command = asRoot ? 'runuser' : 'env'
     const prefix = asRoot ? ['-u', this.owner.name, '--', 'env', '-i'] : ['-i']
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`)
-    const r = spawnSync(command, [...prefix, ...envArgs, process.execPath, join(installation(), 'bin', 'run.cjs'), ...args], {
+    const r = spawnSync(command, [...prefix, ...envArgs, process.execPath, '--', join(installation(), 'bin', 'run.cjs'), ...args], {
       input: options.input,
       encoding: 'utf8',
       timeout: options.timeout ?? 60_000,
@@ -167,7 +167,7 @@ export class Sandbox {
    */
   commandLine(args: string[], extraEnv: Record<string, string> = {}): string[] {
     const env = Object.entries({...this.env(), ...extraEnv}).map(([k, v]) => `${k}=${v}`)
-    const cli = [process.execPath, join(installation(), 'bin', 'run.cjs'), ...args]
+    const cli = [process.execPath, '--', join(installation(), 'bin', 'run.cjs'), ...args]
     const {uid, gid} = this.owner
     return asRoot ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups', 'env', '-i', ...env, ...cli] : ['env', '-i', ...env, ...cli]
   }

@@ -164,6 +164,19 @@ describe('e2e: detached containers and their lifecycle', function () {
     expect(box.ok(['logs', 'flaky'])).to.equal('attempt\nattempt\nattempt\n')
   })
 
+  it('update --restart: a running container follows the new policy when it exits (moby UpdateMonitor); --rm refuses it', async () => {
+    box.ok(['run', '-d', '--name', 'updated', 'busybox', 'sh', '-c', 'echo attempt; sleep 3; exit 3'])
+    expect(box.ok(['update', '--restart', 'on-failure:1', 'updated'])).to.equal('updated\n')
+    expect(box.ok(['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'updated'])).to.equal('on-failure 1\n')
+    await until(() => box.ok(['inspect', '-f', '{{.State.Status}} {{.RestartCount}}', 'updated']) === 'exited 1\n', 30_000)
+    expect(box.ok(['logs', 'updated'])).to.equal('attempt\nattempt\n')
+    box.ok(['run', '-d', '--rm', '--name', 'updrm', 'busybox', 'sleep', '1000'])
+    const r = box.ncx(['update', '--restart', 'always', 'updrm'])
+    expect(r.code).to.equal(1)
+    expect(r.stderr).to.include('Restart policy cannot be updated because AutoRemove is enabled for the container')
+    box.ok(['rm', '-f', 'updrm', 'updated'])
+  })
+
   it('turns healthy, then unhealthy after the retries', async () => {
     // The first probe runs one interval after start: 3 s leaves `ps` time to see "starting" on a
     // loaded machine (1 s did not, under a load of 6 on 2 cores); the file goes after the first probe.

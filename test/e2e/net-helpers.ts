@@ -10,12 +10,12 @@ import {Sandbox, asRoot, installation} from './harness.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** GET http://127.0.0.1:PORT/PATH from the test process (retrying while the server starts). */
-export async function fetchText(port: number, path = '/', attempts = 40): Promise<string> {
+/** GET http://HOST:PORT/PATH (127.0.0.1 by default) from the test process (retrying while the server starts). */
+export async function fetchText(port: number, path = '/', attempts = 40, host = '127.0.0.1'): Promise<string> {
   for (let i = 0; ; i++) {
     try {
       return await new Promise<string>((resolve, reject) => {
-        const req = get({host: '127.0.0.1', port, path, timeout: 5000}, (res) => {
+        const req = get({host, port, path, timeout: 5000}, (res) => {
           let body = ''
           res.setEncoding('utf8')
           res.on('data', (d: string) => (body += d))
@@ -45,8 +45,8 @@ export async function freePort(): Promise<number> {
  * the server is node, run by the test user inside the container's network namespace (busybox
  * has no UDP server), echoing each datagram with an `echo:` prefix.
  */
-export async function udpEcho(box: Sandbox, container: string, words: string[]): Promise<string[]> {
-  const hostPort = Number(box.ok(['port', container, '5353/udp']).trim().split(':')[1])
+export async function udpEcho(box: Sandbox, container: string, words: string[], host = '127.0.0.1'): Promise<string[]> {
+  const hostPort = Number(box.ok(['port', container, '5353/udp']).trim().split(':').pop())
   const pid = box.ok(['inspect', '-f', '{{.State.Pid}}', container]).trim()
   const userns = (JSON.parse(readFileSync(join(box.xdg, 'ncx', 'userns.json'), 'utf8')) as {pid: number}).pid
   const echo = `const s=require('dgram').createSocket('udp4');let n=0;s.on('message',(m,r)=>s.send(Buffer.concat([Buffer.from('echo:'),m]),r.port,r.address,()=>{if(++n===${words.length})process.exit(0)}));s.bind(5353,()=>console.log('ready'));setTimeout(()=>process.exit(1),20000)`
@@ -57,7 +57,7 @@ export async function udpEcho(box: Sandbox, container: string, words: string[]):
     server.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve())
     server.on('exit', (c) => reject(new Error(`echo server exited ${c}`)))
   })
-  const client = createSocket('udp4')
+  const client = createSocket(host.includes(':') ? 'udp6' : 'udp4')
   const replies: string[] = []
   try {
     for (const word of words) {
@@ -65,7 +65,7 @@ export async function udpEcho(box: Sandbox, container: string, words: string[]):
         client.once('message', (m) => resolve(m.toString()))
         setTimeout(() => reject(new Error('no UDP reply')), 5000)
       })
-      client.send(word, hostPort, '127.0.0.1')
+      client.send(word, hostPort, host)
       replies.push(await reply)
     }
   } finally {

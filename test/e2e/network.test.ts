@@ -94,6 +94,18 @@ describe('e2e: networking (per-user netns, bridges, published ports)', function 
       expect(await udpEcho(box, 'udp', ['one', 'two'])).to.deep.equal(['echo:one', 'echo:two'])
     })
 
+    it('IPv6 host addresses (-p [::1]:PORT:80, -p [::1]::5353/udp): reached over ::1, shown as Docker does', async () => {
+      const port = await freePort()
+      box.ok(['run', '-d', '--name', 'web6', '-p', `[::1]:${port}:80`, '-p', '[::1]::5353/udp', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])
+      expect(await fetchText(port, '/hostname', 40, '::1')).to.match(/^[0-9a-f]{12}\n$/)
+      expect(box.ok(['port', 'web6', '80']).trim()).to.equal(`[::1]:${port}`)
+      expect(box.ok(['ps', '--format', '{{.Ports}}', '-f', 'name=web6']).trim()).to.match(new RegExp(`^\\[::1\\]:${port}->80/tcp, \\[::1\\]:\\d+->5353/udp$`))
+      // IPv6 only, as Docker's: the same port stays free on IPv4.
+      expect(box.ncx(['run', '-d', '--name', 'web4', '-p', `127.0.0.1:${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']).code).to.equal(0)
+      expect(await udpEcho(box, 'web6', ['six'], '::1')).to.deep.equal(['echo:six'])
+      box.ok(['rm', '-f', 'web6', 'web4'])
+    })
+
     it('the same host port twice: the second container fails with a clear message (exit 125)', async () => {
       const port = await freePort()
       box.ok(['run', '-d', '--name', 'first', '-p', `${port}:80`, 'busybox', 'httpd', '-f', '-p', '80'])

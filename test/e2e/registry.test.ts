@@ -49,6 +49,10 @@ describe('e2e: registry pull and push', function () {
     expect(out).to.match(/\nDigest: sha256:[a-f0-9]{64}\nStatus: Downloaded newer image for .*\n.*library\/busybox:latest\n$/)
     expect(box.ok(['pull', '-q', `${open.host}/library/busybox`], {env})).to.equal(`${open.host}/library/busybox:latest\n`)
     expect(box.ok(['run', '--rm', `${open.host}/library/busybox`, 'echo', 'pulled'], {env})).to.equal('pulled\n')
+    // The repository digest of a pulled image (a loaded one has none: <none>).
+    const digest = /\nDigest: (sha256:[a-f0-9]{64})\n/.exec(out)![1]
+    expect(box.ok(['images', `${open.host}/library/busybox`, '--format', '{{.Digest}}'], {env})).to.equal(`${digest}\n`)
+    expect(box.ok(['image', 'inspect', '-f', '{{json .RepoDigests}}', `${open.host}/library/busybox`], {env})).to.equal(`["${open.host}/library/busybox@${digest}"]\n`)
     expectBlobsIntact(box.root)
     // Docker's pull event: the reference as the actor, its repository as the name.
     const pulls = box.ok(['events', '--since', '1h', '--until', '0s', '--filter', 'event=pull', '--format', '{{.Type}} {{.Actor.ID}} {{.Actor.Attributes.name}}'], {env})

@@ -39,4 +39,11 @@ describe('fast-path bundle (dist/fast.cjs)', () => {
     const loaded = JSON.parse(r.stdout) as string[]
     for (const m of ['NativeModule crypto', 'NativeModule child_process', 'NativeModule stream', 'NativeModule net']) expect(loaded).to.not.include(m)
   })
+
+  it("is launched so that Node leaves ncx's --env-file alone (Node 20-22 read it anywhere before --)", () => {
+    // As the installed `ncx` runs: through the #! line of bin/run.cjs.
+    const r = spawnSync(join(root, 'bin', 'run.cjs'), ['run', '--rm', '--env-file', '/nonexistent-ncx-env', 'busybox', 'true'], {encoding: 'utf8', env: {...process.env, NCX_ROOT: join(root, 'nonexistent-root')}})
+    expect(r.stderr).to.include('open /nonexistent-ncx-env: no such file or directory')
+    expect(r.status).to.equal(125)
+  })
 })

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {EXAMPLES} from '../../src/cli/examples.js'
 import {flagGroup} from '../../src/cli/flag-groups.js'
-import {renderRoot, rootSections} from '../../src/cli/help.js'
+import {invokedName, renderCommandHelp, renderRoot, rootSections, topicCommands} from '../../src/cli/help.js'
 
 const repo = join(import.meta.dirname, '..', '..')
 
@@ -35,6 +35,55 @@ describe('help', () => {
     const text = renderRoot('ncx', s, 'A CLI')
     expect(text).to.match(/^Usage: {2}ncx \[OPTIONS\] COMMAND\n\nA CLI\n\nCommon Commands:\n {2}run +Create and run/)
     expect(text).to.contain('Management Commands:\n  compose ').and.contain('Commands:\n  rm ').and.contain('Global Options:')
+  })
+
+  it("lays command help out as cobra's usage template (Usage:, Aliases:, Options:)", () => {
+    const text = renderCommandHelp({
+      path: 'ncx ps',
+      use: '[OPTIONS]',
+      summary: 'List containers',
+      names: ['ncx container ls', 'ncx ps'],
+      flags: [
+        {name: 'root', type: 'option', helpGroup: 'GLOBAL', description: 'Directory'},
+        {name: 'format', type: 'option', description: 'Format output'},
+        {name: 'all', char: 'a', type: 'boolean', description: 'Show all containers'},
+        {name: 'filter', char: 'f', type: 'option', multiple: true, description: 'Filter output'},
+        {name: 'last', char: 'n', type: 'option', default: -1, description: 'Show n last created containers'},
+        {name: 'secret', type: 'boolean', hidden: true},
+        {name: 'publish', char: 'p', type: 'option', multiple: true, helpGroup: 'NETWORK', description: 'Publish a port'},
+      ],
+      examples: ['ncx ps -a'],
+    })
+    expect(text).to.equal(
+      [
+        'Usage:  ncx ps [OPTIONS]',
+        '',
+        'List containers',
+        '',
+        'Aliases:',
+        '  ncx container ls, ncx ps',
+        '',
+        'Options:',
+        '  -a, --all             Show all containers',
+        '  -f, --filter list     Filter output',
+        '      --format string   Format output',
+        '  -n, --last string     Show n last created containers (default -1)',
+        '',
+        'Network Options:',
+        '  -p, --publish list   Publish a port',
+        '',
+        'Examples:',
+        '  ncx ps -a',
+      ].join('\n'),
+    )
+  })
+
+  it('names a command as it was typed, and lists a topic by the names within it', () => {
+    expect(invokedName(['ps', '--help'], ['container:ls', 'ps', 'container:ps'], 'container:ls')).to.equal('ps')
+    expect(invokedName(['help', 'container', 'ps'], ['container:ls', 'ps', 'container:ps'], 'container:ls')).to.equal('container:ps')
+    expect(invokedName(['--help'], ['run'], 'run')).to.equal('run')
+    const listed = topicCommands('container', [...commands, {id: 'container:list', aliases: ['container:list'], summary: 'alias entry'}])
+    expect(listed.map((e) => e.name)).to.deep.equal(['ls', 'rm', 'run'])
   })
 
   it('groups run flags', () => {

@@ -4,7 +4,8 @@ import {templateData} from '../../src/commands/image/inspect.js'
 import {historyRows, rfc3339} from '../../src/commands/image/history.js'
 import {renderPrune} from '../../src/commands/image/prune.js'
 import {compileTemplate} from '../../src/cli/template.js'
-import {describeImage, historyEntries} from '../../src/engine/image/inspect.js'
+import {describeImage, historyEntries, repoDigest} from '../../src/engine/image/inspect.js'
+import {parseReference} from '../../src/engine/image/reference.js'
 import {ImageConfig, ImageRecord} from '../../src/engine/image/types.js'
 
 const ID = `sha256:${'a'.repeat(64)}`
@@ -46,6 +47,18 @@ describe('image inspect (src/engine/image/inspect.ts)', () => {
   it('lists familiar tags, and one digest per repository', () => {
     expect(doc.RepoTags).to.deep.equal(['busybox:latest', 'busybox:1', 'localhost:5000/x/y:2'])
     expect(doc.RepoDigests).to.deep.equal([`busybox@${MANIFEST}`, `localhost:5000/x/y@${MANIFEST}`, `busybox@sha256:${'c'.repeat(64)}`])
+  })
+
+  it('knows repository digests from pulls only: a loaded image has none (Docker: [] and <none>)', () => {
+    const loaded = {...record, names: ['docker.io/library/busybox:latest'], repoDigests: []}
+    expect(describeImage(loaded, config).RepoDigests).to.deep.equal([])
+    expect(repoDigest(loaded, parseReference('busybox:latest'))).to.equal(undefined)
+    const pulled = {...record, names: ['docker.io/library/busybox:latest', 'localhost:5000/x/y:2'], repoDigests: [`localhost:5000/x/y@${MANIFEST}`]}
+    expect(describeImage(pulled, config).RepoDigests).to.deep.equal([`localhost:5000/x/y@${MANIFEST}`])
+    expect(repoDigest(pulled, parseReference('localhost:5000/x/y:2'))).to.equal(MANIFEST)
+    expect(repoDigest(pulled, parseReference('busybox:latest'))).to.equal(undefined)
+    // A record from before repoDigests: the manifest digest, as it showed then.
+    expect(repoDigest(record, parseReference('busybox:latest'))).to.equal(MANIFEST)
   })
 
   it('leaves empty config fields out, as Docker 28 does', () => {

@@ -37,7 +37,7 @@ describe('container lifecycle helpers', () => {
     expect(signalNumber('sigterm')).to.equal(15)
     expect(signalNumber('10')).to.equal(10)
     expect(signalNumber('RTMIN+3')).to.equal(37)
-    expect(() => signalNumber('NOPE')).to.throw(UsageError, 'invalid signal: NOPE')
+    expect(() => signalNumber('NOPE')).to.throw(UsageError, 'Invalid signal: NOPE')
     expect(() => signalNumber('99')).to.throw(UsageError)
   })
 

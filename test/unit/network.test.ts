@@ -2,7 +2,7 @@ import {expect} from 'chai'
 
 import {UsageError} from '../../src/engine/errors.js'
 import {portBypassAnnotation, resolvContent, withExposedPorts} from '../../src/engine/network/container.js'
-import {checkMac, hostsContent, isBridged, macFor, slirpOptions} from '../../src/engine/network/attach.js'
+import {checkMac, hostsContent, isBridged, macFor, sameHostAddress, slirpOptions} from '../../src/engine/network/attach.js'
 import {firstFree, formatPorts, inSubnet, intToIp, ipToInt, parseCidr, parsePublish, parsePublishRange, ruleset} from '../../src/engine/network/networks.js'
 
 describe('network (src/engine/network)', () => {
@@ -11,7 +11,26 @@ describe('network (src/engine/network)', () => {
     expect(parsePublish('8080:80')).to.deep.equal({proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80})
     expect(parsePublish('127.0.0.1::80/tcp')).to.deep.equal({proto: 'tcp', hostIp: '127.0.0.1', hostPort: 0, containerPort: 80})
     expect(parsePublish('127.0.0.1:5353:53/udp')).to.deep.equal({proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53})
-    for (const bad of ['', 'x', '0', '70000', '80/sctp', '1:2:3:4', '300.1.1.1:80:80', ':80:']) expect(() => parsePublish(bad), bad).to.throw(UsageError, /invalid/)
+    for (const bad of ['', 'x', '0', '70000', '80/sctp', '1:2:3:4', '300.1.1.1:80:80', ':80:', '[::1:80:80', 'zz::1:80:80']) expect(() => parsePublish(bad), bad).to.throw(UsageError, /invalid/)
+  })
+
+  it('takes IPv6 host addresses as nat.ParsePortSpec does', () => {
+    expect(parsePublish('[::]:18931:80')).to.deep.equal({proto: 'tcp', hostIp: '::', hostPort: 18931, containerPort: 80})
+    expect(parsePublish('[::1]::53/udp')).to.deep.equal({proto: 'udp', hostIp: '::1', hostPort: 0, containerPort: 53})
+    expect(parsePublish('::1:8080:80')).to.deep.equal({proto: 'tcp', hostIp: '::1', hostPort: 8080, containerPort: 80})
+    expect(parsePublishRange('[::1]:8000-8001:80-81').map((p) => `${p.hostIp} ${p.hostPort}:${p.containerPort}`)).to.deep.equal(['::1 8000:80', '::1 8001:81'])
+    expect(sameHostAddress('::', '0.0.0.0'), 'IPv6 wildcard vs IPv4 wildcard').to.equal(false)
+    expect(sameHostAddress('::', '::1')).to.equal(true)
+    expect(sameHostAddress('127.0.0.1', '0.0.0.0')).to.equal(true)
+    expect(sameHostAddress('127.0.0.1', '127.0.0.2')).to.equal(false)
+  })
+
+  it("words bad -p values as Docker's nat.ParsePortSpec", () => {
+    expect(() => parsePublish('99999:80')).to.throw(UsageError, /^invalid hostPort: 99999$/)
+    expect(() => parsePublish('8080:0')).to.throw(UsageError, /^invalid containerPort: 0$/)
+    expect(() => parsePublish('8080:x')).to.throw(UsageError, /^invalid containerPort: x$/)
+    expect(() => parsePublish('1.2.3:80:80')).to.throw(UsageError, /^invalid IP address: 1.2.3$/)
+    expect(() => parsePublish('80/sctp')).to.throw(UsageError, /^invalid proto: sctp$/)
   })
 
   it('expands port ranges', () => {
@@ -105,5 +124,6 @@ describe('network (src/engine/network)', () => {
 
   it('formats ports as ps does', () => {
     expect(formatPorts([{proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80}])).to.equal('0.0.0.0:8080->80/tcp')
+    expect(formatPorts([{proto: 'tcp', hostIp: '::', hostPort: 18931, containerPort: 80}, {proto: 'udp', hostIp: '::1', hostPort: 53, containerPort: 53}])).to.equal('[::]:18931->80/tcp, [::1]:53->53/udp')
   })
 })

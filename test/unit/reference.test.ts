@@ -101,8 +101,8 @@ describe('image reference (src/engine/image/reference.ts)', () => {
 
   describe('invalid references → UsageError "invalid reference format"', () => {
     it('rejects an uppercase repository', () => {
-      expectInvalid('Busybox', /must be lowercase/)
-      expectInvalid('user/App', /must be lowercase/)
+      expectInvalid('Busybox', /^invalid reference format: repository name \(library\/Busybox\) must be lowercase$/)
+      expectInvalid('localhost:5000/user/App:1', /^invalid reference format: repository name \(user\/App\) must be lowercase$/)
     })
     it('rejects the empty string', () => expectInvalid('', /empty name/))
     it('rejects a tag with no name', () => expectInvalid(':tag', /empty name/))

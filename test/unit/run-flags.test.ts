@@ -122,7 +122,7 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
     expect(o.dns).to.deep.equal(['1.1.1.1'])
     expect(() => parseRunArgv(['--network', 'none', '-p', '80', 'img'], {})).to.throw(UsageError, /published ports need a bridged network/)
     expect(() => parseRunArgv(['--network', 'bridge', '--network-alias', 'x', 'img'], {})).to.throw(UsageError, /user-defined networks/)
-    expect(() => parseRunArgv(['-p', 'x:80', 'img'], {})).to.throw(UsageError, /invalid publish spec/)
+    expect(() => parseRunArgv(['-p', 'x:80', 'img'], {})).to.throw(UsageError, /invalid hostPort: x/)
   })
 
   it('takes --pull missing|never|always (default missing) and rejects other values', () => {
@@ -164,7 +164,7 @@ describe('parseRunArgv (src/cli/run-flags.ts)', () => {
 
   it('reports a missing --env-file as a UsageError naming the file', () => {
     const missing = join(dir, 'nope.env')
-    expect(() => parseRunArgv(['--env-file', missing, 'img'], {})).to.throw(UsageError, `cannot read env file ${missing}: ENOENT`)
+    expect(() => parseRunArgv(['--env-file', missing, 'img'], {})).to.throw(UsageError, `open ${missing}: no such file or directory`)
   })
 })
 

@@ -1,14 +1,15 @@
 //! Networking pieces that need no privileges: published-port specs as the runtime receives
 //! them, the interfaces that attach a container to bridges, and veth names.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// One published port, as the engine passes it: `PROTO:HOSTIP:HOSTPORT:CONTAINERIP:CONTAINERPORT`
-/// (HOSTIP empty = every address; HOSTPORT 0 = a random free port).
+/// (HOSTIP empty = every IPv4 address, an IPv6 address in brackets: `[::]`; HOSTPORT 0 = a
+/// random free port).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Publish {
     pub proto: String,
-    pub host_ip: Ipv4Addr,
+    pub host_ip: IpAddr,
     pub host_port: u16,
     pub container_ip: Ipv4Addr,
     pub container_port: u16,
@@ -18,15 +19,28 @@ pub struct Publish {
 pub fn parse_publish(text: &str) -> Result<Vec<Publish>, String> {
     let mut out = Vec::new();
     for part in text.split(',').filter(|p| !p.is_empty()) {
-        let f: Vec<&str> = part.split(':').collect();
+        let bad = || format!("invalid publish spec {part:?}");
+        // An IPv6 host address comes in brackets (its colons are not field separators).
+        let (ip_text, f) = match part.split_once(":[") {
+            Some((proto, rest)) => {
+                let (ip, tail) = rest.split_once(']').ok_or_else(bad)?;
+                let tail = tail.strip_prefix(':').ok_or_else(bad)?;
+                let mut f: Vec<&str> = vec![proto, ""];
+                f.extend(tail.split(':'));
+                (ip, f)
+            }
+            None => {
+                let f: Vec<&str> = part.split(':').collect();
+                (f.get(1).copied().unwrap_or(""), f)
+            }
+        };
         if f.len() != 5 {
             return Err(format!("invalid publish spec {part:?}: expected PROTO:HOSTIP:HOSTPORT:CONTAINERIP:CONTAINERPORT"));
         }
-        let bad = || format!("invalid publish spec {part:?}");
         if f[0] != "tcp" && f[0] != "udp" {
             return Err(bad());
         }
-        let host_ip = if f[1].is_empty() { Ipv4Addr::UNSPECIFIED } else { f[1].parse().map_err(|_| bad())? };
+        let host_ip = if ip_text.is_empty() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { ip_text.parse().map_err(|_| bad())? };
         out.push(Publish {
             proto: f[0].to_string(),
             host_ip,
@@ -109,11 +123,24 @@ mod tests {
     fn parses_publish_specs() {
         let p = parse_publish("tcp::8080:10.88.0.5:80,udp:127.0.0.1:0:10.88.0.5:53").unwrap();
         assert_eq!(p.len(), 2);
-        assert_eq!(p[0].host_ip, Ipv4Addr::UNSPECIFIED);
+        assert_eq!(p[0].host_ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         assert_eq!(p[0].host_port, 8080);
         assert_eq!(p[1].proto, "udp");
-        assert_eq!(p[1].host_ip, Ipv4Addr::LOCALHOST);
+        assert_eq!(p[1].host_ip, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(p[1].container_port, 53);
+    }
+
+    #[test]
+    fn parses_ipv6_host_addresses_in_brackets() {
+        let p = parse_publish("tcp:[::]:18931:10.88.0.5:80,udp:[::1]:0:10.88.0.5:53,tcp:[fe80::1:2]:1:10.0.0.1:2").unwrap();
+        assert_eq!(p[0].host_ip, "::".parse::<IpAddr>().unwrap());
+        assert_eq!((p[0].host_port, p[0].container_ip, p[0].container_port), (18931, Ipv4Addr::new(10, 88, 0, 5), 80));
+        assert_eq!(p[1].host_ip, IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
+        assert_eq!(p[1].proto, "udp");
+        assert_eq!(p[2].host_ip, "fe80::1:2".parse::<IpAddr>().unwrap());
+        for bad in ["tcp:[::1:80:10.0.0.1:1", "tcp:[::1]80:10.0.0.1:1", "tcp:[zz]:80:10.0.0.1:1", "tcp:::1:80:10.0.0.1:1", "tcp:[::]:80:10.0.0.1"] {
+            assert!(parse_publish(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

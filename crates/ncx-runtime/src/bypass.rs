@@ -216,6 +216,8 @@ pub fn parse_sockaddr(b: &[u8]) -> BindAddr {
 /// The published TCP port (index into `ports`) a bind asks for, if it is to be bypassed: the
 /// container port of a `tcp` publish, on the wildcard or the container's address (IPv6: `::`
 /// or that address mapped). Loopback and other addresses are the container's own business.
+/// Only IPv4 host listeners are handed over: an IPv6 one (`-p [::]:…`) would give the
+/// container's IPv4 socket another family, so those stay with the forwarder.
 pub fn published(bind: BindAddr, ports: &[Publish]) -> Option<usize> {
     let (v4, port) = match bind {
         BindAddr::V4(a, p) => (a, p),
@@ -226,7 +228,7 @@ pub fn published(bind: BindAddr, ports: &[Publish]) -> Option<usize> {
     if port == 0 {
         return None;
     }
-    ports.iter().position(|p| p.proto == "tcp" && p.container_port == port && (v4.is_unspecified() || v4 == p.container_ip))
+    ports.iter().position(|p| p.proto == "tcp" && p.host_ip.is_ipv4() && p.container_port == port && (v4.is_unspecified() || v4 == p.container_ip))
 }
 
 /// What matters of the container's socket.
@@ -515,7 +517,10 @@ fn reverse_listener_here(pid: u32, port: u16) -> Option<RawFd> {
 
 /// Where the reverse relay connects: the host listener's address (loopback for the wildcard).
 fn upstream_of(p: &Publish) -> libc::sockaddr_in {
-    let ip = if p.host_ip.is_unspecified() { Ipv4Addr::LOCALHOST } else { p.host_ip };
+    let ip = match p.host_ip {
+        std::net::IpAddr::V4(ip) if !ip.is_unspecified() => ip,
+        _ => Ipv4Addr::LOCALHOST,
+    };
     let mut a: libc::sockaddr_in = unsafe { std::mem::zeroed() };
     a.sin_family = libc::AF_INET as libc::sa_family_t;
     a.sin_port = p.host_port.to_be();
@@ -634,7 +639,7 @@ mod tests {
     use super::*;
 
     fn publish(proto: &str, cport: u16, cip: [u8; 4]) -> Publish {
-        Publish { proto: proto.into(), host_ip: Ipv4Addr::UNSPECIFIED, host_port: 8080, container_ip: Ipv4Addr::from(cip), container_port: cport }
+        Publish { proto: proto.into(), host_ip: Ipv4Addr::UNSPECIFIED.into(), host_port: 8080, container_ip: Ipv4Addr::from(cip), container_port: cport }
     }
 
     fn sockaddr_in(ip: [u8; 4], port: u16) -> Vec<u8> {
@@ -738,6 +743,9 @@ mod tests {
         assert_eq!(published(BindAddr::V6(Ipv4Addr::UNSPECIFIED.to_ipv6_mapped(), 80), &ports), Some(1));
         assert_eq!(published(BindAddr::V6(Ipv6Addr::LOCALHOST, 80), &ports), None);
         assert_eq!(published(BindAddr::Other, &ports), None);
+        // An IPv6 host listener stays with the forwarder.
+        let v6 = vec![Publish { host_ip: Ipv6Addr::UNSPECIFIED.into(), ..publish("tcp", 80, [10, 88, 0, 2]) }];
+        assert_eq!(published(BindAddr::V4(Ipv4Addr::UNSPECIFIED, 80), &v6), None);
     }
 
     #[test]

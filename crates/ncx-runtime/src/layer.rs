@@ -254,7 +254,10 @@ pub fn cp(args: &Args) {
             (None, None, Some(fd))
         }
         Some((parent, name)) => {
-            let pfd = dst.open(&parent, libc::O_RDONLY | libc::O_DIRECTORY).unwrap_or_else(|_| cp_fail(format!("destination directory /{parent} does not exist")));
+            // (a file to `DIR/` that is not there: Docker's "no such directory", as placement() words it)
+            let pfd = dst.open(&parent, libc::O_RDONLY | libc::O_DIRECTORY).unwrap_or_else(|_| {
+                cp_fail(if !src_dir && dst.slash { "no such directory".into() } else { format!("destination directory /{parent} does not exist") })
+            });
             let cn = tree::cname(name.as_bytes()).unwrap_or_else(|e| cp_fail(e.to_string()));
             // A directory there (or a symlink to one, resolved in the same root) receives the copy.
             let dir = match tree::lstat_at(pfd.as_raw_fd(), &cn) {

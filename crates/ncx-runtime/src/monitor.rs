@@ -17,6 +17,8 @@
 //! The monitor writes, in the bundle directory: `state.json` (atomically; see
 //! ncx_core::state), and the json-file log. A file named `stopping` in the bundle, created
 //! by the CLI before it signals the container, means "stopped by the user": no restart.
+//! A file named `restart-policy` (`update --restart`), read when the container exits,
+//! replaces `--restart` from then on.
 //!
 //! It also listens on `attach.sock` in the bundle (see attach.rs): attached clients get the
 //! container's output and feed its stdin (the pty master with a terminal, so the monitor
@@ -35,6 +37,9 @@ use ncx_core::sys::{errno, RealSys};
 use ncx_core::userns;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant, SystemTime};
+
+/// The bundle file `update --restart` writes (one policy, as `--restart` takes it).
+const RESTART_POLICY_FILE: &str = "restart-policy";
 
 /// Why the monitor could not do its job: an exit code (Docker's) and a message.
 #[derive(Debug)]
@@ -546,6 +551,10 @@ impl Monitor {
             close(Some(fd));
         }
         let stopped = self.stop_requested || std::path::Path::new(&format!("{}/stopping", self.cfg.bundle)).exists();
+        // `update --restart` while it ran: the policy from then on.
+        if let Some(policy) = std::fs::read_to_string(format!("{}/{RESTART_POLICY_FILE}", self.cfg.bundle)).ok().and_then(|t| RestartPolicy::parse(t.trim())) {
+            self.cfg.policy = policy;
+        }
         if self.cfg.policy.should_restart(code, self.state.restart_count, stopped) {
             if r.started.elapsed() >= Duration::from_millis(BACKOFF_RESET_MS) {
                 self.consecutive = 0;

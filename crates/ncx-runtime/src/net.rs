@@ -721,23 +721,28 @@ pub fn bind_ports(args: &Args) -> Result<Option<Listeners>, String> {
     };
     for mut p in specs {
         let ty = if p.proto == "udp" { libc::SOCK_DGRAM } else { libc::SOCK_STREAM };
-        let fd = unsafe { libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
+        let family = if p.host_ip.is_ipv6() { libc::AF_INET6 } else { libc::AF_INET };
+        let fd = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
         if fd < 0 {
             close_all(&socks);
+            if errno() == libc::EAFNOSUPPORT {
+                return Err(format!("cannot publish [{}]:{}/{}: IPv6 is not enabled on this host", p.host_ip, p.host_port, p.proto));
+            }
             return Err(format!("socket: {}", std::io::Error::last_os_error()));
         }
         let one: libc::c_int = 1;
         unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one as *const _ as *const libc::c_void, 4) };
-        let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-        addr.sin_family = libc::AF_INET as libc::sa_family_t;
-        addr.sin_port = p.host_port.to_be();
-        addr.sin_addr.s_addr = u32::from(p.host_ip).to_be();
-        let rc = unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as u32) };
+        if family == libc::AF_INET6 {
+            // `[::]:PORT` is IPv6 only, as Docker's: `0.0.0.0:PORT` may be another publish.
+            unsafe { libc::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, &one as *const _ as *const libc::c_void, 4) };
+        }
+        let (addr, len) = sockaddr(p.host_ip, p.host_port);
+        let rc = unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len) };
         if rc < 0 {
             let e = errno();
             unsafe { libc::close(fd) };
             close_all(&socks);
-            let what = format!("{}:{}", p.host_ip, p.host_port);
+            let what = std::net::SocketAddr::new(p.host_ip, p.host_port);
             return Err(match e {
                 libc::EADDRINUSE => format!("cannot publish {what}/{}: the address is already in use", p.proto),
                 libc::EACCES | libc::EPERM => format!(
@@ -755,14 +760,40 @@ pub fn bind_ports(args: &Args) -> Result<Option<Listeners>, String> {
             return Err(format!("listen: {}", std::io::Error::last_os_error()));
         }
         if p.host_port == 0 {
-            let mut got: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-            let mut len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+            let mut got: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+            let mut len = std::mem::size_of::<libc::sockaddr_storage>() as u32;
             unsafe { libc::getsockname(fd, &mut got as *mut _ as *mut libc::sockaddr, &mut len) };
-            p.host_port = u16::from_be(got.sin_port);
+            p.host_port = sockaddr_port(&got);
         }
         socks.push((fd, p));
     }
     Ok(Some(Listeners { socks }))
+}
+
+/// A socket address for bind/connect/sendto, and its length.
+pub(crate) fn sockaddr(ip: std::net::IpAddr, port: u16) -> (libc::sockaddr_storage, u32) {
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let a = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in) };
+            a.sin_family = libc::AF_INET as libc::sa_family_t;
+            a.sin_port = port.to_be();
+            a.sin_addr.s_addr = u32::from(v4).to_be();
+            (ss, std::mem::size_of::<libc::sockaddr_in>() as u32)
+        }
+        std::net::IpAddr::V6(v6) => {
+            let a = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in6) };
+            a.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            a.sin6_port = port.to_be();
+            a.sin6_addr.s6_addr = v6.octets();
+            (ss, std::mem::size_of::<libc::sockaddr_in6>() as u32)
+        }
+    }
+}
+
+/// The port of an AF_INET or AF_INET6 address (both keep it at the same place).
+fn sockaddr_port(ss: &libc::sockaddr_storage) -> u16 {
+    u16::from_be(unsafe { (*(ss as *const _ as *const libc::sockaddr_in)).sin_port })
 }
 
 /// Bytes a relay pipe holds (F_SETPIPE_SZ; an unprivileged process may ask for up to
@@ -1011,27 +1042,30 @@ fn forward_threads() -> usize {
 /// One UDP peer of a published UDP port: a connected socket towards the container.
 struct UdpSession {
     listener: RawFd,
-    client: libc::sockaddr_in,
+    /// The peer (IPv4 or IPv6, as the listener is) and its length.
+    client: libc::sockaddr_storage,
+    client_len: u32,
     upstream: RawFd,
     last: Instant,
 }
 
 const UDP_IDLE: Duration = Duration::from_secs(60);
 
-fn same_addr(a: &libc::sockaddr_in, b: &libc::sockaddr_in) -> bool {
-    a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port
+fn same_addr(a: &libc::sockaddr_storage, b: &libc::sockaddr_storage, len: u32) -> bool {
+    let bytes = |s: &libc::sockaddr_storage| unsafe { std::slice::from_raw_parts(s as *const _ as *const u8, len as usize) };
+    bytes(a) == bytes(b)
 }
 
 /// Relay datagrams that arrived on a published UDP port to the container.
 fn udp_in(lfd: RawFd, p: &Publish, sessions: &mut Vec<UdpSession>, buf: &mut [u8], target: &mut Target) {
     loop {
-        let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        let mut from: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as u32;
         let n = unsafe { libc::recvfrom(lfd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0, &mut from as *mut _ as *mut libc::sockaddr, &mut len) };
         if n < 0 {
             return;
         }
-        let idx = match sessions.iter().position(|s| s.listener == lfd && same_addr(&s.client, &from)) {
+        let idx = match sessions.iter().position(|s| s.listener == lfd && s.client_len == len && same_addr(&s.client, &from, len)) {
             Some(i) => i,
             None => {
                 if !target.enter() {
@@ -1049,7 +1083,7 @@ fn udp_in(lfd: RawFd, p: &Publish, sessions: &mut Vec<UdpSession>, buf: &mut [u8
                     unsafe { libc::close(up) };
                     continue;
                 }
-                sessions.push(UdpSession { listener: lfd, client: from, upstream: up, last: Instant::now() });
+                sessions.push(UdpSession { listener: lfd, client: from, client_len: len, upstream: up, last: Instant::now() });
                 sessions.len() - 1
             }
         };
@@ -1068,7 +1102,7 @@ fn udp_out(s: &mut UdpSession, buf: &mut [u8]) {
         }
         s.last = Instant::now();
         unsafe {
-            libc::sendto(s.listener, buf.as_ptr() as *const libc::c_void, n as usize, 0, &s.client as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as u32)
+            libc::sendto(s.listener, buf.as_ptr() as *const libc::c_void, n as usize, 0, &s.client as *const _ as *const libc::sockaddr, s.client_len)
         };
     }
 }

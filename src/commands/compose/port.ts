@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {ComposeCommand} from '../../cli/compose.js'
 import {NcxError} from '../../engine/errors.js'
-import {readContainerNetwork} from '../../engine/network/networks.js'
+import {hostAddress, readContainerNetwork} from '../../engine/network/networks.js'
 import {numberOf, projectContainers} from '../../engine/compose/containers.js'
 
 export default class Port extends ComposeCommand<typeof Port> {
@@ -21,6 +21,6 @@ export default class Port extends ComposeCommand<typeof Port> {
     const port = Number(this.args.port)
     const bound = readContainerNetwork(engine, r.id)?.ports?.find((p) => p.containerPort === port && p.proto === this.flags.protocol)
     if (!bound) throw new NcxError(`no port ${port}/${this.flags.protocol} for container ${r.name}`, {exitCode: 1})
-    this.log(`${bound.hostIp}:${bound.hostPort}`)
+    this.log(hostAddress(bound))
   }
 }

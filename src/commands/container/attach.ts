@@ -5,7 +5,6 @@ import {FlagSpec, splitArgv} from '../../cli/argv.js'
 import {GLOBAL_FLAGS} from '../../cli/run-flags.js'
 import {DEFAULT_DETACH_KEYS, attachContainer, parseDetachKeys} from '../../engine/container/attach.js'
 import {Engine} from '../../engine/engine.js'
-import {UsageError} from '../../engine/errors.js'
 import {oclifFlags} from '../run.js'
 
 const ATTACH_FLAGS: FlagSpec[] = [
@@ -28,7 +27,7 @@ export default class Attach extends BaseCommand<typeof Attach> {
 
   async run(): Promise<void> {
     const {flags, positionals} = splitArgv(this.argv, ATTACH_FLAGS, Number.POSITIVE_INFINITY)
-    if (positionals.length !== 1) throw new UsageError('"ncx attach" requires exactly 1 argument', 'usage: ncx attach [OPTIONS] CONTAINER')
+    this.checkArgs(positionals.length)
     const engine = new Engine({dataRoot: flags.root as string | undefined, onWarning: (m) => this.warnLine(m)})
     const record = engine.containers.resolve(positionals[0])
     const detachKeys = parseDetachKeys((flags['detach-keys'] as string | undefined) ?? DEFAULT_DETACH_KEYS)

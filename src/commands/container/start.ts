@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
 import {eachContainer} from '../../cli/containers.js'
-import {UsageError} from '../../engine/errors.js'
+import {NcxError, UsageError} from '../../engine/errors.js'
 import {DEFAULT_DETACH_KEYS, parseDetachKeys, startAttached} from '../../engine/container/attach.js'
 import {startContainer} from '../../engine/container/lifecycle.js'
 
@@ -28,10 +28,17 @@ export default class Start extends BaseCommand<typeof Start> {
       if (!outcome.detached && outcome.exitCode) this.exit(outcome.exitCode)
       return
     }
-    const code = await eachContainer(engine, this.positionals, (record, name) => {
-      startContainer(engine, record)
-      this.log(name)
-    })
-    if (code !== 0) this.exit(code)
+    const failed: string[] = []
+    await eachContainer(
+      engine,
+      this.positionals,
+      (record, name) => {
+        startContainer(engine, record)
+        this.log(name)
+      },
+      {failed},
+    )
+    // docker/cli start.go closes with the list of what did not start.
+    if (failed.length > 0) throw new NcxError(`failed to start containers: ${failed.join(', ')}`, {exitCode: 1})
   }
 }

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {goTimeString, humanDuration, humanSize, renderList} from '../../cli/output.js'
 import {filterImages, parseImageFilters} from '../../engine/image/filter.js'
+import {repoDigest} from '../../engine/image/inspect.js'
 import {familiarRepository, parseReference} from '../../engine/image/reference.js'
 import {ImageConfig, ImageRecord} from '../../engine/image/types.js'
 
@@ -24,7 +25,7 @@ function rows(images: ImageRecord[], noTrunc: boolean, now: number): ImageRow[] 
     const created = image.created ? Date.parse(image.created) : NaN
     const base = {
       ID: noTrunc ? image.id : image.id.slice(7, 19),
-      Digest: image.manifestDigest,
+      Digest: image.repoDigests === undefined ? image.manifestDigest : (image.repoDigests[0]?.split('@')[1] ?? '<none>'),
       CreatedSince: Number.isNaN(created) ? 'N/A' : `${humanDuration(now - created)} ago`,
       CreatedAt: Number.isNaN(created) ? '' : goTimeString(new Date(created)),
       Size: humanSize(image.size),
@@ -33,7 +34,7 @@ function rows(images: ImageRecord[], noTrunc: boolean, now: number): ImageRow[] 
     if (image.names.length === 0) out.push({...base, Repository: '<none>', Tag: '<none>'})
     for (const name of image.names) {
       const ref = parseReference(name)
-      out.push({...base, Repository: familiarRepository(ref), Tag: ref.tag ?? '<none>'})
+      out.push({...base, Repository: familiarRepository(ref), Tag: ref.tag ?? '<none>', Digest: repoDigest(image, ref) ?? '<none>'})
     }
   }
   return out

@@ -99,8 +99,9 @@ export async function pauseContainer(engine: Engine, record: ContainerRecord): P
 
 /** `unpause`: thaw it. */
 export async function unpauseContainer(engine: Engine, record: ContainerRecord): Promise<void> {
-  const dir = requireCgroup(engine, record, 'unpause')
+  // Docker asks only whether it is paused (a stopped container, or one without a cgroup of its own, is not).
   if (!isPaused(engine, record)) throw new NcxError(`Container ${record.id} is not paused`, {exitCode: 1})
+  const dir = requireCgroup(engine, record, 'unpause')
   writeFileSync(join(dir, 'cgroup.freeze'), '0')
   await waitFrozen(dir, false)
 }

@@ -51,10 +51,10 @@ export interface OciResources {
 
 const UNITS: Record<string, number> = {'': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5}
 
-/** Docker's RAMInBytes: `512m`, `1g`, `1.5GB`, `1024` (bytes). */
+/** Docker's RAMInBytes: `512m`, `1g`, `1.5GB`, `1024` (bytes); `flag` as Docker names it (`-m, --memory`), and its message. */
 export function parseBytes(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(text.trim())
-  if (!m) throw new UsageError(`invalid argument ${JSON.stringify(text)} for "${flag}" flag: invalid size: ${JSON.stringify(text)}`, 'use a number with an optional unit: b, k, m, g (e.g. 512m)')
+  if (!m) throw new UsageError(`invalid argument ${JSON.stringify(text)} for "${flag}" flag: invalid size: '${text}'`, 'use a number with an optional unit: b, k, m, g (e.g. 512m)')
   return Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()])
 }
 

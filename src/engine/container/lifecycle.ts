@@ -9,7 +9,7 @@ import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
-import {NcxError} from '../errors.js'
+import {NcxError, UsageError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeAsync, runtimeStart, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
@@ -21,7 +21,7 @@ import {signalNumber} from './signals.js'
 import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
 import {removeFile} from '../store/files.js'
-import {ContainerState, STOP_MARKER, containerState, readMonitorState} from './state.js'
+import {ContainerState, RESTART_POLICY_FILE, STOP_MARKER, containerState, readMonitorState} from './state.js'
 import {ContainerRecord} from './store.js'
 
 const NS_PER_MS = 1_000_000
@@ -59,6 +59,26 @@ export function logRuntimeArgs(engine: Engine, record: ContainerRecord): string[
 
 function isUp(s: ContainerState): boolean {
   return s.status === 'running' || s.status === 'restarting'
+}
+
+/** A `--restart` value, as Docker takes it: no, always, unless-stopped, on-failure[:max-retries]. */
+export function checkRestartPolicy(text: string): string {
+  if (!/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(text)) throw new UsageError(`invalid restart policy ${JSON.stringify(text)}`, 'use no, on-failure[:max-retries], always or unless-stopped')
+  return text
+}
+
+/**
+ * `update --restart`: the container's policy from now on. Its next starts take it from the
+ * record; a monitor already running reads the bundle's RESTART_POLICY_FILE when the
+ * container exits (as moby's UpdateMonitor changes the running container's policy).
+ */
+export function updateRestartPolicy(engine: Engine, record: ContainerRecord, policy: string): void {
+  checkRestartPolicy(policy)
+  if (record.options.rm && policy !== 'no') throw new NcxError('Restart policy cannot be updated because AutoRemove is enabled for the container', {exitCode: 1})
+  writeFileSync(join(engine.containers.dir(record.id), RESTART_POLICY_FILE), policy + '\n')
+  engine.containers.update(record.id, (r) => {
+    r.options.restart = policy
+  })
 }
 
 /** Arguments for `ncx-runtime monitor` from the container's options. */

@@ -22,5 +22,5 @@ export function signalNumber(text: string): number {
       if (n >= 34 && n <= 64) return n
     }
   }
-  throw new UsageError(`invalid signal: ${text}`)
+  throw new UsageError(`Invalid signal: ${text}`)
 }

@@ -62,6 +62,8 @@ export interface ContainerState {
 export const STATE_FILE = 'state.json'
 /** Created by the engine before it signals a container: "stopped by the user", no restart. */
 export const STOP_MARKER = 'stopping'
+/** Written by `update --restart`: the policy the monitor of a running container follows from then on. */
+export const RESTART_POLICY_FILE = 'restart-policy'
 
 /** Start time of a live `pid` in clock ticks after boot (/proc/PID/stat field 22); zombies are dead. */
 export function processStart(pid: number): number | undefined {

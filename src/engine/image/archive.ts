@@ -90,7 +90,7 @@ function platformMatches(d: Descriptor): boolean {
 }
 
 /** Unpack the layers of `manifest` and record the image; returns the record. */
-export function commitImage(stores: ImageStores, manifestDigest: string, manifest: Manifest, config: ImageConfig, names: string[]): ImageRecord {
+export function commitImage(stores: ImageStores, manifestDigest: string, manifest: Manifest, config: ImageConfig, names: string[], repoDigests: string[] = []): ImageRecord {
   const diffIds = config.rootfs?.diff_ids ?? []
   if (diffIds.length !== manifest.layers.length) {
     throw new NcxError(`image ${manifestDigest}: its config lists ${diffIds.length} layers but its manifest has ${manifest.layers.length}`)
@@ -108,7 +108,7 @@ export function commitImage(stores: ImageStores, manifestDigest: string, manifes
     const report = stores.snapshots.ensure(layer.diffId, stores.content.path(layer.digest))
     size += report?.size ?? stores.snapshots.size(layer.diffId) ?? layer.size
   }
-  return stores.images.add({id: manifest.config.digest, manifestDigest, layers, created: config.created, size}, names)
+  return stores.images.add({id: manifest.config.digest, manifestDigest, layers, created: config.created, size, repoDigests}, names)
 }
 
 /**

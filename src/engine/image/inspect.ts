@@ -4,7 +4,7 @@
  */
 import {NcxError} from '../errors.js'
 import {ImageStores} from './archive.js'
-import {familiarName, familiarRepository, parseReference} from './reference.js'
+import {ImageReference, familiarName, familiarRepository, parseReference, repositoryName} from './reference.js'
 import {ImageConfig, ImageRecord} from './types.js'
 
 /** The image config as stored, with the Docker fields ncx's own type leaves out. */
@@ -45,11 +45,20 @@ const CONFIG_FIELDS = ['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volu
 const isEmpty = (v: unknown) =>
   v === undefined || v === null || v === '' || v === false || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && Object.keys(v as object).length === 0)
 
+/** The digest `ref`'s repository knows the image by (pull), if any; records older than repoDigests: the manifest digest. */
+export function repoDigest(image: ImageRecord, ref: ImageReference): string | undefined {
+  if (ref.digest) return ref.digest
+  if (image.repoDigests === undefined) return image.manifestDigest
+  return image.repoDigests.map(parseReference).find((r) => repositoryName(r) === repositoryName(ref))?.digest
+}
+
 /** Docker's inspect document for `image` with config `config` (pure). */
 export function describeImage(image: ImageRecord, config: StoredConfig): ImageInspect {
   const refs = image.names.map(parseReference)
   const repoTags = refs.filter((r) => r.tag && !r.digest).map(familiarName)
-  const repoDigests = [...new Set(refs.map((r) => `${familiarRepository(r)}@${r.digest ?? image.manifestDigest}`))]
+  // Records older than repoDigests: the manifest digest under each name, as before.
+  const known = image.repoDigests?.map(parseReference) ?? refs.map((r) => ({...r, digest: r.digest ?? image.manifestDigest}))
+  const repoDigests = [...new Set([...known, ...refs.filter((r) => r.digest)].map((r) => `${familiarRepository(r)}@${r.digest}`))]
   const cfg: InspectConfig = {}
   for (const key of CONFIG_FIELDS) {
     const value = (config.config as Record<string, unknown> | undefined)?.[key]

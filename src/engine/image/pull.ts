@@ -220,7 +220,7 @@ export async function pullImage(engine: Engine, name: string, options: PullOptio
       emit({type: 'layer', id, status: 'Pull complete'})
     })
     const names = ref.tag ? [formatReference({...ref, digest: undefined})] : [formatReference(ref)]
-    const image = commitImage(engine, digest, manifest, config, names)
+    const image = commitImage(engine, digest, manifest, config, names, [formatReference({...ref, tag: undefined, digest})])
     engine.images.recordEvent('pull', familiarName(ref), familiarRepository(ref))
     return {image, reference: formatReference(ref), digest, downloaded}
   })

@@ -23,8 +23,8 @@ const DOMAIN = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:
  * with a `.` or `:` or equal to `localhost` is a registry; Docker Hub names get `library/`.
  */
 export function parseReference(input: string): ImageReference {
-  const bad = (why: string) =>
-    new UsageError(`invalid reference format: ${JSON.stringify(input)}: ${why}`, 'use NAME[:TAG][@DIGEST], e.g. busybox:latest or localhost:5000/team/app:1')
+  const hint = 'use NAME[:TAG][@DIGEST], e.g. busybox:latest or localhost:5000/team/app:1'
+  const bad = (why: string) => new UsageError(`invalid reference format: ${JSON.stringify(input)}: ${why}`, hint)
   if (input.length === 0) throw bad('empty name')
   let rest = input
   let digest: string | undefined
@@ -61,7 +61,9 @@ export function parseReference(input: string): ImageReference {
   if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = `library/${path}`
   for (const component of path.split('/')) {
     if (!PATH_COMPONENT.test(component)) {
-      throw bad(component.toLowerCase() === component ? `invalid name component ${JSON.stringify(component)}` : 'repository name must be lowercase')
+      if (component.toLowerCase() === component) throw bad(`invalid name component ${JSON.stringify(component)}`)
+      // distribution/reference's own wording (it names the path, not the input)
+      throw new UsageError(`invalid reference format: repository name (${path}) must be lowercase`, hint)
     }
   }
   if (!tag && !digest) tag = 'latest'

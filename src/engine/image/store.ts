@@ -98,6 +98,7 @@ export class ImageStore {
         record.names = [...new Set([...record.names, ...full])]
         record.manifestDigest = image.manifestDigest
         record.layers = image.layers
+        if (image.repoDigests) record.repoDigests = [...new Set([...(record.repoDigests ?? []), ...image.repoDigests])]
       } else {
         record = {...image, names: full, addedAt: new Date().toISOString()}
         images.push(record)

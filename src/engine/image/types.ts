@@ -84,4 +84,10 @@ export interface ImageRecord {
   /** Uncompressed size of all layers. */
   size: number
   addedAt: string
+  /**
+   * The registry digests it is known by (`docker.io/library/busybox@sha256:…`): set by pull;
+   * empty for a loaded image (Docker's `<none>`). Absent in records written before it existed,
+   * which show the manifest digest.
+   */
+  repoDigests?: string[]
 }

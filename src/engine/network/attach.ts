@@ -17,7 +17,7 @@ import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {readJson, withLock} from '../store/files.js'
 import {inNetnsPath} from './netns.js'
-import {DEFAULT_NETWORK, MTU, NetworkRecord, NetworksFile, PortSpec, ensureBridge, firstFree, inSubnet, ipToInt, loadNetworks, mutateNetworks, networksLockPath, parseCidr, resolveNetwork} from './networks.js'
+import {DEFAULT_NETWORK, MTU, NetworkRecord, NetworksFile, PortSpec, ensureBridge, firstFree, hostAddress, inSubnet, ipToInt, loadNetworks, mutateNetworks, networksLockPath, parseCidr, resolveNetwork} from './networks.js'
 
 /** The address slirp4netns gives tap0 in a namespace of its own (`--network slirp4netns`). */
 export const SLIRP_GUEST = '10.0.2.100'
@@ -209,6 +209,12 @@ export function runningPeer(engine: Engine, nameOrId: string): {id: string; pid:
   return {id: rec.id, pid: st.pid, dir: engine.containers.dir(rec.id)}
 }
 
+/** Whether two host addresses of one port clash: the same, or a wildcard of the same family (`[::]` is IPv6 only). */
+export function sameHostAddress(a: string, b: string): boolean {
+  if (a.includes(':') !== b.includes(':')) return false
+  return a === b || a === '0.0.0.0' || b === '0.0.0.0' || a === '::' || b === '::'
+}
+
 /** A running ncx container already publishing `p`'s host port (Docker: "port is already allocated"). */
 function portOwner(engine: Engine, self: string, p: PortSpec): {name: string; id: string} | undefined {
   if (p.hostPort === 0) return undefined
@@ -216,7 +222,7 @@ function portOwner(engine: Engine, self: string, p: PortSpec): {name: string; id
     if (rec.id === self) continue
     const other = readContainerNetwork(engine, rec.id)
     const clash = (other?.ports ?? []).some(
-      (q) => q.proto === p.proto && q.hostPort === p.hostPort && (q.hostIp === p.hostIp || q.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0'),
+      (q) => q.proto === p.proto && q.hostPort === p.hostPort && sameHostAddress(q.hostIp, p.hostIp),
     )
     if (clash && containerState(engine.containers, rec).status === 'running') return {name: rec.name, id: rec.id}
   }
@@ -248,7 +254,7 @@ export function networkRuntimeArgs(engine: Engine, id: string): string[] {
   if (!att) return []
   for (const p of att.publish) {
     const owner = portOwner(engine, id, p)
-    if (owner) throw new NcxError(`cannot publish ${p.hostIp}:${p.hostPort}/${p.proto}: the port is already allocated by container ${owner.name} (${owner.id.slice(0, 12)})`)
+    if (owner) throw new NcxError(`cannot publish ${hostAddress(p)}/${p.proto}: the port is already allocated by container ${owner.name} (${owner.id.slice(0, 12)})`)
   }
   const args: string[] = []
   let target: string | undefined
@@ -262,7 +268,7 @@ export function networkRuntimeArgs(engine: Engine, id: string): string[] {
     target = att.endpoints[0].ip
   }
   if (target && att.publish.length > 0) {
-    args.push('--publish', att.publish.map((p) => `${p.proto}:${p.hostIp === '0.0.0.0' ? '' : p.hostIp}:${p.hostPort}:${target}:${p.containerPort}`).join(','))
+    args.push('--publish', att.publish.map((p) => `${p.proto}:${p.hostIp === '0.0.0.0' ? '' : p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}:${target}:${p.containerPort}`).join(','))
     if (att.publish.some((p) => p.proto === 'tcp') && (rec?.options.portBypass ?? portBypass(engine.paths.settings?.config ?? {}).value)) args.push('--port-bypass', '1')
   }
   const named = att.endpoints.filter((e) => e.network !== DEFAULT_NETWORK)

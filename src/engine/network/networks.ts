@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {Engine} from '../engine.js'
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
 import {recordObjectEvent} from '../events.js'
+import {isIpAddress} from '../spec/values.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {Netns, currentNetns, ensureNetns, inNetns} from './netns.js'
 
@@ -534,40 +535,48 @@ export function parsePublishRange(spec: string): PortSpec[] {
   return out
 }
 
-/** Docker's `-p` syntax: `[ip:][hostPort:]containerPort[/proto]`. */
+/**
+ * Docker's `-p` syntax: `[ip:][hostPort:]containerPort[/proto]`, the IP an IPv4 address or an
+ * IPv6 one, in brackets or not (`[::1]:8080:80`, `::1:8080:80`: nat.ParsePortSpec takes
+ * everything before the last two colons as the address). Messages are Docker's.
+ */
 export function parsePublish(spec: string): PortSpec {
-  const bad = (why: string) => new UsageError(`invalid publish spec ${JSON.stringify(spec)}: ${why}`, 'use -p [ip:][hostPort:]containerPort[/tcp|udp]')
+  const bad = (what: string) => new UsageError(what, 'use -p [ip:][hostPort:]containerPort[/tcp|udp]')
   let rest = spec
   let proto: 'tcp' | 'udp' = 'tcp'
   const slash = rest.lastIndexOf('/')
   if (slash >= 0) {
     const p = rest.slice(slash + 1)
-    if (p !== 'tcp' && p !== 'udp') throw bad(`unknown protocol ${JSON.stringify(p)}`)
+    if (p !== 'tcp' && p !== 'udp') throw bad(`invalid proto: ${p}`)
     proto = p
     rest = rest.slice(0, slash)
   }
   const parts = rest.split(':')
-  if (parts.length > 3) throw bad('too many colons (IPv6 host addresses are not supported)')
   const containerPart = parts.pop()!
   const hostPart = parts.length > 0 ? parts.pop()! : ''
-  const ipPart = parts.length > 0 ? parts.pop()! : ''
+  let ipPart = parts.join(':')
+  if (ipPart.startsWith('[') && ipPart.endsWith(']')) ipPart = ipPart.slice(1, -1)
   const port = (s: string, what: string, allowZero: boolean) => {
-    if (!/^\d+$/.test(s)) throw bad(`${what} ${JSON.stringify(s)} is not a number`)
-    const n = Number(s)
-    if (n > 65535 || (!allowZero && n === 0)) throw bad(`${what} ${n} is out of range`)
+    const n = /^\d+$/.test(s) ? Number(s) : NaN
+    if (!(n <= 65535) || (!allowZero && n === 0)) throw bad(`invalid ${what}: ${s}`)
     return n
   }
-  const containerPort = port(containerPart, 'container port', false)
-  const hostPort = hostPart === '' ? 0 : port(hostPart, 'host port', true)
   let hostIp = '0.0.0.0'
   if (ipPart !== '') {
-    ipToInt(ipPart)
+    if (!isIpAddress(ipPart)) throw bad(`invalid IP address: ${ipPart}`)
     hostIp = ipPart
   }
+  const hostPort = hostPart === '' ? 0 : port(hostPart, 'hostPort', true)
+  const containerPort = port(containerPart, 'containerPort', false)
   return {proto, hostIp, hostPort, containerPort}
+}
+
+/** `0.0.0.0:8080`, `[::]:8080`: a host address and port as Docker prints them. */
+export function hostAddress(p: {hostIp: string; hostPort: number}): string {
+  return p.hostIp.includes(':') ? `[${p.hostIp}]:${p.hostPort}` : `${p.hostIp}:${p.hostPort}`
 }
 
 /** `0.0.0.0:8080->80/tcp, …` (ps's PORTS column). */
 export function formatPorts(ports: PortSpec[]): string {
-  return ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`).join(', ')
+  return ports.map((p) => `${hostAddress(p)}->${p.containerPort}/${p.proto}`).join(', ')
 }

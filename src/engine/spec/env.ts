@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 
-import {UsageError} from '../errors.js'
+import {UsageError, goPathError} from '../errors.js'
 import {InvalidValue, checkEnvEntry, invalidUtf8At, lineAt} from './values.js'
 
 /**
@@ -30,7 +30,7 @@ export function parseEnvFile(path: string, hostEnv: NodeJS.ProcessEnv): string[]
   try {
     bytes = readFileSync(path)
   } catch (error) {
-    throw new UsageError(`cannot read env file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    throw new UsageError(goPathError((error as NodeJS.ErrnoException).code === 'EISDIR' ? 'read' : 'open', path, error), 'give an existing file to --env-file')
   }
   const bad = invalidUtf8At(bytes)
   if (bad !== undefined) throw new UsageError(`${path}:${lineAt(bytes, bad)}: invalid env file: invalid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad})`)

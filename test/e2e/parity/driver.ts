@@ -52,7 +52,8 @@ export class NcxCli implements Cli {
   sh(script: string, options: {input?: string; timeout?: number} = {}): Outcome {
     const env = {...this.box.env(), W: this.scratch, IMG: images(), NCX_NODE: process.execPath, NCX_BIN: join(installation(), 'bin', 'run.cjs')}
     const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`)
-    const prelude = 'ncx() { "$NCX_NODE" "$NCX_BIN" "$@"; }\ncd "$W"\n'
+    // (`--`: as the #! line of bin/run.cjs runs it)
+    const prelude = 'ncx() { "$NCX_NODE" -- "$NCX_BIN" "$@"; }\ncd "$W"\n'
     const argv = asRoot ? ['runuser', '-u', user.name, '--', 'env', '-i', ...vars, 'bash', '-c', prelude + script] : ['env', '-i', ...vars, 'bash', '-c', prelude + script]
     return outcome(spawnSync(argv[0], argv.slice(1), {input: options.input ?? '', encoding: 'utf8', timeout: options.timeout ?? 60_000}))
   }
