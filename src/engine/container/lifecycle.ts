@@ -14,6 +14,7 @@ import {joinArgs} from '../rootless/session.js'
 import {runtimeAsync, runtimeStart, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
+import {containerRuntime, externalRuntimeArgs} from '../runtimes.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {announceStarted} from '../network/attach.js'
 import {namespaceRuntimeArgs} from '../spec/namespaces.js'
@@ -85,7 +86,7 @@ export function updateRestartPolicy(engine: Engine, record: ContainerRecord, pol
 export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
   const o = record.options
   const dir = engine.containers.dir(record.id)
-  const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record), ...networkRuntimeArgs(engine, record.id), ...namespaceRuntimeArgs(engine, record)]
+  const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record), ...networkRuntimeArgs(engine, record.id), ...namespaceRuntimeArgs(engine, record), ...externalRuntimeArgs(engine.paths.run, containerRuntime(record.options))]
   args.push(...logRuntimeArgs(engine, record))
   if (o.restart && o.restart !== 'no') args.push('--restart', o.restart)
   const hc = record.config?.healthcheck
