@@ -211,7 +211,8 @@ impl External {
         let _ = std::fs::remove_file(self.log_file());
         // A restart (or a monitor killed before it could delete): the old state goes first.
         self.delete();
-        let console = if l.terminal { Some(ConsoleSocket::listen(&format!("{}/console.sock", self.bundle))?) } else { None };
+        // Beside the runtime's root, not in the bundle: a socket path must fit in 108 bytes.
+        let console = if l.terminal { Some(ConsoleSocket::listen(&format!("{}.console-{}.sock", self.root, &self.id[..self.id.len().min(12)]))?) } else { None };
         let mut words = vec!["create", "--bundle", &self.bundle, "--pid-file", &pid_file];
         let console_path = console.as_ref().map(|c| c.path.clone()).unwrap_or_default();
         if console.is_some() {
