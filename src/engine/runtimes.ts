@@ -19,6 +19,14 @@ export const BUILTIN_RUNTIME = 'ncx-runtime'
 /** The external runtimes `ncx info` looks for (any other works by path or name on PATH). */
 export const KNOWN_RUNTIMES = ['runc', 'crun', 'youki', 'runsc', 'kata-runtime'] as const
 
+/** Runtimes whose containers are host processes in namespaces (ncx's exec and probes can join them). */
+const NAMESPACE_RUNTIMES = ['ncx-runtime', 'runc', 'crun', 'youki']
+
+/** Whether ncx may enter this runtime's containers by their namespaces (not a sandbox such as runsc or Kata). */
+export function joinsNamespaces(runtime: string): boolean {
+  return NAMESPACE_RUNTIMES.includes(runtime.split('/').pop() ?? runtime)
+}
+
 export interface OciRuntime {
   /** What the user chose (a name, or the path as given). */
   name: string

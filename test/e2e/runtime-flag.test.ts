@@ -110,6 +110,23 @@ describe('e2e: --runtime with external OCI runtimes (runc, crun)', function () {
     }
   })
 
+  it('a sandboxing runtime (runsc, Kata): exec and health probes are refused, not run outside its sandbox', () => {
+    // A stand-in named runsc (runc underneath): what matters is what ncx does for that name.
+    const dir = userDir('ncx-e2e-rtflag-runsc-')
+    writeFileSync(join(dir, 'runsc'), `#!/bin/sh\nexec ${findBinary('runc')} "$@"\n`, {mode: 0o755})
+    const r = box.ncx(['run', '-d', '--runtime', join(dir, 'runsc'), '--health-cmd', 'true', 'busybox', 'sleep', '100'])
+    expect(r.code).to.equal(0)
+    expect(r.stderr).to.contain('health checks are not run for containers of runtime')
+    const id = r.stdout.trim()
+    try {
+      const e = box.ncx(['exec', id, 'true'])
+      expect(e.code, 'exec\'s engine errors exit 1, as docker exec\'s').to.equal(1)
+      expect(e.stderr).to.contain('exec is not supported for containers of runtime')
+    } finally {
+      box.ok(['rm', '-f', id])
+    }
+  })
+
   it('an unknown runtime is Docker\'s error (exit 125); a path works; ncx.toml sets the default; info lists them', () => {
     const r = box.ncx(['run', '--rm', '--runtime', 'no-such-runtime', 'busybox', 'true'])
     expect(r.code).to.equal(125)

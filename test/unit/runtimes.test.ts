@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {parseConfig, defaultRuntime} from '../../src/engine/config.js'
 import {NcxError} from '../../src/engine/errors.js'
-import {containerRuntime, externalRuntimeArgs, findRuntime, resolveRuntime, runtimeVersion} from '../../src/engine/runtimes.js'
+import {containerRuntime, externalRuntimeArgs, findRuntime, joinsNamespaces, resolveRuntime, runtimeVersion} from '../../src/engine/runtimes.js'
 
 describe('OCI runtimes (src/engine/runtimes)', () => {
   let dir: string
@@ -59,6 +59,11 @@ describe('OCI runtimes (src/engine/runtimes)', () => {
     expect(containerRuntime({runtime: 'fakerun'}, env())).to.deep.equal({name: 'fakerun', path: fake})
     expect(containerRuntime({}, env())).to.equal(undefined)
     expect(() => containerRuntime({runtime: 'gone'}, env())).to.throw('unknown or invalid runtime name: gone')
+  })
+
+  it('exec may join the namespaces of runc/crun/youki containers, not a sandbox\'s', () => {
+    for (const r of ['ncx-runtime', 'runc', 'crun', 'youki', '/opt/bin/runc']) expect(joinsNamespaces(r), r).to.equal(true)
+    for (const r of ['runsc', 'kata-runtime', '/opt/bin/runsc', '/opt/x']) expect(joinsNamespaces(r), r).to.equal(false)
   })
 
   it('reads the version from `RUNTIME --version`', () => {

@@ -931,6 +931,9 @@ pub fn monitor(args: &Args) -> i32 {
             }
         }
         let _ = std::fs::remove_file(&m.state_path);
+        if let Some(ext) = &m.cfg.external {
+            ext.delete();
+        }
         if let Some(c) = m.cfg.cgroup.take() {
             c.destroy();
         }
