@@ -45,6 +45,15 @@ describe('e2e: --runtime with external OCI runtimes (runc, crun)', function () {
         expect(readdirSync(ociRoot(runtime))).to.deep.equal([])
       })
 
+      it('a command that cannot start: Docker\'s exit codes 127 and 126', () => {
+        const missing = box.ncx(['run', '--rm', '--runtime', runtime, 'busybox', 'no-such-command'])
+        expect(missing.code, missing.stderr).to.equal(127)
+        expect(missing.stderr).to.match(/no-such-command/)
+        const denied = box.ncx(['run', '--rm', '--runtime', runtime, 'busybox', '/etc/passwd'])
+        expect(denied.code, denied.stderr).to.equal(126)
+        expect(readdirSync(ociRoot(runtime))).to.deep.equal([])
+      })
+
       it('run -d: the container is a child of ncx\'s monitor; logs, exec, stop', async () => {
         const id = box.ok(['run', '-d', '--runtime', runtime, 'busybox', 'sh', '-c', 'trap "echo bye; exit 0" TERM; echo hello; while :; do sleep 0.1; done']).trim()
         const st = stateOf(id)

@@ -70,6 +70,19 @@ pub fn from_args(args: &Args) -> Option<External> {
     Some(External { path, name, root: args.require("oci-root").to_string(), id, bundle: format!("{bundle}/oci") })
 }
 
+/// Docker's exit code for a runtime's failure to start the container's command, from the
+/// runtime's message as Docker's daemon reads it: 127 not found, 126 not executable, else 125.
+pub fn start_failure_code(message: &str) -> i32 {
+    let m = message.to_lowercase();
+    if m.contains("executable file not found") || m.contains("no such file or directory") {
+        127
+    } else if m.contains("permission denied") {
+        126
+    } else {
+        125
+    }
+}
+
 /// The OCI namespace type of a `--ns-join` kind (nsenter's names).
 fn oci_kind(kind: &str) -> &str {
     match kind {
@@ -135,7 +148,9 @@ impl External {
 
     fn failed(&self, what: &str, status: i32) -> Failure {
         let why = self.logged_error().unwrap_or_else(|| format!("exit status {}", crate::run::exit_code(status)));
-        (125, format!("{} {what}: {why}", self.name))
+        // (runc's own messages start with "runc create failed: …")
+        let message = if why.starts_with(&self.name) { why } else { format!("{} {what}: {why}", self.name) };
+        (start_failure_code(&message), message)
     }
 
     /// Run `runtime WORDS…` to completion with stdio on /dev/null; its wait status.
@@ -533,6 +548,14 @@ mod tests {
         assert_eq!(path("pid"), vec!["/proc/8/ns/pid"]);
         assert_eq!(path("mount"), vec!["/proc/8/ns/mnt"]);
         assert_eq!(path("ipc"), vec![""]);
+    }
+
+    #[test]
+    fn a_command_that_cannot_start_gets_dockers_exit_codes() {
+        assert_eq!(start_failure_code("runc create failed: unable to start container process: exec: \"x\": executable file not found in $PATH"), 127);
+        assert_eq!(start_failure_code("crun create: executable file `x` not found in $PATH: No such file or directory"), 127);
+        assert_eq!(start_failure_code("crun create: open executable: Permission denied"), 126);
+        assert_eq!(start_failure_code("runc create failed: cannot allocate tty"), 125);
     }
 
     #[test]
