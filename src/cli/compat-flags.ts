@@ -9,13 +9,13 @@ import {UsageError} from '../engine/errors.js'
 import {parseBytes} from '../engine/cgroup/resources.js'
 import {AttachStream} from '../engine/spec/generate.js'
 import {FlagSpec, ParsedFlags} from './argv.js'
-import {ATTACH_STREAMS, BUILTIN_RUNTIME} from './complete.js'
+import {ATTACH_STREAMS} from './complete.js'
 
 export const COMPAT_FLAGS: FlagSpec[] = [
   {name: 'quiet', char: 'q', kind: 'boolean', description: 'Suppress the pull output'},
   {name: 'attach', char: 'a', kind: 'multiple', description: 'Attach to STDIN, STDOUT or STDERR (repeatable; only these are connected)'},
   {name: 'disable-content-trust', kind: 'boolean', description: 'Skip image verification (accepted; ncx does not verify signatures)'},
-  {name: 'runtime', kind: 'string', description: `Runtime to use for this container (only ${BUILTIN_RUNTIME})`},
+  {name: 'runtime', kind: 'string', description: 'Runtime to use for this container (ncx-runtime, or an OCI runtime by name or path: runc, crun, youki…)'},
   {name: 'volume-driver', kind: 'string', description: 'Optional volume driver for the container (only local)'},
   {name: 'memory-swappiness', kind: 'string', description: 'Tune container memory swappiness (0 to 100) (cgroup v2 has none: warned about and ignored)'},
   {name: 'device-cgroup-rule', kind: 'multiple', description: 'Add a rule to the cgroup allowed devices list (rootless: warned about and ignored)'},
@@ -37,6 +37,8 @@ export const COMPAT_FLAGS: FlagSpec[] = [
 
 export interface CompatFlags {
   quiet: boolean
+  /** `--runtime NAME|PATH` as given (checked by the engine when it makes the container). */
+  runtime?: string
   /** `-a`: the streams to connect, lower case; undefined = Docker's default (all of a foreground run). */
   attach?: AttachStream[]
   /** `--link NAME[:ALIAS]`. */
@@ -77,7 +79,6 @@ export function parseCompatFlags(flags: ParsedFlags, detach: boolean, bridged: b
   const attach = parseAttach(list('attach'))
   if (attach && detach) throw new UsageError('Conflicting options: -a and -d', 'drop -a (a detached container is not attached), or drop -d')
   const runtime = str('runtime')
-  if (runtime !== undefined && runtime !== BUILTIN_RUNTIME) throw new UsageError(`unknown or invalid runtime name: ${runtime}`, `the only runtime is ${BUILTIN_RUNTIME} (ncx info); drop --runtime`)
   const driver = str('volume-driver')
   if (driver !== undefined && driver !== '' && driver !== 'local') throw new UsageError(`error looking up volume plugin ${driver}: plugin "${driver}" not found`, 'ncx has no volume plugins: only the local driver; drop --volume-driver')
   const gpus = str('gpus')
@@ -112,5 +113,5 @@ export function parseCompatFlags(flags: ParsedFlags, detach: boolean, bridged: b
   for (const r of rules) if (!DEVICE_CGROUP_RULE.test(r)) throw new UsageError(`invalid device cgroup format '${r}'`, "use TYPE MAJOR:MINOR ACCESS, e.g. 'c 1:3 rwm'")
   if (rules.length > 0) warnings.push('--device-cgroup-rule ignored: rootless containers have no device cgroup (only devices given with --device are reachable)')
   const links = parseLinks(list('link'), bridged)
-  return {quiet: flags.quiet === true, ...(attach ? {attach} : {}), ...(links ? {links} : {}), warnings}
+  return {quiet: flags.quiet === true, ...(runtime !== undefined ? {runtime} : {}), ...(attach ? {attach} : {}), ...(links ? {links} : {}), warnings}
 }

@@ -280,6 +280,7 @@ export function parseRunArgv(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (detach) options.detach = true
   if (compat.attach) options.attach = compat.attach
   if (compat.links) options.links = compat.links
+  if (compat.runtime !== undefined) options.runtime = compat.runtime
   if (restart !== undefined) options.restart = restart
   if (stopSignal !== undefined) options.stopSignal = stopSignal
   const stopTimeout = intFlag(str('stop-timeout'), '--stop-timeout')

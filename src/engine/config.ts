@@ -6,6 +6,7 @@
  *   run_root = "/run/user/1000/ncx"     # NCX_RUN_ROOT overrides it
  *   default_network = "bridge"          # NCX_DEFAULT_NETWORK overrides it
  *   cgroup_manager = "cgroupfs"         # NCX_CGROUP_MANAGER overrides it
+ *   runtime = "runc"                    # default OCI runtime (name or path); NCX_RUNTIME overrides it, --runtime too
  *   [registries]
  *   mirrors = ["https://mirror.example"]   # NCX_REGISTRY_MIRRORS (comma-separated) overrides it
  *   insecure = ["myhost:5000"]             # NCX_INSECURE_REGISTRIES adds to it
@@ -33,6 +34,8 @@ export interface FileConfig {
   runRoot?: string
   defaultNetwork?: string
   cgroupManager?: CgroupManager
+  /** `runtime`: the default OCI runtime (a name looked up on PATH, or an absolute path). */
+  runtime?: string
   registryMirrors?: string[]
   insecureRegistries?: string[]
   /** `[registries] timeout`: seconds a registry connection may stay silent before the request fails. */
@@ -49,7 +52,7 @@ export interface LoadedConfig {
   config: FileConfig
 }
 
-const TOP_KEYS = ['data_root', 'run_root', 'default_network', 'cgroup_manager', 'registries', 'network']
+const TOP_KEYS = ['data_root', 'run_root', 'default_network', 'cgroup_manager', 'runtime', 'registries', 'network']
 const REGISTRY_KEYS = ['mirrors', 'insecure', 'timeout']
 const NETWORK_KEYS = ['port_bypass']
 
@@ -97,6 +100,8 @@ export function parseConfig(text: string, file: string, home?: string): FileConf
     if (!(CGROUP_MANAGERS as readonly string[]).includes(cg)) throw new UsageError(`${file}: cgroup_manager must be one of ${CGROUP_MANAGERS.join(', ')}, got ${JSON.stringify(cg)}`)
     out.cgroupManager = cg as CgroupManager
   }
+  const runtime = str('runtime')
+  if (runtime) out.runtime = runtime
   /** The `[name]` table of the file, checked to hold only `keys` (undefined when absent). */
   const table = (name: string, keys: readonly string[]): Record<string, unknown> | undefined => {
     const v = doc[name]
@@ -176,6 +181,11 @@ export function cgroupManager(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
     return v as CgroupManager
   })
   return s
+}
+
+/** NCX_RUNTIME > runtime > ncx-runtime: the OCI runtime of containers made without --runtime. */
+export function defaultRuntime(config: FileConfig, env: NodeJS.ProcessEnv = process.env): EffectiveSetting<string> {
+  return effective<string>(env, 'NCX_RUNTIME', config.runtime, 'ncx-runtime')
 }
 
 /** NCX_PORT_BYPASS (1/true/0/false) > `[network] port_bypass` > off: whether published TCP ports bypass the relay. */

@@ -8,7 +8,8 @@ import {Engine} from './engine.js'
 import {IdRange} from './rootless/session.js'
 import {NetworkInfo, networkInfo} from './network/netns.js'
 import {loadNative} from '../native/index.js'
-import {cgroupManager, portBypass} from './config.js'
+import {cgroupManager, defaultRuntime, portBypass} from './config.js'
+import {listRuntimes, RuntimeInfo} from './runtimes.js'
 import {registrySettings} from './registry/config.js'
 import {stateOf} from './container/lifecycle.js'
 import {isPaused} from './cgroup/control.js'
@@ -27,6 +28,10 @@ export interface SystemInfo {
   DriverReason?: string
   BackingFilesystem: string
   Runtime: {name: string; path: string; version: string}
+  /** Docker's `Runtimes`: ncx's own and the external OCI runtimes found, by name (with versions). */
+  Runtimes: Record<string, RuntimeInfo>
+  /** The runtime of containers made without --runtime (NCX_RUNTIME, ncx.toml's runtime, ncx-runtime). */
+  DefaultRuntime: string
   Cgroup: CgroupInfo
   UserNamespace?: {holderPid?: number; uidMap: IdRange[]; gidMap: IdRange[]; singleId: boolean}
   Network: NetworkInfo
@@ -51,7 +56,7 @@ export interface SystemInfo {
 export interface ConfigInfo {
   File: string
   Loaded: boolean
-  Sources: Record<'DataRoot' | 'RunRoot' | 'DefaultNetwork' | 'CgroupManager' | 'RegistryMirrors' | 'InsecureRegistries' | 'PortBypass', string>
+  Sources: Record<'DataRoot' | 'RunRoot' | 'DefaultNetwork' | 'CgroupManager' | 'DefaultRuntime' | 'RegistryMirrors' | 'InsecureRegistries' | 'PortBypass', string>
   DefaultNetwork?: string
   CgroupManager: string
   RegistryMirrors: string[]
@@ -76,6 +81,7 @@ function configInfo(engine: Engine, env: NodeJS.ProcessEnv = process.env): Confi
       RunRoot: s?.run === 'env' ? 'env NCX_RUN_ROOT' : (s?.run ?? 'default'),
       DefaultNetwork: src('NCX_DEFAULT_NETWORK', file.defaultNetwork),
       CgroupManager: cg.source === 'env' ? 'env NCX_CGROUP_MANAGER' : cg.source,
+      DefaultRuntime: src('NCX_RUNTIME', file.runtime),
       RegistryMirrors: env.NCX_REGISTRY_MIRRORS !== undefined ? 'env NCX_REGISTRY_MIRRORS' : file.registryMirrors ? 'config file' : 'default (registries.json)',
       InsecureRegistries: env.NCX_INSECURE_REGISTRIES ? 'env NCX_INSECURE_REGISTRIES (added)' : file.insecureRegistries ? 'config file' : 'default (registries.json)',
       PortBypass: bypass.source === 'env' ? 'env NCX_PORT_BYPASS' : bypass.source,
@@ -135,6 +141,8 @@ export function systemInfo(engine: Engine, version: string): SystemInfo {
     DriverReason: engine.storageDriver().reason,
     BackingFilesystem: backing,
     Runtime: {name: 'ncx-runtime', path: binary, version: runtimeVersion},
+    Runtimes: listRuntimes(process.env, runtimeVersion),
+    DefaultRuntime: defaultRuntime(engine.paths.settings?.config ?? {}).value,
     Cgroup: cgroup,
     ...(session.rootless ? {UserNamespace: {holderPid: session.holderPid, uidMap: session.uidMap, gidMap: session.gidMap, singleId: session.singleId}} : {}),
     Network: networkInfo(engine),

@@ -244,7 +244,7 @@ describe('e2e: run -q, -a, and the Docker flags ncx warns about or refuses', fun
     expect(warned.stdout).to.equal('ran\n')
     expect(warned.stderr.split('\n').filter((l) => l.startsWith('WARNING:'))).to.have.length(2)
     expect(warned.stderr).to.contain('Memory swappiness discarded').and.contain('--device-cgroup-rule ignored')
-    for (const [flags, message] of [[['--gpus', 'all'], 'could not select device driver'], [['--runtime', 'runc'], 'unknown or invalid runtime name: runc'], [['--ip6', 'fd00::2'], 'IPv4 only']] as const) {
+    for (const [flags, message] of [[['--gpus', 'all'], 'could not select device driver'], [['--runtime', 'no-such-runtime'], 'unknown or invalid runtime name: no-such-runtime'], [['--ip6', 'fd00::2'], 'IPv4 only']] as const) {
       const r = box.ncx(['run', '--rm', ...flags, 'busybox', 'true'])
       expect(r.code, flags.join(' ')).to.equal(125)
       expect(r.stderr, flags.join(' ')).to.contain(message)

@@ -35,7 +35,6 @@ describe('run/create -q, -a and the flags ncx accepts as no-ops or refuses (src/
 
   it('refuses what cannot apply here, each with the reason (exit 125)', () => {
     const cases: Array<[string[], string]> = [
-      [['--runtime', 'runc'], 'unknown or invalid runtime name: runc'],
       [['--volume-driver', 'convoy'], 'error looking up volume plugin convoy: plugin "convoy" not found'],
       [['--gpus', 'all'], 'could not select device driver "" with capabilities: [[gpu]]'],
       [['--ip6', 'fd00::5'], 'ncx networks are IPv4 only'],

@@ -408,8 +408,8 @@ networks:
       expect(load(d).services.a['x-note']).to.equal('hi')
     })
     it('lists known but unsupported keys instead of dropping them silently', () => {
-      const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    cpu_count: 2\n    runtime: runc\n'})
-      expect(load(d).unsupported).to.deep.equal(['services.a.cpu_count', 'services.a.runtime'])
+      const d = project({'compose.yaml': 'services:\n  a:\n    image: x\n    cpu_count: 2\n    cpu_percent: 50\n'})
+      expect(load(d).unsupported).to.deep.equal(['services.a.cpu_count', 'services.a.cpu_percent'])
       const e = project({'compose.yaml': 'services:\n  a:\n    image: x\n    deploy:\n      replicas: 2\n      resources:\n        limits: {memory: 64m}\n      restart_policy: {delay: 5s}\n    healthcheck:\n      test: "true"\n      start_interval: 1s\n'})
       expect(load(e).unsupported).to.deep.equal(['services.a.deploy.restart_policy.delay'])
     })

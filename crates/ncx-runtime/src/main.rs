@@ -25,6 +25,7 @@ mod ownns;
 mod ctl;
 mod events;
 mod exec;
+mod external;
 mod layer;
 mod monitor;
 mod net;

@@ -105,6 +105,8 @@ struct Config {
     ns_join: Option<String>,
     /// `--shm-from /proc/PID/ns/mnt`: that process's /dev/shm is the container's (`--ipc container:X`).
     shm_from: Option<String>,
+    /// `--oci-runtime PATH`: another OCI runtime makes the container's process (external.rs).
+    external: Option<crate::external::External>,
 }
 
 /// The container's process and the monitor's ends of its stdio.
@@ -170,7 +172,7 @@ fn parse_config(args: &Args) -> Result<Config, MonitorError> {
         }
         None => None,
     };
-    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), stdin_once: args.has("--stdin-once"), attach_wait: args.has("--attach-wait"), cleanup: args.has("--cleanup-bundle"), cgroup: None, attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string), ns_join: args.get("ns-join").map(str::to_string), shm_from: args.get("shm-from").map(str::to_string) })
+    Ok(Config { bundle, spec, rootfs, rootfs_mount, log, policy, health, stdin_open: args.has("--stdin-open"), stdin_once: args.has("--stdin-once"), attach_wait: args.has("--attach-wait"), cleanup: args.has("--cleanup-bundle"), cgroup: None, attach: crate::net::attach_args(args), net_join: args.get("net-join").map(str::to_string), ns_join: args.get("ns-join").map(str::to_string), shm_from: args.get("shm-from").map(str::to_string), external: crate::external::from_args(args) })
 }
 
 fn pipe() -> Result<(RawFd, RawFd), MonitorError> {
@@ -194,6 +196,9 @@ fn dev_null() -> RawFd {
 /// Clone the container's PID 1 into new namespaces (a fresh PID namespace on every start,
 /// which `unshare` could not give twice) and wait until it has exec'd or failed.
 fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
+    if let Some(ext) = &cfg.external {
+        return start_external(cfg, ext);
+    }
     let mut spec = cfg.spec.clone();
     let own_userns = crate::ownns::prepare(&mut spec).map_err(|e| err(125, e))?;
     let mut flags = libc::CLONE_NEWPID;
@@ -273,6 +278,47 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
         unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
     }
     Ok(Running { pid, out, err: err_.map(|p| p.0), stdin: stdin.map(|p| p.1), tty: terminal, started: Instant::now() })
+}
+
+/// `start_container` through an external OCI runtime: the same pipes, its process.
+fn start_external(cfg: &Config, ext: &crate::external::External) -> Result<Running, MonitorError> {
+    if cfg.shm_from.is_some() {
+        return Err(err(125, format!("--ipc container: is not supported with --runtime {}", ext.name)));
+    }
+    let terminal = cfg.spec.process.as_ref().map(|p| p.terminal).unwrap_or(false);
+    let (out, err_) = if terminal { (None, None) } else { (Some(pipe()?), Some(pipe()?)) };
+    let stdin = if !terminal && cfg.stdin_open { Some(pipe()?) } else { None };
+    let null = dev_null();
+    let spec_file = format!("{}/config.json", cfg.bundle);
+    let launch = crate::external::Launch {
+        spec_file: &spec_file,
+        rootfs: &cfg.rootfs,
+        rootfs_mount: cfg.rootfs_mount.as_ref(),
+        stdio: [stdin.map(|p| p.0).unwrap_or(null), out.map(|p| p.1).unwrap_or(null), err_.map(|p| p.1).unwrap_or(null)],
+        terminal,
+        net_join: cfg.net_join.as_deref(),
+        ns_join: cfg.ns_join.as_deref(),
+        attach: cfg.attach.as_ref(),
+    };
+    let started = ext.start(&launch);
+    close(Some(null));
+    close(out.map(|p| p.1));
+    close(err_.map(|p| p.1));
+    close(stdin.map(|p| p.0));
+    let s = match started {
+        Ok(s) => s,
+        Err((code, msg)) => {
+            close(out.map(|p| p.0));
+            close(err_.map(|p| p.0));
+            close(stdin.map(|p| p.1));
+            return Err(err(code, msg));
+        }
+    };
+    let out = s.master.or(out.map(|p| p.0));
+    for fd in [out, err_.map(|p| p.0)].into_iter().flatten() {
+        unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
+    }
+    Ok(Running { pid: s.pid, out, err: err_.map(|p| p.0), stdin: stdin.map(|p| p.1), tty: terminal, started: Instant::now() })
 }
 
 /// What confines a probe as it does the container: its seccomp profile and its cgroup.
@@ -514,6 +560,9 @@ impl Monitor {
         }
         self.await_client();
         let Some(r) = self.running.take() else { return };
+        if let Some(ext) = &self.cfg.external {
+            ext.delete();
+        }
         crate::events::record_if(true, "die", Some(code)); // `ncx events` (src/engine/events.ts)
         for (fd, stream) in [(r.out, "stdout"), (r.err, "stderr")] {
             if let Some(fd) = fd {
@@ -787,8 +836,9 @@ pub fn monitor(args: &Args) -> i32 {
     // container whose creator was killed (SIGKILL mid-`run`) does not live on.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     let mut cfg = cfg;
-    cfg.cgroup = match crate::cgroup::prepare(&cfg.spec) {
-        Ok(p) => p,
+    // (an external runtime places the container in cgroups itself, or not at all)
+    cfg.cgroup = match cfg.external.is_none().then(|| crate::cgroup::prepare(&cfg.spec)).transpose() {
+        Ok(p) => p.flatten(),
         Err(e) => crate::fail(&e, 125),
     };
     let (ready_r, ready_w) = match pipe() {
@@ -881,6 +931,9 @@ pub fn monitor(args: &Args) -> i32 {
             }
         }
         let _ = std::fs::remove_file(&m.state_path);
+        if let Some(ext) = &m.cfg.external {
+            ext.delete();
+        }
         if let Some(c) = m.cfg.cgroup.take() {
             c.destroy();
         }

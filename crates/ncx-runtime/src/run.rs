@@ -51,6 +51,9 @@ impl Status {
 }
 
 pub fn run(args: &Args) -> i32 {
+    if let Some(ext) = crate::external::from_args(args) {
+        return crate::external::run_foreground(args, &ext);
+    }
     let bundle = args.require("bundle").trim_end_matches('/').to_string();
     let status = Status { fd: args.get("status-fd").and_then(|s| s.parse().ok()) };
     let report = |code: i32, msg: String| -> i32 {

@@ -317,6 +317,9 @@ export function replicaOptions(engine: Engine, project: Project, name: string, s
   if (mounts.length > 0) options.mounts = mounts
   const userns = svc.userns_mode as string | undefined
   if (userns) options.userns = userns
+  // `runtime:` (runc, crun, a path…): as `--runtime`, checked when the container is made.
+  const runtime = svc.runtime as string | undefined
+  if (runtime) options.runtime = runtime
   const bridged = !['host', 'none'].includes(options.network) && !options.network.startsWith('container:')
   if (svc.ports?.length && bridged && !r.oneoff) {
     options.publish = svc.ports.map((p) => ({proto: p.protocol, hostIp: p.host_ip ?? '0.0.0.0', hostPort: p.published ? Number(p.published.split('-')[0]) : 0, containerPort: p.target}))

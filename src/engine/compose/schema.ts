@@ -630,7 +630,7 @@ export const SERVICE_KEYS: Record<string, {normalize: Normalizer; supported: boo
     if (!/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(s)) fail(c, p, `invalid restart policy ${JSON.stringify(s)}`, 'use no, always, on-failure[:max-retries] or unless-stopped')
     return s
   }, supported: true},
-  runtime: {normalize: asStr, supported: false},
+  runtime: {normalize: asStr, supported: true},
   scale: {normalize: asInt, supported: true},
   secrets: {normalize: fileRefs, supported: true},
   security_opt: {normalize: asStrictList, supported: true},

@@ -19,6 +19,7 @@ import {readJson} from '../store/files.js'
 import {stateOf} from './lifecycle.js'
 import {containerLowerDirs, superviseRuntime} from './run.js'
 import {ContainerRecord} from './store.js'
+import {joinsNamespaces} from '../runtimes.js'
 
 export interface ExecOptions {
   command: string[]
@@ -50,10 +51,21 @@ export function execProcess(spec: OciSpec, options: ExecOptions, user?: {uid: nu
   }
 }
 
+/**
+ * ncx's exec joins the container's namespaces: right for runtimes whose containers are host
+ * processes in namespaces (ncx-runtime, runc, crun, youki), wrong for a sandbox (gVisor's
+ * runsc, Kata's VM), where it would run the process outside the sandbox: refused there.
+ */
+function checkJoinable(runtime: string | undefined): void {
+  if (runtime === undefined || joinsNamespaces(runtime)) return
+  throw new NcxError(`exec is not supported for containers of runtime ${runtime}: ncx enters a container through its namespaces, which would bypass ${runtime}'s sandbox`, {hint: 'run the command with "ncx run" instead, or use runc, crun or youki for this container (docs/runtimes.md)'})
+}
+
 /** Run the exec; resolves to its exit code (0 at once with `detach`). */
 export async function execInContainer(engine: Engine, record: ContainerRecord, options: ExecOptions): Promise<number> {
   const s = stateOf(engine, record)
   if (s.status !== 'running' || s.pid <= 0) throw new NcxError(`container ${record.id} is not running`, {exitCode: 1})
+  checkJoinable(record.options.runtime)
   // (the exec would join the frozen cgroup and freeze with it)
   if (isPaused(engine, record)) throw new NcxError(`Container ${record.id} is paused, unpause the container before exec`, {exitCode: 1})
   const dir = engine.containers.dir(record.id)

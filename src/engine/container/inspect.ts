@@ -14,6 +14,7 @@ import {ContainerOptions} from '../spec/generate.js'
 import {DEFAULT_SHM_SIZE} from '../spec/namespaces.js'
 import {MASKED_PATHS, READONLY_PATHS} from '../spec/oci.js'
 import {PortSpec} from '../network/networks.js'
+import {BUILTIN_RUNTIME} from '../runtimes.js'
 
 const ZERO_TIME = '0001-01-01T00:00:00Z'
 
@@ -192,7 +193,7 @@ export function inspectContainer(engine: Engine, record: ContainerRecord, option
       AutoRemove: o.rm,
       ReadonlyRootfs: o.readOnly,
       UsernsMode: o.userns ?? '',
-      Runtime: 'ncx-runtime',
+      Runtime: o.runtime ?? BUILTIN_RUNTIME,
       ...hostConfigLimits(o),
       ...hostConfigNamespaces(o),
     },

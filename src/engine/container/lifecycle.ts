@@ -14,6 +14,7 @@ import {joinArgs} from '../rootless/session.js'
 import {runtimeAsync, runtimeStart, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
+import {containerRuntime, externalRuntimeArgs, joinsNamespaces} from '../runtimes.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {announceStarted} from '../network/attach.js'
 import {namespaceRuntimeArgs} from '../spec/namespaces.js'
@@ -85,10 +86,15 @@ export function updateRestartPolicy(engine: Engine, record: ContainerRecord, pol
 export function monitorArgs(engine: Engine, record: ContainerRecord): string[] {
   const o = record.options
   const dir = engine.containers.dir(record.id)
-  const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record), ...networkRuntimeArgs(engine, record.id), ...namespaceRuntimeArgs(engine, record)]
+  const args = ['monitor', '--bundle', dir, ...joinArgs(engine.session()), ...rootfsArgs(engine, record), ...networkRuntimeArgs(engine, record.id), ...namespaceRuntimeArgs(engine, record), ...externalRuntimeArgs(engine.paths.run, containerRuntime(record.options))]
   args.push(...logRuntimeArgs(engine, record))
   if (o.restart && o.restart !== 'no') args.push('--restart', o.restart)
-  const hc = record.config?.healthcheck
+  let hc = record.config?.healthcheck
+  // (a probe enters the container by its namespaces: outside a runsc or Kata sandbox)
+  if (hc && o.runtime !== undefined && !joinsNamespaces(o.runtime)) {
+    engine.warn(`health checks are not run for containers of runtime ${o.runtime}: ncx's probe would run outside its sandbox`)
+    hc = undefined
+  }
   if (hc) {
     const ms = (ns: number | undefined, dflt: number) => String(ns ? Math.round(ns / NS_PER_MS) : dflt)
     args.push('--health-cmd', JSON.stringify(hc.Test), '--health-interval-ms', ms(hc.Interval, 30_000), '--health-timeout-ms', ms(hc.Timeout, 30_000))

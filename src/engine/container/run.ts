@@ -29,6 +29,7 @@ import {containerMounts, copyUpVolumes} from '../volume/container.js'
 import {ociMounts} from '../volume/attach.js'
 import {applyKeepId, checkKeepId, keepIdLowerDirs, keepIdPasswd, keepIdUser} from '../rootless/keepid.js'
 import {shortLayerPath} from '../snapshot/links.js'
+import {containerRuntime, externalRuntimeArgs, resolveRuntime} from '../runtimes.js'
 
 export interface RunResult {
   container: ContainerRecord
@@ -87,6 +88,11 @@ export function reapAbandoned(engine: Engine): void {
  */
 export function createContainer(engine: Engine, options: ContainerOptions, pending = false): {container: ContainerRecord; lowerDirs: string[]} {
   checkContainerValues(options)
+  // --runtime, else NCX_RUNTIME, else ncx.toml's runtime: found now (Docker refuses an unknown
+  // runtime at create) and recorded, so the container keeps it.
+  const {runtime: _given, ...rest} = options
+  const runtime = resolveRuntime(options.runtime, engine.paths.settings?.config ?? {})
+  options = runtime ? {...rest, runtime: runtime.name} : rest
   reapAbandoned(engine)
   // The image is found and the container recorded under the images lock: an `rmi` racing this
   // `run` either removes the image first (and this fails with the image not found) or sees
@@ -359,6 +365,7 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   args.push(...rootfsArgs(engine, container, lowerDirs))
   args.push(...networkRuntimeArgs(engine, container.id))
   args.push(...namespaceRuntimeArgs(engine, container))
+  args.push(...externalRuntimeArgs(engine.paths.run, containerRuntime(options)))
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.rm) args.push('--cleanup', dir)
   // Logged like a detached run (Docker logs every run, attached or not).

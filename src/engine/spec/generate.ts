@@ -24,6 +24,8 @@ export interface ContainerOptions {
   hostname?: string
   name?: string
   rm: boolean
+  /** `--runtime`: an external OCI runtime by name or path (absent: ncx's own). */
+  runtime?: string
   interactive: boolean
   tty: boolean
   network: string
