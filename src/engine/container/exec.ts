@@ -17,7 +17,8 @@ import {enforceLimits} from '../cgroup/manager.js'
 import {resolveUser} from '../spec/user.js'
 import {readJson} from '../store/files.js'
 import {stateOf} from './lifecycle.js'
-import {containerLowerDirs, superviseRuntime} from './run.js'
+import {containerLowerDirs} from './rootfs.js'
+import {superviseRuntime} from './run.js'
 import {ContainerRecord} from './store.js'
 
 export interface ExecOptions {
