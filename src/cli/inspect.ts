@@ -7,10 +7,34 @@
 import {Engine} from '../engine/engine.js'
 import {NcxError} from '../engine/errors.js'
 import {inspectContainer} from '../engine/container/inspect.js'
-import {inspectImage} from '../engine/image/inspect.js'
+import {ImageInspect, inspectImage} from '../engine/image/inspect.js'
 import {findNetworkInspect} from '../engine/network/inspect.js'
 import {compileTemplate} from './template.js'
-import {templateData} from '../commands/image/inspect.js'
+
+/** A Go nil slice or map: prints as `[]` / `map[]`, encodes as `null`. */
+function goNil<T extends object>(value: T): T {
+  return Object.defineProperty(value, 'toJSON', {value: () => null, enumerable: false})
+}
+
+/**
+ * What a Go template sees. Docker formats its Go structs, where an unset field still exists:
+ * `{{.Config.Entrypoint}}` prints `[]`, `{{json .Config.Labels}}` prints `null`, while
+ * `{{json .Config}}` leaves empty fields out (omitempty). Unset fields are therefore added
+ * as non-enumerable properties: visible to lookups, invisible to JSON.
+ */
+export function imageTemplateData(doc: ImageInspect): object {
+  const hide = (obj: object, key: string, value: unknown) => {
+    if (!(key in obj)) Object.defineProperty(obj, key, {value, enumerable: false})
+  }
+  const config = {...doc.Config}
+  for (const k of ['Env', 'Cmd', 'Entrypoint', 'OnBuild', 'Shell']) hide(config, k, goNil([]))
+  for (const k of ['Labels', 'ExposedPorts', 'Volumes']) hide(config, k, goNil({}))
+  for (const k of ['User', 'WorkingDir', 'StopSignal']) hide(config, k, '')
+  hide(config, 'ArgsEscaped', false)
+  const data = {...doc, Config: config}
+  for (const k of ['Created', 'Variant', 'OsVersion']) hide(data, k, '')
+  return data
+}
 
 export const INSPECT_TYPES = ['container', 'image', 'volume', 'network'] as const
 export type InspectType = (typeof INSPECT_TYPES)[number]
@@ -37,7 +61,7 @@ function lookup(engine: Engine, type: InspectType, name: string, size: boolean):
       const image = quietly(() => engine.images.find(name))
       if (!image) return undefined
       const doc = inspectImage(engine, image)
-      return {json: doc, template: templateData(doc)}
+      return {json: doc, template: imageTemplateData(doc)}
     }
     case 'volume': {
       const doc = quietly(() => engine.volumes.inspect(name))

@@ -14,7 +14,7 @@ import {parseOutput} from '../../src/engine/build/output.js'
 import {PatternMatcher, cleanPath, filepathMatch, hasWildcards, readIgnoreFile} from '../../src/engine/build/patterns.js'
 import {buildOrder, composeBuildOptions, servicesToBuild} from '../../src/engine/compose/build.js'
 import {loadNamedContexts, parseBuildContextFlag} from '../../src/engine/build/named.js'
-import {topmostFirst} from '../../src/engine/container/run.js'
+import {topmostFirst} from '../../src/engine/container/rootfs.js'
 import {UsageError} from '../../src/engine/errors.js'
 
 describe('build patterns (src/engine/build/patterns.ts)', () => {

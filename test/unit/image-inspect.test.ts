@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {templateData} from '../../src/commands/image/inspect.js'
+import {imageTemplateData} from '../../src/cli/inspect.js'
 import {historyRows, rfc3339} from '../../src/commands/image/history.js'
 import {renderPrune} from '../../src/commands/image/prune.js'
 import {compileTemplate} from '../../src/cli/template.js'
@@ -71,7 +71,7 @@ describe('image inspect (src/engine/image/inspect.ts)', () => {
   })
 
   it('renders templates the way Go renders the struct', () => {
-    const render = (f: string) => compileTemplate(f).render(templateData(doc))
+    const render = (f: string) => compileTemplate(f).render(imageTemplateData(doc))
     expect(render('{{.Config.Cmd}}')).to.equal('[sh]')
     expect(render('{{.Config.Entrypoint}}')).to.equal('[]') // nil slice
     expect(render('{{.Config.Labels}}')).to.equal('map[]') // nil map

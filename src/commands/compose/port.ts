@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {ComposeCommand} from '../../cli/compose.js'
 import {NcxError} from '../../engine/errors.js'
-import {hostAddress, readContainerNetwork} from '../../engine/network/networks.js'
+import {readContainerNetwork} from '../../engine/network/attach.js'
+import {hostAddress} from '../../engine/network/networks.js'
 import {numberOf, projectContainers} from '../../engine/compose/containers.js'
 
 export default class Port extends ComposeCommand<typeof Port> {

@@ -2,33 +2,9 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
 import {compileTemplate} from '../../cli/template.js'
+import {imageTemplateData} from '../../cli/inspect.js'
 import {NcxError} from '../../engine/errors.js'
 import {ImageInspect, inspectImage} from '../../engine/image/inspect.js'
-
-/** A Go nil slice or map: prints as `[]` / `map[]`, encodes as `null`. */
-function goNil<T extends object>(value: T): T {
-  return Object.defineProperty(value, 'toJSON', {value: () => null, enumerable: false})
-}
-
-/**
- * What a Go template sees. Docker formats its Go structs, where an unset field still exists:
- * `{{.Config.Entrypoint}}` prints `[]`, `{{json .Config.Labels}}` prints `null`, while
- * `{{json .Config}}` leaves empty fields out (omitempty). Unset fields are therefore added
- * as non-enumerable properties: visible to lookups, invisible to JSON.
- */
-export function templateData(doc: ImageInspect): object {
-  const hide = (obj: object, key: string, value: unknown) => {
-    if (!(key in obj)) Object.defineProperty(obj, key, {value, enumerable: false})
-  }
-  const config = {...doc.Config}
-  for (const k of ['Env', 'Cmd', 'Entrypoint', 'OnBuild', 'Shell']) hide(config, k, goNil([]))
-  for (const k of ['Labels', 'ExposedPorts', 'Volumes']) hide(config, k, goNil({}))
-  for (const k of ['User', 'WorkingDir', 'StopSignal']) hide(config, k, '')
-  hide(config, 'ArgsEscaped', false)
-  const data = {...doc, Config: config}
-  for (const k of ['Created', 'Variant', 'OsVersion']) hide(data, k, '')
-  return data
-}
 
 export default class ImageInspectCommand extends BaseCommand<typeof ImageInspectCommand> {
   static summary = 'Display detailed information on one or more images'
@@ -57,7 +33,7 @@ export default class ImageInspectCommand extends BaseCommand<typeof ImageInspect
       process.stdout.write(goJson + '\n')
     } else {
       const tpl = compileTemplate(format)
-      process.stdout.write(docs.map((d) => tpl.render(templateData(d)) + '\n').join(''))
+      process.stdout.write(docs.map((d) => tpl.render(imageTemplateData(d)) + '\n').join(''))
     }
     if (errors.length > 0) {
       for (const e of errors) process.stderr.write(`ncx: ${e}\n`)

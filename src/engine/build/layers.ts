@@ -13,7 +13,7 @@ import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
 import {runtimeStreaming} from '../container/files.js'
-import {topmostFirst} from '../container/run.js'
+import {topmostFirst} from '../container/rootfs.js'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {LayerRecord, MediaType} from '../image/types.js'

@@ -13,7 +13,7 @@ import {runtimeSync} from '../runtime.js'
 import {OciSpec} from '../spec/oci.js'
 import {readJson} from '../store/files.js'
 import {ContainerRecord} from '../container/store.js'
-import {stateOf} from '../container/lifecycle.js'
+import {containerState} from '../container/state.js'
 import {ResourceOptions, toOciResources} from './resources.js'
 
 const CGROUP_ROOT = '/sys/fs/cgroup'
@@ -69,7 +69,7 @@ export function isPaused(engine: Engine, record: ContainerRecord): boolean {
 }
 
 function requireCgroup(engine: Engine, record: ContainerRecord, what: string): string {
-  if (stateOf(engine, record).status !== 'running') throw new NcxError(`Container ${record.id} is not running`, {exitCode: 1})
+  if (containerState(engine.containers, record).status !== 'running') throw new NcxError(`Container ${record.id} is not running`, {exitCode: 1})
   const dir = cgroupDir(engine, record)
   if (!dir) {
     throw new NcxError(`cannot ${what} container ${record.name}: it has no cgroup of its own (cgroup v2 is not delegated to this user here)`, {
@@ -121,7 +121,7 @@ export function updateContainer(engine: Engine, record: ContainerRecord, resourc
   if (next.cpu) merged.cpu = {...merged.cpu, ...next.cpu}
   if (next.pids) merged.pids = next.pids
   if (next.blockIO) merged.blockIO = {...merged.blockIO, ...next.blockIO}
-  const running = stateOf(engine, record).status === 'running'
+  const running = containerState(engine.containers, record).status === 'running'
   const dir = running ? cgroupDir(engine, record) : undefined
   if (running && !dir) {
     throw new NcxError(`cannot update container ${record.name}: it runs without a cgroup of its own (cgroup v2 is not delegated to this user here)`, {
@@ -164,7 +164,7 @@ function field(text: string | undefined, key: string): number | undefined {
 /** Read the counters of a running container (undefined fields: no cgroup here). */
 export function sampleStats(engine: Engine, record: ContainerRecord): StatsSample {
   const at = Number(process.hrtime.bigint() / 1000n)
-  const s = stateOf(engine, record)
+  const s = containerState(engine.containers, record)
   const out: StatsSample = {at, netRx: 0, netTx: 0}
   if (s.status !== 'running') return out
   // The container's network namespace, seen through its PID 1.

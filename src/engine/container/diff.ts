@@ -5,7 +5,7 @@ import {Engine} from '../engine.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {INIT_PATHS, requireOverlay} from './files.js'
-import {containerLowerDirs} from './run.js'
+import {containerLowerDirs} from './rootfs.js'
 import {ContainerRecord} from './store.js'
 
 export type ChangeKind = 'A' | 'C' | 'D'

@@ -10,7 +10,7 @@ import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {runtimeErrorText} from '../runtime.js'
 import {stateOf} from './lifecycle.js'
-import {containerLowerDirs, overlayData} from './run.js'
+import {containerLowerDirs, overlayData} from './rootfs.js'
 import {ContainerRecord} from './store.js'
 
 /** Paths Docker keeps in a container's init layer: mount points, not the container's changes. */

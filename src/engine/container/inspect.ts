@@ -2,8 +2,9 @@
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
-import {logPath, stateOf} from './lifecycle.js'
-import {containerLowerDirs} from './run.js'
+import {logPath} from './log-file.js'
+import {stateOf} from './lifecycle.js'
+import {containerLowerDirs} from './rootfs.js'
 import {HealthState} from './state.js'
 import {ContainerRecord} from './store.js'
 import {networkSettings} from '../network/container.js'

@@ -13,7 +13,8 @@ import {NcxError, UsageError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeAsync, runtimeStart, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
-import {createContainer, reapAbandoned, rootfsArgs} from './run.js'
+import {createContainer, reapAbandoned} from './run.js'
+import {rootfsArgs} from './rootfs.js'
 import {containerRuntime, externalRuntimeArgs, joinsNamespaces} from '../runtimes.js'
 import {networkRuntimeArgs, recordPorts, releaseContainer} from '../network/container.js'
 import {announceStarted} from '../network/attach.js'
@@ -22,40 +23,14 @@ import {signalNumber} from './signals.js'
 import {actorOf, monitorEventArgs, recordContainerEvent} from '../events.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
 import {removeFile} from '../store/files.js'
+import {logRuntimeArgs} from './log-file.js'
 import {ContainerState, RESTART_POLICY_FILE, STOP_MARKER, containerState, readMonitorState} from './state.js'
 import {ContainerRecord} from './store.js'
 
 const NS_PER_MS = 1_000_000
 
-/** Where a container's json-file log lives (Docker's name). */
-export function logPath(engine: Engine, record: ContainerRecord): string {
-  return join(engine.containers.dir(record.id), `${record.id}-json.log`)
-}
-
 export function stateOf(engine: Engine, record: ContainerRecord): ContainerState {
   return containerState(engine.containers, record)
-}
-
-/**
- * Docker's units.FromHumanSize, which json-file's max-size is read with: decimal units
- * (`10m` is 10,000,000 bytes), fractions allowed (`1.5m`), an optional `b`/`ib` suffix.
- */
-export function logSizeBytes(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?) ?([kmgtp]?)i?b?$/i.exec(text)
-  if (!m) return undefined
-  const unit = {'': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15}[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't' | 'p']
-  return Math.floor(Number(m[1]) * unit)
-}
-
-/** The runtime's arguments for the container's json-file log (monitor and foreground run alike). */
-export function logRuntimeArgs(engine: Engine, record: ContainerRecord): string[] {
-  const o = record.options
-  if ((o.logDriver ?? 'json-file') !== 'json-file') return []
-  const args = ['--log-path', logPath(engine, record)]
-  const size = o.logOpts?.['max-size'] ? logSizeBytes(o.logOpts['max-size']) : undefined
-  if (size) args.push('--log-max-size', String(size))
-  if (o.logOpts?.['max-file']) args.push('--log-max-file', o.logOpts['max-file'])
-  return args
 }
 
 function isUp(s: ContainerState): boolean {

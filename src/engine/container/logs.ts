@@ -9,7 +9,8 @@ import {closeSync, fstatSync, openSync, readSync, statSync} from 'node:fs'
 
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
-import {logPath, stateOf} from './lifecycle.js'
+import {logPath} from './log-file.js'
+import {stateOf} from './lifecycle.js'
 import {ContainerRecord} from './store.js'
 
 export interface LogEntry {

@@ -1,5 +1,5 @@
 import {ChildProcess, spawn} from 'node:child_process'
-import {chmodSync, readFileSync, mkdirSync, existsSync, readdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, readFileSync, mkdirSync, existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {hostname as osHostname, userInfo} from 'node:os'
 
@@ -8,7 +8,6 @@ import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {ImageConfig} from '../image/types.js'
 import {joinArgs} from '../rootless/session.js'
-import {runtimeSync} from '../runtime.js'
 import {AttachStream, ContainerOptions, Healthcheck, effectiveHealthcheck, generateSpec, resolveCommand} from '../spec/generate.js'
 import {checkContainerValues} from '../spec/values.js'
 import {readImageFile, resolveUser} from '../spec/user.js'
@@ -19,7 +18,7 @@ import {containerEtcFiles, networkRuntimeArgs, portBypassAnnotation, recordPorts
 import {announceStarted, forgetStoppedContainer} from '../network/attach.js'
 import {actorOf, recordContainerEvent} from '../events.js'
 import {STATE_FILE} from './state.js'
-import {logRuntimeArgs} from './lifecycle.js'
+import {logRuntimeArgs} from './log-file.js'
 import {cgroupManager} from '../config.js'
 import {removeLeftoverCgroup} from '../cgroup/control.js'
 import {ContainerRecord} from './store.js'
@@ -27,7 +26,8 @@ import {writeFileWithMode} from '../store/files.js'
 import {callersUmaskValue} from '../store/private.js'
 import {containerMounts, copyUpVolumes} from '../volume/container.js'
 import {ociMounts} from '../volume/attach.js'
-import {applyKeepId, checkKeepId, keepIdLowerDirs, keepIdPasswd, keepIdUser} from '../rootless/keepid.js'
+import {applyKeepId, checkKeepId, keepIdPasswd, keepIdUser} from '../rootless/keepid.js'
+import {containerLowerDirs, rootfsArgs, topmostFirst} from './rootfs.js'
 import {shortLayerPath} from '../snapshot/links.js'
 import {containerRuntime, externalRuntimeArgs, resolveRuntime} from '../runtimes.js'
 
@@ -223,48 +223,6 @@ function configuredUser(options: ContainerOptions, imageCfg: NonNullable<ImageCo
   return imageCfg.User ?? ''
 }
 
-/** The unpacked image layers of a container, topmost first (overlay's lowerdir order). */
-export function containerLowerDirs(engine: Engine, container: ContainerRecord): string[] {
-  if (container.options.userns === 'keep-id') return keepIdLowerDirs(engine, container.layers)
-  return topmostFirst(container.layers.map((d) => shortLayerPath(engine, d)))
-}
-
-/**
- * Layer directories (bottom first) as overlay's lowerdir list, topmost first, by their short
- * links (snapshot/links.ts: images of more than ~35 layers fit overlay's mount data). A layer that
- * appears twice (two steps that changed nothing give the same empty layer) is listed once,
- * at its topmost place: overlayfs refuses a directory twice (ELOOP), and the upper copy
- * of a layer overrides everything the lower one did.
- */
-export function topmostFirst(dirs: readonly string[]): string[] {
-  const seen = new Set<string>()
-  const out: string[] = []
-  for (let i = dirs.length - 1; i >= 0; i--) {
-    if (seen.has(dirs[i])) continue
-    seen.add(dirs[i])
-    out.push(dirs[i])
-  }
-  return out
-}
-
-/**
- * Runtime arguments that give the container its root filesystem: an overlay the runtime
- * mounts in the container's mount namespace, or (copy driver) layers copied into rootfs/
- * once, before the first start.
- */
-export function rootfsArgs(engine: Engine, container: ContainerRecord, lowerDirs = containerLowerDirs(engine, container)): string[] {
-  if (container.options.userns === 'keep-id') lowerDirs = keepIdLowerDirs(engine, container.layers)
-  const session = engine.session()
-  const dir = engine.containers.dir(container.id)
-  if (engine.storageDriver().name === 'overlay') return ['--rootfs-mount', `overlay:${overlayData(lowerDirs, dir, session.rootless)}`]
-  const rootfs = join(dir, 'rootfs')
-  if (readdirSync(rootfs).length === 0) {
-    const xattr = session.rootless ? 'user.' : 'trusted.'
-    runtimeSync(['materialize', ...joinArgs(session), '--dest', rootfs, '--xattr-prefix', xattr, ...[...lowerDirs].reverse()])
-  }
-  return []
-}
-
 /** What a supervising runtime process (`run`, `exec`) reported. */
 export interface RuntimeOutcome {
   started: boolean
@@ -338,12 +296,6 @@ export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome
     for (const s of signals) process.off(s, ignore)
   }
   return outcome
-}
-
-/** The overlay mount data for a container's rootfs. */
-export function overlayData(lowerDirs: string[], dir: string, rootless: boolean): string {
-  const data = `lowerdir=${lowerDirs.join(':')},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`
-  return rootless ? `${data},userxattr` : data
 }
 
 /** `ncx run` in the foreground: create, start, wait; remove afterwards with `--rm`. */

@@ -14,10 +14,6 @@ import {isIpAddress} from '../spec/values.js'
 import {readJson, withLock, writeJson} from '../store/files.js'
 import {Netns, currentNetns, ensureNetns, inNetns} from './netns.js'
 
-// A container's side of networking lives in attach.ts; these names stay importable from here.
-export {isBridged, readContainerNetwork} from './attach.js'
-export type {ContainerNetwork} from './attach.js'
-
 export const DEFAULT_NETWORK = 'bridge'
 export const MTU = 65520
 /** slirp4netns' fixed addresses inside the per-user namespace. */

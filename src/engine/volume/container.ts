@@ -5,7 +5,7 @@ import {Engine} from '../engine.js'
 import {joinArgs} from '../rootless/session.js'
 import {runtimeSync} from '../runtime.js'
 import {ContainerRecord} from '../container/store.js'
-import {rootfsArgs} from '../container/run.js'
+import {rootfsArgs} from '../container/rootfs.js'
 import {ContainerMount, resolveMounts} from './attach.js'
 import {parseVolumesFrom} from './spec.js'
 
