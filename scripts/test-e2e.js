@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm run test:e2e`: the end-to-end test files, each in its own mocha process, JOBS at a time.
 //
-// Usage: node scripts/test-e2e.js [--jobs N] [--times FILE] [FILE...]
+// Usage: node scripts/test-e2e.js [--jobs N] [--exclude FILE]... [--times FILE] [FILE...]
 //   --jobs N     files run at once (default $NCX_E2E_JOBS, else 2). The files are independent:
 //                each Sandbox has its own data root, runtime dir, user-namespace holder and
 //                network namespace; registries and servers listen on ports the kernel picks.
 //                Files listed in EXCLUSIVE below run alone, before the others.
+//   --exclude FILE  leave FILE out (.ci/run runs install.test.ts through scripts/test-packages.sh)
 //   --times FILE write {file: seconds} of this run as JSON (to refresh test/e2e/durations.json)
 //   FILE...      run only these (default: test/e2e/**/*.test.ts and test/registry/**/*.test.ts)
 //
@@ -29,18 +30,20 @@ const mocha = join(repo, 'node_modules', 'mocha', 'bin', 'mocha.js')
 const EXCLUSIVE = new Set([])
 
 function usage(message) {
-  console.error(`test-e2e: ${message}\nusage: node scripts/test-e2e.js [--jobs N] [--times FILE] [FILE...]`)
+  console.error(`test-e2e: ${message}\nusage: node scripts/test-e2e.js [--jobs N] [--exclude FILE]... [--times FILE] [FILE...]`)
   process.exit(2)
 }
 
 let jobs = Number(process.env.NCX_E2E_JOBS ?? 2)
 let timesOut
 const files = []
+const excluded = new Set()
 const argv = process.argv.slice(2)
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i]
   if (a === '--jobs' || a === '-j') jobs = Number(argv[++i])
   else if (a === '--times') timesOut = argv[++i]
+  else if (a === '--exclude') excluded.add(relative(repo, resolve(argv[++i] ?? usage('--exclude needs a file'))))
   else if (a.startsWith('-')) usage(`unknown option ${a}`)
   else files.push(relative(repo, resolve(a)))
 }
@@ -54,7 +57,8 @@ function testFiles(dir) {
     .sort()
 }
 if (files.length === 0) files.push(...testFiles('test/e2e'), ...testFiles('test/registry'))
-for (const f of files) if (!existsSync(join(repo, f))) usage(`no such test file: ${f}`)
+for (const f of [...files, ...excluded]) if (!existsSync(join(repo, f))) usage(`no such test file: ${f}`)
+for (let i = files.length - 1; i >= 0; i--) if (excluded.has(files[i])) files.splice(i, 1)
 
 const durationsFile = join(repo, 'test', 'e2e', 'durations.json')
 const known = existsSync(durationsFile) ? JSON.parse(readFileSync(durationsFile, 'utf8')) : {}
@@ -95,7 +99,7 @@ function run(file, stream) {
   return new Promise((resolveRun) => {
     const t0 = Date.now()
     // A process group of its own: an interrupted run takes the file's containers' ncx processes along.
-    const child = spawn(process.execPath, [mocha, '--config', 'test/e2e/mocharc.json', '--color', file], {cwd: repo, env, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [mocha, '--config', 'test/e2e/mocharc.json', ...(process.stdout.isTTY ? ['--color'] : []), file], {cwd: repo, env, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
     children.add(child)
     const out = []
     for (const s of [child.stdout, child.stderr]) {
