@@ -4,7 +4,7 @@
  * XDG_RUNTIME_DIR, against images built from Debian's busybox-static by scripts/mkimage.js.
  */
 import {ChildProcess, SpawnOptions, execFileSync, spawn, spawnSync} from 'node:child_process'
-import {chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync} from 'node:fs'
+import {chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -103,7 +103,7 @@ export function buildImages(dir: string, kinds: string[] = IMAGE_KINDS.filter((k
 
 /**
  * The test images, built once per run. scripts/test-e2e.js builds the shareable ones once for
- * all its mocha processes ($NCX_E2E_IMAGES, linked from here); the hostile ones are this
+ * all its mocha processes ($NCX_E2E_IMAGES, copied from there); the hostile ones are this
  * process's own, with their own canary directory.
  */
 export function images(): string {
@@ -112,7 +112,8 @@ export function images(): string {
   scratchDirs.push(dir)
   const shared = process.env.NCX_E2E_IMAGES
   if (shared) {
-    for (const f of readdirSync(shared)) symlinkSync(join(shared, f), join(dir, f))
+    // Copies, not links: zstd and others skip symlinks, and a test may change its copy.
+    for (const f of readdirSync(shared)) copyFileSync(join(shared, f), join(dir, f))
     buildImages(dir, OWN_KINDS)
   } else buildImages(dir, IMAGE_KINDS)
   fixtures = dir
