@@ -26,7 +26,7 @@
 // runs before TypeScript is compiled); keep the two in sync.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -165,13 +165,19 @@ const started = Date.now();
 // where `cargo test` and incremental builds share them).
 const targetFlags = cross ? ['--target', rustTarget] : [];
 const musl = triple.endsWith('-musl');
-// musl targets link statically by default, and a static musl cannot make a cdylib (cargo
-// refuses the crate type): build that target without crt-static, as napi-rs does, so the addon
-// and ncx-runtime link musl's libc.so (the musl Node loads it anyway); ncx-init stays static.
+const targetBase = resolve(repo, process.env.CARGO_TARGET_DIR || 'target');
+const releaseDir = (base) => join(base, ...(cross ? [rustTarget] : []), 'release');
+// musl: a static musl cannot make a cdylib (cargo refuses the crate type), so the addon is built
+// without crt-static, as napi-rs does, and links musl's libc.so (the musl Node loads it anyway).
+// ncx-runtime and ncx-init are built static (they run outside Node: ncx-init inside any image)
+// in a target directory of their own, with rustc's own musl start files and libc.a; linked
+// with musl-gcc instead, a "static" binary gets a musl loader it cannot use and segfaults.
+// Elsewhere: one build of the addon and ncx-runtime, and ncx-init static (glibc's static-pie).
 const env = { ...process.env };
+const staticEnv = { ...process.env, CARGO_TARGET_DIR: join(targetBase, 'musl-static') };
 const targetEnv = `CARGO_TARGET_${rustTarget.toUpperCase().replace(/-/g, '_')}`;
 if (musl) {
-  env[`${targetEnv}_RUSTFLAGS`] = `${env[`${targetEnv}_RUSTFLAGS`] ?? ''} -C target-feature=-crt-static`.trim();
+  const flags = [env[`${targetEnv}_RUSTFLAGS`] ?? '', '-C target-feature=-crt-static'];
   // Linked dynamically, a musl target needs a musl linker: the host's gcc would link glibc
   // (libc.so.6, /lib64/ld-linux-x86-64.so.2). Debian's musl-tools has one for x86_64.
   if (cross && !env[`${targetEnv}_LINKER`]) {
@@ -181,16 +187,36 @@ if (musl) {
       process.exit(1);
     }
     env[`${targetEnv}_LINKER`] = muslGcc;
+    // Rust's std asks for libgcc_s (the unwinder) when linked dynamically; a glibc host has no
+    // musl build of it (Alpine's libgcc has). The Rust target ships LLVM's libunwind for musl:
+    // a libgcc_s.so that is a linker script naming it links the unwinder in, statically.
+    const sysroot = spawnSync(process.env.RUSTC || 'rustc', ['--print', 'sysroot'], { encoding: 'utf8' }).stdout?.trim();
+    const unwind = sysroot && join(sysroot, 'lib', 'rustlib', rustTarget, 'lib', 'self-contained', 'libunwind.a');
+    if (unwind && existsSync(unwind)) {
+      const shim = join(targetBase, `${rustTarget}-libgcc_s`);
+      mkdirSync(shim, { recursive: true });
+      writeFileSync(join(shim, 'libgcc_s.so'), `INPUT(${unwind})\n`);
+      flags.push(`-L native=${shim}`);
+    }
   }
+  env[`${targetEnv}_RUSTFLAGS`] = flags.join(' ').trim();
 }
-const steps = [['build', '--release', ...targetFlags, '-p', 'ncx-napi', '-p', 'ncx-runtime']];
-// ncx-init (`run --init`) runs inside any image, so it is linked statically (glibc's
-// static-pie, or musl: no loader or libc needed in the container).
-steps.push(['rustc', '--release', ...targetFlags, '-p', 'ncx-init', '--bin', 'ncx-init', '--', '-C', 'target-feature=+crt-static']);
+const steps = musl
+  ? [
+      { args: ['build', '--release', ...targetFlags, '-p', 'ncx-napi'], env, dir: releaseDir(targetBase) },
+      // Always with --target, also on a musl host: then crt-static applies to these binaries
+      // only, not to the build's proc-macros, which must be shared objects.
+      { args: ['build', '--release', '--target', rustTarget, '-p', 'ncx-runtime', '-p', 'ncx-init'], env: staticEnv, dir: join(staticEnv.CARGO_TARGET_DIR, rustTarget, 'release') },
+    ]
+  : [
+      { args: ['build', '--release', ...targetFlags, '-p', 'ncx-napi', '-p', 'ncx-runtime'], env, dir: releaseDir(targetBase) },
+      // ncx-init (`run --init`) runs inside any image, so it is linked statically.
+      { args: ['rustc', '--release', ...targetFlags, '-p', 'ncx-init', '--bin', 'ncx-init', '--', '-C', 'target-feature=+crt-static'], env, dir: releaseDir(targetBase) },
+    ];
 for (const step of steps) {
-  const run = spawnSync(cargo, step, {
+  const run = spawnSync(cargo, step.args, {
     cwd: repo,
-    env,
+    env: step.env,
     // cargo's progress goes to stderr; keep our stdout to the one summary line.
     stdio: ['ignore', process.stderr, 'inherit'],
   });
@@ -199,18 +225,18 @@ for (const step of steps) {
       ? run.error.code === 'ENOENT'
         ? `"${cargo}" not found: install Rust (https://rustup.rs), or install the prebuilt package @ncx/native-${triple}`
         : run.error.message
-      : `cargo ${step.join(' ')} exited with ${run.status ?? run.signal}${cross ? ` (is the Rust target installed: rustup target add ${rustTarget}, and a linker for it configured? see docs/install.md)` : ''}`;
+      : `cargo ${step.args.join(' ')} exited with ${run.status ?? run.signal}${cross ? ` (is the Rust target installed: rustup target add ${rustTarget}, and a linker for it configured? see docs/install.md)` : ''}`;
     console.error(`build-native: failed, ${why}`);
     process.exit(1);
   }
 }
 
-const targetDir = resolve(repo, process.env.CARGO_TARGET_DIR || 'target', ...(cross ? [rustTarget] : []), 'release');
 const libName =
   process.platform === 'win32' ? 'ncx_napi.dll' : process.platform === 'darwin' ? 'libncx_napi.dylib' : 'libncx_napi.so';
-const builtLib = join(targetDir, libName);
-const builtRuntime = join(targetDir, process.platform === 'win32' ? 'ncx-runtime.exe' : 'ncx-runtime');
-for (const p of [builtLib, builtRuntime, join(targetDir, 'ncx-init')]) {
+const builtLib = join(steps[0].dir, libName);
+const builtRuntime = join(steps[1].dir, process.platform === 'win32' ? 'ncx-runtime.exe' : 'ncx-runtime');
+const builtInit = join(steps[1].dir, 'ncx-init');
+for (const p of [builtLib, builtRuntime, builtInit]) {
   if (!existsSync(p)) {
     console.error(`build-native: failed, cargo succeeded but ${p} is missing`);
     process.exit(1);
@@ -220,6 +246,6 @@ for (const p of [builtLib, builtRuntime, join(targetDir, 'ncx-init')]) {
 mkdirSync(outDir, { recursive: true });
 install(builtLib, addonOut, 0o644);
 install(builtRuntime, runtimeOut, 0o755);
-install(join(targetDir, 'ncx-init'), initOut, 0o755);
+install(builtInit, initOut, 0o755);
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`build-native: built ${rel(addonOut)}, ${rel(runtimeOut)} and ${rel(initOut)} for ${triple} in ${secs}s`);

@@ -154,17 +154,25 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
   })
 
   it('events: records the lifecycle (die from the monitor with its exit code), filters, formats and follows', async () => {
-    const follower = box.spawn(['events', '--filter', 'container=ev-web', '--format', '{{.Action}}'], {stdio: ['ignore', 'pipe', 'pipe']})
+    const follower = box.spawn(['events', '--filter', 'container=ev-web', '--filter', 'container=ev-probe', '--format', '{{.Actor.Attributes.name}} {{.Action}}'], {stdio: ['ignore', 'pipe', 'pipe']})
     let live = ''
     follower.stdout!.on('data', (d: Buffer) => (live += d))
-    await new Promise((r) => setTimeout(r, 1500))
+    // Until a probe container's events come through, the follower is not reading yet (a fixed
+    // wait missed create and start on a busy machine).
+    for (let i = 0; !live.includes('ev-probe create'); i++) {
+      if (i === 60) throw new Error(`events never followed: ${live}`)
+      box.ok(['create', '--network', 'none', '--name', 'ev-probe', 'busybox', 'true'])
+      box.ok(['rm', 'ev-probe'])
+      await new Promise((r) => setTimeout(r, 500))
+    }
     box.ok(['run', '-d', '--network', 'none', '--name', 'ev-web', 'busybox', 'sh', '-c', 'sleep 0.3; exit 7'])
     box.ok(['wait', 'ev-web'])
     box.ok(['rm', 'ev-web'])
     await new Promise((r) => setTimeout(r, 1000))
     follower.kill('SIGTERM')
     await new Promise((r) => follower.on('close', r))
-    expect(live.trim().split('\n')).to.deep.equal(['create', 'start', 'die', 'destroy'])
+    const web = live.trim().split('\n').filter((l) => l.startsWith('ev-web '))
+    expect(web.map((l) => l.slice('ev-web '.length))).to.deep.equal(['create', 'start', 'die', 'destroy'])
     const past = box.ok(['events', '--since', '5m', '--until', '0s', '--filter', 'event=die', '--filter', 'container=ev-web', '--format', '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'])
     expect(past).to.equal('ev-web 7\n')
     const line = box.ok(['events', '--since', '5m', '--until', '0s', '--filter', 'container=ev-web', '--filter', 'event=create'])

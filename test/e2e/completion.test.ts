@@ -181,6 +181,8 @@ describe('e2e: shell completion (bash, zsh, fish through tmux)', function () {
       const screen = await pane.waitFor(/alpha-web[\s\S]*beta-web/)
       expect(screen).not.to.contain('gamma-idle')
       pane.keys('C-c')
+      // zsh drops what was typed ahead when it takes the interrupt: type only at the new, empty prompt.
+      await pane.waitFor(/^% *$(?![\s\S]*\S)/m)
       pane.type('ncx network inspect br')
       pane.keys('Tab')
       pane.type('Z')

@@ -4,7 +4,7 @@
  * XDG_RUNTIME_DIR, against images built from Debian's busybox-static by scripts/mkimage.js.
  */
 import {ChildProcess, SpawnOptions, execFileSync, spawn, spawnSync} from 'node:child_process'
-import {chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -87,17 +87,35 @@ export const repo = checkout
 
 let fixtures: string | undefined
 
-/** Build the test images once per run (deterministic, from /bin/busybox). */
+const IMAGE_KINDS = ['busybox', 'multilayer', 'hostile', 'volume']
+/** Images whose symlinks point at `<dir>/canary`, which tests create and inspect: never shared between processes. */
+const OWN_KINDS = ['hostile']
+
+/** Build the test images of `kinds` into `dir` (deterministic, from /bin/busybox). */
+export function buildImages(dir: string, kinds: string[] = IMAGE_KINDS.filter((k) => !OWN_KINDS.includes(k))): void {
+  chmodSync(dir, 0o755)
+  for (const kind of kinds) {
+    const extra = kind === 'hostile' ? ['--canary-dir', join(dir, 'canary')] : []
+    execFileSync('node', [join(repo, 'scripts', 'mkimage.js'), kind, '--out', dir, ...extra], {stdio: 'ignore'})
+  }
+  for (const f of readdirSync(dir)) if (f.endsWith('.tar')) chmodSync(join(dir, f), 0o644)
+}
+
+/**
+ * The test images, built once per run. scripts/test-e2e.js builds the shareable ones once for
+ * all its mocha processes ($NCX_E2E_IMAGES, copied from there); the hostile ones are this
+ * process's own, with their own canary directory.
+ */
 export function images(): string {
   if (fixtures) return fixtures
   const dir = mkdtempSync(join(tmpdir(), 'ncx-e2e-images-'))
   scratchDirs.push(dir)
-  chmodSync(dir, 0o755)
-  for (const kind of ['busybox', 'multilayer', 'hostile', 'volume']) {
-    const extra = kind === 'hostile' ? ['--canary-dir', join(dir, 'canary')] : []
-    execFileSync('node', [join(repo, 'scripts', 'mkimage.js'), kind, '--out', dir, ...extra], {stdio: 'ignore'})
-  }
-  for (const f of execFileSync('ls', [dir], {encoding: 'utf8'}).trim().split('\n')) chmodSync(join(dir, f), 0o644)
+  const shared = process.env.NCX_E2E_IMAGES
+  if (shared) {
+    // Copies, not links: zstd and others skip symlinks, and a test may change its copy.
+    for (const f of readdirSync(shared)) copyFileSync(join(shared, f), join(dir, f))
+    buildImages(dir, OWN_KINDS)
+  } else buildImages(dir, IMAGE_KINDS)
   fixtures = dir
   return dir
 }
