@@ -67,12 +67,20 @@ esbuild.buildSync({
     js: [
       "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
       'const __lazyBuiltin = (id) => { let m; return new Proxy({}, {get: (_, k) => (m ??= require(id))[k]}) };',
+      'const __lazyModule = (load) => { let m; const real = () => (m ??= load()); return new Proxy({}, {get: (_, k) => real()[k], has: (_, k) => k in real(), ownKeys: () => Reflect.ownKeys(real()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(real(), k); if (d) d.configurable = true; return d }}) };',
     ].join('\n'),
   },
   define: {'import.meta.url': '__importMetaUrl'},
 })
 
 let code = fs.readFileSync(outfile, 'utf8')
+if (!entry) {
+  // oclif is TypeScript compiled to CommonJS: `const x_1 = require("./x")` at the top of a
+  // module, used only as `x_1.name` (and re-exported through getters), which esbuild makes
+  // `x_1 = require_x()`. Deferred the same way as the built-ins, a module is evaluated when
+  // something first uses it, not because oclif's index requires every part of oclif.
+  code = code.replace(/(?<![\w$])([\w$]+_\d+)=( ?)(require_[\w$]+)\(\)(?=[;,])/g, '$1=$2__lazyModule($3)')
+}
 for (const id of entry ? LAZY : [...LAZY, ...LAZY_COMMAND]) {
   // `x = require("id");`, or minified `x=require("id"),` (a `require("id").y` stays eager)
   const eager = new RegExp(`=( ?)require\\(${JSON.stringify(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)(?=[;,])`, 'g')
