@@ -46,6 +46,15 @@ function measureWorker(specFile) {
   const state = spec.commands.map((c) => ({...c, times: [], error: undefined}))
   const once = (c) => {
     if (c.error) return
+    // Untimed set-up before each run (a running container for `stop`, 200 for `rm -f`).
+    for (const step of c.prepare ?? []) {
+      const p = spawnSync(step[0], step.slice(1), {stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
+      if (p.error || p.status !== 0) {
+        c.error = `set-up failed (${p.error?.message ?? `exit ${p.status ?? `signal ${p.signal}`}`}): ${step.join(' ')}\n${(p.stderr ?? '').trim()}`
+        process.stderr.write(`${c.error}\n`)
+        return
+      }
+    }
     const [cmd, ...args] = c.argv
     const t0 = process.hrtime.bigint()
     const r = spawnSync(cmd, args, {stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
@@ -81,6 +90,12 @@ const USAGE = `usage: node bench/run.js [options]   (npm run bench -- [options])
   --timer T         hyperfine (default when installed) or internal (spawnSync + hrtime)
   --podman PATH     podman binary (default: podman on PATH)
   --runc PATH       runc binary given to podman --runtime (default /usr/sbin/runc)
+  --only LIST       comma-separated suites: startup (run --rm, --version, ncx-runtime) and
+                    commands (ps, images, inspect, logs, port, volume ls, network ls, compose ps,
+                    version, --help, stop, rm -f, start, kill, restart, rm -f of many, run -d);
+                    default: all of them
+  --many N          containers for \`rm -f\` of many and \`ps -a\` with many (default 200)
+  --many-runs N     timed runs of \`rm -f\` of many (default 3; each creates N containers per tool)
   --no-runtime      skip the ncx-runtime-only measurement
   --keep            keep the temporary stores (their path is printed)
 `
@@ -94,9 +109,27 @@ const opts = benchOptions(USAGE, {
   podman: {type: 'string', default: 'podman'},
   runc: {type: 'string', default: '/usr/sbin/runc'},
   'no-runtime': {type: 'boolean', default: false},
+  only: {type: 'string', default: 'startup,commands'},
+  many: {type: 'string', default: '200'},
+  'many-runs': {type: 'string', default: '3'},
   keep: {type: 'boolean', default: false},
 })
 const {runs: RUNS, warmup: WARMUP} = runsAndWarmup(opts)
+const SUITES = new Set(opts.only.split(',').map((x) => x.trim()).filter(Boolean))
+for (const suite of SUITES) {
+  if (!['startup', 'commands'].includes(suite)) {
+    process.stderr.write(`bench: --only: unknown suite ${suite} (startup, commands)\n`)
+    process.exit(2)
+  }
+}
+const MANY = Number(opts.many)
+const MANY_RUNS = Number(opts['many-runs'])
+if (!Number.isInteger(MANY) || MANY < 1 || !Number.isInteger(MANY_RUNS) || MANY_RUNS < 1) {
+  process.stderr.write(`bench: --many and --many-runs must be positive integers\n`)
+  process.exit(2)
+}
+/** The load average at the start and at the end: the machine is shared, timings are noisy. */
+const LOAD_BEFORE = os.loadavg()
 
 
 
@@ -150,7 +183,7 @@ const {cleanup} = benchTeardown(U, {keep: opts.keep, dirs: [WORK, XDG], ncxPaths
 // ------------------------------------------------------------------------------------------
 let seq = 0
 /** Time `argv` as the user; returns stats in milliseconds or {error}. */
-function measure(commands, extraEnv = {}) {
+function measure(commands, extraEnv = {}, {internal = false, runs = RUNS, warmup = WARMUP} = {}) {
   const ms = (x) => x * 1000
   const convert = (argv, res) => ({
     command: shJoin(argv),
@@ -162,7 +195,7 @@ function measure(commands, extraEnv = {}) {
     runs: res.times.length,
     times: res.times.map(ms),
   })
-  if (TIMER === 'hyperfine') {
+  if (TIMER === 'hyperfine' && !internal) {
     return commands.map(({name, argv}) => {
       const out = path.join(RESULTS_TMP, `${++seq}.json`)
       log(`timing ${name}: ${RUNS} runs after ${WARMUP} warm-up (hyperfine)`)
@@ -176,8 +209,8 @@ function measure(commands, extraEnv = {}) {
   }
   const out = path.join(RESULTS_TMP, `${++seq}.json`)
   const spec = path.join(RESULTS_TMP, `${seq}.spec.json`)
-  log(`timing ${commands.map((c) => c.name).join(' / ')}: ${RUNS} runs each, interleaved, after ${WARMUP} warm-up (internal timer)`)
-  fs.writeFileSync(spec, JSON.stringify({commands, runs: RUNS, warmup: WARMUP, out}))
+  log(`timing ${commands.map((c) => c.name).join(' / ')}: ${runs} runs each, interleaved, after ${warmup} warm-up (internal timer)`)
+  fs.writeFileSync(spec, JSON.stringify({commands, runs, warmup, out}))
   if (IS_ROOT) fs.chownSync(spec, USER.uid, USER.gid)
   const [cmd, ...args] = asUser([NODE, fileURLToPath(import.meta.url), '--measure-worker', spec], extraEnv)
   const r = sh(cmd, args, {stdio: ['ignore', 2, 'pipe']})
@@ -349,6 +382,10 @@ function required(...entries) {
   })
 }
 const m = {}
+const skipped = errRow('not run (--only)')
+if (!SUITES.has('startup')) {
+  m.ncxRun = m.podmanRun = m.ncxVersion = m.nodeE0 = m.runtime = skipped
+} else {
 ;[m.ncxRun, m.podmanRun] = required(
   {name: 'ncx run --rm --network none busybox true', argv: ncxRunArgv, ok: ncxOk, why: 'ncx could not run'},
   {name: 'podman run --rm --net=none busybox true', argv: podmanRunArgv, ok: podmanOk, why: 'podman could not run'},
@@ -358,6 +395,103 @@ const m = {}
   {name: 'node -e 0', argv: nodeArgv, ok: true},
 )
 m.runtime = runtimeArgv ? measure([{name: 'ncx-runtime run (prepared bundle)', argv: runtimeArgv}])[0] : errRow(runtimeSkip)
+}
+
+// ------------------------------------------------------------------------------------------
+// The commands suite (issue 17): every-day commands side by side with podman, node -e 0 as
+// the floor. Always the internal timer: ncx, podman and node interleaved run by run, and
+// untimed set-up steps (a running container to stop, N containers to remove) before each run.
+// ------------------------------------------------------------------------------------------
+const commandRows = []
+if (SUITES.has('commands') && ncxOk) {
+  const P = podmanOk ? [PODMAN, ...podmanGlobal] : undefined
+  // podman's run flags from the probe (--net=none --pull=never and the ulimits it needed).
+  const podmanRunFlags = podmanOk ? podmanRunArgv.slice(podmanRunArgv.indexOf('run') + 1, -2) : []
+  const ncxRunFlags = ['--network', 'none']
+  const sh_ = (script) => ['/bin/sh', '-c', script]
+  const q = (argv) => shJoin(argv)
+  // A running container with a log line and a published port, for ps / inspect / logs / port.
+  const setupCmd = ['busybox', 'sh', '-c', 'echo hello; exec sleep 1000']
+  const ncxSetup = runAsUser([...NCX, 'run', '-d', '--name', 'bench-c', '-p', '127.0.0.1:18480:80', ...setupCmd])
+  if (!ncxSetup.ok) notes.push(`commands suite: ncx set-up container failed: ${keyLine(failText(ncxSetup))}`)
+  const podmanSetup = P ? runAsUser([...P, 'run', '-d', '--name', 'bench-c', '-p', '127.0.0.1:18481:80', ...podmanRunFlags.filter((f) => f !== '--net=none'), ...setupCmd]) : undefined
+  if (podmanSetup && !podmanSetup.ok) notes.push(`commands suite: podman set-up container failed: ${keyLine(failText(podmanSetup))}`)
+  const composeDir = path.join(WORK, 'compose')
+  mkdirUser(composeDir)
+  fs.writeFileSync(path.join(composeDir, 'compose.yaml'), 'services:\n  app:\n    image: busybox\n    command: ["true"]\n')
+  const composeFile = path.join(composeDir, 'compose.yaml')
+
+  /** One row: ncx and podman argv (podman optional), target (ratio to podman), and whether node -e 0 + 20 ms applies. */
+  const read = (label, ncxArgs, podmanArgs, extra = {}) => ({label, ncx: [...NCX, ...ncxArgs], podman: P && podmanArgs ? [...P, ...podmanArgs] : undefined, target: 1, nearNode: true, ...extra})
+  const rows = [
+    read('`ps`', ['ps'], ['ps']),
+    read('`ps -a`', ['ps', '-a'], ['ps', '-a']),
+    read('`images`', ['images'], ['images']),
+    read('`inspect C`', ['inspect', 'bench-c'], ['inspect', 'bench-c']),
+    read('`logs C` (one line)', ['logs', 'bench-c'], ['logs', 'bench-c']),
+    read('`port C`', ['port', 'bench-c'], ['port', 'bench-c']),
+    read('`volume ls`', ['volume', 'ls'], ['volume', 'ls']),
+    read('`network ls`', ['network', 'ls'], ['network', 'ls']),
+    read('`compose ps` (ncx only: no podman compose here)', ['compose', '-f', composeFile, 'ps'], undefined),
+    read('`version`', ['version'], ['version']),
+    read('`ps --help`', ['ps', '--help'], ['ps', '--help'], {target: undefined, nearNode: false, absolute: 100}),
+    read('`--help`', ['--help'], ['--help'], {target: undefined, nearNode: false, absolute: 100}),
+    read('`compose up --help`', ['compose', 'up', '--help'], undefined, {target: undefined, nearNode: false, absolute: 100}),
+    read('`inspect --help`', ['inspect', '--help'], ['inspect', '--help'], {target: undefined, nearNode: false, absolute: 100}),
+  ]
+  // Lifecycle: set up untimed before each run, then time the one command.
+  const life = (label, verbArgs, prepare, extra = {}) => ({
+    label,
+    ncx: [...NCX, ...verbArgs],
+    podman: P ? [...P, ...verbArgs] : undefined,
+    ncxPrepare: prepare(NCX, ncxRunFlags),
+    podmanPrepare: P ? prepare(P, podmanRunFlags) : undefined,
+    target: 0.5,
+    nearNode: false,
+    ...extra,
+  })
+  const fresh = (name, how) => (T, flags) => [[...T, 'rm', '-f', name], how === 'running' ? [...T, 'run', '-d', '--name', name, ...flags, 'busybox', 'sleep', '1000'] : [...T, 'create', '--name', name, ...flags, 'busybox', 'sleep', '1000']]
+  rows.push(
+    life('`stop -t 0 C` (running)', ['stop', '-t', '0', 'bench-stop'], fresh('bench-stop', 'running')),
+    life('`rm -f C` (stopped)', ['rm', '-f', 'bench-rm'], fresh('bench-rm', 'created')),
+    life('`rm -f C` (running)', ['rm', '-f', 'bench-rmr'], fresh('bench-rmr', 'running')),
+    life('`start C`', ['start', 'bench-start'], fresh('bench-start', 'created')),
+    life('`kill C`', ['kill', 'bench-kill'], fresh('bench-kill', 'running')),
+    life('`restart -t 0 C`', ['restart', '-t', '0', 'bench-restart'], fresh('bench-restart', 'running')),
+    {
+      label: `\`rm -f\` of ${MANY} stopped containers in one call`,
+      ncx: sh_(`${q([...NCX, 'rm', '-f'])} $(${q([...NCX, 'ps', '-aq', '--filter', 'label=bench-many'])})`),
+      podman: P ? sh_(`${q([...P, 'rm', '-f'])} $(${q([...P, 'ps', '-aq', '--filter', 'label=bench-many'])})`) : undefined,
+      ncxPrepare: [sh_(`for i in $(seq ${MANY}); do ${q([...NCX, 'create', '--label', 'bench-many', ...ncxRunFlags, 'busybox', 'true'])} >/dev/null || exit 1; done`)],
+      podmanPrepare: P ? [sh_(`for i in $(seq ${MANY}); do ${q([...P, 'create', '--label', 'bench-many', ...podmanRunFlags, 'busybox', 'true'])} >/dev/null || exit 1; done`)] : undefined,
+      target: 0.5,
+      nearNode: false,
+      runs: MANY_RUNS,
+      warmup: 0,
+      note: `(includes one \`ps -aq\` each to list them)`,
+    },
+    {label: '`run --rm true`', ncx: [...NCX, 'run', '--rm', ...ncxRunFlags, 'busybox', 'true'], podman: P ? [...P, 'run', '--rm', ...podmanRunFlags, 'busybox', 'true'] : undefined, target: 0.3, nearNode: false},
+    life('`run -d sleep`', ['run', '-d', '--name', 'bench-rund', 'busybox', 'sleep', '1000'], (T) => [[...T, 'rm', '-f', 'bench-rund']], {target: 0.3}),
+  )
+  // `run -d` with the tool's network flags: put them in before the image.
+  const rund = rows[rows.length - 1]
+  rund.ncx = [...NCX, 'run', '-d', '--name', 'bench-rund', ...ncxRunFlags, 'busybox', 'sleep', '1000']
+  if (P) rund.podman = [...P, 'run', '-d', '--name', 'bench-rund', ...podmanRunFlags, 'busybox', 'sleep', '1000']
+
+  for (const row of rows) {
+    const commands = [{name: `ncx ${row.label}`, argv: row.ncx, prepare: row.ncxPrepare}]
+    if (row.podman) commands.push({name: `podman ${row.label}`, argv: row.podman, prepare: row.podmanPrepare})
+    if (row.nearNode) commands.push({name: 'node -e 0', argv: nodeArgv})
+    const res = measure(commands, {}, {internal: true, runs: row.runs ?? RUNS, warmup: row.warmup ?? WARMUP})
+    commandRows.push({...row, ncxM: res[0], podmanM: row.podman ? res[1] : undefined, nodeM: row.nearNode ? res[res.length - 1] : undefined})
+  }
+  // Leave nothing running.
+  for (const name of ['bench-c', 'bench-stop', 'bench-rm', 'bench-rmr', 'bench-start', 'bench-kill', 'bench-restart', 'bench-rund']) {
+    runAsUser([...NCX, 'rm', '-f', name])
+    if (P) runAsUser([...P, 'rm', '-f', name])
+  }
+} else if (SUITES.has('commands')) notes.push('commands suite: not run (ncx could not run)')
+const LOAD_AFTER = os.loadavg()
 
 // ------------------------------------------------------------------------------------------
 // Report
@@ -383,6 +517,28 @@ const table = [
       `${r.target === undefined ? '— (info)' : `≤ ${r.target}×`} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} |`,
   ),
 ].join('\n')
+
+const loadText = (l) => l.map((x) => x.toFixed(2)).join(' ')
+for (const r of commandRows) {
+  r.ratio = r.podmanM ? ratio(r.ncxM, r.podmanM) : undefined
+  r.overNode = r.nodeM && r.ncxM.median !== undefined && r.nodeM.median !== undefined ? r.ncxM.median - r.nodeM.median : undefined
+  const checks = []
+  if (r.target !== undefined && r.ratio !== undefined) checks.push(r.ratio <= r.target)
+  if (r.nearNode && r.overNode !== undefined) checks.push(r.overNode <= 20)
+  if (r.absolute !== undefined && r.ncxM.median !== undefined) checks.push(r.ncxM.median <= r.absolute)
+  r.met = checks.length === 0 ? undefined : checks.every(Boolean)
+  r.targetText = [r.target !== undefined ? `≤ ${r.target}× podman` : undefined, r.nearNode ? '≤ node + 20 ms' : undefined, r.absolute !== undefined ? `≤ ${r.absolute} ms` : undefined].filter(Boolean).join(', ')
+}
+const commandTable = commandRows.length === 0 ? '' : [
+  '| command | ncx median | podman median | ratio | ncx − `node -e 0` | target | met? |',
+  '|---|---:|---:|---:|---:|---|:---:|',
+  ...commandRows.map(
+    (r) =>
+      `| ${r.label}${r.note ? ` ${r.note}` : ''} | ${cell(r.ncxM)} | ${r.podmanM ? cell(r.podmanM) : '—'} | ${r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`} | ` +
+      `${r.overNode === undefined ? '—' : `${r.overNode >= 0 ? '+' : ''}${r.overNode.toFixed(1)} ms`} | ${r.targetText} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} |`,
+  ),
+].join('\n')
+const nodeMedians = commandRows.map((r) => r.nodeM?.median).filter((x) => x !== undefined)
 
 const detailRows = [
   ['ncx run --rm --network none busybox true', m.ncxRun],
@@ -434,10 +590,12 @@ Generated by \`node bench/run.js\` (\`npm run bench\`); see [README.md](README.m
 - user: ${env.user}
 - runs: ${RUNS} timed per command, after ${WARMUP} warm-up runs; medians compared; ratio = ncx median / peer median
 
+- load average (1, 5, 15 min): ${loadText(LOAD_BEFORE)} at the start, ${loadText(LOAD_AFTER)} at the end (${os.availableParallelism?.() ?? os.cpus().length} CPUs; above that, every timing is inflated)
+
 ## Results
 
-${table}
-
+${SUITES.has('startup') ? table : '(startup suite not run: --only)'}
+${commandTable ? `\n### Every-day commands (issue 17)\n\nInterleaved run by run (ncx, podman, \`node -e 0\`), internal timer, ${RUNS} runs (${MANY_RUNS} for the ${MANY}-container row), set-up steps untimed. \`node -e 0\` medians here: ${nodeMedians.length ? `${f1(Math.min(...nodeMedians))} – ${f1(Math.max(...nodeMedians))}` : '—'}. Read commands run on a store with one image and one running container.\n\n${commandTable}\n` : ''}
 ${jsOverhead !== undefined ? `Of the \`ncx run\` median, ${f1(m.runtime.median)} is \`ncx-runtime run\` itself; the other ${f1(jsOverhead)} is the Node side (start-up, store lookup, bundle creation, removal).\n\n` : ''}## Details
 
 ${details}
@@ -476,7 +634,7 @@ Probe (first working combination wins):
 ${podmanProbe.map((p) => `- \`--storage-driver ${p.driver}\` ${p.step}${p.flags ? ` with \`${p.flags}\`` : ''}: ${p.ok ? 'ok' : `failed: \`${keyLine(p.error ?? '')}\``}`).join('\n') || '- (not run)'}
 ${fatal.length ? `\n## Errors\n\n${fatal.map((f) => `\`\`\`\n${f}\n\`\`\``).join('\n\n')}\n` : ''}${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
 
-process.stdout.write(`${table}\n`)
+process.stdout.write(`${SUITES.has('startup') ? `${table}\n` : ''}${commandTable ? `\n${commandTable}\n` : ''}`)
 try {
   fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), md)
   fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
@@ -496,6 +654,8 @@ try {
           runtime: runtimeArgv ?? null,
         },
         rows: rows.map((r) => ({benchmark: r.bench, ncxMedianMs: r.ncx.median ?? null, peerMedianMs: r.peer?.median ?? null, ratio: r.ratio ?? null, target: r.target ?? null, met: r.met ?? null})),
+        load: {before: LOAD_BEFORE, after: LOAD_AFTER},
+        commandRows: commandRows.map((r) => ({command: r.label, ncx: r.ncx, podman: r.podman ?? null, ncxMedianMs: r.ncxM?.median ?? null, podmanMedianMs: r.podmanM?.median ?? null, nodeMedianMs: r.nodeM?.median ?? null, ratio: r.ratio ?? null, overNodeMs: r.overNode ?? null, target: r.targetText, met: r.met ?? null, errors: [r.ncxM?.error, r.podmanM?.error].filter(Boolean)})),
         measurements: m,
         errors: fatal,
       },

@@ -7,7 +7,8 @@
 // Hot paths skip loading oclif, which costs more than Node's own start:
 //   `__complete` (shell completion), `--version`, and `run` / `exec` (and their `container` forms; they parse their own argv; dist/fast.cjs is
 //   one pre-bundled file, see the build:fast script). Everything else, and any `--help`,
-//   goes through oclif with the generated oclif.manifest.json.
+//   goes through oclif with the generated oclif.manifest.json, loaded from one more
+//   pre-bundled, code-cached file (dist/fast-command.cjs; NCX_OCLIF=1: module by module).
 const argv = process.argv.slice(2)
 
 // Global options before the command (`ncx --root DIR ps`, `ncx --debug pull x`, as the root
@@ -105,6 +106,11 @@ if (first === '__complete') {
   ;(verb === 'run' ? fast.fastRun : fast.fastExec)(argv.slice(first === verb ? 1 : 2), first === verb ? verb : `container:${verb}`).then((code) => {
     process.exitCode = code
   })
-} else {
+} else if (process.env.NCX_OCLIF === '1') {
+  // oclif loaded module by module, as before dist/fast-command.cjs (the parity test's reference).
   import('@oclif/core').then(({execute}) => execute({dir: __filename}))
+} else {
+  // Every other command, and help: oclif from the pre-bundled, code-cached dist/fast-command.cjs.
+  const bundle = loadFast('fast-command.cjs')
+  bundle.fastCommand(argv, require('node:path').join(__dirname, '..'), bundle.modules)
 }

@@ -94,6 +94,18 @@ export function goTimeString(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ${offset} ${zone}`
 }
 
+/**
+ * `row[key]` computed when first read: a getter in the key's own place, so JSON, templates and
+ * spreads see a value in the same key order. For the CreatedAt columns: goTimeString's zone
+ * name costs ICU's time-zone set-up (a good part of a `ps`), and the default tables never
+ * show them.
+ */
+export function lazyField<T extends object, K extends keyof T>(row: T, key: K, compute: () => T[K]): T {
+  let cached: {value: T[K]} | undefined
+  Object.defineProperty(row, key, {get: () => (cached ??= {value: compute()}).value, enumerable: true, configurable: true})
+  return row
+}
+
 /** A row with Docker's `Label` method (`{{.Label "k"}}`: the value, or empty), invisible to JSON. */
 export function withLabelMethod<T extends object>(row: T, labels: Record<string, string>): T {
   return Object.defineProperty(row, 'Label', {value: (key: string) => labels[key] ?? '', enumerable: false})

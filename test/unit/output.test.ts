@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {Column, humanDuration, humanSize, renderList, renderTable} from '../../src/cli/output.js'
+import {Column, humanDuration, humanSize, lazyField, renderList, renderTable} from '../../src/cli/output.js'
 import {UsageError} from '../../src/engine/errors.js'
 
 interface Row {
@@ -143,3 +143,16 @@ describe('output (src/cli/output.ts)', () => {
     })
   })
 })
+
+describe('lazyField', () => {
+  it('computes on first read only, in the key\'s own place for JSON, templates and spreads', () => {
+    let calls = 0
+    const row = lazyField({ID: 'a', CreatedAt: '', Size: '1B'}, 'CreatedAt', () => `t${++calls}`)
+    expect(calls).to.equal(0)
+    expect(JSON.stringify(row)).to.equal('{"ID":"a","CreatedAt":"t1","Size":"1B"}')
+    expect({...row}).to.deep.equal({ID: 'a', CreatedAt: 't1', Size: '1B'})
+    expect(renderList([row], [], '{{.ID}} {{.CreatedAt}}', (r) => r)).to.equal('a t1\n')
+    expect(calls).to.equal(1)
+  })
+})
+

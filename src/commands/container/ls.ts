@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {BaseCommand} from '../../cli/base.js'
 import {commandText, statusText} from '../../cli/containers.js'
-import {goTimeString, humanDuration, humanSize, renderList, withLabelMethod} from '../../cli/output.js'
+import {goTimeString, humanDuration, humanSize, lazyField, renderList, withLabelMethod} from '../../cli/output.js'
 import {UsageError} from '../../engine/errors.js'
 import {invalidFlagValue} from '../../cli/errors.js'
 import {stateOf} from '../../engine/container/lifecycle.js'
@@ -119,7 +119,7 @@ export default class Ls extends BaseCommand<typeof Ls> {
         ID: noTrunc ? record.id : record.id.slice(0, 12),
         Image: record.image,
         Command: commandText(record.args, noTrunc),
-        CreatedAt: goTimeString(new Date(record.created)),
+        CreatedAt: '', // (lazyField below)
         RunningFor: `${humanDuration(now - Date.parse(record.created))} ago`,
         Ports: portsColumn(engine, record.id, state.status === 'running'),
         State: frozen ? 'paused' : state.status,
@@ -137,6 +137,7 @@ export default class Ls extends BaseCommand<typeof Ls> {
         LocalVolumes: String((record.mounts ?? []).filter((m) => m.Type === 'volume').length),
         Platform: null,
       }
+      lazyField(row, 'CreatedAt', () => goTimeString(new Date(record.created)))
       return withLabelMethod(row, record.config?.labels ?? {})
     })
     const columns = [

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {goTimeString, humanDuration, humanSize, renderList} from '../../cli/output.js'
+import {goTimeString, humanDuration, humanSize, lazyField, renderList} from '../../cli/output.js'
 import {filterImages, parseImageFilters} from '../../engine/image/filter.js'
 import {repoDigest} from '../../engine/image/inspect.js'
 import {familiarRepository, parseReference} from '../../engine/image/reference.js'
@@ -27,15 +27,17 @@ function rows(images: ImageRecord[], noTrunc: boolean, now: number): ImageRow[] 
       ID: noTrunc ? image.id : image.id.slice(7, 19),
       Digest: image.repoDigests === undefined ? image.manifestDigest : (image.repoDigests[0]?.split('@')[1] ?? '<none>'),
       CreatedSince: Number.isNaN(created) ? 'N/A' : `${humanDuration(now - created)} ago`,
-      CreatedAt: Number.isNaN(created) ? '' : goTimeString(new Date(created)),
+      CreatedAt: '', // (lazyField below)
       Size: humanSize(image.size),
       full: image,
     }
+    const first = out.length
     if (image.names.length === 0) out.push({...base, Repository: '<none>', Tag: '<none>'})
     for (const name of image.names) {
       const ref = parseReference(name)
       out.push({...base, Repository: familiarRepository(ref), Tag: ref.tag ?? '<none>', Digest: repoDigest(image, ref) ?? '<none>'})
     }
+    for (const row of out.slice(first)) lazyField(row, 'CreatedAt', () => (Number.isNaN(created) ? '' : goTimeString(new Date(created))))
   }
   return out
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {goTimeString, renderList, withLabelMethod} from '../../cli/output.js'
+import {goTimeString, lazyField, renderList, withLabelMethod} from '../../cli/output.js'
 import {FilterableNetwork, matchesNetworkFilters, parseNetworkFilters} from '../../engine/network/filter.js'
 import {DEFAULT_NETWORK, PREDEFINED_NETWORKS, listNetworks} from '../../engine/network/networks.js'
 
@@ -41,7 +41,7 @@ export default class NetworkLs extends BaseCommand<typeof NetworkLs> {
     const rows: NetworkRow[] = all
       .filter((n) => matchesNetworkFilters(n, filters))
       .map((n) =>
-        withLabelMethod(
+        lazyField(withLabelMethod(
           {
             ID: noTrunc ? n.id : n.id.slice(0, 12),
             Name: n.name,
@@ -51,10 +51,10 @@ export default class NetworkLs extends BaseCommand<typeof NetworkLs> {
             IPv6: 'false',
             Internal: String(n.internal),
             Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
-            CreatedAt: goTimeString(new Date(n.created)),
+            CreatedAt: '',
           },
           n.labels,
-        ),
+        ), 'CreatedAt', () => goTimeString(new Date(n.created))),
       )
     if (this.flags.quiet) {
       if (rows.length > 0) this.log(rows.map((r) => r.ID).join('\n'))
