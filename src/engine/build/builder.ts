@@ -1,3 +1,4 @@
+// Over 600 lines: Build (stage graph, cache, concurrency) and StageState (one stage's instructions) share private state; next split: the free helpers at the end.
 /**
  * `ncx build`: a Dockerfile → its stage graph → steps on the ncx engine. Stages the target
  * needs are built (independent ones concurrently); each step that makes a layer (RUN, COPY,

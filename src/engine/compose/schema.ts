@@ -1,3 +1,4 @@
+// Over 600 lines on purpose: one checker per Compose service field, in one table-like file, found by the field's name.
 /**
  * Validation and normalisation of one file's service definitions to the long syntax (the
  * Compose Specification's rules). Every error names the file, the path and the line.
