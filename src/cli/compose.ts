@@ -3,7 +3,6 @@
  * --env-file, --project-directory), loading the project, progress lines and log prefixes.
  */
 import {Command, Flags} from '@oclif/core'
-import chalk from 'chalk'
 
 import {Engine} from '../engine/engine.js'
 import {LoadOptions, loadProject} from '../engine/compose/loader.js'
@@ -16,6 +15,7 @@ import {stateOf} from '../engine/container/lifecycle.js'
 import {FlagSpec, ParsedFlags} from './argv.js'
 import {BaseCommand} from './base.js'
 import {ensureImage} from './pull-policy.js'
+import {ink} from './style.js'
 
 export const composeFlags = {
   file: Flags.string({char: 'f', description: 'Compose configuration files', multiple: true, helpGroup: 'COMPOSE'}),
@@ -84,23 +84,25 @@ export function useColor(stream: NodeJS.WriteStream): boolean {
 export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e: ComposeEvent) => void {
   if (display.progress === 'quiet') return () => {}
   const tty = display.progress === 'plain' ? false : display.progress === 'tty' || useColor(stream)
+  const green = ink(tty).green
   return (e) => {
     if (tty) {
-      const mark = e.done ? chalk.green('✔') : ' '
-      stream.write(` ${mark} ${e.kind} ${e.name}  ${e.done ? chalk.green(e.status) : e.status}\n`)
+      const mark = e.done ? green('✔') : ' '
+      stream.write(` ${mark} ${e.kind} ${e.name}  ${e.done ? green(e.status) : e.status}\n`)
     } else stream.write(` ${e.kind} ${e.name}  ${e.status}\n`)
   }
 }
 
-const COLORS = [chalk.cyan, chalk.yellow, chalk.green, chalk.magenta, chalk.blue, chalk.red, chalk.cyanBright, chalk.yellowBright, chalk.greenBright, chalk.magentaBright, chalk.blueBright]
+const COLORS = ['cyan', 'yellow', 'green', 'magenta', 'blue', 'red', 'cyanBright', 'yellowBright', 'greenBright', 'magentaBright', 'blueBright'] as const
 
 /** `name  | ` prefixes padded to the longest name, coloured per container on a TTY. */
 export function logPrefixer(names: string[], color: boolean): (name: string) => string {
   const width = Math.max(0, ...names.map((n) => n.length))
-  const colorOf = new Map(names.map((n, i) => [n, COLORS[i % COLORS.length]]))
+  const c = ink(color)
+  const colorOf = new Map(names.map((n, i) => [n, c[COLORS[i % COLORS.length]]]))
   return (name) => {
     const text = `${name.padEnd(width)}  | `
-    return color ? (colorOf.get(name) ?? chalk.white)(text) : text
+    return color ? (colorOf.get(name) ?? c.white)(text) : text
   }
 }
 

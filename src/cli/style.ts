@@ -13,7 +13,12 @@ export function colorEnabled(stream: {isTTY?: boolean} = process.stdout, env: No
 
 /** A chalk that colours only when `colorEnabled(stream)`. */
 export function palette(stream: {isTTY?: boolean} = process.stdout, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
-  return new Chalk({level: colorEnabled(stream, env) ? 1 : 0})
+  return ink(colorEnabled(stream, env))
+}
+
+/** A chalk that colours (16 colours) exactly when told to: for callers that decide themselves (`--ansi always`). */
+export function ink(color: boolean): ChalkInstance {
+  return new Chalk({level: color ? 1 : 0})
 }
 
 /** Whether ncx may ask the user a question: a terminal on stdin and stdout, and not CI. */

@@ -1,5 +1,6 @@
 import {expect} from 'chai'
 
+import {logPrefixer} from '../../src/cli/compose.js'
 import {colorEnabled, interactive, palette, spinnersEnabled} from '../../src/cli/style.js'
 
 describe('terminal niceties', () => {
@@ -35,5 +36,12 @@ describe('terminal niceties', () => {
     expect(spinnersEnabled(pipe, {})).to.equal(false)
     expect(spinnersEnabled(tty, {CI: 'true'})).to.equal(false)
     expect(spinnersEnabled(tty, {NO_COLOR: '1'})).to.equal(false)
+  })
+
+  it('compose log prefixes colour exactly when asked (`--ansi always` on a pipe too), through style.ts', () => {
+    const coloured = logPrefixer(['p-web-1', 'p-db-1'], true)
+    expect(coloured('p-web-1')).to.equal('\u001b[36mp-web-1  | \u001b[39m')
+    expect(coloured('p-db-1')).to.equal('\u001b[33mp-db-1   | \u001b[39m')
+    expect(logPrefixer(['p-web-1'], false)('p-web-1')).to.equal('p-web-1  | ')
   })
 })
