@@ -1,4 +1,6 @@
-/** Rendering shared by the container commands: Docker's status text, ps rows, multi-target loops. */
+/** Rendering shared by the container commands: Docker's status text, ps rows, multi-target loops, shared flags. */
+import {Args, Flags} from '@oclif/core'
+
 import {NcxError, NotFoundError} from '../engine/errors.js'
 import {Engine} from '../engine/engine.js'
 import {ContainerState} from '../engine/container/state.js'
@@ -57,4 +59,13 @@ export async function eachContainer(
     }
   }
   return failed ? 1 : 0
+}
+
+/** The positional of the commands that take one or more containers (stop, restart, pause, …). */
+export const CONTAINERS_ARG = {container: Args.string({description: 'Container name or ID (one or more)', required: true})}
+
+/** `stop` and `restart`: the same two flags, as Docker's. */
+export const STOP_FLAGS = {
+  time: Flags.integer({char: 't', aliases: ['timeout'], description: 'Seconds to wait before killing the container'}),
+  signal: Flags.string({char: 's', description: 'Signal to send to the container'}),
 }

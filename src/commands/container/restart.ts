@@ -1,18 +1,13 @@
-import {Args, Flags} from '@oclif/core'
-
 import {BaseCommand} from '../../cli/base.js'
-import {eachContainer} from '../../cli/containers.js'
+import {CONTAINERS_ARG, STOP_FLAGS, eachContainer} from '../../cli/containers.js'
 import {restartContainer} from '../../engine/container/lifecycle.js'
 
 export default class Restart extends BaseCommand<typeof Restart> {
   static summary = 'Restart one or more containers'
   static aliases = ['restart']
   static strict = false
-  static args = {container: Args.string({description: 'Container name or ID (one or more)', required: true})}
-  static flags = {
-    time: Flags.integer({char: 't', aliases: ['timeout'], description: 'Seconds to wait before killing the container'}),
-    signal: Flags.string({char: 's', description: 'Signal to send to the container'}),
-  }
+  static args = CONTAINERS_ARG
+  static flags = STOP_FLAGS
 
   async run(): Promise<void> {
     const engine = this.engine()

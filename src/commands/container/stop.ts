@@ -1,7 +1,5 @@
-import {Args, Flags} from '@oclif/core'
-
 import {BaseCommand} from '../../cli/base.js'
-import {eachContainer} from '../../cli/containers.js'
+import {CONTAINERS_ARG, STOP_FLAGS, eachContainer} from '../../cli/containers.js'
 import {stopContainer} from '../../engine/container/lifecycle.js'
 
 export default class Stop extends BaseCommand<typeof Stop> {
@@ -9,11 +7,8 @@ export default class Stop extends BaseCommand<typeof Stop> {
   static description = 'Sends the stop signal (--stop-signal, the image\'s STOPSIGNAL, else SIGTERM), then SIGKILL after the timeout.'
   static aliases = ['stop']
   static strict = false
-  static args = {container: Args.string({description: 'Container name or ID (one or more)', required: true})}
-  static flags = {
-    time: Flags.integer({char: 't', aliases: ['timeout'], description: 'Seconds to wait before killing the container'}),
-    signal: Flags.string({char: 's', description: 'Signal to send to the container'}),
-  }
+  static args = CONTAINERS_ARG
+  static flags = STOP_FLAGS
 
   async run(): Promise<void> {
     const engine = this.engine()

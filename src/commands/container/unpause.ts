@@ -1,7 +1,5 @@
-import {Args} from '@oclif/core'
-
 import {BaseCommand} from '../../cli/base.js'
-import {eachContainer} from '../../cli/containers.js'
+import {CONTAINERS_ARG, eachContainer} from '../../cli/containers.js'
 import {unpauseContainer} from '../../engine/cgroup/control.js'
 
 export default class Unpause extends BaseCommand<typeof Unpause> {
@@ -9,7 +7,7 @@ export default class Unpause extends BaseCommand<typeof Unpause> {
   static aliases = ['unpause']
   static examples = ['ncx unpause api']
   static strict = false
-  static args = {container: Args.string({description: 'Container name or ID (one or more)', required: true})}
+  static args = CONTAINERS_ARG
 
   async run(): Promise<void> {
     const engine = this.engine()
