@@ -24,6 +24,8 @@ pub struct Grammar {
     /// Boolean flags (without the leading `--`).
     pub flags: &'static [&'static str],
     pub words: Words,
+    /// One-letter aliases (`-t` for `tty`), of a value option or a flag.
+    pub shorts: &'static [(char, &'static str)],
 }
 
 /// The parsed command line: `--key value` pairs, flags (kept as `--flag`), words in order.
@@ -32,6 +34,8 @@ pub struct Args {
     pub opts: HashMap<String, String>,
     pub flags: Vec<String>,
     pub words: Vec<String>,
+    /// Every value option in order, repeats included (`--env A --env B`).
+    pub pairs: Vec<(String, String)>,
 }
 
 impl Args {
@@ -59,11 +63,19 @@ pub fn parse(g: &Grammar, argv: &[String]) -> Result<Args, String> {
     let mut p = lexopt::Parser::from_args(argv.iter().cloned());
     let text = |v: std::ffi::OsString| v.into_string().map_err(|_| format!("{}: an argument is not valid UTF-8", g.name));
     while let Some(arg) = p.next().map_err(|e| format!("{}: {e}", g.name))? {
+        let arg = match arg {
+            Short(c) => match g.shorts.iter().find(|(s, _)| *s == c) {
+                Some((_, long)) => Long(long),
+                None => return Err(format!("{}: unknown option {}", g.name, describe(&arg))),
+            },
+            other => other,
+        };
         match arg {
-            Short(_) => return Err(format!("{}: unknown option {}", g.name, describe(&arg))),
+            Short(_) => unreachable!(),
             Long(k) if g.values.contains(&k) => {
                 let k = k.to_string();
                 let v = text(p.value().map_err(|_| format!("{}: --{k} needs a value", g.name))?)?;
+                a.pairs.push((k.clone(), v.clone()));
                 a.opts.insert(k, v);
             }
             Long(k) if g.flags.contains(&k) => {
@@ -99,7 +111,7 @@ fn describe(arg: &lexopt::Arg) -> String {
 
 macro_rules! grammar {
     ($name:literal, [$($v:expr),* $(,)?], [$($f:literal),* $(,)?], $w:ident) => {
-        Grammar { name: $name, values: &[$($v),*], flags: &[$($f),*], words: Words::$w }
+        Grammar { name: $name, values: &[$($v),*], flags: &[$($f),*], words: Words::$w, shorts: &[] }
     };
 }
 
@@ -116,6 +128,7 @@ pub const PRIVATE: &[Grammar] = &[
         ],
         flags: &["no-stdin", "host-loopback"],
         words: Words::None,
+        shorts: &[],
     },
     Grammar {
         name: "monitor",
@@ -127,12 +140,13 @@ pub const PRIVATE: &[Grammar] = &[
         ],
         flags: &["no-stdin", "host-loopback", "stdin-open", "stdin-once", "cleanup-bundle", "attach-wait"],
         words: Words::None,
+        shorts: &[],
     },
     grammar!("attach", ["bundle", "status-fd", "detach-keys"], ["no-stdin", "sig-proxy", "tty"], None),
     grammar!("netns-init", ["userns-pid", "state", "slirp"], ["host-loopback"], None),
     grammar!("nsexec", ["userns-pid", "netns"], [], Command),
     grammar!("net-attach", ["userns-pid", "pid", "net-ifs", "net-mtu", "net-netns"], [], None),
-    grammar!("exec", ["pid", "process", "process-fd", "status-fd", "config", "detach-keys", "pid-file", "console-socket"], ["no-stdin", "detach", "cgroup-strict"], None),
+    grammar!("exec", ["pid", "process", "process-fd", "status-fd", "config", "detach-keys"], ["no-stdin", "detach", "cgroup-strict"], None),
     grammar!("kill", ["pid", "signal"], [], None),
     grammar!("stop", ["pid", "signal", "timeout-ms", "monitor-pid"], [], None),
     grammar!("ps", ["pid"], [], None),

@@ -123,7 +123,7 @@ pub fn exec(args: &Args) -> i32 {
             }
         }
         let mut p = process;
-        if detach {
+        if detach && args.get("console-socket").is_none() {
             p.terminal = false;
         }
         exec_process(&p, seccomp.as_ref(), pair[1], false, false);
@@ -138,6 +138,22 @@ pub fn exec(args: &Args) -> i32 {
         return report(126, msg);
     }
     status.send(serde_json::json!({ "event": "started", "pid": pid }));
+    // The OCI `exec`'s --pid-file and --console-socket (oci.rs).
+    if let Some(path) = args.get("pid-file") {
+        if let Err(e) = std::fs::write(path, pid.to_string()) {
+            return report(125, format!("write the pid file {path}: {e}"));
+        }
+    }
+    let master = match (master, args.get("console-socket")) {
+        (Some(m), Some(socket)) => {
+            if let Err((_, msg)) = crate::oci::send_console(socket, m) {
+                return report(125, msg);
+            }
+            unsafe { libc::close(m) };
+            None
+        }
+        (m, _) => m,
+    };
     if detach {
         return 0;
     }

@@ -29,6 +29,7 @@ mod exec;
 mod layer;
 mod monitor;
 mod net;
+mod oci;
 mod run;
 mod sealed;
 
@@ -119,10 +120,17 @@ fn main() {
         let all: Vec<String> = std::env::args().collect();
         fail_early(&argv, &sealed::reexec(&all, &[]));
     }
-    if cmd != "init" && cmd != "probe" {
+    let standard = oci::is_standard(&argv);
+    if standard {
+        let keep = oci::preserved_fds(&argv);
+        ncx_core::sys::close_fds_except(&keep);
+    } else if cmd != "init" && cmd != "probe" {
         close_inherited_fds(&argv);
     }
     reset_internal_signals();
+    if standard {
+        std::process::exit(oci::main(&argv));
+    }
     if cmd.is_empty() {
         fail("usage: ncx-runtime run|userns-init|unpack|rmtree|version", 125)
     }
