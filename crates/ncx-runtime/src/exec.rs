@@ -98,6 +98,18 @@ pub fn exec(args: &Args) -> i32 {
             }
         }
     }
+    // The OCI `exec`'s --pid-file and --console-socket (oci.rs): host paths, opened before
+    // the container's mount namespace is entered.
+    let pid_file = match args.get("pid-file").map(|p| (p, std::fs::File::create(p))) {
+        Some((_, Ok(f))) => Some(f),
+        Some((p, Err(e))) => return report(125, format!("write the pid file {p}: {e}")),
+        None => None,
+    };
+    let console = match args.get("console-socket").map(crate::oci::connect_console) {
+        Some(Ok(fd)) => Some(fd),
+        Some(Err((_, msg))) => return report(125, msg),
+        None => None,
+    };
     let (_, process) = match prepare(args) {
         Ok(p) => p,
         Err(e) => return report(e.code, e.message),
@@ -138,18 +150,16 @@ pub fn exec(args: &Args) -> i32 {
         return report(126, msg);
     }
     status.send(serde_json::json!({ "event": "started", "pid": pid }));
-    // The OCI `exec`'s --pid-file and --console-socket (oci.rs).
-    if let Some(path) = args.get("pid-file") {
-        if let Err(e) = std::fs::write(path, pid.to_string()) {
-            return report(125, format!("write the pid file {path}: {e}"));
-        }
+    if let Some(mut f) = pid_file {
+        let _ = std::io::Write::write_all(&mut f, pid.to_string().as_bytes());
     }
-    let master = match (master, args.get("console-socket")) {
-        (Some(m), Some(socket)) => {
-            if let Err((_, msg)) = crate::oci::send_console(socket, m) {
-                return report(125, msg);
+    let master = match (master, console) {
+        (Some(m), Some(sock)) => {
+            crate::run::send_fd(sock, m);
+            unsafe {
+                libc::close(sock);
+                libc::close(m);
             }
-            unsafe { libc::close(m) };
             None
         }
         (m, _) => m,

@@ -407,7 +407,8 @@ fn join_list(spec: &Spec) -> Result<String, Fail> {
     Ok(out.join(","))
 }
 
-pub(crate) fn send_console(socket: &str, master: RawFd) -> Result<(), Fail> {
+/// Connect to the console socket (before entering a container: the path is the host's).
+pub(crate) fn connect_console(socket: &str) -> Result<RawFd, Fail> {
     let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
@@ -423,6 +424,12 @@ pub(crate) fn send_console(socket: &str, master: RawFd) -> Result<(), Fail> {
         unsafe { libc::close(fd) };
         return Err(e1(format!("connect to the console socket {socket}: {e}")));
     }
+    Ok(fd)
+}
+
+/// The console-socket protocol (runc's): the pty master in one message, SCM_RIGHTS.
+pub(crate) fn send_console(socket: &str, master: RawFd) -> Result<(), Fail> {
+    let fd = connect_console(socket)?;
     crate::run::send_fd(fd, master);
     unsafe { libc::close(fd) };
     Ok(())
@@ -806,6 +813,14 @@ fn exec(g: &Global, args: &Args) -> Result<i32, Fail> {
             p
         }
     };
+    let mut process = process;
+    // As at create: the ambient capabilities that can be raised.
+    if let Some(c) = process.get_mut("capabilities").filter(|c| c.is_object()) {
+        let set = |k: &str| c[k].as_array().cloned().unwrap_or_default();
+        let (inh, perm) = (set("inheritable"), set("permitted"));
+        let amb: Vec<Value> = set("ambient").into_iter().filter(|a| inh.contains(a) && perm.contains(a)).collect();
+        c["ambient"] = json!(amb);
+    }
     let terminal = process["terminal"].as_bool().unwrap_or(false);
     if terminal && args.has("--detach") && args.get("console-socket").is_none() {
         return Err(e1("exec: a detached process with a terminal needs --console-socket"));
