@@ -351,7 +351,17 @@ fn enter_user_namespace(spec: &mut Spec) -> Result<(), Fail> {
     let Some(linux) = spec.linux.as_mut() else { return Ok(()) };
     let Some(pos) = linux.namespaces.iter().position(|n| n.kind == "user") else {
         if unsafe { libc::geteuid() } != 0 {
-            return Err(e1("rootless containers need a user namespace: add {\"type\": \"user\"} and uidMappings/gidMappings to linux in config.json (as `runc spec --rootless` writes)"));
+            // Rootless without a user namespace in the config (runc refuses it): one that maps
+            // the caller to root, as `unshare -r` makes, so a root config runs unchanged.
+            let (me, my_gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+            let map = |host| vec![ncx_core::userns::IdMap { container: 0, host, size: 1 }];
+            let holder = ncx_core::userns::create_holder(&map(me), &map(my_gid), false).map_err(|e| e1(format!("cannot create a user namespace: {e}")))?;
+            let joined = ncx_core::userns::join(holder);
+            unsafe {
+                libc::kill(holder, libc::SIGKILL);
+                libc::waitpid(holder, std::ptr::null_mut(), 0);
+            }
+            joined.map_err(|e| e1(format!("cannot join the user namespace: {e}")))?;
         }
         return Ok(());
     };
@@ -495,6 +505,18 @@ fn create_in(g: &Global, args: &Args, id: &str, dir: &str, bundle: &str, config:
     if let Some(c) = spec.process.as_mut().and_then(|p| p.capabilities.as_mut()) {
         let (inh, perm) = (c.inheritable.clone(), c.permitted.clone());
         c.ambient.retain(|a| inh.contains(a) && perm.contains(a));
+    }
+    // The gids a rootless container has: devpts's `gid=5` is refused where 5 is not mapped
+    // (`runc spec --rootless` drops it for the same reason).
+    if rootless {
+        let mapped: Vec<(u32, u32)> = spec.linux.as_ref().map(|l| l.gid_mappings.iter().map(|m| (m.container_id, m.size)).collect()).unwrap_or_default();
+        let mapped = if mapped.is_empty() { vec![(0, 1)] } else { mapped };
+        for m in spec.mounts.iter_mut().filter(|m| m.kind == "devpts") {
+            m.options.retain(|o| match o.strip_prefix("gid=").and_then(|g| g.parse::<u32>().ok()) {
+                Some(g) => mapped.iter().any(|(c, n)| g >= *c && g < c + n),
+                None => true,
+            });
+        }
     }
     enter_user_namespace(spec)?;
     let joins = join_list(spec)?;
