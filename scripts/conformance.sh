@@ -48,7 +48,7 @@ case "${1:-}" in
     cases=${*:-$(ls "$tools/bin")}
     for c in $cases; do
       if [ -n "${NCX_CONFORMANCE_USER:-}" ]; then
-        su "$NCX_CONFORMANCE_USER" -s /bin/sh -c "OCI_TOOLS=$tools OCI_CASE_TIMEOUT=$per_case '$here/scripts/conformance.sh' run '$rt' $c"
+        su "$NCX_CONFORMANCE_USER" -s /bin/sh -c "NCX_CONFORMANCE_USER= OCI_TOOLS=$tools OCI_CASE_TIMEOUT=$per_case '$here/scripts/conformance.sh' run '$rt' $c"
       else
         run_case "$rt" "$c"
       fi
