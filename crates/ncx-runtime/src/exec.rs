@@ -98,6 +98,18 @@ pub fn exec(args: &Args) -> i32 {
             }
         }
     }
+    // The OCI `exec`'s --pid-file and --console-socket (oci.rs): host paths, opened before
+    // the container's mount namespace is entered.
+    let pid_file = match args.get("pid-file").map(|p| (p, std::fs::File::create(p))) {
+        Some((_, Ok(f))) => Some(f),
+        Some((p, Err(e))) => return report(125, format!("write the pid file {p}: {e}")),
+        None => None,
+    };
+    let console = match args.get("console-socket").map(crate::oci::connect_console) {
+        Some(Ok(fd)) => Some(fd),
+        Some(Err((_, msg))) => return report(125, msg),
+        None => None,
+    };
     let (_, process) = match prepare(args) {
         Ok(p) => p,
         Err(e) => return report(e.code, e.message),
@@ -123,7 +135,7 @@ pub fn exec(args: &Args) -> i32 {
             }
         }
         let mut p = process;
-        if detach {
+        if detach && args.get("console-socket").is_none() {
             p.terminal = false;
         }
         exec_process(&p, seccomp.as_ref(), pair[1], false, false);
@@ -138,6 +150,20 @@ pub fn exec(args: &Args) -> i32 {
         return report(126, msg);
     }
     status.send(serde_json::json!({ "event": "started", "pid": pid }));
+    if let Some(mut f) = pid_file {
+        let _ = std::io::Write::write_all(&mut f, pid.to_string().as_bytes());
+    }
+    let master = match (master, console) {
+        (Some(m), Some(sock)) => {
+            crate::run::send_fd(sock, m);
+            unsafe {
+                libc::close(sock);
+                libc::close(m);
+            }
+            None
+        }
+        (m, _) => m,
+    };
     if detach {
         return 0;
     }

@@ -19,6 +19,7 @@
 
 mod attach;
 mod build;
+mod cli;
 mod bypass;
 mod cgroup;
 mod ownns;
@@ -29,60 +30,14 @@ mod external;
 mod layer;
 mod monitor;
 mod net;
+mod oci;
 mod run;
 mod sealed;
 
 use ncx_core::{materialize, unpack, userns};
-use std::collections::HashMap;
 use std::io::Write;
 
-/// `--key value` pairs and bare words, in order.
-pub struct Args {
-    pub opts: HashMap<String, String>,
-    pub flags: Vec<String>,
-    pub words: Vec<String>,
-}
-
-const BOOL_FLAGS: [&str; 12] = [
-    "--no-stdin", "--no-helpers", "--userxattr", "--stdin-open", "--cleanup-bundle", "--detach", "--host-loopback",
-    "--stdin-once", "--attach-wait", "--tty", "--sig-proxy",
-    "--cgroup-strict",
-];
-
-impl Args {
-    fn parse(argv: &[String]) -> Args {
-        let mut a = Args { opts: HashMap::new(), flags: Vec::new(), words: Vec::new() };
-        let mut i = 0;
-        while i < argv.len() {
-            let w = &argv[i];
-            if BOOL_FLAGS.contains(&w.as_str()) {
-                a.flags.push(w.clone());
-            } else if let Some(k) = w.strip_prefix("--") {
-                a.opts.insert(k.to_string(), argv.get(i + 1).cloned().unwrap_or_default());
-                i += 1;
-            } else {
-                a.words.push(w.clone());
-            }
-            i += 1;
-        }
-        a
-    }
-    pub fn get(&self, k: &str) -> Option<&str> {
-        self.opts.get(k).map(|s| s.as_str())
-    }
-    pub fn has(&self, f: &str) -> bool {
-        self.flags.iter().any(|x| x == f)
-    }
-    pub fn require(&self, k: &str) -> &str {
-        match self.get(k) {
-            Some(v) => v,
-            None => fail(&format!("missing --{k}"), 125),
-        }
-    }
-    pub fn userns_pid(&self) -> Option<i32> {
-        self.get("userns-pid").map(|p| p.parse().unwrap_or_else(|_| fail(&format!("invalid --userns-pid {p:?}"), 125)))
-    }
-}
+pub use cli::Args;
 
 /// Print one JSON error line on stderr and exit.
 pub fn fail(msg: &str, code: i32) -> ! {
@@ -166,14 +121,28 @@ fn main() {
         let all: Vec<String> = std::env::args().collect();
         fail_early(&argv, &sealed::reexec(&all, &[]));
     }
-    if cmd != "init" && cmd != "probe" {
+    let standard = oci::is_standard(&argv);
+    if standard {
+        let keep = oci::preserved_fds(&argv);
+        ncx_core::sys::close_fds_except(&keep);
+    } else if cmd != "init" && cmd != "probe" {
         close_inherited_fds(&argv);
     }
     reset_internal_signals();
+    if standard {
+        std::process::exit(oci::main(&argv));
+    }
     if cmd.is_empty() {
         fail("usage: ncx-runtime run|userns-init|unpack|rmtree|version", 125)
     }
-    let args = Args::parse(&argv[1..]);
+    let Some(grammar) = cli::private(&cmd) else {
+        if cmd == "--version" {
+            println!("ncx-runtime {}", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        fail(&format!("unknown command {cmd:?}"), 125)
+    };
+    let args = cli::parse(grammar, &argv[1..]).unwrap_or_else(|e| fail_early(&argv, &e));
     match cmd.as_str() {
         "init" => run::init(&args),
         "probe" => monitor::probe(&args),

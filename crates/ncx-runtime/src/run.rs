@@ -37,6 +37,15 @@ pub(crate) fn block_signals(signals: &[libc::c_int]) -> (libc::sigset_t, libc::s
     (set, old)
 }
 
+/// The OCI `create`'s start gate (oci.rs): an O_PATH fd of the container's exec fifo. PID 1
+/// reports `R` (ready) once set up, then opens the fifo for writing, which blocks until
+/// `start` opens it for reading, and only then execs. -1: no gate (ncx's own `run`).
+pub(crate) static EXEC_FIFO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// The spec's `startContainer` hooks and the state they read on stdin (`{"hooks":[…],"state":{…}}`):
+/// run in the container, after the gate, before execve.
+pub(crate) static START_HOOKS: std::sync::Mutex<serde_json::Value> = std::sync::Mutex::new(serde_json::Value::Null);
+
 pub(crate) struct Status {
     pub fd: Option<RawFd>,
 }
@@ -292,6 +301,8 @@ pub(crate) fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
                     master = fd;
                 }
             }
+            // The OCI create's PID 1 is set up and waits at its gate.
+            b'R' => return (master, None),
             b'E' => {
                 let v: serde_json::Value = serde_json::from_slice(&buf[1..n as usize]).unwrap_or_default();
                 let code = v["code"].as_i64().unwrap_or(125) as i32;
@@ -587,9 +598,8 @@ pub(crate) fn undumpable(process: &Process) -> Result<(), String> {
 pub(crate) fn die(sock: RawFd, code: i32, msg: String) -> ! {
     let body = format!("E{}", serde_json::json!({ "code": code, "message": msg }));
     unsafe {
-        if sock >= 0 {
-            libc::send(sock, body.as_ptr() as *const libc::c_void, body.len(), 0);
-        } else {
+        // (No one listening any more, an OCI container past `create`: on its stderr.)
+        if sock < 0 || libc::send(sock, body.as_ptr() as *const libc::c_void, body.len(), libc::MSG_NOSIGNAL) < 0 {
             let line = format!("{msg}\n");
             libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
         }
@@ -783,11 +793,13 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
         // `ncx-runtime init`: the same process (pid, namespaces, cgroup, fds) after execve.
         let own_userns = crate::ownns::path(spec).and_then(|p| p.strip_prefix("/proc/self/fd/")).and_then(|n| n.parse::<RawFd>().ok());
         let bypass = crate::bypass::control();
+        let fifo = EXEC_FIFO.load(std::sync::atomic::Ordering::Relaxed);
         let state = serde_json::json!({
             "spec": spec, "rootfs": rootfs, "rootfsMount": rootfs_mount.map(|m| format!("{}:{}", m.fstype, m.data)),
             "sock": sock, "pdeath": pdeath, "gate": gate, "shmFrom": shm_from, "bypass": bypass,
+            "execFifo": fifo, "startHooks": START_HOOKS.lock().unwrap().clone(),
         });
-        let keep: Vec<RawFd> = [Some(sock), gate, own_userns, (bypass >= 0).then_some(bypass)].into_iter().flatten().collect();
+        let keep: Vec<RawFd> = [Some(sock), gate, own_userns, (bypass >= 0).then_some(bypass), (fifo >= 0).then_some(fifo)].into_iter().flatten().collect();
         die(sock, 125, crate::sealed::reexec_with_state("init", &state, &keep));
     }
     let process = spec.process.clone().unwrap_or_default();
@@ -859,6 +871,11 @@ pub fn init(args: &Args) -> ! {
     if let Some(b) = fd("bypass").filter(|b| *b >= 0) {
         crate::bypass::set_control(b);
     }
+    if let Some(f) = fd("execFifo").filter(|f| *f >= 0) {
+        ncx_core::sys::set_cloexec(f, true);
+        EXEC_FIFO.store(f, std::sync::atomic::Ordering::Relaxed);
+        *START_HOOKS.lock().unwrap() = state["startHooks"].clone();
+    }
     let mount = state["rootfsMount"].as_str().and_then(RootfsMount::parse);
     child(&spec, state["rootfs"].as_str().unwrap_or(""), mount.as_ref(), sock, state["pdeath"].as_bool().unwrap_or(false), fd("gate"), state["shmFrom"].as_str())
 }
@@ -876,8 +893,9 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
     // closed before anything is resolved in the container (an fd of a host directory is a
     // way out through /proc/self/fd/N, as the cwd or in a path). The error socket stays
     // until execve (close-on-exec).
-    let keep = [sock];
-    ncx_core::sys::close_fds_except(if sock >= 0 { &keep } else { &[] });
+    let fifo = EXEC_FIFO.load(std::sync::atomic::Ordering::Relaxed);
+    let keep: Vec<RawFd> = [sock, fifo].into_iter().filter(|f| *f >= 0).collect();
+    ncx_core::sys::close_fds_except(&keep);
     let filters = match seccomp.map(ncx_core::seccomp::compile) {
         Some(Ok(f)) => f,
         Some(Err(e)) => die(sock, 125, e.to_string()),
@@ -896,6 +914,9 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
         if let Err(e) = setup_terminal(sock) {
             die(sock, 125, e);
         }
+    }
+    if fifo >= 0 {
+        crate::oci::wait_for_start(sock, fifo);
     }
     // Before the cwd is made: it is the container's, under the container's umask.
     unsafe { libc::umask(container_umask(process)) };
