@@ -122,6 +122,12 @@ fn main() {
         fail_early(&argv, &sealed::reexec(&all, &[]));
     }
     let standard = oci::is_standard(&argv);
+    // The standard `exec` (`ncx-runtime [--root R] exec …`) enters a container too: the same
+    // sealed copy, with the fds `--preserve-fds` passes on.
+    if standard && oci::subcommand(&argv) == Some("exec") && !sealed::running_sealed() {
+        let all: Vec<String> = std::env::args().collect();
+        fail(&sealed::reexec(&all, &oci::preserved_fds(&argv)), 125);
+    }
     if standard {
         let keep = oci::preserved_fds(&argv);
         ncx_core::sys::close_fds_except(&keep);

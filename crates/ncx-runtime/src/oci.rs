@@ -104,19 +104,28 @@ pub fn preserved_fds(argv: &[String]) -> Vec<RawFd> {
     (3..3 + n.max(0)).collect()
 }
 
-pub fn main(argv: &[String]) -> i32 {
-    // Global options, up to the subcommand.
-    let split = {
-        let mut i = 0;
-        while i < argv.len() && argv[i].starts_with('-') {
-            let name = argv[i].trim_start_matches('-');
-            if GLOBAL.values.contains(&name) {
-                i += 1;
-            }
+/// Where the subcommand is: the global options come first.
+fn subcommand_index(argv: &[String]) -> usize {
+    let mut i = 0;
+    while i < argv.len() && argv[i].starts_with('-') {
+        let name = argv[i].trim_start_matches('-');
+        if GLOBAL.values.contains(&name) {
             i += 1;
         }
-        i
-    };
+        i += 1;
+    }
+    i
+}
+
+/// The standard command's subcommand (`exec` in `--root R exec …`): main runs `exec` from a
+/// sealed copy of the runtime whichever command line it came in by.
+pub fn subcommand(argv: &[String]) -> Option<&str> {
+    argv.get(subcommand_index(argv)).map(String::as_str)
+}
+
+pub fn main(argv: &[String]) -> i32 {
+    // Global options, up to the subcommand.
+    let split = subcommand_index(argv);
     let globals = match cli::parse(&GLOBAL, &argv[..split]) {
         Ok(a) => a,
         Err(e) => return report(None, (1, e)),
