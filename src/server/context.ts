@@ -1,0 +1,10 @@
+import {Engine} from '../engine/engine.js'
+import {ServerLog} from './http.js'
+
+/** What every route of one service shares: the engine (one per service) and its log. */
+export interface ServiceContext {
+  engine: Engine
+  /** ncx's version (the Engine's `Version`). */
+  version: string
+  log: ServerLog
+}
