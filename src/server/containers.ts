@@ -150,6 +150,24 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
   const execs = new Map<string, ExecInstance>()
   /** Attach clients waiting for their container's start (`docker run` attaches first). */
   const waitingAttach = new Map<string, Array<() => void>>()
+  /**
+   * `AutoRemove` containers: the service removes them after their exit (instead of the
+   * monitor, which would take the exit code with the bundle), so `wait` still reports it.
+   */
+  const autoRemove = new Set<string>()
+  const exitCodes = new Map<string, number>()
+  const removeAfterExit = (record: ContainerRecord) => {
+    const release = ctx.hold()
+    void waitContainer(engine, record)
+      .then(async (code) => {
+        exitCodes.set(record.id, code)
+        setTimeout(() => exitCodes.delete(record.id), 60_000).unref()
+        autoRemove.delete(record.id)
+        await removeContainer(engine, record, {force: true, volumes: true})
+      })
+      .catch((error) => ctx.log.error(`removing ${record.id}: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(release)
+  }
 
   router.on('GET', '/containers/json', async (req) => {
     const all = queryBool(req.query, 'all')
@@ -171,7 +189,9 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
     if (name !== undefined && name !== '' && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`)
     const {options, warnings} = createOptions(await req.json(), name ? name.replace(/^\//, '') : undefined, req.query.get('platform') || undefined)
     if (!engine.images.find(options.image)) throw new ApiError(404, `No such image: ${options.image}`)
-    const {container} = createContainer(engine, options)
+    const rm = options.rm
+    const {container} = createContainer(engine, {...options, rm: false})
+    if (rm) autoRemove.add(container.id)
     return {status: 201, body: {Id: container.id, Warnings: warnings}}
   })
 
@@ -189,6 +209,7 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
     waitingAttach.delete(record.id)
     await startContainerAsync(engine, record, {attachWait: waiters !== undefined})
     for (const w of waiters ?? []) w()
+    if (autoRemove.has(record.id)) removeAfterExit(record)
     return {status: 204}
   })
 
@@ -237,6 +258,7 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
       const end = Date.now() + 30_000
       while (!gone.signal.aborted && engine.containers.find(record.id) && Date.now() < end) await sleep(50)
     }
+    if (exitCodes.has(record.id)) code = exitCodes.get(record.id)!
     const s = engine.containers.find(record.id) ? stateOf(engine, record) : undefined
     res.end(JSON.stringify({StatusCode: code, ...(s?.error ? {Error: {Message: s.error}} : {})}) + '\n')
     return 'handled'

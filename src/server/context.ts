@@ -7,4 +7,6 @@ export interface ServiceContext {
   /** ncx's version (the Engine's `Version`). */
   version: string
   log: ServerLog
+  /** Keeps the service from its idle exit while background work runs; call the result when done. */
+  hold: () => () => void
 }

@@ -182,7 +182,8 @@ export function createOptions(body: unknown, name: string | undefined, platform:
   const command = entrypoint && entrypoint.length > 0 ? [...entrypoint.slice(1), ...cmd] : cmd
   let parsed
   try {
-    parsed = parseRunArgv([...argv, image, ...command], env, 'create')
+    // `run`'s table (it has --rm); --detach: an API container always runs under its monitor.
+    parsed = parseRunArgv(['--detach', ...argv, image, ...command], env, 'run')
   } catch (error) {
     throw new ApiError(400, error instanceof Error ? error.message : String(error))
   }

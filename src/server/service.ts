@@ -69,11 +69,6 @@ function prepareSocketPath(path: string): void {
 }
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
-  const ctx: ServiceContext = {engine: options.engine, version: options.version, log: options.log}
-  const router = new Router()
-  systemRoutes(router, ctx)
-  containerRoutes(router, ctx)
-  imageRoutes(router, ctx)
   let idleTimer: NodeJS.Timeout | undefined
   let resolveClosed!: () => void
   const closed = new Promise<void>((r) => (resolveClosed = r))
@@ -90,6 +85,22 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       }
     },
   }
+  const hold = () => {
+    state.active++
+    state.onIdleChange()
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      state.active--
+      state.onIdleChange()
+    }
+  }
+  const ctx: ServiceContext = {engine: options.engine, version: options.version, log: options.log, hold}
+  const router = new Router()
+  systemRoutes(router, ctx)
+  containerRoutes(router, ctx)
+  imageRoutes(router, ctx)
   const server = apiServer(router, options.log, state)
   const close = async () => {
     if (idleTimer) clearTimeout(idleTimer)
