@@ -27,7 +27,7 @@ export function parseListenUri(uri: string | undefined, runRoot: string): Listen
   if (tcp) {
     const host = tcp[1].replace(/^\[|\]$/g, '')
     const port = Number(tcp[2])
-    if (port <= 0 || port > 65535) throw new UsageError(`invalid port in ${uri}`, 'give a port from 1 to 65535')
+    if (port > 65535) throw new UsageError(`invalid port in ${uri}`, 'give a port from 0 (any free port) to 65535')
     if (!['127.0.0.1', 'localhost', '::1'].includes(host) && !host.startsWith('127.')) {
       throw new UsageError(`refusing to serve the API on ${host}: anyone who reaches it controls your containers`, 'use a loopback address (tcp://127.0.0.1:PORT) or the unix socket')
     }

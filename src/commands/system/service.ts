@@ -36,5 +36,7 @@ export default class Service extends BaseCommand<typeof Service> {
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     await service.closed
+    // Containers started meanwhile may hold pipes of ours open (their monitors outlive us by design).
+    this.exit(0)
   }
 }

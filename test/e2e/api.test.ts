@@ -1,0 +1,151 @@
+/**
+ * The Docker Engine API (`ncx system service`) driven by real clients: Debian's/Docker's
+ * `docker` CLI and dockerode, with the service running as the unprivileged test user.
+ */
+import {expect} from 'chai'
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {Sandbox} from './harness.js'
+import {startService} from './api-harness.js'
+
+const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p))
+
+describe('e2e: Engine API (ncx system service)', function () {
+  this.timeout(120_000)
+  const box = new Sandbox()
+  let service: Awaited<ReturnType<typeof startService>>
+  const docker = (args: string[], input?: string) => {
+    const r = spawnSync(DOCKER!, args, {encoding: 'utf8', input, timeout: 60_000, env: {PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${service.socket}`}})
+    return {code: r.status ?? 137, stdout: r.stdout, stderr: r.stderr}
+  }
+  const ok = (args: string[], input?: string) => {
+    const r = docker(args, input)
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+    return r.stdout
+  }
+
+  before(async function () {
+    if (!DOCKER) this.skip()
+    box.load('busybox.oci.tar')
+    service = await startService(box)
+  })
+  after(async () => {
+    if (service) {
+      service.child.kill('SIGTERM')
+      await service.exited
+    }
+    box.destroy()
+  })
+
+  it('serves a 0600 socket in the 0700 runtime directory, with version negotiation', () => {
+    expect(statSync(service.socket).mode & 0o777).to.equal(0o600)
+    expect(statSync(join(box.xdg, 'ncx')).mode & 0o777).to.equal(0o700)
+    expect(ok(['version', '--format', '{{.Server.APIVersion}} {{.Server.MinAPIVersion}}']).trim()).to.equal('1.47 1.24')
+    expect(ok(['info', '--format', '{{.Images}} {{.OSType}}']).trim()).to.equal('1 linux')
+  })
+
+  it('run -d -p, ps --format, logs, exec (stdin and exit codes), inspect templates, stop, rm', () => {
+    const id = ok(['run', '-d', '--name', 'web', '-p', '127.0.0.1::80', '-e', 'A=b', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exec httpd -f -p 80']).trim()
+    expect(id).to.match(/^[0-9a-f]{64}$/)
+    expect(ok(['ps', '--format', '{{.Names}} {{.Image}} {{.State}}']).trim()).to.equal('web busybox running')
+    expect(ok(['ps', '--format', '{{.Ports}}'])).to.match(/127\.0\.0\.1:\d+->80\/tcp/)
+    // logs: Docker's multiplexed stream, demultiplexed by the client onto stdout and stderr
+    let logs = docker(['logs', 'web'])
+    for (let i = 0; i < 50 && !logs.stderr.includes('err'); i++) logs = docker(['logs', 'web'])
+    expect(logs.stdout).to.equal('out\n')
+    expect(logs.stderr).to.equal('err\n')
+    const exec = docker(['exec', 'web', 'sh', '-c', 'echo $A; echo e >&2; exit 3'])
+    expect([exec.code, exec.stdout, exec.stderr]).to.deep.equal([3, 'b\n', 'e\n'])
+    expect(ok(['exec', '-i', 'web', 'cat'], 'piped\n')).to.equal('piped\n')
+    expect(ok(['inspect', '-f', '{{.Name}} {{.State.Status}} {{.Config.Image}}', 'web']).trim()).to.equal('/web running busybox')
+    ok(['stop', '-t', '1', 'web'])
+    expect(ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']).trim()).to.equal('web exited')
+    const busy = docker(['rm', 'nosuch'])
+    expect(busy.code).to.equal(1)
+    expect(busy.stderr).to.match(/No such container: nosuch/)
+    ok(['rm', 'web'])
+    expect(ok(['ps', '-aq']).trim()).to.equal('')
+  })
+
+  it('run --rm in the foreground: output through attach, the exit code through wait, the container gone', () => {
+    const r = docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo hi; echo oops >&2; exit 7'])
+    expect([r.code, r.stdout, r.stderr]).to.deep.equal([7, 'hi\n', 'oops\n'])
+    expect(ok(['ps', '-aq']).trim()).to.equal('')
+  })
+
+  it("answers with Docker's error bodies and status codes", () => {
+    const r = docker(['run', '--rm', 'nosuchimage:1', 'true'])
+    expect(r.code).to.equal(125)
+    expect(r.stderr).to.match(/nosuchimage/)
+    const bad = docker(['run', '--rm', '--restart', 'always', 'busybox', 'true'])
+    expect(bad.code).to.not.equal(0)
+  })
+
+  it('images, tag, rmi, image inspect', () => {
+    ok(['tag', 'busybox', 'example.com/bb:2'])
+    expect(ok(['images', '--format', '{{.Repository}}:{{.Tag}}']).trim().split('\n').sort()).to.deep.equal(['busybox:latest', 'example.com/bb:2'])
+    expect(ok(['image', 'inspect', '-f', '{{.Os}}', 'example.com/bb:2']).trim()).to.equal('linux')
+    expect(ok(['rmi', 'example.com/bb:2'])).to.match(/Untagged: example.com\/bb:2/)
+  })
+
+  it('dockerode: create, start, wait, logs (demultiplexed), exec', async () => {
+    const {default: Docker} = await import('dockerode')
+    const client = new Docker({socketPath: service.socket})
+    const c = await client.createContainer({Image: 'busybox', Cmd: ['sh', '-c', 'echo one; echo two >&2; sleep 30'], Labels: {app: 'x'}})
+    await c.start()
+    const listed = await client.listContainers({filters: {label: ['app=x']}})
+    expect(listed.map((l) => l.Id)).to.deep.equal([c.id])
+    const exec = await c.exec({Cmd: ['echo', 'from-exec'], AttachStdout: true, AttachStderr: true})
+    const stream = await exec.start({hijack: true, stdin: false})
+    const out: string[] = []
+    const {PassThrough} = await import('node:stream')
+    const so = new PassThrough()
+    so.on('data', (d: Buffer) => out.push(d.toString()))
+    client.modem.demuxStream(stream, so, new PassThrough())
+    await new Promise((r) => stream.on('end', r))
+    expect(out.join('')).to.equal('from-exec\n')
+    expect((await exec.inspect()).ExitCode).to.equal(0)
+    await c.kill()
+    expect((await c.wait()).StatusCode).to.equal(137)
+    const logs = (await c.logs({stdout: true, stderr: true})) as Buffer
+    // 8-byte frame headers: stream 1 then stream 2
+    expect(logs[0]).to.equal(1)
+    expect(logs.subarray(8, 12).toString()).to.equal('one\n')
+    expect(logs[12]).to.equal(2)
+    await c.remove()
+    const missing = await client.getContainer('nosuch').inspect().catch((e: {statusCode: number}) => e.statusCode)
+    expect(missing).to.equal(404)
+  })
+})
+
+describe('e2e: Engine API idle exit and disconnecting clients', function () {
+  this.timeout(120_000)
+  const box = new Sandbox()
+  before(function () {
+    if (!DOCKER) this.skip()
+    box.load('busybox.oci.tar')
+  })
+  after(() => box.destroy())
+
+  it('exits after --timeout idle seconds, also after a log follower went away mid-stream, and removes its socket', async () => {
+    const setup = await startService(box, ['--timeout', '0'])
+    const env = {PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${setup.socket}`}
+    expect(spawnSync(DOCKER!, ['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'while true; do echo tick; sleep 0.2; done'], {env}).status).to.equal(0)
+    setup.child.kill('SIGTERM')
+    expect(await setup.exited).to.equal(0)
+    const s = await startService(box, ['--timeout', '2'])
+    const follower = spawn(DOCKER!, ['logs', '-f', 'talker'], {env: {...env, DOCKER_HOST: `unix://${s.socket}`}, stdio: ['ignore', 'pipe', 'ignore']})
+    await new Promise((r) => follower.stdout!.once('data', r))
+    // While the stream is open the service stays.
+    await new Promise((r) => setTimeout(r, 3000))
+    expect(s.child.exitCode).to.equal(null)
+    follower.kill('SIGKILL')
+    const started = Date.now()
+    expect(await s.exited).to.equal(0)
+    expect(Date.now() - started).to.be.lessThan(15_000)
+    expect(existsSync(s.socket)).to.equal(false)
+    box.ok(['rm', '-f', 'talker'])
+  })
+})
