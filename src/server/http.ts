@@ -87,7 +87,7 @@ export function statusOf(error: unknown): number {
   if (error instanceof ApiError) return error.status
   if (error instanceof NotFoundError) return 404
   const message = errorMessage(error)
-  if (/No such (container|image|network|volume|exec)|not found|does not exist|Unable to find image/i.test(message)) return 404
+  if (/No such (container|image|network|volume|exec)|not found|does not exist|Unable to find image|Could not find/i.test(message)) return 404
   if (/already in use|is running|is not running|is paused|is already|Conflict|conflict/i.test(message)) return 409
   if (error instanceof UsageError) return 400
   if (error instanceof NcxError && error.exitCode === 125 && /invalid|must|cannot be|needs|bad|unknown|refusing/i.test(message)) return 400

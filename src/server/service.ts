@@ -14,6 +14,7 @@ import {containerRoutes} from './containers.js'
 import {ServiceContext} from './context.js'
 import {Router, ServerLog, ServiceState, apiServer} from './http.js'
 import {imageRoutes} from './images.js'
+import {archiveRoutes} from './archive.js'
 import {systemRoutes} from './system.js'
 
 export type Listen = {kind: 'unix'; path: string} | {kind: 'tcp'; host: string; port: number}
@@ -101,6 +102,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   systemRoutes(router, ctx)
   containerRoutes(router, ctx)
   imageRoutes(router, ctx)
+  archiveRoutes(router, ctx)
   const server = apiServer(router, options.log, state)
   const close = async () => {
     if (idleTimer) clearTimeout(idleTimer)

@@ -4,7 +4,8 @@
  */
 import {expect} from 'chai'
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, statSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {Sandbox} from './harness.js'
@@ -81,6 +82,26 @@ describe('e2e: Engine API (ncx system service)', function () {
     expect(r.stderr).to.match(/nosuchimage/)
     const bad = docker(['run', '--rm', '--restart', 'always', 'busybox', 'true'])
     expect(bad.code).to.not.equal(0)
+  })
+
+  it('cp both ways (the archive endpoints), and a missing path is a 404', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ncx-e2e-api-cp-'))
+    try {
+      ok(['run', '-d', '--name', 'cpt', 'busybox', 'sleep', '300'])
+      writeFileSync(join(dir, 'in.txt'), 'into the container\n')
+      ok(['cp', join(dir, 'in.txt'), 'cpt:/tmp/'])
+      expect(ok(['exec', 'cpt', 'cat', '/tmp/in.txt'])).to.equal('into the container\n')
+      ok(['cp', 'cpt:/tmp/in.txt', join(dir, 'back.txt')])
+      expect(readFileSync(join(dir, 'back.txt'), 'utf8')).to.equal('into the container\n')
+      ok(['cp', 'cpt:/etc', join(dir, 'etc')])
+      expect(readFileSync(join(dir, 'etc', 'hostname'), 'utf8')).to.match(/^[0-9a-f]{12}\n$/)
+      const missing = docker(['cp', 'cpt:/nope', dir])
+      expect(missing.code).to.equal(1)
+      expect(missing.stderr).to.match(/Could not find the file \/nope in container cpt/)
+      ok(['rm', '-f', 'cpt'])
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('images, tag, rmi, image inspect', () => {
