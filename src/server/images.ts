@@ -2,7 +2,7 @@
 import {Engine} from '../engine/engine.js'
 import {NotFoundError, errorMessage} from '../engine/errors.js'
 import {inspectImage, imageHistory, repoDigest} from '../engine/image/inspect.js'
-import {familiarName, parseReference} from '../engine/image/reference.js'
+import {familiarName, familiarRepository, parseReference} from '../engine/image/reference.js'
 import {removeImages} from '../engine/image/remove.js'
 import {ImageRecord} from '../engine/image/types.js'
 import {ApiError, Router, baseHeaders, queryBool, queryFilters} from './http.js'
@@ -122,7 +122,8 @@ export function imageRoutes(router: Router, ctx: ServiceContext): void {
     }
     const {pullImage} = await import('../engine/image/pull.js')
     const familiar = familiarName(parseReference(name))
-    send({status: `Pulling from ${familiar.replace(/[:@].*$/, '')}`, id: familiar.includes('@') ? familiar.split('@')[1] : (familiar.split(':')[1] ?? 'latest')})
+    const ref = parseReference(name)
+    send({status: `Pulling from ${familiarRepository(ref)}`, id: ref.digest ?? ref.tag ?? 'latest'})
     try {
       const result = await pullImage(engine, name, {
         ...(platform ? {platform} : {}),

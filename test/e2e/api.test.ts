@@ -10,6 +10,7 @@ import {join} from 'node:path'
 
 import {Sandbox} from './harness.js'
 import {startService} from './api-harness.js'
+import {fixture, pushImage, startRegistry} from '../registry/harness.js'
 
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p))
 
@@ -109,6 +110,22 @@ describe('e2e: Engine API (ncx system service)', function () {
     expect(ok(['images', '--format', '{{.Repository}}:{{.Tag}}']).trim().split('\n').sort()).to.deep.equal(['busybox:latest', 'example.com/bb:2'])
     expect(ok(['image', 'inspect', '-f', '{{.Os}}', 'example.com/bb:2']).trim()).to.equal('linux')
     expect(ok(['rmi', 'example.com/bb:2'])).to.match(/Untagged: example.com\/bb:2/)
+  })
+
+  it('pull from a registry: JSON progress stream, then the image is there', async () => {
+    const registry = await startRegistry({auth: 'none'})
+    try {
+      await pushImage(registry, fixture('busybox'), 'team/pulled:1')
+      const r = docker(['pull', `${registry.host}/team/pulled:1`])
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.stdout, r.stdout).to.match(/Pulling from 127\.0\.0\.1:\d+\/team\/pulled\n(.|\n)*Status: (Downloaded newer image|Image is up to date) for 127\.0\.0\.1:\d+\/team\/pulled:1/)
+      expect(ok(['images', '--format', '{{.Repository}}:{{.Tag}}'])).to.include(`${registry.host}/team/pulled:1`)
+      const missing = docker(['pull', `${registry.host}/team/nosuch:1`])
+      expect(missing.code).to.equal(1)
+      ok(['rmi', `${registry.host}/team/pulled:1`])
+    } finally {
+      await registry.stop()
+    }
   })
 
   it('dockerode: create, start, wait, logs (demultiplexed), exec', async () => {
