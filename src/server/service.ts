@@ -15,6 +15,7 @@ import {ServiceContext} from './context.js'
 import {Router, ServerLog, ServiceState, apiServer} from './http.js'
 import {imageRoutes} from './images.js'
 import {archiveRoutes} from './archive.js'
+import {objectRoutes} from './objects.js'
 import {systemRoutes} from './system.js'
 
 export type Listen = {kind: 'unix'; path: string} | {kind: 'tcp'; host: string; port: number}
@@ -103,6 +104,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   containerRoutes(router, ctx)
   imageRoutes(router, ctx)
   archiveRoutes(router, ctx)
+  objectRoutes(router, ctx)
   const server = apiServer(router, options.log, state)
   const close = async () => {
     if (idleTimer) clearTimeout(idleTimer)

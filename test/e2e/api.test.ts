@@ -112,6 +112,43 @@ describe('e2e: Engine API (ncx system service)', function () {
     expect(ok(['rmi', 'example.com/bb:2'])).to.match(/Untagged: example.com\/bb:2/)
   })
 
+  it('networks, volumes, system df and events (since/until, filters) with the docker CLI', () => {
+    const start = Math.floor(Date.now() / 1000) - 1
+    const netId = ok(['network', 'create', '--label', 'team=a', '--subnet', '10.89.77.0/24', 'apinet']).trim()
+    expect(netId).to.match(/^[0-9a-f]{64}$/)
+    expect(ok(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']).trim().split('\n').sort()).to.include.members(['apinet bridge', 'host host', 'none null'])
+    expect(ok(['network', 'ls', '-q', '--filter', 'label=team=a']).trim()).to.equal(netId.slice(0, 12))
+    expect(ok(['network', 'inspect', '-f', '{{.Name}} {{(index .IPAM.Config 0).Subnet}} {{.Labels.team}}', 'apinet']).trim()).to.equal('apinet 10.89.77.0/24 a')
+    const dup = docker(['network', 'create', 'apinet'])
+    expect(dup.code).to.equal(1)
+    expect(dup.stderr).to.match(/network with name apinet already exists/)
+    const missing = docker(['network', 'inspect', 'nosuchnet'])
+    expect(missing.code).to.equal(1)
+    expect(missing.stderr).to.match(/nosuchnet/)
+    const host = docker(['network', 'rm', 'host'])
+    expect(host.code).to.equal(1)
+    expect(host.stderr).to.match(/^Error response from daemon: host is a pre-defined network and cannot be removed/)
+    ok(['volume', 'create', '--label', 'k=v', 'apivol'])
+    expect(ok(['volume', 'ls', '--format', '{{.Driver}} {{.Name}}']).trim()).to.equal('local apivol')
+    expect(ok(['volume', 'inspect', '-f', '{{.Name}} {{.Labels.k}}', 'apivol']).trim()).to.equal('apivol v')
+    ok(['run', '--rm', '--network', 'apinet', '-v', 'apivol:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f'])
+    expect(ok(['run', '--rm', '-v', 'apivol:/data', 'busybox', 'cat', '/data/f'])).to.equal('kept\n')
+    const df = ok(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']).trim().split('\n')
+    expect(df).to.include.members(['Images 1', 'Local Volumes 1'])
+    const goneVol = docker(['volume', 'rm', 'nosuchvol'])
+    expect(goneVol.code).to.equal(1)
+    ok(['volume', 'rm', 'apivol'])
+    ok(['network', 'rm', 'apinet'])
+    ok(['network', 'create', 'unused'])
+    expect(ok(['network', 'prune', '-f'])).to.match(/Deleted Networks:\nunused/)
+    const end = Math.floor(Date.now() / 1000) + 1
+    const events = ok(['events', '--since', String(start), '--until', String(end), '--filter', 'type=network', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']).trim().split('\n')
+    expect(events.filter((e) => e.includes('apinet'))).to.deep.equal(['network create apinet', 'network destroy apinet'])
+    const vols = ok(['events', '--since', String(start), '--until', String(end), '--filter', 'volume=apivol', '--format', '{{.Action}}']).trim().split('\n')
+    expect(vols[0]).to.equal('create')
+    expect(vols).to.include('destroy')
+  })
+
   it('pull from a registry: JSON progress stream, then the image is there', async () => {
     const registry = await startRegistry({auth: 'none'})
     try {
