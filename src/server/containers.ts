@@ -24,7 +24,7 @@ import {ServiceContext} from './context.js'
 
 type Json = Record<string, unknown>
 
-function find(engine: Engine, name: string): ContainerRecord {
+export function find(engine: Engine, name: string): ContainerRecord {
   const record = engine.containers.find(name)
   if (!record) throw new NotFoundError(`No such container: ${name}`)
   return record

@@ -16,6 +16,7 @@ import {Router, ServerLog, ServiceState, apiServer} from './http.js'
 import {imageRoutes} from './images.js'
 import {archiveRoutes} from './archive.js'
 import {objectRoutes} from './objects.js'
+import {operationRoutes} from './operations.js'
 import {systemRoutes} from './system.js'
 
 export type Listen = {kind: 'unix'; path: string} | {kind: 'tcp'; host: string; port: number}
@@ -105,6 +106,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   imageRoutes(router, ctx)
   archiveRoutes(router, ctx)
   objectRoutes(router, ctx)
+  operationRoutes(router, ctx)
   const server = apiServer(router, options.log, state)
   const close = async () => {
     if (idleTimer) clearTimeout(idleTimer)

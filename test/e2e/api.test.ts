@@ -149,6 +149,42 @@ describe('e2e: Engine API (ncx system service)', function () {
     expect(vols).to.include('destroy')
   })
 
+  it('top, rename, stats --no-stream, pause without cgroup delegation, container and image prune', async () => {
+    ok(['run', '-d', '--name', 'ops', 'busybox', 'sleep', '300'])
+    const top = ok(['top', 'ops']).trim().split('\n')
+    expect(top[0]).to.match(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/)
+    expect(top.slice(1).join('\n')).to.match(/sleep 300/)
+    ok(['rename', 'ops', 'ops2'])
+    expect(ok(['ps', '--format', '{{.Names}}']).trim()).to.equal('ops2')
+    const taken = docker(['rename', 'ops2', 'ops2'])
+    expect(taken.code).to.equal(1)
+    const stats = ok(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.NetIO}}', 'ops2']).trim()
+    expect(stats).to.match(/^ops2 \S+ \S+ \/ \S+$/)
+    const {default: Docker} = await import('dockerode')
+    const one = (await new Docker({socketPath: service.socket}).getContainer('ops2').stats({stream: false})) as unknown as {name: string; networks: {eth0: {rx_bytes: number}}; cpu_stats: {online_cpus: number}}
+    expect(one.name).to.equal('/ops2')
+    expect(one.networks.eth0.rx_bytes).to.be.a('number')
+    expect(one.cpu_stats.online_cpus).to.be.greaterThan(0)
+    // This host delegates no cgroup to the test user: the engine's own message, as `ncx pause` gives it.
+    const pause = docker(['pause', 'ops2'])
+    expect(pause.code).to.equal(1)
+    expect(pause.stderr).to.include('cannot pause container ops2: it has no cgroup of its own')
+    const unpause = docker(['unpause', 'ops2'])
+    expect(unpause.code).to.equal(1)
+    expect(unpause.stderr).to.match(/is not paused/)
+    ok(['stop', '-t', '0', 'ops2'])
+    const id = ok(['inspect', '-f', '{{.Id}}', 'ops2']).trim()
+    expect(ok(['container', 'prune', '-f'])).to.include(`Deleted Containers:\n${id}`)
+    expect(ok(['ps', '-aq']).trim()).to.equal('')
+    ok(['tag', 'busybox', 'prunable:1'])
+    ok(['rmi', 'busybox'])
+    expect(ok(['image', 'prune', '-f'])).to.match(/^Total reclaimed space/m)
+    expect(ok(['images', '-q']).trim()).to.not.equal('')
+    expect(ok(['image', 'prune', '-a', '-f'])).to.match(/untagged: prunable:1/i)
+    expect(ok(['images', '-q']).trim()).to.equal('')
+    box.load('busybox.oci.tar')
+  })
+
   it('pull from a registry: JSON progress stream, then the image is there', async () => {
     const registry = await startRegistry({auth: 'none'})
     try {
