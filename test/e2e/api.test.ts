@@ -149,6 +149,36 @@ describe('e2e: Engine API (ncx system service)', function () {
     expect(vols).to.include('destroy')
   })
 
+  it('dockerode: a streamed event arrives while the client follows; network connect/disconnect', async () => {
+    const {default: Docker} = await import('dockerode')
+    const client = new Docker({socketPath: service.socket})
+    const events = (await client.getEvents({filters: {type: ['network']}})) as unknown as NodeJS.ReadableStream & {destroy: () => void}
+    const seen: string[] = []
+    const gotCreate = new Promise<void>((resolve) =>
+      events.on('data', (d: Buffer) => {
+        for (const line of d.toString().split('\n').filter(Boolean)) {
+          const e = JSON.parse(line) as {Action: string; Actor: {Attributes: {name: string}}}
+          seen.push(`${e.Action} ${e.Actor.Attributes.name}`)
+        }
+        if (seen.includes('create follownet')) resolve()
+      }),
+    )
+    const net = await client.createNetwork({Name: 'follownet', Labels: {x: 'y'}})
+    await gotCreate
+    events.destroy()
+    const c = await client.createContainer({Image: 'busybox', Cmd: ['sleep', '300']})
+    await c.start()
+    await net.connect({Container: c.id, EndpointConfig: {Aliases: ['svc']}})
+    expect(Object.keys((await c.inspect()).NetworkSettings.Networks)).to.include('follownet')
+    expect(Object.keys(((await net.inspect()) as {Containers: Record<string, unknown>}).Containers)).to.deep.equal([c.id])
+    await net.disconnect({Container: c.id})
+    expect(Object.keys((await c.inspect()).NetworkSettings.Networks)).to.not.include('follownet')
+    await c.remove({force: true})
+    await net.remove()
+    const gone = await client.getNetwork('follownet').inspect().catch((e: {statusCode: number}) => e.statusCode)
+    expect(gone).to.equal(404)
+  })
+
   it('top, rename, stats --no-stream, pause without cgroup delegation, container and image prune', async () => {
     ok(['run', '-d', '--name', 'ops', 'busybox', 'sleep', '300'])
     const top = ok(['top', 'ops']).trim().split('\n')
