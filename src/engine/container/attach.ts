@@ -3,7 +3,7 @@
  * relays the terminal to the monitor's attach socket (crates/ncx-runtime/src/attach.rs)
  * and handles the detach keys, so detaching leaves the container running.
  */
-import {spawn} from 'node:child_process'
+import {ChildProcess, spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 
 import {runtimeBinary} from '../../native/index.js'
@@ -77,6 +77,27 @@ export async function attachContainer(engine: Engine, record: ContainerRecord, o
   // keeps running, as with Docker.
   if (outcome.detached || !outcome.exited) return {detached: true}
   return {detached: false, exitCode: outcome.exitCode ?? 125}
+}
+
+/**
+ * Attach over pipes instead of this process's terminal (the Engine API's hijacked
+ * connections): the caller relays the child's stdin/stdout/stderr. With a terminal the
+ * container's output all comes on stdout, as on a terminal.
+ */
+export function attachPipes(engine: Engine, record: ContainerRecord, options: {stdin: boolean}): {child: ChildProcess; outcome: Promise<AttachOutcome>} {
+  const s = stateOf(engine, record)
+  if (s.status !== 'running' && s.status !== 'restarting') throw new NcxError('You cannot attach to a stopped container, start it first', {exitCode: 1})
+  const args = ['attach', '--bundle', engine.containers.dir(record.id), '--status-fd', '3']
+  if (record.options.tty) args.push('--tty')
+  if (!options.stdin) args.push('--no-stdin')
+  const child = spawn(runtimeBinary(), args, {stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe']})
+  const outcome = superviseRuntime(child).then(async (o): Promise<AttachOutcome> => {
+    if (o.failure) throw new NcxError(o.failure.message, {exitCode: o.failure.code})
+    if (o.closed) return {detached: false, exitCode: await waitContainer(engine, record)}
+    if (o.detached || !o.exited) return {detached: true}
+    return {detached: false, exitCode: o.exitCode ?? 125}
+  })
+  return {child, outcome}
 }
 
 /** `start -a [-i]` (also on a running container, which is just attached to). */

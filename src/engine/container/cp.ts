@@ -6,7 +6,7 @@
  * (/proc/PID/root); a stopped one through its overlay, mounted in a private mount namespace
  * (writes land in its upper dir, copied up by the kernel).
  */
-import {spawnSync} from 'node:child_process'
+import {ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {isAbsolute, resolve} from 'node:path'
 
 import {runtimeBinary} from '../../native/index.js'
@@ -47,6 +47,12 @@ export function containerPath(p: string): string {
 
 export interface CopyOptions {
   followLink: boolean
+  /**
+   * The tar side (`-`) over a pipe instead of this process's stdin/stdout (the Engine API's
+   * archive endpoints): called with the runtime child (its stdin or stdout is the tar stream)
+   * and a promise of its end.
+   */
+  tarPipe?: (child: ChildProcess, done: Promise<void>) => void
 }
 
 /**
@@ -101,6 +107,20 @@ export function copyFiles(engine: Engine, from: {record?: ContainerRecord; path:
   }
   if (src.root.spec === 'tar' || dst.root.spec === 'tar') {
     args.push('--xattr-prefix', engine.session().rootless ? 'user.' : 'trusted.')
+    if (options.tarPipe) {
+      const child = spawn(runtimeBinary(), args, {stdio: [src.root.spec === 'tar' ? 'pipe' : 'ignore', dst.root.spec === 'tar' ? 'pipe' : 'ignore', 'pipe']})
+      let stderr = ''
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+      const done = new Promise<void>((resolve, reject) => {
+        child.on('error', reject)
+        child.on('close', (code, signal) => {
+          if (code === 0) resolve()
+          else reject(cpError(new NcxError(runtimeErrorText(stderr) ?? `ncx-runtime cp failed (${code ?? signal})`, {exitCode: code ?? 125})))
+        })
+      })
+      options.tarPipe(child, done)
+      return 0
+    }
     const r = spawnSync(runtimeBinary(), args, {stdio: [src.root.spec === 'tar' ? 'inherit' : 'ignore', dst.root.spec === 'tar' ? 'inherit' : 'pipe', 'pipe'], encoding: 'utf8'})
     if (r.error) throw r.error
     if (r.status === 141) throw Object.assign(new Error('EPIPE'), {code: 'EPIPE'})

@@ -3,7 +3,7 @@
  * namespaces (crates/ncx-runtime/src/exec.rs); this module builds the process settings
  * from the container's OCI config and the exec options.
  */
-import {spawn} from 'node:child_process'
+import {ChildProcess, StdioOptions, spawn} from 'node:child_process'
 import {join} from 'node:path'
 import type {Writable} from 'node:stream'
 
@@ -64,6 +64,20 @@ function checkJoinable(runtime: string | undefined): void {
 
 /** Run the exec; resolves to its exit code (0 at once with `detach`). */
 export async function execInContainer(engine: Engine, record: ContainerRecord, options: ExecOptions): Promise<number> {
+  const stdio: StdioOptions = [options.interactive && !options.detach ? 'inherit' : 'ignore', options.detach ? 'ignore' : 'inherit', options.detach ? 'ignore' : 'inherit', 'pipe', 'pipe']
+  return startExec(engine, record, options, stdio).exitCode
+}
+
+/**
+ * The exec over pipes (the Engine API's hijacked connections): the caller relays the
+ * child's stdin (with `interactive`), stdout and stderr.
+ */
+export function execPipes(engine: Engine, record: ContainerRecord, options: ExecOptions): {child: ChildProcess; exitCode: Promise<number>} {
+  const stdio: StdioOptions = [options.interactive && !options.detach ? 'pipe' : 'ignore', options.detach ? 'ignore' : 'pipe', options.detach ? 'ignore' : 'pipe', 'pipe', 'pipe']
+  return startExec(engine, record, options, stdio)
+}
+
+function startExec(engine: Engine, record: ContainerRecord, options: ExecOptions, stdio: StdioOptions): {child: ChildProcess; exitCode: Promise<number>} {
   const s = stateOf(engine, record)
   if (s.status !== 'running' || s.pid <= 0) throw new NcxError(`container ${record.id} is not running`, {exitCode: 1})
   checkJoinable(record.options.runtime)
@@ -93,15 +107,15 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
   if (options.detach) args.push('--detach')
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.tty && options.interactive && options.detachKeys?.length) args.push('--detach-keys', options.detachKeys.join(','))
-  const child = spawn(runtimeBinary(), args, {
-    stdio: [options.interactive && !options.detach ? 'inherit' : 'ignore', options.detach ? 'ignore' : 'inherit', options.detach ? 'ignore' : 'inherit', 'pipe', 'pipe'],
-  })
+  const child = spawn(runtimeBinary(), args, {stdio})
   const processPipe = child.stdio[4] as Writable
   processPipe.on('error', () => undefined) // a runtime that failed early: its error comes through the status pipe
   processPipe.end(JSON.stringify(process_))
-  const {exitCode, failure, warnings, detached} = await superviseRuntime(child)
-  for (const w of warnings) engine.warn(w)
-  if (failure) throw new NcxError(failure.message, {exitCode: failure.code})
-  if (detached) return 0
-  return exitCode ?? 125
+  const exitCode = superviseRuntime(child).then(({exitCode, failure, warnings, detached}) => {
+    for (const w of warnings) engine.warn(w)
+    if (failure) throw new NcxError(failure.message, {exitCode: failure.code})
+    if (detached) return 0
+    return exitCode ?? 125
+  })
+  return {child, exitCode}
 }

@@ -110,13 +110,13 @@ export function startContainer(engine: Engine, record: ContainerRecord, options:
 }
 
 /** `startContainer` without blocking the event loop: compose starts independent services concurrently. */
-export async function startContainerAsync(engine: Engine, record: ContainerRecord): Promise<{pid: number; alreadyRunning: boolean}> {
+export async function startContainerAsync(engine: Engine, record: ContainerRecord, options: {attachWait?: boolean} = {}): Promise<{pid: number; alreadyRunning: boolean}> {
   const current = stateOf(engine, record)
   if (isUp(current)) return {pid: current.pid, alreadyRunning: true}
   removeFile(join(engine.containers.dir(record.id), STOP_MARKER))
   let out: string
   try {
-    out = await runtimeAsync(monitorArgs(engine, record), {keepCode: true})
+    out = await runtimeAsync([...monitorArgs(engine, record), ...(options.attachWait ? ['--attach-wait'] : [])], {keepCode: true})
   } catch (error) {
     return startFailed(engine, record, error)
   }

@@ -27,6 +27,8 @@ export interface LogOptions {
   /** Milliseconds since the epoch. */
   since?: number
   until?: number
+  /** Stops a follow (the reader went away): the log ends as if the container had stopped. */
+  signal?: AbortSignal
 }
 
 /** Where a log is and how to follow it: the engine gives a container's, tests their own. */
@@ -322,6 +324,7 @@ export function readLogs(engine: Engine, record: ContainerRecord, options: LogOp
       path: logPath(engine, record),
       maxFile: Number.isInteger(maxFile) && maxFile > 0 ? maxFile : 1,
       live: () => {
+        if (options.signal?.aborted) return false
         const s = stateOf(engine, record)
         return s.status === 'running' || s.status === 'restarting'
       },

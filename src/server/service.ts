@@ -1,0 +1,153 @@
+/**
+ * `ncx system service`: the Docker Engine API on a unix socket (0600, in the user's 0700
+ * runtime directory) or, when asked, on loopback TCP. One engine for the life of the
+ * service; it exits after `timeoutSeconds` without a request or an open stream.
+ */
+import {chmodSync, lstatSync, mkdirSync, rmSync, statSync} from 'node:fs'
+import {Server} from 'node:http'
+import {AddressInfo} from 'node:net'
+import {dirname, join} from 'node:path'
+
+import {Engine} from '../engine/engine.js'
+import {UsageError} from '../engine/errors.js'
+import {containerRoutes} from './containers.js'
+import {ServiceContext} from './context.js'
+import {Router, ServerLog, ServiceState, apiServer} from './http.js'
+import {imageRoutes} from './images.js'
+import {archiveRoutes} from './archive.js'
+import {objectRoutes} from './objects.js'
+import {operationRoutes} from './operations.js'
+import {systemRoutes} from './system.js'
+
+export type Listen = {kind: 'unix'; path: string} | {kind: 'tcp'; host: string; port: number}
+
+/** `unix:///path`, `unix:/path`, `tcp://127.0.0.1:2375`; no URI: `<run root>/docker.sock`. */
+export function parseListenUri(uri: string | undefined, runRoot: string): Listen {
+  if (!uri) return {kind: 'unix', path: join(runRoot, 'docker.sock')}
+  if (uri.startsWith('unix://')) return {kind: 'unix', path: uri.slice('unix://'.length)}
+  if (uri.startsWith('unix:')) return {kind: 'unix', path: uri.slice('unix:'.length)}
+  const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(uri)
+  if (tcp) {
+    const host = tcp[1].replace(/^\[|\]$/g, '')
+    const port = Number(tcp[2])
+    if (port > 65535) throw new UsageError(`invalid port in ${uri}`, 'give a port from 0 (any free port) to 65535')
+    if (!['127.0.0.1', 'localhost', '::1'].includes(host) && !host.startsWith('127.')) {
+      throw new UsageError(`refusing to serve the API on ${host}: anyone who reaches it controls your containers`, 'use a loopback address (tcp://127.0.0.1:PORT) or the unix socket')
+    }
+    return {kind: 'tcp', host, port}
+  }
+  throw new UsageError(`invalid URI ${JSON.stringify(uri)}`, 'use unix:///PATH or tcp://127.0.0.1:PORT')
+}
+
+export interface ServiceOptions {
+  listen: Listen
+  /** Seconds without requests before the service exits; 0: never. */
+  timeoutSeconds: number
+  version: string
+  log: ServerLog
+  engine: Engine
+}
+
+export interface RunningService {
+  server: Server
+  /** `unix:///…` or `tcp://…`, for DOCKER_HOST. */
+  address: string
+  /** Resolves when the service stopped (idle exit or `close`). */
+  closed: Promise<void>
+  close: () => Promise<void>
+}
+
+/** A unix socket path: its directory private (0700, ours), a stale socket replaced, the socket 0600. */
+function prepareSocketPath(path: string): void {
+  const dir = dirname(path)
+  mkdirSync(dir, {recursive: true, mode: 0o700})
+  const st = statSync(dir)
+  if (st.uid !== process.getuid!()) throw new UsageError(`${dir} is owned by uid ${st.uid}, not by you`, 'choose a socket path in a directory you own')
+  try {
+    if (lstatSync(path).isSocket()) rmSync(path)
+    else throw new UsageError(`${path} exists and is not a socket`, 'remove it or choose another path')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+}
+
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  let idleTimer: NodeJS.Timeout | undefined
+  let resolveClosed!: () => void
+  const closed = new Promise<void>((r) => (resolveClosed = r))
+  const state: ServiceState = {
+    active: 0,
+    onIdleChange: () => {
+      if (idleTimer) clearTimeout(idleTimer)
+      idleTimer = undefined
+      if (state.active === 0 && options.timeoutSeconds > 0) {
+        idleTimer = setTimeout(() => {
+          options.log.info(`no requests for ${options.timeoutSeconds}s: exiting`)
+          void close()
+        }, options.timeoutSeconds * 1000)
+      }
+    },
+  }
+  const hold = () => {
+    state.active++
+    state.onIdleChange()
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      state.active--
+      state.onIdleChange()
+    }
+  }
+  const ctx: ServiceContext = {engine: options.engine, version: options.version, log: options.log, hold}
+  const router = new Router()
+  systemRoutes(router, ctx)
+  containerRoutes(router, ctx)
+  imageRoutes(router, ctx)
+  archiveRoutes(router, ctx)
+  objectRoutes(router, ctx)
+  operationRoutes(router, ctx)
+  const server = apiServer(router, options.log, state)
+  const close = async () => {
+    if (idleTimer) clearTimeout(idleTimer)
+    await new Promise<void>((r) => {
+      server.close(() => r())
+      server.closeIdleConnections()
+    })
+    if (options.listen.kind === 'unix') rmSync(options.listen.path, {force: true})
+    resolveClosed()
+  }
+  let address: string
+  if (options.listen.kind === 'unix') {
+    const path = options.listen.path
+    prepareSocketPath(path)
+    // umask 077 while binding: the socket is never reachable by others, not even briefly.
+    const old = process.umask(0o177)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(path, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    } finally {
+      process.umask(old)
+    }
+    chmodSync(path, 0o600)
+    address = `unix://${path}`
+  } else {
+    const {host, port} = options.listen
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    const a = server.address() as AddressInfo
+    address = `tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
+  }
+  state.onIdleChange()
+  return {server, address, closed, close}
+}

@@ -1,0 +1,292 @@
+/**
+ * The Docker Engine API (`ncx system service`) driven by real clients: Debian's/Docker's
+ * `docker` CLI and dockerode, with the service running as the unprivileged test user.
+ */
+import {expect} from 'chai'
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {Sandbox} from './harness.js'
+import {startService} from './api-harness.js'
+import {fixture, pushImage, startRegistry} from '../registry/harness.js'
+
+const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p))
+
+describe('e2e: Engine API (ncx system service)', function () {
+  this.timeout(120_000)
+  const box = new Sandbox()
+  let service: Awaited<ReturnType<typeof startService>>
+  const docker = (args: string[], input?: string) => {
+    const r = spawnSync(DOCKER!, args, {encoding: 'utf8', input, timeout: 60_000, env: {PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${service.socket}`}})
+    return {code: r.status ?? 137, stdout: r.stdout, stderr: r.stderr}
+  }
+  const ok = (args: string[], input?: string) => {
+    const r = docker(args, input)
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+    return r.stdout
+  }
+
+  before(async function () {
+    if (!DOCKER) throw new Error('no docker client: install Debian\'s docker.io (the client is all these tests use)')
+    box.load('busybox.oci.tar')
+    service = await startService(box)
+  })
+  after(async () => {
+    if (service) {
+      service.child.kill('SIGTERM')
+      await service.exited
+    }
+    box.destroy()
+  })
+
+  it('serves a 0600 socket in the 0700 runtime directory, with version negotiation', () => {
+    expect(statSync(service.socket).mode & 0o777).to.equal(0o600)
+    expect(statSync(join(box.xdg, 'ncx')).mode & 0o777).to.equal(0o700)
+    expect(ok(['version', '--format', '{{.Server.APIVersion}} {{.Server.MinAPIVersion}}']).trim()).to.equal('1.47 1.24')
+    expect(ok(['info', '--format', '{{.Images}} {{.OSType}}']).trim()).to.equal('1 linux')
+  })
+
+  it('run -d -p, ps --format, logs, exec (stdin and exit codes), inspect templates, stop, rm', () => {
+    const id = ok(['run', '-d', '--name', 'web', '-p', '127.0.0.1::80', '-e', 'A=b', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exec httpd -f -p 80']).trim()
+    expect(id).to.match(/^[0-9a-f]{64}$/)
+    expect(ok(['ps', '--format', '{{.Names}} {{.Image}} {{.State}}']).trim()).to.equal('web busybox running')
+    expect(ok(['ps', '--format', '{{.Ports}}'])).to.match(/127\.0\.0\.1:\d+->80\/tcp/)
+    // logs: Docker's multiplexed stream, demultiplexed by the client onto stdout and stderr
+    let logs = docker(['logs', 'web'])
+    for (let i = 0; i < 50 && !logs.stderr.includes('err'); i++) logs = docker(['logs', 'web'])
+    expect(logs.stdout).to.equal('out\n')
+    expect(logs.stderr).to.equal('err\n')
+    const exec = docker(['exec', 'web', 'sh', '-c', 'echo $A; echo e >&2; exit 3'])
+    expect([exec.code, exec.stdout, exec.stderr]).to.deep.equal([3, 'b\n', 'e\n'])
+    expect(ok(['exec', '-i', 'web', 'cat'], 'piped\n')).to.equal('piped\n')
+    expect(ok(['inspect', '-f', '{{.Name}} {{.State.Status}} {{.Config.Image}}', 'web']).trim()).to.equal('/web running busybox')
+    ok(['stop', '-t', '1', 'web'])
+    expect(ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']).trim()).to.equal('web exited')
+    const busy = docker(['rm', 'nosuch'])
+    expect(busy.code).to.equal(1)
+    expect(busy.stderr).to.match(/No such container: nosuch/)
+    ok(['rm', 'web'])
+    expect(ok(['ps', '-aq']).trim()).to.equal('')
+  })
+
+  it('run --rm in the foreground: output through attach, the exit code through wait, the container gone', () => {
+    const r = docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo hi; echo oops >&2; exit 7'])
+    expect([r.code, r.stdout, r.stderr]).to.deep.equal([7, 'hi\n', 'oops\n'])
+    expect(ok(['ps', '-aq']).trim()).to.equal('')
+  })
+
+  it("answers with Docker's error bodies and status codes", () => {
+    const r = docker(['run', '--rm', 'nosuchimage:1', 'true'])
+    expect(r.code).to.equal(125)
+    expect(r.stderr).to.match(/nosuchimage/)
+    const bad = docker(['run', '--rm', '--restart', 'always', 'busybox', 'true'])
+    expect(bad.code).to.not.equal(0)
+  })
+
+  it('cp both ways (the archive endpoints), and a missing path is a 404', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ncx-e2e-api-cp-'))
+    try {
+      ok(['run', '-d', '--name', 'cpt', 'busybox', 'sleep', '300'])
+      writeFileSync(join(dir, 'in.txt'), 'into the container\n')
+      ok(['cp', join(dir, 'in.txt'), 'cpt:/tmp/'])
+      expect(ok(['exec', 'cpt', 'cat', '/tmp/in.txt'])).to.equal('into the container\n')
+      ok(['cp', 'cpt:/tmp/in.txt', join(dir, 'back.txt')])
+      expect(readFileSync(join(dir, 'back.txt'), 'utf8')).to.equal('into the container\n')
+      ok(['cp', 'cpt:/etc', join(dir, 'etc')])
+      expect(readFileSync(join(dir, 'etc', 'hostname'), 'utf8')).to.match(/^[0-9a-f]{12}\n$/)
+      const missing = docker(['cp', 'cpt:/nope', dir])
+      expect(missing.code).to.equal(1)
+      expect(missing.stderr).to.match(/Could not find the file \/nope in container cpt/)
+      ok(['rm', '-f', 'cpt'])
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
+  it('images, tag, rmi, image inspect', () => {
+    ok(['tag', 'busybox', 'example.com/bb:2'])
+    expect(ok(['images', '--format', '{{.Repository}}:{{.Tag}}']).trim().split('\n').sort()).to.deep.equal(['busybox:latest', 'example.com/bb:2'])
+    expect(ok(['image', 'inspect', '-f', '{{.Os}}', 'example.com/bb:2']).trim()).to.equal('linux')
+    expect(ok(['rmi', 'example.com/bb:2'])).to.match(/Untagged: example.com\/bb:2/)
+  })
+
+  it('networks, volumes, system df and events (since/until, filters) with the docker CLI', () => {
+    const start = Math.floor(Date.now() / 1000) - 1
+    const netId = ok(['network', 'create', '--label', 'team=a', '--subnet', '10.89.77.0/24', 'apinet']).trim()
+    expect(netId).to.match(/^[0-9a-f]{64}$/)
+    expect(ok(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']).trim().split('\n').sort()).to.include.members(['apinet bridge', 'host host', 'none null'])
+    expect(ok(['network', 'ls', '-q', '--filter', 'label=team=a']).trim()).to.equal(netId.slice(0, 12))
+    expect(ok(['network', 'inspect', '-f', '{{.Name}} {{(index .IPAM.Config 0).Subnet}} {{.Labels.team}}', 'apinet']).trim()).to.equal('apinet 10.89.77.0/24 a')
+    const dup = docker(['network', 'create', 'apinet'])
+    expect(dup.code).to.equal(1)
+    expect(dup.stderr).to.match(/network with name apinet already exists/)
+    const missing = docker(['network', 'inspect', 'nosuchnet'])
+    expect(missing.code).to.equal(1)
+    expect(missing.stderr).to.match(/nosuchnet/)
+    const host = docker(['network', 'rm', 'host'])
+    expect(host.code).to.equal(1)
+    expect(host.stderr).to.match(/^Error response from daemon: host is a pre-defined network and cannot be removed/)
+    ok(['volume', 'create', '--label', 'k=v', 'apivol'])
+    expect(ok(['volume', 'ls', '--format', '{{.Driver}} {{.Name}}']).trim()).to.equal('local apivol')
+    expect(ok(['volume', 'inspect', '-f', '{{.Name}} {{.Labels.k}}', 'apivol']).trim()).to.equal('apivol v')
+    ok(['run', '--rm', '--network', 'apinet', '-v', 'apivol:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f'])
+    expect(ok(['run', '--rm', '-v', 'apivol:/data', 'busybox', 'cat', '/data/f'])).to.equal('kept\n')
+    const df = ok(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']).trim().split('\n')
+    expect(df).to.include.members(['Images 1', 'Local Volumes 1'])
+    const goneVol = docker(['volume', 'rm', 'nosuchvol'])
+    expect(goneVol.code).to.equal(1)
+    ok(['volume', 'rm', 'apivol'])
+    ok(['network', 'rm', 'apinet'])
+    ok(['network', 'create', 'unused'])
+    expect(ok(['network', 'prune', '-f'])).to.match(/Deleted Networks:\nunused/)
+    const end = Math.floor(Date.now() / 1000) + 1
+    const events = ok(['events', '--since', String(start), '--until', String(end), '--filter', 'type=network', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']).trim().split('\n')
+    expect(events.filter((e) => e.includes('apinet'))).to.deep.equal(['network create apinet', 'network destroy apinet'])
+    const vols = ok(['events', '--since', String(start), '--until', String(end), '--filter', 'volume=apivol', '--format', '{{.Action}}']).trim().split('\n')
+    expect(vols[0]).to.equal('create')
+    expect(vols).to.include('destroy')
+  })
+
+  it('dockerode: a streamed event arrives while the client follows; network connect/disconnect', async () => {
+    const {default: Docker} = await import('dockerode')
+    const client = new Docker({socketPath: service.socket})
+    const events = (await client.getEvents({filters: {type: ['network']}})) as unknown as NodeJS.ReadableStream & {destroy: () => void}
+    const seen: string[] = []
+    const gotCreate = new Promise<void>((resolve) =>
+      events.on('data', (d: Buffer) => {
+        for (const line of d.toString().split('\n').filter(Boolean)) {
+          const e = JSON.parse(line) as {Action: string; Actor: {Attributes: {name: string}}}
+          seen.push(`${e.Action} ${e.Actor.Attributes.name}`)
+        }
+        if (seen.includes('create follownet')) resolve()
+      }),
+    )
+    const net = await client.createNetwork({Name: 'follownet', Labels: {x: 'y'}})
+    await gotCreate
+    events.destroy()
+    const c = await client.createContainer({Image: 'busybox', Cmd: ['sleep', '300']})
+    await c.start()
+    await net.connect({Container: c.id, EndpointConfig: {Aliases: ['svc']}})
+    expect(Object.keys((await c.inspect()).NetworkSettings.Networks)).to.include('follownet')
+    expect(Object.keys(((await net.inspect()) as {Containers: Record<string, unknown>}).Containers)).to.deep.equal([c.id])
+    await net.disconnect({Container: c.id})
+    expect(Object.keys((await c.inspect()).NetworkSettings.Networks)).to.not.include('follownet')
+    await c.remove({force: true})
+    await net.remove()
+    const gone = await client.getNetwork('follownet').inspect().catch((e: {statusCode: number}) => e.statusCode)
+    expect(gone).to.equal(404)
+  })
+
+  it('top, rename, stats --no-stream, pause without cgroup delegation, container and image prune', async () => {
+    ok(['run', '-d', '--name', 'ops', 'busybox', 'sleep', '300'])
+    const top = ok(['top', 'ops']).trim().split('\n')
+    expect(top[0]).to.match(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/)
+    expect(top.slice(1).join('\n')).to.match(/sleep 300/)
+    ok(['rename', 'ops', 'ops2'])
+    expect(ok(['ps', '--format', '{{.Names}}']).trim()).to.equal('ops2')
+    const taken = docker(['rename', 'ops2', 'ops2'])
+    expect(taken.code).to.equal(1)
+    const stats = ok(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.NetIO}}', 'ops2']).trim()
+    expect(stats).to.match(/^ops2 \S+ \S+ \/ \S+$/)
+    const {default: Docker} = await import('dockerode')
+    const one = (await new Docker({socketPath: service.socket}).getContainer('ops2').stats({stream: false})) as unknown as {name: string; networks: {eth0: {rx_bytes: number}}; cpu_stats: {online_cpus: number}}
+    expect(one.name).to.equal('/ops2')
+    expect(one.networks.eth0.rx_bytes).to.be.a('number')
+    expect(one.cpu_stats.online_cpus).to.be.greaterThan(0)
+    // This host delegates no cgroup to the test user: the engine's own message, as `ncx pause` gives it.
+    const pause = docker(['pause', 'ops2'])
+    expect(pause.code).to.equal(1)
+    expect(pause.stderr).to.include('cannot pause container ops2: it has no cgroup of its own')
+    const unpause = docker(['unpause', 'ops2'])
+    expect(unpause.code).to.equal(1)
+    expect(unpause.stderr).to.match(/is not paused/)
+    ok(['stop', '-t', '0', 'ops2'])
+    const id = ok(['inspect', '-f', '{{.Id}}', 'ops2']).trim()
+    expect(ok(['container', 'prune', '-f'])).to.include(`Deleted Containers:\n${id}`)
+    expect(ok(['ps', '-aq']).trim()).to.equal('')
+    ok(['tag', 'busybox', 'prunable:1'])
+    ok(['rmi', 'busybox'])
+    expect(ok(['image', 'prune', '-f'])).to.match(/^Total reclaimed space/m)
+    expect(ok(['images', '-q']).trim()).to.not.equal('')
+    expect(ok(['image', 'prune', '-a', '-f'])).to.match(/untagged: prunable:1/i)
+    expect(ok(['images', '-q']).trim()).to.equal('')
+    box.load('busybox.oci.tar')
+  })
+
+  it('pull from a registry: JSON progress stream, then the image is there', async () => {
+    const registry = await startRegistry({auth: 'none'})
+    try {
+      await pushImage(registry, fixture('busybox'), 'team/pulled:1')
+      const r = docker(['pull', `${registry.host}/team/pulled:1`])
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.stdout, r.stdout).to.match(/Pulling from 127\.0\.0\.1:\d+\/team\/pulled\n(.|\n)*Status: (Downloaded newer image|Image is up to date) for 127\.0\.0\.1:\d+\/team\/pulled:1/)
+      expect(ok(['images', '--format', '{{.Repository}}:{{.Tag}}'])).to.include(`${registry.host}/team/pulled:1`)
+      const missing = docker(['pull', `${registry.host}/team/nosuch:1`])
+      expect(missing.code).to.equal(1)
+      ok(['rmi', `${registry.host}/team/pulled:1`])
+    } finally {
+      await registry.stop()
+    }
+  })
+
+  it('dockerode: create, start, wait, logs (demultiplexed), exec', async () => {
+    const {default: Docker} = await import('dockerode')
+    const client = new Docker({socketPath: service.socket})
+    const c = await client.createContainer({Image: 'busybox', Cmd: ['sh', '-c', 'echo one; echo two >&2; sleep 30'], Labels: {app: 'x'}})
+    await c.start()
+    const listed = await client.listContainers({filters: {label: ['app=x']}})
+    expect(listed.map((l) => l.Id)).to.deep.equal([c.id])
+    const exec = await c.exec({Cmd: ['echo', 'from-exec'], AttachStdout: true, AttachStderr: true})
+    const stream = await exec.start({hijack: true, stdin: false})
+    const out: string[] = []
+    const {PassThrough} = await import('node:stream')
+    const so = new PassThrough()
+    so.on('data', (d: Buffer) => out.push(d.toString()))
+    client.modem.demuxStream(stream, so, new PassThrough())
+    await new Promise((r) => stream.on('end', r))
+    expect(out.join('')).to.equal('from-exec\n')
+    expect((await exec.inspect()).ExitCode).to.equal(0)
+    await c.kill()
+    expect((await c.wait()).StatusCode).to.equal(137)
+    const logs = (await c.logs({stdout: true, stderr: true})) as Buffer
+    // 8-byte frame headers: stream 1 then stream 2
+    expect(logs[0]).to.equal(1)
+    expect(logs.subarray(8, 12).toString()).to.equal('one\n')
+    expect(logs[12]).to.equal(2)
+    await c.remove()
+    const missing = await client.getContainer('nosuch').inspect().catch((e: {statusCode: number}) => e.statusCode)
+    expect(missing).to.equal(404)
+  })
+})
+
+describe('e2e: Engine API idle exit and disconnecting clients', function () {
+  this.timeout(120_000)
+  const box = new Sandbox()
+  before(function () {
+    if (!DOCKER) throw new Error('no docker client: install Debian\'s docker.io (the client is all these tests use)')
+    box.load('busybox.oci.tar')
+  })
+  after(() => box.destroy())
+
+  it('exits after --timeout idle seconds, also after a log follower went away mid-stream, and removes its socket', async () => {
+    const setup = await startService(box, ['--timeout', '0'])
+    const env = {PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${setup.socket}`}
+    expect(spawnSync(DOCKER!, ['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'while true; do echo tick; sleep 0.2; done'], {env}).status).to.equal(0)
+    setup.child.kill('SIGTERM')
+    expect(await setup.exited).to.equal(0)
+    const s = await startService(box, ['--timeout', '2'])
+    const follower = spawn(DOCKER!, ['logs', '-f', 'talker'], {env: {...env, DOCKER_HOST: `unix://${s.socket}`}, stdio: ['ignore', 'pipe', 'ignore']})
+    await new Promise((r) => follower.stdout!.once('data', r))
+    // While the stream is open the service stays.
+    await new Promise((r) => setTimeout(r, 3000))
+    expect(s.child.exitCode).to.equal(null)
+    follower.kill('SIGKILL')
+    const started = Date.now()
+    expect(await s.exited).to.equal(0)
+    expect(Date.now() - started).to.be.lessThan(15_000)
+    expect(existsSync(s.socket)).to.equal(false)
+    box.ok(['rm', '-f', 'talker'])
+  })
+})
