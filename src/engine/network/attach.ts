@@ -5,7 +5,7 @@
  * that attach a fresh namespace, and the /etc/hosts files that let members of a user-defined
  * network resolve each other.
  */
-import {renameSync, writeFileSync} from 'node:fs'
+import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {portBypass} from '../config.js'
@@ -451,8 +451,18 @@ export function linkHostLines(engine: Engine, self: {id: string; name: string}, 
 function writeHosts(engine: Engine, file: NetworksFile, id: string, starting?: string): void {
   const text = hostsFor(engine, file, id, starting)
   if (text === undefined) return
+  const path = join(engine.containers.dir(id), 'hosts')
+  // The file is bind-mounted into a running container, so it is rewritten in place (a rename
+  // would leave the mount on the old inode) and a process reading it mid-rewrite sees it empty:
+  // a container's own refresh right after its start (announceStarted) made `ping peer` in it
+  // fail with "bad address". Unchanged content is therefore not written at all.
   try {
-    writeFileSync(join(engine.containers.dir(id), 'hosts'), text)
+    if (readFileSync(path, 'utf8') === text) return
+  } catch {
+    // not written yet
+  }
+  try {
+    writeFileSync(path, text)
   } catch {
     // removed meanwhile
   }
