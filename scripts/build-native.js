@@ -18,7 +18,8 @@
 //                   `cargo build --target <rust target>`; needs that Rust target
 //                   (`rustup target add …`) and a linker for it (see docs/install.md).
 //   --out DIR       write the three files there instead of native/ (the release job and
-//                   `npm run package` fill npm/<triple>/ this way).
+//                   `npm run package` fill npm/<triple>/ this way); a cross build without
+//                   --out writes to native/<triple>/, never over this host's native/.
 // The install-time entry is scripts/install.js, which calls this script only when no
 // prebuilt package matches or --build-from-source was asked for.
 //
@@ -94,7 +95,9 @@ const hostTriple = platformTriple();
 const triple = targetArg ?? hostTriple;
 const cross = triple !== hostTriple;
 const rustTarget = RUST_TARGETS[triple];
-const outDir = outArg ? resolve(outArg) : join(repo, 'native');
+// A cross build never lands in native/ by default: its ncx-runtime and ncx-init would replace
+// this host's (same file names), and the next container would fail with "Exec format error".
+const outDir = outArg ? resolve(outArg) : cross ? join(repo, 'native', triple) : join(repo, 'native');
 const addonOut = join(outDir, `ncx.${triple}.node`);
 const runtimeOut = join(outDir, process.platform === 'win32' ? 'ncx-runtime.exe' : 'ncx-runtime');
 const initOut = join(outDir, 'ncx-init');
