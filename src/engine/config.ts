@@ -12,7 +12,7 @@
  *   insecure = ["myhost:5000"]             # NCX_INSECURE_REGISTRIES adds to it
  *   timeout = 30                           # seconds a registry may send nothing; NCX_REGISTRY_TIMEOUT overrides it
  *   [network]
- *   port_bypass = true                     # NCX_PORT_BYPASS=1|0 overrides it (README: port bypass)
+ *   port_bypass = true                     # NCX_PORT_BYPASS=1|0 overrides it (docs/networking.md: port bypass)
  *
  * Precedence: flag > environment > ncx.toml > built-in default. `ncx info` shows which
  * source each effective value came from. Parsed with smol-toml (TOML 1.0, no dependencies).

@@ -61,7 +61,7 @@ export interface ConfigInfo {
   CgroupManager: string
   RegistryMirrors: string[]
   InsecureRegistries: string[]
-  /** Published TCP ports bypass the relay by default (README "Port bypass"). */
+  /** Published TCP ports bypass the relay by default (docs/networking.md, "Port bypass"). */
   PortBypass: boolean
 }
 

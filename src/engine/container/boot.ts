@@ -1,7 +1,7 @@
 /**
  * Restart after reboot (`ncx system boot`): with no daemon, nothing is running when the
  * machine comes back, so a boot-time job (a `systemd --user` unit or an `@reboot` crontab
- * line, see the README) starts the containers Docker's daemon would start: restart policy
+ * line, see docs/containers.md) starts the containers Docker's daemon would start: restart policy
  * `always`, or `unless-stopped` when the user did not stop them. No root is needed.
  */
 import {existsSync} from 'node:fs'

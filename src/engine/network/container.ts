@@ -25,7 +25,7 @@ export function withExposedPorts(options: ContainerOptions, exposed: Record<stri
   return {...options, publish}
 }
 
-/** The annotations that switch port bypass per container (README "Port bypass"): ncx's own and nerdctl's. */
+/** The annotations that switch port bypass per container (docs/networking.md, "Port bypass"): ncx's own and nerdctl's. */
 export const PORT_BYPASS_ANNOTATIONS = ['ncx.bypass4netns', 'nerdctl/bypass4netns'] as const
 
 /**

@@ -170,7 +170,7 @@ export function processInNamespace(userns: string): number | undefined {
 }
 
 /**
- * The holder died (killed, as the README allows): hold the namespace its containers still
+ * The holder died (killed, as docs/rootless.md allows): hold the namespace its containers still
  * run in again, so they stay reachable (exec, stop, networking) and new containers join
  * them; a new namespace only when nothing is left in the old one. The runtime checks that
  * the process's namespace is the recorded one (inode, owner, parent, mappings).

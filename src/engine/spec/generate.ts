@@ -51,7 +51,7 @@ export interface ContainerOptions {
   publish?: Array<{proto: 'tcp' | 'udp'; hostIp: string; hostPort: number; containerPort: number}>
   /** `-P`: publish every port the image EXPOSEs on a random host port. */
   publishAll?: boolean
-  /** Published TCP ports bypass the relay (README "Port bypass"); unset: NCX_PORT_BYPASS / ncx.toml. Set from `--annotation ncx.bypass4netns=true`. */
+  /** Published TCP ports bypass the relay (docs/networking.md, "Port bypass"); unset: NCX_PORT_BYPASS / ncx.toml. Set from `--annotation ncx.bypass4netns=true`. */
   portBypass?: boolean
   /** `--network-alias`: extra names on a user-defined network. */
   networkAliases?: string[]
