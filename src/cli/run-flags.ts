@@ -9,7 +9,7 @@ import {DEFAULT_DETACH_KEYS, parseDetachKeys, runAttached} from '../engine/conta
 import {createContainer, runContainer} from '../engine/container/run.js'
 import {signalNumber} from '../engine/container/signals.js'
 import {parseEnvFile, resolveEnvEntry} from '../engine/spec/env.js'
-import {check, checkDnsOption, checkDnsSearch, checkHostname, checkIpAddress, checkNetworkAlias, parseExtraHost} from '../engine/spec/values.js'
+import {check, checkDnsOption, checkDnsSearch, checkHostname, checkIpAddress, checkNetworkAlias, goDurationNs, parseExtraHost} from '../engine/spec/values.js'
 import {ContainerOptions, HealthOptions} from '../engine/spec/generate.js'
 import {PullPolicy, ensureImage} from './pull-policy.js'
 import {DEFAULT_NETWORK, SLIRP_HOST, ipToInt, parsePublishRange} from '../engine/network/networks.js'
@@ -115,21 +115,11 @@ export interface RunInvocation {
   debug: boolean
 }
 
-const DURATION_UNITS: Record<string, number> = {ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9}
-
-/** Go's time.ParseDuration, in nanoseconds (`1m30s`, `500ms`, `0`). */
+/** Go's time.ParseDuration, in nanoseconds (`1m30s`, `500ms`, `0`), with Docker's error for a flag. */
 export function parseDuration(text: string, flag: string): number {
-  if (text === '0') return 0
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy
-  let total = 0
-  let pos = 0
-  let m: RegExpExecArray | null
-  while ((m = re.exec(text)) !== null) {
-    total += Number(m[1]) * DURATION_UNITS[m[2]]
-    pos = re.lastIndex
-  }
-  if (pos !== text.length || pos === 0) throw new UsageError(`invalid argument ${JSON.stringify(text)} for "${flag}" flag: time: invalid duration ${JSON.stringify(text)}`)
-  return Math.round(total)
+  const ns = goDurationNs(text)
+  if (ns === undefined) throw new UsageError(`invalid argument ${JSON.stringify(text)} for "${flag}" flag: time: invalid duration ${JSON.stringify(text)}`)
+  return Math.round(ns)
 }
 
 function intFlag(value: string | undefined, flag: string): number | undefined {

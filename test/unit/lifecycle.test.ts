@@ -3,6 +3,7 @@ import {expect} from 'chai'
 import {commandText, statusText} from '../../src/cli/containers.js'
 import {ArgCountError} from '../../src/cli/errors.js'
 import {parseDuration, parseExecArgv, parseRunArgv} from '../../src/cli/run-flags.js'
+import {durationMs} from '../../src/engine/compose/schema.js'
 import {parseTimeArg} from '../../src/commands/container/logs.js'
 import {execProcess} from '../../src/engine/container/exec.js'
 import {signalNumber} from '../../src/engine/container/signals.js'
@@ -47,6 +48,13 @@ describe('container lifecycle helpers', () => {
     expect(parseDuration('500ms', '--x')).to.equal(500e6)
     expect(parseDuration('0', '--x')).to.equal(0)
     expect(() => parseDuration('10', '--health-interval')).to.throw(UsageError, 'invalid duration')
+    expect(() => parseDuration('1x', '--x')).to.throw(UsageError, 'invalid duration')
+    // Compose reads the same syntax (one parser), in milliseconds, and a bare number as seconds.
+    expect(durationMs('1m30s')).to.equal(90_000)
+    expect(durationMs('250us')).to.equal(0.25)
+    expect(durationMs('10')).to.equal(10_000)
+    expect(durationMs('10 s')).to.equal(undefined)
+    expect(durationMs('')).to.equal(undefined)
     const now = Date.parse('2024-01-01T01:00:00Z')
     expect(parseTimeArg('10m', '--since', now)).to.equal(now - 600_000)
     expect(parseTimeArg('2024-01-01T00:00:00Z', '--since', now)).to.equal(Date.parse('2024-01-01T00:00:00Z'))

@@ -8,7 +8,7 @@ import {isAbsolute, join, resolve} from 'node:path'
 
 import {ComposeError, ModelPath} from './errors.js'
 import {DependsOn, HealthcheckConfig, PortConfig, ServiceConfig, VolumeMount} from './types.js'
-import {InvalidValue, checkDnsOption, checkDnsSearch, checkDomainname, checkEnvEntry, checkHostname, checkIpAddress, checkLabelKey, checkNetworkAlias, parseExtraHost} from '../spec/values.js'
+import {InvalidValue, checkDnsOption, checkDnsSearch, checkDomainname, checkEnvEntry, checkHostname, checkIpAddress, checkLabelKey, checkNetworkAlias, goDurationNs, parseExtraHost} from '../spec/values.js'
 
 /** Where values come from: for messages (file, line) and relative paths (baseDir). */
 export interface SourceContext {
@@ -169,20 +169,11 @@ export function shellSplit(ctx: SourceContext, path: ModelPath, s: string): stri
   return words
 }
 
-const DURATION_UNITS: Record<string, number> = {ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000}
-
 /** Go duration text → milliseconds (`1m30s`, `500ms`; a bare number is seconds, as Compose accepts). */
 export function durationMs(text: string): number | undefined {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy
-  let total = 0
-  let pos = 0
-  let m: RegExpExecArray | null
-  while ((m = re.exec(text)) !== null) {
-    total += Number(m[1]) * DURATION_UNITS[m[2]]
-    pos = re.lastIndex
-  }
-  return pos === text.length && pos > 0 ? total : undefined
+  const ns = goDurationNs(text)
+  return ns === undefined ? undefined : ns / 1e6
 }
 
 /** Go's time.Duration.String() for whole milliseconds: `1m30s`, `500ms`, `1h0m0s`. */

@@ -38,6 +38,25 @@ function isIpv6(text: string): boolean {
 }
 
 /** Go's net.ParseIP: dotted IPv4 (no leading zeros) or IPv6 without a zone. */
+const GO_DURATION_UNITS: Record<string, number> = {ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9}
+
+/**
+ * Go's time.ParseDuration (`1m30s`, `500ms`, `0`), in nanoseconds; undefined when the text is
+ * not one. The one parser behind the CLI's duration flags and Compose's duration fields.
+ */
+export function goDurationNs(text: string): number | undefined {
+  if (text === '0') return 0
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy
+  let total = 0
+  let pos = 0
+  let m: RegExpExecArray | null
+  while ((m = re.exec(text)) !== null) {
+    total += Number(m[1]) * GO_DURATION_UNITS[m[2]]
+    pos = re.lastIndex
+  }
+  return pos === text.length && pos > 0 ? total : undefined
+}
+
 export function isIpAddress(text: string): boolean {
   return IPV4.test(text) || isIpv6(text)
 }
