@@ -9,7 +9,11 @@ import {ServerResponse} from 'node:http'
 import {PS_EF_TITLES, psEfRows} from '../cli/top.js'
 import {StatsSample, pauseContainer, sampleStats, unpauseContainer} from '../engine/cgroup/control.js'
 import {ContainerRecord} from '../engine/container/store.js'
-import {pruneContainers, stateOf, topContainer, topWithPsOptions} from '../engine/container/lifecycle.js'
+import {checkRestartPolicy, pruneContainers, stateOf, topContainer, topWithPsOptions, updateRestartPolicy} from '../engine/container/lifecycle.js'
+import {containerChanges} from '../engine/container/diff.js'
+import {exportToStream} from '../engine/container/export.js'
+import {updateContainer} from '../engine/cgroup/control.js'
+import {parseResourceFlags} from '../cli/resource-flags.js'
 import {NcxError} from '../engine/errors.js'
 import {pruneImages} from '../engine/image/prune.js'
 import {ApiError, Request, Router, baseHeaders, queryBool, queryFilters} from './http.js'
@@ -66,6 +70,49 @@ function conflictOrRethrow(error: unknown): never {
   if (error instanceof NcxError && /is not running|is already paused|is not paused/.test(error.message)) throw new ApiError(409, error.message)
   if (error instanceof NcxError && error.hint) throw new ApiError(500, `${error.message}: ${error.hint}`)
   throw error
+}
+
+/** `POST /containers/{id}/update` fields → `ncx update` flags (0 is "unchanged", as in Docker). */
+const UPDATE_FIELDS: Array<[string, string, (v: number) => string]> = [
+  ['Memory', 'memory', String],
+  ['MemorySwap', 'memory-swap', String],
+  ['MemoryReservation', 'memory-reservation', String],
+  ['NanoCpus', 'cpus', (v) => String(v / 1e9)],
+  ['CpuShares', 'cpu-shares', String],
+  ['CpuPeriod', 'cpu-period', String],
+  ['CpuQuota', 'cpu-quota', String],
+  ['PidsLimit', 'pids-limit', String],
+  ['BlkioWeight', 'blkio-weight', String],
+]
+/** Fields of Docker's update body ncx does not apply: reported in `Warnings` when given. */
+const UPDATE_IGNORED = ['KernelMemory', 'KernelMemoryTCP', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpuCount', 'CpuPercent', 'IOMaximumIOps', 'IOMaximumBandwidth', 'MemorySwappiness', 'Devices', 'DeviceCgroupRules', 'DeviceRequests', 'Ulimits', 'BlkioWeightDevice', 'CgroupParent']
+
+/** The flags and warnings of an update body (exported for the unit tests). */
+export function updateFlags(body: Record<string, unknown>): {flags: Record<string, string | string[] | boolean>; restart?: string; warnings: string[]} {
+  const flags: Record<string, string | string[] | boolean> = {}
+  const warnings: string[] = []
+  for (const [field, flag, text] of UPDATE_FIELDS) {
+    const v = body[field]
+    if (v === undefined || v === null || v === 0) continue
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ApiError(400, `invalid ${field}: ${JSON.stringify(v)}`)
+    flags[flag] = text(v)
+  }
+  for (const [field, flag] of [['CpusetCpus', 'cpuset-cpus'], ['CpusetMems', 'cpuset-mems']] as const) if (typeof body[field] === 'string' && body[field] !== '') flags[flag] = body[field] as string
+  if (body.OomKillDisable === true) flags['oom-kill-disable'] = true
+  for (const [field, flag] of [['BlkioDeviceReadBps', 'device-read-bps'], ['BlkioDeviceWriteBps', 'device-write-bps'], ['BlkioDeviceReadIOps', 'device-read-iops'], ['BlkioDeviceWriteIOps', 'device-write-iops']] as const) {
+    const list = body[field]
+    if (Array.isArray(list) && list.length > 0) flags[flag] = list.map((d) => `${String((d as {Path?: unknown}).Path)}:${String((d as {Rate?: unknown}).Rate)}`)
+  }
+  for (const field of UPDATE_IGNORED) {
+    const v = body[field]
+    if (v !== undefined && v !== null && v !== 0 && v !== '' && v !== -1 && !(Array.isArray(v) && v.length === 0)) warnings.push(`${field} is not supported by ncx and was ignored`)
+  }
+  const policy = body.RestartPolicy as {Name?: unknown; MaximumRetryCount?: unknown} | undefined
+  let restart: string | undefined
+  if (policy && typeof policy.Name === 'string' && policy.Name !== '') {
+    restart = policy.Name === 'on-failure' && typeof policy.MaximumRetryCount === 'number' && policy.MaximumRetryCount > 0 ? `on-failure:${policy.MaximumRetryCount}` : policy.Name
+  }
+  return {flags, ...(restart ? {restart} : {}), warnings}
 }
 
 export function operationRoutes(router: Router, ctx: ServiceContext): void {
@@ -140,5 +187,52 @@ export function operationRoutes(router: Router, ctx: ServiceContext): void {
     const report = pruneImages(engine, {all: dangling === 'false' || dangling === '0'})
     const deleted = report.images.flatMap((i) => [...i.untagged.map((u) => ({Untagged: u})), {Deleted: i.deleted}])
     return {body: {ImagesDeleted: deleted, SpaceReclaimed: report.spaceReclaimed}}
+  })
+
+  // `docker export`: the container's merged file system as a tar stream, from the runtime.
+  router.on('GET', '/containers/{id}/export', async (req, res) => {
+    const record = find(engine, req.params[0])
+    res.writeHead(200, {...baseHeaders(), 'Content-Type': 'application/x-tar'})
+    try {
+      await exportToStream(engine, record, res)
+    } catch (error) {
+      // Headers are out: a failure can only cut the stream short (Docker does the same).
+      ctx.log.error(`export ${record.id}: ${error instanceof Error ? error.message : String(error)}`)
+      res.destroy()
+      return 'handled'
+    }
+    res.end()
+    return 'handled'
+  })
+
+  // `docker diff`: Kind 0 changed, 1 added, 2 deleted.
+  router.on('GET', '/containers/{id}/changes', async (req) => {
+    const record = find(engine, req.params[0])
+    const kinds = {C: 0, A: 1, D: 2} as const
+    return {body: containerChanges(engine, record).map((c) => ({Path: c.path, Kind: kinds[c.kind]}))}
+  })
+
+  // `docker update`: limits (kept in the spec for the next start; written live where the
+  // container has a cgroup of its own) and the restart policy; the rest comes back as Warnings.
+  router.on('POST', '/containers/{id}/update', async (req) => {
+    const record = find(engine, req.params[0])
+    const raw = await req.json()
+    if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) throw new ApiError(400, 'the request body must be a JSON object')
+    const {flags, restart, warnings} = updateFlags((raw ?? {}) as Record<string, unknown>)
+    let resources
+    try {
+      resources = parseResourceFlags(flags)
+      if (restart !== undefined) checkRestartPolicy(restart)
+    } catch (error) {
+      throw new ApiError(400, error instanceof Error ? error.message : String(error))
+    }
+    try {
+      if (resources) updateContainer(engine, record, resources)
+      if (restart !== undefined) updateRestartPolicy(engine, record, restart)
+    } catch (error) {
+      if (error instanceof NcxError) throw new ApiError(error.message.startsWith('Restart policy cannot') ? 400 : 500, error.hint ? `${error.message}: ${error.hint}` : error.message)
+      throw error
+    }
+    return {body: {Warnings: warnings}}
   })
 }

@@ -231,6 +231,33 @@ describe('e2e: Engine API (ncx system service)', function () {
     }
   })
 
+  it('diff, export and update: Docker\'s change kinds, the file system as a tar, limits and restart policy', () => {
+    ok(['create', '--name', 'fs', 'busybox', 'sh', '-c', 'echo x > /new; rm /etc/passwd'])
+    expect(ok(['start', '-a', 'fs'])).to.equal('')
+    expect(ok(['diff', 'fs']).trim().split('\n')).to.deep.equal(['C /etc', 'D /etc/passwd', 'A /new'])
+    const dir = mkdtempSync(join(tmpdir(), 'ncx-api-export-'))
+    try {
+      ok(['export', '-o', join(dir, 'fs.tar'), 'fs'])
+      const listing = spawnSync('tar', ['-tf', join(dir, 'fs.tar')], {encoding: 'utf8'}).stdout.split('\n')
+      expect(listing).to.include('new')
+      expect(listing).to.include('bin/busybox')
+      expect(listing).to.not.include('etc/passwd')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+    // A stopped container takes new limits for its next start; what ncx cannot apply is a warning.
+    const update = docker(['update', '--memory', '64m', '--memory-swap', '128m', '--cpus', '0.5', '--kernel-memory', '10m', '--restart', 'on-failure:2', 'fs'])
+    expect(update.code, update.stderr).to.equal(0)
+    expect(update.stdout + update.stderr).to.match(/KernelMemory is not supported by ncx and was ignored/)
+    expect(ok(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'fs']).trim()).to.equal('67108864 500000000 on-failure:2')
+    const bad = docker(['update', '--memory', '1k', 'fs'])
+    expect(bad.code).to.equal(1)
+    expect(bad.stderr).to.match(/Minimum memory limit allowed is 6MB/)
+    expect(docker(['diff', 'nosuch']).stderr).to.match(/No such container: nosuch/)
+    expect(docker(['export', 'nosuch']).stderr).to.match(/No such container: nosuch/)
+    ok(['rm', 'fs'])
+  })
+
   it('dockerode: create, start, wait, logs (demultiplexed), exec', async () => {
     const {default: Docker} = await import('dockerode')
     const client = new Docker({socketPath: service.socket})
