@@ -15,6 +15,7 @@ import {ServiceContext} from './context.js'
 import {Router, ServerLog, ServiceState, apiServer} from './http.js'
 import {imageRoutes} from './images.js'
 import {archiveRoutes} from './archive.js'
+import {buildRoutes} from './build.js'
 import {objectRoutes} from './objects.js'
 import {operationRoutes} from './operations.js'
 import {systemRoutes} from './system.js'
@@ -107,6 +108,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   archiveRoutes(router, ctx)
   objectRoutes(router, ctx)
   operationRoutes(router, ctx)
+  buildRoutes(router, ctx)
   const server = apiServer(router, options.log, state)
   const close = async () => {
     if (idleTimer) clearTimeout(idleTimer)
