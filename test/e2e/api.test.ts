@@ -317,3 +317,72 @@ describe('e2e: Engine API idle exit and disconnecting clients', function () {
     box.ok(['rm', '-f', 'talker'])
   })
 })
+
+/** What systemd does for a socket unit: bind the socket (0600), pass it as descriptor 3 with LISTEN_FDS/LISTEN_PID, exec the service. */
+const ACTIVATE = `
+import os, socket, sys
+path = sys.argv[1]
+os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+old = os.umask(0o177); s.bind(path); os.umask(old); s.listen(64)
+os.dup2(s.fileno(), 3); os.set_inheritable(3, True)
+os.environ.update(LISTEN_FDS='1', LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES='ncx.socket')
+os.execvp(sys.argv[2], sys.argv[2:])
+`
+
+describe('e2e: Engine API as a systemd user service (--install, socket activation)', function () {
+  this.timeout(120_000)
+  const box = new Sandbox()
+  let config: string
+  before(function () {
+    if (!DOCKER) throw new Error("no docker client: install Debian's docker.io (the client is all these tests use)")
+    box.load('busybox.oci.tar')
+    config = join(box.xdg, 'config')
+  })
+  after(() => box.destroy())
+
+  it('--install writes the units; their ExecStart, started as systemd starts it on a passed socket, serves the API; --uninstall removes them', async () => {
+    const install = box.ncx(['system', 'service', '--install'], {env: {XDG_CONFIG_HOME: config}})
+    expect(install.code, install.stderr).to.equal(0)
+    const unitDir = join(config, 'systemd', 'user')
+    expect(install.stdout).to.include(`wrote ${join(unitDir, 'ncx.socket')}`)
+    expect(install.stdout).to.match(/^export DOCKER_HOST=unix:\/\/\$XDG_RUNTIME_DIR\/ncx\/docker\.sock$/m)
+    // With a user manager systemctl enables the socket; without one (CI) ncx says what to run.
+    expect(install.stdout + install.stderr).to.match(/enabled ncx\.socket|systemctl --user enable --now ncx\.socket/)
+    const socketUnit = readFileSync(join(unitDir, 'ncx.socket'), 'utf8')
+    expect(socketUnit).to.match(/^ListenStream=%t\/ncx\/docker\.sock$/m)
+    expect(socketUnit).to.match(/^SocketMode=0600$/m)
+    const exec = /^ExecStart=(.*)$/m.exec(readFileSync(join(unitDir, 'ncx.service'), 'utf8'))![1].split(' ')
+    expect(exec.slice(-4)).to.deep.equal(['system', 'service', '--timeout', '5'])
+
+    // systemd's part: the socket, descriptor 3, LISTEN_PID = the service's own pid.
+    const socket = join(box.xdg, 'ncx', 'docker.sock')
+    const line = box.commandLine(['unused'])
+    const prefix = line.slice(0, line.indexOf(process.execPath))
+    const child = spawn(prefix[0], [...prefix.slice(1), 'python3', '-c', ACTIVATE, socket, ...exec], {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d))
+    child.stderr!.on('data', (d: Buffer) => (out += d))
+    const exited = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 137)))
+    const env = {PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${socket}`}
+    let version = spawnSync(DOCKER!, ['version', '--format', '{{.Server.APIVersion}}'], {env, encoding: 'utf8'})
+    for (let i = 0; i < 100 && version.status !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      version = spawnSync(DOCKER!, ['version', '--format', '{{.Server.APIVersion}}'], {env, encoding: 'utf8'})
+    }
+    expect(version.stdout.trim(), out).to.equal('1.47')
+    expect(statSync(socket).mode & 0o777).to.equal(0o600)
+    const run = spawnSync(DOCKER!, ['run', '--rm', 'busybox', 'echo', 'activated'], {env, encoding: 'utf8'})
+    expect([run.status, run.stdout], run.stderr).to.deep.equal([0, 'activated\n'])
+    // Idle for the unit's 5 s: the service exits; the socket is systemd's and stays.
+    expect(await exited).to.equal(0)
+    expect(existsSync(socket)).to.equal(true)
+    expect(out).to.match(new RegExp(`DOCKER_HOST=unix://${socket.replace(/[.]/g, '\\.')}`))
+
+    const uninstall = box.ncx(['system', 'service', '--uninstall'], {env: {XDG_CONFIG_HOME: config}})
+    expect(uninstall.code, uninstall.stderr).to.equal(0)
+    expect(uninstall.stdout).to.include(`removed ${join(unitDir, 'ncx.service')}`)
+    expect(existsSync(join(unitDir, 'ncx.socket'))).to.equal(false)
+    expect(existsSync(join(unitDir, 'ncx.service'))).to.equal(false)
+  })
+})

@@ -105,3 +105,61 @@ describe('build context archives (POST /build, ncx build -)', () => {
     expect(link.target).to.equal('original\n')
   })
 })
+
+describe('api server: systemd units and socket activation', () => {
+  it('writes a 0600 socket unit and a service that runs this ncx with KillMode=process', async () => {
+    const {systemdUnits} = await import('../../src/server/systemd.js')
+    const units = systemdUnits({command: ['/usr/bin/node', '/opt/my ncx/bin/run.cjs'], socketPath: '%t/ncx/docker.sock', timeoutSeconds: 5, environment: {NCX_ROOT: '/data/50% "x"'}})
+    expect(units['ncx.socket']).to.match(/^ListenStream=%t\/ncx\/docker\.sock$/m)
+    expect(units['ncx.socket']).to.match(/^SocketMode=0600$/m)
+    expect(units['ncx.socket']).to.match(/^DirectoryMode=0700$/m)
+    expect(units['ncx.socket']).to.match(/^WantedBy=sockets\.target$/m)
+    expect(units['ncx.service']).to.match(/^Requires=ncx\.socket$/m)
+    expect(units['ncx.service']).to.match(/^KillMode=process$/m)
+    expect(units['ncx.service']).to.match(/^ExecStart=\/usr\/bin\/node "\/opt\/my ncx\/bin\/run\.cjs" system service --timeout 5$/m)
+    expect(units['ncx.service']).to.match(/^Environment="NCX_ROOT=\/data\/50%% \\"x\\""$/m)
+    expect(() => systemdUnits({command: ['ncx'], socketPath: 'relative.sock', timeoutSeconds: 5, environment: {}})).to.throw(/absolute/)
+  })
+
+  it('--install writes both units and says what to run when systemctl cannot; --uninstall removes only ours', async () => {
+    const {installUnits, uninstallUnits} = await import('../../src/server/systemd.js')
+    const {mkdtempSync, readFileSync, existsSync, writeFileSync, rmSync, statSync} = await import('node:fs')
+    const {join} = await import('node:path')
+    const {tmpdir} = await import('node:os')
+    const config = mkdtempSync(join(tmpdir(), 'ncx-units-'))
+    const env = {XDG_CONFIG_HOME: config, HOME: '/nonexistent'}
+    const calls: string[][] = []
+    try {
+      const failing = installUnits({command: ['/n', '/r.cjs'], socketPath: '%t/ncx/docker.sock', timeoutSeconds: 5, environment: {}}, env, (args) => (calls.push(args), {args, ok: false, output: 'Failed to connect to bus'}))
+      expect(failing.files).to.deep.equal([join(config, 'systemd/user/ncx.socket'), join(config, 'systemd/user/ncx.service')])
+      expect(statSync(failing.files[0]).mode & 0o777).to.equal(0o644)
+      expect(failing.manual).to.deep.equal(['systemctl --user daemon-reload', 'systemctl --user enable --now ncx.socket'])
+      expect(calls).to.deep.equal([['daemon-reload']])
+      calls.length = 0
+      const working = installUnits({command: ['/n', '/r.cjs'], socketPath: '%t/ncx/docker.sock', timeoutSeconds: 5, environment: {}}, env, (args) => (calls.push(args), {args, ok: true, output: ''}))
+      expect(working.manual).to.deep.equal([])
+      expect(calls).to.deep.equal([['daemon-reload'], ['enable', '--now', 'ncx.socket']])
+      calls.length = 0
+      // A unit of the same name that ncx did not write stays.
+      writeFileSync(join(config, 'systemd/user/ncx.service'), '[Unit]\nDescription=someone else\n')
+      const removed = uninstallUnits(env, (args) => (calls.push(args), {args, ok: true, output: ''}))
+      expect(removed.files).to.deep.equal([join(config, 'systemd/user/ncx.socket')])
+      expect(existsSync(join(config, 'systemd/user/ncx.socket'))).to.equal(false)
+      expect(readFileSync(join(config, 'systemd/user/ncx.service'), 'utf8')).to.match(/someone else/)
+      expect(calls).to.deep.equal([['disable', '--now', 'ncx.socket', 'ncx.service'], ['daemon-reload']])
+    } finally {
+      rmSync(config, {recursive: true, force: true})
+    }
+  })
+
+  it('takes descriptor 3 only when LISTEN_PID is this process, and clears the variables', async () => {
+    const {activationSocket} = await import('../../src/server/systemd.js')
+    const env: NodeJS.ProcessEnv = {LISTEN_PID: '42', LISTEN_FDS: '1', LISTEN_FDNAMES: 'ncx.socket'}
+    expect(activationSocket(env, 42, () => true)).to.equal(3)
+    expect(env).to.deep.equal({})
+    expect(activationSocket({LISTEN_PID: '41', LISTEN_FDS: '1'}, 42, () => true)).to.equal(undefined)
+    expect(activationSocket({LISTEN_PID: '42', LISTEN_FDS: '0'}, 42, () => true)).to.equal(undefined)
+    expect(activationSocket({}, 42, () => true)).to.equal(undefined)
+    expect(() => activationSocket({LISTEN_PID: '42', LISTEN_FDS: '1'}, 42, () => false)).to.throw(/descriptor 3 is not a socket/)
+  })
+})
