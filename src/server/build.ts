@@ -114,7 +114,9 @@ export function buildRoutes(router: Router, ctx: ServiceContext): void {
     } catch (error) {
       if (error instanceof BuildError) {
         if (!quiet) send({stream: renderBuildError(error) + '\n'})
-        send({errorDetail: {message: error.message}, error: error.message})
+        // A RUN that failed: its exit code too (Docker's errorDetail.code).
+        const code = /exit code: (\d+)/.exec(error.message)?.[1]
+        send({errorDetail: {...(code ? {code: Number(code)} : {}), message: error.message}, error: error.message})
       } else send({errorDetail: {message: errorMessage(error)}, error: errorMessage(error)})
     }
     res.end()

@@ -207,11 +207,12 @@ export function imageRoutes(router: Router, ctx: ServiceContext): void {
         .map((r) => familiarName(r))
         .sort()
     }
-    if (targets.length === 0 || targets.some((t) => !engine.images.find(t))) throw new ApiError(404, `An image does not exist locally with the tag: ${tag ? `${name}:${tag}` : name}`)
     const send = progressStream(res)
     const {pushImage} = await import('../engine/image/push.js')
     send({status: `The push refers to repository [${ref.domain === 'docker.io' ? `docker.io/${ref.path}` : `${ref.domain}/${ref.path}`}]`})
     try {
+      // A missing image is the stream's error, as Docker reports it (after the first line).
+      if (targets.length === 0 || targets.some((t) => !engine.images.find(t))) throw new ApiError(404, `An image does not exist locally with the tag: ${tag ? `${name}:${tag}` : name}`)
       for (const target of targets) {
         const result = await pushImage(
           engine,

@@ -209,7 +209,9 @@ export function operationRoutes(router: Router, ctx: ServiceContext): void {
   router.on('GET', '/containers/{id}/changes', async (req) => {
     const record = find(engine, req.params[0])
     const kinds = {C: 0, A: 1, D: 2} as const
-    return {body: containerChanges(engine, record).map((c) => ({Path: c.path, Kind: kinds[c.kind]}))}
+    const changes = containerChanges(engine, record)
+    // No changes: `null`, as Docker answers.
+    return {body: changes.length === 0 ? null : changes.map((c) => ({Path: c.path, Kind: kinds[c.kind]}))}
   })
 
   // `docker update`: limits (kept in the spec for the next start; written live where the
