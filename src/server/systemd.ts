@@ -5,11 +5,12 @@
  * LISTEN_PID, LISTEN_FDS, descriptors from 3 on).
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, fstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, fstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {isAbsolute, join} from 'node:path'
 
 import {UsageError} from '../engine/errors.js'
+import {callersUmaskValue} from '../engine/store/private.js'
 
 export const SOCKET_UNIT = 'ncx.socket'
 export const SERVICE_UNIT = 'ncx.service'
@@ -108,7 +109,9 @@ export function installUnits(o: UnitOptions, env: NodeJS.ProcessEnv = process.en
   const files: string[] = []
   for (const [name, text] of Object.entries(systemdUnits(o))) {
     const path = join(dir, name)
-    writeFileSync(path, text, {mode: 0o644})
+    writeFileSync(path, text)
+    // The user's own configuration: their umask, not ncx's private 077.
+    chmodSync(path, 0o644 & ~callersUmaskValue())
     files.push(path)
   }
   const steps: SystemctlStep[] = []

@@ -132,7 +132,8 @@ describe('api server: systemd units and socket activation', () => {
     try {
       const failing = installUnits({command: ['/n', '/r.cjs'], socketPath: '%t/ncx/docker.sock', timeoutSeconds: 5, environment: {}}, env, (args) => (calls.push(args), {args, ok: false, output: 'Failed to connect to bus'}))
       expect(failing.files).to.deep.equal([join(config, 'systemd/user/ncx.socket'), join(config, 'systemd/user/ncx.service')])
-      expect(statSync(failing.files[0]).mode & 0o777).to.equal(0o644)
+      const {callersUmaskValue} = await import('../../src/engine/store/private.js')
+      expect(statSync(failing.files[0]).mode & 0o777).to.equal(0o644 & ~callersUmaskValue())
       expect(failing.manual).to.deep.equal(['systemctl --user daemon-reload', 'systemctl --user enable --now ncx.socket'])
       expect(calls).to.deep.equal([['daemon-reload']])
       calls.length = 0
