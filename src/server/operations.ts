@@ -16,6 +16,9 @@ import {updateContainer} from '../engine/cgroup/control.js'
 import {parseResourceFlags} from '../cli/resource-flags.js'
 import {NcxError} from '../engine/errors.js'
 import {pruneImages} from '../engine/image/prune.js'
+import {inspectImage} from '../engine/image/inspect.js'
+import {ImageRecord} from '../engine/image/types.js'
+import {parseUntil} from '../engine/prune.js'
 import {ApiError, Request, Router, baseHeaders, queryBool, queryFilters} from './http.js'
 import {find} from './containers.js'
 import {ServiceContext} from './context.js'
@@ -62,6 +65,33 @@ function statsDocument(record: ContainerRecord, cur: Reading, prev: Reading | un
     precpu_stats: cpuStats(prev),
     memory_stats: s.memUsage === undefined ? {} : {usage: s.memUsage, limit: s.memLimit ?? 0, stats: {}},
     networks: {eth0: {rx_bytes: s.netRx, rx_packets: 0, rx_errors: 0, rx_dropped: 0, tx_bytes: s.netTx, tx_packets: 0, tx_errors: 0, tx_dropped: 0}},
+  }
+}
+
+/**
+ * Docker's prune filters: `label=K`, `label=K=V` (all must hold), `label!=…` (none may hold),
+ * `until=TIME` (created before: Unix seconds, dates, durations). Other keys: 400.
+ */
+export function pruneMatcher(filters: Map<string, string[]>, allowed: string[], now = Date.now()): (labels: Record<string, string>, createdMs: number) => boolean {
+  for (const k of filters.keys()) if (!allowed.includes(k)) throw new ApiError(400, `invalid filter '${k}'`)
+  const has = (labels: Record<string, string>, l: string) => {
+    const eq = l.indexOf('=')
+    return eq < 0 ? l in labels : labels[l.slice(0, eq)] === l.slice(eq + 1)
+  }
+  const untilText = filters.get('until')?.[0]
+  let until: number | undefined
+  if (untilText !== undefined) {
+    try {
+      until = parseUntil(untilText, now)
+    } catch {
+      throw new ApiError(400, `failed to parse value as time or duration: ${JSON.stringify(untilText)}`)
+    }
+  }
+  const want = filters.get('label') ?? []
+  const refuse = filters.get('label!') ?? []
+  return (labels, createdMs) => {
+    if (until !== undefined && !(createdMs < until)) return false
+    return want.every((l) => has(labels, l)) && !refuse.some((l) => has(labels, l))
   }
 }
 
@@ -113,6 +143,28 @@ export function updateFlags(body: Record<string, unknown>): {flags: Record<strin
     restart = policy.Name === 'on-failure' && typeof policy.MaximumRetryCount === 'number' && policy.MaximumRetryCount > 0 ? `on-failure:${policy.MaximumRetryCount}` : policy.Name
   }
   return {flags, ...(restart ? {restart} : {}), warnings}
+}
+
+/** Fields of `POST /commit`'s Config body ncx applies, as the Dockerfile instructions `--change` takes. */
+export function commitChanges(body: unknown): string[] {
+  if (body === undefined || body === null) return []
+  if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'the request body must be a JSON object (a container Config)')
+  const c = body as Record<string, unknown>
+  const out: string[] = []
+  const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined)
+  const cmd = list(c.Cmd)
+  if (cmd && cmd.length > 0) out.push(`CMD ${JSON.stringify(cmd)}`)
+  const entrypoint = list(c.Entrypoint)
+  if (entrypoint && entrypoint.length > 0) out.push(`ENTRYPOINT ${JSON.stringify(entrypoint)}`)
+  for (const e of list(c.Env) ?? []) if (e.includes('=')) out.push(`ENV ${e.slice(0, e.indexOf('='))}=${JSON.stringify(e.slice(e.indexOf('=') + 1))}`)
+  if (c.Labels && typeof c.Labels === 'object') for (const [k, v] of Object.entries(c.Labels as Record<string, unknown>)) out.push(`LABEL ${JSON.stringify(k)}=${JSON.stringify(String(v))}`)
+  if (typeof c.WorkingDir === 'string' && c.WorkingDir) out.push(`WORKDIR ${c.WorkingDir}`)
+  if (typeof c.User === 'string' && c.User) out.push(`USER ${c.User}`)
+  const applied = new Set(['Cmd', 'Entrypoint', 'Env', 'Labels', 'WorkingDir', 'User'])
+  // Docker's clients send whole Config objects with zero values: only fields given a value count.
+  const given = Object.entries(c).filter(([k, v]) => !applied.has(k) && v !== null && v !== undefined && v !== '' && v !== false && v !== 0 && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0))
+  if (given.length > 0) throw new ApiError(400, `Config.${given[0][0]} cannot be changed by ncx commit: give Cmd, Entrypoint, Env, Labels, WorkingDir, User, or changes=`)
+  return out
 }
 
 export function operationRoutes(router: Router, ctx: ServiceContext): void {
@@ -175,16 +227,23 @@ export function operationRoutes(router: Router, ctx: ServiceContext): void {
   })
 
   router.on('POST', '/containers/prune', async (req) => {
-    if (queryFilters(req.query).size > 0) throw new ApiError(400, 'container prune filters are not supported by ncx yet')
-    const removed = await pruneContainers(engine)
+    const match = pruneMatcher(queryFilters(req.query), ['label', 'label!', 'until'])
+    const removed = await pruneContainers(engine, (r) => match(r.config?.labels ?? r.options.labels ?? {}, Date.parse(r.created)))
     return {body: {ContainersDeleted: removed, SpaceReclaimed: 0}}
   })
 
   router.on('POST', '/images/prune', async (req) => {
     const filters = queryFilters(req.query)
     const dangling = filters.get('dangling')?.[0]
-    for (const k of filters.keys()) if (k !== 'dangling') throw new ApiError(400, `image prune filter ${k} is not supported by ncx yet`)
-    const report = pruneImages(engine, {all: dangling === 'false' || dangling === '0'})
+    const match = pruneMatcher(filters, ['dangling', 'label', 'label!', 'until'])
+    const labelsOf = (i: ImageRecord) => {
+      try {
+        return (inspectImage(engine, i).Config.Labels as Record<string, string> | undefined) ?? {}
+      } catch {
+        return {}
+      }
+    }
+    const report = pruneImages(engine, {all: dangling === 'false' || dangling === '0', match: (i) => match(labelsOf(i), Date.parse(i.created ?? i.addedAt))})
     const deleted = report.images.flatMap((i) => [...i.untagged.map((u) => ({Untagged: u})), {Deleted: i.deleted}])
     return {body: {ImagesDeleted: deleted, SpaceReclaimed: report.spaceReclaimed}}
   })
@@ -236,5 +295,29 @@ export function operationRoutes(router: Router, ctx: ServiceContext): void {
       throw error
     }
     return {body: {Warnings: warnings}}
+  })
+
+  // `docker commit`: the container's changes as a new image (ncx commit), with `changes`
+  // (Dockerfile instructions, repeated or newline-separated) and the Config fields ncx applies.
+  router.on('POST', '/commit', async (req) => {
+    const q = req.query
+    const container = q.get('container')
+    if (!container) throw new ApiError(400, 'container is required')
+    const record = find(engine, container)
+    const repo = q.get('repo') || ''
+    const tag = q.get('tag') || ''
+    if (!repo && tag) throw new ApiError(400, 'a tag needs a repository (repo=)')
+    const changes = [...q.getAll('changes').flatMap((c) => c.split('\n')), ...commitChanges(await req.json())].map((c) => c.trim()).filter((c) => c !== '')
+    const {commitContainer} = await import('../engine/container/commit.js')
+    const image = await commitContainer(engine, record, {
+      changes,
+      ...(q.get('comment') ? {message: q.get('comment')!} : {}),
+      ...(q.get('author') ? {author: q.get('author')!} : {}),
+      ...(repo ? {name: tag ? `${repo}:${tag}` : repo} : {}),
+    }).catch((error: unknown) => {
+      if (error instanceof NcxError && !(error instanceof ApiError) && /invalid|unknown|not supported|cannot/i.test(error.message)) throw new ApiError(400, error.message)
+      throw error
+    })
+    return {status: 201, body: {Id: image.id}}
   })
 }

@@ -261,6 +261,28 @@ describe('e2e: Engine API (ncx system service)', function () {
     ok(['rm', 'fs'])
   })
 
+  it('commit (changes, message, author) and prune filters (label, label!, until) of containers and images', () => {
+    ok(['run', '--name', 'tocommit', '--label', 'keep=no', 'busybox', 'sh', '-c', 'echo committed > /new'])
+    const id = ok(['commit', '-c', 'CMD ["cat", "/new"]', '-c', 'LABEL prunable=yes', '-m', 'a message', '-a', 'me <me@example.com>', 'tocommit', 'committed:1']).trim()
+    expect(id).to.match(/^sha256:[0-9a-f]{64}$/)
+    expect(ok(['run', '--rm', 'committed:1'])).to.equal('committed\n')
+    expect(ok(['image', 'inspect', '-f', '{{.Author}}|{{.Comment}}|{{.Config.Labels.prunable}}', 'committed:1']).trim()).to.equal('me <me@example.com>|a message|yes')
+    const badChange = docker(['commit', '-c', 'FROM scratch', 'tocommit'])
+    expect(badChange.code).to.equal(1)
+    ok(['run', '--name', 'keeper', '--label', 'keep=yes', 'busybox', 'true'])
+    // label!=keep=yes: only the other exited container goes; until in the past: none.
+    expect(ok(['container', 'prune', '-f', '--filter', 'until=2000-01-01T00:00:00Z'])).to.not.match(/[0-9a-f]{64}/)
+    const pruned = ok(['container', 'prune', '-f', '--filter', 'label!=keep=yes'])
+    expect(pruned).to.match(/[0-9a-f]{64}/)
+    expect(ok(['ps', '-a', '--format', '{{.Names}}']).trim()).to.equal('keeper')
+    ok(['rm', 'keeper'])
+    // Images: only the unused one with the label; busybox (no labels) stays.
+    const images = ok(['image', 'prune', '-a', '-f', '--filter', 'label=prunable=yes'])
+    expect(images).to.match(/untagged: committed:1/)
+    expect(ok(['images', '--format', '{{.Repository}}:{{.Tag}}']).trim()).to.equal('busybox:latest')
+    expect(docker(['image', 'prune', '-f', '--filter', 'nosuch=1']).stderr).to.match(/invalid filter 'nosuch'/)
+  })
+
   it('dockerode: create, start, wait, logs (demultiplexed), exec', async () => {
     const {default: Docker} = await import('dockerode')
     const client = new Docker({socketPath: service.socket})

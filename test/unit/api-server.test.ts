@@ -164,3 +164,25 @@ describe('api server: systemd units and socket activation', () => {
     expect(() => activationSocket({LISTEN_PID: '42', LISTEN_FDS: '1'}, 42, () => false)).to.throw(/descriptor 3 is not a socket/)
   })
 })
+
+describe('api server: prune filters and commit Config', () => {
+  it("matches Docker's label, label! and until prune filters; other keys are a 400", async () => {
+    const {pruneMatcher} = await import('../../src/server/operations.js')
+    const f = (o: Record<string, string[]>) => new Map(Object.entries(o))
+    const m = pruneMatcher(f({label: ['a', 'b=2'], 'label!': ['c=3']}), ['label', 'label!', 'until'])
+    expect(m({a: '', b: '2'}, 0)).to.equal(true)
+    expect(m({a: '', b: '1'}, 0)).to.equal(false)
+    expect(m({a: '', b: '2', c: '3'}, 0)).to.equal(false)
+    const until = pruneMatcher(f({until: ['1h']}), ['until'], 10_000_000)
+    expect(until({}, 10_000_000 - 3_600_001)).to.equal(true)
+    expect(until({}, 10_000_000 - 60_000)).to.equal(false)
+    expect(() => pruneMatcher(f({until: ['soon']}), ['until'])).to.throw(/failed to parse/)
+    expect(() => pruneMatcher(f({nosuch: ['1']}), ['label'])).to.throw(/invalid filter 'nosuch'/)
+  })
+  it('turns Config fields into the instructions commit applies; other given fields are refused', async () => {
+    const {commitChanges} = await import('../../src/server/operations.js')
+    expect(commitChanges({Cmd: ['cat', '/x'], Env: ['A=b c'], Labels: {k: 'v'}, WorkingDir: '/w', User: '1', Tty: false, ExposedPorts: {}})).to.deep.equal(['CMD ["cat","/x"]', 'ENV A="b c"', 'LABEL "k"="v"', 'WORKDIR /w', 'USER 1'])
+    expect(commitChanges(null)).to.deep.equal([])
+    expect(() => commitChanges({Healthcheck: {Test: ['NONE']}})).to.throw(/Config\.Healthcheck cannot be changed/)
+  })
+})
