@@ -76,9 +76,9 @@ describe('e2e: Engine API builds (POST /build)', function () {
     expect(ignored.stderr + ignored.stdout).to.match(/secret\.txt/)
   })
 
-  it('a failing RUN: exit status 1 and the step\'s error', () => {
+  it("a failing RUN: the step's error, and its exit status as the client's (errorDetail.code, as Docker's classic builder)", () => {
     const r = docker(['build', '-f', 'sub/Dockerfile.exit', '.'])
-    expect(r.code).to.equal(1)
+    expect(r.code).to.equal(3)
     expect(r.stderr).to.match(/"\/bin\/sh -c exit 3" did not complete successfully: exit code: 3/)
   })
 
