@@ -45,7 +45,8 @@ function dockerStatus(engine: Engine, record: ContainerRecord, s: ContainerState
 function summary(engine: Engine, record: ContainerRecord, s: ContainerState, now: number): Json {
   const settings = networkSettings(engine, record.id, record.options.network, s.status === 'running') as {Ports?: Record<string, Array<{HostIp: string; HostPort: string}> | null>; Networks?: Record<string, unknown>}
   const ports: Json[] = []
-  for (const [key, bindings] of Object.entries(settings.Ports ?? {})) {
+  // A container that is not running has no ports (Docker's ps shows none for it either).
+  if (s.status === 'running') for (const [key, bindings] of Object.entries(settings.Ports ?? {})) {
     const [port, type] = key.split('/')
     const bound = (bindings ?? []).filter((b) => b.HostPort !== '')
     if (bound.length === 0) ports.push({PrivatePort: Number(port), Type: type})

@@ -64,6 +64,8 @@ describe('e2e: Engine API (ncx system service)', function () {
     expect(ok(['inspect', '-f', '{{.Name}} {{.State.Status}} {{.Config.Image}}', 'web']).trim()).to.equal('/web running busybox')
     ok(['stop', '-t', '1', 'web'])
     expect(ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']).trim()).to.equal('web exited')
+    // Stopped: no ports listed, as Docker's ps shows it.
+    expect(ok(['ps', '-a', '--format', '{{.Ports}}']).trim()).to.equal('')
     const busy = docker(['rm', 'nosuch'])
     expect(busy.code).to.equal(1)
     expect(busy.stderr).to.match(/No such container: nosuch/)
