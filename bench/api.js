@@ -4,9 +4,12 @@
 //   1. \`docker run --rm --network none busybox true\`: create, attach, start, wait, remove
 //   2. \`docker ps\` with N containers running
 //   3. each service's VmRSS idle (after start-up and one \`docker version\`) and with N containers
+//   4. \`docker-compose up -d\` (Debian's Compose v1, over docker-py) of a project with N services
+//      (busybox, network_mode none), its wall time and the service's peak VmRSS meanwhile; then
+//      \`down -t 0\` (skipped, saying so, without docker-compose)
 //
-//   node bench/api.js [--runs N] [--warmup N] [--containers N] [--user NAME] [--image FILE]
-//                     [--podman PATH] [--runc PATH] [--docker PATH] [--keep]
+//   node bench/api.js [--runs N] [--warmup N] [--containers N] [--compose-runs N] [--user NAME]
+//                     [--image FILE] [--podman PATH] [--runc PATH] [--docker PATH] [--keep]
 //
 // Targets (issue 18): run --rm ≤ 0.5× podman; ps with 20 containers ≤ 0.5× podman; RSS reported.
 // Both services run as the same unprivileged user (\`ncxtest\` when started as root) with private
@@ -65,6 +68,25 @@ function memoryOf(comm, match) {
   return rows
 }
 
+
+/** Run argv without blocking, sampling the service's VmRSS every 50 ms: wall time and the peak. */
+function timedSampling(argv, env, pid) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint()
+    let peak = rssOf(pid)
+    const tick = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 50)
+    const child = spawn(argv[0], argv.slice(1), {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    child.stdout.resume()
+    child.on('close', (code) => {
+      clearInterval(tick)
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6
+      if (code !== 0) reject(new Error(`${shJoin(argv)} failed (exit ${code}):\n${err.trim()}`))
+      else resolve({ms, peakRssKiB: Math.max(peak, rssOf(pid))})
+    })
+  })
+}
 
 function rssOf(pid) {
   try {
@@ -135,6 +157,29 @@ async function worker(spec) {
       }
     }
     for (const t of tools) result.tools[t.key].busyRssKiB = rssOf(children[t.key].pid)
+    if (spec.compose) {
+      // The ps containers go first: the compose project runs on its own.
+      for (const t of tools) {
+        process.env.DOCKER_HOST = `unix://${t.socket}`
+        spawnSync(t.docker, ['rm', '-f', ...Array.from({length: spec.containers}, (_, i) => `ps-${t.key}-${i}`)], {stdio: 'ignore'})
+      }
+      for (let i = 0; i < spec.compose.runs; i++) {
+        for (const t of i % 2 ? [...tools].reverse() : tools) {
+          const r = result.tools[t.key]
+          const env = {...process.env, DOCKER_HOST: `unix://${t.socket}`, COMPOSE_PARALLEL_LIMIT: '64'}
+          const compose = [spec.compose.bin, '-f', spec.compose.file, '-p', `bench${t.key}`]
+          try {
+            const up = await timedSampling([...compose, 'up', '-d'], env, children[t.key].pid)
+            ;(r.compose ??= []).push(up.ms)
+            r.composePeakRssKiB = Math.max(r.composePeakRssKiB ?? 0, up.peakRssKiB)
+            r.composeRows = spawnSync(t.docker, ['ps', '-q'], {env, encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean).length
+          } catch (e) {
+            r.errors.push(e.message)
+          }
+          spawnSync(compose[0], [...compose.slice(1), 'down', '-t', '0'], {env, stdio: 'ignore'})
+        }
+      }
+    }
   } finally {
     for (const t of tools) {
       const names = Array.from({length: spec.containers}, (_, i) => `ps-${t.key}-${i}`)
@@ -156,6 +201,7 @@ const USAGE = `usage: node bench/api.js [options]
   --podman PATH     podman binary (default podman)
   --runc PATH       runc for podman --runtime (default /usr/sbin/runc)
   --docker PATH     docker client (default docker)
+  --compose-runs N  docker-compose up -d runs per tool with --containers services (default 3; 0: none)
   --keep            keep the temporary stores
 `
 const opts = benchOptions(USAGE, {
@@ -167,8 +213,10 @@ const opts = benchOptions(USAGE, {
   podman: {type: 'string', default: 'podman'},
   runc: {type: 'string', default: '/usr/sbin/runc'},
   docker: {type: 'string', default: 'docker'},
+  'compose-runs': {type: 'string', default: '3'},
   keep: {type: 'boolean', default: false},
 })
+const COMPOSE_RUNS = Number(opts['compose-runs'])
 const RUNS = Number(opts.runs)
 const WARMUP = Number(opts.warmup)
 const CONTAINERS = Number(opts.containers)
@@ -245,7 +293,17 @@ const tools = [
 ]
 const OUT = path.join(WORK, 'worker-out.json')
 const specFile = path.join(WORK, 'worker-spec.json')
-fs.writeFileSync(specFile, JSON.stringify({runs: RUNS, warmup: WARMUP, containers: CONTAINERS, out: OUT, tools}))
+// docker-compose: a project of CONTAINERS services, written where the user can read it.
+const COMPOSE = which('docker-compose')
+let compose = null
+if (COMPOSE && COMPOSE_RUNS > 0) {
+  const file = path.join(WORK, 'docker-compose.yml')
+  const services = Array.from({length: CONTAINERS}, (_, i) => `  s${i}:\n    image: busybox\n    command: ["sleep", "1000"]\n    network_mode: none\n`).join('')
+  fs.writeFileSync(file, `version: "3.8"\nservices:\n${services}`)
+  fs.chmodSync(file, 0o644)
+  compose = {bin: COMPOSE, file, runs: COMPOSE_RUNS}
+}
+fs.writeFileSync(specFile, JSON.stringify({runs: RUNS, warmup: WARMUP, containers: CONTAINERS, out: OUT, tools, compose}))
 fs.chmodSync(specFile, 0o644)
 log(`timing docker run --rm and docker ps through both sockets (${WARMUP} warm-up + ${RUNS} runs each, interleaved; ${CONTAINERS} containers for ps)`)
 const w = U.runAsUser([NODE, fileURLToPath(import.meta.url), '--worker', specFile], ncxEnv, {stdio: ['ignore', 'pipe', 'pipe']})
@@ -257,7 +315,7 @@ const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a')
 const summary = {}
 for (const t of tools) {
   const r = raw.tools[t.key]
-  summary[t.key] = {run: r.run.length ? stats(r.run) : null, ps: r.ps.length ? stats(r.ps) : null, psRows: r.psRows, idleRssKiB: r.idleRssKiB, busyRssKiB: r.busyRssKiB, errors: r.errors}
+  summary[t.key] = {run: r.run.length ? stats(r.run) : null, ps: r.ps.length ? stats(r.ps) : null, psRows: r.psRows, idleRssKiB: r.idleRssKiB, busyRssKiB: r.busyRssKiB, compose: r.compose?.length ? stats(r.compose) : null, composeRows: r.composeRows, composePeakRssKiB: r.composePeakRssKiB, errors: r.errors}
 }
 const n = summary.ncx
 const p = summary.podman
@@ -267,6 +325,12 @@ const rows = [
   {what: `\`docker ps\` with ${CONTAINERS} containers (ms, median)`, ncx: f1(n.ps?.median), podman: f1(p.ps?.median), ratio: ratio(n.ps, p.ps), target: `≤ ${TARGETS.ps}×`, met: ratio(n.ps, p.ps) <= TARGETS.ps},
   {what: 'service VmRSS idle (MiB)', ncx: f1(n.idleRssKiB / 1024), podman: f1(p.idleRssKiB / 1024), ratio: n.idleRssKiB / p.idleRssKiB, target: 'reported', met: undefined},
   {what: `service VmRSS after the runs, ${CONTAINERS} containers (MiB)`, ncx: f1(n.busyRssKiB / 1024), podman: f1(p.busyRssKiB / 1024), ratio: n.busyRssKiB / p.busyRssKiB, target: 'reported', met: undefined},
+  ...(compose
+    ? [
+        {what: `\`docker-compose up -d\`, ${CONTAINERS} services (ms, median)`, ncx: f1(n.compose?.median), podman: f1(p.compose?.median), ratio: ratio(n.compose, p.compose), target: 'reported', met: undefined},
+        {what: `service VmRSS peak during \`docker-compose up -d\` (MiB)`, ncx: f1(n.composePeakRssKiB / 1024), podman: f1(p.composePeakRssKiB / 1024), ratio: n.composePeakRssKiB / p.composePeakRssKiB, target: 'reported', met: undefined},
+      ]
+    : []),
 ]
 const env = {
   ...hostInfo(),
@@ -296,6 +360,7 @@ ${table}
 - \`docker run --rm\`: the client's create, attach, start, wait and remove calls, wall time.
 - \`docker ps\`: ${n.psRows ?? '?'} (ncx) and ${p.psRows ?? '?'} (podman) rows listed.
 - RSS: VmRSS of the service process (podman: the \`podman system service\` process; its conmons are not counted; ncx's monitors neither).
+- ${compose ? `\`docker-compose up -d\` (${sh(COMPOSE, ['version', '--short']).stdout.trim() || 'docker-compose'}): ${COMPOSE_RUNS} runs per tool, interleaved, \`down -t 0\` after each; ${n.composeRows ?? '?'} (ncx) and ${p.composeRows ?? '?'} (podman) containers up; peak RSS sampled every 50 ms.` : 'docker-compose: not measured (not installed, or --compose-runs 0).'}
 - Spread (ms, min–max): ncx run ${f1(n.run?.min)}–${f1(n.run?.max)}, podman run ${f1(p.run?.min)}–${f1(p.run?.max)};
   ncx ps ${f1(n.ps?.min)}–${f1(n.ps?.max)}, podman ps ${f1(p.ps?.min)}–${f1(p.ps?.max)}.
 ${errors.length ? `\nErrors:\n${errors.join('\n')}\n` : ''}

@@ -11,6 +11,8 @@ import {NcxError, NotFoundError} from '../engine/errors.js'
 import {attachPipes} from '../engine/container/attach.js'
 import {execPipes, ExecOptions} from '../engine/container/exec.js'
 import {inspectContainer} from '../engine/container/inspect.js'
+import {networkSettings} from '../engine/network/container.js'
+import {inspectMounts} from '../engine/volume/attach.js'
 import {killContainer, removeContainer, restartContainer, startContainerAsync, stateOf, stopContainer, waitContainer} from '../engine/container/lifecycle.js'
 import {readLogs} from '../engine/container/logs.js'
 import {createContainer} from '../engine/container/run.js'
@@ -35,38 +37,40 @@ function dockerStatus(engine: Engine, record: ContainerRecord, s: ContainerState
   return s.status === 'running' && isPaused(engine, record) ? 'paused' : s.status
 }
 
-/** One element of `GET /containers/json`. */
-function summary(engine: Engine, record: ContainerRecord, now: number): Json {
-  const s = stateOf(engine, record)
-  const inspect = inspectContainer(engine, record)
-  const settings = inspect.NetworkSettings as {Ports?: Record<string, Array<{HostIp: string; HostPort: string}> | null>; Networks?: Record<string, unknown>}
+/**
+ * One element of `GET /containers/json`, from the record, its state and its network file only
+ * (not the whole inspect document: `docker ps` lists every container, and inspect reads the
+ * image's layers, the storage driver and more that a summary does not show).
+ */
+function summary(engine: Engine, record: ContainerRecord, s: ContainerState, now: number): Json {
+  const settings = networkSettings(engine, record.id, record.options.network, s.status === 'running') as {Ports?: Record<string, Array<{HostIp: string; HostPort: string}> | null>; Networks?: Record<string, unknown>}
   const ports: Json[] = []
-  for (const [key, bindings] of Object.entries(settings.Ports ?? {})) {
+  // A container that is not running has no ports (Docker's ps shows none for it either).
+  if (s.status === 'running') for (const [key, bindings] of Object.entries(settings.Ports ?? {})) {
     const [port, type] = key.split('/')
-    if (!bindings || bindings.length === 0) ports.push({PrivatePort: Number(port), Type: type})
-    else for (const b of bindings) ports.push({IP: b.HostIp || '0.0.0.0', PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type})
+    const bound = (bindings ?? []).filter((b) => b.HostPort !== '')
+    if (bound.length === 0) ports.push({PrivatePort: Number(port), Type: type})
+    else for (const b of bound) ports.push({IP: b.HostIp || '0.0.0.0', PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type})
   }
   const status = dockerStatus(engine, record, s)
-  const config = inspect.Config as {Labels?: Record<string, string>}
   return {
     Id: record.id,
     Names: [`/${record.name}`],
     Image: record.image,
     ImageID: record.imageId,
-    Command: [inspect.Path, ...inspect.Args].join(' '),
+    Command: record.args.join(' '),
     Created: Math.floor(Date.parse(record.created) / 1000),
     Ports: ports,
-    Labels: config.Labels ?? {},
+    Labels: record.config?.labels ?? {},
     State: status,
     Status: status === 'paused' ? `${statusText(s, now)} (Paused)` : statusText(s, now),
     HostConfig: {NetworkMode: record.options.network},
     NetworkSettings: {Networks: settings.Networks ?? {}},
-    Mounts: inspect.Mounts,
+    Mounts: inspectMounts(record.mounts),
   }
 }
 
-function matches(engine: Engine, record: ContainerRecord, filters: Map<string, string[]>): boolean {
-  const s = stateOf(engine, record)
+function matches(engine: Engine, record: ContainerRecord, s: ContainerState, filters: Map<string, string[]>): boolean {
   for (const [key, values] of filters) {
     if (key === 'label') {
       const labels = record.config?.labels ?? record.options.labels ?? {}
@@ -174,14 +178,15 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
     const limit = Number(req.query.get('limit') ?? '-1')
     const filters = queryFilters(req.query)
     const now = Date.now()
-    let list = engine.containers.list().sort((a, b) => b.created.localeCompare(a.created))
-    if (!all && !filters.has('status') && !(limit > 0)) list = list.filter((r) => {
-      const s = stateOf(engine, r).status
-      return s === 'running' || s === 'restarting'
-    })
-    list = list.filter((r) => matches(engine, r, filters))
+    // Each container's state is read once, for the filters and its row.
+    let list = engine.containers
+      .list()
+      .sort((a, b) => b.created.localeCompare(a.created))
+      .map((record) => ({record, state: stateOf(engine, record)}))
+    if (!all && !filters.has('status') && !(limit > 0)) list = list.filter(({state}) => state.status === 'running' || state.status === 'restarting')
+    list = list.filter(({record, state}) => matches(engine, record, state, filters))
     if (limit > 0) list = list.slice(0, limit)
-    return {body: list.map((r) => summary(engine, r, now))}
+    return {body: list.map(({record, state}) => summary(engine, record, state, now))}
   })
 
   router.on('POST', '/containers/create', async (req) => {

@@ -70,7 +70,12 @@ export function createOptions(body: unknown, name: string | undefined, platform:
   flag('mac-address', cfg.MacAddress)
   if (isObject(cfg.Labels)) for (const [k, v] of Object.entries(cfg.Labels)) flag('label', `${k}=${String(v)}`)
   if (isObject(cfg.ExposedPorts)) for (const p of Object.keys(cfg.ExposedPorts)) flag('expose', p)
-  if (isObject(cfg.Volumes)) for (const v of Object.keys(cfg.Volumes)) flag('volume', v)
+  // Config.Volumes declares anonymous volumes (as an image's VOLUME does): a destination that a
+  // bind, a mount or a tmpfs of HostConfig covers is not one (docker-compose sends both).
+  if (isObject(cfg.Volumes)) {
+    const covered = new Set(coveredDestinations(host))
+    for (const v of Object.keys(cfg.Volumes)) if (!covered.has(v.replace(/\/+$/, '') || '/')) flag('volume', v)
+  }
   if (isObject(cfg.Healthcheck)) {
     const h = cfg.Healthcheck
     const test = strings(h.Test)
@@ -192,6 +197,20 @@ export function createOptions(body: unknown, name: string | undefined, platform:
   // The API has no `-d`: every API container runs under its monitor, output to its log.
   options.detach = true
   return {options, warnings: [...parsed.warnings, ...warnings]}
+}
+
+/** The container paths HostConfig's Binds, Mounts and Tmpfs mount onto. */
+function coveredDestinations(host: Json): string[] {
+  const norm = (p: string) => p.replace(/\/+$/, '') || '/'
+  const out: string[] = []
+  for (const b of strings(host.Binds)) {
+    const parts = b.split(':')
+    // SRC:DEST[:OPTS], or a bare DEST
+    out.push(norm(parts.length === 1 ? parts[0] : parts[1]))
+  }
+  if (Array.isArray(host.Mounts)) for (const m of host.Mounts) if (isObject(m) && typeof m.Target === 'string') out.push(norm(m.Target))
+  if (isObject(host.Tmpfs)) for (const p of Object.keys(host.Tmpfs)) out.push(norm(p))
+  return out
 }
 
 function shellQuote(word: string): string {

@@ -5,7 +5,11 @@ import {inspectImage, imageHistory, repoDigest} from '../engine/image/inspect.js
 import {familiarName, familiarRepository, parseReference} from '../engine/image/reference.js'
 import {removeImages} from '../engine/image/remove.js'
 import {ImageRecord} from '../engine/image/types.js'
-import {ApiError, Router, baseHeaders, queryBool, queryFilters} from './http.js'
+import {Credentials} from '../engine/registry/credentials.js'
+import {RegistryClient} from '../engine/registry/client.js'
+import {registrySettings} from '../engine/registry/config.js'
+import {parseServer} from '../engine/registry/server.js'
+import {ApiError, Request, Router, baseHeaders, queryBool, queryFilters} from './http.js'
 import {ServiceContext} from './context.js'
 
 function findImage(engine: Engine, name: string): ImageRecord {
@@ -24,6 +28,44 @@ function repoDigests(image: ImageRecord): string[] {
     const at = d.indexOf('@')
     return `${familiarName(parseReference(d.slice(0, at)))}${d.slice(at)}`.replace(/:latest@/, '@')
   })
+}
+
+/**
+ * `X-Registry-Auth`: base64url JSON `{username, password, serveraddress}` (Docker's AuthConfig).
+ * No header, an empty object or one without a username: undefined (the user's stored credentials
+ * apply). An identity token alone is not something ncx's registry client can use: 400.
+ */
+export function registryAuth(header: string | string[] | undefined): Credentials | undefined {
+  const text = Array.isArray(header) ? header[0] : header
+  if (!text) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64').toString('utf8'))
+  } catch {
+    throw new ApiError(400, 'invalid X-Registry-Auth header: not base64-encoded JSON')
+  }
+  if (!parsed || typeof parsed !== 'object') return undefined
+  const a = parsed as Record<string, unknown>
+  const username = typeof a.username === 'string' ? a.username : ''
+  const password = typeof a.password === 'string' ? a.password : ''
+  if (!username && typeof a.identitytoken === 'string' && a.identitytoken) throw new ApiError(400, 'identity tokens are not supported by ncx: send a username and password')
+  return username ? {username, password} : undefined
+}
+
+/** A JSON-lines progress stream (pull, push, load): 200 at once, errors as Docker's error objects. */
+function progressStream(res: import('node:http').ServerResponse): (o: unknown) => void {
+  res.writeHead(200, {...baseHeaders(), 'Content-Type': 'application/json'})
+  return (o: unknown) => {
+    if (!res.writableEnded) res.write(JSON.stringify(o) + '\r\n')
+  }
+}
+
+/** The names of `GET /images/get?names=…` (repeated, or comma-less single) or `/images/{name}/get`. */
+function saveNames(req: Request): string[] {
+  if (req.params.length > 0) return [req.params[0]]
+  const names = req.query.getAll('names').filter((n) => n !== '')
+  if (names.length === 0) throw new ApiError(400, 'no image names given: use names=IMAGE (repeated for several)')
+  return names
 }
 
 export function imageRoutes(router: Router, ctx: ServiceContext): void {
@@ -116,10 +158,8 @@ export function imageRoutes(router: Router, ctx: ServiceContext): void {
     const tag = req.query.get('tag')
     const name = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from.includes(':') || from.includes('@') ? from : `${from}:latest`
     const platform = req.query.get('platform') || undefined
-    res.writeHead(200, {...baseHeaders(), 'Content-Type': 'application/json'})
-    const send = (o: unknown) => {
-      if (!res.writableEnded) res.write(JSON.stringify(o) + '\r\n')
-    }
+    const credentials = registryAuth(req.raw.headers['x-registry-auth'])
+    const send = progressStream(res)
     const {pullImage} = await import('../engine/image/pull.js')
     const familiar = familiarName(parseReference(name))
     const ref = parseReference(name)
@@ -127,6 +167,7 @@ export function imageRoutes(router: Router, ctx: ServiceContext): void {
     try {
       const result = await pullImage(engine, name, {
         ...(platform ? {platform} : {}),
+        ...(credentials ? {credentials} : {}),
         onEvent: (e) => {
           if (e.type === 'status') send({status: e.message})
           else send({status: e.status, id: e.id, ...(e.current !== undefined && e.total ? {progressDetail: {current: e.current, total: e.total}} : {progressDetail: {}})})
@@ -146,5 +187,109 @@ export function imageRoutes(router: Router, ctx: ServiceContext): void {
     if (!image) throw new ApiError(404, `No such image: ${req.params[0]}`)
     const digest = repoDigest(image, parseReference(req.params[0])) ?? image.manifestDigest
     return {body: {Descriptor: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 0}, Platforms: [{architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux'}]}}
+  })
+
+  // `docker push`: Docker's progress stream; no tag: every tag of the repository (as Docker does).
+  router.on('POST', '/images/{name*}/push', async (req, res) => {
+    const name = req.params[0]
+    const credentials = registryAuth(req.raw.headers['x-registry-auth'])
+    const tag = req.query.get('tag')
+    const ref = parseReference(name)
+    let targets: string[]
+    if (tag) targets = [tag.startsWith('sha256:') ? `${familiarRepository(ref)}@${tag}` : `${familiarRepository(ref)}:${tag}`]
+    else if (/[:@][^/]*$/.test(name)) targets = [name]
+    else {
+      const repository = familiarRepository(ref)
+      targets = engine.images
+        .list()
+        .flatMap((i) => i.names.filter((n) => !n.includes('@')).map((n) => parseReference(n)))
+        .filter((r) => familiarRepository(r) === repository)
+        .map((r) => familiarName(r))
+        .sort()
+    }
+    const send = progressStream(res)
+    const {pushImage} = await import('../engine/image/push.js')
+    send({status: `The push refers to repository [${ref.domain === 'docker.io' ? `docker.io/${ref.path}` : `${ref.domain}/${ref.path}`}]`})
+    try {
+      // A missing image is the stream's error, as Docker reports it (after the first line).
+      if (targets.length === 0 || targets.some((t) => !engine.images.find(t))) throw new ApiError(404, `An image does not exist locally with the tag: ${tag ? `${name}:${tag}` : name}`)
+      for (const target of targets) {
+        const result = await pushImage(
+          engine,
+          target,
+          (e) => {
+            if (e.type === 'status') send({status: e.message})
+            else send({status: e.status, progressDetail: e.current !== undefined && e.total ? {current: e.current, total: e.total} : {}, id: e.id})
+          },
+          credentials ? {credentials} : {},
+        )
+        send({status: `${result.tag}: digest: ${result.digest} size: ${result.size}`})
+        send({progressDetail: {}, aux: {Tag: result.tag, Digest: result.digest, Size: result.size}})
+      }
+    } catch (error) {
+      send({errorDetail: {message: errorMessage(error)}, error: errorMessage(error)})
+    }
+    res.end()
+    return 'handled'
+  })
+
+  // `docker save`: a docker-archive, streamed (nothing staged on disk).
+  const save = async (req: Request, res: import('node:http').ServerResponse) => {
+    const names = saveNames(req)
+    for (const n of names) findImage(engine, n)
+    const {planSave, selectImages, writeArchive} = await import('../engine/image/save.js')
+    const gone = new AbortController()
+    res.on('close', () => gone.abort())
+    await engine.adding(async () => {
+      const plan = await planSave(engine, selectImages(engine, names), 'docker-archive')
+      res.writeHead(200, {...baseHeaders(), 'Content-Type': 'application/x-tar'})
+      try {
+        await writeArchive(engine, plan, res, gone.signal)
+      } catch (error) {
+        // The client went away mid-archive: nothing to answer.
+        if (!gone.signal.aborted) throw error
+      }
+    })
+    res.end()
+    return 'handled' as const
+  }
+  router.on('GET', '/images/get', save)
+  router.on('GET', '/images/{name*}/get', save)
+
+  // `docker load`: the archive is the body (docker-archive or OCI layout, as `ncx load` takes);
+  // the answer is Docker's JSON stream of `Loaded image: …` lines.
+  router.on('POST', '/images/load', async (req, res) => {
+    const {loadImages} = await import('../engine/image/archive.js')
+    const loaded = await loadImages(engine, req.raw, 'the request body')
+    const send = progressStream(res)
+    for (const {image, names} of loaded) {
+      if (names.length === 0) send({stream: `Loaded image ID: ${image.id}\n`})
+      for (const n of names) send({stream: `Loaded image: ${familiarName(parseReference(n))}\n`})
+    }
+    res.end()
+    return 'handled'
+  })
+
+  // `docker login`: the credentials are checked against the registry as `ncx login` checks them;
+  // the client stores them (Docker's daemon stores nothing either).
+  router.on('POST', '/auth', async (req) => {
+    const body = ((await req.json()) ?? {}) as Record<string, unknown>
+    const username = typeof body.username === 'string' ? body.username : ''
+    const password = typeof body.password === 'string' ? body.password : ''
+    if (!username || !password) throw new ApiError(400, 'username and password are required')
+    let domain: string
+    try {
+      domain = parseServer(typeof body.serveraddress === 'string' ? body.serveraddress : undefined)
+    } catch (error) {
+      throw new ApiError(400, errorMessage(error))
+    }
+    const client = new RegistryClient({domain, settings: registrySettings(engine.paths), credentials: {username, password}})
+    try {
+      await client.checkLogin()
+    } catch (error) {
+      const message = errorMessage(error)
+      throw new ApiError(/unauthorized|incorrect/i.test(message) ? 401 : 500, message)
+    }
+    return {body: {Status: 'Login Succeeded', IdentityToken: ''}}
   })
 }

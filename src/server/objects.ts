@@ -41,6 +41,16 @@ function eventTime(value: string, name: string, now: number): number {
   }
 }
 
+/**
+ * A network's document as Docker's API gives it: a user-defined network's `Options` are the
+ * driver options it was created with (none can be given to ncx), not the bridge's settings that
+ * `ncx network inspect` shows; docker-compose compares them and would recreate the network.
+ */
+function networkDocument<T extends {Name: string; Options: Record<string, string>}>(doc: T | undefined): T | undefined {
+  if (!doc || doc.Name === DEFAULT_NETWORK) return doc
+  return {...doc, Options: {}}
+}
+
 export function objectRoutes(router: Router, ctx: ServiceContext): void {
   const {engine} = ctx
 
@@ -52,10 +62,10 @@ export function objectRoutes(router: Router, ctx: ServiceContext): void {
       ...records.map((n) => ({id: n.id, name: n.name, driver: n.driver, labels: n.labels, builtin: n.name === DEFAULT_NETWORK, containers: Object.keys(n.allocations).length})),
       ...PREDEFINED_NETWORKS.map((n) => ({id: n.id, name: n.name, driver: n.driver, labels: {}, builtin: true, containers: 0})),
     ]
-    return {body: all.filter((n) => matchesNetworkFilters(n, filters)).map((n) => findNetworkInspect(engine, n.id)).filter((d) => d !== undefined)}
+    return {body: all.filter((n) => matchesNetworkFilters(n, filters)).map((n) => networkDocument(findNetworkInspect(engine, n.id))).filter((d) => d !== undefined)}
   })
   router.on('GET', '/networks/{id}', async (req) => {
-    const doc = findNetworkInspect(engine, req.params[0])
+    const doc = networkDocument(findNetworkInspect(engine, req.params[0]))
     if (!doc) throw new NotFoundError(`network ${req.params[0]} not found`)
     return {body: doc}
   })

@@ -15,11 +15,14 @@ import {ServiceContext} from './context.js'
 import {Router, ServerLog, ServiceState, apiServer} from './http.js'
 import {imageRoutes} from './images.js'
 import {archiveRoutes} from './archive.js'
+import {buildRoutes} from './build.js'
 import {objectRoutes} from './objects.js'
 import {operationRoutes} from './operations.js'
 import {systemRoutes} from './system.js'
+import {boundPath} from './systemd.js'
 
-export type Listen = {kind: 'unix'; path: string} | {kind: 'tcp'; host: string; port: number}
+/** Where to listen: a unix socket, loopback TCP, or a socket systemd passed (socket activation). */
+export type Listen = {kind: 'unix'; path: string} | {kind: 'tcp'; host: string; port: number} | {kind: 'fd'; fd: number}
 
 /** `unix:///path`, `unix:/path`, `tcp://127.0.0.1:2375`; no URI: `<run root>/docker.sock`. */
 export function parseListenUri(uri: string | undefined, runRoot: string): Listen {
@@ -107,6 +110,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   archiveRoutes(router, ctx)
   objectRoutes(router, ctx)
   operationRoutes(router, ctx)
+  buildRoutes(router, ctx)
   const server = apiServer(router, options.log, state)
   const close = async () => {
     if (idleTimer) clearTimeout(idleTimer)
@@ -136,6 +140,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     }
     chmodSync(path, 0o600)
     address = `unix://${path}`
+  } else if (options.listen.kind === 'fd') {
+    // Socket activation: systemd made the socket (0600, SocketMode=) and keeps it; we only serve it.
+    const fd = options.listen.fd
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen({fd}, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    const a = server.address()
+    const path = boundPath(fd)
+    address = path ? `unix://${path}` : a && typeof a === 'object' ? `tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : `fd://${fd}`
   } else {
     const {host, port} = options.listen
     await new Promise<void>((resolve, reject) => {

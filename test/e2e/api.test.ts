@@ -64,6 +64,8 @@ describe('e2e: Engine API (ncx system service)', function () {
     expect(ok(['inspect', '-f', '{{.Name}} {{.State.Status}} {{.Config.Image}}', 'web']).trim()).to.equal('/web running busybox')
     ok(['stop', '-t', '1', 'web'])
     expect(ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']).trim()).to.equal('web exited')
+    // Stopped: no ports listed, as Docker's ps shows it.
+    expect(ok(['ps', '-a', '--format', '{{.Ports}}']).trim()).to.equal('')
     const busy = docker(['rm', 'nosuch'])
     expect(busy.code).to.equal(1)
     expect(busy.stderr).to.match(/No such container: nosuch/)
@@ -231,6 +233,60 @@ describe('e2e: Engine API (ncx system service)', function () {
     }
   })
 
+  it('diff, export and update: Docker\'s change kinds, the file system as a tar, limits and restart policy', () => {
+    ok(['create', '--name', 'fs', 'busybox', 'sh', '-c', 'echo x > /new; rm /etc/passwd'])
+    expect(ok(['start', '-a', 'fs'])).to.equal('')
+    expect(ok(['diff', 'fs']).trim().split('\n')).to.deep.equal(['C /etc', 'D /etc/passwd', 'A /new'])
+    const dir = mkdtempSync(join(tmpdir(), 'ncx-api-export-'))
+    try {
+      ok(['export', '-o', join(dir, 'fs.tar'), 'fs'])
+      const listing = spawnSync('tar', ['-tf', join(dir, 'fs.tar')], {encoding: 'utf8'}).stdout.split('\n')
+      expect(listing).to.include('new')
+      expect(listing).to.include('bin/busybox')
+      expect(listing).to.not.include('etc/passwd')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+    // A stopped container takes new limits for its next start; what ncx cannot apply is a warning.
+    const update = docker(['update', '--memory', '64m', '--memory-swap', '128m', '--cpus', '0.5', '--kernel-memory', '10m', '--restart', 'on-failure:2', 'fs'])
+    expect(update.code, update.stderr).to.equal(0)
+    expect(update.stdout + update.stderr).to.match(/KernelMemory is not supported by ncx and was ignored/)
+    expect(ok(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'fs']).trim()).to.equal('67108864 500000000 on-failure:2')
+    const bad = docker(['update', '--memory', '1k', 'fs'])
+    expect(bad.code).to.equal(1)
+    expect(bad.stderr).to.match(/Minimum memory limit allowed is 6MB/)
+    ok(['create', '--name', 'unchanged', 'busybox', 'true'])
+    expect(ok(['diff', 'unchanged'])).to.equal('')
+    ok(['rm', 'unchanged'])
+    expect(docker(['diff', 'nosuch']).stderr).to.match(/No such container: nosuch/)
+    expect(docker(['export', 'nosuch']).stderr).to.match(/No such container: nosuch/)
+    ok(['rm', 'fs'])
+  })
+
+  it('commit (changes, message, author) and prune filters (label, label!, until) of containers and images', () => {
+    ok(['run', '--name', 'tocommit', '--label', 'keep=no', 'busybox', 'sh', '-c', 'echo committed > /new'])
+    const id = ok(['commit', '-c', 'CMD ["cat", "/new"]', '-c', 'LABEL prunable=yes', '-m', 'a message', '-a', 'me <me@example.com>', 'tocommit', 'committed:1']).trim()
+    expect(id).to.match(/^sha256:[0-9a-f]{64}$/)
+    expect(ok(['run', '--rm', 'committed:1'])).to.equal('committed\n')
+    expect(ok(['image', 'inspect', '-f', '{{.Author}}|{{.Comment}}|{{.Config.Labels.prunable}}', 'committed:1']).trim()).to.equal('me <me@example.com>|a message|yes')
+    const badChange = docker(['commit', '-c', 'FROM scratch', 'tocommit'])
+    expect(badChange.code).to.equal(1)
+    ok(['run', '--name', 'keeper', '--label', 'keep=yes', 'busybox', 'true'])
+    // label!=keep=yes: only the other exited container goes; until in the past: none.
+    expect(ok(['container', 'prune', '-f', '--filter', 'until=2000-01-01T00:00:00Z'])).to.not.match(/[0-9a-f]{64}/)
+    const pruned = ok(['container', 'prune', '-f', '--filter', 'label!=keep=yes'])
+    expect(pruned).to.match(/[0-9a-f]{64}/)
+    expect(ok(['ps', '-a', '--format', '{{.Names}}']).trim()).to.equal('keeper')
+    ok(['rm', 'keeper'])
+    // Images: only the unused one with the label; busybox (no labels) stays.
+    const images = ok(['image', 'prune', '-a', '-f', '--filter', 'label=prunable=yes'])
+    expect(images).to.match(/untagged: committed:1/)
+    const left = ok(['images', '--format', '{{.Repository}}:{{.Tag}}']).trim().split('\n')
+    expect(left).to.include('busybox:latest')
+    expect(left).to.not.include('committed:1')
+    expect(docker(['image', 'prune', '-f', '--filter', 'nosuch=1']).stderr).to.match(/invalid filter 'nosuch'/)
+  })
+
   it('dockerode: create, start, wait, logs (demultiplexed), exec', async () => {
     const {default: Docker} = await import('dockerode')
     const client = new Docker({socketPath: service.socket})
@@ -288,5 +344,74 @@ describe('e2e: Engine API idle exit and disconnecting clients', function () {
     expect(Date.now() - started).to.be.lessThan(15_000)
     expect(existsSync(s.socket)).to.equal(false)
     box.ok(['rm', '-f', 'talker'])
+  })
+})
+
+/** What systemd does for a socket unit: bind the socket (0600), pass it as descriptor 3 with LISTEN_FDS/LISTEN_PID, exec the service. */
+const ACTIVATE = `
+import os, socket, sys
+path = sys.argv[1]
+os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+old = os.umask(0o177); s.bind(path); os.umask(old); s.listen(64)
+os.dup2(s.fileno(), 3); os.set_inheritable(3, True)
+os.environ.update(LISTEN_FDS='1', LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES='ncx.socket')
+os.execvp(sys.argv[2], sys.argv[2:])
+`
+
+describe('e2e: Engine API as a systemd user service (--install, socket activation)', function () {
+  this.timeout(120_000)
+  const box = new Sandbox()
+  let config: string
+  before(function () {
+    if (!DOCKER) throw new Error("no docker client: install Debian's docker.io (the client is all these tests use)")
+    box.load('busybox.oci.tar')
+    config = join(box.xdg, 'config')
+  })
+  after(() => box.destroy())
+
+  it('--install writes the units; their ExecStart, started as systemd starts it on a passed socket, serves the API; --uninstall removes them', async () => {
+    const install = box.ncx(['system', 'service', '--install'], {env: {XDG_CONFIG_HOME: config}})
+    expect(install.code, install.stderr).to.equal(0)
+    const unitDir = join(config, 'systemd', 'user')
+    expect(install.stdout).to.include(`wrote ${join(unitDir, 'ncx.socket')}`)
+    expect(install.stdout).to.match(/^export DOCKER_HOST=unix:\/\/\$XDG_RUNTIME_DIR\/ncx\/docker\.sock$/m)
+    // With a user manager systemctl enables the socket; without one (CI) ncx says what to run.
+    expect(install.stdout + install.stderr).to.match(/enabled ncx\.socket|systemctl --user enable --now ncx\.socket/)
+    const socketUnit = readFileSync(join(unitDir, 'ncx.socket'), 'utf8')
+    expect(socketUnit).to.match(/^ListenStream=%t\/ncx\/docker\.sock$/m)
+    expect(socketUnit).to.match(/^SocketMode=0600$/m)
+    const exec = /^ExecStart=(.*)$/m.exec(readFileSync(join(unitDir, 'ncx.service'), 'utf8'))![1].split(' ')
+    expect(exec.slice(-4)).to.deep.equal(['system', 'service', '--timeout', '5'])
+
+    // systemd's part: the socket, descriptor 3, LISTEN_PID = the service's own pid.
+    const socket = join(box.xdg, 'ncx', 'docker.sock')
+    const line = box.commandLine(['unused'])
+    const prefix = line.slice(0, line.indexOf(process.execPath))
+    const child = spawn(prefix[0], [...prefix.slice(1), 'python3', '-c', ACTIVATE, socket, ...exec], {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d))
+    child.stderr!.on('data', (d: Buffer) => (out += d))
+    const exited = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 137)))
+    const env = {PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${socket}`}
+    let version = spawnSync(DOCKER!, ['version', '--format', '{{.Server.APIVersion}}'], {env, encoding: 'utf8'})
+    for (let i = 0; i < 100 && version.status !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      version = spawnSync(DOCKER!, ['version', '--format', '{{.Server.APIVersion}}'], {env, encoding: 'utf8'})
+    }
+    expect(version.stdout.trim(), out).to.equal('1.47')
+    expect(statSync(socket).mode & 0o777).to.equal(0o600)
+    const run = spawnSync(DOCKER!, ['run', '--rm', 'busybox', 'echo', 'activated'], {env, encoding: 'utf8'})
+    expect([run.status, run.stdout], run.stderr).to.deep.equal([0, 'activated\n'])
+    // Idle for the unit's 5 s: the service exits; the socket is systemd's and stays.
+    expect(await exited).to.equal(0)
+    expect(existsSync(socket)).to.equal(true)
+    expect(out).to.match(new RegExp(`DOCKER_HOST=unix://${socket.replace(/[.]/g, '\\.')}`))
+
+    const uninstall = box.ncx(['system', 'service', '--uninstall'], {env: {XDG_CONFIG_HOME: config}})
+    expect(uninstall.code, uninstall.stderr).to.equal(0)
+    expect(uninstall.stdout).to.include(`removed ${join(unitDir, 'ncx.service')}`)
+    expect(existsSync(join(unitDir, 'ncx.socket'))).to.equal(false)
+    expect(existsSync(join(unitDir, 'ncx.service'))).to.equal(false)
   })
 })

@@ -7,7 +7,7 @@
  * hashed for cache keys with a stat cache (size, mtime, inode, ctime) kept in the store.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {chmodSync, closeSync, createWriteStream, existsSync, linkSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, symlinkSync, utimesSync} from 'node:fs'
+import {chmodSync, closeSync, createWriteStream, existsSync, linkSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync} from 'node:fs'
 import {dirname, isAbsolute, join, resolve} from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -349,6 +349,31 @@ export function looksLikeTar(head: Buffer): boolean {
   return Number.isFinite(stored) && stored === sum
 }
 
+/**
+ * Where an archive entry goes inside `dir`: no component on the way may be a symbolic link
+ * (an archive that plants `a -> /somewhere` and then `a/file` would write outside the
+ * context: refused, as a tar of a real directory never holds entries under a symlink), and
+ * what is already at the leaf is removed first, so a later entry never writes through an
+ * earlier symlink or into an earlier hard link's file.
+ */
+function entryTarget(dir: string, name: string, replace: boolean): string {
+  const parts = name.split('/')
+  let cur = dir
+  for (const [i, part] of parts.entries()) {
+    cur = join(cur, part)
+    let st
+    try {
+      st = lstatSync(cur)
+    } catch {
+      break
+    }
+    const leaf = i === parts.length - 1
+    if (!leaf && st.isSymbolicLink()) throw new NcxError(`invalid build context archive: ${JSON.stringify(name)} lies under the symbolic link ${JSON.stringify(parts.slice(0, i + 1).join('/'))}`, {exitCode: 1})
+    if (leaf && replace && !st.isDirectory()) rmSync(cur, {force: true})
+  }
+  return join(dir, name)
+}
+
 /** Unpack a tar (plain or gzip) into `dir`, as the current user (owners are not kept). */
 async function unpackTar(data: Buffer, dir: string): Promise<void> {
   makeDirWithMode(dir, 0o755)
@@ -362,22 +387,33 @@ async function unpackTar(data: Buffer, dir: string): Promise<void> {
         entry.resume()
         continue
       }
-      const target = join(dir, name)
+      const isDir = h.type === 'directory'
+      const target = entryTarget(dir, name, true)
       // Directories the archive does not list are 0755, as Docker makes them (not ncx's umask 077).
       makeDirWithMode(dirname(target), 0o755, 0o755)
-      if (h.type === 'directory') {
+      if (isDir) {
         makeDirWithMode(target, 0o755, 0o755)
         chmodSync(target, (h.mode ?? 0o755) & 0o7777)
         entry.resume()
       } else if (h.type === 'file' || h.type === 'contiguous-file') {
-        await pipeline(entry, createWriteStream(target, {mode: (h.mode ?? 0o644) & 0o7777}))
+        await pipeline(entry, createWriteStream(target, {mode: (h.mode ?? 0o644) & 0o7777, flags: 'wx'}))
         chmodSync(target, (h.mode ?? 0o644) & 0o7777)
         if (h.mtime) utimesSync(target, h.mtime, h.mtime)
       } else if (h.type === 'symlink') {
         symlinkSync(h.linkname ?? '', target)
         entry.resume()
       } else if (h.type === 'link') {
-        linkSync(join(dir, cleanPath(`/${h.linkname ?? ''}`).slice(1)), target)
+        // The link's source: an earlier regular file of the archive, reached without symlinks.
+        const linkName = cleanPath(`/${h.linkname ?? ''}`).slice(1)
+        const source = entryTarget(dir, linkName, false)
+        let st
+        try {
+          st = lstatSync(source)
+        } catch {
+          throw new NcxError(`invalid build context archive: hard link ${JSON.stringify(name)} to ${JSON.stringify(linkName)}, which the archive does not hold`, {exitCode: 1})
+        }
+        if (!st.isFile()) throw new NcxError(`invalid build context archive: hard link ${JSON.stringify(name)} to ${JSON.stringify(linkName)}, which is not a regular file`, {exitCode: 1})
+        linkSync(source, target)
         entry.resume()
       } else entry.resume()
     }

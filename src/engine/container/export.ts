@@ -2,6 +2,8 @@
 import {closeSync, fchmodSync, openSync, renameSync, rmSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {randomBytes} from 'node:crypto'
+import {Writable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
 
 import {Engine} from '../engine.js'
 import {joinArgs} from '../rootless/session.js'
@@ -17,6 +19,11 @@ function exportArgs(engine: Engine, record: ContainerRecord): string[] {
 /** Stream the tar to this process's stdout. */
 export async function exportToStdout(engine: Engine, record: ContainerRecord): Promise<void> {
   await runtimeStreaming(exportArgs(engine, record), 'inherit')
+}
+
+/** Stream the tar into `dest` (the Engine API's response); `dest` closing early stops the runtime. */
+export async function exportToStream(engine: Engine, record: ContainerRecord, dest: Writable): Promise<void> {
+  await runtimeStreaming(exportArgs(engine, record), (out) => pipeline(out, dest, {end: false}))
 }
 
 /** Write the tar to `file`: a temporary file renamed into place, so a failure leaves nothing. */

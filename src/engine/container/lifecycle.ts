@@ -264,11 +264,13 @@ export async function waitContainer(engine: Engine, record: ContainerRecord): Pr
 }
 
 /** `container prune`: remove every container that is not running. */
-export async function pruneContainers(engine: Engine): Promise<string[]> {
+export async function pruneContainers(engine: Engine, match?: (record: ContainerRecord) => boolean): Promise<string[]> {
   reapAbandoned(engine)
   const removed: string[] = []
   for (const record of engine.containers.list()) {
     if (isUp(stateOf(engine, record))) continue
+    // (the Engine API's prune filters: label, until)
+    if (match && !match(record)) continue
     await removeContainer(engine, record, {force: false})
     removed.push(record.id)
   }

@@ -4,7 +4,7 @@ import {Engine} from '../engine.js'
 import {NcxError, UsageError} from '../errors.js'
 import {registrySettings} from '../registry/config.js'
 import {RegistryClient} from '../registry/client.js'
-import {lookupCredentials} from '../registry/credentials.js'
+import {Credentials, lookupCredentials} from '../registry/credentials.js'
 import {withLockAsync} from '../store/files.js'
 import {commitImage} from './archive.js'
 import {Platform, parsePlatform} from './platform.js'
@@ -28,6 +28,8 @@ export interface PullOptions {
   onEvent?: (event: PullEvent) => void
   /** Layers downloaded at once. */
   concurrency?: number
+  /** Credentials for this pull only (the Engine API's X-Registry-Auth); default: the stored ones. */
+  credentials?: Credentials
 }
 
 export interface PullResult {
@@ -38,8 +40,9 @@ export interface PullResult {
   downloaded: boolean
 }
 
-export function registryClient(engine: Engine, domain: string, endpoint?: string): RegistryClient {
-  return new RegistryClient({domain, endpoint, settings: registrySettings(engine.paths), credentials: lookupCredentials(domain)})
+/** A client for `domain`; `credentials` (the API's X-Registry-Auth) before the user's stored ones. */
+export function registryClient(engine: Engine, domain: string, endpoint?: string, credentials?: Credentials): RegistryClient {
+  return new RegistryClient({domain, endpoint, settings: registrySettings(engine.paths), credentials: credentials ?? lookupCredentials(domain)})
 }
 
 /** Where to pull from: Docker Hub's configured mirrors first (as Docker does), then the registry. */
@@ -140,10 +143,10 @@ export async function pullImage(engine: Engine, name: string, options: PullOptio
   const emit = options.onEvent ?? (() => {})
   const platform = parsePlatform(options.platform)
   const endpoints = pullEndpoints(engine, ref.domain)
-  let client = registryClient(engine, ref.domain, endpoints[0])
+  let client = registryClient(engine, ref.domain, endpoints[0], options.credentials)
   let resolved
   for (const [i, endpoint] of endpoints.entries()) {
-    client = registryClient(engine, ref.domain, endpoint)
+    client = registryClient(engine, ref.domain, endpoint, options.credentials)
     try {
       resolved = await resolveManifest(client, ref, platform)
       break

@@ -1,4 +1,5 @@
 import {Engine} from '../engine.js'
+import {Credentials} from '../registry/credentials.js'
 import {NcxError} from '../errors.js'
 import {PullEvent, registryClient} from './pull.js'
 import {familiarName, familiarRepository, formatReference, parseReference} from './reference.js'
@@ -16,13 +17,13 @@ export interface PushResult {
  * POST + PUT with the digest); the manifest goes last, byte for byte as stored, so its
  * digest is the same everywhere.
  */
-export async function pushImage(engine: Engine, name: string, onEvent: (e: PullEvent) => void = () => {}): Promise<PushResult> {
+export async function pushImage(engine: Engine, name: string, onEvent: (e: PullEvent) => void = () => {}, options: {credentials?: Credentials} = {}): Promise<PushResult> {
   const ref = parseReference(name)
   const image = engine.images.find(name)
   if (!image) throw new NcxError(`An image does not exist locally with the tag: ${name}`, {hint: 'tag one first: ncx tag IMAGE ' + name})
   const bytes = engine.content.read(image.manifestDigest)
   const manifest = engine.content.readJson<Manifest>(image.manifestDigest, 'manifest')
-  const client = registryClient(engine, ref.domain)
+  const client = registryClient(engine, ref.domain, undefined, options.credentials)
   const repo = ref.path
   const scope = `repository:${repo}:pull,push`
   await client.authorize(`/v2/${repo}/blobs/uploads/`, scope)

@@ -1,0 +1,125 @@
+/**
+ * `POST /build`: Docker's classic build endpoint (what `docker build` with DOCKER_BUILDKIT=0,
+ * docker-py and docker-compose 1.x call) over ncx's builder (src/engine/build). The body is the
+ * context as a tar (plain or gzip); the answer is Docker's JSON stream: `{"stream": …}` lines
+ * (ncx's plain progress), `{"aux": {"ID": …}}`, `Successfully built/tagged`, or an error object.
+ */
+import {ServerResponse} from 'node:http'
+import {isAbsolute} from 'node:path'
+import {Writable} from 'node:stream'
+
+import {PlainProgress, renderBuildError} from '../cli/build-progress.js'
+import {BuildError, BuildOptions, buildImage} from '../engine/build/builder.js'
+import {errorMessage} from '../engine/errors.js'
+import {familiarName, parseReference} from '../engine/image/reference.js'
+import {ApiError, Request, Router, baseHeaders, queryBool} from './http.js'
+import {ServiceContext} from './context.js'
+
+/** A JSON-object query parameter (`buildargs`, `labels`): an object of strings; null values are left out. */
+function jsonMap(req: Request, name: string): Record<string, string> {
+  const text = req.query.get(name)
+  if (!text) return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new ApiError(400, `invalid ${name}: not a JSON object`)
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ApiError(400, `invalid ${name}: not a JSON object`)
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) if (v !== null && v !== undefined) out[k] = String(v)
+  return out
+}
+
+/** The query of `POST /build` as the builder's options (the context comes from the body). */
+export function buildRequestOptions(req: Request): {options: Omit<BuildOptions, 'stdin'>; quiet: boolean; warnings: string[]} {
+  const q = req.query
+  if (q.get('remote')) throw new ApiError(501, 'building from a remote context (remote=…) is not supported by ncx: send the context as a tar')
+  const dockerfile = q.get('dockerfile') || 'Dockerfile'
+  // The Dockerfile is a file of the context: not a path of the service's own file system.
+  if (isAbsolute(dockerfile) || dockerfile.split('/').includes('..')) throw new ApiError(400, `invalid dockerfile ${JSON.stringify(dockerfile)}: give a path inside the build context`)
+  const network = q.get('networkmode') || 'default'
+  if (!['default', 'none', 'host', 'bridge'].includes(network)) throw new ApiError(400, `network mode ${JSON.stringify(network)} is not supported by ncx builds: use default, none or host`)
+  const warnings: string[] = []
+  if (q.get('cachefrom') && q.get('cachefrom') !== '[]') warnings.push('cachefrom is not supported by the API builder of ncx and was ignored')
+  for (const k of ['memory', 'memswap', 'cpushares', 'cpusetcpus', 'cpuperiod', 'cpuquota']) if (q.get(k) && q.get(k) !== '0' && q.get(k) !== '-1' && q.get(k) !== '') warnings.push(`${k} is not supported by ncx builds and was ignored`)
+  const tags = q.getAll('t').filter((t) => t !== '')
+  for (const t of tags) {
+    try {
+      parseReference(t)
+    } catch (error) {
+      throw new ApiError(400, `invalid tag ${JSON.stringify(t)}: ${errorMessage(error)}`)
+    }
+  }
+  const extraHosts = (q.get('extrahosts') ?? '').split(',').filter((h) => h !== '')
+  const shm = Number(q.get('shmsize') ?? '0')
+  return {
+    quiet: queryBool(q, 'q'),
+    warnings,
+    options: {
+      context: '-',
+      dockerfile,
+      tags,
+      buildArgs: jsonMap(req, 'buildargs'),
+      ...(q.get('target') ? {target: q.get('target')!} : {}),
+      labels: jsonMap(req, 'labels'),
+      noCache: queryBool(q, 'nocache'),
+      noCacheFilter: [],
+      pull: queryBool(q, 'pull'),
+      ...(q.get('platform') ? {platform: q.get('platform')!} : {}),
+      network: network === 'bridge' ? 'default' : (network as BuildOptions['network']),
+      addHosts: extraHosts,
+      ...(shm > 0 ? {shmSize: shm} : {}),
+      secrets: [],
+      ssh: [],
+      outputs: [],
+      cacheFrom: [],
+      cacheTo: [],
+    },
+  }
+}
+
+export function buildRoutes(router: Router, ctx: ServiceContext): void {
+  router.on('POST', '/build', async (req: Request, res: ServerResponse) => {
+    const {options, quiet, warnings} = buildRequestOptions(req)
+    res.writeHead(200, {...baseHeaders(), 'Content-Type': 'application/json'})
+    const send = (o: unknown) => {
+      if (!res.writableEnded && !res.destroyed) res.write(JSON.stringify(o) + '\r\n')
+    }
+    // ncx's plain progress, each write one `stream` message (Docker's clients print them as they come).
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        send({stream: chunk.toString('utf8')})
+        done()
+      },
+    })
+    const progress = new PlainProgress(out)
+    for (const w of warnings) send({stream: `WARNING: ${w}\n`})
+    try {
+      const result = await buildImage(ctx.engine, {
+        ...options,
+        stdin: req.raw,
+        onEvent: (e) => {
+          if (!quiet) progress.handle(e)
+        },
+        onWarning: (m) => send({stream: `WARNING: ${m}\n`}),
+      })
+      const id = result.imageId ?? result.configDigest
+      send({aux: {ID: id}})
+      if (quiet) send({stream: `${id}\n`})
+      else {
+        send({stream: `Successfully built ${id.replace(/^sha256:/, '').slice(0, 12)}\n`})
+        for (const n of result.names) send({stream: `Successfully tagged ${familiarName(parseReference(n))}\n`})
+      }
+    } catch (error) {
+      if (error instanceof BuildError) {
+        if (!quiet) send({stream: renderBuildError(error) + '\n'})
+        // A RUN that failed: its exit code too (Docker's errorDetail.code).
+        const code = /exit code: (\d+)/.exec(error.message)?.[1]
+        send({errorDetail: {...(code ? {code: Number(code)} : {}), message: error.message}, error: error.message})
+      } else send({errorDetail: {message: errorMessage(error)}, error: errorMessage(error)})
+    }
+    res.end()
+    return 'handled'
+  })
+}
