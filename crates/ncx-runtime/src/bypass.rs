@@ -181,7 +181,7 @@ pub fn install_in_child() {
     if fd < 0 {
         return;
     }
-    crate::run::send_fd(ctl, fd); // (SCM_RIGHTS, as a pty master goes to the supervisor)
+    crate::fdpass::send_fd(ctl, fd); // (SCM_RIGHTS, as a pty master goes to the supervisor)
     unsafe { libc::close(fd) };
 }
 
@@ -473,7 +473,7 @@ pub fn spawn_supervisor(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
 /// The next listener fd from the control socket (-1 for a message without one); None at EOF.
 fn recv_fd(ctl: RawFd) -> Option<RawFd> {
     let mut b = [0u8; 8];
-    match crate::run::recv_with_fd(ctl, &mut b) {
+    match crate::fdpass::recv_with_fd(ctl, &mut b) {
         (n, _) if n <= 0 => None,
         (_, fd) => Some(fd.unwrap_or(-1)),
     }

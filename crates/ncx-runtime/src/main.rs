@@ -26,6 +26,7 @@ mod ownns;
 mod ctl;
 mod events;
 mod exec;
+mod fdpass;
 mod external;
 mod layer;
 mod monitor;
@@ -33,6 +34,9 @@ mod net;
 mod oci;
 mod run;
 mod sealed;
+mod signals;
+mod status;
+mod supervise;
 
 use ncx_core::{materialize, unpack, userns};
 use std::io::Write;

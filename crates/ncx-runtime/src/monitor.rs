@@ -26,7 +26,10 @@
 //! not read until the first client connects (at most ATTACH_WAIT), so it misses nothing.
 
 use crate::attach;
-use crate::run::{block_signals, child, exec_process, exit_code, receive};
+use crate::fdpass::receive;
+use crate::run::{child, exec_process};
+use crate::signals::block_signals;
+use crate::supervise::exit_code;
 use crate::Args;
 use ncx_core::logfile::{parse_size, JsonLog, LineSplitter};
 use ncx_core::nsenter;

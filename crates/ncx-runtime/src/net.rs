@@ -624,7 +624,7 @@ pub fn netns_init(args: &Args) -> i32 {
     // Supervise: SIGCHLD (slirp4netns or the holder died), SIGTERM, and the removal of the
     // runtime directory holding the state file (removing the run root, or a reboot's fresh
     // /run, ends the namespace; the user-namespace holder's exit does not: see above).
-    let (set, _) = crate::run::block_signals(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP]);
+    let (set, _) = crate::signals::block_signals(&[libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP]);
     let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
     let run_dir = std::path::Path::new(&state).parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into());
     let gone = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };

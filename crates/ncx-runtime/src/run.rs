@@ -1,41 +1,26 @@
 //! `ncx-runtime run`: create the container's namespaces, fork its PID 1, set up its
 //! filesystem through the plan, and supervise it in the foreground (TTY relay, signal
-//! forwarding, exit status). Child → parent messages travel over a SOCK_SEQPACKET pair:
-//! `T` + an SCM_RIGHTS pty master, or `E` + a JSON error; EOF means exec succeeded.
+//! forwarding, exit status). Child → parent messages travel over a SOCK_SEQPACKET pair
+//! (fdpass.rs); the foreground supervision loop is supervise.rs, the signal set signals.rs.
 
+// (`pub(crate)`: oci.rs still names these `crate::run::…`; re-exported until its calls name
+// fdpass, signals and supervise directly)
+pub(crate) use crate::fdpass::{receive, send_fd};
+pub(crate) use crate::signals::{block_signals, supervised_signals};
+pub(crate) use crate::supervise::supervise;
+use crate::status::Status;
+use crate::supervise::{supervise_logged, Output};
 use crate::Args;
 use ncx_core::plan::{execute, plan, RootfsMount};
 use ncx_core::spec::{Process, Spec};
 use ncx_core::sys::{cstr, errno, RealSys};
 use ncx_core::state::{process_start, rfc3339_nano, State};
-use ncx_core::logfile::{parse_size, JsonLog, LineSplitter};
+use ncx_core::logfile::{parse_size, JsonLog};
 use ncx_core::{caps, userns};
 use std::time::SystemTime;
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::RawFd;
-
-pub(crate) const FORWARDED: [libc::c_int; 7] =
-    [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCONT];
-
-/// What a foreground supervisor reads from its signalfd: the forwarded signals, SIGCHLD, SIGWINCH.
-pub(crate) fn supervised_signals() -> Vec<libc::c_int> {
-    FORWARDED.iter().copied().chain([libc::SIGCHLD, libc::SIGWINCH]).collect()
-}
-
-/// Block `signals` (to be read from a signalfd); returns the set and the previous mask.
-pub(crate) fn block_signals(signals: &[libc::c_int]) -> (libc::sigset_t, libc::sigset_t) {
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::sigemptyset(&mut set);
-        for s in signals {
-            libc::sigaddset(&mut set, *s);
-        }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
-    }
-    (set, old)
-}
 
 /// The OCI `create`'s start gate (oci.rs): an O_PATH fd of the container's exec fifo. PID 1
 /// reports `R` (ready) once set up, then opens the fifo for writing, which blocks until
@@ -45,19 +30,6 @@ pub(crate) static EXEC_FIFO: std::sync::atomic::AtomicI32 = std::sync::atomic::A
 /// The spec's `startContainer` hooks and the state they read on stdin (`{"hooks":[…],"state":{…}}`):
 /// run in the container, after the gate, before execve.
 pub(crate) static START_HOOKS: std::sync::Mutex<serde_json::Value> = std::sync::Mutex::new(serde_json::Value::Null);
-
-pub(crate) struct Status {
-    pub fd: Option<RawFd>,
-}
-
-impl Status {
-    pub fn send(&self, v: serde_json::Value) {
-        if let Some(fd) = self.fd {
-            let line = format!("{v}\n");
-            unsafe { libc::write(fd, line.as_ptr() as *const libc::c_void, line.len()) };
-        }
-    }
-}
 
 pub fn run(args: &Args) -> i32 {
     if let Some(ext) = crate::external::from_args(args) {
@@ -283,298 +255,6 @@ pub fn run(args: &Args) -> i32 {
     code
 }
 
-/// Read child messages until EOF: an optional pty master and an optional error.
-pub(crate) fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
-    let mut master = None;
-    loop {
-        let mut buf = [0u8; 4096];
-        let (n, fd) = recv_with_fd(sock, &mut buf);
-        if n < 0 && errno() == libc::EINTR {
-            continue;
-        }
-        if n <= 0 {
-            return (master, None);
-        }
-        match buf[0] {
-            b'T' => {
-                if fd.is_some() {
-                    master = fd;
-                }
-            }
-            // The OCI create's PID 1 is set up and waits at its gate.
-            b'R' => return (master, None),
-            b'E' => {
-                let v: serde_json::Value = serde_json::from_slice(&buf[1..n as usize]).unwrap_or_default();
-                let code = v["code"].as_i64().unwrap_or(125) as i32;
-                let msg = v["message"].as_str().unwrap_or("container setup failed").to_string();
-                return (master, Some((code, msg)));
-            }
-            _ => {}
-        }
-    }
-}
-
-pub(crate) fn exit_code(status: i32) -> i32 {
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        125
-    }
-}
-
-fn copy_winsize(from: RawFd, to: RawFd) {
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    if unsafe { libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) } == 0 {
-        unsafe { libc::ioctl(to, libc::TIOCSWINSZ, &ws) };
-    }
-}
-
-/// Move bytes from `from` to `to`; false on EOF or error.
-fn pump(from: RawFd, to: RawFd) -> bool {
-    let mut buf = [0u8; 32 * 1024];
-    let n = unsafe { libc::read(from, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-    if n <= 0 {
-        return n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR);
-    }
-    let mut off = 0usize;
-    while off < n as usize {
-        let w = unsafe { libc::write(to, buf[off..].as_ptr() as *const libc::c_void, n as usize - off) };
-        if w <= 0 {
-            if w < 0 && errno() == libc::EINTR {
-                continue;
-            }
-            return false;
-        }
-        off += w as usize;
-    }
-    true
-}
-
-/// Where a supervised container's output goes: the terminal (fds 1 and 2, or the pty
-/// master's bytes to fd 1) and, for a foreground `run` with the json-file driver, its log,
-/// as the monitor writes it for a detached one (Docker logs every run, attached or not).
-#[derive(Default)]
-pub(crate) struct Output {
-    /// The read ends of the container's stdout and stderr pipes (no terminal, logged).
-    pub pipes: [Option<RawFd>; 2],
-    pub log: Option<JsonLog>,
-    split: [LineSplitter; 2],
-    /// The terminal side stopped taking output (EPIPE): keep logging, stop relaying.
-    closed: [bool; 2],
-}
-
-impl Output {
-    pub(crate) fn logged(log: JsonLog) -> Output {
-        Output { log: Some(log), ..Default::default() }
-    }
-
-    fn entry(&mut self, stream: usize, data: &[u8]) {
-        let (log, split) = (&mut self.log, &mut self.split[stream]);
-        let now = SystemTime::now();
-        let name = if stream == 0 { "stdout" } else { "stderr" };
-        split.feed(data, &mut |line| {
-            if let Some(l) = log.as_mut() {
-                let _ = l.write_entry(name, line, now);
-            }
-        });
-    }
-
-    fn write_out(&mut self, stream: usize, data: &[u8]) {
-        if !self.closed[stream] && !crate::attach::write_all(stream as RawFd + 1, data) {
-            self.closed[stream] = true;
-        }
-    }
-
-    /// Relay what the pipe holds (all of it when `drain`, else one read); closes it at EOF.
-    fn relay_pipe(&mut self, fd: RawFd, drain: bool) {
-        let Some(stream) = self.pipes.iter().position(|p| *p == Some(fd)) else { return };
-        if drain {
-            unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
-        }
-        let mut buf = [0u8; 32 * 1024];
-        loop {
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-            if n < 0 && errno() == libc::EINTR {
-                continue;
-            }
-            if n <= 0 {
-                if n == 0 || errno() != libc::EAGAIN {
-                    unsafe { libc::close(fd) };
-                    self.pipes[stream] = None;
-                }
-                return;
-            }
-            self.write_out(stream, &buf[..n as usize]);
-            self.entry(stream, &buf[..n as usize]);
-            if !drain {
-                return;
-            }
-        }
-    }
-
-    /// A pty's output: to fd 1 and, as Docker logs a terminal, to the log as stdout.
-    fn relay_master(&mut self, m: RawFd, drain: bool) {
-        if drain {
-            unsafe { libc::fcntl(m, libc::F_SETFL, libc::O_NONBLOCK) };
-        }
-        let mut buf = [0u8; 32 * 1024];
-        loop {
-            let n = unsafe { libc::read(m, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-            if n <= 0 {
-                break;
-            }
-            self.write_out(0, &buf[..n as usize]);
-            self.entry(0, &buf[..n as usize]);
-            if !drain {
-                break;
-            }
-        }
-    }
-
-    /// The trailing partial lines go to the log.
-    fn finish(&mut self) {
-        let now = SystemTime::now();
-        for (stream, name) in [(0, "stdout"), (1, "stderr")] {
-            let (log, split) = (&mut self.log, &mut self.split[stream]);
-            split.flush(&mut |line| {
-                if let Some(l) = log.as_mut() {
-                    let _ = l.write_entry(name, line, now);
-                }
-            });
-        }
-    }
-}
-
-/// How a supervised process ended for us: its exit code, or the user typed the detach keys
-/// (then the process still runs and the terminal is restored).
-pub(crate) enum Supervised {
-    Exited(i32),
-    Detached,
-}
-
-/// Wait for the container, forwarding signals and relaying the pty if there is one.
-pub(crate) fn supervise(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool) -> i32 {
-    supervise_logged(pid, set, master, no_stdin, &mut Output::default())
-}
-
-/// `supervise`, with the container's output going through `output` (the log of a foreground run).
-pub(crate) fn supervise_logged(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool, output: &mut Output) -> i32 {
-    match supervise_with_keys(pid, set, master, no_stdin, &[], output) {
-        Supervised::Exited(code) => code,
-        Supervised::Detached => 0,
-    }
-}
-
-/// `supervise`, watching the relayed stdin for a detach sequence (`exec -it --detach-keys`).
-pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option<RawFd>, no_stdin: bool, keys: &[u8], output: &mut Output) -> Supervised {
-    let mut detach = crate::attach::DetachKeys::new(keys.to_vec());
-    let sfd = unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) };
-    let mut saved: Option<libc::termios> = None;
-    if let Some(m) = master {
-        let mut t: libc::termios = unsafe { std::mem::zeroed() };
-        if !no_stdin && unsafe { libc::tcgetattr(0, &mut t) } == 0 {
-            saved = Some(t);
-            let mut raw = t;
-            unsafe {
-                libc::cfmakeraw(&mut raw);
-                libc::tcsetattr(0, libc::TCSANOW, &raw);
-            }
-        }
-        copy_winsize(0, m);
-    }
-    let mut stdin_open = master.is_some() && !no_stdin;
-    let mut code = None;
-    while code.is_none() {
-        let mut fds = vec![libc::pollfd { fd: sfd, events: libc::POLLIN, revents: 0 }];
-        if let Some(m) = master {
-            fds.push(libc::pollfd { fd: m, events: libc::POLLIN, revents: 0 });
-            if stdin_open {
-                fds.push(libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 });
-            }
-        }
-        // The container's stdout and stderr pipes (a logged run without a terminal), last.
-        let first_pipe = fds.len();
-        for fd in output.pipes.iter().flatten() {
-            fds.push(libc::pollfd { fd: *fd, events: libc::POLLIN, revents: 0 });
-        }
-        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
-            continue;
-        }
-        for p in &fds[first_pipe..] {
-            if p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-                output.relay_pipe(p.fd, false);
-            }
-        }
-        if master.is_some() && fds.len() > 2 && fds[2].revents != 0 {
-            if keys.is_empty() {
-                if !pump(0, master.unwrap()) {
-                    stdin_open = false;
-                }
-            } else {
-                let mut buf = [0u8; 8192];
-                let n = unsafe { libc::read(0, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-                if n <= 0 && !(n < 0 && (errno() == libc::EAGAIN || errno() == libc::EINTR)) {
-                    stdin_open = false;
-                } else if n > 0 {
-                    let mut out = Vec::new();
-                    let done = detach.feed(&buf[..n as usize], &mut out);
-                    crate::attach::write_all(master.unwrap(), &out);
-                    if done {
-                        if let Some(t) = saved {
-                            unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
-                        }
-                        crate::attach::write_all(2, crate::attach::DETACHED_MESSAGE);
-                        return Supervised::Detached;
-                    }
-                }
-            }
-        }
-        if master.is_some() && fds[1].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
-            if output.log.is_some() {
-                output.relay_master(master.unwrap(), false);
-            } else {
-                pump(master.unwrap(), 1);
-            }
-        }
-        if fds[0].revents & libc::POLLIN != 0 {
-            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-            let n = unsafe { libc::read(sfd, &mut info as *mut _ as *mut libc::c_void, std::mem::size_of::<libc::signalfd_siginfo>()) };
-            if n <= 0 {
-                continue;
-            }
-            let sig = info.ssi_signo as i32;
-            if sig == libc::SIGCHLD {
-                let mut st = 0;
-                let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
-                if r == pid {
-                    code = Some(exit_code(st));
-                }
-            } else if sig == libc::SIGWINCH {
-                if let Some(m) = master {
-                    copy_winsize(0, m);
-                }
-            } else {
-                unsafe { libc::kill(pid, sig) };
-            }
-        }
-    }
-    if let Some(m) = master {
-        // Drain what the container wrote before it exited.
-        output.relay_master(m, true);
-    }
-    // What the container wrote before it exited (other processes of its PID namespace died
-    // with it; a writer that lives on, in a shared PID namespace, is not waited for).
-    for fd in output.pipes.iter().flatten().copied().collect::<Vec<_>>() {
-        output.relay_pipe(fd, true);
-    }
-    output.finish();
-    if let Some(t) = saved {
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
-    }
-    Supervised::Exited(code.unwrap_or(125))
-}
 
 /// Make this process unreachable from the container it is about to enter: not dumpable, so
 /// no process in there can open its /proc/PID/exe (the runtime binary on the host), mem,
@@ -604,51 +284,6 @@ pub(crate) fn die(sock: RawFd, code: i32, msg: String) -> ! {
             libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
         }
         libc::_exit(code);
-    }
-}
-
-/// One message from `sock` into `buf`, and the fd passed with it (SCM_RIGHTS), if any: the
-/// counterpart of `send_fd`. The count is recvmsg's (≤ 0: EOF or an error, with no fd).
-pub(crate) fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> (isize, Option<RawFd>) {
-    let mut cmsg = [0u8; 64];
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = cmsg.len() as _; // usize in glibc's msghdr, u32 in musl's
-    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n <= 0 {
-        return (n, None);
-    }
-    let fd = unsafe {
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        if !c.is_null() && (*c).cmsg_type == libc::SCM_RIGHTS {
-            Some(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const RawFd))
-        } else {
-            None
-        }
-    };
-    (n, fd)
-}
-
-pub(crate) fn send_fd(sock: RawFd, fd: RawFd) {
-    unsafe {
-        let mut byte = *b"T";
-        let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
-        let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
-        let mut cbuf = vec![0u8; space];
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = space as _;
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        (*c).cmsg_level = libc::SOL_SOCKET;
-        (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
-        libc::sendmsg(sock, &msg, 0);
     }
 }
 
