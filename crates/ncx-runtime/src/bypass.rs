@@ -1,6 +1,6 @@
 //! Published-port bypass (`--port-bypass 1`; the idea of rootless-containers/bypass4netns).
 //!
-//! Without it a published TCP port is relayed: the forwarder (net.rs) accepts on the host and
+//! Without it a published TCP port is relayed: the forwarder (net/forward.rs) accepts on the host and
 //! connects to the container inside its network namespace, so every byte crosses two TCP
 //! stacks. With it the container's own listening socket *is* the host's: host clients talk to
 //! the application over plain host loopback, and nothing relays them.
@@ -29,7 +29,7 @@
 //!   3. For each bypassed port, a reverse relay listens inside the container's namespace on
 //!      the container port (`0.0.0.0`, so the application's own IPv6-only socket on the
 //!      same port can still be bound) and relays to the host
-//!      socket (the splice relay of net.rs), so the container itself (`localhost:80`) and its
+//!      socket (the splice relay of net/relay.rs), so the container itself (`localhost:80`) and its
 //!      peers (`web:80`) still reach the service.
 //!   4. When the container's processes are gone (the listener reports POLLHUP) the reverse
 //!      relays close and the forwarder serves the host listener again (until a restarted
@@ -547,7 +547,7 @@ fn end_session(s: Session, others: &[Session]) {
 
 fn supervise(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
     let mut sessions: Vec<Session> = Vec::new();
-    let mut conns: Vec<crate::net::Conn> = Vec::new();
+    let mut conns: Vec<crate::net::relay::Conn> = Vec::new();
     let mut ctl_open = true;
     let mut sys = RealNotify;
     loop {
@@ -573,7 +573,7 @@ fn supervise(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
         for (i, c) in conns.iter_mut().enumerate() {
             c.on_events(fds[base + 2 * i], fds[base + 2 * i + 1]);
         }
-        crate::net::Conn::reap(&mut conns);
+        crate::net::relay::Conn::reap(&mut conns);
         for (i, (fd, upstream)) in rev.iter().enumerate() {
             if fds[1 + sessions.len() + i].revents & libc::POLLIN == 0 {
                 continue;
@@ -596,7 +596,7 @@ fn supervise(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
                     }
                     continue;
                 }
-                conns.extend(crate::net::Conn::new(client, up, rc < 0));
+                conns.extend(crate::net::relay::Conn::new(client, up, rc < 0));
             }
         }
         // Notifications; a listener whose container is gone reports POLLHUP.

@@ -12,7 +12,7 @@
 //!   ncx-runtime exec --pid PID --process JSON|--process-fd N … (see exec.rs)
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
-//!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
+//!   ncx-runtime netns-init|nsexec …              (see net/: the per-user network namespace)
 //!   ncx-runtime build-list|build-copy|build-layer (see build.rs: `ncx build`'s file work)
 //!   ncx-runtime init|probe --state-fd N          (a container's PID 1, a health probe: re-executed
 //!                                                 from a sealed copy, see sealed.rs; not for callers)

@@ -39,6 +39,8 @@ use ncx_core::state::{backoff_ms, process_start, rfc3339_nano, HealthLog, Health
 use ncx_core::sys::{errno, RealSys};
 use ncx_core::userns;
 use std::os::fd::RawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The bundle file `update --restart` writes (one policy, as `--restart` takes it).
@@ -956,9 +958,28 @@ pub fn monitor(args: &Args) -> i32 {
         let _ = std::fs::remove_file(format!("{}/{}", m.cfg.bundle, attach::SOCKET));
     }
     if let Some(cmd) = args.get("exit-command") {
-        crate::net::run_exit_command(cmd);
+        run_exit_command(cmd);
     }
     0
+}
+
+/// `--exit-command JSON-ARGV` (conmon's exit command): run once the container is gone for
+/// good, detached, output discarded.
+pub fn run_exit_command(json: &str) {
+    let Ok(argv) = serde_json::from_str::<Vec<String>>(json) else { return };
+    let Some((prog, rest)) = argv.split_first() else { return };
+    let mut cmd = Command::new(prog);
+    cmd.args(rest).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let _ = cmd.spawn();
 }
 
 /// The monitor is forked from the process that set the container up, and inherits the page
