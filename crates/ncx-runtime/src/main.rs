@@ -27,6 +27,7 @@ mod ctl;
 mod events;
 mod exec;
 mod fdpass;
+mod foreground;
 mod external;
 mod layer;
 mod monitor;
@@ -37,6 +38,7 @@ mod sealed;
 mod signals;
 mod status;
 mod supervise;
+mod sys;
 
 use ncx_core::{materialize, unpack, userns};
 use std::io::Write;

@@ -26,7 +26,6 @@
 //! not read until the first client connects (at most ATTACH_WAIT), so it misses nothing.
 
 use crate::attach;
-use crate::fdpass::receive;
 use crate::run::{child, exec_process};
 use crate::signals::block_signals;
 use crate::supervise::exit_code;
@@ -36,6 +35,7 @@ use ncx_core::nsenter;
 use ncx_core::plan::RootfsMount;
 use ncx_core::spec::{Process, Spec};
 use ncx_core::state::{backoff_ms, process_start, rfc3339_nano, HealthLog, HealthState, RestartPolicy, State, BACKOFF_RESET_MS, HEALTH_OUTPUT_MAX};
+use crate::sys::Sys;
 use ncx_core::sys::{errno, RealSys};
 use ncx_core::userns;
 use std::os::fd::RawFd;
@@ -204,8 +204,21 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
     if let Some(ext) = &cfg.external {
         return start_external(cfg, ext);
     }
+    start_with(&mut crate::sys::RealSys, cfg)
+}
+
+/// `start_container` with ncx's own runtime, every call through `sys`. On an error every
+/// descriptor it opened is closed (the monitor lives on, and tries again on a restart).
+fn start_with(sys: &mut dyn Sys, cfg: &Config) -> Result<Running, MonitorError> {
     let mut spec = cfg.spec.clone();
-    let own_userns = crate::ownns::prepare(&mut spec).map_err(|e| err(125, e))?;
+    let own_userns = sys.own_userns(&mut spec).map_err(|e| err(125, e))?;
+    let mut opened: Vec<RawFd> = own_userns.into_iter().collect();
+    let fail = |sys: &mut dyn Sys, opened: &[RawFd], e: MonitorError| -> Result<Running, MonitorError> {
+        for fd in opened {
+            sys.close(*fd);
+        }
+        Err(e)
+    };
     let mut flags = libc::CLONE_NEWPID;
     // (the cgroup namespace is the child's own, see run::child)
     for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET)] {
@@ -215,72 +228,86 @@ fn start_container(cfg: &Config) -> Result<Running, MonitorError> {
     }
     if let Some(path) = &cfg.net_join {
         // The monitor itself moves there (again on every restart), so its clone shares it.
-        crate::net::join_netns(path).map_err(|e| err(125, e))?;
+        if let Err(e) = sys.join_netns(path) {
+            return fail(sys, &opened, err(125, e));
+        }
         flags &= !libc::CLONE_NEWNET;
     }
-    flags &= !crate::run::shared_namespaces(&cfg.spec, cfg.ns_join.as_deref()).map_err(|e| err(125, e))?;
+    match sys.shared_namespaces(&cfg.spec, cfg.ns_join.as_deref()) {
+        Ok(shared) => flags &= !shared,
+        Err(e) => return fail(sys, &opened, err(125, e)),
+    }
     let terminal = cfg.spec.process.as_ref().map(|p| p.terminal).unwrap_or(false);
-    let mut pair = [0 as RawFd; 2];
-    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
-        return Err(os_err("socketpair"));
-    }
+    let os = |what: &str, e: i32| err(125, format!("{what}: {}", std::io::Error::from_raw_os_error(e)));
+    let pair = match sys.socketpair() {
+        Ok(p) => p,
+        Err(e) => return fail(sys, &opened, os("socketpair", e)),
+    };
+    opened.extend([pair.0, pair.1]);
     // (ours, theirs) for stdout, stderr and stdin.
-    let (out, err_) = if terminal { (None, None) } else { (Some(pipe()?), Some(pipe()?)) };
-    let stdin = if !terminal && cfg.stdin_open { Some(pipe()?) } else { None };
-    let null = dev_null();
-    let gate = if cfg.attach.is_some() { Some(pipe()?) } else { None };
-    let pid = crate::cgroup::clone_into(flags, cfg.cgroup.as_ref());
-    if pid < 0 {
-        return Err(err(125, format!("cannot create the container's namespaces: {}", std::io::Error::last_os_error())));
-    }
+    let pipe = |sys: &mut dyn Sys, opened: &mut Vec<RawFd>| -> Result<(RawFd, RawFd), i32> {
+        let p = sys.pipe()?;
+        opened.extend([p.0, p.1]);
+        Ok(p)
+    };
+    let (out, err_, stdin, gate) = match (|| {
+        let (out, err_) = if terminal { (None, None) } else { (Some(pipe(sys, &mut opened)?), Some(pipe(sys, &mut opened)?)) };
+        let stdin = if !terminal && cfg.stdin_open { Some(pipe(sys, &mut opened)?) } else { None };
+        let gate = if cfg.attach.is_some() { Some(pipe(sys, &mut opened)?) } else { None };
+        Ok::<_, i32>((out, err_, stdin, gate))
+    })() {
+        Ok(p) => p,
+        Err(e) => return fail(sys, &opened, os("pipe", e)),
+    };
+    let null = sys.open_null();
+    opened.push(null);
+    let pid = match sys.clone_into(flags, cfg.cgroup.as_ref()) {
+        Ok(pid) => pid,
+        Err(e) => return fail(sys, &opened, os("cannot create the container's namespaces", e)),
+    };
     if pid == 0 {
+        // The container's PID 1 (never with the tests' fake): real calls from here on.
         unsafe {
-            libc::close(pair[0]);
+            libc::close(pair.0);
             libc::dup2(stdin.map(|p| p.0).unwrap_or(null), 0);
             libc::dup2(out.map(|p| p.1).unwrap_or(null), 1);
             libc::dup2(err_.map(|p| p.1).unwrap_or(null), 2);
         }
         close(gate.map(|g| g.1));
-        child(&spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair[1], true, gate.map(|g| g.0), cfg.shm_from.as_deref());
+        child(&spec, &cfg.rootfs, cfg.rootfs_mount.as_ref(), pair.1, true, gate.map(|g| g.0), cfg.shm_from.as_deref());
     }
-    close(own_userns);
-    unsafe {
-        libc::close(pair[1]);
-        libc::close(null);
+    // The child's ends (and what it alone needed) go; ours stay until the verdict.
+    let theirs: Vec<RawFd> = own_userns.into_iter().chain([pair.1, null]).chain([out.map(|p| p.1), err_.map(|p| p.1), stdin.map(|p| p.0)].into_iter().flatten()).collect();
+    for fd in &theirs {
+        sys.close(*fd);
     }
-    close(out.map(|p| p.1));
-    close(err_.map(|p| p.1));
-    close(stdin.map(|p| p.0));
+    opened.retain(|f| !theirs.contains(f));
     if let (Some((gr, gw)), Some(a)) = (gate, &cfg.attach) {
-        close(Some(gr));
-        if let Err(e) = crate::net::attach(a, pid) {
-            close(Some(gw));
-            unsafe {
-                libc::close(pair[0]);
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-            close(out.map(|p| p.0));
-            close(err_.map(|p| p.0));
-            close(stdin.map(|p| p.1));
-            return Err(err(125, e));
+        sys.close(gr);
+        opened.retain(|f| *f != gr);
+        if let Err(e) = sys.net_attach(a, pid) {
+            sys.close(gw);
+            sys.close(pair.0);
+            opened.retain(|f| *f != gw && *f != pair.0);
+            sys.kill(pid, libc::SIGKILL);
+            sys.waitpid(pid);
+            return fail(sys, &opened, err(125, e));
         }
-        unsafe { libc::write(gw, b"g".as_ptr() as *const libc::c_void, 1) };
-        close(Some(gw));
+        sys.write(gw, b"g");
+        sys.close(gw);
+        opened.retain(|f| *f != gw);
     }
-    let (master, failure) = receive(pair[0]);
-    unsafe { libc::close(pair[0]) };
+    let (master, failure) = sys.receive(pair.0);
+    sys.close(pair.0);
+    opened.retain(|f| *f != pair.0);
     if let Some((code, msg)) = failure {
-        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-        close(out.map(|p| p.0));
-        close(err_.map(|p| p.0));
-        close(stdin.map(|p| p.1));
-        close(master);
-        return Err(err(code, msg));
+        sys.waitpid(pid);
+        opened.extend(master);
+        return fail(sys, &opened, err(code, msg));
     }
     let out = master.or(out.map(|p| p.0));
     for fd in [out, err_.map(|p| p.0)].into_iter().flatten() {
-        unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
+        sys.set_nonblock(fd);
     }
     Ok(Running { pid, out, err: err_.map(|p| p.0), stdin: stdin.map(|p| p.1), tty: terminal, started: Instant::now() })
 }

@@ -9,15 +9,11 @@ pub(crate) use crate::fdpass::{receive, send_fd};
 pub(crate) use crate::signals::{block_signals, supervised_signals};
 pub(crate) use crate::supervise::supervise;
 use crate::status::Status;
-use crate::supervise::{supervise_logged, Output};
 use crate::Args;
 use ncx_core::plan::{execute, plan, RootfsMount};
 use ncx_core::spec::{Process, Spec};
 use ncx_core::sys::{cstr, errno, RealSys};
-use ncx_core::state::{process_start, rfc3339_nano, State};
-use ncx_core::logfile::{parse_size, JsonLog};
-use ncx_core::{caps, userns};
-use std::time::SystemTime;
+use ncx_core::caps;
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::RawFd;
@@ -31,228 +27,26 @@ pub(crate) static EXEC_FIFO: std::sync::atomic::AtomicI32 = std::sync::atomic::A
 /// run in the container, after the gate, before execve.
 pub(crate) static START_HOOKS: std::sync::Mutex<serde_json::Value> = std::sync::Mutex::new(serde_json::Value::Null);
 
+/// `ncx-runtime run`: the bundle's container in the foreground (foreground.rs is the parent's
+/// side; `child` below is its PID 1).
 pub fn run(args: &Args) -> i32 {
     if let Some(ext) = crate::external::from_args(args) {
         return crate::external::run_foreground(args, &ext);
     }
     let bundle = args.require("bundle").trim_end_matches('/').to_string();
     let status = Status { fd: args.get("status-fd").and_then(|s| s.parse().ok()) };
-    let report = |code: i32, msg: String| -> i32 {
-        if status.fd.is_some() {
-            status.send(serde_json::json!({ "event": "error", "code": code, "message": msg }));
-        } else {
-            let _ = writeln!(std::io::stderr(), "ncx-runtime: {msg}");
-        }
-        code
-    };
-    let mut spec = match Spec::load(&format!("{bundle}/config.json")) {
+    let spec = match Spec::load(&format!("{bundle}/config.json")) {
         Ok(s) => s,
-        Err(e) => return report(125, e.to_string()),
-    };
-    let root = spec.root.clone().unwrap_or_default();
-    let rootfs = if root.path.starts_with('/') { root.path.clone() } else { format!("{bundle}/{}", root.path) };
-    let rootfs_mount = match args.get("rootfs-mount") {
-        Some(t) => match RootfsMount::parse(t) {
-            Some(m) => Some(m),
-            None => return report(125, format!("invalid --rootfs-mount {t:?}: expected TYPE:DATA")),
-        },
-        None => None,
-    };
-    // Published ports: bound here, in the host's network namespace, before joining anything.
-    let listeners = match crate::net::bind_ports(args) {
-        Ok(l) => l,
-        Err(e) => return report(125, e),
-    };
-    let attach = crate::net::attach_args(args).map(crate::net::NetSetup::prefork);
-    if let Some(pid) = args.userns_pid() {
-        if let Err(e) = userns::join(pid) {
-            return report(125, e.to_string());
-        }
-    }
-    if let (Some(l), Some(a)) = (&listeners, &attach) {
-        if let Err(e) = crate::net::spawn_forwarder(l, &a.forward_target(args)) {
-            return report(125, e);
-        }
-        for (fd, _) in &l.socks {
-            unsafe { libc::close(*fd) };
-        }
-    }
-    let gate = if attach.is_some() {
-        let mut g = [0 as RawFd; 2];
-        unsafe { libc::pipe2(g.as_mut_ptr(), libc::O_CLOEXEC) };
-        Some((g[0], g[1]))
-    } else {
-        None
-    };
-    // The mount and cgroup namespaces are created by the child alone: the mounts vanish with
-    // it, and its cgroup namespace is rooted at the cgroup it was cloned into.
-    let mut flags = libc::CLONE_NEWPID;
-    for (kind, flag) in [("uts", libc::CLONE_NEWUTS), ("ipc", libc::CLONE_NEWIPC), ("network", libc::CLONE_NEWNET)] {
-        if spec.has_namespace(kind) {
-            flags |= flag;
-        }
-    }
-    if let Some(path) = args.get("net-join") {
-        if let Err(e) = crate::net::join_netns(path) {
-            return report(125, e);
-        }
-        flags &= !libc::CLONE_NEWNET;
-    }
-    match shared_namespaces(&spec, args.get("ns-join")) {
-        Ok(shared) => flags &= !shared,
-        Err(e) => return report(125, e),
-    }
-    let own_userns = match crate::ownns::prepare(&mut spec) {
-        Ok(fd) => fd,
-        Err(e) => return report(125, e),
-    };
-    if unsafe { libc::unshare(flags) } < 0 {
-        return report(125, format!("cannot create the container's namespaces: {}", std::io::Error::last_os_error()));
-    }
-    let mut pair = [0 as RawFd; 2];
-    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
-        return report(125, format!("socketpair: {}", std::io::Error::last_os_error()));
-    }
-    // The container's cgroup, limits written, before its first process exists (made last
-    // before the clone, so no earlier failure leaves it behind).
-    let placement = match crate::cgroup::prepare(&spec) {
-        Ok(p) => p,
-        Err(e) => return report(125, e),
-    };
-    // `--log-path`: the container's output is logged as well (json-file, as the monitor
-    // does); without a terminal it goes through pipes this process relays.
-    let mut output = match args.get("log-path") {
-        Some(path) => {
-            let size = match args.get("log-max-size").map(|s| (s, parse_size(s))) {
-                Some((_, Some(n))) => n,
-                Some((s, None)) => return report(125, format!("invalid --log-max-size {s:?}")),
-                None => 0,
-            };
-            let files = args.get("log-max-file").and_then(|n| n.parse().ok()).unwrap_or(1);
-            match JsonLog::open(path, size, files) {
-                Ok(log) => Output::logged(log),
-                Err(e) => return report(125, format!("cannot open the log {path}: {e}")),
+        Err(e) => {
+            if status.fd.is_some() {
+                status.send(serde_json::json!({ "event": "error", "code": 125, "message": e.to_string() }));
+            } else {
+                let _ = writeln!(std::io::stderr(), "ncx-runtime: {e}");
             }
+            return 125;
         }
-        None => Output::default(),
     };
-    let terminal = spec.process.as_ref().is_some_and(|p| p.terminal);
-    let mut child_ends: [RawFd; 2] = [-1, -1];
-    if output.log.is_some() && !terminal {
-        for (stream, end) in child_ends.iter_mut().enumerate() {
-            let mut p = [0 as RawFd; 2];
-            if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-                return report(125, format!("pipe: {}", std::io::Error::last_os_error()));
-            }
-            output.pipes[stream] = Some(p[0]);
-            *end = p[1];
-        }
-    }
-    // Block the signals we handle before forking, so none is lost; the child unblocks them.
-    let (set, old) = block_signals(&supervised_signals());
-    let no_stdin = args.has("--no-stdin");
-    let pid = crate::cgroup::clone_into(0, placement.as_ref());
-    if pid < 0 {
-        let e = std::io::Error::last_os_error();
-        if let Some(p) = placement {
-            p.destroy();
-        }
-        return report(125, format!("cannot start the container's process: {e}"));
-    }
-    if pid == 0 {
-        unsafe {
-            libc::close(pair[0]);
-            libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        }
-        if let Some((_, gw)) = gate {
-            unsafe { libc::close(gw) };
-        }
-        for (stream, end) in child_ends.iter().enumerate() {
-            if *end >= 0 {
-                // (dup2 clears close-on-exec on the copy; the pipes' own fds close at exec)
-                unsafe { libc::dup2(*end, stream as RawFd + 1) };
-            }
-        }
-        child(&spec, &rootfs, rootfs_mount.as_ref(), pair[1], false, gate.map(|g| g.0), args.get("shm-from"));
-    }
-    unsafe { libc::close(pair[1]) };
-    for end in child_ends.into_iter().filter(|e| *e >= 0) {
-        unsafe { libc::close(end) };
-    }
-    if let Some(fd) = own_userns {
-        unsafe { libc::close(fd) };
-    }
-    if let (Some((gr, gw)), Some(a)) = (gate, &attach) {
-        unsafe { libc::close(gr) };
-        if let Err(e) = crate::net::attach(a, pid) {
-            unsafe {
-                libc::close(gw);
-                libc::close(pair[0]);
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-            if let Some(p) = placement {
-                p.destroy();
-            }
-            if let Some(dir) = args.get("cleanup") {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            return report(125, e);
-        }
-        unsafe {
-            libc::write(gw, b"g".as_ptr() as *const libc::c_void, 1);
-            libc::close(gw);
-        }
-    }
-    let (master, error) = receive(pair[0]);
-    unsafe { libc::close(pair[0]) };
-    if let Some((code, msg)) = error {
-        let mut st = 0;
-        unsafe { libc::waitpid(pid, &mut st, 0) };
-        if let Some(p) = placement {
-            p.destroy();
-        }
-        if let Some(dir) = args.get("cleanup") {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-        return report(code, msg);
-    }
-    let ports = listeners.as_ref().map(|l| l.report()).unwrap_or(serde_json::Value::Array(vec![]));
-    status.send(serde_json::json!({ "event": "started", "pid": pid, "ports": ports }));
-    // The state file makes a foreground container visible to `ps`, `exec`, `stop` (this
-    // process plays the monitor's part).
-    let state_path = args.get("state").map(str::to_string);
-    let mut st = State {
-        status: "running".into(),
-        pid,
-        monitor_pid: std::process::id() as i32,
-        monitor_start: process_start(std::process::id() as i32).unwrap_or(0),
-        started_at: rfc3339_nano(SystemTime::now()),
-        ..Default::default()
-    };
-    if let Some(p) = &state_path {
-        let _ = st.write(p);
-    }
-    let code = supervise_logged(pid, &set, master, no_stdin, &mut output);
-    let oom_killed = placement.as_ref().map(|p| p.oom_killed()).unwrap_or(false);
-    if let Some(w) = placement.and_then(|p| p.destroy()) {
-        status.send(serde_json::json!({ "event": "warning", "message": w }));
-    }
-    if let Some(p) = &state_path {
-        st.status = "exited".into();
-        st.pid = 0;
-        st.exit_code = code;
-        st.oom_killed = oom_killed;
-        st.finished_at = rfc3339_nano(SystemTime::now());
-        let _ = st.write(p);
-    }
-    status.send(serde_json::json!({ "event": "exit", "code": code, "oomKilled": oom_killed }));
-    if let Some(dir) = args.get("cleanup") {
-        if let Err(e) = std::fs::remove_dir_all(dir) {
-            status.send(serde_json::json!({ "event": "warning", "message": format!("cannot remove {dir}: {e}") }));
-        }
-    }
-    code
+    crate::foreground::run(&mut crate::sys::RealSys, args, &status, &bundle, spec)
 }
 
 

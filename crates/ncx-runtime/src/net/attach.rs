@@ -8,7 +8,7 @@ use super::{pipe_cloexec, setns_path, write_fd};
 use crate::Args;
 use ncx_core::net::{parse_ifaces, veth_name, Attach, Iface};
 use ncx_core::rtnl;
-use ncx_core::sys::cstr;
+use crate::sys::{Errno, RealSys, Sys};
 use ncx_core::userns;
 use std::io::Read;
 use std::os::fd::RawFd;
@@ -60,18 +60,19 @@ impl NetSetup {
     }
 }
 
-/// A NETLINK_ROUTE socket of the network namespace the caller is in.
+fn os(e: Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e)
+}
+
+/// A NETLINK_ROUTE socket of the network namespace the caller is in (closed by `close`).
 struct Rtnl {
     fd: RawFd,
     seq: u32,
 }
 
 impl Rtnl {
-    fn open() -> Result<Rtnl, String> {
-        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
-        if fd < 0 {
-            return Err(format!("netlink socket: {}", std::io::Error::last_os_error()));
-        }
+    fn open(sys: &mut dyn Sys) -> Result<Rtnl, String> {
+        let fd = sys.nl_open().map_err(|e| format!("netlink socket: {}", os(e)))?;
         Ok(Rtnl { fd, seq: 0 })
     }
     fn next(&mut self) -> u32 {
@@ -79,34 +80,73 @@ impl Rtnl {
         self.seq
     }
     /// Send one request and wait for the kernel's acknowledgement.
-    fn call(&mut self, what: &str, msg: Vec<u8>) -> Result<(), String> {
-        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        let to = &kernel as *const libc::sockaddr_nl as *const libc::sockaddr;
-        if unsafe { libc::sendto(self.fd, msg.as_ptr() as *const libc::c_void, msg.len(), 0, to, std::mem::size_of::<libc::sockaddr_nl>() as u32) } < 0 {
-            return Err(format!("{what}: {}", std::io::Error::last_os_error()));
-        }
-        let mut buf = [0u8; 4096];
-        let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
-        if n < 0 {
-            return Err(format!("{what}: {}", std::io::Error::last_os_error()));
-        }
-        rtnl::parse_ack(&buf[..n as usize]).map_err(|e| format!("{what}: {}", std::io::Error::from_raw_os_error(e)))
+    fn call(&mut self, sys: &mut dyn Sys, what: &str, msg: Vec<u8>) -> Result<(), String> {
+        sys.nl_call(self.fd, what, &msg).map_err(|e| format!("{what}: {}", os(e)))
+    }
+    fn close(self, sys: &mut dyn Sys) {
+        sys.close(self.fd);
     }
 }
 
-impl Drop for Rtnl {
-    fn drop(&mut self) {
-        unsafe { libc::close(self.fd) };
-    }
+fn if_index(sys: &mut dyn Sys, name: &str) -> Result<u32, String> {
+    sys.if_index(name).map_err(|e| format!("no interface {name}: {}", os(e)))
 }
 
-fn if_index(name: &str) -> Result<u32, String> {
-    let c = cstr(name);
-    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
-        0 => Err(format!("no interface {name}: {}", std::io::Error::last_os_error())),
-        i => Ok(i),
+/// The veths, made from the bridges' namespace (`netns`) with their peers created in the
+/// container's (`container`, its /proc/PID/ns/net), then, in the container's namespace, each
+/// peer's address and link up, and the default route of the first interface with a gateway.
+/// Runs in the helper `configure_ifaces` forks: it moves between namespaces.
+pub(super) fn configure_in(sys: &mut dyn Sys, container: &str, netns: &str, ifaces: &[Iface], mtu: u32) -> Result<(), String> {
+    let cfd = sys.open_ns(container).map_err(|e| format!("open {container}: {}", os(e)))?;
+    let r = configure_with(sys, cfd, container, netns, ifaces, mtu);
+    sys.close(cfd);
+    r
+}
+
+fn configure_with(sys: &mut dyn Sys, cfd: RawFd, container: &str, netns: &str, ifaces: &[Iface], mtu: u32) -> Result<(), String> {
+    if !ifaces.is_empty() {
+        let fd = sys.open_ns(netns).map_err(|e| format!("open {netns}: {}", os(e)))?;
+        let joined = sys.setns(fd, libc::CLONE_NEWNET);
+        sys.close(fd);
+        joined.map_err(|e| format!("setns {netns}: {}", os(e)))?;
+        let mut nl = Rtnl::open(sys)?;
+        let made = (|| {
+            for i in ifaces {
+                let master = if_index(sys, &i.bridge).map_err(|e| format!("cannot attach the container to bridge {}: {e}", i.bridge))?;
+                let mac = i.mac.as_deref().and_then(rtnl::parse_mac);
+                let seq = nl.next();
+                nl.call(sys, &format!("cannot attach the container to bridge {}: creating its veth", i.bridge), rtnl::new_veth(seq, &veth_name(random_u32()), mtu, master, &i.name, mac, cfd))?;
+            }
+            Ok::<(), String>(())
+        })();
+        nl.close(sys);
+        made?;
     }
+    sys.setns(cfd, libc::CLONE_NEWNET).map_err(|e| format!("setns {container}: {}", os(e)))?;
+    let mut nl = Rtnl::open(sys)?;
+    let r = address_ifaces(sys, &mut nl, ifaces);
+    nl.close(sys);
+    r
+}
+
+fn address_ifaces(sys: &mut dyn Sys, nl: &mut Rtnl, ifaces: &[Iface]) -> Result<(), String> {
+    let what = "cannot configure the container's network";
+    for i in ifaces {
+        let index = if_index(sys, &i.name).map_err(|e| format!("{what}: {e}"))?;
+        let (ip, prefix) = i.address.split_once('/').unwrap_or((&i.address, "32"));
+        let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| format!("{what}: bad address {}", i.address))?;
+        let seq = nl.next();
+        nl.call(sys, &format!("{what}: address {} on {}", i.address, i.name), rtnl::new_addr(seq, index, ip, prefix.parse().unwrap_or(32)))?;
+        let seq = nl.next();
+        nl.call(sys, &format!("{what}: {} up", i.name), rtnl::link_up(seq, index))?;
+    }
+    if let Some(i) = ifaces.iter().find(|i| i.gateway.is_some()) {
+        let gw: std::net::Ipv4Addr = i.gateway.as_deref().unwrap_or_default().parse().map_err(|_| format!("{what}: bad gateway"))?;
+        let seq = nl.next();
+        let index = if_index(sys, &i.name)?;
+        nl.call(sys, &format!("{what}: default route via {gw}"), rtnl::default_route(seq, index, gw))?;
+    }
+    Ok(())
 }
 
 /// In a child process (this one stays where it is): join the bridges' namespace, create a
@@ -115,7 +155,6 @@ fn if_index(name: &str) -> Result<u32, String> {
 /// no `ip` processes. (The container's `lo` is brought up by its own setup: plan::Step::LoopbackUp.)
 fn configure_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32) -> Result<(), String> {
     let container = format!("/proc/{pid}/ns/net");
-    let c = cstr(&container);
     let (rep_r, rep_w) = pipe_cloexec();
     let child = unsafe { libc::fork() };
     if child < 0 {
@@ -127,42 +166,7 @@ fn configure_ifaces(netns: &str, ifaces: &[Iface], mtu: u32, pid: i32) -> Result
     }
     if child == 0 {
         unsafe { libc::close(rep_r) };
-        let work = || -> Result<(), String> {
-            let cfd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-            if cfd < 0 {
-                return Err(format!("open {container}: {}", std::io::Error::last_os_error()));
-            }
-            if !ifaces.is_empty() {
-                setns_path(netns, libc::CLONE_NEWNET)?;
-                let mut nl = Rtnl::open()?;
-                for i in ifaces {
-                    let master = if_index(&i.bridge).map_err(|e| format!("cannot attach the container to bridge {}: {e}", i.bridge))?;
-                    let mac = i.mac.as_deref().and_then(rtnl::parse_mac);
-                    let seq = nl.next();
-                    nl.call(&format!("cannot attach the container to bridge {}: creating its veth", i.bridge), rtnl::new_veth(seq, &veth_name(random_u32()), mtu, master, &i.name, mac, cfd))?;
-                }
-            }
-            if unsafe { libc::setns(cfd, libc::CLONE_NEWNET) } < 0 {
-                return Err(format!("setns {container}: {}", std::io::Error::last_os_error()));
-            }
-            let mut nl = Rtnl::open()?;
-            let what = "cannot configure the container's network";
-            for i in ifaces {
-                let index = if_index(&i.name).map_err(|e| format!("{what}: {e}"))?;
-                let (ip, prefix) = i.address.split_once('/').unwrap_or((&i.address, "32"));
-                let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| format!("{what}: bad address {}", i.address))?;
-                let seq = nl.next();
-                nl.call(&format!("{what}: address {} on {}", i.address, i.name), rtnl::new_addr(seq, index, ip, prefix.parse().unwrap_or(32)))?;
-                let seq = nl.next();
-                nl.call(&format!("{what}: {} up", i.name), rtnl::link_up(seq, index))?;
-            }
-            if let Some(i) = ifaces.iter().find(|i| i.gateway.is_some()) {
-                let gw: std::net::Ipv4Addr = i.gateway.as_deref().unwrap_or_default().parse().map_err(|_| format!("{what}: bad gateway"))?;
-                let seq = nl.next();
-                nl.call(&format!("{what}: default route via {gw}"), rtnl::default_route(seq, if_index(&i.name)?, gw))?;
-            }
-            Ok(())
-        };
+        let work = || configure_in(&mut RealSys, &container, netns, ifaces, mtu);
         let code = match work() {
             Ok(()) => 0,
             Err(e) => {

@@ -7,6 +7,7 @@
 
 use super::relay::Conn;
 use super::{setns_path, to_null};
+use crate::sys::{RealSys, Sys};
 use crate::Args;
 use ncx_core::net::{parse_publish, Publish};
 use ncx_core::sys::errno;
@@ -41,37 +42,40 @@ fn unprivileged_port_start() -> u32 {
 pub fn bind_ports(args: &Args) -> Result<Option<Listeners>, String> {
     crate::bypass::configure(args);
     let Some(text) = args.get("publish") else { return Ok(None) };
-    let specs = parse_publish(text)?;
+    bind_all(&mut RealSys, parse_publish(text)?).map(Some)
+}
+
+/// Open, bind (and for TCP, listen on) a socket per published port; a port 0 gets the one
+/// the kernel chose. On an error every socket opened so far is closed.
+pub(super) fn bind_all(sys: &mut dyn Sys, specs: Vec<Publish>) -> Result<Listeners, String> {
     let mut socks: Vec<(RawFd, Publish)> = Vec::new();
-    let close_all = |s: &Vec<(RawFd, Publish)>| {
+    let close_all = |sys: &mut dyn Sys, s: &Vec<(RawFd, Publish)>| {
         for (fd, _) in s {
-            unsafe { libc::close(*fd) };
+            sys.close(*fd);
         }
     };
     for mut p in specs {
         let ty = if p.proto == "udp" { libc::SOCK_DGRAM } else { libc::SOCK_STREAM };
         let family = if p.host_ip.is_ipv6() { libc::AF_INET6 } else { libc::AF_INET };
-        let fd = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
-        if fd < 0 {
-            close_all(&socks);
-            if errno() == libc::EAFNOSUPPORT {
-                return Err(format!("cannot publish [{}]:{}/{}: IPv6 is not enabled on this host", p.host_ip, p.host_port, p.proto));
+        let fd = match sys.socket(family, ty) {
+            Ok(fd) => fd,
+            Err(e) => {
+                close_all(sys, &socks);
+                if e == libc::EAFNOSUPPORT {
+                    return Err(format!("cannot publish [{}]:{}/{}: IPv6 is not enabled on this host", p.host_ip, p.host_port, p.proto));
+                }
+                return Err(format!("socket: {}", std::io::Error::from_raw_os_error(e)));
             }
-            return Err(format!("socket: {}", std::io::Error::last_os_error()));
-        }
-        let one: libc::c_int = 1;
-        unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one as *const _ as *const libc::c_void, 4) };
+        };
+        sys.sockopt_on(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR);
         if family == libc::AF_INET6 {
             // `[::]:PORT` is IPv6 only, as Docker's: `0.0.0.0:PORT` may be another publish.
-            unsafe { libc::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, &one as *const _ as *const libc::c_void, 4) };
+            sys.sockopt_on(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY);
         }
-        let (addr, len) = sockaddr(p.host_ip, p.host_port);
-        let rc = unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len) };
-        if rc < 0 {
-            let e = errno();
-            unsafe { libc::close(fd) };
-            close_all(&socks);
-            let what = std::net::SocketAddr::new(p.host_ip, p.host_port);
+        let what = std::net::SocketAddr::new(p.host_ip, p.host_port);
+        if let Err(e) = sys.bind(fd, what) {
+            sys.close(fd);
+            close_all(sys, &socks);
             return Err(match e {
                 libc::EADDRINUSE => format!("cannot publish {what}/{}: the address is already in use", p.proto),
                 libc::EACCES | libc::EPERM => format!(
@@ -84,23 +88,23 @@ pub fn bind_ports(args: &Args) -> Result<Option<Listeners>, String> {
                 _ => format!("cannot publish {what}/{}: {}", p.proto, std::io::Error::from_raw_os_error(e)),
             });
         }
-        if p.proto == "tcp" && unsafe { libc::listen(fd, 1024) } < 0 {
-            close_all(&socks);
-            return Err(format!("listen: {}", std::io::Error::last_os_error()));
+        if p.proto == "tcp" {
+            if let Err(e) = sys.listen(fd, 1024) {
+                sys.close(fd);
+                close_all(sys, &socks);
+                return Err(format!("listen: {}", std::io::Error::from_raw_os_error(e)));
+            }
         }
         if p.host_port == 0 {
-            let mut got: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-            let mut len = std::mem::size_of::<libc::sockaddr_storage>() as u32;
-            unsafe { libc::getsockname(fd, &mut got as *mut _ as *mut libc::sockaddr, &mut len) };
-            p.host_port = sockaddr_port(&got);
+            p.host_port = sys.local_port(fd);
         }
         socks.push((fd, p));
     }
-    Ok(Some(Listeners { socks }))
+    Ok(Listeners { socks })
 }
 
 /// A socket address for bind/connect/sendto, and its length.
-fn sockaddr(ip: std::net::IpAddr, port: u16) -> (libc::sockaddr_storage, u32) {
+pub(crate) fn sockaddr(ip: std::net::IpAddr, port: u16) -> (libc::sockaddr_storage, u32) {
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     match ip {
         std::net::IpAddr::V4(v4) => {
@@ -118,11 +122,6 @@ fn sockaddr(ip: std::net::IpAddr, port: u16) -> (libc::sockaddr_storage, u32) {
             (ss, std::mem::size_of::<libc::sockaddr_in6>() as u32)
         }
     }
-}
-
-/// The port of an AF_INET or AF_INET6 address (both keep it at the same place).
-fn sockaddr_port(ss: &libc::sockaddr_storage) -> u16 {
-    u16::from_be(unsafe { (*(ss as *const _ as *const libc::sockaddr_in)).sin_port })
 }
 
 /// Fork the forwarder: it joins `netns` (or, `state:FILE`, the container's namespace at each

@@ -36,6 +36,7 @@ mod slirp;
 
 pub use attach::{attach, attach_args, join_netns, net_attach, NetSetup};
 pub use forward::{bind_ports, spawn_forwarder, Listeners};
+pub(crate) use forward::sockaddr;
 pub use netns::netns_init;
 pub use nsexec::nsexec;
 
