@@ -83,3 +83,67 @@ pub(crate) fn send_fd(sock: RawFd, fd: RawFd) {
         libc::sendmsg(sock, &msg, 0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (RawFd, RawFd) {
+        let mut p = [0 as RawFd; 2];
+        assert_eq!(unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, p.as_mut_ptr()) }, 0);
+        (p[0], p[1])
+    }
+
+    fn send(sock: RawFd, msg: &[u8]) {
+        assert_eq!(unsafe { libc::send(sock, msg.as_ptr() as *const libc::c_void, msg.len(), 0) }, msg.len() as isize);
+    }
+
+    #[test]
+    fn a_descriptor_passed_is_a_new_close_on_exec_descriptor_of_the_same_file() {
+        let (a, b) = pair();
+        let mut p = [0 as RawFd; 2];
+        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        send_fd(a, p[1]);
+        let mut buf = [0u8; 16];
+        let (n, fd) = recv_with_fd(b, &mut buf);
+        let fd = fd.expect("an fd came with the message");
+        assert_eq!((n, buf[0]), (1, b'T'));
+        assert_ne!(fd, p[1]);
+        assert!(unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC != 0, "MSG_CMSG_CLOEXEC");
+        // Written through the received copy, read from the original pipe.
+        assert_eq!(unsafe { libc::write(fd, b"hi".as_ptr() as *const libc::c_void, 2) }, 2);
+        let mut got = [0u8; 2];
+        assert_eq!(unsafe { libc::read(p[0], got.as_mut_ptr() as *mut libc::c_void, 2) }, 2);
+        assert_eq!(&got, b"hi");
+        for f in [a, b, fd, p[0], p[1]] {
+            unsafe { libc::close(f) };
+        }
+    }
+
+    #[test]
+    fn the_setup_messages_give_the_master_and_the_first_error() {
+        let (a, b) = pair();
+        let mut p = [0 as RawFd; 2];
+        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        send_fd(a, p[0]);
+        send(a, b"E{\"code\":127,\"message\":\"exec: \\\"x\\\": executable file not found in $PATH\"}");
+        let (master, error) = receive(b);
+        assert!(master.is_some());
+        assert_eq!(error, Some((127, "exec: \"x\": executable file not found in $PATH".to_string())));
+        // EOF without an error: exec succeeded. `R`: ready at the OCI start gate.
+        let (c, d) = pair();
+        unsafe { libc::close(c) };
+        assert_eq!(receive(d), (None, None));
+        let (e, f) = pair();
+        send(e, b"R");
+        send(e, b"E{}");
+        assert_eq!(receive(f), (None, None), "nothing after R is read");
+        // A garbled error still fails the start, with 125.
+        let (g, h) = pair();
+        send(g, b"Enot json");
+        assert_eq!(receive(h).1, Some((125, "container setup failed".to_string())));
+        for fd in [a, b, d, e, f, g, h, p[0], p[1], master.unwrap()] {
+            unsafe { libc::close(fd) };
+        }
+    }
+}

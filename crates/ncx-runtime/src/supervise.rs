@@ -268,3 +268,41 @@ pub(crate) fn supervise_with_keys(pid: i32, set: &libc::sigset_t, master: Option
     }
     Supervised::Exited(code.unwrap_or(125))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_statuses_become_dockers_exit_codes() {
+        assert_eq!(exit_code(3 << 8), 3, "exited 3");
+        assert_eq!(exit_code(0), 0);
+        assert_eq!(exit_code(libc::SIGKILL), 137, "killed: 128 + the signal");
+        assert_eq!(exit_code(libc::SIGTERM), 143);
+        assert_eq!(exit_code(0x137f), 125, "stopped, not ended");
+    }
+
+    #[test]
+    fn a_logged_pipe_goes_to_the_log_by_lines_and_closes_at_eof() {
+        let dir = std::env::temp_dir().join(format!("ncx-supervise-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.log");
+        let mut out = Output::logged(JsonLog::open(path.to_str().unwrap(), 0, 1).unwrap());
+        let mut p = [0 as RawFd; 2];
+        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        out.pipes[1] = Some(p[0]);
+        out.closed = [true, true]; // (nothing to the test's own stdout and stderr)
+        let text = b"one\ntw";
+        assert_eq!(unsafe { libc::write(p[1], text.as_ptr() as *const libc::c_void, text.len()) }, text.len() as isize);
+        unsafe { libc::close(p[1]) };
+        out.relay_pipe(p[0], true);
+        assert_eq!(out.pipes[1], None, "closed at EOF");
+        out.finish();
+        let log = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2, "{log}");
+        assert_eq!((lines[0]["log"].as_str(), lines[0]["stream"].as_str()), (Some("one\n"), Some("stderr")));
+        assert_eq!(lines[1]["log"].as_str(), Some("tw"), "the partial last line at the end");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -218,3 +218,96 @@ pub fn net_attach(args: &Args) -> i32 {
         Err(e) => crate::fail(&e, 125),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::{args, RecordingSys};
+
+    fn ifaces(spec: &str) -> Vec<Iface> {
+        parse_ifaces(spec).unwrap()
+    }
+
+    #[test]
+    fn veths_are_made_from_the_bridges_namespace_then_addressed_inside_the_container() {
+        let mut sys = RecordingSys { links: vec!["ncx0".into(), "br1".into(), "eth0".into(), "eth1".into()], ..RecordingSys::new() };
+        let two = ifaces("eth0,ncx0,10.88.0.2/16,10.88.0.1,;eth1,br1,10.89.0.2/24,,02:42:0a:59:00:02");
+        configure_in(&mut sys, "/proc/42/ns/net", "/run/ncx/netns", &two, 1500).unwrap();
+        let expected = [
+            "open_ns /proc/42/ns/net",
+            "open_ns /run/ncx/netns",
+            "setns 101 0x40000000",
+            "close 101",
+            "nl_open",
+            "if_index ncx0",
+            "nl cannot attach the container to bridge ncx0: creating its veth",
+            "if_index br1",
+            "nl cannot attach the container to bridge br1: creating its veth",
+            "close 102",
+            "setns 100 0x40000000",
+            "nl_open",
+            "if_index eth0",
+            "nl cannot configure the container's network: address 10.88.0.2/16 on eth0",
+            "nl cannot configure the container's network: eth0 up",
+            "if_index eth1",
+            "nl cannot configure the container's network: address 10.89.0.2/24 on eth1",
+            "nl cannot configure the container's network: eth1 up",
+            "if_index eth0",
+            "nl cannot configure the container's network: default route via 10.88.0.1",
+            "close 103",
+            "close 100",
+        ];
+        assert_eq!(sys.calls, expected);
+        assert!(sys.open.is_empty());
+    }
+
+    #[test]
+    fn a_missing_bridge_is_named_and_nothing_is_left_open() {
+        let mut sys = RecordingSys { links: vec!["eth0".into()], ..RecordingSys::new() };
+        let e = configure_in(&mut sys, "/proc/42/ns/net", "/run/ncx/netns", &ifaces("eth0,ncx9,10.88.0.2/16,10.88.0.1,"), 1500).unwrap_err();
+        assert!(e.starts_with("cannot attach the container to bridge ncx9: no interface ncx9: No such device"), "{e}");
+        assert!(!sys.called("setns 100"), "the container's namespace is never entered");
+        assert!(sys.open.is_empty(), "{:?}", sys.open);
+    }
+
+    #[test]
+    fn a_refused_request_stops_the_configuration_with_the_kernels_reason() {
+        let mut sys = RecordingSys { links: vec!["ncx0".into(), "eth0".into()], fail: vec![("nl cannot configure the container's network: address".into(), libc::EEXIST)], ..RecordingSys::new() };
+        let e = configure_in(&mut sys, "/proc/42/ns/net", "/n", &ifaces("eth0,ncx0,10.88.0.2/16,10.88.0.1,"), 1500).unwrap_err();
+        assert_eq!(e, "cannot configure the container's network: address 10.88.0.2/16 on eth0: File exists (os error 17)");
+        assert!(!sys.called("nl cannot configure the container's network: eth0 up"));
+        assert!(sys.open.is_empty(), "{:?}", sys.open);
+        // A container that is gone: its namespace cannot be opened, nothing else is tried.
+        let mut sys = RecordingSys { fail: vec![("open_ns /proc/42".into(), libc::ENOENT)], ..RecordingSys::new() };
+        let e = configure_in(&mut sys, "/proc/42/ns/net", "/n", &[], 1500).unwrap_err();
+        assert!(e.starts_with("open /proc/42/ns/net: No such file"), "{e}");
+        assert_eq!(sys.calls.len(), 1);
+    }
+
+    #[test]
+    fn without_interfaces_the_bridges_namespace_is_not_entered() {
+        let mut sys = RecordingSys::new();
+        configure_in(&mut sys, "/proc/42/ns/net", "/n", &[], 1500).unwrap();
+        assert_eq!(sys.calls, ["open_ns /proc/42/ns/net", "setns 100 0x40000000", "nl_open", "close 101", "close 100"]);
+    }
+
+    #[test]
+    fn the_command_line_chooses_bridges_or_slirp4netns() {
+        assert!(attach_args(&args(&[], &[])).is_none());
+        match attach_args(&args(&[("net-slirp", "host-loopback=1")], &[])) {
+            Some(NetSetup::Slirp { host_loopback: true, early: None }) => {}
+            _ => panic!("--net-slirp host-loopback=1"),
+        }
+        match attach_args(&args(&[("net-netns", "/n"), ("net-ifs", "eth0,ncx0,10.88.0.2/16,,")], &[])) {
+            Some(NetSetup::Bridges(a)) => {
+                assert_eq!((a.netns.as_str(), a.mtu, a.ifaces.len()), ("/n", 65520, 1));
+            }
+            _ => panic!("--net-netns"),
+        }
+        let n = attach_args(&args(&[("net-netns", "/n"), ("net-ifs", ""), ("net-mtu", "1400")], &[])).unwrap();
+        assert!(matches!(&n, NetSetup::Bridges(a) if a.mtu == 1400));
+        // The forwarder finds the container through its state file (it follows restarts).
+        assert_eq!(n.forward_target(&args(&[("state", "/s/state.json")], &[])), "state:/s/state.json");
+        assert_eq!(n.forward_target(&args(&[("bundle", "/b")], &[])), "state:/b/state.json");
+    }
+}

@@ -15,7 +15,7 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 /// Listening sockets, opened in the caller's (the host's) network namespace.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Listeners {
     pub socks: Vec<(RawFd, Publish)>,
 }
@@ -364,5 +364,87 @@ fn forward_loop(l: &Listeners, target: &mut Target) -> ! {
                 conns.extend(Conn::new(client, up, rc < 0));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::RecordingSys;
+
+    fn specs(text: &str) -> Vec<Publish> {
+        parse_publish(text).unwrap()
+    }
+
+    #[test]
+    fn each_port_is_bound_and_a_random_one_resolved() {
+        let mut sys = RecordingSys { ephemeral: 40123, ..RecordingSys::new() };
+        let l = bind_all(&mut sys, specs("tcp:127.0.0.1:8080:10.88.0.2:80,udp:0.0.0.0:0:10.88.0.2:53")).unwrap();
+        assert_eq!(
+            sys.calls,
+            [
+                "socket inet tcp",
+                "sockopt 100 SO_REUSEADDR",
+                "bind 100 127.0.0.1:8080",
+                "listen 100 1024",
+                "socket inet udp",
+                "sockopt 101 SO_REUSEADDR",
+                "bind 101 0.0.0.0:0",
+                "local_port 101",
+            ]
+        );
+        assert_eq!(l.socks.iter().map(|(fd, p)| (*fd, p.host_port)).collect::<Vec<_>>(), [(100, 8080), (101, 40123)]);
+        let report = l.report();
+        assert_eq!(report[1]["hostPort"], 40123);
+        assert_eq!(report[1]["proto"], "udp");
+        assert_eq!(report[0]["containerPort"], 80);
+    }
+
+    #[test]
+    fn an_ipv6_port_is_ipv6_only() {
+        let mut sys = RecordingSys::new();
+        bind_all(&mut sys, specs("tcp:[::]:8080:10.88.0.2:80")).unwrap();
+        assert_eq!(sys.calls[..3], ["socket inet6 tcp", "sockopt 100 SO_REUSEADDR", "sockopt 100 IPV6_V6ONLY"]);
+    }
+
+    #[test]
+    fn a_port_that_cannot_be_bound_says_why_and_closes_every_socket() {
+        for (errno, why) in [
+            (libc::EADDRINUSE, "cannot publish 0.0.0.0:9090/tcp: the address is already in use"),
+            (libc::EACCES, "cannot publish 0.0.0.0:9090/tcp: ports below "),
+            (libc::EADDRNOTAVAIL, "cannot publish 0.0.0.0:9090/tcp: 0.0.0.0 is not an address of this host"),
+        ] {
+            let mut sys = RecordingSys { fail: vec![("bind 101".into(), errno)], ..RecordingSys::new() };
+            let e = bind_all(&mut sys, specs("tcp:0.0.0.0:8080:10.88.0.2:80,tcp:0.0.0.0:9090:10.88.0.2:90")).unwrap_err();
+            assert!(e.starts_with(why), "{errno}: {e}");
+            assert!(sys.open.is_empty(), "{errno}: {:?}", sys.open);
+        }
+        let mut sys = RecordingSys { fail: vec![("bind".into(), libc::EPERM)], ..RecordingSys::new() };
+        let e = bind_all(&mut sys, specs("tcp:0.0.0.0:80:10.88.0.2:80")).unwrap_err();
+        assert!(e.contains("net.ipv4.ip_unprivileged_port_start=80"), "the fix is in the message: {e}");
+    }
+
+    #[test]
+    fn no_ipv6_on_the_host_and_a_failed_listen_are_errors_that_leak_nothing() {
+        let mut sys = RecordingSys { fail: vec![("socket inet6".into(), libc::EAFNOSUPPORT)], ..RecordingSys::new() };
+        let e = bind_all(&mut sys, specs("tcp:0.0.0.0:8080:10.88.0.2:80,tcp:[::]:8080:10.88.0.2:80")).unwrap_err();
+        assert_eq!(e, "cannot publish [::]:8080/tcp: IPv6 is not enabled on this host");
+        assert!(sys.open.is_empty(), "{:?}", sys.open);
+        let mut sys = RecordingSys { fail: vec![("listen".into(), libc::EADDRINUSE)], ..RecordingSys::new() };
+        let e = bind_all(&mut sys, specs("tcp:0.0.0.0:8080:10.88.0.2:80")).unwrap_err();
+        assert!(e.starts_with("listen: Address already in use"), "{e}");
+        assert!(sys.open.is_empty(), "{:?}", sys.open);
+    }
+
+    #[test]
+    fn socket_addresses_carry_the_port_in_network_order() {
+        let (ss, len) = sockaddr("10.1.2.3".parse().unwrap(), 8080);
+        assert_eq!(len as usize, std::mem::size_of::<libc::sockaddr_in>());
+        let a = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in) };
+        assert_eq!((a.sin_family as i32, u16::from_be(a.sin_port), u32::from_be(a.sin_addr.s_addr)), (libc::AF_INET, 8080, 0x0a010203));
+        let (ss, len) = sockaddr("::1".parse().unwrap(), 443);
+        assert_eq!(len as usize, std::mem::size_of::<libc::sockaddr_in6>());
+        let a = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in6) };
+        assert_eq!((a.sin6_family as i32, u16::from_be(a.sin6_port), a.sin6_addr.s6_addr[15]), (libc::AF_INET6, 443, 1));
     }
 }
