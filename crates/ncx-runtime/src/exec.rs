@@ -81,7 +81,7 @@ pub fn exec(args: &Args) -> i32 {
         None => None,
     };
     let seccomp = linux.as_ref().and_then(|l| l.seccomp.clone());
-    // Best effort, as the health probes' join (monitor.rs) and as `run` treats limits it
+    // Best effort, as the health probes' join (monitor/health.rs) and as `run` treats limits it
     // cannot apply: where this user may not move processes into the container's cgroup (not
     // delegated to it), the process runs outside it with one warning; `--cgroup-strict`
     // (the CLI's NCX_CGROUP_ENFORCE=1) makes that an error.

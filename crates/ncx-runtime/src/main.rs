@@ -7,7 +7,7 @@
 //!   ncx-runtime rmtree [--userns-pid PID] PATH…         (directories with their contents, or files)
 //!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
-//!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
+//!   ncx-runtime monitor --bundle DIR …          (see monitor/: a detached container's monitor)
 //!   ncx-runtime attach --bundle DIR …           (see attach.rs: attach to a monitor)
 //!   ncx-runtime exec --pid PID --process JSON|--process-fd N … (see exec.rs)
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)

@@ -1,6 +1,6 @@
 //! The runtime's supervisor-side syscalls behind one trait, as ncx_core::sys::Sys does for a
 //! container's setup (and youki's libcontainer `Syscall` for everything): the parent's side of
-//! `run` (foreground.rs), the monitor's start of a container (monitor.rs), the attachment of
+//! `run` (foreground.rs), the monitor's start of a container (monitor/start.rs), the attachment of
 //! a container's network (net/attach.rs) and the published ports' sockets (net/forward.rs).
 //! `RealSys` is the kernel. The tests' `RecordingSys` records every call as a line of text,
 //! fails those it is told to, and tracks the descriptors it handed out, so a test asserts the
