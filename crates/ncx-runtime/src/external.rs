@@ -506,8 +506,7 @@ impl ConsoleSocket {
                 let conn = unsafe { libc::accept4(self.fd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
                 if conn >= 0 {
                     let mut buf = [0u8; 4096];
-                    let (_, fd) = crate::fdpass::recv_with_fd(conn, &mut buf);
-                    master = fd;
+                    master = crate::fdpass::recv_with_fd(conn, &mut buf).ok().and_then(|(_, fd)| fd);
                     unsafe { libc::close(conn) };
                 }
             } else {

@@ -5,7 +5,10 @@
 //! pair, `T` + a pty master, `R` (ready, at the OCI start gate), or `E` + a JSON error; EOF
 //! means exec succeeded.
 
-use ncx_core::sys::errno;
+use rustix::fd::{BorrowedFd, IntoRawFd};
+use rustix::net::{recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+use std::io::{IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 
 /// Read child messages until EOF: an optional pty master and an optional error.
@@ -13,13 +16,11 @@ pub(crate) fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
     let mut master = None;
     loop {
         let mut buf = [0u8; 4096];
-        let (n, fd) = recv_with_fd(sock, &mut buf);
-        if n < 0 && errno() == libc::EINTR {
-            continue;
-        }
-        if n <= 0 {
-            return (master, None);
-        }
+        let (n, fd) = match recv_with_fd(sock, &mut buf) {
+            Err(libc::EINTR) => continue,
+            Err(_) | Ok((0, _)) => return (master, None),
+            Ok(got) => got,
+        };
         match buf[0] {
             b'T' => {
                 if fd.is_some() {
@@ -29,7 +30,7 @@ pub(crate) fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
             // The OCI create's PID 1 is set up and waits at its gate.
             b'R' => return (master, None),
             b'E' => {
-                let v: serde_json::Value = serde_json::from_slice(&buf[1..n as usize]).unwrap_or_default();
+                let v: serde_json::Value = serde_json::from_slice(&buf[1..n.min(buf.len())]).unwrap_or_default();
                 let code = v["code"].as_i64().unwrap_or(125) as i32;
                 let msg = v["message"].as_str().unwrap_or("container setup failed").to_string();
                 return (master, Some((code, msg)));
@@ -39,49 +40,38 @@ pub(crate) fn receive(sock: RawFd) -> (Option<RawFd>, Option<(i32, String)>) {
     }
 }
 
-/// One message from `sock` into `buf`, and the fd passed with it (SCM_RIGHTS), if any: the
-/// counterpart of `send_fd`. The count is recvmsg's (≤ 0: EOF or an error, with no fd).
-pub(crate) fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> (isize, Option<RawFd>) {
-    let mut cmsg = [0u8; 64];
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = cmsg.len() as _; // usize in glibc's msghdr, u32 in musl's
-    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n <= 0 {
-        return (n, None);
-    }
-    let fd = unsafe {
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        if !c.is_null() && (*c).cmsg_type == libc::SCM_RIGHTS {
-            Some(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const RawFd))
-        } else {
-            None
+/// One message from `sock` into `buf`, and the fd passed with it (SCM_RIGHTS, received
+/// close-on-exec), if any: the counterpart of `send_fd`. `Ok((0, None))` at EOF; an errno on
+/// an error. (rustix's checked control-message buffers, no raw cmsghdr arithmetic.)
+pub(crate) fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> Result<(usize, Option<RawFd>), i32> {
+    // SAFETY: `sock` is open for the duration of the call (the caller's descriptor).
+    let sock = unsafe { BorrowedFd::borrow_raw(sock) };
+    let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let got = recvmsg(sock, &mut [IoSliceMut::new(buf)], &mut control, RecvFlags::CMSG_CLOEXEC).map_err(|e| e.raw_os_error())?;
+    let mut fd = None;
+    for message in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = message {
+            for f in fds {
+                // The first is ours; any other closes as it drops.
+                if fd.is_none() {
+                    fd = Some(f.into_raw_fd());
+                }
+            }
         }
-    };
-    (n, fd)
+    }
+    Ok((got.bytes, fd))
 }
 
+/// Send `fd` (SCM_RIGHTS) with the one-byte message `T`.
 pub(crate) fn send_fd(sock: RawFd, fd: RawFd) {
-    unsafe {
-        let mut byte = *b"T";
-        let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
-        let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
-        let mut cbuf = vec![0u8; space];
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = space as _;
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        (*c).cmsg_level = libc::SOL_SOCKET;
-        (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
-        libc::sendmsg(sock, &msg, 0);
-    }
+    // SAFETY: both are open for the duration of the call (the caller's descriptors).
+    let (sock, fd) = unsafe { (BorrowedFd::borrow_raw(sock), BorrowedFd::borrow_raw(fd)) };
+    let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    let fds = [fd];
+    control.push(SendAncillaryMessage::ScmRights(&fds));
+    let _ = sendmsg(sock, &[IoSlice::new(b"T")], &mut control, SendFlags::empty());
 }
 
 #[cfg(test)]
@@ -105,7 +95,7 @@ mod tests {
         assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
         send_fd(a, p[1]);
         let mut buf = [0u8; 16];
-        let (n, fd) = recv_with_fd(b, &mut buf);
+        let (n, fd) = recv_with_fd(b, &mut buf).unwrap();
         let fd = fd.expect("an fd came with the message");
         assert_eq!((n, buf[0]), (1, b'T'));
         assert_ne!(fd, p[1]);

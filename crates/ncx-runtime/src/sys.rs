@@ -17,7 +17,7 @@ use crate::Args;
 use ncx_core::spec::Spec;
 use ncx_core::state::State;
 use ncx_core::sys::{cstr, errno};
-use std::os::fd::RawFd;
+use std::os::fd::{IntoRawFd, RawFd};
 
 /// An errno.
 pub(crate) type Errno = i32;
@@ -109,14 +109,13 @@ fn rc(r: libc::c_int) -> Result<libc::c_int, Errno> {
 
 impl Sys for RealSys {
     fn pipe(&mut self) -> Result<(RawFd, RawFd), Errno> {
-        let mut p = [0 as RawFd; 2];
-        rc(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) })?;
-        Ok((p[0], p[1]))
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| e.raw_os_error())?;
+        Ok((r.into_raw_fd(), w.into_raw_fd()))
     }
     fn socketpair(&mut self) -> Result<(RawFd, RawFd), Errno> {
-        let mut p = [0 as RawFd; 2];
-        rc(unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, p.as_mut_ptr()) })?;
-        Ok((p[0], p[1]))
+        use rustix::net::{AddressFamily, SocketFlags, SocketType};
+        let (a, b) = rustix::net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None).map_err(|e| e.raw_os_error())?;
+        Ok((a.into_raw_fd(), b.into_raw_fd()))
     }
     fn open_null(&mut self) -> RawFd {
         unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) }
@@ -137,12 +136,19 @@ impl Sys for RealSys {
         rc(crate::cgroup::clone_into(flags, cgroup))
     }
     fn kill(&mut self, pid: i32, sig: libc::c_int) {
-        unsafe { libc::kill(pid, sig) };
+        use rustix::process::{kill_process, Pid, Signal};
+        if let (Some(pid), Some(sig)) = (Pid::from_raw(pid), Signal::from_named_raw(sig)) {
+            let _ = kill_process(pid, sig);
+        }
     }
     fn waitpid(&mut self, pid: i32) -> i32 {
-        let mut st = 0;
-        unsafe { libc::waitpid(pid, &mut st, 0) };
-        st
+        use rustix::process::{waitpid, Pid, WaitOptions};
+        // (never pid ≤ 0: that would wait for any child)
+        let Some(pid) = Pid::from_raw(pid) else { return 0 };
+        match waitpid(Some(pid), WaitOptions::empty()) {
+            Ok(Some((_, status))) => status.as_raw() as i32,
+            _ => 0,
+        }
     }
     fn block_signals(&mut self, signals: &[libc::c_int]) -> (libc::sigset_t, libc::sigset_t) {
         crate::signals::block_signals(signals)

@@ -30,8 +30,8 @@ pub fn spawn_supervisor(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
 fn recv_fd(ctl: RawFd) -> Option<RawFd> {
     let mut b = [0u8; 8];
     match crate::fdpass::recv_with_fd(ctl, &mut b) {
-        (n, _) if n <= 0 => None,
-        (_, fd) => Some(fd.unwrap_or(-1)),
+        Ok((n, fd)) if n > 0 => Some(fd.unwrap_or(-1)),
+        _ => None,
     }
 }
 
