@@ -20,7 +20,8 @@
 //! `{"event":"detached"}` (the detach keys were typed: the container keeps running), or
 //! `{"event":"error","code":N,"message":…}`.
 
-use crate::run::{block_signals, Status};
+use crate::signals::block_signals;
+use crate::status::Status;
 use crate::Args;
 use ncx_core::sys::{cstr, errno};
 use std::os::fd::RawFd;

@@ -44,6 +44,12 @@ impl Placement {
         self.oom_base = cgroup::oom_kills(&mut RealFs, &self.dir);
     }
 
+    /// A placement that names `dir` and holds nothing (the tests' fake Sys, sys.rs).
+    #[cfg(test)]
+    pub fn fake(dir: String) -> Placement {
+        Placement { dir, fd: -1, oom_base: 0 }
+    }
+
     /// Kill what is left and remove the cgroup; a message when it could not be removed.
     pub fn destroy(self) -> Option<String> {
         unsafe { libc::close(self.fd) };

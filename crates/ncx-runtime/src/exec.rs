@@ -16,7 +16,11 @@
 //! process settings (user, capabilities, env, cwd, terminal) with the same code as `run`,
 //! and execs. Without --detach it supervises like `run` and exits with the process's code.
 
-use crate::run::{block_signals, exec_process, receive, supervise, supervise_with_keys, supervised_signals, Output, Status, Supervised};
+use crate::fdpass::receive;
+use crate::run::exec_process;
+use crate::signals::{block_signals, supervised_signals};
+use crate::status::Status;
+use crate::supervise::{supervise, supervise_with_keys, Output, Supervised};
 use crate::Args;
 use ncx_core::nsenter;
 use ncx_core::spec::Process;
@@ -77,7 +81,7 @@ pub fn exec(args: &Args) -> i32 {
         None => None,
     };
     let seccomp = linux.as_ref().and_then(|l| l.seccomp.clone());
-    // Best effort, as the health probes' join (monitor.rs) and as `run` treats limits it
+    // Best effort, as the health probes' join (monitor/health.rs) and as `run` treats limits it
     // cannot apply: where this user may not move processes into the container's cgroup (not
     // delegated to it), the process runs outside it with one warning; `--cgroup-strict`
     // (the CLI's NCX_CGROUP_ENFORCE=1) makes that an error.
@@ -155,7 +159,7 @@ pub fn exec(args: &Args) -> i32 {
     }
     let master = match (master, console) {
         (Some(m), Some(sock)) => {
-            crate::run::send_fd(sock, m);
+            crate::fdpass::send_fd(sock, m);
             unsafe {
                 libc::close(sock);
                 libc::close(m);

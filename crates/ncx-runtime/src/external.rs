@@ -147,7 +147,7 @@ impl External {
     }
 
     fn failed(&self, what: &str, status: i32) -> Failure {
-        let why = self.logged_error().unwrap_or_else(|| format!("exit status {}", crate::run::exit_code(status)));
+        let why = self.logged_error().unwrap_or_else(|| format!("exit status {}", crate::supervise::exit_code(status)));
         // (runc's own messages start with "runc create failed: …")
         let message = if why.starts_with(&self.name) { why } else { format!("{} {what}: {why}", self.name) };
         (start_failure_code(&message), message)
@@ -310,7 +310,9 @@ impl External {
 /// `ncx-runtime run --oci-runtime …`: a foreground container made by the external runtime,
 /// supervised here as `run::run` supervises ncx's own (relay, signals, log, state, exit code).
 pub fn run_foreground(args: &Args, ext: &External) -> i32 {
-    use crate::run::{block_signals, supervise_logged, supervised_signals, Output, Status};
+    use crate::signals::{block_signals, supervised_signals};
+    use crate::status::Status;
+    use crate::supervise::{supervise_logged, Output};
     use ncx_core::logfile::{parse_size, JsonLog};
     use ncx_core::state::{process_start, rfc3339_nano, State};
     use std::time::SystemTime;
@@ -504,8 +506,7 @@ impl ConsoleSocket {
                 let conn = unsafe { libc::accept4(self.fd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
                 if conn >= 0 {
                     let mut buf = [0u8; 4096];
-                    let (_, fd) = crate::run::recv_with_fd(conn, &mut buf);
-                    master = fd;
+                    master = crate::fdpass::recv_with_fd(conn, &mut buf).ok().and_then(|(_, fd)| fd);
                     unsafe { libc::close(conn) };
                 }
             } else {

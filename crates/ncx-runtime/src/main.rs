@@ -7,12 +7,12 @@
 //!   ncx-runtime rmtree [--userns-pid PID] PATH…         (directories with their contents, or files)
 //!   ncx-runtime materialize --dest DIR [--userns-pid PID] [--xattr-prefix user.] LAYER… (lowest first)
 //!   ncx-runtime probe-overlay --dir DIR [--userns-pid PID] [--userxattr]
-//!   ncx-runtime monitor --bundle DIR …          (see monitor.rs: a detached container's monitor)
+//!   ncx-runtime monitor --bundle DIR …          (see monitor/: a detached container's monitor)
 //!   ncx-runtime attach --bundle DIR …           (see attach.rs: attach to a monitor)
 //!   ncx-runtime exec --pid PID --process JSON|--process-fd N … (see exec.rs)
 //!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
-//!   ncx-runtime netns-init|nsexec …              (see net.rs: the per-user network namespace)
+//!   ncx-runtime netns-init|nsexec …              (see net/: the per-user network namespace)
 //!   ncx-runtime build-list|build-copy|build-layer (see build.rs: `ncx build`'s file work)
 //!   ncx-runtime init|probe --state-fd N          (a container's PID 1, a health probe: re-executed
 //!                                                 from a sealed copy, see sealed.rs; not for callers)
@@ -26,6 +26,8 @@ mod ownns;
 mod ctl;
 mod events;
 mod exec;
+mod fdpass;
+mod foreground;
 mod external;
 mod layer;
 mod monitor;
@@ -33,6 +35,10 @@ mod net;
 mod oci;
 mod run;
 mod sealed;
+mod signals;
+mod status;
+mod supervise;
+mod sys;
 
 use ncx_core::{materialize, unpack, userns};
 use std::io::Write;

@@ -8,7 +8,7 @@
 //! next ncx call would then run the container's code on the host. So every process that
 //! enters a container first re-executes itself from a memfd copy sealed against writes
 //! (`exec` at its start; a container's PID 1 and a health probe right after their fork,
-//! through `init` and `probe`, see run.rs and monitor.rs): /proc/self/exe is then that
+//! through `init` and `probe`, see run.rs and monitor/health.rs): /proc/self/exe is then that
 //! copy, which no one can change. The copy lives until the command's execve replaces it;
 //! the long-lived monitor itself never runs from one.
 

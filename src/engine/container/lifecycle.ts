@@ -1,6 +1,6 @@
 /**
  * The container lifecycle after `create`: start (a detached monitor per container, see
- * crates/ncx-runtime/src/monitor.rs), stop, kill, restart, remove, wait, prune, top.
+ * crates/ncx-runtime/src/monitor/), stop, kill, restart, remove, wait, prune, top.
  * Signals reach the container through the runtime, inside the user namespace that owns it
  * (found through the container's own process, see crates/ncx-core/src/nsenter.rs).
  */
