@@ -294,7 +294,9 @@ pub fn execute_from(sys: &mut dyn Sys, rootfs: &str, steps: &[Step]) -> Result<(
                 // onto that very object (/proc/self/fd/N), so a symlink swapped in meanwhile
                 // cannot redirect it (CVE-2021-30465).
                 let target = sys.prepare_target(&rootfs, dest, file).map_err(ctx)?;
-                let src = if is_bind { source.as_str() } else { fstype.as_str() };
+                // The config's source names the mount in /proc/self/mountinfo (`shm` for a
+                // tmpfs on /dev/shm, as runc mounts it); the type stands in when it is empty.
+                let src = if is_bind || !source.is_empty() { source.as_str() } else { fstype.as_str() };
                 let fs = if is_bind { "" } else { fstype.as_str() };
                 let mounted = match sys.mount(src, &target, fs, *flags, data) {
                     Ok(()) => Ok(()),
@@ -588,6 +590,16 @@ mod tests {
         let i = sys.calls.iter().position(|c| c.starts_with("mount tmpfs /b/rootfs/run")).unwrap();
         assert_eq!(sys.calls[i], format!("mount tmpfs /b/rootfs/run tmpfs {flags:#x} size=1048576,mode=1777"));
         assert!(!sys.calls[i + 1].starts_with("prepare /b/rootfs/run"));
+    }
+
+    #[test]
+    fn a_filesystem_is_mounted_from_the_configs_source_or_its_type_when_there_is_none() {
+        let shm = Mount { destination: "/dev/shm".into(), kind: "tmpfs".into(), source: "shm".into(), options: vec!["mode=1777".into()] };
+        let none = Mount { destination: "/run".into(), kind: "tmpfs".into(), source: String::new(), options: vec![] };
+        let mut sys = RecordingSys::default();
+        execute(&mut sys, &plan(&with_mounts(vec![shm, none]), "/b/rootfs", None)).unwrap();
+        assert!(sys.calls.iter().any(|c| c == "mount shm /b/rootfs/dev/shm tmpfs 0x0 mode=1777"), "{:?}", sys.calls);
+        assert!(sys.calls.iter().any(|c| c == "mount tmpfs /b/rootfs/run tmpfs 0x0 "), "{:?}", sys.calls);
     }
 
     #[test]
