@@ -30,6 +30,10 @@ pub enum Step {
     /// Docker and podman do), so 127.0.0.1 works even with `--network none`.
     LoopbackUp,
     RootPropagation { flags: u64 },
+    /// The mount the rootfs lives on is made private when it is shared (runc's
+    /// rootfsParentMountPrivate): pivot_root refuses a new root whose parent mount is shared
+    /// (`rootfsPropagation: shared`), and the rootfs bind must not propagate to the host.
+    PrivateParent { path: String },
     MountRootfs { mount: RootfsMount, target: String },
     BindRootfs { path: String },
     /// `dest` is relative to the rootfs and resolved inside it at execution time.
@@ -141,6 +145,7 @@ pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Ve
         _ => libc::MS_SLAVE,
     };
     steps.push(Step::RootPropagation { flags: (prop | libc::MS_REC) as u64 });
+    steps.push(Step::PrivateParent { path: rootfs.to_string() });
     match rootfs_mount {
         Some(m) => steps.push(Step::MountRootfs { mount: m.clone(), target: rootfs.to_string() }),
         None => steps.push(Step::BindRootfs { path: rootfs.to_string() }),
@@ -205,6 +210,43 @@ pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Ve
 pub fn attach_before_pivot(steps: &mut Vec<Step>, fd: i32, dest: &str) {
     let at = steps.iter().position(|s| matches!(s, Step::PivotRoot { .. })).unwrap_or(steps.len());
     steps.insert(at, Step::AttachTree { fd, dest: dest.to_string() });
+}
+
+/// The mount point `path` lives on, per /proc/self/mountinfo's text (the longest mount point
+/// that is `path` or one of its parents), and whether it is shared (a `shared:N` tag).
+pub fn parent_mount(mountinfo: &str, path: &str) -> Option<(String, bool)> {
+    let path = clean_path(path);
+    let mut best: Option<(String, bool)> = None;
+    for line in mountinfo.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = fields.iter().position(|f| *f == "-") else { continue };
+        if fields.len() < 5 || sep < 6 {
+            continue;
+        }
+        let mp = unescape_mountinfo(fields[4]);
+        let under = mp == "/" || path == mp || path.starts_with(&format!("{mp}/"));
+        if under && best.as_ref().map_or(true, |(b, _)| mp.len() >= b.len()) {
+            best = Some((mp, fields[6..sep].iter().any(|f| f.starts_with("shared:"))));
+        }
+    }
+    best
+}
+
+/// mountinfo's octal escapes (`\040` for a space) undone.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push(((b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32) as u8);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Why a step failed, with the step for context.
@@ -278,6 +320,11 @@ pub fn execute_from(sys: &mut dyn Sys, rootfs: &str, steps: &[Step]) -> Result<(
         match step {
             Step::LoopbackUp => sys.link_up("lo").map_err(ctx)?,
             Step::RootPropagation { flags } => sys.mount("", "/", "", *flags, "").map_err(ctx)?,
+            Step::PrivateParent { path } => {
+                if let Some((mp, true)) = parent_mount(&sys.mountinfo(), path) {
+                    sys.mount("", &mp, "", libc::MS_PRIVATE as u64, "").map_err(ctx)?;
+                }
+            }
             Step::MountRootfs { mount, target } => {
                 rootfs = target.clone();
                 sys.mount(&mount.source, target, &mount.fstype, 0, &mount.data).map_err(ctx)?;
@@ -294,7 +341,9 @@ pub fn execute_from(sys: &mut dyn Sys, rootfs: &str, steps: &[Step]) -> Result<(
                 // onto that very object (/proc/self/fd/N), so a symlink swapped in meanwhile
                 // cannot redirect it (CVE-2021-30465).
                 let target = sys.prepare_target(&rootfs, dest, file).map_err(ctx)?;
-                let src = if is_bind { source.as_str() } else { fstype.as_str() };
+                // The config's source names the mount in /proc/self/mountinfo (`shm` for a
+                // tmpfs on /dev/shm, as runc mounts it); the type stands in when it is empty.
+                let src = if is_bind || !source.is_empty() { source.as_str() } else { fstype.as_str() };
                 let fs = if is_bind { "" } else { fstype.as_str() };
                 let mounted = match sys.mount(src, &target, fs, *flags, data) {
                     Ok(()) => Ok(()),
@@ -393,6 +442,7 @@ fn describe(step: &Step) -> String {
     match step {
         Step::LoopbackUp => "bring the loopback interface up".into(),
         Step::RootPropagation { .. } => "set mount propagation of /".into(),
+        Step::PrivateParent { path } => format!("make the mount under {path} private"),
         Step::MountRootfs { mount, target } => format!("mount {} rootfs on {target}", mount.fstype),
         Step::BindRootfs { path } => format!("bind rootfs {path}"),
         Step::Mount { dest, fstype, .. } => format!("mount {fstype} on {dest}"),
@@ -456,7 +506,7 @@ mod tests {
         let mask = index(&steps, |s| matches!(s, Step::Mask { .. }));
         let ro = index(&steps, |s| matches!(s, Step::ReadOnly { .. }));
         let host = index(&steps, |s| matches!(s, Step::Hostname { .. }));
-        assert_eq!(rootfs, 1);
+        assert_eq!(rootfs, 2);
         assert!(rootfs < proc_ && proc_ < null && null < pivot);
         assert!(pivot < mask && mask < ro && ro < host);
     }
@@ -588,6 +638,47 @@ mod tests {
         let i = sys.calls.iter().position(|c| c.starts_with("mount tmpfs /b/rootfs/run")).unwrap();
         assert_eq!(sys.calls[i], format!("mount tmpfs /b/rootfs/run tmpfs {flags:#x} size=1048576,mode=1777"));
         assert!(!sys.calls[i + 1].starts_with("prepare /b/rootfs/run"));
+    }
+
+    #[test]
+    fn a_filesystem_is_mounted_from_the_configs_source_or_its_type_when_there_is_none() {
+        let shm = Mount { destination: "/dev/shm".into(), kind: "tmpfs".into(), source: "shm".into(), options: vec!["mode=1777".into()] };
+        let none = Mount { destination: "/run".into(), kind: "tmpfs".into(), source: String::new(), options: vec![] };
+        let mut sys = RecordingSys::default();
+        execute(&mut sys, &plan(&with_mounts(vec![shm, none]), "/b/rootfs", None)).unwrap();
+        assert!(sys.calls.iter().any(|c| c == "mount shm /b/rootfs/dev/shm tmpfs 0x0 mode=1777"), "{:?}", sys.calls);
+        assert!(sys.calls.iter().any(|c| c == "mount tmpfs /b/rootfs/run tmpfs 0x0 "), "{:?}", sys.calls);
+    }
+
+    const MOUNTINFO: &str = "22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
+        30 22 0:30 / /tmp rw shared:5 master:2 - tmpfs tmpfs rw\n\
+        31 30 0:31 / /tmp/b\\040x rw - tmpfs tmpfs rw\n\
+        32 22 0:32 / /tmpfoo rw - tmpfs tmpfs rw\n";
+
+    #[test]
+    fn the_mount_a_path_lives_on_is_the_longest_parent_mount_point() {
+        assert_eq!(parent_mount(MOUNTINFO, "/tmp/ocitest1/rootfs"), Some(("/tmp".into(), true)));
+        assert_eq!(parent_mount(MOUNTINFO, "/tmp/b x/rootfs"), Some(("/tmp/b x".into(), false)));
+        assert_eq!(parent_mount(MOUNTINFO, "/tmpfoo/r"), Some(("/tmpfoo".into(), false)));
+        assert_eq!(parent_mount(MOUNTINFO, "/srv/./r/"), Some(("/".into(), true)));
+        assert_eq!(parent_mount("", "/srv"), None);
+    }
+
+    #[test]
+    fn a_shared_parent_of_the_rootfs_turns_private_before_the_rootfs_bind() {
+        let mut sp = spec();
+        sp.linux.as_mut().unwrap().rootfs_propagation = "shared".into();
+        let mut sys = RecordingSys { mountinfo: MOUNTINFO.into(), ..Default::default() };
+        execute(&mut sys, &plan(&sp, "/tmp/ocitest1/rootfs", None)).unwrap();
+        let shared = (libc::MS_SHARED | libc::MS_REC) as u64;
+        let private = libc::MS_PRIVATE as u64;
+        assert_eq!(sys.calls[0], format!("mount  /  {shared:#x} "));
+        assert_eq!(&sys.calls[1..3], [String::from("mountinfo"), format!("mount  /tmp  {private:#x} ")]);
+        assert!(sys.calls[3].starts_with("mount /tmp/ocitest1/rootfs /tmp/ocitest1/rootfs"), "{:?}", sys.calls);
+        // A parent that is not shared is left as it is.
+        let mut sys = RecordingSys { mountinfo: MOUNTINFO.into(), ..Default::default() };
+        execute(&mut sys, &plan(&sp, "/tmp/b x/rootfs", None)).unwrap();
+        assert!(sys.calls[2].starts_with("mount /tmp/b x/rootfs"), "{:?}", sys.calls);
     }
 
     #[test]

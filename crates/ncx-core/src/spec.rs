@@ -308,4 +308,9 @@ impl Spec {
     pub fn has_namespace(&self, kind: &str) -> bool {
         self.linux.as_ref().map(|l| l.namespaces.iter().any(|n| n.kind == kind)).unwrap_or(false)
     }
+
+    /// The path of a namespace the config asks to join (`{"type": "mount", "path": …}`), if any.
+    pub fn namespace_path(&self, kind: &str) -> Option<&str> {
+        self.linux.as_ref()?.namespaces.iter().find(|n| n.kind == kind && !n.path.is_empty()).map(|n| n.path.as_str())
+    }
 }

@@ -71,6 +71,10 @@ pub trait Sys {
     fn write_file(&mut self, path: &str, value: &str) -> SysResult<()> {
         std::fs::write(path, value).map_err(|e| SysError { op: "write", target: path.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })
     }
+    /// The caller's mount table (/proc/self/mountinfo).
+    fn mountinfo(&mut self) -> String {
+        std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default()
+    }
     /// The identity of a namespace (`readlink /proc/PID/ns/KIND`, e.g. `mnt:[4026531841]`).
     fn ns_id(&mut self, path: &str) -> Option<String> {
         std::fs::read_link(path).ok().map(|p| p.to_string_lossy().into_owned())
@@ -158,6 +162,14 @@ impl Sys for RealSys {
             unsafe { libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) as libc::c_int },
             "pivot_root",
             new_root,
+        )?;
+        // The old root turns rslave first, so its detach cannot propagate to the host's mounts
+        // (a `shared` rootfsPropagation made them peers), as runc does.
+        let empty = cstr("");
+        check(
+            unsafe { libc::mount(empty.as_ptr(), dot.as_ptr(), empty.as_ptr(), libc::MS_SLAVE | libc::MS_REC, std::ptr::null()) },
+            "make the old root rslave",
+            "",
         )?;
         check(unsafe { libc::umount2(dot.as_ptr(), libc::MNT_DETACH) }, "umount old root", "")?;
         let slash = cstr("/");
@@ -367,6 +379,8 @@ pub struct RecordingSys {
     pub symlinks: Vec<String>,
     pub owners: Vec<(String, String)>,
     pub open: Vec<(RawFd, String)>,
+    /// What `mountinfo` returns.
+    pub mountinfo: String,
 }
 
 impl RecordingSys {
@@ -430,6 +444,10 @@ impl Sys for RecordingSys {
     }
     fn remount_readonly(&mut self, path: &str) -> SysResult<()> {
         self.record(format!("remount_ro {path}"))
+    }
+    fn mountinfo(&mut self) -> String {
+        self.calls.push("mountinfo".into());
+        self.mountinfo.clone()
     }
     fn write_file(&mut self, path: &str, value: &str) -> SysResult<()> {
         self.record(format!("write {path} {value}"))

@@ -417,8 +417,8 @@ fn join_list(spec: &Spec) -> Result<String, Fail> {
         }
         let kind = match n.kind.as_str() {
             "network" => "net",
-            "mount" => return Err(e1("joining a mount namespace by path is not supported")),
-            "cgroup" => continue,
+            // Joined by the container's PID 1 itself (run.rs `child`), in place of the one it makes.
+            "mount" | "cgroup" => continue,
             k => k,
         };
         out.push(format!("{kind}={}", n.path));
@@ -1019,6 +1019,31 @@ mod tests {
         assert_eq!(parse_signal("usr1"), Some(10));
         assert_eq!(parse_signal("NOPE"), None);
         assert_eq!(parse_signal("0"), None);
+    }
+
+    #[test]
+    fn rlimits_map_to_the_kernels_and_an_unknown_one_is_an_error() {
+        assert_eq!(crate::run::rlimit_resource("RLIMIT_NOFILE"), Ok(libc::RLIMIT_NOFILE));
+        assert_eq!(crate::run::rlimit_resource("RLIMIT_RTTIME"), Ok(libc::RLIMIT_RTTIME));
+        assert_eq!(crate::run::rlimit_resource("RLIMIT_TEST").unwrap_err(), "unsupported rlimit RLIMIT_TEST");
+    }
+
+    #[test]
+    fn namespace_paths_are_joined_by_the_runtime_except_mount_and_cgroup_which_pid_1_joins() {
+        let spec: Spec = serde_json::from_value(json!({
+            "ociVersion": "1.0.2",
+            "linux": { "namespaces": [
+                { "type": "pid", "path": "/proc/7/ns/pid" }, { "type": "network", "path": "/run/netns/a" },
+                { "type": "mount", "path": "/proc/7/ns/mnt" }, { "type": "cgroup", "path": "/proc/7/ns/cgroup" },
+                { "type": "uts" }, { "type": "user", "path": "/proc/7/ns/user" }
+            ] }
+        }))
+        .unwrap();
+        assert_eq!(join_list(&spec).unwrap(), "pid=/proc/7/ns/pid,net=/run/netns/a");
+        assert_eq!(spec.namespace_path("mount"), Some("/proc/7/ns/mnt"));
+        assert_eq!(spec.namespace_path("cgroup"), Some("/proc/7/ns/cgroup"));
+        assert_eq!(spec.namespace_path("uts"), None);
+        assert_eq!(spec.namespace_path("ipc"), None);
     }
 
     #[test]

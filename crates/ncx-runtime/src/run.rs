@@ -118,33 +118,50 @@ fn setup_terminal(sock: RawFd) -> Result<(), String> {
     Ok(())
 }
 
-/// The process's settings (its OOM score is `undumpable`'s, earlier).
-fn apply_process(p: &Process) -> Result<(), String> {
+/// setrlimit(2)'s resource type: glibc's enum, musl's int.
+#[cfg(target_env = "gnu")]
+pub(crate) type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+pub(crate) type RlimitResource = libc::c_int;
+
+/// The kernel's resource for an OCI rlimit name; an unknown name is an error (the spec: a
+/// value that cannot be mapped to a kernel interface MUST fail).
+pub(crate) fn rlimit_resource(kind: &str) -> Result<RlimitResource, String> {
+    Ok(match kind {
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        other => return Err(format!("unsupported rlimit {other}")),
+    })
+}
+
+/// The process's rlimits: set before the OCI start gate (as runc sets them in its init), so
+/// one that cannot be set fails `create`, not `start`.
+fn set_rlimits(p: &Process) -> Result<(), String> {
     for r in &p.rlimits {
-        let res = match r.kind.as_str() {
-            "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
-            "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
-            "RLIMIT_CORE" => libc::RLIMIT_CORE,
-            "RLIMIT_STACK" => libc::RLIMIT_STACK,
-            "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
-            "RLIMIT_AS" => libc::RLIMIT_AS,
-            "RLIMIT_CPU" => libc::RLIMIT_CPU,
-            "RLIMIT_DATA" => libc::RLIMIT_DATA,
-            "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
-            "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
-            "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
-            "RLIMIT_NICE" => libc::RLIMIT_NICE,
-            "RLIMIT_RSS" => libc::RLIMIT_RSS,
-            "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
-            "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
-            "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
-            other => return Err(format!("unsupported rlimit {other}")),
-        };
         let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
-        if unsafe { libc::setrlimit(res, &lim) } < 0 {
+        if unsafe { libc::setrlimit(rlimit_resource(&r.kind)?, &lim) } < 0 {
             return Err(format!("setrlimit {}: {}", r.kind, std::io::Error::last_os_error()));
         }
     }
+    Ok(())
+}
+
+/// The process's settings (its OOM score is `undumpable`'s, earlier; its rlimits `set_rlimits`').
+fn apply_process(p: &Process) -> Result<(), String> {
     let c = p.capabilities.clone().unwrap_or_default();
     let bounding = caps::mask(&c.bounding)?;
     caps::drop_bounding(bounding).map_err(|e| e.to_string())?;
@@ -246,11 +263,17 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     if let Err(e) = undumpable(&process) {
         die(sock, 125, e);
     }
-    if spec.has_namespace("cgroup") && unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } < 0 {
-        die(sock, 125, format!("cannot create the cgroup namespace: {}", std::io::Error::last_os_error()));
-    }
-    if unsafe { libc::unshare(libc::CLONE_NEWNS) } < 0 {
-        die(sock, 125, format!("cannot create the mount namespace: {}", std::io::Error::last_os_error()));
+    // The cgroup and mount namespaces are this process's own: made here, or joined when the
+    // config gives a path (a namespace file of the wrong type is refused by setns).
+    for (kind, flag, made) in [("cgroup", libc::CLONE_NEWCGROUP, spec.has_namespace("cgroup")), ("mount", libc::CLONE_NEWNS, true)] {
+        if let Some(path) = spec.namespace_path(kind) {
+            use ncx_core::sys::Sys;
+            if let Err(e) = RealSys.open_ns(path).and_then(|fd| RealSys.setns(fd, flag, kind)) {
+                die(sock, 125, format!("cannot join the {kind} namespace {path}: {e}"));
+            }
+        } else if made && unsafe { libc::unshare(flag) } < 0 {
+            die(sock, 125, format!("cannot create the {kind} namespace: {}", std::io::Error::last_os_error()));
+        }
     }
     // Cloned from our own new mount namespace (the one we ran in belongs to the initial user
     // namespace: we could enter the other's but not come back); this process is
@@ -343,6 +366,9 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
         if let Err(e) = setup_terminal(sock) {
             die(sock, 125, e);
         }
+    }
+    if let Err(e) = set_rlimits(process) {
+        die(sock, 125, e);
     }
     if fifo >= 0 {
         crate::oci::wait_for_start(sock, fifo);
