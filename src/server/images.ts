@@ -1,7 +1,7 @@
 /** `/images/…`: Docker's image endpoints over the engine's image modules. */
 import {Engine} from '../engine/engine.js'
 import {NotFoundError, errorMessage} from '../engine/errors.js'
-import {inspectImage, imageHistory, repoDigest} from '../engine/image/inspect.js'
+import {inspectImage, imageHistory} from '../engine/image/inspect.js'
 import {familiarName, familiarRepository, parseReference} from '../engine/image/reference.js'
 import {removeImages} from '../engine/image/remove.js'
 import {ImageRecord} from '../engine/image/types.js'
@@ -182,11 +182,42 @@ export function imageRoutes(router: Router, ctx: ServiceContext): void {
     return 'handled'
   })
 
+  // What the registry holds for a name (Docker asks the registry too): the manifest's (or
+  // index's) descriptor and the platforms it offers, with X-Registry-Auth or the stored credentials.
   router.on('GET', '/distribution/{name*}/json', async (req) => {
-    const image = engine.images.find(req.params[0])
-    if (!image) throw new ApiError(404, `No such image: ${req.params[0]}`)
-    const digest = repoDigest(image, parseReference(req.params[0])) ?? image.manifestDigest
-    return {body: {Descriptor: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 0}, Platforms: [{architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux'}]}}
+    const ref = parseReference(req.params[0])
+    const {registryClient} = await import('../engine/image/pull.js')
+    const {sha256} = await import('../engine/image/content.js')
+    const client = registryClient(engine, ref.domain, undefined, registryAuth(req.raw.headers['x-registry-auth']))
+    let fetched
+    try {
+      fetched = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? 'latest')
+    } catch (error) {
+      const message = errorMessage(error)
+      throw new ApiError(/unauthorized|denied|authentication/i.test(message) ? 401 : /not found|unknown/i.test(message) ? 404 : 500, message)
+    }
+    let doc: {mediaType?: string; manifests?: Array<{platform?: {architecture: string; os: string; variant?: string}}>; config?: {digest: string}}
+    try {
+      doc = JSON.parse(fetched.bytes.toString('utf8')) as typeof doc
+    } catch {
+      throw new ApiError(500, `the registry sent a manifest for ${req.params[0]} that is not JSON`)
+    }
+    const mediaType = doc.mediaType ?? fetched.mediaType
+    let platforms: Array<{architecture: string; os: string; variant?: string}> = []
+    if (doc.manifests) platforms = doc.manifests.flatMap((m) => (m.platform ? [{architecture: m.platform.architecture, os: m.platform.os, ...(m.platform.variant ? {variant: m.platform.variant} : {})}] : []))
+    else if (doc.config) {
+      // A single manifest: its platform is in the image config.
+      const blob = await client.getBlob(ref.path, doc.config.digest)
+      const chunks: Buffer[] = []
+      for await (const c of blob.stream) chunks.push(c as Buffer)
+      try {
+        const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {architecture?: string; os?: string; variant?: string}
+        platforms = [{architecture: config.architecture ?? '', os: config.os ?? '', ...(config.variant ? {variant: config.variant} : {})}]
+      } catch {
+        platforms = []
+      }
+    }
+    return {body: {Descriptor: {mediaType, digest: sha256(fetched.bytes), size: fetched.bytes.length}, Platforms: platforms}}
   })
 
   // `docker push`: Docker's progress stream; no tag: every tag of the repository (as Docker does).

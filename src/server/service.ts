@@ -5,7 +5,7 @@
  */
 import {chmodSync, lstatSync, mkdirSync, rmSync, statSync} from 'node:fs'
 import {Server} from 'node:http'
-import {AddressInfo} from 'node:net'
+import {AddressInfo, connect} from 'node:net'
 import {dirname, join} from 'node:path'
 
 import {Engine} from '../engine/engine.js'
@@ -60,18 +60,38 @@ export interface RunningService {
   close: () => Promise<void>
 }
 
-/** A unix socket path: its directory private (0700, ours), a stale socket replaced, the socket 0600. */
-function prepareSocketPath(path: string): void {
+/** Whether something accepts connections on the unix socket `path` (a running service). */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path)
+    probe.once('connect', () => {
+      probe.destroy()
+      resolve(true)
+    })
+    probe.once('error', () => resolve(false))
+  })
+}
+
+/**
+ * A unix socket path: its directory private (0700, ours), a stale socket replaced, the socket
+ * 0600. A socket another service still listens on is refused: replacing it would leave that
+ * service running unreachable.
+ */
+async function prepareSocketPath(path: string): Promise<void> {
   const dir = dirname(path)
   mkdirSync(dir, {recursive: true, mode: 0o700})
   const st = statSync(dir)
   if (st.uid !== process.getuid!()) throw new UsageError(`${dir} is owned by uid ${st.uid}, not by you`, 'choose a socket path in a directory you own')
+  let isSocket: boolean
   try {
-    if (lstatSync(path).isSocket()) rmSync(path)
-    else throw new UsageError(`${path} exists and is not a socket`, 'remove it or choose another path')
+    isSocket = lstatSync(path).isSocket()
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
   }
+  if (!isSocket) throw new UsageError(`${path} exists and is not a socket`, 'remove it or choose another path')
+  if (await answers(path)) throw new UsageError(`another service is listening on ${path}`, 'stop it first, or give another socket: ncx system service unix:///PATH')
+  rmSync(path, {force: true})
 }
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
@@ -124,7 +144,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   let address: string
   if (options.listen.kind === 'unix') {
     const path = options.listen.path
-    prepareSocketPath(path)
+    await prepareSocketPath(path)
     // umask 077 while binding: the socket is never reachable by others, not even briefly.
     const old = process.umask(0o177)
     try {

@@ -71,6 +71,26 @@ describe('e2e: Engine API images: login, push, save and load', function () {
     expect((JSON.parse(remote.stdout) as {Digest: string}).Digest).to.equal(digest)
     // The same again: every layer is there already.
     expect(ok(['push', target])).to.match(/Layer already exists/)
+    // GET /distribution/{name}/json: what the registry holds (the client's credentials again).
+    const {request} = await import('node:http')
+    const auth = Buffer.from(JSON.stringify({username: registry.username, password: registry.password})).toString('base64url')
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{status: number; body: string}>((resolve, reject) => {
+        const r = request({socketPath: service.socket, path, headers}, (res) => {
+          let body = ''
+          res.on('data', (d: Buffer) => (body += d))
+          res.on('end', () => resolve({status: res.statusCode ?? 0, body}))
+        })
+        r.on('error', reject)
+        r.end()
+      })
+    const info = await get(`/v1.47/distribution/${target}/json`, {'X-Registry-Auth': auth})
+    expect(info.status, info.body).to.equal(200)
+    const parsed = JSON.parse(info.body) as {Descriptor: {digest: string; size: number}; Platforms: Array<{os: string}>}
+    expect(parsed.Descriptor.digest).to.equal(digest)
+    expect(parsed.Platforms.map((p) => p.os)).to.deep.equal(['linux'])
+    expect((await get(`/v1.47/distribution/${target}/json`)).status).to.equal(401)
+    expect((await get(`/v1.47/distribution/${registry.host}/team/nosuch:1/json`, {'X-Registry-Auth': auth})).status).to.equal(404)
     // Without credentials: the registry's refusal comes back as the stream's error.
     ok(['logout', registry.host])
     const anonymous = docker(['push', target])

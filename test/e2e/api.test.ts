@@ -328,6 +328,11 @@ describe('e2e: Engine API idle exit and disconnecting clients', function () {
 
   it('exits after --timeout idle seconds, also after a log follower went away mid-stream, and removes its socket', async () => {
     const setup = await startService(box, ['--timeout', '0'])
+    // A second service on the same socket is refused while the first one listens (replacing the
+    // socket would leave the first running, unreachable).
+    const second = box.ncx(['system', 'service', '--timeout', '1'], {timeout: 30_000})
+    expect(second.code).to.not.equal(0)
+    expect(second.stderr).to.match(/another service is listening on .*docker\.sock/)
     const env = {PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${setup.socket}`}
     expect(spawnSync(DOCKER!, ['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'while true; do echo tick; sleep 0.2; done'], {env}).status).to.equal(0)
     setup.child.kill('SIGTERM')
