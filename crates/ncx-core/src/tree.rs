@@ -4,6 +4,9 @@
 //! written. Used by `diff` (an upper dir against the image layers), `commit` (an upper dir
 //! as an OCI layer tar), `export` (a merged root as a tar) and `cp` (trees copied between a
 //! container root and the host).
+//!
+//! (Over 600 lines, 114 of them its tests: one walker serves all four, so the rule that no
+//! directory is entered by a path that could follow a symlink lives in one place.)
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};

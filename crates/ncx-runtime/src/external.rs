@@ -308,7 +308,7 @@ impl External {
 }
 
 /// `ncx-runtime run --oci-runtime …`: a foreground container made by the external runtime,
-/// supervised here as `run::run` supervises ncx's own (relay, signals, log, state, exit code).
+/// supervised here as `foreground::run` supervises ncx's own (relay, signals, log, state, exit code).
 pub fn run_foreground(args: &Args, ext: &External) -> i32 {
     use crate::signals::{block_signals, supervised_signals};
     use crate::status::Status;

@@ -16,8 +16,30 @@ use ncx_core::logfile::{parse_size, JsonLog};
 use ncx_core::plan::RootfsMount;
 use ncx_core::spec::Spec;
 use ncx_core::state::{process_start, rfc3339_nano, State};
+use std::io::Write;
 use std::os::fd::RawFd;
 use std::time::SystemTime;
+
+/// `ncx-runtime run`: the bundle's container in the foreground (run.rs `child` is its PID 1).
+pub fn main(args: &Args) -> i32 {
+    if let Some(ext) = crate::external::from_args(args) {
+        return crate::external::run_foreground(args, &ext);
+    }
+    let bundle = args.require("bundle").trim_end_matches('/').to_string();
+    let status = Status { fd: args.get("status-fd").and_then(|s| s.parse().ok()) };
+    let spec = match Spec::load(&format!("{bundle}/config.json")) {
+        Ok(s) => s,
+        Err(e) => {
+            if status.fd.is_some() {
+                status.send(serde_json::json!({ "event": "error", "code": 125, "message": e.to_string() }));
+            } else {
+                let _ = writeln!(std::io::stderr(), "ncx-runtime: {e}");
+            }
+            return 125;
+        }
+    };
+    run(&mut crate::sys::RealSys, args, &status, &bundle, spec)
+}
 
 /// Report an error (a status-fd event, or a line on stderr) and return its exit code.
 fn report(sys: &mut dyn Sys, status: &Status, code: i32, msg: String) -> i32 {

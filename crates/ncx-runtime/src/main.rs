@@ -34,6 +34,7 @@ mod monitor;
 mod net;
 mod oci;
 mod run;
+mod relay;
 mod sealed;
 mod signals;
 mod status;
@@ -158,7 +159,7 @@ fn main() {
     match cmd.as_str() {
         "init" => run::init(&args),
         "probe" => monitor::probe(&args),
-        "run" => std::process::exit(run::run(&args)),
+        "run" => std::process::exit(foreground::main(&args)),
         "monitor" => std::process::exit(monitor::monitor(&args)),
         "attach" => std::process::exit(attach::attach(&args)),
         "netns-init" => std::process::exit(net::netns_init(&args)),

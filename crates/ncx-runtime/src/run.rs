@@ -1,21 +1,19 @@
-//! `ncx-runtime run`: create the container's namespaces, fork its PID 1, set up its
-//! filesystem through the plan, and supervise it in the foreground (TTY relay, signal
-//! forwarding, exit status). Child → parent messages travel over a SOCK_SEQPACKET pair
-//! (fdpass.rs); the foreground supervision loop is supervise.rs, the signal set signals.rs.
+//! A container's PID 1, for `run` (foreground.rs is the parent's side), the monitor and the
+//! OCI `create`: its own mount (and cgroup) namespace, the filesystem plan, then the process
+//! (terminal, credentials, capabilities, seccomp, cwd, execve). Errors go to the parent over
+//! a SOCK_SEQPACKET pair (fdpass.rs) with Docker's exit codes.
 
 // (`pub(crate)`: oci.rs still names these `crate::run::…`; re-exported until its calls name
 // fdpass, signals and supervise directly)
 pub(crate) use crate::fdpass::{receive, send_fd};
 pub(crate) use crate::signals::{block_signals, supervised_signals};
 pub(crate) use crate::supervise::supervise;
-use crate::status::Status;
 use crate::Args;
 use ncx_core::plan::{execute, plan, RootfsMount};
 use ncx_core::spec::{Process, Spec};
 use ncx_core::sys::{cstr, errno, RealSys};
 use ncx_core::caps;
 use std::ffi::CString;
-use std::io::Write;
 use std::os::fd::RawFd;
 
 /// The OCI `create`'s start gate (oci.rs): an O_PATH fd of the container's exec fifo. PID 1
@@ -26,29 +24,6 @@ pub(crate) static EXEC_FIFO: std::sync::atomic::AtomicI32 = std::sync::atomic::A
 /// The spec's `startContainer` hooks and the state they read on stdin (`{"hooks":[…],"state":{…}}`):
 /// run in the container, after the gate, before execve.
 pub(crate) static START_HOOKS: std::sync::Mutex<serde_json::Value> = std::sync::Mutex::new(serde_json::Value::Null);
-
-/// `ncx-runtime run`: the bundle's container in the foreground (foreground.rs is the parent's
-/// side; `child` below is its PID 1).
-pub fn run(args: &Args) -> i32 {
-    if let Some(ext) = crate::external::from_args(args) {
-        return crate::external::run_foreground(args, &ext);
-    }
-    let bundle = args.require("bundle").trim_end_matches('/').to_string();
-    let status = Status { fd: args.get("status-fd").and_then(|s| s.parse().ok()) };
-    let spec = match Spec::load(&format!("{bundle}/config.json")) {
-        Ok(s) => s,
-        Err(e) => {
-            if status.fd.is_some() {
-                status.send(serde_json::json!({ "event": "error", "code": 125, "message": e.to_string() }));
-            } else {
-                let _ = writeln!(std::io::stderr(), "ncx-runtime: {e}");
-            }
-            return 125;
-        }
-    };
-    crate::foreground::run(&mut crate::sys::RealSys, args, &status, &bundle, spec)
-}
-
 
 /// Make this process unreachable from the container it is about to enter: not dumpable, so
 /// no process in there can open its /proc/PID/exe (the runtime binary on the host), mem,

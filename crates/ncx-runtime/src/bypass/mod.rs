@@ -29,7 +29,7 @@
 //!   3. For each bypassed port, a reverse relay listens inside the container's namespace on
 //!      the container port (`0.0.0.0`, so the application's own IPv6-only socket on the
 //!      same port can still be bound) and relays to the host
-//!      socket (the splice relay of net/relay.rs), so the container itself (`localhost:80`) and its
+//!      socket (the splice relay of relay.rs), so the container itself (`localhost:80`) and its
 //!      peers (`web:80`) still reach the service.
 //!   4. When the container's processes are gone (the listener reports POLLHUP) the reverse
 //!      relays close and the forwarder serves the host listener again (until a restarted
@@ -137,8 +137,8 @@ pub fn configure(args: &crate::Args) {
 }
 
 /// A socket pair for the listener hand-over, when bypass is on and a TCP port is published.
-pub fn control_pair(l: &crate::net::Listeners) -> Option<(RawFd, RawFd)> {
-    if !ENABLED.load(Ordering::Relaxed) || !l.socks.iter().any(|(_, p)| p.proto == "tcp") || !cfg!(target_arch = "x86_64") {
+pub fn control_pair(socks: &[(RawFd, Publish)]) -> Option<(RawFd, RawFd)> {
+    if !ENABLED.load(Ordering::Relaxed) || !socks.iter().any(|(_, p)| p.proto == "tcp") || !cfg!(target_arch = "x86_64") {
         return None;
     }
     let mut sv = [0 as RawFd; 2];

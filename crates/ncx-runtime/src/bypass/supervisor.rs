@@ -103,7 +103,7 @@ fn end_session(s: Session, others: &[Session]) {
 
 fn supervise(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
     let mut sessions: Vec<Session> = Vec::new();
-    let mut conns: Vec<crate::net::relay::Conn> = Vec::new();
+    let mut conns: Vec<crate::relay::Conn> = Vec::new();
     let mut ctl_open = true;
     let mut sys = RealNotify;
     loop {
@@ -129,7 +129,7 @@ fn supervise(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
         for (i, c) in conns.iter_mut().enumerate() {
             c.on_events(fds[base + 2 * i], fds[base + 2 * i + 1]);
         }
-        crate::net::relay::Conn::reap(&mut conns);
+        crate::relay::Conn::reap(&mut conns);
         for (i, (fd, upstream)) in rev.iter().enumerate() {
             if fds[1 + sessions.len() + i].revents & libc::POLLIN == 0 {
                 continue;
@@ -152,7 +152,7 @@ fn supervise(ctl: RawFd, socks: Vec<(RawFd, Publish)>) {
                     }
                     continue;
                 }
-                conns.extend(crate::net::relay::Conn::new(client, up, rc < 0));
+                conns.extend(crate::relay::Conn::new(client, up, rc < 0));
             }
         }
         // Notifications; a listener whose container is gone reports POLLHUP.

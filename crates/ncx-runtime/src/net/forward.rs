@@ -1,11 +1,11 @@
 //! Published ports: the listening sockets, bound in the host's network namespace before
 //! anything is joined (so errors name the cause: in use, privileged, not an address here),
 //! and the forwarder (`ncx-forward`, a child of the monitor or of a foreground `run`) that
-//! relays TCP connections (relay.rs) and UDP datagrams to the container's address inside its
+//! relays TCP connections (../relay.rs) and UDP datagrams to the container's address inside its
 //! own network namespace, as RootlessKit's builtin port driver does: faster than slirp4netns's
 //! port forwarding.
 
-use super::relay::Conn;
+use crate::relay::Conn;
 use super::{setns_path, to_null};
 use crate::sys::{RealSys, Sys};
 use crate::Args;
@@ -129,7 +129,7 @@ pub(crate) fn sockaddr(ip: std::net::IpAddr, port: u16) -> (libc::sockaddr_stora
 /// the container's address. It dies with its parent (the monitor, or a foreground `run`).
 pub fn spawn_forwarder(l: &Listeners, netns: &str) -> Result<i32, String> {
     // Port bypass (bypass.rs): a socket pair on which the container hands over its seccomp listener.
-    let ctl = crate::bypass::control_pair(l);
+    let ctl = crate::bypass::control_pair(&l.socks);
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(format!("fork: {}", std::io::Error::last_os_error()));

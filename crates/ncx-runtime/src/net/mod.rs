@@ -1,7 +1,7 @@
 //! Networking: the per-user network namespace and its slirp4netns (netns.rs), attaching a
 //! container to bridges there or to its own slirp4netns (attach.rs, slirp.rs), running a
 //! command in a network namespace (nsexec.rs), and the published-port forwarder (forward.rs,
-//! relay.rs). This file holds what they share: namespace entry, tool lookup, pipes.
+//! with the splice relay of ../relay.rs). This file holds what they share: namespace entry, tool lookup, pipes.
 //!
 //!   ncx-runtime netns-init [--userns-pid PID] --state FILE [--slirp PATH] [--host-loopback]
 //!       Starts `ncx-netns`, a small supervisor (host namespaces) with two children: the holder
@@ -31,7 +31,6 @@ mod attach;
 mod forward;
 mod netns;
 mod nsexec;
-pub(crate) mod relay;
 mod slirp;
 
 pub use attach::{attach, attach_args, join_netns, net_attach, NetSetup};

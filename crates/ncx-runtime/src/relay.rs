@@ -1,5 +1,5 @@
 //! A relayed TCP connection: bytes move socket → pipe → socket with splice(2), never through
-//! the relaying process's memory. Used by the published-port forwarder (forward.rs) and the
+//! the relaying process's memory. Used by the published-port forwarder (net/forward.rs) and the
 //! port bypass's reverse relay (bypass.rs).
 
 use ncx_core::sys::errno;
