@@ -42,6 +42,10 @@ pub(crate) fn block_signals(signals: &[libc::c_int]) -> (libc::sigset_t, libc::s
 /// `start` opens it for reading, and only then execs. -1: no gate (ncx's own `run`).
 pub(crate) static EXEC_FIFO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 
+/// The OCI `create --no-pivot`: the container's root is moved onto `/` and chrooted into
+/// (plan.rs `MoveRoot`) instead of pivot_root.
+pub(crate) static NO_PIVOT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The spec's `startContainer` hooks and the state they read on stdin (`{"hooks":[…],"state":{…}}`):
 /// run in the container, after the gate, before execve.
 pub(crate) static START_HOOKS: std::sync::Mutex<serde_json::Value> = std::sync::Mutex::new(serde_json::Value::Null);
@@ -815,6 +819,7 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
             "spec": spec, "rootfs": rootfs, "rootfsMount": rootfs_mount.map(|m| format!("{}:{}", m.fstype, m.data)),
             "sock": sock, "pdeath": pdeath, "gate": gate, "shmFrom": shm_from, "bypass": bypass,
             "execFifo": fifo, "startHooks": START_HOOKS.lock().unwrap().clone(),
+            "noPivot": NO_PIVOT.load(std::sync::atomic::Ordering::Relaxed),
         });
         let keep: Vec<RawFd> = [Some(sock), gate, own_userns, (bypass >= 0).then_some(bypass), (fifo >= 0).then_some(fifo)].into_iter().flatten().collect();
         die(sock, 125, crate::sealed::reexec_with_state("init", &state, &keep));
@@ -864,6 +869,9 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     if let Some(fd) = shared_shm {
         ncx_core::plan::attach_before_pivot(&mut steps, fd, "/dev/shm");
     }
+    if NO_PIVOT.load(std::sync::atomic::Ordering::Relaxed) {
+        ncx_core::plan::move_root_instead_of_pivot(&mut steps);
+    }
     if let Err(e) = execute(&mut RealSys, &steps) {
         die(sock, 125, format!("container setup failed: {e}"));
     }
@@ -899,6 +907,7 @@ pub fn init(args: &Args) -> ! {
         EXEC_FIFO.store(f, std::sync::atomic::Ordering::Relaxed);
         *START_HOOKS.lock().unwrap() = state["startHooks"].clone();
     }
+    NO_PIVOT.store(state["noPivot"].as_bool().unwrap_or(false), std::sync::atomic::Ordering::Relaxed);
     let mount = state["rootfsMount"].as_str().and_then(RootfsMount::parse);
     child(&spec, state["rootfs"].as_str().unwrap_or(""), mount.as_ref(), sock, state["pdeath"].as_bool().unwrap_or(false), fd("gate"), state["shmFrom"].as_str())
 }
