@@ -427,6 +427,19 @@ fn join_list(spec: &Spec) -> Result<String, Fail> {
     Ok(out.join(","))
 }
 
+/// MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], numbers without leading zeros (the spec: ociVersion
+/// MUST be SemVer 2.0.0).
+fn is_semver(v: &str) -> bool {
+    let (v, build) = v.split_once('+').map_or((v, None), |(a, b)| (a, Some(b)));
+    let (core, pre) = v.split_once('-').map_or((v, None), |(a, b)| (a, Some(b)));
+    let ident = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let nums: Vec<&str> = core.split('.').collect();
+    nums.len() == 3
+        && nums.iter().all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n.len() == 1 || !n.starts_with('0')))
+        && pre.is_none_or(ident)
+        && build.is_none_or(ident)
+}
+
 /// Is /sys/fs/cgroup the cgroup v2 unified hierarchy (not v1 or hybrid)?
 fn cgroup2_host() -> bool {
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
@@ -490,6 +503,10 @@ fn create_container(g: &Global, args: &Args, foreground: bool) -> Result<Created
     let config: Value = std::fs::read(&config_path)
         .map_err(|e| e1(format!("read {config_path}: {e}")))
         .and_then(|t| serde_json::from_slice(&t).map_err(|e| e1(format!("{config_path}: {e}"))))?;
+    let version = config["ociVersion"].as_str().unwrap_or("");
+    if !is_semver(version) {
+        return Err(e1(format!("{config_path}: ociVersion {version:?} is not a SemVer 2.0.0 version")));
+    }
     let mut spec = Spec::load(&config_path).map_err(|e| e1(e.to_string()))?;
     let terminal = spec.process.as_ref().is_some_and(|p| p.terminal);
     let console = args.get("console-socket");
@@ -1075,6 +1092,25 @@ mod tests {
         let mut v1 = spec();
         cgroup_mounts_as_v2(&mut v1, false);
         assert_eq!(v1.mounts[0].kind, "cgroup");
+    }
+
+    #[test]
+    fn an_unknown_capability_in_any_set_is_an_error() {
+        let p = |caps: Value| -> ncx_core::spec::Process { serde_json::from_value(json!({ "cwd": "/", "user": { "uid": 0, "gid": 0 }, "capabilities": caps })).unwrap() };
+        assert!(crate::run::check_capabilities(&p(json!({ "bounding": ["CAP_CHOWN"], "effective": ["CAP_KILL"] }))).is_ok());
+        let e = crate::run::check_capabilities(&p(json!({ "bounding": ["CAP_CHOWN", "CAP_TEST"] }))).unwrap_err();
+        assert!(e.contains("CAP_TEST"), "{e}");
+        assert!(crate::run::check_capabilities(&p(json!({ "ambient": ["CAP_NOPE"] }))).is_err());
+    }
+
+    #[test]
+    fn oci_version_must_be_semver() {
+        for ok in ["1.0.2", "1.2.0", "1.0.0-rc5", "1.0.2-dev", "10.20.30+build.1", "1.0.0-alpha.1+x"] {
+            assert!(is_semver(ok), "{ok}");
+        }
+        for bad in ["invalid", "", "1.0", "1.0.2.3", "01.0.0", "1.0.0-", "1.0.0+", "1..0", "v1.0.0", "1.0.0-a..b"] {
+            assert!(!is_semver(bad), "{bad}");
+        }
     }
 
     #[test]

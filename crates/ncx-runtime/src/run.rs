@@ -735,6 +735,16 @@ fn set_rlimits(p: &Process) -> Result<(), String> {
     Ok(())
 }
 
+/// Every capability name is one the kernel interface knows: checked before the OCI start
+/// gate, so an unknown one fails `create` (the capabilities are applied after it).
+pub(crate) fn check_capabilities(p: &Process) -> Result<(), String> {
+    let c = p.capabilities.clone().unwrap_or_default();
+    for set in [&c.bounding, &c.effective, &c.permitted, &c.inheritable, &c.ambient] {
+        caps::mask(set)?;
+    }
+    Ok(())
+}
+
 /// The process's settings (its OOM score is `undumpable`'s, earlier; its rlimits `set_rlimits`').
 fn apply_process(p: &Process) -> Result<(), String> {
     let c = p.capabilities.clone().unwrap_or_default();
@@ -947,7 +957,7 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
             die(sock, 125, e);
         }
     }
-    if let Err(e) = set_rlimits(process) {
+    if let Err(e) = set_rlimits(process).and_then(|_| check_capabilities(process)) {
         die(sock, 125, e);
     }
     if fifo >= 0 {
