@@ -18,8 +18,16 @@ per_case=${OCI_CASE_TIMEOUT:-60}
 runtime_path() {
   case "$1" in
     crun-nocgroup)
+      # As ncx runs crun (docs/runtimes.md): crun refuses a hybrid host unless the v2 mount
+      # /sys/fs/cgroup/unified is covered, in a mount namespace of its own (root only).
       w="$tools/crun-nocgroup"
-      printf '#!/bin/sh\nexec crun --cgroup-manager=disabled "$@"\n' > "$w"; chmod 755 "$w"; echo "$w" ;;
+      if [ "$(id -u)" = 0 ] && [ -d /sys/fs/cgroup/unified ]; then
+        printf '#!/bin/sh\nexec unshare -m --propagation private sh -c %s crun "$@"\n' \
+          "'mount -t tmpfs -o ro tmpfs /sys/fs/cgroup/unified && exec crun --cgroup-manager=disabled \"\$@\"'" > "$w"
+      else
+        printf '#!/bin/sh\nexec crun --cgroup-manager=disabled "$@"\n' > "$w"
+      fi
+      chmod 755 "$w"; echo "$w" ;;
     */*) (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")") ;;
     *) command -v "$1" ;;
   esac
