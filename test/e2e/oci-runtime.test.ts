@@ -127,6 +127,33 @@ describe('e2e: ncx-runtime as a standard OCI runtime', function () {
     expect(rt(root, ['list', '-q']).stdout).to.equal('')
   })
 
+  it('run --no-pivot: the root is moved and chrooted into; the host\'s /proc and /sys are out of reach', () => {
+    const dir = userDir('ncx-oci-')
+    const root = join(dir, 'state')
+    const b = bundle(join(dir, 'b'), ['sh', '-c', 'cat /proc/self/mountinfo'])
+    const r = rt(root, ['run', '--no-pivot', '--bundle', b, 'np1'])
+    expect(r.code, r.stderr).to.equal(0)
+    const points = r.stdout.trim().split('\n').map((l) => l.split(' ')[4])
+    expect(points[0]).to.equal('/')
+    expect(points).to.include.members(['/proc', '/dev', '/dev/pts', '/sys'])
+    // Nothing of the host's tree is reachable: every mount point is the container's own (rootless,
+    // the devices are binds of the host's nodes on /dev/*).
+    expect(points.filter((p) => !['/', '/proc', '/dev', '/dev/pts', '/sys'].includes(p) && !/^\/(sys|proc|dev)\//.test(p))).to.deep.equal([])
+  })
+
+  it('create fails on an rlimit the kernel does not know, before anything runs', () => {
+    const dir = userDir('ncx-oci-')
+    const root = join(dir, 'state')
+    const b = bundle(join(dir, 'b'), ['true'])
+    const config = JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')) as {process: Record<string, unknown>}
+    config.process.rlimits = [{type: 'RLIMIT_TEST', soft: 1024, hard: 1024}]
+    writeFileSync(join(b, 'config.json'), JSON.stringify(config))
+    const c = rt(root, ['create', '--bundle', b, 'rl1'])
+    expect(c.code).to.not.equal(0)
+    expect(c.stderr).to.contain('unsupported rlimit RLIMIT_TEST')
+    expect(rt(root, ['list', '-q']).stdout).to.equal('')
+  })
+
   it('exec: a process in the running container, with its exit code and --pid-file; ps lists both', () => {
     const dir = userDir('ncx-oci-')
     const root = join(dir, 'state')

@@ -42,6 +42,11 @@ pub enum Step {
     Device { dest: String, mode: u32, major: u64, minor: u64, uid: u32, gid: u32 },
     Symlink { target: String, link: String },
     PivotRoot { rootfs: String },
+    /// `--no-pivot` (runc's msMoveRoot): the full proc and sysfs mounts outside the rootfs are
+    /// detached (or covered by a tmpfs where they cannot be), so a new proc mount cannot be
+    /// allowed by one the container can no longer see; then the rootfs moves onto `/` and the
+    /// process chroots into it. For a rootfs on a file system pivot_root refuses (a ramdisk).
+    MoveRoot { rootfs: String },
     /// A detached mount tree (`Sys::clone_tree`, fd) attached at `dest` inside the rootfs:
     /// another container's /dev/shm for `--ipc container:X`.
     AttachTree { fd: i32, dest: String },
@@ -208,7 +213,7 @@ pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Ve
 /// Attach a cloned mount tree at `dest` once every spec mount is in place, before pivot_root
 /// (so it lands inside the rootfs and under any read-only remount that follows).
 pub fn attach_before_pivot(steps: &mut Vec<Step>, fd: i32, dest: &str) {
-    let at = steps.iter().position(|s| matches!(s, Step::PivotRoot { .. })).unwrap_or(steps.len());
+    let at = steps.iter().position(|s| matches!(s, Step::PivotRoot { .. } | Step::MoveRoot { .. })).unwrap_or(steps.len());
     steps.insert(at, Step::AttachTree { fd, dest: dest.to_string() });
 }
 
@@ -247,6 +252,36 @@ fn unescape_mountinfo(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `--no-pivot`: the plan moves the rootfs onto `/` and chroots instead of pivot_root.
+pub fn move_root_instead_of_pivot(steps: &mut [Step]) {
+    for s in steps.iter_mut() {
+        if let Step::PivotRoot { rootfs } = s {
+            *s = Step::MoveRoot { rootfs: std::mem::take(rootfs) };
+        }
+    }
+}
+
+/// The full (root `/`) proc and sysfs mounts of a mount table outside `rootfs`, deepest first:
+/// what `MoveRoot` takes out of reach before the chroot.
+pub fn full_proc_sys_mounts(mountinfo: &str, rootfs: &str) -> Vec<String> {
+    let rootfs = clean_path(rootfs);
+    let mut out: Vec<String> = Vec::new();
+    for line in mountinfo.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = fields.iter().position(|f| *f == "-") else { continue };
+        if fields.len() <= sep + 1 || sep < 5 || fields[3] != "/" || !matches!(fields[sep + 1], "proc" | "sysfs") {
+            continue;
+        }
+        let mp = unescape_mountinfo(fields[4]);
+        if mp == rootfs || mp.starts_with(&format!("{rootfs}/")) || out.contains(&mp) {
+            continue;
+        }
+        out.push(mp);
+    }
+    out.sort_by(|a, b| b.len().cmp(&a.len()));
+    out
 }
 
 /// Why a step failed, with the step for context.
@@ -412,6 +447,21 @@ pub fn execute_from(sys: &mut dyn Sys, rootfs: &str, steps: &[Step]) -> Result<(
                 sys.pivot_root(r).map_err(ctx)?;
                 rootfs = "/".into();
             }
+            Step::MoveRoot { rootfs: r } => {
+                for mp in full_proc_sys_mounts(&sys.mountinfo(), r) {
+                    // rslave first: the detach must not propagate to the host.
+                    match sys.mount("", &mp, "", (libc::MS_SLAVE | libc::MS_REC) as u64, "") {
+                        Err(e) if e.errno == libc::ENOENT => continue, // under one detached already
+                        r => r.map_err(ctx)?,
+                    }
+                    match sys.umount_detach(&mp) {
+                        Err(e) if e.errno == libc::EINVAL || e.errno == libc::EPERM => sys.mount("tmpfs", &mp, "tmpfs", 0, "").map_err(ctx)?,
+                        r => r.map_err(ctx)?,
+                    }
+                }
+                sys.move_root(r).map_err(ctx)?;
+                rootfs = "/".into();
+            }
             Step::Sysctl { key, value } => sys.write_file(&format!("/proc/sys/{}", key.replace('.', "/")), value).map_err(ctx)?,
             Step::Mask { path } => {
                 if !sys.exists(path) {
@@ -449,6 +499,7 @@ fn describe(step: &Step) -> String {
         Step::Device { dest, .. } => format!("create device {dest}"),
         Step::Symlink { link, .. } => format!("create symlink {link}"),
         Step::PivotRoot { rootfs } => format!("pivot_root to {rootfs}"),
+        Step::MoveRoot { rootfs } => format!("move the root to {rootfs} (--no-pivot)"),
         Step::AttachTree { dest, .. } => format!("attach the shared mount on {dest}"),
         Step::Sysctl { key, .. } => format!("set sysctl {key}"),
         Step::Mask { path } => format!("mask {path}"),
@@ -679,6 +730,38 @@ mod tests {
         let mut sys = RecordingSys { mountinfo: MOUNTINFO.into(), ..Default::default() };
         execute(&mut sys, &plan(&sp, "/tmp/b x/rootfs", None)).unwrap();
         assert!(sys.calls[2].starts_with("mount /tmp/b x/rootfs"), "{:?}", sys.calls);
+    }
+
+    #[test]
+    fn no_pivot_detaches_the_full_proc_and_sys_mounts_outside_the_rootfs_then_moves_the_root() {
+        let table = "1 0 0:1 / / rw shared:1 - ext4 /dev/vda rw\n\
+            2 1 0:2 / /proc rw - proc proc rw\n\
+            3 1 0:3 / /sys rw - sysfs sysfs rw\n\
+            4 3 0:4 / /sys/kernel/security rw - securityfs securityfs rw\n\
+            5 1 0:2 /sys /srv/procsys rw - proc proc rw\n\
+            6 1 0:5 / /b/rootfs/proc rw - proc proc rw\n\
+            7 1 0:6 / /run/x/sys rw - sysfs sysfs rw\n";
+        assert_eq!(full_proc_sys_mounts(table, "/b/rootfs/"), vec!["/run/x/sys", "/proc", "/sys"]);
+        let mut steps = plan(&spec(), "/b/rootfs", None);
+        move_root_instead_of_pivot(&mut steps);
+        assert!(!steps.iter().any(|s| matches!(s, Step::PivotRoot { .. })));
+        // /sys cannot be detached (EPERM in a user namespace): a tmpfs covers it instead.
+        let mut sys = RecordingSys { mountinfo: table.into(), fail: vec![("umount /sys".into(), libc::EPERM)], ..Default::default() };
+        execute(&mut sys, &steps).unwrap();
+        let i = sys.calls.iter().position(|c| c.starts_with("move_root")).expect("moved");
+        let slave = (libc::MS_SLAVE | libc::MS_REC) as u64;
+        let expect = [
+            format!("mount  /run/x/sys  {slave:#x} "), "umount /run/x/sys".into(),
+            format!("mount  /proc  {slave:#x} "), "umount /proc".into(),
+            format!("mount  /sys  {slave:#x} "), "umount /sys".into(), "mount tmpfs /sys tmpfs 0x0 ".into(),
+            "move_root /b/rootfs".into(),
+        ];
+        assert_eq!(sys.calls[i - 7..=i], expect, "{:?}", sys.calls);
+        let mask = sys.calls.iter().position(|c| c.starts_with("mount /dev/null /proc/kcore") || c.starts_with("mount tmpfs /proc/kcore")).unwrap_or(usize::MAX);
+        let host = sys.calls.iter().position(|c| c.starts_with("sethostname")).unwrap();
+        assert!(i < host && (mask == usize::MAX || i < mask));
+        let mut failing = RecordingSys { fail: vec![("move_root".into(), libc::EINVAL)], ..Default::default() };
+        assert_eq!(execute(&mut failing, &steps).unwrap_err().step, "move the root to /b/rootfs (--no-pivot)");
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub trait Sys {
     fn mount(&mut self, source: &str, target: &str, fstype: &str, flags: u64, data: &str) -> SysResult<()>;
     fn umount_detach(&mut self, target: &str) -> SysResult<()>;
     fn pivot_root(&mut self, new_root: &str) -> SysResult<()>;
+    /// `--no-pivot`: move the mount at `new_root` onto `/` (MS_MOVE) and chroot into it.
+    fn move_root(&mut self, new_root: &str) -> SysResult<()>;
     fn sethostname(&mut self, name: &str) -> SysResult<()>;
     fn setdomainname(&mut self, name: &str) -> SysResult<()>;
     fn mkdir_all(&mut self, path: &str, mode: u32) -> SysResult<()>;
@@ -173,6 +175,15 @@ impl Sys for RealSys {
         )?;
         check(unsafe { libc::umount2(dot.as_ptr(), libc::MNT_DETACH) }, "umount old root", "")?;
         let slash = cstr("/");
+        check(unsafe { libc::chdir(slash.as_ptr()) }, "chdir", "/").map(|_| ())
+    }
+
+    fn move_root(&mut self, new_root: &str) -> SysResult<()> {
+        let r = cstr(new_root);
+        check(unsafe { libc::chdir(r.as_ptr()) }, "chdir", new_root)?;
+        let (slash, dot, empty) = (cstr("/"), cstr("."), cstr(""));
+        check(unsafe { libc::mount(r.as_ptr(), slash.as_ptr(), empty.as_ptr(), libc::MS_MOVE, std::ptr::null()) }, "move the rootfs onto /", new_root)?;
+        check(unsafe { libc::chroot(dot.as_ptr()) }, "chroot", new_root)?;
         check(unsafe { libc::chdir(slash.as_ptr()) }, "chdir", "/").map(|_| ())
     }
 
@@ -403,6 +414,9 @@ impl Sys for RecordingSys {
     }
     fn pivot_root(&mut self, new_root: &str) -> SysResult<()> {
         self.record(format!("pivot_root {new_root}"))
+    }
+    fn move_root(&mut self, new_root: &str) -> SysResult<()> {
+        self.record(format!("move_root {new_root}"))
     }
     fn sethostname(&mut self, name: &str) -> SysResult<()> {
         self.record(format!("sethostname {name}"))

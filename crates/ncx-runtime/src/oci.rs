@@ -4,6 +4,7 @@
 //!
 //!   ncx-runtime [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup] [--rootless B]
 //!       create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N] ID
+//!         (--no-pivot: the root is moved onto / and chrooted into, for a rootfs pivot_root refuses)
 //!       start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID | pause ID | resume ID
 //!       run [--bundle DIR] [--detach] … ID | exec [--process F] [-t] [--console-socket S] [-d] [--pid-file F] ID [ARGS…]
 //!       ps [--format table|json] ID | list [--format table|json] [-q] | features
@@ -426,6 +427,35 @@ fn join_list(spec: &Spec) -> Result<String, Fail> {
     Ok(out.join(","))
 }
 
+/// MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], numbers without leading zeros (the spec: ociVersion
+/// MUST be SemVer 2.0.0).
+fn is_semver(v: &str) -> bool {
+    let (v, build) = v.split_once('+').map_or((v, None), |(a, b)| (a, Some(b)));
+    let (core, pre) = v.split_once('-').map_or((v, None), |(a, b)| (a, Some(b)));
+    let ident = |s: &str| !s.is_empty() && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let nums: Vec<&str> = core.split('.').collect();
+    nums.len() == 3
+        && nums.iter().all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n.len() == 1 || !n.starts_with('0')))
+        && pre.is_none_or(ident)
+        && build.is_none_or(ident)
+}
+
+/// Is /sys/fs/cgroup the cgroup v2 unified hierarchy (not v1 or hybrid)?
+fn cgroup2_host() -> bool {
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    let p = ncx_core::sys::cstr(ncx_core::cgroup::ROOT);
+    unsafe { libc::statfs(p.as_ptr(), &mut st) == 0 && st.f_type == libc::CGROUP2_SUPER_MAGIC }
+}
+
+/// `cgroup` mounts become `cgroup2` on a cgroup v2 host.
+fn cgroup_mounts_as_v2(spec: &mut Spec, v2: bool) {
+    if v2 {
+        for m in spec.mounts.iter_mut().filter(|m| m.kind == "cgroup") {
+            m.kind = "cgroup2".into();
+        }
+    }
+}
+
 /// Connect to the console socket (before entering a container: the path is the host's).
 pub(crate) fn connect_console(socket: &str) -> Result<RawFd, Fail> {
     let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
@@ -473,6 +503,10 @@ fn create_container(g: &Global, args: &Args, foreground: bool) -> Result<Created
     let config: Value = std::fs::read(&config_path)
         .map_err(|e| e1(format!("read {config_path}: {e}")))
         .and_then(|t| serde_json::from_slice(&t).map_err(|e| e1(format!("{config_path}: {e}"))))?;
+    let version = config["ociVersion"].as_str().unwrap_or("");
+    if !is_semver(version) {
+        return Err(e1(format!("{config_path}: ociVersion {version:?} is not a SemVer 2.0.0 version")));
+    }
     let mut spec = Spec::load(&config_path).map_err(|e| e1(e.to_string()))?;
     let terminal = spec.process.as_ref().is_some_and(|p| p.terminal);
     let console = args.get("console-socket");
@@ -509,6 +543,8 @@ fn create_in(g: &Global, args: &Args, id: &str, dir: &str, bundle: &str, config:
             m.options.push("rbind".into());
         }
     }
+    // On a cgroup v2 host a `cgroup` mount is the unified hierarchy (runc mounts cgroup2 there).
+    cgroup_mounts_as_v2(spec, cgroup2_host());
     // An ambient capability the inheritable and permitted sets lack cannot be raised: runc
     // skips it with a warning (`runc spec` lists ambient ones without inheritable), as here.
     if let Some(c) = spec.process.as_mut().and_then(|p| p.capabilities.as_mut()) {
@@ -553,6 +589,7 @@ fn create_in(g: &Global, args: &Args, id: &str, dir: &str, bundle: &str, config:
     let annotations = config["annotations"].clone();
     let preview = Record { id: id.to_string(), bundle: bundle.to_string(), created: created.clone(), annotations: annotations.clone(), ..Default::default() };
     crate::run::EXEC_FIFO.store(fifo, std::sync::atomic::Ordering::Relaxed);
+    crate::run::NO_PIVOT.store(args.has("--no-pivot"), std::sync::atomic::Ordering::Relaxed);
     *crate::run::START_HOOKS.lock().unwrap() = json!({ "hooks": config_hooks(config, "startContainer"), "state": state_json(g, &preview, Some("created")) });
     let mut pair = [0 as RawFd; 2];
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
@@ -1044,6 +1081,36 @@ mod tests {
         assert_eq!(spec.namespace_path("cgroup"), Some("/proc/7/ns/cgroup"));
         assert_eq!(spec.namespace_path("uts"), None);
         assert_eq!(spec.namespace_path("ipc"), None);
+    }
+
+    #[test]
+    fn a_cgroup_mount_is_cgroup2_on_a_v2_host_only() {
+        let spec = || -> Spec { serde_json::from_value(json!({ "ociVersion": "1.0.2", "mounts": [{ "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup" }, { "destination": "/proc", "type": "proc", "source": "proc" }] })).unwrap() };
+        let mut v2 = spec();
+        cgroup_mounts_as_v2(&mut v2, true);
+        assert_eq!(v2.mounts.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(), ["cgroup2", "proc"]);
+        let mut v1 = spec();
+        cgroup_mounts_as_v2(&mut v1, false);
+        assert_eq!(v1.mounts[0].kind, "cgroup");
+    }
+
+    #[test]
+    fn an_unknown_capability_in_any_set_is_an_error() {
+        let p = |caps: Value| -> ncx_core::spec::Process { serde_json::from_value(json!({ "cwd": "/", "user": { "uid": 0, "gid": 0 }, "capabilities": caps })).unwrap() };
+        assert!(crate::run::check_capabilities(&p(json!({ "bounding": ["CAP_CHOWN"], "effective": ["CAP_KILL"] }))).is_ok());
+        let e = crate::run::check_capabilities(&p(json!({ "bounding": ["CAP_CHOWN", "CAP_TEST"] }))).unwrap_err();
+        assert!(e.contains("CAP_TEST"), "{e}");
+        assert!(crate::run::check_capabilities(&p(json!({ "ambient": ["CAP_NOPE"] }))).is_err());
+    }
+
+    #[test]
+    fn oci_version_must_be_semver() {
+        for ok in ["1.0.2", "1.2.0", "1.0.0-rc5", "1.0.2-dev", "10.20.30+build.1", "1.0.0-alpha.1+x"] {
+            assert!(is_semver(ok), "{ok}");
+        }
+        for bad in ["invalid", "", "1.0", "1.0.2.3", "01.0.0", "1.0.0-", "1.0.0+", "1..0", "v1.0.0", "1.0.0-a..b"] {
+            assert!(!is_semver(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -21,6 +21,10 @@ use std::os::fd::RawFd;
 /// `start` opens it for reading, and only then execs. -1: no gate (ncx's own `run`).
 pub(crate) static EXEC_FIFO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 
+/// The OCI `create --no-pivot`: the container's root is moved onto `/` and chrooted into
+/// (plan.rs `MoveRoot`) instead of pivot_root.
+pub(crate) static NO_PIVOT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The spec's `startContainer` hooks and the state they read on stdin (`{"hooks":[…],"state":{…}}`):
 /// run in the container, after the gate, before execve.
 pub(crate) static START_HOOKS: std::sync::Mutex<serde_json::Value> = std::sync::Mutex::new(serde_json::Value::Null);
@@ -135,6 +139,16 @@ fn set_rlimits(p: &Process) -> Result<(), String> {
     Ok(())
 }
 
+/// Every capability name is one the kernel interface knows: checked before the OCI start
+/// gate, so an unknown one fails `create` (the capabilities are applied after it).
+pub(crate) fn check_capabilities(p: &Process) -> Result<(), String> {
+    let c = p.capabilities.clone().unwrap_or_default();
+    for set in [&c.bounding, &c.effective, &c.permitted, &c.inheritable, &c.ambient] {
+        caps::mask(set)?;
+    }
+    Ok(())
+}
+
 /// The process's settings (its OOM score is `undumpable`'s, earlier; its rlimits `set_rlimits`').
 fn apply_process(p: &Process) -> Result<(), String> {
     let c = p.capabilities.clone().unwrap_or_default();
@@ -219,6 +233,7 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
             "spec": spec, "rootfs": rootfs, "rootfsMount": rootfs_mount.map(|m| format!("{}:{}", m.fstype, m.data)),
             "sock": sock, "pdeath": pdeath, "gate": gate, "shmFrom": shm_from, "bypass": bypass,
             "execFifo": fifo, "startHooks": START_HOOKS.lock().unwrap().clone(),
+            "noPivot": NO_PIVOT.load(std::sync::atomic::Ordering::Relaxed),
         });
         let keep: Vec<RawFd> = [Some(sock), gate, own_userns, (bypass >= 0).then_some(bypass), (fifo >= 0).then_some(fifo)].into_iter().flatten().collect();
         die(sock, 125, crate::sealed::reexec_with_state("init", &state, &keep));
@@ -268,6 +283,9 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     if let Some(fd) = shared_shm {
         ncx_core::plan::attach_before_pivot(&mut steps, fd, "/dev/shm");
     }
+    if NO_PIVOT.load(std::sync::atomic::Ordering::Relaxed) {
+        ncx_core::plan::move_root_instead_of_pivot(&mut steps);
+    }
     if let Err(e) = execute(&mut RealSys, &steps) {
         die(sock, 125, format!("container setup failed: {e}"));
     }
@@ -303,6 +321,7 @@ pub fn init(args: &Args) -> ! {
         EXEC_FIFO.store(f, std::sync::atomic::Ordering::Relaxed);
         *START_HOOKS.lock().unwrap() = state["startHooks"].clone();
     }
+    NO_PIVOT.store(state["noPivot"].as_bool().unwrap_or(false), std::sync::atomic::Ordering::Relaxed);
     let mount = state["rootfsMount"].as_str().and_then(RootfsMount::parse);
     child(&spec, state["rootfs"].as_str().unwrap_or(""), mount.as_ref(), sock, state["pdeath"].as_bool().unwrap_or(false), fd("gate"), state["shmFrom"].as_str())
 }
@@ -342,7 +361,7 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
             die(sock, 125, e);
         }
     }
-    if let Err(e) = set_rlimits(process) {
+    if let Err(e) = set_rlimits(process).and_then(|_| check_capabilities(process)) {
         die(sock, 125, e);
     }
     if fifo >= 0 {
