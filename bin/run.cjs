@@ -110,7 +110,31 @@ if (first === '__complete') {
   // oclif loaded module by module, as before dist/fast-command.cjs (the parity test's reference).
   import('@oclif/core').then(({execute}) => execute({dir: __filename}))
 } else {
+  const root = require('node:path').join(__dirname, '..')
   // Every other command, and help: oclif from the pre-bundled, code-cached dist/fast-command.cjs.
-  const bundle = loadFast('fast-command.cjs')
-  bundle.fastCommand(argv, require('node:path').join(__dirname, '..'), bundle.modules)
+  const oclif = () => {
+    const bundle = loadFast('fast-command.cjs')
+    bundle.fastCommand(argv, root, bundle.modules)
+  }
+  // The commands typed all day run from a lite bundle without oclif (src/cli/lite.ts), when
+  // dist/lite/routes.cjs finds the command line names one of them as oclif would read it;
+  // a command line that does not parse there goes to oclif after all (NCX_LITE=0: always).
+  const route = process.env.NCX_LITE === '0' ? undefined : liteRoute()
+  if (route) {
+    const bundle = loadFast(`lite/${route.bundle}.cjs`)
+    bundle.liteCommand(route.id, route.argv, root, bundle.modules).then((ran) => {
+      if (!ran) oclif()
+    })
+  } else oclif()
+}
+
+/** The lite route of argv (src/cli/lite-route.ts), or undefined (no lite bundles built). */
+function liteRoute() {
+  let routes
+  try {
+    routes = require('../dist/lite/routes.cjs')
+  } catch {
+    return undefined
+  }
+  return routes.liteRoute(argv, routes.table)
 }
