@@ -132,7 +132,8 @@ if (first === '__complete') {
 function liteRoute() {
   let routes
   try {
-    routes = require('../dist/lite/routes.cjs')
+    // (as the bundles: no module resolution, and V8's code cache)
+    routes = loadFast('lite/routes.cjs')
   } catch {
     return undefined
   }

@@ -34,9 +34,9 @@ function load(file, eager) {
 }
 
 // (dist/fast-build.cjs, the build's fast path, gets one too, and so does each lite bundle:
-// dist/lite/*.cjs, the every-day commands without oclif, src/cli/lite.ts.)
+// dist/lite/*.cjs, the every-day commands without oclif, src/cli/lite.ts, and their route table.)
 const liteDir = path.join(root, 'dist', 'lite')
-const lite = fs.existsSync(liteDir) ? fs.readdirSync(liteDir).filter((f) => f.endsWith('.cjs') && f !== 'routes.cjs').map((f) => path.join('lite', f)) : []
+const lite = fs.existsSync(liteDir) ? fs.readdirSync(liteDir).filter((f) => f.endsWith('.cjs')).map((f) => path.join('lite', f)) : []
 for (const name of ['fast.cjs', 'fast-build.cjs', ...lite]) {
   const file = path.join(root, 'dist', name)
   fs.writeFileSync(`${file}.cache`, load(file, true).script.createCachedData(), {mode: 0o644})

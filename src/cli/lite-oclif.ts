@@ -148,10 +148,19 @@ export abstract class Command {
     throw new ExitError(code)
   }
 
+  /**
+   * oclif's `log` (ux.stdout: console.log of the formatted text). Written to stdout directly:
+   * console.log of one string writes the same bytes, but first loads Node's colour support,
+   * which creates process.stderr (the stream machinery) to look at it. Like the console,
+   * it ignores a failed write; stdout's 'error' handler sees it.
+   */
   log(message: unknown = '', ...args: unknown[]): void {
     const text = typeof message === 'string' ? message : inspect(message)
-    // (oclif's ux.stdout)
-    console.log(text ? format(text, ...args) : format(...args))
+    try {
+      process.stdout.write(`${text ? format(text, ...args) : format(...args)}\n`)
+    } catch {
+      // (as console.log)
+    }
   }
 
   async parse(options?: LiteParseInput & {baseFlags?: Options}, argv: string[] = this.argv): Promise<LiteParseOutput> {

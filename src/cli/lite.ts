@@ -15,6 +15,7 @@
  * which words the error as it always has. Help never gets here (lite-route.ts).
  */
 import {collateWithoutIcu} from './collate.js'
+import {installLightStdout} from './light-stdout.js'
 import {LiteConfig} from './lite-oclif.js'
 
 /** The bundled command modules by command id (`container:ls`). */
@@ -30,19 +31,20 @@ interface LiteCommand {
 
 type LiteCommandClass = (new (argv: string[], config: LiteConfig) => LiteCommand) & {id?: string}
 
+/** oclif's @oclif/core command module's handler on stdout: EPIPE (`ncx ps | head -1`) is not an error. */
+function onStdoutError(err: NodeJS.ErrnoException): void {
+  if (err && err.code === 'EPIPE') return
+  throw err
+}
+
 /**
- * oclif's @oclif/core command module swallows EPIPE on stdout (`ncx ps | head -1`) when it is
- * loaded; here the handler is attached when stdout is first used, so a command that never
- * writes to it does not create the stream.
+ * oclif attaches its handler when its command module loads; here it is attached when stdout is
+ * first used, so a command that never writes to it does not create the stream.
  */
 function swallowStdoutEpipe(): void {
-  const onError = (err: NodeJS.ErrnoException) => {
-    if (err && err.code === 'EPIPE') return
-    throw err
-  }
   const descriptor = Object.getOwnPropertyDescriptor(process, 'stdout')
   if (!descriptor?.get || !descriptor.configurable) {
-    process.stdout.on('error', onError)
+    process.stdout.on('error', onStdoutError)
     return
   }
   const getStdout = descriptor.get
@@ -52,7 +54,7 @@ function swallowStdoutEpipe(): void {
     get() {
       Object.defineProperty(process, 'stdout', descriptor)
       const stdout = getStdout.call(process) as NodeJS.WriteStream
-      stdout.on('error', onError)
+      stdout.on('error', onStdoutError)
       return stdout
     },
   })
@@ -83,7 +85,8 @@ export async function liteCommand(id: string, argv: string[], root: string, modu
   if (typeof Class !== 'function') return false
   Class.id = id
   collateWithoutIcu()
-  swallowStdoutEpipe()
+  // (a file, /dev/null or a pipe: written to without Node's stream machinery, light-stdout.ts)
+  if (!installLightStdout(onStdoutError)) swallowStdoutEpipe()
   const command = new Class(argv, new LiteConfig(root))
   try {
     await command.init()
