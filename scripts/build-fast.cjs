@@ -51,7 +51,12 @@ function commandEntry() {
 // parser, a stand-in Command, no Config), small enough to load in a few ms. A command line
 // naming one of these commands (dist/lite/routes.cjs decides, as oclif would) runs from its
 // bundle; help, errors of flags and arguments, and every other command go through oclif.
-/** Never lite: help (it needs oclif's Config), compose cp (runs `cp` through oclif). */
+/**
+ * Never lite: help (it needs oclif's Config), compose cp (runs `cp` through oclif's Config),
+ * the commands with a fast path of their own (run, exec, build: dist/fast*.cjs; their --help
+ * and `container create`'s are oclif's), and the API service (long-running: start-up is
+ * nothing to it).
+ */
 const LITE_EXCLUDED = new Set(['help', 'compose:cp', 'run', 'container:exec', 'image:build', 'system:service'])
 
 const LITE_GROUPS = process.env.NCX_LITE_GROUPS_EACH === '1' ? undefined : {
@@ -103,6 +108,9 @@ async function buildLite() {
   else for (const c of commands) if (!LITE_EXCLUDED.has(c.id)) groupOf.set(c.id, c.id.replaceAll(':', '-'))
   const unknown = [...groupOf.keys()].filter((id) => !manifest.commands[id])
   if (unknown.length > 0) throw new Error(`build-fast: lite groups name unknown commands: ${unknown.join(', ')}`)
+  // Every command is in a lite group or excluded on purpose: a new one must be placed.
+  const unplaced = commands.filter((c) => !groupOf.has(c.id) && !LITE_EXCLUDED.has(c.id)).map((c) => c.id)
+  if (unplaced.length > 0) throw new Error(`build-fast: put ${unplaced.join(', ')} in a lite group (LITE_GROUPS) or in LITE_EXCLUDED`)
   fs.rmSync(path.join(root, 'dist', 'lite'), {recursive: true, force: true})
   const groups = new Map()
   for (const [id, group] of groupOf) groups.set(group, [...(groups.get(group) ?? []), id])
