@@ -6,9 +6,12 @@
 // `ncx run --env-file F` and `ncx compose --env-file F` would never reach ncx.
 // Hot paths skip loading oclif, which costs more than Node's own start:
 //   `__complete` (shell completion), `--version`, and `run` / `exec` (and their `container` forms; they parse their own argv; dist/fast.cjs is
-//   one pre-bundled file, see the build:fast script). Everything else, and any `--help`,
-//   goes through oclif with the generated oclif.manifest.json, loaded from one more
-//   pre-bundled, code-cached file (dist/fast-command.cjs; NCX_OCLIF=1: module by module).
+//   one pre-bundled file, see the build:fast script), `build`, and every other command that
+//   has a lite bundle (dist/lite/*.cjs: src/cli/lite.ts, the command without oclif's Config).
+//   Help, unknown commands, and what the lite path gives back (flag and argument errors) go
+//   through oclif with the generated oclif.manifest.json, loaded from one more pre-bundled,
+//   code-cached file (dist/fast-command.cjs; NCX_LITE=0: always; NCX_OCLIF=1: oclif module by
+//   module). docs/architecture.md, "How a command starts", has the table.
 const MARKS = []; const TM = (l) => { const c = process.cpuUsage(); MARKS.push(l + ' ' + ((c.user + c.system) / 1000).toFixed(1)) }; process.on('exit', () => { TM('exit'); require('fs').writeSync(2, 'cpu: ' + MARKS.join(' ') + '\n') });
 TM('first');
 const argv = process.argv.slice(2)

@@ -1,8 +1,9 @@
 /**
- * process.stdout for the lite path (lite.ts) when fd 1 is a file, /dev/null or a pipe: Node's
+ * process.stdout and process.stderr for the lite path (lite.ts) when their fd is a file,
+ * /dev/null or a pipe: Node's
  * own stream for these is built from the stream machinery (SyncWriteStream, or net.Socket for a
  * pipe), whose modules cost more to load than a `volume ls` does. Node writes to both
- * synchronously on Linux, and so does this one (writeSync on fd 1), so output and its order
+ * synchronously on Linux, and so does this one (writeSync on the fd), so output and its order
  * are the same; `isTTY` is absent as on Node's.
  *
  * Only `write`, `end` and the events are its own. Anything else a command asks of stdout
@@ -17,10 +18,10 @@ import {fstatSync, statSync, writeSync} from 'node:fs'
 
 type WriteCallback = (error?: Error | null) => void
 
-/** Is fd 1 a file, /dev/null or a pipe (what Node writes to synchronously)? */
-function plainOutput(): boolean {
+/** Is `fd` a file, /dev/null or a pipe (what Node writes to synchronously)? */
+function plainOutput(fd: number): boolean {
   try {
-    const st = fstatSync(1)
+    const st = fstatSync(fd)
     if (st.isFile() || st.isFIFO() || st.isSocket()) return true
     return st.isCharacterDevice() && st.rdev === statSync('/dev/null').rdev
   } catch {
@@ -29,12 +30,14 @@ function plainOutput(): boolean {
 }
 
 /**
- * Make process.stdout the light writer when fd 1 suits it; `onError` is attached to whichever
- * stream stdout is (oclif's EPIPE handler). False: stdout left as it is.
+ * Make process.stdout (fd 1) or process.stderr (fd 2) the light writer when its fd suits it;
+ * `onError` is attached to whichever stream it is (oclif's EPIPE handler on stdout). False:
+ * the stream is left as it is.
  */
-export function installLightStdout(onError: (error: NodeJS.ErrnoException) => void): boolean {
-  const descriptor = Object.getOwnPropertyDescriptor(process, 'stdout')
-  if (!descriptor?.get || !descriptor.configurable || !plainOutput()) return false
+export function installLightStdout(onError?: (error: NodeJS.ErrnoException) => void, fd: 1 | 2 = 1): boolean {
+  const name = fd === 1 ? 'stdout' : 'stderr'
+  const descriptor = Object.getOwnPropertyDescriptor(process, name)
+  if (!descriptor?.get || !descriptor.configurable || !plainOutput(fd)) return false
   const nodeStdout = descriptor.get
   const events = new EventEmitter()
   let real: NodeJS.WriteStream | undefined
@@ -56,7 +59,7 @@ export function installLightStdout(onError: (error: NodeJS.ErrnoException) => vo
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk
     let done = 0
     try {
-      while (done < buf.length) done += writeSync(1, buf, done, buf.length - done)
+      while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done)
     } catch (error) {
       const e = error as NodeJS.ErrnoException
       if (e.code === 'EAGAIN') return toReal().write(buf.subarray(done), cb)
@@ -82,7 +85,7 @@ export function installLightStdout(onError: (error: NodeJS.ErrnoException) => vo
     return stdout
   }
 
-  const own: Record<PropertyKey, unknown> = {write, end, fd: 1, writable: true}
+  const own: Record<PropertyKey, unknown> = {write, end, fd, writable: true}
   const stdout = new Proxy(events, {
     get(target, key) {
       if (real) {
@@ -106,7 +109,7 @@ export function installLightStdout(onError: (error: NodeJS.ErrnoException) => vo
     },
   }) as unknown as NodeJS.WriteStream
 
-  stdout.on('error', onError)
-  Object.defineProperty(process, 'stdout', {configurable: true, enumerable: descriptor.enumerable, get: () => stdout})
+  if (onError) stdout.on('error', onError)
+  Object.defineProperty(process, name, {configurable: true, enumerable: descriptor.enumerable, get: () => stdout})
   return true
 }

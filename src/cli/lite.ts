@@ -87,6 +87,7 @@ export async function liteCommand(id: string, argv: string[], root: string, modu
   collateWithoutIcu()
   // (a file, /dev/null or a pipe: written to without Node's stream machinery, light-stdout.ts)
   if (!installLightStdout(onStdoutError)) swallowStdoutEpipe()
+  installLightStdout(undefined, 2)
   const command = new Class(argv, new LiteConfig(root))
   try {
     await command.init()
