@@ -54,7 +54,7 @@ describe('light stdout and stderr (src/cli/light-stdout.ts)', function () {
     expect(light.stdout).to.match(/^before\nhwm \d+\ncustom event\nafter\n$/)
   })
 
-  it('reports a closed pipe as one EPIPE error event, as Node's socket does', () => {
+  it("reports a closed pipe as one EPIPE error event, as Node's socket does", () => {
     const body = `
       const events = []
       // (the reader, \`true\`, has exited by now)
