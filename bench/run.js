@@ -354,7 +354,11 @@ else {
     const captured = fs.readFileSync(argvFile, 'utf8').split('\0').slice(0, -1)
     const args = []
     for (let i = 0; i < captured.length; i++) {
-      if (captured[i] === '--status-fd' || captured[i] === '--cleanup') i++ // no status pipe; keep the bundle
+      // Keep the bundle (no --cleanup). The engine reads the runtime's status lines from a pipe
+      // (--status-fd N); here they go to stderr. --status-fd must stay: it is what makes this
+      // ncx's private `run` and not the standard OCI `ncx-runtime run ID` (oci.rs is_standard).
+      if (captured[i] === '--cleanup') i++
+      else if (captured[i] === '--status-fd') args.push(captured[i++], '2')
       else args.push(captured[i])
     }
     runtimeArgv = [RUNTIME_BIN, ...args]
@@ -405,8 +409,10 @@ m.runtime = runtimeArgv ? measure([{name: 'ncx-runtime run (prepared bundle)', a
 const commandRows = []
 if (SUITES.has('commands') && ncxOk) {
   const P = podmanOk ? [PODMAN, ...podmanGlobal] : undefined
-  // podman's run flags from the probe (--net=none --pull=never and the ulimits it needed).
-  const podmanRunFlags = podmanOk ? podmanRunArgv.slice(podmanRunArgv.indexOf('run') + 1, -2) : []
+  // podman's run flags from the probe (--net=none --pull=never and the ulimits it needed), less
+  // the probe's --rm: a container of the lifecycle rows must outlive its stop (podman's
+  // `restart` of a --rm container fails with "container has already been removed").
+  const podmanRunFlags = podmanOk ? podmanRunArgv.slice(podmanRunArgv.indexOf('run') + 1, -2).filter((f) => f !== '--rm') : []
   const ncxRunFlags = ['--network', 'none']
   const sh_ = (script) => ['/bin/sh', '-c', script]
   const q = (argv) => shJoin(argv)
@@ -623,7 +629,7 @@ ${runtimeArgv ? shJoin(runtimeArgv) : `(ncx-runtime: ${runtimeSkip})`}
 \`\`\`
 
 Image: \`${opts.image ? IMAGE : 'node scripts/mkimage.js busybox --out DIR'}\` → \`busybox.oci.tar\`, loaded with \`ncx load -i\` and \`podman load -i\`.
-The ncx-runtime command is the exact argv \`ncx run\` passes to the runtime (captured through \`NCX_RUNTIME_BINARY\`), minus \`--status-fd\`, on the bundle of a container created with \`ncx run --name ncx-bench-runtime busybox true\`.
+The ncx-runtime command is the exact argv \`ncx run\` passes to the runtime (captured through \`NCX_RUNTIME_BINARY\`), with its status lines sent to stderr (\`--status-fd 2\`) and without \`--cleanup\`, on the bundle of a container created with \`ncx run --name ncx-bench-runtime busybox true\`.
 
 ### podman flags needed on this machine
 

@@ -6,9 +6,12 @@
 // `ncx run --env-file F` and `ncx compose --env-file F` would never reach ncx.
 // Hot paths skip loading oclif, which costs more than Node's own start:
 //   `__complete` (shell completion), `--version`, and `run` / `exec` (and their `container` forms; they parse their own argv; dist/fast.cjs is
-//   one pre-bundled file, see the build:fast script). Everything else, and any `--help`,
-//   goes through oclif with the generated oclif.manifest.json, loaded from one more
-//   pre-bundled, code-cached file (dist/fast-command.cjs; NCX_OCLIF=1: module by module).
+//   one pre-bundled file, see the build:fast script), `build`, and every other command that
+//   has a lite bundle (dist/lite/*.cjs: src/cli/lite.ts, the command without oclif's Config).
+//   Help, unknown commands, and what the lite path gives back (flag and argument errors) go
+//   through oclif with the generated oclif.manifest.json, loaded from one more pre-bundled,
+//   code-cached file (dist/fast-command.cjs; NCX_LITE=0: always; NCX_OCLIF=1: oclif module by
+//   module). docs/architecture.md, "How a command starts", has the table.
 const argv = process.argv.slice(2)
 
 // Global options before the command (`ncx --root DIR ps`, `ncx --debug pull x`, as the root
@@ -110,7 +113,32 @@ if (first === '__complete') {
   // oclif loaded module by module, as before dist/fast-command.cjs (the parity test's reference).
   import('@oclif/core').then(({execute}) => execute({dir: __filename}))
 } else {
+  const root = require('node:path').join(__dirname, '..')
   // Every other command, and help: oclif from the pre-bundled, code-cached dist/fast-command.cjs.
-  const bundle = loadFast('fast-command.cjs')
-  bundle.fastCommand(argv, require('node:path').join(__dirname, '..'), bundle.modules)
+  const oclif = () => {
+    const bundle = loadFast('fast-command.cjs')
+    bundle.fastCommand(argv, root, bundle.modules)
+  }
+  // The commands typed all day run from a lite bundle without oclif (src/cli/lite.ts), when
+  // dist/lite/routes.cjs finds the command line names one of them as oclif would read it;
+  // a command line that does not parse there goes to oclif after all (NCX_LITE=0: always).
+  const route = process.env.NCX_LITE === '0' ? undefined : liteRoute()
+  if (route) {
+    const bundle = loadFast(`lite/${route.bundle}.cjs`)
+    bundle.liteCommand(route.id, route.argv, root, bundle.modules).then((ran) => {
+      if (!ran) oclif()
+    })
+  } else oclif()
+}
+
+/** The lite route of argv (src/cli/lite-route.ts), or undefined (no lite bundles built). */
+function liteRoute() {
+  let routes
+  try {
+    // (as the bundles: no module resolution, and V8's code cache)
+    routes = loadFast('lite/routes.cjs')
+  } catch {
+    return undefined
+  }
+  return routes.liteRoute(argv, routes.table)
 }

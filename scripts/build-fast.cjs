@@ -46,45 +46,162 @@ function commandEntry() {
   return `export {fastCommand} from './src/cli/fast-command.ts'\nexport const modules = {\n${table}\n}\n`
 }
 
-// dist/fast.cjs: run/exec; dist/fast-build.cjs: build (a bundle of its own, so the builder's
-// code does not grow what a `run -d` loads).
-for (const [entry, out] of [['fast.ts', 'fast.cjs'], ['build-main.ts', 'fast-build.cjs'], [undefined, 'fast-command.cjs']]) {
-const outfile = path.join(root, 'dist', out)
-esbuild.buildSync({
-  ...(entry ? {entryPoints: [path.join(root, 'src', 'cli', entry)]} : {stdin: {contents: commandEntry(), resolveDir: root, sourcefile: 'fast-command-entry.ts', loader: 'ts'}}),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  // The command bundle carries oclif (the cost it exists to cache) and the ES-only packages
-  // (chalk, ora, prompts: a CommonJS bundle cannot require them on every Node 20).
-  // It is also minified (whitespace and syntax; names kept: oclif and errors.ts look at class
-  // names): every byte is read and hashed on each call.
-  ...(entry ? {packages: 'external'} : {external: ['tar-stream', 'yaml', 'smol-toml'], minifyWhitespace: true, minifySyntax: true, keepNames: true}),
-  outfile,
-  logLevel: 'warning',
-  banner: {
-    js: [
-      "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
-      'const __lazyBuiltin = (id) => { let m; return new Proxy({}, {get: (_, k) => (m ??= require(id))[k]}) };',
-      'const __lazyModule = (load) => { let m; const real = () => (m ??= load()); return new Proxy({}, {get: (_, k) => real()[k], has: (_, k) => k in real(), ownKeys: () => Reflect.ownKeys(real()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(real(), k); if (d) d.configurable = true; return d }}) };',
-    ].join('\n'),
-  },
-  define: {'import.meta.url': '__importMetaUrl'},
-})
+// The lite bundles (dist/lite/NAME.cjs, src/cli/lite.ts): the commands typed all day, each
+// group compiled against src/cli/lite-oclif.ts instead of @oclif/core (oclif's flags and
+// parser, a stand-in Command, no Config), small enough to load in a few ms. A command line
+// naming one of these commands (dist/lite/routes.cjs decides, as oclif would) runs from its
+// bundle; help, errors of flags and arguments, and every other command go through oclif.
+/**
+ * Never lite: help (it needs oclif's Config), compose cp (runs `cp` through oclif's Config),
+ * the commands with a fast path of their own (run, exec, build: dist/fast*.cjs; their --help
+ * and `container create`'s are oclif's), and the API service (long-running: start-up is
+ * nothing to it).
+ */
+const LITE_EXCLUDED = new Set(['help', 'compose:cp', 'run', 'container:exec', 'image:build', 'system:service'])
 
-let code = fs.readFileSync(outfile, 'utf8')
-if (!entry) {
-  // oclif is TypeScript compiled to CommonJS: `const x_1 = require("./x")` at the top of a
-  // module, used only as `x_1.name` (and re-exported through getters), which esbuild makes
-  // `x_1 = require_x()`. Deferred the same way as the built-ins, a module is evaluated when
-  // something first uses it, not because oclif's index requires every part of oclif.
-  code = code.replace(/(?<![\w$])([\w$]+_\d+)=( ?)(require_[\w$]+)\(\)(?=[;,])/g, '$1=$2__lazyModule($3)')
+const LITE_GROUPS = process.env.NCX_LITE_GROUPS_EACH === '1' ? undefined : {
+  // Alone: the commands scripts call in loops, whose bundle should hold nothing else.
+  ps: ['container:ls'],
+  images: ['image:ls'],
+  logs: ['container:logs'],
+  port: ['port'],
+  version: ['version'],
+  'compose-ps': ['compose:ps'],
+  inspect: ['inspect', 'container:inspect', 'image:inspect', 'volume:inspect', 'network:inspect'],
+  lifecycle: ['container:stop', 'container:start', 'container:kill', 'container:restart', 'container:rm', 'container:pause', 'container:unpause', 'container:wait', 'container:rename', 'container:update'],
+  containers: ['container:top', 'container:stats', 'container:diff', 'container:export', 'container:cp', 'container:commit', 'container:create', 'container:attach'],
+  'image-ops': ['image:rm', 'tag', 'image:history', 'save', 'load', 'import', 'pull', 'push'],
+  volumes: ['volume:ls', 'volume:create', 'volume:rm'],
+  networks: ['network:ls', 'network:create', 'network:rm', 'network:connect', 'network:disconnect', 'network:release'],
+  system: ['info', 'system:df', 'system:events', 'system:check', 'system:doctor', 'system:boot', 'completion', 'logout'],
+  // The prompts (confirmations, a password) weigh more than these commands' own code.
+  prompts: ['container:prune', 'image:prune', 'network:prune', 'volume:prune', 'system:prune', 'builder:prune', 'login'],
+  compose: ['compose:build', 'compose:config', 'compose:create', 'compose:down', 'compose:exec', 'compose:images', 'compose:kill', 'compose:logs', 'compose:ls', 'compose:pause', 'compose:port', 'compose:pull', 'compose:push', 'compose:restart', 'compose:rm', 'compose:run', 'compose:start', 'compose:stop', 'compose:top', 'compose:unpause', 'compose:up', 'compose:version', 'compose:wait'],
 }
-for (const id of entry ? LAZY : [...LAZY, ...LAZY_COMMAND]) {
-  // `x = require("id");`, or minified `x=require("id"),` (a `require("id").y` stays eager)
-  const eager = new RegExp(`=( ?)require\\(${JSON.stringify(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)(?=[;,])`, 'g')
-  code = code.replace(eager, `=$1__lazyBuiltin(${JSON.stringify(id)})`)
+
+/** `@oclif/core` as the lite bundles see it. */
+const liteOclif = {
+  name: 'lite-oclif',
+  setup(build) {
+    build.onResolve({filter: /^@oclif\/core$/}, () => ({path: path.join(root, 'src', 'cli', 'lite-oclif.ts')}))
+  },
 }
-fs.writeFileSync(outfile, code)
+
+/** What the stand-in Command leaves out must not be in use (see src/cli/lite-oclif.ts). */
+function checkLiteCommand(c, pjson) {
+  const problems = []
+  if (c.deprecateAliases) problems.push('deprecateAliases')
+  if (c.state === 'deprecated') problems.push('state: deprecated')
+  if (c.enableJsonFlag) problems.push('enableJsonFlag')
+  for (const [name, f] of Object.entries(c.flags ?? {})) if (f.deprecated || f.deprecateAliases) problems.push(`flag --${name} deprecated`)
+  for (const hook of Object.keys(pjson.oclif.hooks ?? {})) if (hook !== 'command_not_found') problems.push(`hook ${hook}`)
+  if (pjson.oclif.additionalHelpFlags || pjson.oclif.additionalVersionFlags) problems.push('additional help/version flags')
+  if (problems.length > 0) throw new Error(`build-fast: ${c.id} cannot take the lite path: ${problems.join(', ')} (see src/cli/lite-oclif.ts)`)
 }
+
+async function buildLite() {
+  const pjson = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'oclif.manifest.json'), 'utf8'))
+  const commands = Object.values(manifest.commands)
+  const groupOf = new Map()
+  if (LITE_GROUPS) for (const [group, ids] of Object.entries(LITE_GROUPS)) for (const id of ids) groupOf.set(id, group)
+  else for (const c of commands) if (!LITE_EXCLUDED.has(c.id)) groupOf.set(c.id, c.id.replaceAll(':', '-'))
+  const unknown = [...groupOf.keys()].filter((id) => !manifest.commands[id])
+  if (unknown.length > 0) throw new Error(`build-fast: lite groups name unknown commands: ${unknown.join(', ')}`)
+  // Every command is in a lite group or excluded on purpose: a new one must be placed.
+  const unplaced = commands.filter((c) => !groupOf.has(c.id) && !LITE_EXCLUDED.has(c.id)).map((c) => c.id)
+  if (unplaced.length > 0) throw new Error(`build-fast: put ${unplaced.join(', ')} in a lite group (LITE_GROUPS) or in LITE_EXCLUDED`)
+  fs.rmSync(path.join(root, 'dist', 'lite'), {recursive: true, force: true})
+  const groups = new Map()
+  for (const [id, group] of groupOf) groups.set(group, [...(groups.get(group) ?? []), id])
+  for (const [group, ids] of groups) {
+    const table = ids.map((id) => {
+      checkLiteCommand(manifest.commands[id], pjson)
+      return `  ${JSON.stringify(id)}: () => require(${JSON.stringify(`./${liteSource(manifest.commands[id])}`)}),`
+    })
+    await bundle({contents: `export {liteCommand} from './src/cli/lite.ts'\nexport const modules = {\n${table.join('\n')}\n}\n`}, path.join('lite', `${group}.cjs`), 'lite')
+  }
+  // The route table: every id and alias, with its command, whether it takes arguments (oclif
+  // reads the command words differently then), and its lite bundle.
+  const routes = {}
+  for (const c of commands) {
+    const entry = [c.id, c.strict === false || Object.keys(c.args ?? {}).length > 0, groupOf.get(c.id) ?? null]
+    for (const name of [c.id, ...(c.aliases ?? []), ...(c.hiddenAliases ?? [])]) routes[name] = entry
+  }
+  const out = path.join(root, 'dist', 'lite', 'routes.cjs')
+  esbuild.buildSync({entryPoints: [path.join(root, 'src', 'cli', 'lite-route.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: out, logLevel: 'warning', minifyWhitespace: true})
+  fs.appendFileSync(out, `module.exports.table = ${JSON.stringify(routes)};\n`)
+}
+
+/** The TypeScript source of a manifest command (`dist/src/commands/container/ls.js` → src/commands/container/ls.ts). */
+function liteSource(c) {
+  const rel = c.relativePath.join('/')
+  return rel.replace(/^dist\//, '').replace(/\.js$/, '.ts')
+}
+
+const BANNER = [
+  "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+  'const __lazyBuiltin = (id) => { let m; return new Proxy({}, {get: (_, k) => (m ??= require(id))[k]}) };',
+  'const __lazyModule = (load) => { let m; const real = () => (m ??= load()); return new Proxy({}, {get: (_, k) => real()[k], has: (_, k) => k in real(), ownKeys: () => Reflect.ownKeys(real()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(real(), k); if (d) d.configurable = true; return d }}) };',
+].join('\n')
+
+/**
+ * Bundle `source` (an entry file, or {contents} of a generated one) to `out`. `kind`: 'fast'
+ * (run/exec and build: packages stay external), 'command' (oclif and the ES-only packages
+ * bundled in, minified) or 'lite' (as 'command', with `@oclif/core` resolved to the stand-in).
+ */
+async function bundle(source, out, kind) {
+  const outfile = path.join(root, 'dist', out)
+  const plugins = kind === 'lite' ? [liteOclif] : []
+  await esbuild.build({
+    ...(typeof source === 'string' ? {entryPoints: [path.join(root, 'src', 'cli', source)]} : {stdin: {contents: source.contents, resolveDir: root, sourcefile: 'entry.ts', loader: 'ts'}}),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // The command bundles carry oclif (the cost they exist to cache) and the ES-only packages
+    // (chalk, ora, prompts: a CommonJS bundle cannot require them on every Node 20).
+    // They are also minified (whitespace and syntax; names kept: oclif and errors.ts look at
+    // class names): every byte is read and hashed on each call.
+    // (Names kept in the command bundle: oclif looks at class names. The lite bundles need only
+    // lite-oclif's ExitError's, checked after the build: keepNames's calls cost a `volume ls`
+    // a tenth of its time.)
+    // yaml and smol-toml are bundled into the lite bundles (compose files, ncx.toml: loaded
+    // module by module from node_modules they cost a `compose ps` more than the rest of it).
+    ...(kind === 'fast' ? {packages: 'external'} : {external: kind === 'lite' ? ['tar-stream'] : ['tar-stream', 'yaml', 'smol-toml'], minifyWhitespace: true, minifySyntax: true, keepNames: kind === 'command'}),
+    outfile,
+    plugins,
+    logLevel: 'warning',
+    banner: {js: BANNER},
+    define: {'import.meta.url': '__importMetaUrl'},
+  })
+  let code = fs.readFileSync(outfile, 'utf8')
+  if (kind === 'lite' && !/\b(class ExitError\b|ExitError=class\b)/.test(code)) throw new Error(`${out}: lite-oclif's ExitError lost its name (base.ts looks for it)`)
+  if (kind !== 'fast') {
+    // oclif is TypeScript compiled to CommonJS: `const x_1 = require("./x")` at the top of a
+    // module, used only as `x_1.name` (and re-exported through getters), which esbuild makes
+    // `x_1 = require_x()`. Deferred the same way as the built-ins, a module is evaluated when
+    // something first uses it, not because oclif's index requires every part of oclif.
+    code = code.replace(/(?<![\w$])([\w$]+_\d+)=( ?)(require_[\w$]+)\(\)(?=[;,])/g, '$1=$2__lazyModule($3)')
+  }
+  for (const id of kind === 'fast' ? LAZY : [...LAZY, ...LAZY_COMMAND]) {
+    // `x = require("id");`, or minified `x=require("id"),` (a `require("id").y` stays eager)
+    const eager = new RegExp(`=( ?)require\\(${JSON.stringify(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)(?=[;,])`, 'g')
+    code = code.replace(eager, `=$1__lazyBuiltin(${JSON.stringify(id)})`)
+  }
+  fs.writeFileSync(outfile, code)
+}
+
+// dist/fast.cjs: run/exec; dist/fast-build.cjs: build (a bundle of its own, so the builder's
+// code does not grow what a `run -d` loads); dist/fast-command.cjs: oclif and every command.
+async function main() {
+  await bundle('fast.ts', 'fast.cjs', 'fast')
+  await bundle('build-main.ts', 'fast-build.cjs', 'fast')
+  await bundle({contents: commandEntry()}, 'fast-command.cjs', 'command')
+  await buildLite()
+}
+
+main().catch((error) => {
+  process.stderr.write(`build-fast: ${error.stack ?? error}\n`)
+  process.exitCode = 1
+})

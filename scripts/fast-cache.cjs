@@ -33,10 +33,14 @@ function load(file, eager) {
   return {script, exports: mod.exports}
 }
 
-// (dist/fast-build.cjs, the build's fast path, gets one too.)
-for (const name of ['fast.cjs', 'fast-build.cjs']) {
+// (dist/fast-build.cjs, the build's fast path, gets one too, and so does each lite bundle:
+// dist/lite/*.cjs, the every-day commands without oclif, src/cli/lite.ts, and their route table.)
+const liteDir = path.join(root, 'dist', 'lite')
+const lite = fs.existsSync(liteDir) ? fs.readdirSync(liteDir).filter((f) => f.endsWith('.cjs')).map((f) => path.join('lite', f)) : []
+for (const name of ['fast.cjs', 'fast-build.cjs', ...lite]) {
   const file = path.join(root, 'dist', name)
   fs.writeFileSync(`${file}.cache`, load(file, true).script.createCachedData(), {mode: 0o644})
+  fs.chmodSync(`${file}.cache`, 0o644)
 }
 
 /** The commands whose code the command bundle's cache carries compiled (output discarded). */
@@ -68,7 +72,11 @@ async function warmCommandCache() {
     else process.env.NCX_ROOT = saved.root
     fs.rmSync(dataRoot, {recursive: true, force: true})
   }
+  // chmod as well: the commands run above set ncx's private umask (077) in this process, which
+  // would leave the cache 0600 and unreadable to every user but the one who built it (an
+  // installed ncx would then compile the whole bundle on each call, ~30 ms).
   fs.writeFileSync(`${file}.cache`, script.createCachedData(), {mode: 0o644})
+  fs.chmodSync(`${file}.cache`, 0o644)
 }
 
 warmCommandCache().then(

@@ -22,7 +22,7 @@ import {fileURLToPath} from 'node:url'
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const TRIPLES = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl']
 /** Built files the CLI loads at run time (bin/run.cjs requires the bundles; completion reads the manifest). */
-const BUILT = ['dist/src/commands', 'dist/src/native/index.js', 'dist/fast.cjs', 'dist/fast.cjs.cache', 'dist/fast-build.cjs', 'dist/fast-build.cjs.cache', 'dist/fast-command.cjs', 'dist/fast-command.cjs.cache', 'dist/complete-main.cjs', 'oclif.manifest.json']
+const BUILT = ['dist/src/commands', 'dist/src/native/index.js', 'dist/fast.cjs', 'dist/fast.cjs.cache', 'dist/fast-build.cjs', 'dist/fast-build.cjs.cache', 'dist/fast-command.cjs', 'dist/fast-command.cjs.cache', 'dist/complete-main.cjs', 'dist/lite/routes.cjs', 'oclif.manifest.json']
 
 function fail(message) {
   console.error(`package: ${message}`)

@@ -92,7 +92,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     let parsed
     try {
-      parsed = await this.parse({flags: ctor.flags, baseFlags: ctor.baseFlags, args: ctor.args, strict: docker ? false : ctor.strict}, read?.argv ?? this.argv)
+      parsed = await this.parse({flags: ctor.flags, baseFlags: ctor.baseFlags, args: withoutStdin(ctor.args), strict: docker ? false : ctor.strict}, read?.argv ?? this.argv)
     } catch (error) {
       throw read ? flagValueError(error, read.values, table) : error
     }
@@ -109,6 +109,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.stderr.write(text + '\n')
     return this.exit(exitCode)
   }
+}
+
+/**
+ * The arguments as oclif should read them: never from stdin. oclif fills a missing argument
+ * from piped stdin (`echo x | ncx images` listed the images named x); Docker never does.
+ */
+function withoutStdin<A extends Record<string, object> | undefined>(args: A): A {
+  if (!args) return args
+  return Object.fromEntries(Object.entries(args).map(([name, arg]) => [name, {...arg, ignoreStdin: true}])) as A
 }
 
 /** oclif's complaint about a flag's value, as Docker words it (`invalid argument "abc" for "-n, --last" flag: …`). */

@@ -1,10 +1,12 @@
 import {execFile} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 
 import {loadNative, runtimeBinary} from '../native/index.js'
 import {NcxError} from './errors.js'
 
 /** A runtime command started by `runtimeStart`: `finish` waits for it and returns its stdout. */
 export interface RunningRuntime {
+  pid: number
   finish(): string
 }
 
@@ -24,6 +26,7 @@ export function runtimeStart(args: string[], options: {keepCode?: boolean} = {})
     throw new NcxError(`ncx-runtime ${args[0]} failed: ${(error as Error).message}`)
   }
   return {
+    pid,
     finish() {
       const r = native.finishProgram(pid)
       if (r.code === 0) return r.stdout
@@ -40,6 +43,29 @@ export function runtimeSync(args: string[], options: {keepCode?: boolean} = {}):
 }
 
 /** `runtimeSync` without blocking the event loop (compose stops and starts containers concurrently). */
+/**
+ * As runtimeAsync, for a runtime command whose output is a few lines (`stop`): started through
+ * the addon (posix_spawn) rather than node:child_process, whose loading and spawning cost a
+ * `stop` several milliseconds, and awaited without blocking (a compose project stops its
+ * containers in parallel) by watching /proc: the finished runtime stays a zombie until
+ * finish() reaps it. (A command that writes more than a pipe holds would never finish here.)
+ */
+export async function runtimeShort(args: string[], options: {keepCode?: boolean} = {}): Promise<string> {
+  const running = runtimeStart(args, options)
+  for (let delay = 1; !exited(running.pid); delay = Math.min(delay * 2, 20)) await new Promise((r) => setTimeout(r, delay))
+  return running.finish()
+}
+
+/** Has process `pid` (our unreaped child) exited? Without /proc: yes (finish() then blocks). */
+function exited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat[stat.lastIndexOf(')') + 2] === 'Z'
+  } catch {
+    return true
+  }
+}
+
 export function runtimeAsync(args: string[], options: {keepCode?: boolean} = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(runtimeBinary(), args, {encoding: 'utf8'}, (error, stdout, stderr) => {

@@ -1,8 +1,25 @@
 import {execFileSync} from 'node:child_process'
 import {release} from 'node:os'
 
-import {runtimeBinary} from '../native/index.js'
+import {loadNative, runtimeBinary} from '../native/index.js'
 import {OCI_RUNTIME_SPEC_VERSION} from './spec/oci.js'
+
+/**
+ * `ncx-runtime version`'s output: spawned by the addon (posix_spawn) when it loads, which
+ * spares `ncx version` loading node:child_process; by Node otherwise (the addon's own
+ * failure is not the runtime's).
+ */
+function runtimeVersionText(path: string): string {
+  let native
+  try {
+    native = loadNative()
+  } catch {
+    return execFileSync(path, ['version'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
+  }
+  const r = native.finishProgram(native.startProgram(path, ['version']))
+  if (r.code !== 0) throw new Error(`${path} version: ${r.code === null ? `killed by signal ${r.signal}` : `exit status ${r.code}`}`)
+  return r.stdout
+}
 
 /** `ncx version`, with Docker's Client/Server split. */
 export interface VersionInfo {
@@ -26,7 +43,7 @@ export function versionInfo(cliVersion: string, rootless: boolean): VersionInfo 
   let runtimeVersion = 'not found'
   try {
     path = runtimeBinary()
-    runtimeVersion = execFileSync(path, ['version'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim().replace(/^ncx-runtime\s+/, '')
+    runtimeVersion = runtimeVersionText(path).trim().replace(/^ncx-runtime\s+/, '')
   } catch (error) {
     runtimeVersion = `not runnable (${(error as Error).message.split('\n')[0]})`
   }

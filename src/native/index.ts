@@ -159,6 +159,16 @@ function checkShape(loaded: unknown, from: string): NativeAddon {
   return loaded as NativeAddon
 }
 
+/**
+ * An addon file's exports: what `require(file)` does for a `.node` file, without the module
+ * resolution around it (package scopes looked up and read: a millisecond of a `start`).
+ */
+function dlopen(file: string): unknown {
+  const module = {exports: {}}
+  process.dlopen(module, file)
+  return module.exports
+}
+
 /** Load the addon once (lazily) and return it; throws a fix-it Error when it is missing. */
 export function loadNative(): NativeAddon {
   if (cachedAddon) return cachedAddon
@@ -168,7 +178,7 @@ export function loadNative(): NativeAddon {
   const local = join(packageRoot(), 'native', `ncx.${triple}.node`)
   if (existsSync(local)) {
     try {
-      cachedAddon = checkShape(require(local), local)
+      cachedAddon = checkShape(dlopen(local), local)
       return cachedAddon
     } catch (error) {
       failures.push(`${local} failed to load: ${message(error)}`)
@@ -181,7 +191,7 @@ export function loadNative(): NativeAddon {
   if (pkgDir) {
     const file = join(pkgDir, `ncx.${triple}.node`)
     try {
-      cachedAddon = checkShape(require(file), file)
+      cachedAddon = checkShape(dlopen(file), file)
       return cachedAddon
     } catch (error) {
       failures.push(`${prebuiltPackageName()} failed to load: ${message(error)}`)

@@ -1,13 +1,16 @@
 /**
- * Every command through the start-up fast path (bin/run.cjs → dist/fast-command.cjs, oclif and
- * the commands from one code-cached bundle) and through oclif loaded module by module
- * (NCX_OCLIF=1), with the same result: stdout, stderr and exit code. The commands come from
- * the oclif manifest, so a new command is covered by itself: each name and alias with a flag
- * it does not have (its module loaded, its flags parsed, Docker's flag error), each command's
- * --help, and the read commands on a store with an image and a container.
+ * Every command through the start-up paths of bin/run.cjs with the same result (stdout, stderr
+ * and exit code): the lite path (dist/lite/*.cjs, the every-day commands without oclif's
+ * Config, src/cli/lite.ts), the command bundle (NCX_LITE=0: dist/fast-command.cjs, oclif and
+ * the commands from one code-cached bundle) and oclif loaded module by module (NCX_OCLIF=1).
+ * The commands come from the oclif manifest, so a new command is covered by itself: each name
+ * and alias with a flag it does not have (its module loaded, its flags parsed, Docker's flag
+ * error), each command's --help, the read commands on a store with an image and a container,
+ * flag and argument errors (which the lite path hands to oclif), and the lifecycle commands.
  */
 import {expect} from 'chai'
-import {readFileSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {Result, Sandbox, installation} from './harness.js'
@@ -32,12 +35,16 @@ describe('e2e: every command through the fast path and through oclif alike', fun
     box.ok(['start', '-a', 'fp1'])
   })
 
-  /** `args` both ways; a difference is reported with both results. */
-  async function compare(args: string[]): Promise<string | undefined> {
-    const [fast, oclif] = await Promise.all([box.run(args), box.run(args, {env: {NCX_OCLIF: '1'}})])
-    const same = (a: Result, b: Result) => a.code === b.code && a.stdout === b.stdout && a.stderr === b.stderr
-    if (same(fast, oclif)) return undefined
-    return `ncx ${args.join(' ')}\n  fast:  ${fast.code} ${JSON.stringify(fast.stdout + fast.stderr)}\n  oclif: ${oclif.code} ${JSON.stringify(oclif.stdout + oclif.stderr)}`
+  // (the three run side by side, but a relative time such as `6 seconds ago` may cross a second between them)
+  const durations = (t: string) => t.replace(/\b(Less than a second|About an? (minute|hour)|\d+ (seconds?|minutes?|hours?|days?|weeks?|months?|years?))\b/g, 'DURATION')
+  const same = (a: Result, b: Result) => a.code === b.code && durations(a.stdout) === durations(b.stdout) && a.stderr === b.stderr
+  const shown = (r: Result) => `${r.code} ${JSON.stringify(r.stdout + r.stderr)}`
+
+  /** `args` all three ways; a difference is reported with the results. */
+  async function compare(args: string[], input?: string): Promise<string | undefined> {
+    const [lite, fast, oclif] = await Promise.all([box.run(args, {input}), box.run(args, {input, env: {NCX_LITE: '0'}}), box.run(args, {input, env: {NCX_OCLIF: '1'}})])
+    if (same(lite, oclif) && same(fast, oclif)) return undefined
+    return `ncx ${args.join(' ')}\n  lite:  ${shown(lite)}\n  fast:  ${shown(fast)}\n  oclif: ${shown(oclif)}`
   }
 
   async function compareAll(cases: string[][]): Promise<void> {
@@ -87,7 +94,103 @@ describe('e2e: every command through the fast path and through oclif alike', fun
       ['system', 'df'],
       ['stop', 'nope'],
       ['rm', '-f', 'nope'],
+      ['container', 'ls', '-a', '-q', '--no-trunc'],
+      ['ps', '-a', '--filter', 'name=fp1', '--format', '{{.Names}}'],
+      ['ps', '-n', '1', '--size'],
+      ['images', 'busybox'],
+      ['images', '--format', '{{.Repository}}:{{.Tag}}'],
+      ['inspect', '--format', '{{.Name}}', 'fp1'],
+      ['container', 'inspect', '-f', '{{.State.Status}}', 'fp1'],
+      ['image', 'inspect', '--format', '{{.Id}}', 'busybox'],
+      ['logs', '--tail', '1', 'fp1'],
+      ['logs', '-t', 'fp1'],
+      ['port', 'fp1', '80'],
+      ['port', 'fp1', '81'],
+      ['volume', 'ls', '-q'],
+      ['network', 'ls', '--format', '{{.Name}}'],
+      ['network', 'inspect', 'bridge'],
+      ['version'],
+      ['info', '--format', '{{.ServerVersion}}'],
+      ['top', 'fp1'],
+      ['wait', 'fp1'],
     ])
+  })
+
+  it('flag and argument errors (the lite path leaves them to oclif)', async () => {
+    await compareAll([
+      ['ps', '-n', 'abc'],
+      ['ps', '--format'],
+      ['ps', '--filter', 'bogus'],
+      ['ps', '--filter', 'nope=1'],
+      ['ps', '-a=maybe'],
+      ['ps', '--last', '1', '--last', '2'],
+      ['images', 'a', 'b'],
+      ['logs'],
+      ['logs', 'fp1', 'fp2'],
+      ['logs', '--tail'],
+      ['inspect'],
+      ['inspect', '--type', 'nope', 'fp1'],
+      ['stop'],
+      ['stop', '-t', 'x', 'fp1'],
+      ['kill', '-s'],
+      ['volume', 'ls', 'x'],
+      ['network', 'ls', '--filter'],
+      ['version', '--format'],
+      ['compose', 'ps', '--format'],
+      ['compose', 'ps', '--nope'],
+      ['port'],
+    ])
+  })
+
+  it('never reads an argument from piped stdin (oclif did: `echo x | ncx images` filtered by x)', async () => {
+    for (const args of [['images'], ['port', 'fp1']]) {
+      const d = await compare(args, 'nosuch\n')
+      expect(d).to.equal(undefined)
+      const r = await box.run(args, {input: 'nosuch\n'})
+      expect(r.stdout, `ncx ${args.join(' ')}`).to.equal((await box.run(args)).stdout)
+    }
+  })
+
+  it('the lifecycle commands, each path on a container of its own', async () => {
+    const paths: Record<string, Record<string, string>> = {lite: {}, fast: {NCX_LITE: '0'}, oclif: {NCX_OCLIF: '1'}}
+    const results: Record<string, string[]> = {}
+    await Promise.all(
+      Object.entries(paths).map(async ([name, env]) => {
+        const c = `lc-${name}`
+        const steps = [['create', '--name', c, 'busybox', 'sleep', '1000'], ['start', c], ['pause', c], ['unpause', c], ['kill', c], ['start', c], ['stop', '-t', '0', c], ['restart', '-t', '0', c], ['rename', c, `${c}-2`], ['rename', `${c}-2`, c], ['stop', '--time', '0', c], ['wait', c], ['rm', c], ['rm', '-f', c]]
+        const out: string[] = []
+        for (const step of steps) {
+          const r = await box.run(step, {env})
+          // (the container's id and name differ between the paths)
+          out.push(`${step[0]}: ${r.code} ${(r.stdout + r.stderr).replace(/\b[0-9a-f]{64}\b/g, 'ID').replaceAll(c, 'C')}`)
+        }
+        results[name] = out
+      }),
+    )
+    expect(results.lite).to.deep.equal(results.oclif)
+    expect(results.fast).to.deep.equal(results.oclif)
+    expect(results.lite.at(-2)).to.match(/^rm: 0 C\n$/)
+  })
+
+  it('takes the lite path for the every-day commands, and oclif for help and for errors of flags', async () => {
+    // A preload that reports which of ncx's built files the process reads.
+    const dir = mkdtempSync(join(tmpdir(), 'ncx-e2e-preload-'))
+    chmodSync(dir, 0o755)
+    const preload = join(dir, 'reads.cjs')
+    writeFileSync(preload, "const fs = require('node:fs'); const read = fs.readFileSync; fs.readFileSync = function (p, ...rest) { if (typeof p === 'string' && /[\\/]dist[\\/]/.test(p) && !p.endsWith('.cache')) process.stderr.write('read ' + p.replace(/.*[\\/]dist[\\/]/, '') + '\\n'); return read.call(this, p, ...rest) }\n", {mode: 0o644})
+    const reads = async (args: string[]) => {
+      const r = await box.run(args, {env: {NODE_OPTIONS: `--require ${preload}`}})
+      // (every command line reads the route table first)
+      return [...r.stderr.matchAll(/^read (\S+)$/gm)].map((m) => m[1]).filter((f) => f !== 'lite/routes.cjs')
+    }
+    expect(await reads(['ps'])).to.deep.equal(['lite/ps.cjs'])
+    expect(await reads(['container', 'ls', '-a'])).to.deep.equal(['lite/ps.cjs'])
+    expect(await reads(['images'])).to.deep.equal(['lite/images.cjs'])
+    expect(await reads(['volume', 'ls'])).to.deep.equal(['lite/volumes.cjs'])
+    expect(await reads(['stop', 'nope'])).to.deep.equal(['lite/lifecycle.cjs'])
+    expect(await reads(['ps', '-n', 'abc'])).to.deep.equal(['lite/ps.cjs', 'fast-command.cjs'])
+    expect(await reads(['ps', '--help'])).to.deep.equal(['fast-command.cjs'])
+    expect(await reads(['help'])).to.deep.equal(['fast-command.cjs'])
   })
 
   it('takes the fast path: no module of oclif or of dist/src is loaded', async () => {

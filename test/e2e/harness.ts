@@ -167,6 +167,8 @@ export class Sandbox {
     let stderr = ''
     child.stdout!.on('data', (d: Buffer) => (stdout += d))
     child.stderr!.on('data', (d: Buffer) => (stderr += d))
+    // (a command that exits without reading its input closes the pipe: EPIPE here is no error)
+    child.stdin!.on('error', () => {})
     child.stdin!.end(options.input ?? '')
     const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 137)))
     return {code, stdout, stderr}

@@ -68,6 +68,37 @@ describe('container names (src/engine/container/store.ts)', () => {
     expect(index().byId[a.id]).to.equal('cc')
   })
 
+  it('finds by full ID, by name before ID prefix, by unique prefix, without reading every record', () => {
+    const web = make('web')
+    const other = make('other')
+    // A container named like another one's ID prefix: the name wins (Docker's order).
+    const tricky = make(other.id.slice(0, 6))
+    expect(store.find(web.id)?.name).to.equal('web')
+    expect(store.find('web')?.id).to.equal(web.id)
+    expect(store.find('/web')?.id).to.equal(web.id)
+    expect(store.find(other.id.slice(0, 6))?.id).to.equal(tricky.id)
+    expect(store.find(other.id.slice(0, 12).toUpperCase())?.id).to.equal(other.id)
+    expect(store.find('nope')).to.equal(undefined)
+    expect(store.find('')).to.equal(undefined)
+    // A stale index entry (renamed by an ncx without the index) is checked against the record.
+    writeFileSync(join(dir, 'container-names.json'), JSON.stringify({byId: {...index().byId, [web.id]: 'stale'}}))
+    expect(store.find('stale')).to.equal(undefined)
+    // Without an index, every record is read, with the same answers.
+    unlinkSync(join(dir, 'container-names.json'))
+    expect(store.find('web')?.id).to.equal(web.id)
+    expect(store.find(other.id.slice(0, 6))?.id).to.equal(tricky.id)
+  })
+
+  it('an ambiguous ID prefix is an error; an abandoned container is not found', () => {
+    const ids = Array.from({length: 40}, () => make().id)
+    const shared = ids.map((id) => id[0]).find((c, i, all) => all.indexOf(c) !== i)!
+    expect(() => store.find(shared)).to.throw(NcxError, `multiple IDs found with provided prefix: ${shared}`)
+    const half = make('half')
+    writeFileSync(join(store.dir(half.id), CREATING), JSON.stringify({pid: 999_999_999, start: 1}))
+    expect(store.find('half')).to.equal(undefined)
+    expect(store.find(half.id.slice(0, 16))).to.equal(undefined)
+  })
+
   it("moby's name rules: two characters at least, a leading slash dropped", () => {
     expect(() => make('x')).to.throw(UsageError, 'Invalid container name (x), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
     expect(make('/slashed').name).to.equal('slashed')

@@ -3,7 +3,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readdirSync} from 'node:fs'
 import {join, relative} from 'node:path'
 
-import {plainLocaleCompare} from '../../src/cli/fast-command.js'
+import {plainLocaleCompare} from '../../src/cli/collate.js'
 
 // The start-up path of every other command (bin/run.cjs → dist/fast-command.cjs, see
 // scripts/build-fast.cjs and src/cli/fast-command.ts). test/e2e/fast-path.test.ts compares

@@ -186,6 +186,8 @@ function parse(text: string, lc: LineCounter): Document {
  */
 const BYTES_PER_NODE = 1000
 const BYTES_PER_BYTE = 10
+/** Below this estimate the heap is not asked (Node's smallest default heap is hundreds of MB). */
+const SMALL_TREE = 8 << 20
 
 /** An upper bound on the nodes of a YAML text: every line, item separator, key indicator or opening bracket may start one. */
 function nodeBound(text: string): number {
@@ -202,9 +204,11 @@ function nodeBound(text: string): number {
  * syntax tree): a clear message instead of the runtime aborting out of memory.
  */
 function checkSize(text: string, file: string): void {
+  const needed = nodeBound(text) * BYTES_PER_NODE + text.length * BYTES_PER_BYTE
+  // (a file of a few MB of syntax tree fits any heap Node runs with: node:v8 not loaded for it)
+  if (needed < SMALL_TREE) return
   const heap = getHeapStatistics()
   const available = heap.heap_size_limit - heap.used_heap_size
-  const needed = nodeBound(text) * BYTES_PER_NODE + text.length * BYTES_PER_BYTE
   if (needed > available * 0.9) {
     const mb = (b: number) => Math.ceil(b / 1024 / 1024)
     throw new ComposeError(`too large to load: its ${mb(Buffer.byteLength(text))} MB of YAML may need up to ${mb(needed)} MB of memory to parse, and ${mb(available)} MB are available`, {

@@ -5,13 +5,13 @@
  * (found through the container's own process, see crates/ncx-core/src/nsenter.rs).
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, lstatSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Engine} from '../engine.js'
 import {NcxError, UsageError} from '../errors.js'
 import {joinArgs} from '../rootless/session.js'
-import {runtimeAsync, runtimeStart, runtimeSync} from '../runtime.js'
+import {runtimeAsync, runtimeShort, runtimeStart, runtimeSync} from '../runtime.js'
 import {ContainerOptions} from '../spec/generate.js'
 import {createContainer, reapAbandoned} from './run.js'
 import {rootfsArgs} from './rootfs.js'
@@ -163,9 +163,10 @@ function markStopped(engine: Engine, record: ContainerRecord): void {
 /** Wait (polling the monitor's state) until `done` holds or `ms` elapsed. */
 async function until(done: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms
-  while (!done()) {
+  // (soon at first: the monitor records an exit a few milliseconds after the process ends)
+  for (let delay = 2; !done(); delay = Math.min(delay * 2, 25)) {
     if (Date.now() >= end) return false
-    await new Promise((r) => setTimeout(r, 25))
+    await new Promise((r) => setTimeout(r, delay))
   }
   return true
 }
@@ -196,7 +197,7 @@ export async function stopContainer(engine: Engine, record: ContainerRecord, opt
   const args = ['stop', '--pid', String(s.pid), '--signal', String(signal), '--timeout-ms', String(timeout < 0 ? 2 ** 31 - 1 : timeout * 1000)]
   if (s.monitorPid) args.push('--monitor-pid', String(s.monitorPid))
   // (the runtime reaches the container through its own process: no user-namespace holder needed)
-  await runtimeAsync(args)
+  await runtimeShort(args)
   await until(() => !isUp(stateOf(engine, record)), 5000)
   recordContainerEvent(engine.paths, 'stop', actorOf(record))
 }
@@ -219,6 +220,21 @@ export async function restartContainer(engine: Engine, record: ContainerRecord, 
   startContainer(engine, record)
 }
 
+/**
+ * The kernel leaves overlayfs's work directory (`work/work`) mode 0: the user's own (the mapped
+ * root's), out of the container's sight. Made 0700, a container that only ever ran as root is
+ * removed from the host side without starting the runtime (snapshots.removeTree).
+ */
+function openOverlayWorkDir(dir: string): void {
+  const work = join(dir, 'work', 'work')
+  try {
+    const st = lstatSync(work)
+    if (st.isDirectory() && st.uid === process.getuid?.()) chmodSync(work, 0o700)
+  } catch {
+    // none (a container that never ran), or not ours: the runtime removes it
+  }
+}
+
 /** `rm [-f]`: a running container needs force (then it is killed first). */
 export async function removeContainer(engine: Engine, record: ContainerRecord, options: {force: boolean; volumes?: boolean}): Promise<void> {
   const s = stateOf(engine, record)
@@ -231,7 +247,10 @@ export async function removeContainer(engine: Engine, record: ContainerRecord, o
   removeLeftoverCgroup(engine, record)
   const doomed = engine.containers.locked(() => engine.containers.detach(record.id))
   recordContainerEvent(engine.paths, 'destroy', actorOf(record))
-  if (doomed) engine.snapshots.removeTree([doomed])
+  if (doomed) {
+    openOverlayWorkDir(doomed)
+    engine.snapshots.removeTree([doomed])
+  }
   releaseContainer(engine, record.id)
   // `rm -v`: the container's anonymous volumes go with it (named ones never do).
   if (options.volumes) engine.volumes.removeAnonymousOf(record.id)

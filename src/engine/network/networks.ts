@@ -149,9 +149,11 @@ function collect(engine: Engine, file: NetworksFile, collected?: Set<string>): v
 export function mutateNetworks<T>(engine: Engine, fn: (file: NetworksFile) => T, collected?: Set<string>): T {
   return withLock(networksLockPath(engine), () => {
     const file = loadNetworks(engine)
+    const before = JSON.stringify(file)
     collect(engine, file, collected)
     const out = fn(file)
-    writeJson(networksPath(engine), file)
+    // (unchanged, as when a container without a network is removed: no atomic write and fsync)
+    if (JSON.stringify(file) !== before) writeJson(networksPath(engine), file)
     return out
   })
 }

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, readFileSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {finished, pipeline} from 'node:stream/promises'
@@ -12,6 +12,19 @@ import {runtimeErrnoCause, runtimeErrorText, runtimeSync} from '../runtime.js'
 import {makeDirWithMode, withLock, withLockAsync} from '../store/files.js'
 import {StorePaths, layout} from '../store/paths.js'
 import {rethrowNoSpace} from '../store/space.js'
+
+/**
+ * Remove `dir` as the user ncx runs as: true when it is gone; false when something in it
+ * refused (permissions, another owner: the runtime finishes it). Never follows a symlink.
+ */
+function removeOwnTree(dir: string): boolean {
+  try {
+    rmSync(dir, {recursive: true, force: true})
+    return true
+  } catch {
+    return false
+  }
+}
 
 /** A layer's root directory when its tar has no `./` entry (as containerd makes it); ncx's umask would give 0700. */
 const LAYER_ROOT_MODE = 0o755
@@ -148,11 +161,16 @@ export class SnapshotStore {
     })
   }
 
-  /** Delete trees that may hold files owned by subordinate ids (done inside the namespace). */
+  /**
+   * Delete trees that may hold files owned by subordinate ids. Each is first removed from the
+   * host side, which needs no process (a container that never ran, a volume's empty data); what
+   * is not ours to remove there (a subordinate id's files, overlayfs's mode-0 work directory)
+   * is removed inside the namespace by the runtime, all in one call.
+   */
   removeTree(dirs: string[]): void {
-    const existing = dirs.filter((d) => existsSync(d))
-    if (existing.length === 0) return
-    runtimeSync(['rmtree', ...joinArgs(this.session()), ...existing])
+    const left = dirs.filter((d) => existsSync(d) && !removeOwnTree(d))
+    if (left.length === 0) return
+    runtimeSync(['rmtree', ...joinArgs(this.session()), ...left])
   }
 
   /** Remove the snapshots whose diff-id is not in `keep`; also stale temporary dirs. */
