@@ -55,9 +55,15 @@ function commandEntry() {
  * Never lite: help (it needs oclif's Config), compose cp (runs `cp` through oclif's Config),
  * the commands with a fast path of their own (run, exec, build: dist/fast*.cjs; their --help
  * and `container create`'s are oclif's), and the API service (long-running: start-up is
- * nothing to it).
+ * nothing to it), and the commands that prompt (below).
  */
-const LITE_EXCLUDED = new Set(['help', 'compose:cp', 'run', 'container:exec', 'image:build', 'system:service'])
+const LITE_EXCLUDED = new Set([
+  'help', 'compose:cp', 'run', 'container:exec', 'image:build', 'system:service',
+  // Their prompts (a confirmation, a password): on a terminal, input typed ahead of the prompt
+  // (`printf 'n\n' | script -c 'ncx image prune'`) is read as the end of input there
+  // (exit 130, cancelled), not under oclif. Left to oclif until that is understood.
+  'container:prune', 'image:prune', 'network:prune', 'volume:prune', 'system:prune', 'builder:prune', 'login',
+])
 
 const LITE_GROUPS = process.env.NCX_LITE_GROUPS_EACH === '1' ? undefined : {
   // Alone: the commands scripts call in loops, whose bundle should hold nothing else.
@@ -74,8 +80,6 @@ const LITE_GROUPS = process.env.NCX_LITE_GROUPS_EACH === '1' ? undefined : {
   volumes: ['volume:ls', 'volume:create', 'volume:rm'],
   networks: ['network:ls', 'network:create', 'network:rm', 'network:connect', 'network:disconnect', 'network:release'],
   system: ['info', 'system:df', 'system:events', 'system:check', 'system:doctor', 'system:boot', 'completion', 'logout'],
-  // The prompts (confirmations, a password) weigh more than these commands' own code.
-  prompts: ['container:prune', 'image:prune', 'network:prune', 'volume:prune', 'system:prune', 'builder:prune', 'login'],
   compose: ['compose:build', 'compose:config', 'compose:create', 'compose:down', 'compose:exec', 'compose:images', 'compose:kill', 'compose:logs', 'compose:ls', 'compose:pause', 'compose:port', 'compose:pull', 'compose:push', 'compose:restart', 'compose:rm', 'compose:run', 'compose:start', 'compose:stop', 'compose:top', 'compose:unpause', 'compose:up', 'compose:version', 'compose:wait'],
 }
 
