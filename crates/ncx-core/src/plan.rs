@@ -47,6 +47,11 @@ pub enum Step {
     /// allowed by one the container can no longer see; then the rootfs moves onto `/` and the
     /// process chroots into it. For a rootfs on a file system pivot_root refuses (a ramdisk).
     MoveRoot { rootfs: String },
+    /// A config without a mount namespace (the container inherits the runtime's, as the spec
+    /// says): chroot, since pivot_root or a move there would change the host's root.
+    Chroot { rootfs: String },
+    /// The rootfs the following steps resolve in, with nothing mounted (`Chroot`'s plans).
+    UseRootfs { path: String },
     /// A detached mount tree (`Sys::clone_tree`, fd) attached at `dest` inside the rootfs:
     /// another container's /dev/shm for `--ipc container:X`.
     AttachTree { fd: i32, dest: String },
@@ -213,7 +218,7 @@ pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Ve
 /// Attach a cloned mount tree at `dest` once every spec mount is in place, before pivot_root
 /// (so it lands inside the rootfs and under any read-only remount that follows).
 pub fn attach_before_pivot(steps: &mut Vec<Step>, fd: i32, dest: &str) {
-    let at = steps.iter().position(|s| matches!(s, Step::PivotRoot { .. } | Step::MoveRoot { .. })).unwrap_or(steps.len());
+    let at = steps.iter().position(|s| matches!(s, Step::PivotRoot { .. } | Step::MoveRoot { .. } | Step::Chroot { .. })).unwrap_or(steps.len());
     steps.insert(at, Step::AttachTree { fd, dest: dest.to_string() });
 }
 
@@ -261,6 +266,35 @@ pub fn move_root_instead_of_pivot(steps: &mut [Step]) {
             *s = Step::MoveRoot { rootfs: std::mem::take(rootfs) };
         }
     }
+}
+
+/// A config without a mount namespace: the steps run in the runtime's own mount namespace, so
+/// nothing may touch the host's `/` (its propagation, a bind of the rootfs onto itself, a
+/// pivot_root): the container's mounts go onto the rootfs, and the process chroots into it.
+/// The mounts stay until the runtime's `delete` detaches them (`mounts_under`).
+pub fn in_the_callers_mount_namespace(steps: &mut Vec<Step>) {
+    steps.retain(|s| !matches!(s, Step::RootPropagation { .. } | Step::PrivateParent { .. }));
+    for s in steps.iter_mut() {
+        match s {
+            Step::PivotRoot { rootfs } | Step::MoveRoot { rootfs } => *s = Step::Chroot { rootfs: std::mem::take(rootfs) },
+            Step::BindRootfs { path } => *s = Step::UseRootfs { path: std::mem::take(path) },
+            _ => {}
+        }
+    }
+}
+
+/// The mount points at or under `dir` in a mount table, deepest first (to detach them).
+pub fn mounts_under(mountinfo: &str, dir: &str) -> Vec<String> {
+    let dir = clean_path(dir);
+    let mut out: Vec<String> = Vec::new();
+    for line in mountinfo.lines() {
+        let Some(mp) = line.split(' ').nth(4).map(unescape_mountinfo) else { continue };
+        if (mp == dir || mp.starts_with(&format!("{dir}/"))) && !out.contains(&mp) {
+            out.push(mp);
+        }
+    }
+    out.sort_by(|a, b| b.len().cmp(&a.len()));
+    out
 }
 
 /// The full (root `/`) proc and sysfs mounts of a mount table outside `rootfs`, deepest first:
@@ -447,6 +481,11 @@ pub fn execute_from(sys: &mut dyn Sys, rootfs: &str, steps: &[Step]) -> Result<(
                 sys.pivot_root(r).map_err(ctx)?;
                 rootfs = "/".into();
             }
+            Step::UseRootfs { path } => rootfs = path.clone(),
+            Step::Chroot { rootfs: r } => {
+                sys.chroot(r).map_err(ctx)?;
+                rootfs = "/".into();
+            }
             Step::MoveRoot { rootfs: r } => {
                 for mp in full_proc_sys_mounts(&sys.mountinfo(), r) {
                     // rslave first: the detach must not propagate to the host.
@@ -500,6 +539,8 @@ fn describe(step: &Step) -> String {
         Step::Symlink { link, .. } => format!("create symlink {link}"),
         Step::PivotRoot { rootfs } => format!("pivot_root to {rootfs}"),
         Step::MoveRoot { rootfs } => format!("move the root to {rootfs} (--no-pivot)"),
+        Step::Chroot { rootfs } => format!("chroot to {rootfs}"),
+        Step::UseRootfs { path } => format!("use the rootfs {path}"),
         Step::AttachTree { dest, .. } => format!("attach the shared mount on {dest}"),
         Step::Sysctl { key, .. } => format!("set sysctl {key}"),
         Step::Mask { path } => format!("mask {path}"),
@@ -762,6 +803,22 @@ mod tests {
         assert!(i < host && (mask == usize::MAX || i < mask));
         let mut failing = RecordingSys { fail: vec![("move_root".into(), libc::EINVAL)], ..Default::default() };
         assert_eq!(execute(&mut failing, &steps).unwrap_err().step, "move the root to /b/rootfs (--no-pivot)");
+    }
+
+    #[test]
+    fn without_a_mount_namespace_nothing_touches_the_hosts_root_and_the_process_chroots() {
+        let mut steps = plan(&spec(), "/b/rootfs", None);
+        in_the_callers_mount_namespace(&mut steps);
+        let mut sys = RecordingSys { mountinfo: MOUNTINFO.into(), ..Default::default() };
+        execute(&mut sys, &steps).unwrap();
+        assert!(!sys.calls.iter().any(|c| c.starts_with("mount  /") || c.starts_with("mountinfo") || c.starts_with("pivot_root") || c.starts_with("move_root")), "{:?}", sys.calls);
+        assert!(!sys.calls.iter().any(|c| c.starts_with("mount /b/rootfs /b/rootfs")), "{:?}", sys.calls);
+        let proc_ = sys.calls.iter().position(|c| c.starts_with("mount proc /b/rootfs/proc")).unwrap();
+        let chroot = sys.calls.iter().position(|c| c == "chroot /b/rootfs").unwrap();
+        assert!(proc_ < chroot);
+        let table = "1 0 0:1 / / rw - ext4 /dev/vda rw\n2 1 0:2 / /b/rootfs/proc rw - proc proc rw\n\
+            3 1 0:3 / /b/rootfs/dev rw - tmpfs tmpfs rw\n4 3 0:4 / /b/rootfs/dev/pts rw - devpts devpts rw\n5 1 0:5 / /b/rootfsx rw - tmpfs t rw\n";
+        assert_eq!(mounts_under(table, "/b/rootfs/"), vec!["/b/rootfs/dev/pts", "/b/rootfs/proc", "/b/rootfs/dev"]);
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub trait Sys {
     fn pivot_root(&mut self, new_root: &str) -> SysResult<()>;
     /// `--no-pivot`: move the mount at `new_root` onto `/` (MS_MOVE) and chroot into it.
     fn move_root(&mut self, new_root: &str) -> SysResult<()>;
+    /// chroot into `new_root` (a container left in the runtime's mount namespace).
+    fn chroot(&mut self, new_root: &str) -> SysResult<()>;
     fn sethostname(&mut self, name: &str) -> SysResult<()>;
     fn setdomainname(&mut self, name: &str) -> SysResult<()>;
     fn mkdir_all(&mut self, path: &str, mode: u32) -> SysResult<()>;
@@ -183,6 +185,13 @@ impl Sys for RealSys {
         check(unsafe { libc::chdir(r.as_ptr()) }, "chdir", new_root)?;
         let (slash, dot, empty) = (cstr("/"), cstr("."), cstr(""));
         check(unsafe { libc::mount(r.as_ptr(), slash.as_ptr(), empty.as_ptr(), libc::MS_MOVE, std::ptr::null()) }, "move the rootfs onto /", new_root)?;
+        check(unsafe { libc::chroot(dot.as_ptr()) }, "chroot", new_root)?;
+        check(unsafe { libc::chdir(slash.as_ptr()) }, "chdir", "/").map(|_| ())
+    }
+
+    fn chroot(&mut self, new_root: &str) -> SysResult<()> {
+        let (r, dot, slash) = (cstr(new_root), cstr("."), cstr("/"));
+        check(unsafe { libc::chdir(r.as_ptr()) }, "chdir", new_root)?;
         check(unsafe { libc::chroot(dot.as_ptr()) }, "chroot", new_root)?;
         check(unsafe { libc::chdir(slash.as_ptr()) }, "chdir", "/").map(|_| ())
     }
@@ -417,6 +426,9 @@ impl Sys for RecordingSys {
     }
     fn move_root(&mut self, new_root: &str) -> SysResult<()> {
         self.record(format!("move_root {new_root}"))
+    }
+    fn chroot(&mut self, new_root: &str) -> SysResult<()> {
+        self.record(format!("chroot {new_root}"))
     }
     fn sethostname(&mut self, name: &str) -> SysResult<()> {
         self.record(format!("sethostname {name}"))

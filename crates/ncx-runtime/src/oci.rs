@@ -216,6 +216,10 @@ struct Record {
     hooks: Value,
     #[serde(default)]
     owner: u32,
+    /// The rootfs whose mounts PID 1 made in the runtime's mount namespace (a config without
+    /// a mount namespace): detached at delete.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    host_mounts: String,
 }
 
 fn container_dir(g: &Global, id: &str) -> Result<String, Fail> {
@@ -440,6 +444,18 @@ fn is_semver(v: &str) -> bool {
         && build.is_none_or(ident)
 }
 
+/// Detach the mounts a container without a mount namespace left on its rootfs (deepest first).
+fn detach_mounts(rootfs: &str) {
+    if rootfs.is_empty() {
+        return;
+    }
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for mp in ncx_core::plan::mounts_under(&table, rootfs) {
+        let c = ncx_core::sys::cstr(&mp);
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
 /// Is /sys/fs/cgroup the cgroup v2 unified hierarchy (not v1 or hybrid)?
 fn cgroup2_host() -> bool {
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
@@ -590,6 +606,8 @@ fn create_in(g: &Global, args: &Args, id: &str, dir: &str, bundle: &str, config:
     let preview = Record { id: id.to_string(), bundle: bundle.to_string(), created: created.clone(), annotations: annotations.clone(), ..Default::default() };
     crate::run::EXEC_FIFO.store(fifo, std::sync::atomic::Ordering::Relaxed);
     crate::run::NO_PIVOT.store(args.has("--no-pivot"), std::sync::atomic::Ordering::Relaxed);
+    let shared_mnt = !spec.has_namespace("mount");
+    crate::run::SHARED_MOUNT_NS.store(shared_mnt, std::sync::atomic::Ordering::Relaxed);
     *crate::run::START_HOOKS.lock().unwrap() = json!({ "hooks": config_hooks(config, "startContainer"), "state": state_json(g, &preview, Some("created")) });
     let mut pair = [0 as RawFd; 2];
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
@@ -632,8 +650,10 @@ fn create_in(g: &Global, args: &Args, id: &str, dir: &str, bundle: &str, config:
     };
     let (master, error) = crate::run::receive(pair[0]);
     unsafe { libc::close(pair[0]) };
+    let host_mounts = if shared_mnt { rootfs.clone() } else { String::new() };
     if let Some((_, msg)) = error {
         let e = kill(msg);
+        detach_mounts(&host_mounts);
         if let Some(p) = placement {
             p.destroy();
         }
@@ -645,10 +665,12 @@ fn create_in(g: &Global, args: &Args, id: &str, dir: &str, bundle: &str, config:
         cgroup: placement.as_ref().map(|p| p.dir.clone()).unwrap_or_default(),
         hooks: json!({ "poststart": config_hooks(config, "poststart"), "poststop": config_hooks(config, "poststop") }),
         owner: unsafe { libc::getuid() },
+        host_mounts,
         ..preview
     };
     let fail = |msg: String| -> Fail {
         let e = kill(msg);
+        detach_mounts(&record.host_mounts);
         if !record.cgroup.is_empty() {
             let _ = ncx_core::cgroup::destroy(&mut ncx_core::cgroup::RealFs, &record.cgroup);
         }
@@ -809,6 +831,7 @@ fn remove(g: &Global, r: &Record, force: bool) -> Result<(), Fail> {
             let _ = writeln!(std::io::stderr(), "ncx-runtime: warning: {e}");
         }
     }
+    detach_mounts(&r.host_mounts);
     let st = state_json(g, r, Some("stopped"));
     let dir = container_dir(g, &r.id)?;
     std::fs::remove_dir_all(&dir).map_err(|e| e1(format!("remove {dir}: {e}")))?;

@@ -25,6 +25,10 @@ pub(crate) static EXEC_FIFO: std::sync::atomic::AtomicI32 = std::sync::atomic::A
 /// (plan.rs `MoveRoot`) instead of pivot_root.
 pub(crate) static NO_PIVOT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// The OCI `create` of a config without a mount namespace: PID 1 stays in the runtime's and
+/// chroots (plan.rs `in_the_callers_mount_namespace`); `delete` detaches the mounts it made.
+pub(crate) static SHARED_MOUNT_NS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The spec's `startContainer` hooks and the state they read on stdin (`{"hooks":[…],"state":{…}}`):
 /// run in the container, after the gate, before execve.
 pub(crate) static START_HOOKS: std::sync::Mutex<serde_json::Value> = std::sync::Mutex::new(serde_json::Value::Null);
@@ -234,6 +238,7 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
             "sock": sock, "pdeath": pdeath, "gate": gate, "shmFrom": shm_from, "bypass": bypass,
             "execFifo": fifo, "startHooks": START_HOOKS.lock().unwrap().clone(),
             "noPivot": NO_PIVOT.load(std::sync::atomic::Ordering::Relaxed),
+            "sharedMountNs": SHARED_MOUNT_NS.load(std::sync::atomic::Ordering::Relaxed),
         });
         let keep: Vec<RawFd> = [Some(sock), gate, own_userns, (bypass >= 0).then_some(bypass), (fifo >= 0).then_some(fifo)].into_iter().flatten().collect();
         die(sock, 125, crate::sealed::reexec_with_state("init", &state, &keep));
@@ -255,7 +260,8 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     }
     // The cgroup and mount namespaces are this process's own: made here, or joined when the
     // config gives a path (a namespace file of the wrong type is refused by setns).
-    for (kind, flag, made) in [("cgroup", libc::CLONE_NEWCGROUP, spec.has_namespace("cgroup")), ("mount", libc::CLONE_NEWNS, true)] {
+    let shared_mnt = SHARED_MOUNT_NS.load(std::sync::atomic::Ordering::Relaxed);
+    for (kind, flag, made) in [("cgroup", libc::CLONE_NEWCGROUP, spec.has_namespace("cgroup")), ("mount", libc::CLONE_NEWNS, !shared_mnt)] {
         if let Some(path) = spec.namespace_path(kind) {
             use ncx_core::sys::Sys;
             if let Err(e) = RealSys.open_ns(path).and_then(|fd| RealSys.setns(fd, flag, kind)) {
@@ -285,6 +291,9 @@ pub(crate) fn child(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount
     }
     if NO_PIVOT.load(std::sync::atomic::Ordering::Relaxed) {
         ncx_core::plan::move_root_instead_of_pivot(&mut steps);
+    }
+    if shared_mnt {
+        ncx_core::plan::in_the_callers_mount_namespace(&mut steps);
     }
     if let Err(e) = execute(&mut RealSys, &steps) {
         die(sock, 125, format!("container setup failed: {e}"));
@@ -322,6 +331,7 @@ pub fn init(args: &Args) -> ! {
         *START_HOOKS.lock().unwrap() = state["startHooks"].clone();
     }
     NO_PIVOT.store(state["noPivot"].as_bool().unwrap_or(false), std::sync::atomic::Ordering::Relaxed);
+    SHARED_MOUNT_NS.store(state["sharedMountNs"].as_bool().unwrap_or(false), std::sync::atomic::Ordering::Relaxed);
     let mount = state["rootfsMount"].as_str().and_then(RootfsMount::parse);
     child(&spec, state["rootfs"].as_str().unwrap_or(""), mount.as_ref(), sock, state["pdeath"].as_bool().unwrap_or(false), fd("gate"), state["shmFrom"].as_str())
 }
