@@ -1,3 +1,5 @@
+// Over 600 lines: 550 of code (the plan and its execution, which must stay in one order in one
+// place) and 400 of unit tests through the recording Sys.
 //! From an OCI spec to an ordered list of filesystem steps, and their execution through
 //! the `Sys` trait. The order is what makes a container safe: the rootfs and every mount
 //! are in place before pivot_root; masked and read-only paths come after it, so nothing

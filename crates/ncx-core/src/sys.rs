@@ -1,3 +1,5 @@
+// Over 600 lines: one trait with every syscall the plan makes, its real implementation and the
+// recording fake, which must change together.
 //! Syscalls behind a trait: the real implementation and a recording fake for tests.
 
 use std::ffi::CString;

@@ -1,3 +1,4 @@
+// Over 600 lines: one test per hostile-layer shape, kept beside each other on purpose.
 //! Integration tests for `ncx_core::unpack`: normal layers, compression, hostile entries,
 //! whiteouts, replacement semantics and garbage input.
 //!

@@ -1,3 +1,6 @@
+// Over 600 lines: the standard OCI command line is one state machine (create, start, state, kill,
+// delete, run, exec and the hooks share the container directory and its state file); the last
+// 125 lines are its unit tests.
 //! The standard OCI runtime command line (the runtime-spec's runtime.md and runc's de-facto
 //! flags), so that ncx-runtime can be driven as runc and crun are, and measured with the
 //! same conformance suite:
