@@ -22,9 +22,26 @@ function spec(engine: Engine, record: Pick<ContainerRecord, 'id'>): OciSpec | un
   return readJson<OciSpec | undefined>(join(engine.containers.dir(record.id), 'config.json'), undefined)
 }
 
+/**
+ * A container's `linux.cgroupsPath` (null: none), by id. It is fixed when the bundle is written
+ * and container ids are never reused, so a long-lived process (the Engine API service, whose
+ * `GET /containers/json` asks every running container whether it is paused) parses each
+ * config.json once instead of on every request.
+ */
+const cgroupsPaths = new Map<string, string | null>()
+
+function cgroupsPathOf(engine: Engine, record: Pick<ContainerRecord, 'id'>): string | undefined {
+  const known = cgroupsPaths.get(record.id)
+  if (known !== undefined) return known ?? undefined
+  const read = spec(engine, record)
+  if (read === undefined) return undefined // no bundle yet (creating): nothing to remember
+  cgroupsPaths.set(record.id, read.linux.cgroupsPath ?? null)
+  return read.linux.cgroupsPath
+}
+
 /** The container's cgroup directory while it exists (the container is running). */
 export function cgroupDir(engine: Engine, record: Pick<ContainerRecord, 'id'>): string | undefined {
-  const path = spec(engine, record)?.linux.cgroupsPath
+  const path = cgroupsPathOf(engine, record)
   if (!path) return undefined
   const dir = join(CGROUP_ROOT, path)
   return existsSync(join(dir, 'cgroup.procs')) ? dir : undefined
