@@ -8,8 +8,8 @@ import {Readable, Writable, Duplex} from 'node:stream'
 
 import {Engine} from '../engine/engine.js'
 import {NcxError, NotFoundError} from '../engine/errors.js'
-import {attachPipes} from '../engine/container/attach.js'
-import {execPipes, ExecOptions} from '../engine/container/exec.js'
+import {attachPipes, resizeContainer} from '../engine/container/attach.js'
+import {execPipes, ExecOptions, Resize} from '../engine/container/exec.js'
 import {inspectContainer} from '../engine/container/inspect.js'
 import {networkSettings} from '../engine/network/container.js'
 import {inspectMounts} from '../engine/volume/attach.js'
@@ -20,7 +20,7 @@ import {ContainerRecord} from '../engine/container/store.js'
 import {ContainerState} from '../engine/container/state.js'
 import {isPaused} from '../engine/cgroup/control.js'
 import {statusText} from '../cli/containers.js'
-import {createOptions} from './create.js'
+import {consoleSize, createOptions} from './create.js'
 import {ApiError, Request, Router, frame, hijackResponse, queryBool, queryFilters} from './http.js'
 import {ServiceContext} from './context.js'
 
@@ -114,6 +114,19 @@ interface ExecInstance {
   exitCode: number | null
   pid: number
   child?: ChildProcess
+  /** Set while it runs with a terminal. */
+  resize?: Resize
+}
+
+/** `?h=&w=` of a resize: [rows, cols]; Docker answers 400 for a value that is not a number. */
+function resizeQuery(req: Request): [number, number] {
+  const parse = (key: string) => {
+    const text = req.query.get(key) ?? ''
+    const n = Number(text)
+    if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new ApiError(400, `invalid resize parameter ${key}=${JSON.stringify(text)}: expected a number 0-65535`)
+    return n
+  }
+  return [parse('h'), parse('w')]
 }
 
 /** Relay a child's stdout/stderr to a client: raw with a terminal, Docker's frames otherwise. */
@@ -152,6 +165,8 @@ function relayInput(socket: Duplex, head: Buffer, child: ChildProcess, onGone: (
 export function containerRoutes(router: Router, ctx: ServiceContext): void {
   const {engine} = ctx
   const execs = new Map<string, ExecInstance>()
+  /** The resizers of each container's attach sessions with a terminal (`…/resize` sets them all). */
+  const ttySessions = new Map<string, Set<Resize>>()
   /** Attach clients waiting for their container's start (`docker run` attaches first). */
   const waitingAttach = new Map<string, Array<() => void>>()
   /**
@@ -344,7 +359,16 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
       })
       if (gone) return
     }
-    const {child, outcome} = attachPipes(engine, record, {stdin: wantStdin})
+    const {child, outcome, resize} = attachPipes(engine, record, {stdin: wantStdin})
+    if (resize) {
+      const set = ttySessions.get(record.id) ?? new Set()
+      set.add(resize)
+      ttySessions.set(record.id, set)
+      void outcome.finally(() => {
+        set.delete(resize)
+        if (set.size === 0 && ttySessions.get(record.id) === set) ttySessions.delete(record.id)
+      }).catch(() => undefined)
+    }
     const relayed = relayOutput(child, socket, tty, {stdout: wantStdout, stderr: wantStderr})
     relayInput(socket, head, child, () => {
       if (child.exitCode === null) child.kill('SIGTERM')
@@ -355,7 +379,21 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
   router.upgrade('POST', '/containers/{id}/attach', attach)
 
   router.on('POST', '/containers/{id}/resize', async (req) => {
-    find(engine, req.params[0])
+    const record = find(engine, req.params[0])
+    const [rows, cols] = resizeQuery(req)
+    const status = stateOf(engine, record).status
+    if (status !== 'running' && status !== 'restarting') throw new ApiError(409, `Container ${record.id} is not running`)
+    // Docker: a container without a terminal has nothing to resize (and 0 is no size).
+    if (!record.options.tty || rows === 0 || cols === 0) return {status: 200}
+    const sessions = ttySessions.get(record.id)
+    if (sessions && sessions.size > 0) for (const resize of sessions) resize(rows, cols)
+    else {
+      try {
+        await resizeContainer(engine, record, rows, cols)
+      } catch (error) {
+        throw new ApiError(409, error instanceof Error ? error.message : String(error))
+      }
+    }
     return {status: 200}
   })
 
@@ -382,6 +420,7 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
         ...(typeof body.WorkingDir === 'string' && body.WorkingDir ? {workdir: body.WorkingDir} : {}),
         ...(typeof body.User === 'string' && body.User ? {user: body.User} : {}),
         privileged: body.Privileged === true,
+        ...(body.Tty === true && consoleSize(body.ConsoleSize) ? {consoleSize: consoleSize(body.ConsoleSize)} : {}),
       },
     })
     return {status: 201, body: {Id: id}}
@@ -394,19 +433,24 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
     const record = find(engine, exec.container)
     const detach = body.Detach === true
     const tty = body.Tty === true || exec.options.tty
-    const options: ExecOptions = {...exec.options, tty, detach}
-    const {child, exitCode} = execPipes(engine, record, options)
+    // The start's ConsoleSize (API 1.42+) over the create's.
+    const size = consoleSize(body.ConsoleSize) ?? exec.options.consoleSize
+    const options: ExecOptions = {...exec.options, tty, detach, ...(tty && size ? {consoleSize: size} : {})}
+    const {child, exitCode, resize} = execPipes(engine, record, options)
     exec.running = true
     exec.child = child
+    exec.resize = resize
     exec.pid = child.pid ?? 0
     const finished = exitCode.then(
       (code) => {
         exec.exitCode = code
         exec.running = false
+        delete exec.resize
       },
       () => {
         exec.exitCode = 126
         exec.running = false
+        delete exec.resize
       },
     )
     if (detach) {
@@ -439,8 +483,15 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
     return 'handled'
   })
   router.on('POST', '/exec/{id}/resize', async (req) => {
-    if (!execs.has(req.params[0])) throw new ApiError(404, `No such exec instance: ${req.params[0]}`)
-    return {status: 201}
+    const exec = execs.get(req.params[0])
+    if (!exec) throw new ApiError(404, `No such exec instance: ${req.params[0]}`)
+    const [rows, cols] = resizeQuery(req)
+    // dockerd 20.10: an exec that has ended is 404 "no such exec"; one not started yet it waits
+    // 10 s for, then 500: here 409 at once. A running exec is 200 (the API reference says 201).
+    if (exec.exitCode !== null) throw new ApiError(404, `no such exec: ${exec.id} has exited`)
+    if (!exec.running) throw new ApiError(409, `exec ${exec.id} is not running: start it first`)
+    if (exec.resize && rows > 0 && cols > 0) exec.resize(rows, cols)
+    return {status: 200}
   })
   router.on('GET', '/exec/{id}/json', async (req) => {
     const exec = execs.get(req.params[0])

@@ -196,6 +196,8 @@ export function createOptions(body: unknown, name: string | undefined, platform:
   const options: ContainerOptions = {...parsed.options, command}
   // The API has no `-d`: every API container runs under its monitor, output to its log.
   options.detach = true
+  const size = consoleSize(host.ConsoleSize)
+  if (size && options.tty) options.consoleSize = size
   return {options, warnings: [...parsed.warnings, ...warnings]}
 }
 
@@ -211,6 +213,18 @@ function coveredDestinations(host: Json): string[] {
   if (Array.isArray(host.Mounts)) for (const m of host.Mounts) if (isObject(m) && typeof m.Target === 'string') out.push(norm(m.Target))
   if (isObject(host.Tmpfs)) for (const p of Object.keys(host.Tmpfs)) out.push(norm(p))
   return out
+}
+
+/**
+ * Docker's `ConsoleSize` ([height, width], HostConfig and exec bodies): [rows, cols], or
+ * undefined for none ([0, 0], absent); anything else but two numbers 0-65535 is a 400.
+ */
+export function consoleSize(value: unknown): [number, number] | undefined {
+  if (value === undefined || value === null) return undefined
+  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 65535
+  if (!Array.isArray(value) || value.length !== 2 || !ok(value[0]) || !ok(value[1])) throw new ApiError(400, `invalid ConsoleSize: ${JSON.stringify(value)}: expected [height, width]`)
+  if (value[0] === 0 || value[1] === 0) return undefined
+  return [value[0], value[1]]
 }
 
 function shellQuote(word: string): string {

@@ -4,7 +4,8 @@
  */
 import {expect} from 'chai'
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {request} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -13,6 +14,7 @@ import {startService} from './api-harness.js'
 import {fixture, pushImage, startRegistry} from '../registry/harness.js'
 
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p))
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('e2e: Engine API (ncx system service)', function () {
   this.timeout(120_000)
@@ -314,6 +316,166 @@ describe('e2e: Engine API (ncx system service)', function () {
     await c.remove()
     const missing = await client.getContainer('nosuch').inspect().catch((e: {statusCode: number}) => e.statusCode)
     expect(missing).to.equal(404)
+  })
+
+  /** The terminals' `script` processes, killed after each test (a failed one leaves its session open). */
+  const terminals: ReturnType<typeof spawn>[] = []
+  afterEach(() => {
+    for (const t of terminals.splice(0)) {
+      if (t.exitCode !== null || t.signalCode !== null) continue
+      // script's child (the docker CLI) first: it holds the service's hijacked connection.
+      const cli = spawnSync('pgrep', ['-P', String(t.pid)], {encoding: 'utf8'}).stdout.trim()
+      for (const pid of cli.split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL')
+      t.kill('SIGKILL')
+    }
+    // (a running container keeps a killed `run -it`'s POST …/wait, and so the service, waiting)
+    docker(['rm', '-f', 'ttysize', 'consolesize', 'notty', 'stopped'])
+  })
+  /** The docker CLI on a real pty of `rows`×`cols` (util-linux `script`), fed keystrokes. */
+  const terminal = (rows: number, cols: number, args: string[]) => {
+    const line = ['stty', 'rows', String(rows), 'cols', String(cols), ';', 'exec', DOCKER!, ...args].join(' ')
+    const child = spawn('script', ['-qfec', line, '/dev/null'], {stdio: ['pipe', 'pipe', 'pipe'], env: {PATH: process.env.PATH, HOME: '/tmp', SHELL: '/bin/sh', DOCKER_HOST: `unix://${service.socket}`}})
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')))
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString('latin1')))
+    const closed = new Promise<number>((r) => child.on('close', (code) => r(code ?? 128)))
+    terminals.push(child)
+    let seen = 0
+    return {
+      child,
+      type: (text: string) => child.stdin!.write(text),
+      output: () => out,
+      /** Wait for `re` in what came after the last match. */
+      async expect(re: RegExp, ms = 15_000) {
+        const end = Date.now() + ms
+        for (;;) {
+          const m = re.exec(out.slice(seen))
+          if (m) {
+            seen += m.index + m[0].length
+            return m
+          }
+          if (Date.now() > end) throw new Error(`timed out waiting for ${re} in ${JSON.stringify(out.slice(seen))}`)
+          await sleep(50)
+        }
+      },
+      /** Resize the pty as a terminal window does (TIOCSWINSZ on it: SIGWINCH for the docker CLI). */
+      resize(r: number, c: number) {
+        const cli = spawnSync('pgrep', ['-P', String(child.pid)], {encoding: 'utf8'}).stdout.trim().split('\n')[0]
+        const pts = readlinkSync(`/proc/${cli}/fd/0`)
+        const set = spawnSync('stty', ['-F', pts, 'rows', String(r), 'cols', String(c)], {encoding: 'utf8'})
+        if (set.status !== 0) throw new Error(`stty -F ${pts}: ${set.stderr}`)
+      },
+      async exit(ms = 20_000) {
+        const timer = setTimeout(() => child.kill('SIGKILL'), ms)
+        const code = await closed
+        clearTimeout(timer)
+        child.stdin!.destroy()
+        return code
+      },
+    }
+  }
+  /** A raw Engine API request over the socket. */
+  const api = (method: string, path: string, body?: unknown) =>
+    new Promise<{status: number; body: string}>((resolve, reject) => {
+      const req = request({socketPath: service.socket, method, path, headers: body === undefined ? {} : {'Content-Type': 'application/json'}}, (res) => {
+        let text = ''
+        res.on('data', (d: Buffer) => (text += d.toString()))
+        res.on('end', () => resolve({status: res.statusCode ?? 0, body: text}))
+      })
+      req.on('error', reject)
+      req.end(body === undefined ? undefined : JSON.stringify(body))
+    })
+  const stty = /\r\n(\d+ \d+)\r\n/
+
+  it("TTY size: run -it, attach and exec -it see their terminal's size, and follow its resizes (SIGWINCH) and POST …/resize", async () => {
+    const run = terminal(30, 100, ['run', '-it', '--name', 'ttysize', 'busybox', 'sh'])
+    await run.expect(/\/ # /)
+    run.type('stty size\r')
+    expect((await run.expect(stty))[1]).to.equal('30 100')
+    // The window changes: the CLI gets SIGWINCH and calls POST /containers/{id}/resize.
+    run.resize(40, 120)
+    await sleep(500)
+    run.type('stty size\r')
+    expect((await run.expect(stty))[1]).to.equal('40 120')
+    // Another API client resizes it.
+    expect((await api('POST', '/v1.41/containers/ttysize/resize?h=25&w=90')).status).to.equal(200)
+    run.type('stty size\r')
+    expect((await run.expect(stty))[1]).to.equal('25 90')
+    // ctrl-p,ctrl-q: the CLI detaches (it matches the keys itself), the container runs on.
+    run.type('\x10\x11')
+    expect(await run.exit()).to.equal(0)
+
+    // attach: the attaching terminal's size.
+    const att = terminal(20, 70, ['attach', 'ttysize'])
+    await sleep(1000)
+    att.type('stty size\r')
+    expect((await att.expect(stty))[1]).to.equal('20 70')
+    att.type('\x10\x11')
+    // docker 20.10's CLI ends an attach it detached with this message and 1 (against dockerd too).
+    await att.expect(/read escape sequence/)
+    expect(await att.exit()).to.equal(1)
+
+    // exec -it: its own pty, held by the runtime's exec supervisor.
+    const ex = terminal(33, 111, ['exec', '-it', 'ttysize', 'sh'])
+    await ex.expect(/\/ # /)
+    ex.type('stty size\r')
+    expect((await ex.expect(stty))[1]).to.equal('33 111')
+    ex.resize(45, 140)
+    await sleep(500)
+    ex.type('stty size\r')
+    expect((await ex.expect(stty))[1]).to.equal('45 140')
+    // The container's own terminal kept the size the last attach gave it.
+    ex.type('stty size </proc/1/fd/0\r')
+    expect((await ex.expect(stty))[1]).to.equal('20 70')
+    ex.type('exit\r')
+    expect(await ex.exit()).to.equal(0)
+    ok(['rm', '-f', 'ttysize'])
+  })
+
+  it('TTY size: ConsoleSize of container create and exec create/start is the initial size; resize status codes as dockerd 20.10', async () => {
+    // create's HostConfig.ConsoleSize: set before the process runs.
+    const created = await api('POST', '/v1.41/containers/create?name=consolesize', {Image: 'busybox', Cmd: ['sh', '-c', 'stty size; exec sleep 60'], Tty: true, HostConfig: {ConsoleSize: [33, 77]}})
+    expect(created.status).to.equal(201)
+    expect((await api('POST', '/v1.41/containers/consolesize/start')).status).to.equal(204)
+    let logs = ''
+    for (let i = 0; i < 100 && !logs.includes('\n'); i++, await sleep(50)) logs = ok(['logs', 'consolesize'])
+    expect(logs).to.equal('33 77\r\n')
+    // exec: the start's ConsoleSize (API 1.42), and the create's.
+    for (const [createBody, startBody, size] of [
+      [{}, {ConsoleSize: [44, 132]}, '44 132'],
+      [{ConsoleSize: [12, 34]}, {}, '12 34'],
+    ] as const) {
+      const e = await api('POST', '/v1.42/containers/consolesize/exec', {Cmd: ['stty', 'size'], Tty: true, AttachStdout: true, ...createBody})
+      expect(e.status).to.equal(201)
+      const id = (JSON.parse(e.body) as {Id: string}).Id
+      const started = await api('POST', `/v1.42/exec/${id}/start`, {Tty: true, ...startBody})
+      expect([started.status, started.body]).to.deep.equal([200, `${size}\r\n`])
+      // An exec that has ended: dockerd's 404.
+      expect((await api('POST', `/v1.42/exec/${id}/resize?h=10&w=10`)).status).to.equal(404)
+    }
+    const bad = await api('POST', '/v1.41/containers/create', {Image: 'busybox', Tty: true, HostConfig: {ConsoleSize: [1]}})
+    expect(bad.status).to.equal(400)
+    // A running exec with a terminal: 200, and its size changes.
+    const e = await api('POST', '/v1.41/containers/consolesize/exec', {Cmd: ['sh', '-c', 'sleep 1; stty size'], Tty: true, AttachStdout: true})
+    const id = (JSON.parse(e.body) as {Id: string}).Id
+    const started = api('POST', `/v1.41/exec/${id}/start`, {Tty: true})
+    let resized = {status: 0, body: ''}
+    for (let i = 0; i < 40 && resized.status !== 200; i++, await sleep(25)) resized = await api('POST', `/v1.41/exec/${id}/resize?h=21&w=43`)
+    expect(resized.status).to.equal(200)
+    expect((await started).body).to.equal('21 43\r\n')
+    const notStarted = (JSON.parse((await api('POST', '/v1.41/containers/consolesize/exec', {Cmd: ['true'], Tty: true})).body) as {Id: string}).Id
+    expect((await api('POST', `/v1.41/exec/${notStarted}/resize?h=10&w=10`)).status).to.equal(409)
+    expect((await api('POST', '/v1.41/exec/nosuch/resize?h=10&w=10')).status).to.equal(404)
+    // Containers: dockerd's codes (no terminal: 200 and nothing to do; bad numbers: 400).
+    ok(['run', '-d', '--name', 'notty', 'busybox', 'sleep', '60'])
+    ok(['create', '--name', 'stopped', '-t', 'busybox', 'true'])
+    const codes = []
+    for (const path of ['consolesize/resize?h=10&w=20', 'notty/resize?h=10&w=20', 'stopped/resize?h=10&w=20', 'nosuch/resize?h=10&w=20', 'consolesize/resize?h=abc&w=20', 'consolesize/resize']) codes.push((await api('POST', `/v1.41/containers/${path}`)).status)
+    expect(codes).to.deep.equal([200, 200, 409, 404, 400, 400])
+    // The resize without an attached client reached the container's terminal.
+    const now = docker(['exec', 'consolesize', 'sh', '-c', 'stty size </proc/1/fd/0'])
+    expect(now.stdout).to.equal('10 20\n')
+    ok(['rm', '-f', 'consolesize', 'notty', 'stopped'])
   })
 })
 

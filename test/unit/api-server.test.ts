@@ -1,13 +1,23 @@
 /** The Engine API server's pure parts: request mapping, header decoding, generated files. */
 import {expect} from 'chai'
 
-import {createOptions} from '../../src/server/create.js'
+import {consoleSize, createOptions} from '../../src/server/create.js'
 
 describe('api server: POST /containers/create mapping', () => {
   it('Config.Volumes covered by a bind or a mount is no anonymous volume (docker-compose sends both)', () => {
     const {options} = createOptions({Image: 'busybox', Volumes: {'/www': {}, '/anon': {}, '/m/': {}}, HostConfig: {Binds: ['demo_data:/www:rw'], Mounts: [{Type: 'volume', Source: 'vol', Target: '/m'}]}}, undefined, undefined, {})
     const mounts = (options.mounts ?? []).map((m) => `${m.type}:${m.source ?? ''}:${m.target}`)
     expect(mounts.sort()).to.deep.equal(['volume::/anon', 'volume:demo_data:/www', 'volume:vol:/m'])
+  })
+})
+
+describe('api server: ConsoleSize', () => {
+  it('is [rows, cols] of a terminal container; [0, 0] or absent is none; anything else a 400', () => {
+    expect(createOptions({Image: 'busybox', Tty: true, HostConfig: {ConsoleSize: [30, 100]}}, undefined, undefined, {}).options.consoleSize).to.deep.equal([30, 100])
+    expect(createOptions({Image: 'busybox', HostConfig: {ConsoleSize: [30, 100]}}, undefined, undefined, {}).options.consoleSize).to.equal(undefined)
+    expect(consoleSize([0, 0])).to.equal(undefined)
+    expect(consoleSize(undefined)).to.equal(undefined)
+    for (const bad of [[1], [1, 2, 3], ['1', 2], [-1, 2], [1.5, 2], [70000, 2], 'x']) expect(() => consoleSize(bad)).to.throw(/invalid ConsoleSize/)
   })
 })
 

@@ -39,6 +39,17 @@ pub struct Process {
     #[serde(default)]
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
+    /// The terminal's initial size (OCI `consoleSize`: the Engine API's `ConsoleSize`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_size: Option<ConsoleSize>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct ConsoleSize {
+    #[serde(default)]
+    pub height: u16,
+    #[serde(default)]
+    pub width: u16,
 }
 
 fn default_cwd() -> String {

@@ -3,6 +3,11 @@
 //! the terminal.
 //!
 //!   ncx-runtime attach --bundle DIR [--status-fd N] [--detach-keys B,B…] [--no-stdin] [--tty] [--sig-proxy]
+//!       [--resize-fd N]
+//!
+//! `--resize-fd N` (with `--tty`; the Engine API's `POST /containers/{id}/resize`, whose
+//! client has no terminal of its own): a pipe of `ROWS COLS` lines, each passed on as a `w`
+//! message. Its end ends the session (a resize-only client: write one line and close).
 //!
 //! Wire format: SOCK_SEQPACKET, one message a datagram, its first byte the kind.
 //! Client → monitor: `i` stdin bytes, `c` stdin closed, `w` rows,cols (u16 LE each),
@@ -210,6 +215,31 @@ fn winsize(fd: RawFd) -> Option<[u8; 4]> {
     Some([r[0], r[1], c[0], c[1]])
 }
 
+/// One line of a `--resize-fd` pipe: `ROWS COLS` (both 1-65535).
+pub(crate) fn parse_size(line: &str) -> Option<(u16, u16)> {
+    let mut words = line.split_whitespace();
+    let rows: u16 = words.next()?.parse().ok()?;
+    let cols: u16 = words.next()?.parse().ok()?;
+    if words.next().is_some() || rows == 0 || cols == 0 {
+        return None;
+    }
+    Some((rows, cols))
+}
+
+/// Read `ROWS COLS` lines from `fd` until its end, calling `apply` for each valid one
+/// (others are ignored): `attach --resize-fd` (on a thread), `exec --resize-fd` (in a watcher).
+pub(crate) fn read_resizes(fd: RawFd, apply: impl Fn(u16, u16)) {
+    use std::io::BufRead;
+    // SAFETY: the fd was handed to this process for this and is read here only.
+    let file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    for line in std::io::BufReader::new(file).lines() {
+        let Ok(line) = line else { break };
+        if let Some((rows, cols)) = parse_size(&line) {
+            apply(rows, cols);
+        }
+    }
+}
+
 /// Signals `--sig-proxy` passes on to the container (Docker: all but those a terminal
 /// session needs for itself).
 const PROXIED: [libc::c_int; 7] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGCONT];
@@ -275,6 +305,17 @@ pub fn attach(args: &Args) -> i32 {
         if let Some(ws) = winsize(0).or_else(|| winsize(1)) {
             send(sock, RESIZE, &ws);
         }
+    }
+    if let Some(fd) = args.get("resize-fd") {
+        let Ok(fd) = fd.parse::<RawFd>() else { return fail(125, format!("invalid --resize-fd {fd:?}")) };
+        std::thread::spawn(move || {
+            read_resizes(fd, |rows, cols| {
+                let (r, c) = (rows.to_le_bytes(), cols.to_le_bytes());
+                send(sock, RESIZE, &[r[0], r[1], c[0], c[1]]);
+            });
+            // The pipe's end ends the session: the loop below sees the socket's end.
+            unsafe { libc::shutdown(sock, libc::SHUT_RDWR) };
+        });
     }
     let mut buf = vec![0u8; MAX_MESSAGE];
     loop {
@@ -354,7 +395,19 @@ pub fn attach(args: &Args) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::DetachKeys;
+    use super::{parse_size, DetachKeys};
+
+    #[test]
+    fn resize_lines() {
+        assert_eq!(parse_size("30 100"), Some((30, 100)));
+        assert_eq!(parse_size(" 24  80 \r"), Some((24, 80)));
+        assert_eq!(parse_size("0 80"), None);
+        assert_eq!(parse_size("24"), None);
+        assert_eq!(parse_size("24 80 1"), None);
+        assert_eq!(parse_size("24 70000"), None);
+        assert_eq!(parse_size("-1 80"), None);
+        assert_eq!(parse_size(""), None);
+    }
 
     fn run(keys: &[u8], chunks: &[&[u8]]) -> (Vec<u8>, bool) {
         let mut d = DetachKeys::new(keys.to_vec());

@@ -1,7 +1,12 @@
 //! `ncx-runtime exec`: run a process in a running container.
 //!
 //!   ncx-runtime exec --pid PID --process JSON [--config CONFIG] [--status-fd N] [--no-stdin] [--detach]
-//!       [--detach-keys B,B…] [--cgroup-strict]
+//!       [--detach-keys B,B…] [--cgroup-strict] [--resize-fd N]
+//!
+//! `--resize-fd N`: a pipe of `ROWS COLS` lines (the Engine API's `POST /exec/{id}/resize`),
+//! each set on the pty's master (TIOCSWINSZ: the kernel sends the process group SIGWINCH) by
+//! a watcher forked before the container is entered (`resize_watcher`). The process's initial
+//! size is its `consoleSize`, set before it runs.
 //!
 //! `--config`: the container's config.json: its seccomp profile and cgroup apply to the process too.
 //!
@@ -58,6 +63,53 @@ fn prepare(args: &Args) -> Result<(i32, Process), ExecError> {
     Ok((pid, process))
 }
 
+/// `--resize-fd N`: a watcher process forked here, before anything of the container is
+/// joined (no thread can be made in the container's PID namespace, and a process made
+/// there would show in the container): it gets the pty's master through the returned
+/// socket and sets each `ROWS COLS` line of fd N on it (TIOCSWINSZ). It ends at the pipe's
+/// end, or with this supervisor (PDEATHSIG), or at once when no master comes.
+fn resize_watcher(fd: RawFd) -> Option<RawFd> {
+    let mut pair = [0 as RawFd; 2];
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) } < 0 {
+        unsafe { libc::close(fd) };
+        return None;
+    }
+    let parent = unsafe { libc::getpid() };
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(0);
+            }
+            // Nothing of the supervisor's: its status fd and stdio are read until every writer is gone.
+            ncx_core::sys::close_fds_except(&[fd, pair[1]]);
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            for i in 0..3 {
+                libc::dup2(null, i);
+            }
+        }
+        let (master, _) = crate::run::receive(pair[1]);
+        unsafe { libc::close(pair[1]) };
+        if let Some(m) = master {
+            crate::attach::read_resizes(fd, |rows, cols| {
+                let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+                unsafe { libc::ioctl(m, libc::TIOCSWINSZ, &ws) };
+            });
+        }
+        unsafe { libc::_exit(0) };
+    }
+    unsafe {
+        libc::close(fd);
+        libc::close(pair[1]);
+    }
+    if pid < 0 {
+        unsafe { libc::close(pair[0]) };
+        return None;
+    }
+    Some(pair[0])
+}
+
 pub fn exec(args: &Args) -> i32 {
     let status = Status { fd: args.get("status-fd").and_then(|s| s.parse().ok()) };
     if let Some(fd) = status.fd {
@@ -70,6 +122,11 @@ pub fn exec(args: &Args) -> i32 {
             eprintln!("ncx-runtime: {msg}");
         }
         code
+    };
+    let watcher = match args.get("resize-fd").map(|f| f.parse::<RawFd>()) {
+        Some(Ok(fd)) => resize_watcher(fd),
+        Some(Err(_)) => return report(125, "invalid --resize-fd".into()),
+        None => None,
     };
     // The container's config, read on the host before entering its mount namespace: its
     // seccomp profile applies to the process, and the process joins its cgroup (this
@@ -170,6 +227,13 @@ pub fn exec(args: &Args) -> i32 {
     };
     if detach {
         return 0;
+    }
+    if let Some(w) = watcher {
+        // The watcher sets the sizes on the master; without one (no terminal) it just ends.
+        if let Some(m) = master {
+            crate::run::send_fd(w, m);
+        }
+        unsafe { libc::close(w) };
     }
     let keys = crate::attach::parse_keys(args.get("detach-keys").unwrap_or(""));
     let no_stdin = args.has("--no-stdin");

@@ -90,11 +90,12 @@ fn reset_internal_signals() {
 /// Whatever descriptors the caller left open (a shell's `exec 100<DIR`, Node's own, an IDE's)
 /// are not ours to pass on: closed first thing, so no process this runtime starts (a
 /// container's, a monitor, slirp4netns) inherits them. The fds the CLI hands over stay,
-/// close-on-exec, for this process alone: the status fd (`--status-fd N`) and the pipe
-/// `exec`'s process JSON comes through (`--process-fd N`).
+/// close-on-exec, for this process alone: the status fd (`--status-fd N`), the pipe
+/// `exec`'s process JSON comes through (`--process-fd N`) and the terminal sizes' pipe of
+/// `attach` and `exec` (`--resize-fd N`).
 fn close_inherited_fds(argv: &[String]) {
     let given = |flag: &str| argv.windows(2).find(|w| w[0] == flag).and_then(|w| w[1].parse::<i32>().ok()).filter(|fd| *fd > 2);
-    let keep: Vec<i32> = [given("--status-fd"), given("--process-fd")].into_iter().flatten().collect();
+    let keep: Vec<i32> = [given("--status-fd"), given("--process-fd"), given("--resize-fd")].into_iter().flatten().collect();
     ncx_core::sys::close_fds_except(&keep);
     for fd in keep {
         ncx_core::sys::set_cloexec(fd, true);

@@ -66,7 +66,7 @@ pub(crate) fn die(sock: RawFd, code: i32, msg: String) -> ! {
 
 /// Open a pty in the container's devpts, hand the master to the parent, and make the
 /// slave our controlling terminal and stdio.
-fn setup_terminal(sock: RawFd) -> Result<(), String> {
+fn setup_terminal(sock: RawFd, size: Option<ncx_core::spec::ConsoleSize>) -> Result<(), String> {
     unsafe {
         let master = libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
         if master < 0 {
@@ -82,6 +82,11 @@ fn setup_terminal(sock: RawFd) -> Result<(), String> {
         let slave = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
         if slave < 0 {
             return Err(format!("open pty slave: {}", std::io::Error::last_os_error()));
+        }
+        // The initial size (OCI consoleSize), before the process can ask for it.
+        if let Some(c) = size.filter(|c| c.height > 0 && c.width > 0) {
+            let ws = libc::winsize { ws_row: c.height, ws_col: c.width, ws_xpixel: 0, ws_ypixel: 0 };
+            libc::ioctl(master, libc::TIOCSWINSZ, &ws);
         }
         send_fd(sock, master);
         libc::close(master);
@@ -367,7 +372,7 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     if process.terminal {
-        if let Err(e) = setup_terminal(sock) {
+        if let Err(e) = setup_terminal(sock, process.console_size) {
             die(sock, 125, e);
         }
     }

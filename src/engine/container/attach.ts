@@ -5,6 +5,7 @@
  */
 import {ChildProcess, spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
+import type {Writable} from 'node:stream'
 
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
@@ -12,6 +13,7 @@ import {NcxError, UsageError} from '../errors.js'
 import {AttachStream, ContainerOptions} from '../spec/generate.js'
 import {releaseContainer} from '../network/container.js'
 import {startContainer, stateOf, waitContainer} from './lifecycle.js'
+import {Resize, resizeLine} from './exec.js'
 import {createContainer, superviseRuntime} from './run.js'
 import {ContainerRecord} from './store.js'
 
@@ -84,20 +86,46 @@ export async function attachContainer(engine: Engine, record: ContainerRecord, o
  * connections): the caller relays the child's stdin/stdout/stderr. With a terminal the
  * container's output all comes on stdout, as on a terminal.
  */
-export function attachPipes(engine: Engine, record: ContainerRecord, options: {stdin: boolean}): {child: ChildProcess; outcome: Promise<AttachOutcome>} {
+export function attachPipes(engine: Engine, record: ContainerRecord, options: {stdin: boolean}): {child: ChildProcess; outcome: Promise<AttachOutcome>; resize?: Resize} {
   const s = stateOf(engine, record)
   if (s.status !== 'running' && s.status !== 'restarting') throw new NcxError('You cannot attach to a stopped container, start it first', {exitCode: 1})
+  const tty = record.options.tty
   const args = ['attach', '--bundle', engine.containers.dir(record.id), '--status-fd', '3']
-  if (record.options.tty) args.push('--tty')
+  // With a terminal, the size comes through a pipe (fd 4): the client has no terminal here.
+  if (tty) args.push('--tty', '--resize-fd', '4')
   if (!options.stdin) args.push('--no-stdin')
-  const child = spawn(runtimeBinary(), args, {stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe']})
+  const child = spawn(runtimeBinary(), args, {stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(tty ? ['pipe' as const] : [])]})
   const outcome = superviseRuntime(child).then(async (o): Promise<AttachOutcome> => {
     if (o.failure) throw new NcxError(o.failure.message, {exitCode: o.failure.code})
     if (o.closed) return {detached: false, exitCode: await waitContainer(engine, record)}
     if (o.detached || !o.exited) return {detached: true}
     return {detached: false, exitCode: o.exitCode ?? 125}
   })
-  return {child, outcome}
+  if (!tty) return {child, outcome}
+  const pipe = child.stdio[4] as Writable
+  pipe.on('error', () => undefined)
+  // (its end would end the session: only when the session is over anyway)
+  void outcome.finally(() => pipe.end()).catch(() => undefined)
+  return {child, outcome, resize: (rows, cols) => void (pipe.writable && pipe.write(resizeLine(rows, cols)))}
+}
+
+/**
+ * Set a running terminal container's size without a session of our own: a resize-only
+ * `ncx-runtime attach` (one line on its `--resize-fd`, whose end ends it). Resolves when the
+ * monitor has it.
+ */
+export function resizeContainer(engine: Engine, record: ContainerRecord, rows: number, cols: number): Promise<void> {
+  const args = ['attach', '--bundle', engine.containers.dir(record.id), '--tty', '--no-stdin', '--resize-fd', '3']
+  const child = spawn(runtimeBinary(), args, {stdio: ['ignore', 'ignore', 'pipe', 'pipe']})
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+  const pipe = child.stdio[3] as Writable
+  pipe.on('error', () => undefined)
+  pipe.end(resizeLine(rows, cols))
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new NcxError(stderr.trim() || `resize failed (${code})`, {exitCode: 1}))))
+  })
 }
 
 /** `start -a [-i]` (also on a running container, which is just attached to). */

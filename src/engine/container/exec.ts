@@ -33,6 +33,16 @@ export interface ExecOptions {
   privileged: boolean
   /** `--detach-keys` as bytes (with -it): the process keeps running after them. */
   detachKeys?: number[]
+  /** With `tty`: the terminal's initial size, [rows, cols] (the Engine API's ConsoleSize). */
+  consoleSize?: [number, number]
+}
+
+/** Sets a running terminal's size (rows, cols): the Engine API's `…/resize`. */
+export type Resize = (rows: number, cols: number) => void
+
+/** A `--resize-fd` pipe's line. */
+export function resizeLine(rows: number, cols: number): string {
+  return `${Math.trunc(rows)} ${Math.trunc(cols)}\n`
 }
 
 /** The OCI `process` for an exec, from the container's own process settings. */
@@ -44,6 +54,7 @@ export function execProcess(spec: OciSpec, options: ExecOptions, user?: {uid: nu
   return {
     ...base,
     terminal: options.tty && !options.detach,
+    ...(options.tty && !options.detach && options.consoleSize ? {consoleSize: {height: options.consoleSize[0], width: options.consoleSize[1]}} : {}),
     args: options.command,
     env,
     cwd: options.workdir ?? base.cwd,
@@ -70,14 +81,21 @@ export async function execInContainer(engine: Engine, record: ContainerRecord, o
 
 /**
  * The exec over pipes (the Engine API's hijacked connections): the caller relays the
- * child's stdin (with `interactive`), stdout and stderr.
+ * child's stdin (with `interactive`), stdout and stderr. With a terminal, `resize` sets its
+ * size (the runtime holds the pty's master: `--resize-fd`, fd 5).
  */
-export function execPipes(engine: Engine, record: ContainerRecord, options: ExecOptions): {child: ChildProcess; exitCode: Promise<number>} {
-  const stdio: StdioOptions = [options.interactive && !options.detach ? 'pipe' : 'ignore', options.detach ? 'ignore' : 'pipe', options.detach ? 'ignore' : 'pipe', 'pipe', 'pipe']
-  return startExec(engine, record, options, stdio)
+export function execPipes(engine: Engine, record: ContainerRecord, options: ExecOptions): {child: ChildProcess; exitCode: Promise<number>; resize?: Resize} {
+  const resizable = options.tty && !options.detach
+  const stdio: StdioOptions = [options.interactive && !options.detach ? 'pipe' : 'ignore', options.detach ? 'ignore' : 'pipe', options.detach ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(resizable ? ['pipe' as const] : [])]
+  const started = startExec(engine, record, options, stdio, resizable ? ['--resize-fd', '5'] : [])
+  if (!resizable) return started
+  const pipe = (started.child.stdio as unknown as Array<Writable | null>)[5] as Writable
+  pipe.on('error', () => undefined) // the runtime is gone: nothing left to resize
+  void started.exitCode.finally(() => pipe.end()).catch(() => undefined)
+  return {...started, resize: (rows, cols) => void (pipe.writable && pipe.write(resizeLine(rows, cols)))}
 }
 
-function startExec(engine: Engine, record: ContainerRecord, options: ExecOptions, stdio: StdioOptions): {child: ChildProcess; exitCode: Promise<number>} {
+function startExec(engine: Engine, record: ContainerRecord, options: ExecOptions, stdio: StdioOptions, extra: string[] = []): {child: ChildProcess; exitCode: Promise<number>} {
   const s = stateOf(engine, record)
   if (s.status !== 'running' || s.pid <= 0) throw new NcxError(`container ${record.id} is not running`, {exitCode: 1})
   checkJoinable(record.options.runtime)
@@ -107,6 +125,7 @@ function startExec(engine: Engine, record: ContainerRecord, options: ExecOptions
   if (options.detach) args.push('--detach')
   if (options.tty && !options.interactive) args.push('--no-stdin')
   if (options.tty && options.interactive && options.detachKeys?.length) args.push('--detach-keys', options.detachKeys.join(','))
+  args.push(...extra)
   const child = spawn(runtimeBinary(), args, {stdio})
   const processPipe = child.stdio[4] as Writable
   processPipe.on('error', () => undefined) // a runtime that failed early: its error comes through the status pipe

@@ -28,6 +28,8 @@ export interface ContainerOptions {
   runtime?: string
   interactive: boolean
   tty: boolean
+  /** With `tty`: the terminal's initial size, [rows, cols] (the Engine API's HostConfig.ConsoleSize). */
+  consoleSize?: [number, number]
   network: string
   readOnly: boolean
   /** `-d`: started under a monitor, output to the log. */
@@ -203,6 +205,7 @@ export function generateSpec(input: SpecInput): OciSpec {
     ociVersion: OCI_RUNTIME_SPEC_VERSION,
     process: {
       terminal: options.tty,
+      ...(options.tty && options.consoleSize ? {consoleSize: {height: options.consoleSize[0], width: options.consoleSize[1]}} : {}),
       user: {uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 ? {additionalGids: user.additionalGids} : {})},
       args: processArgs(image, options),
       env,

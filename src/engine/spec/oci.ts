@@ -21,6 +21,8 @@ export interface OciSpec {
     noNewPrivileges: boolean
     rlimits?: Array<{type: string; hard: number; soft: number}>
     oomScoreAdj?: number
+    /** A terminal's initial size (the Engine API's ConsoleSize), set before the process runs. */
+    consoleSize?: {height: number; width: number}
   }
   root: {path: string; readonly: boolean}
   hostname: string
