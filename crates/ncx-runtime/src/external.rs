@@ -56,7 +56,7 @@ pub struct Started {
 /// Why the container could not be started: an exit code (Docker's) and a message.
 pub type Failure = (i32, String);
 
-/// statfs's f_type of a cgroup v2 mount.
+/// statfs's f_type of a cgroup v2 mount (compared as i64: f_type is signed on glibc, unsigned on musl).
 const CGROUP2_SUPER_MAGIC: libc::c_long = 0x6367_7270;
 
 /// How long `create` may take before ncx gives up on the runtime.
@@ -203,7 +203,7 @@ impl External {
                 // its cgroup manager disabled: in this private mount namespace, hide the v2 part.
                 let unified = c"/sys/fs/cgroup/unified";
                 let mut st: libc::statfs = std::mem::zeroed();
-                if self.is_crun() && libc::statfs(unified.as_ptr(), &mut st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC {
+                if self.is_crun() && libc::statfs(unified.as_ptr(), &mut st) == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC as i64 {
                     libc::mount(c"none".as_ptr(), unified.as_ptr(), c"tmpfs".as_ptr(), libc::MS_RDONLY, c"size=4k".as_ptr() as *const libc::c_void);
                 }
             }

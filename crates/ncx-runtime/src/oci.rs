@@ -463,7 +463,7 @@ fn detach_mounts(rootfs: &str) {
 fn cgroup2_host() -> bool {
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     let p = ncx_core::sys::cstr(ncx_core::cgroup::ROOT);
-    unsafe { libc::statfs(p.as_ptr(), &mut st) == 0 && st.f_type == libc::CGROUP2_SUPER_MAGIC }
+    unsafe { libc::statfs(p.as_ptr(), &mut st) == 0 && st.f_type as i64 == libc::CGROUP2_SUPER_MAGIC as i64 }
 }
 
 /// `cgroup` mounts become `cgroup2` on a cgroup v2 host.
