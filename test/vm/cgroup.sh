@@ -95,7 +95,9 @@ check "inspect shows the updated limit ($hc)" [ "$hc" = 67108864 ]
 ncx rm -f busy >/dev/null
 
 # --- pause: the processes are frozen; unpause resumes them ---
-ncx run -d --name counter --network none busybox sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done' >/dev/null
+# (written to a temporary file and renamed: a read between the truncation and the write of
+# `echo > /tmp/n` saw an empty counter.)
+ncx run -d --name counter --network none busybox sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.1; done' >/dev/null
 pid=$(ncx inspect -f '{{.State.Pid}}' counter)
 sleep 1
 ncx pause counter
