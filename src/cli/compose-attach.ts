@@ -76,13 +76,8 @@ export async function attachLogs(engine: Engine, project: Project, containers: R
   }
   const onSigint = () => {
     if (interrupted) {
-      for (const r of all) {
-        try {
-          killContainer(engine, r)
-        } catch {
-          // not running
-        }
-      }
+      // (not awaited: the streams end as the containers do; one not running rejects)
+      for (const r of all) killContainer(engine, r).catch(() => undefined)
       return
     }
     interrupted = true

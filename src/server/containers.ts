@@ -251,7 +251,7 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
   router.on('POST', '/containers/{id}/kill', async (req) => {
     const record = find(engine, req.params[0])
     try {
-      killContainer(engine, record, req.query.get('signal') || 'KILL')
+      await killContainer(engine, record, req.query.get('signal') || 'KILL')
     } catch (error) {
       if (error instanceof NcxError && /is not running/.test(error.message)) throw new ApiError(409, error.message)
       throw error

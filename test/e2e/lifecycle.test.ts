@@ -149,6 +149,13 @@ describe('e2e: detached containers and their lifecycle', function () {
     expect(pid2).to.not.equal(pid1)
     expect(box.ok(['kill', '-s', 'TERM', 'polite'])).to.equal('polite\n')
     expect(box.ok(['wait', 'polite'])).to.equal('0\n')
+    // kill (SIGKILL) returns once the container has exited, as dockerd's: inspect right after says so.
+    box.ok(['start', 'polite'])
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) box.ok(['start', 'polite'])
+      expect(box.ok(['kill', 'polite'])).to.equal('polite\n')
+      expect(box.ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'polite'])).to.equal('exited 137\n')
+    }
     // Stopping a stopped container is fine; killing one is Docker's error.
     expect(box.ncx(['stop', 'polite']).code).to.equal(0)
     const kill = box.ncx(['kill', 'polite'])

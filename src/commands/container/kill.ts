@@ -15,8 +15,8 @@ export default class Kill extends BaseCommand<typeof Kill> {
 
   async run(): Promise<void> {
     const engine = this.engine()
-    const code = await eachContainer(engine, this.positionals, (record, name) => {
-      killContainer(engine, record, this.flags.signal)
+    const code = await eachContainer(engine, this.positionals, async (record, name) => {
+      await killContainer(engine, record, this.flags.signal)
       this.log(name)
     })
     if (code !== 0) this.exit(code)

@@ -203,7 +203,7 @@ export async function stopContainer(engine: Engine, record: ContainerRecord, opt
 }
 
 /** `kill [-s SIGNAL]`: Docker's "is not running" error for a stopped container. */
-export function killContainer(engine: Engine, record: ContainerRecord, signal = 'KILL'): void {
+export async function killContainer(engine: Engine, record: ContainerRecord, signal = 'KILL'): Promise<void> {
   const s = stateOf(engine, record)
   if (s.status !== 'running' || s.pid <= 0) {
     throw new NcxError(`Cannot kill container: ${record.name}: container ${record.id} is not running`, {exitCode: 1})
@@ -213,6 +213,9 @@ export function killContainer(engine: Engine, record: ContainerRecord, signal = 
   if (n === 9 || n === signalNumber(record.config?.stopSignal ?? 'SIGTERM')) markStopped(engine, record)
   runtimeSync(['kill', '--pid', String(s.pid), '--signal', String(n)])
   recordContainerEvent(engine.paths, 'kill', actorOf(record), {signal: String(n)})
+  // As dockerd's Kill: after SIGKILL, return once the container is no longer running (its exit
+  // code recorded by the monitor), so `kill && inspect` sees 137; other signals do not wait.
+  if (n === 9) await until(() => !isUp(stateOf(engine, record)), 10_000)
 }
 
 export async function restartContainer(engine: Engine, record: ContainerRecord, options: {timeout?: number; signal?: string} = {}): Promise<void> {
