@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // mkimage.js — build small, real, reproducible container images offline from Debian's busybox-static.
-// (Over 600 lines: one generator per test image kind, sharing the tar and OCI-layout writers above them.)
+// (Over 600 lines: one generator per kind of test image, and the tar and OCI-layout writing they share.)
 //
 // Usage:
 //   node scripts/mkimage.js busybox    [--out DIR] [--tag busybox:latest] [--busybox /bin/busybox]
