@@ -194,18 +194,21 @@ export interface ServiceState {
   onIdleChange: () => void
 }
 
-export function apiServer(router: Router, log: ServerLog, state: ServiceState): Server {
-  const busy = () => {
-    state.active++
+/** Count one piece of work as under way (the idle timer stops); the returned release is idempotent. */
+export function holdActive(state: ServiceState): () => void {
+  state.active++
+  state.onIdleChange()
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    state.active--
     state.onIdleChange()
-    let done = false
-    return () => {
-      if (done) return
-      done = true
-      state.active--
-      state.onIdleChange()
-    }
   }
+}
+
+export function apiServer(router: Router, log: ServerLog, state: ServiceState): Server {
+  const busy = () => holdActive(state)
   const server = createServer({keepAlive: true}, (raw, res) => {
     const release = busy()
     res.on('close', release)

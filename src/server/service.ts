@@ -12,7 +12,7 @@ import {Engine} from '../engine/engine.js'
 import {UsageError} from '../engine/errors.js'
 import {containerRoutes} from './containers.js'
 import {ServiceContext} from './context.js'
-import {Router, ServerLog, ServiceState, apiServer} from './http.js'
+import {Router, ServerLog, ServiceState, apiServer, holdActive} from './http.js'
 import {imageRoutes} from './images.js'
 import {archiveRoutes} from './archive.js'
 import {buildRoutes} from './build.js'
@@ -111,17 +111,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       }
     },
   }
-  const hold = () => {
-    state.active++
-    state.onIdleChange()
-    let done = false
-    return () => {
-      if (done) return
-      done = true
-      state.active--
-      state.onIdleChange()
-    }
-  }
+  const hold = () => holdActive(state)
   const ctx: ServiceContext = {engine: options.engine, version: options.version, log: options.log, hold}
   const router = new Router()
   systemRoutes(router, ctx)
