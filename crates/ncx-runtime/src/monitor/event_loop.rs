@@ -34,6 +34,27 @@ pub(super) struct Monitor {
 }
 
 impl Monitor {
+    /// A monitor with nothing running yet: no container, probe, timer or client.
+    pub(super) fn new(cfg: Config, state: State, state_path: String, log: Option<JsonLog>) -> Monitor {
+        Monitor {
+            cfg,
+            state,
+            state_path,
+            log,
+            out_split: LineSplitter::default(),
+            err_split: LineSplitter::default(),
+            running: None,
+            probe: None,
+            next_probe: None,
+            restart_at: None,
+            consecutive: 0,
+            stop_requested: false,
+            listener: None,
+            clients: Vec::new(),
+            attach_wait: None,
+        }
+    }
+
     pub(super) fn save(&self) {
         let _ = self.state.write(&self.state_path);
     }

@@ -43,7 +43,7 @@ use crate::signals::block_signals;
 use crate::Args;
 use event_loop::Monitor;
 use health::HealthConfig;
-use ncx_core::logfile::{parse_size, JsonLog, LineSplitter};
+use ncx_core::logfile::{parse_size, JsonLog};
 use ncx_core::plan::RootfsMount;
 use ncx_core::spec::Spec;
 use ncx_core::state::{process_start, RestartPolicy, State};
@@ -243,23 +243,8 @@ pub fn monitor(args: &Args) -> i32 {
     let me = std::process::id() as i32;
     let state_path = format!("{}/state.json", cfg.bundle);
     let log = cfg.log.as_ref().and_then(|(p, size, files)| JsonLog::open(p, *size, *files).ok());
-    let mut m = Monitor {
-        state: State { monitor_pid: me, monitor_start: process_start(me).unwrap_or(0), ..Default::default() },
-        state_path,
-        log,
-        out_split: LineSplitter::default(),
-        err_split: LineSplitter::default(),
-        running: None,
-        probe: None,
-        next_probe: None,
-        restart_at: None,
-        consecutive: 0,
-        stop_requested: false,
-        listener: None,
-        clients: Vec::new(),
-        attach_wait: None,
-        cfg,
-    };
+    let state = State { monitor_pid: me, monitor_start: process_start(me).unwrap_or(0), ..Default::default() };
+    let mut m = Monitor::new(cfg, state, state_path, log);
     m.listener = attach::listen(&m.cfg.bundle);
     if m.cfg.attach_wait {
         m.attach_wait = Some(Instant::now() + ATTACH_WAIT);

@@ -141,23 +141,7 @@ fn a_net_join_moves_the_monitor_and_keeps_the_network_namespace() {
 
 fn monitor(b: &Bundle, restart: &str) -> Monitor {
     let cfg = b.config(&[("restart", restart)], &[]);
-    Monitor {
-        state: State::default(),
-        state_path: format!("{}/state.json", b.path()),
-        log: None,
-        out_split: LineSplitter::default(),
-        err_split: LineSplitter::default(),
-        running: None,
-        probe: None,
-        next_probe: None,
-        restart_at: None,
-        consecutive: 0,
-        stop_requested: false,
-        listener: None,
-        clients: Vec::new(),
-        attach_wait: None,
-        cfg,
-    }
+    Monitor::new(cfg, State::default(), format!("{}/state.json", b.path()), None)
 }
 
 fn running(pid: i32) -> Running {
