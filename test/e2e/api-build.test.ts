@@ -9,9 +9,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {Sandbox} from './harness.js'
-import {startService} from './api-harness.js'
+import {DOCKER, startService} from './api-harness.js'
 
-const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p))
 const COMPOSE = ['/usr/bin/docker-compose', '/usr/local/bin/docker-compose'].find((p) => existsSync(p))
 
 describe('e2e: Engine API builds (POST /build)', function () {

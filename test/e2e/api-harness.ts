@@ -1,5 +1,5 @@
 /** Starting `ncx system service` in e2e tests. */
-import {ChildProcess} from 'node:child_process'
+import {ChildProcess, spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -18,4 +18,24 @@ export async function startService(box: Sandbox, args: string[] = ['--timeout', 
     await new Promise((r) => setTimeout(r, 50))
   }
   return {child, socket, exited}
+}
+
+/** The docker client the Engine API tests drive ncx with (Debian's docker.io). */
+export const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p))
+
+/**
+ * `docker ARGS` with the environment `env()` gives (read at each call: the service's socket is
+ * known only once `before` started it), and `ok`, which throws on a non-zero exit.
+ */
+export function dockerClient(env: () => Record<string, string | undefined>, timeout: number) {
+  const docker = (args: string[], input?: string) => {
+    const r = spawnSync(DOCKER!, args, {encoding: 'utf8', input, timeout, env: env()})
+    return {code: r.status ?? 137, stdout: r.stdout, stderr: r.stderr}
+  }
+  const ok = (args: string[], input?: string) => {
+    const r = docker(args, input)
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+    return r.stdout
+  }
+  return {docker, ok}
 }

@@ -5,15 +5,14 @@
  */
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {Sandbox} from './harness.js'
-import {startService} from './api-harness.js'
+import {DOCKER, dockerClient, startService} from './api-harness.js'
 import {Registry, inspectImage, startRegistry} from '../registry/harness.js'
 
-const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p))
 
 describe('e2e: Engine API images: login, push, save and load', function () {
   this.timeout(180_000)
@@ -21,15 +20,7 @@ describe('e2e: Engine API images: login, push, save and load', function () {
   let service: Awaited<ReturnType<typeof startService>>
   let registry: Registry
   let config: string
-  const docker = (args: string[], input?: string) => {
-    const r = spawnSync(DOCKER!, args, {encoding: 'utf8', input, timeout: 120_000, env: {PATH: process.env.PATH, HOME: config, DOCKER_CONFIG: config, DOCKER_HOST: `unix://${service.socket}`}})
-    return {code: r.status ?? 137, stdout: r.stdout, stderr: r.stderr}
-  }
-  const ok = (args: string[], input?: string) => {
-    const r = docker(args, input)
-    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
-    return r.stdout
-  }
+  const {docker, ok} = dockerClient(() => ({PATH: process.env.PATH, HOME: config, DOCKER_CONFIG: config, DOCKER_HOST: `unix://${service.socket}`}), 120_000)
 
   before(async function () {
     if (!DOCKER) throw new Error("no docker client: install Debian's docker.io (the client is all these tests use)")

@@ -10,25 +10,16 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {Sandbox} from './harness.js'
-import {startService} from './api-harness.js'
+import {DOCKER, dockerClient, startService} from './api-harness.js'
 import {fixture, pushImage, startRegistry} from '../registry/harness.js'
 
-const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('e2e: Engine API (ncx system service)', function () {
   this.timeout(120_000)
   const box = new Sandbox()
   let service: Awaited<ReturnType<typeof startService>>
-  const docker = (args: string[], input?: string) => {
-    const r = spawnSync(DOCKER!, args, {encoding: 'utf8', input, timeout: 60_000, env: {PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${service.socket}`}})
-    return {code: r.status ?? 137, stdout: r.stdout, stderr: r.stderr}
-  }
-  const ok = (args: string[], input?: string) => {
-    const r = docker(args, input)
-    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
-    return r.stdout
-  }
+  const {docker, ok} = dockerClient(() => ({PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${service.socket}`}), 60_000)
 
   before(async function () {
     if (!DOCKER) throw new Error('no docker client: install Debian\'s docker.io (the client is all these tests use)')
