@@ -6,14 +6,21 @@
  */
 import {ServerResponse} from 'node:http'
 import {isAbsolute} from 'node:path'
-import {Writable} from 'node:stream'
+import type {ServerHttp2Stream} from 'node:http2'
+import {Duplex, Writable} from 'node:stream'
 
 import {PlainProgress, renderBuildError} from '../cli/build-progress.js'
 import {BuildError, BuildOptions, buildImage} from '../engine/build/builder.js'
 import {errorMessage} from '../engine/errors.js'
 import {familiarName, parseReference} from '../engine/image/reference.js'
-import {ApiError, Request, Router, baseHeaders, queryBool} from './http.js'
+import {ApiError, Request, Router, baseHeaders, hijackResponse, queryBool, refuseUpgrade} from './http.js'
 import {ServiceContext} from './context.js'
+
+/**
+ * What a BuildKit client is told: the service serves Docker's classic builder only (it
+ * advertises `Builder-Version: 1` on /_ping, as dockerd does with BuildKit off).
+ */
+export const BUILDKIT_MESSAGE = 'BuildKit is not served by ncx system service: build with DOCKER_BUILDKIT=0 docker build …, or ncx build'
 
 /** A JSON-object query parameter (`buildargs`, `labels`): an object of strings; null values are left out. */
 function jsonMap(req: Request, name: string): Record<string, string> {
@@ -34,6 +41,10 @@ function jsonMap(req: Request, name: string): Record<string, string> {
 /** The query of `POST /build` as the builder's options (the context comes from the body). */
 export function buildRequestOptions(req: Request): {options: Omit<BuildOptions, 'stdin'>; quiet: boolean; warnings: string[]} {
   const q = req.query
+  // `version=2` is a BuildKit build (docker CLI 20.10 with DOCKER_BUILDKIT=1 sends it with `remote=client-session`).
+  const version = q.get('version')
+  if (version === '2') throw new ApiError(501, BUILDKIT_MESSAGE)
+  if (version !== null && version !== '' && version !== '1') throw new ApiError(400, `invalid version ${JSON.stringify(version)}`)
   if (q.get('remote')) throw new ApiError(501, 'building from a remote context (remote=…) is not supported by ncx: send the context as a tar')
   const dockerfile = q.get('dockerfile') || 'Dockerfile'
   // The Dockerfile is a file of the context: not a path of the service's own file system.
@@ -79,7 +90,53 @@ export function buildRequestOptions(req: Request): {options: Omit<BuildOptions, 
   }
 }
 
+/**
+ * Serve HTTP/2 (h2c, prior knowledge) on `socket` and answer every gRPC call with status 12
+ * UNIMPLEMENTED and `message`; the connection ends when the client closes it.
+ */
+async function refuseGrpc(socket: Duplex, head: Buffer, message: string): Promise<void> {
+  // Loaded on first use (node:http2 is large; a dynamic import() does not work in the bundle).
+  const server = process.getBuiltinModule('node:http2').createServer()
+  server.on('stream', (stream: ServerHttp2Stream) => {
+    stream.on('error', () => undefined)
+    // A trailers-only answer (gRPC's "Trailers-Only"): the status in the headers frame.
+    stream.respond({':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12', 'grpc-message': encodeURIComponent(message)}, {endStream: true})
+  })
+  server.on('sessionError', () => undefined)
+  if (head.length > 0) socket.unshift(head)
+  await new Promise<void>((resolve) => {
+    socket.on('close', () => resolve())
+    socket.on('error', () => resolve())
+    server.emit('connection', socket)
+  })
+}
+
 export function buildRoutes(router: Router, ctx: ServiceContext): void {
+  // BuildKit's doors (buildx and the docker CLI's BuildKit path dial them with `Upgrade: h2c`):
+  // refused with the message, never left hanging. 501, as the classic endpoint's `version=2`.
+  for (const path of ['/session', '/grpc']) {
+    router.on('POST', path, async () => {
+      throw new ApiError(501, BUILDKIT_MESSAGE)
+    })
+  }
+  // buildx dials /grpc first to choose its driver: a refused upgrade makes it fall back to its
+  // docker-container driver (which pulls moby/buildkit and runs buildkitd in a container), so
+  // the failure the user sees is about that. The upgrade is accepted instead and every gRPC
+  // call on it is answered with the message (UNIMPLEMENTED): buildx prints it and exits.
+  router.upgrade('POST', '/grpc', async (req, socket, head) => {
+    if (!/^h2c$/i.test(String(req.raw.headers.upgrade ?? ''))) return refuseUpgrade(socket, 501, BUILDKIT_MESSAGE)
+    hijackResponse(req, socket, 'application/grpc')
+    await refuseGrpc(socket, head, BUILDKIT_MESSAGE)
+  })
+  // docker CLI 20.10 with DOCKER_BUILDKIT=1 dials /session and sends `POST /build?version=2`
+  // at once, and its build waits for the session to end before it reports: a refused
+  // upgrade would be what it prints ("unable to upgrade to h2c, received 501"). The session
+  // is accepted and ended at once, so the client prints the build's message instead.
+  router.upgrade('POST', '/session', async (req, socket) => {
+    hijackResponse(req, socket, 'application/vnd.docker.raw-stream')
+    socket.end()
+  })
+
   router.on('POST', '/build', async (req: Request, res: ServerResponse) => {
     const {options, quiet, warnings} = buildRequestOptions(req)
     res.writeHead(200, {...baseHeaders(), 'Content-Type': 'application/json'})

@@ -7,7 +7,7 @@
  * connection upgrade (`attach`, `exec start`), streamed bodies in both directions and exact
  * control over headers; a router for ~80 fixed paths is a table of regular expressions.
  */
-import {IncomingMessage, Server, ServerResponse, createServer} from 'node:http'
+import {IncomingMessage, STATUS_CODES, Server, ServerResponse, createServer} from 'node:http'
 import {Socket} from 'node:net'
 import {Duplex} from 'node:stream'
 
@@ -217,16 +217,15 @@ export function apiServer(router: Router, log: ServerLog, state: ServiceState): 
   server.on('upgrade', (raw: IncomingMessage, socket: Duplex, head: Buffer) => {
     const release = busy()
     socket.on('close', release)
+    // A client gone mid-stream (EPIPE, ECONNRESET) ends its connection, never the service.
+    socket.on('error', (error) => log.debug(`${raw.method} ${raw.url}: ${errorMessage(error)}`))
     const req = parseRequest(raw)
     log.debug(`${req.method} ${raw.url} (upgrade)`)
     const found = router.matchUpgrade(req.method, req.path)
-    if (!found) {
-      socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({message: 'page not found'})}\n`)
-      return
-    }
+    if (!found) return refuseUpgrade(socket, 404, 'page not found')
     found.handler({...req, params: found.params}, socket, head).catch((error) => {
       log.error(`${req.method} ${raw.url}: ${errorMessage(error)}`)
-      if (!socket.destroyed) socket.end(`HTTP/1.1 ${statusOf(error)} Error\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({message: errorMessage(error)})}\n`)
+      if (!socket.destroyed) refuseUpgrade(socket, statusOf(error), errorMessage(error))
     })
   })
   // Docker's clients keep connections open between calls; an idle keep-alive connection
@@ -269,6 +268,14 @@ async function handle(router: Router, raw: IncomingMessage, res: ServerResponse,
     }
     sendJson(res, status, {message: errorMessage(error)})
   }
+}
+
+/** A connection upgrade refused: Docker's error body with its length, then the end (the client reads the status and the message). */
+export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({message}) + '\n'
+  const headers = {...baseHeaders(), 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body))}
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n')
+  socket.end(`${head}\r\n\r\n${body}`)
 }
 
 /** The answer to a connection upgrade (`Upgrade: tcp`, or the old raw-stream answer without one). */

@@ -64,6 +64,10 @@ describe('api server: POST /build query', () => {
     expect(() => buildRequestOptions(request('dockerfile=../x'))).to.throw(/inside the build context/)
     expect(() => buildRequestOptions(request('remote=https://example.com/x.git'))).to.throw(/remote context/)
     expect(() => buildRequestOptions(request('buildargs=nope'))).to.throw(/invalid buildargs/)
+    // BuildKit's version=2 (the docker 20.10 CLI's BuildKit path): the message, 501; v1 is this builder.
+    expect(() => buildRequestOptions(request('version=2&remote=client-session'))).to.throw(/BuildKit is not served by ncx system service: build with DOCKER_BUILDKIT=0/)
+    expect(() => buildRequestOptions(request('version=3'))).to.throw(/invalid version "3"/)
+    expect(buildRequestOptions(request('version=1')).options.dockerfile).to.equal('Dockerfile')
   })
 })
 
