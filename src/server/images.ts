@@ -9,7 +9,7 @@ import {Credentials} from '../engine/registry/credentials.js'
 import {RegistryClient} from '../engine/registry/client.js'
 import {registrySettings} from '../engine/registry/config.js'
 import {parseServer} from '../engine/registry/server.js'
-import {ApiError, Request, Router, baseHeaders, queryBool, queryFilters} from './http.js'
+import {ApiError, Request, Router, baseHeaders, queryBool, queryFilters, statusOf} from './http.js'
 import {ServiceContext} from './context.js'
 
 function findImage(engine: Engine, name: string): ImageRecord {
@@ -66,6 +66,70 @@ function saveNames(req: Request): string[] {
   const names = req.query.getAll('names').filter((n) => n !== '')
   if (names.length === 0) throw new ApiError(400, 'no image names given: use names=IMAGE (repeated for several)')
   return names
+}
+
+/**
+ * The name of an import, as dockerd's RepoTagReference makes it: `repo` (it may carry a tag)
+ * with `tag` over it, `latest` by default; a digest is refused. No repo: no name.
+ */
+export function importName(repo: string | null, tag: string | null): string | undefined {
+  if (!repo) return undefined
+  let ref
+  try {
+    ref = parseReference(repo)
+  } catch (error) {
+    throw new ApiError(400, errorMessage(error))
+  }
+  if (ref.digest) throw new ApiError(400, 'cannot import digest reference')
+  const name = familiarRepository(ref)
+  if (tag) {
+    try {
+      return familiarName(parseReference(`${name}:${tag}`))
+    } catch (error) {
+      throw new ApiError(400, errorMessage(error))
+    }
+  }
+  return `${name}:${ref.tag ?? 'latest'}`
+}
+
+/**
+ * `docker import`: `POST /images/create?fromSrc=-` with the tarball as the body, or
+ * `fromSrc=URL` (http and https, fetched by the service), through `ncx import`'s engine code.
+ * `repo`, `tag`, `changes` (repeated), `message`, `platform`; the answer is Docker's JSON
+ * stream ending in `{"status": "sha256:…"}` (an error before any output is the HTTP status).
+ */
+async function importImage(ctx: ServiceContext, req: Request, res: import('node:http').ServerResponse): Promise<'handled'> {
+  const {engine} = ctx
+  const q = req.query
+  const src = q.get('fromSrc')!
+  const name = importName(q.get('repo'), q.get('tag'))
+  const changes = q.getAll('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim() !== '')
+  const platform = q.get('platform') || undefined
+  const message = q.get('message') || `Imported from ${src}`
+  const {fetchRootfs, importRootfs} = await import('../engine/image/archive.js')
+  let source: import('node:stream').Readable
+  let send: ((o: unknown) => void) | undefined
+  if (src === '-') source = req.raw
+  else {
+    if (!/^https?:\/\//i.test(src)) throw new ApiError(400, `fromSrc ${JSON.stringify(src)} is neither "-" (the request body) nor an http:// or https:// URL`)
+    // Docker's clients send no body with a URL; what there is goes unread.
+    req.raw.resume()
+    source = await fetchRootfs(src).catch((error: unknown) => {
+      throw new ApiError(statusOf(error) === 400 ? 400 : 500, errorMessage(error))
+    })
+    send = progressStream(res)
+    send({status: 'Downloading', progressDetail: {}, id: src})
+  }
+  try {
+    const image = await engine.adding(() => importRootfs(engine, source, {changes, message, ...(name ? {name} : {}), origin: src === '-' ? 'the request body' : src, ...(platform ? {platform} : {})}))
+    send ??= progressStream(res)
+    send({status: image.id})
+  } catch (error) {
+    if (!send) throw error
+    send({errorDetail: {message: errorMessage(error)}, error: errorMessage(error)})
+  }
+  res.end()
+  return 'handled'
 }
 
 export function imageRoutes(router: Router, ctx: ServiceContext): void {
@@ -152,7 +216,7 @@ export function imageRoutes(router: Router, ctx: ServiceContext): void {
   router.on('POST', '/images/create', async (req, res) => {
     const from = req.query.get('fromImage')
     if (!from) {
-      if (req.query.get('fromSrc')) throw new ApiError(501, 'importing a root file system through the API (fromSrc) is not supported by ncx yet: use "ncx import"')
+      if (req.query.get('fromSrc')) return importImage(ctx, req, res)
       throw new ApiError(400, 'fromImage is required')
     }
     const tag = req.query.get('tag')

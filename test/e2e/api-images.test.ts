@@ -1,15 +1,17 @@
 /**
  * The Engine API's image transfer endpoints driven by the docker CLI: `login` (/auth), `push`
- * (X-Registry-Auth, Docker's progress stream) to a local registry with Basic auth, and
- * `save | load` (GET /images/get, POST /images/load) round trips.
+ * (X-Registry-Auth, Docker's progress stream) to a local registry with Basic auth,
+ * `save | load` (GET /images/get, POST /images/load) round trips, and `import`
+ * (POST /images/create?fromSrc=…, also through dockerode).
  */
 import {expect} from 'chai'
-import {spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {createReadStream, mkdtempSync, rmSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {Sandbox} from './harness.js'
+import {Sandbox, images} from './harness.js'
 import {DOCKER, dockerClient, startService} from './api-harness.js'
 import {Registry, inspectImage, startRegistry} from '../registry/harness.js'
 
@@ -123,5 +125,116 @@ describe('e2e: Engine API images: login, push, save and load', function () {
     expect(bad.code).to.equal(1)
     expect(bad.stderr).to.match(/Error response from daemon/)
     expect(ok(['images', '-q']).trim()).to.equal(before)
+  })
+})
+
+describe('e2e: Engine API import (POST /images/create?fromSrc=…)', function () {
+  this.timeout(120_000)
+  const box = new Sandbox()
+  let service: Awaited<ReturnType<typeof startService>>
+  let config: string
+  const {docker, ok} = dockerClient(() => ({PATH: process.env.PATH, HOME: config, DOCKER_CONFIG: config, DOCKER_HOST: `unix://${service.socket}`}), 60_000)
+  const rootfs = () => join(images(), 'busybox.rootfs.tar')
+
+  before(async function () {
+    if (!DOCKER) throw new Error("no docker client: install Debian's docker.io (the client is all these tests use)")
+    service = await startService(box)
+    config = mkdtempSync(join(tmpdir(), 'ncx-api-import-'))
+  })
+  after(async () => {
+    if (service) {
+      service.child.kill('SIGTERM')
+      await service.exited
+    }
+    if (config) rmSync(config, {recursive: true, force: true})
+    box.destroy()
+  })
+
+  it('docker import FILE and - (a pipe): --change, --message, --platform; the image runs', () => {
+    const id = ok(['import', rootfs(), 'imp:1']).trim()
+    expect(id).to.match(/^sha256:[0-9a-f]{64}$/)
+    expect(ok(['image', 'inspect', '-f', '{{.Id}}', 'imp:1']).trim()).to.equal(id)
+    expect(ok(['run', '--rm', 'imp:1', 'echo', 'imported']).trim()).to.equal('imported')
+    const piped = spawnSync('sh', ['-c', `"${DOCKER}" import -c 'CMD ["echo", "from the change"]' -c 'ENV A=b' -m 'my message' - team/imp:2 < "${rootfs()}"`], {encoding: 'utf8', env: {PATH: process.env.PATH, HOME: config, DOCKER_CONFIG: config, DOCKER_HOST: `unix://${service.socket}`}})
+    expect(piped.status, piped.stderr).to.equal(0)
+    expect(ok(['run', '--rm', 'team/imp:2']).trim()).to.equal('from the change')
+    expect(ok(['image', 'inspect', '-f', '{{index .Config.Env 1}}', 'team/imp:2']).trim()).to.equal('A=b')
+    expect(ok(['history', '--format', '{{.Comment}}', 'team/imp:2']).trim()).to.equal('my message')
+    expect(ok(['history', '--format', '{{.Comment}}', 'imp:1']).trim()).to.equal('Imported from -')
+    ok(['import', '--platform', 'linux/arm64', rootfs(), 'imp:arm'])
+    expect(ok(['image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}', 'imp:arm']).trim()).to.equal('linux/arm64')
+  })
+
+  it('refuses what is not a tarball, a --change it cannot apply, another OS and a URL scheme other than http(s), with no image added', () => {
+    const before = ok(['images', '-q']).trim()
+    const junk = docker(['import', '-', 'junk:1'], 'not a tarball at all\n')
+    expect(junk.code).to.equal(1)
+    expect(junk.stderr).to.match(/Error response from daemon: .*not a valid tar/)
+    const change = docker(['import', '-c', 'RUN echo no', rootfs(), 'junk:2'])
+    expect(change.code).to.equal(1)
+    expect(change.stderr).to.match(/--change RUN is not supported/)
+    const os = docker(['import', '--platform', 'windows/amd64', rootfs(), 'junk:3'])
+    expect(os.code).to.equal(1)
+    expect(os.stderr).to.match(/cannot import an image for windows/)
+    expect(ok(['images', '-q']).trim()).to.equal(before)
+  })
+
+  it('fromSrc=URL: fetched by the service (http); a URL that does not answer is an error; other schemes are refused (raw)', async () => {
+    // A file server in its own process (docker runs synchronously here).
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as {port: number}).port
+        probe.close(() => resolve(p))
+      })
+    })
+    const files = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', String(port)], {cwd: images(), stdio: 'ignore'})
+    try {
+      for (let i = 0; i < 100; i++) {
+        if (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      const out = docker(['import', `http://127.0.0.1:${port}/busybox.rootfs.tar`, 'fromurl:1'])
+      expect(out.code, out.stderr).to.equal(0)
+      expect(out.stdout.trim().split('\n').pop()).to.match(/^sha256:[0-9a-f]{64}$/)
+      expect(ok(['run', '--rm', 'fromurl:1', 'echo', 'fetched']).trim()).to.equal('fetched')
+      expect(ok(['history', '--format', '{{.Comment}}', 'fromurl:1']).trim()).to.equal(`Imported from http://127.0.0.1:${port}/busybox.rootfs.tar`)
+      const missing = docker(['import', `http://127.0.0.1:${port}/nosuch.tar`, 'fromurl:2'])
+      expect(missing.code).to.equal(1)
+      expect(missing.stderr).to.match(/cannot fetch http:\/\/127\.0\.0\.1:\d+\/nosuch\.tar: 404/)
+    } finally {
+      files.kill()
+    }
+    const {request} = await import('node:http')
+    const post = (path: string) =>
+      new Promise<{status: number; body: string}>((resolve, reject) => {
+        const r = request({socketPath: service.socket, method: 'POST', path}, (res) => {
+          let body = ''
+          res.on('data', (d: Buffer) => (body += d))
+          res.on('end', () => resolve({status: res.statusCode ?? 0, body}))
+        })
+        r.on('error', reject)
+        r.end()
+      })
+    const ftp = await post('/v1.47/images/create?fromSrc=ftp%3A%2F%2Fexample.com%2Fx.tar&repo=x')
+    expect(ftp.status).to.equal(400)
+    expect(JSON.parse(ftp.body).message).to.match(/neither "-" \(the request body\) nor an http:\/\/ or https:\/\/ URL/)
+    const digest = await post(`/v1.47/images/create?fromSrc=-&repo=x@sha256:${'0'.repeat(64)}`)
+    expect([digest.status, JSON.parse(digest.body).message]).to.deep.equal([400, 'cannot import digest reference'])
+  })
+
+  it('dockerode importImage: repo and tag, the stream ends with the image ID', async () => {
+    const Docker = (await import('dockerode')).default
+    const client = new Docker({socketPath: service.socket})
+    const stream = await client.importImage(createReadStream(rootfs()), {repo: 'dockerode/imp', tag: '3', message: 'by dockerode'})
+    const lines = await new Promise<Array<{status?: string; error?: string}>>((resolve, reject) => {
+      let text = ''
+      stream.on('data', (d: Buffer) => (text += d))
+      stream.on('end', () => resolve(text.trim().split('\n').map((l) => JSON.parse(l) as {status?: string})))
+      stream.on('error', reject)
+    })
+    expect(lines.at(-1)?.status).to.match(/^sha256:[0-9a-f]{64}$/)
+    const info = await client.getImage('dockerode/imp:3').inspect()
+    expect(info.Id).to.equal(lines.at(-1)?.status)
+    expect(info.RepoTags).to.deep.equal(['dockerode/imp:3'])
   })
 })

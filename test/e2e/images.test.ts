@@ -35,6 +35,32 @@ describe('e2e: images', function () {
     expect(box.ok(['images', 'mybox', '--format', '{{.Tag}}'])).to.equal('1\n')
   })
 
+  it('imports from an http URL, with --platform; other OSes are refused', async () => {
+    const {createServer} = await import('node:http')
+    const {createReadStream} = await import('node:fs')
+    const server = createServer((req, res) => {
+      if (req.url !== '/rootfs.tar') return res.writeHead(404).end()
+      res.writeHead(200)
+      createReadStream(join(images(), 'busybox.rootfs.tar')).pipe(res)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+    const url = `http://127.0.0.1:${(server.address() as {port: number}).port}`
+    try {
+      // box.run: the file server answers from this process, which spawnSync would block.
+      const r = await box.run(['import', '--platform', 'linux/arm64/v8', `${url}/rootfs.tar`, 'fromurl:1'])
+      expect(r.code, r.stderr).to.equal(0)
+      expect(box.ok(['image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}/{{.Variant}}', 'fromurl:1']).trim()).to.equal('linux/arm64/v8')
+      const missing = await box.run(['import', `${url}/nosuch.tar`, 'fromurl:2'])
+      expect(missing.code).to.not.equal(0)
+      expect(missing.stderr).to.match(/cannot fetch http:\/\/127\.0\.0\.1:\d+\/nosuch\.tar: 404/)
+    } finally {
+      server.close()
+    }
+    const os = box.ncx(['import', '--platform', 'windows/amd64', join(images(), 'busybox.rootfs.tar'), 'win:1'])
+    expect(os.code).to.equal(1)
+    expect(os.stderr).to.match(/cannot import an image for windows: ncx runs linux images only/)
+  })
+
   it('honours whiteouts and opaque directories across layers', () => {
     box.ok(['load', '-i', join(images(), 'multilayer.oci.tar')])
     const out = box.ok(['run', '--rm', 'multilayer', 'find', '/data'])

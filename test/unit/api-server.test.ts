@@ -34,6 +34,19 @@ describe('api server: X-Registry-Auth', () => {
   })
 })
 
+describe('api server: import names (repo, tag)', () => {
+  it('as dockerd: repo with its tag, tag over it, latest by default, no repo no name; digests and bad names 400', async () => {
+    const {importName} = await import('../../src/server/images.js')
+    expect(importName('app', null)).to.equal('app:latest')
+    expect(importName('team/app:1', null)).to.equal('team/app:1')
+    expect(importName('team/app:1', '2')).to.equal('team/app:2')
+    expect(importName('localhost:5000/app', 'v')).to.equal('localhost:5000/app:v')
+    expect(importName(null, 'x')).to.equal(undefined)
+    expect(() => importName(`app@sha256:${'a'.repeat(64)}`, null)).to.throw('cannot import digest reference')
+    expect(() => importName('Bad Name', null)).to.throw()
+  })
+})
+
 describe('api server: POST /containers/{id}/update', () => {
   it("maps Docker's fields onto ncx update's flags (0: unchanged) and warns about the rest", async () => {
     const {updateFlags} = await import('../../src/server/operations.js')

@@ -10,7 +10,7 @@ import {ContentStore, validateDigest} from './content.js'
 import {parseReference} from './reference.js'
 import {collectGarbage} from './remove.js'
 import {ImageStore} from './store.js'
-import {hostArchitecture} from './platform.js'
+import {hostArchitecture, parsePlatform} from './platform.js'
 import {Descriptor, ImageConfig, ImageRecord, Index, LAYER_MEDIA_TYPES, LayerRecord, Manifest, MediaType} from './types.js'
 
 /** The stores an archive is loaded into. */
@@ -234,6 +234,31 @@ export interface ImportOptions {
   message?: string
   name?: string
   origin: string
+  /** The image's platform (`linux/arm64`); default: this host's. */
+  platform?: string
+}
+
+/**
+ * The tarball of `import URL`: an http(s) URL's body as a stream (another scheme, or an
+ * answer that is not 2xx, is an error with the reason).
+ */
+export async function fetchRootfs(url: string): Promise<Readable> {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new UsageError(`invalid URL ${JSON.stringify(url)}`, 'give an http:// or https:// URL, or a file')
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`cannot import from ${JSON.stringify(url)}: only http:// and https:// URLs are fetched`, 'download it first, or give a file')
+  let res: Response
+  try {
+    res = await fetch(parsed, {redirect: 'follow'})
+  } catch (error) {
+    const cause = (error as {cause?: {message?: string}}).cause?.message
+    throw new NcxError(`cannot fetch ${url}: ${cause ?? (error as Error).message}`)
+  }
+  if (!res.ok || !res.body) throw new NcxError(`cannot fetch ${url}: ${res.status} ${res.statusText}`)
+  return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>)
 }
 
 function instructionValue(value: string): string[] {
@@ -316,6 +341,10 @@ export function applyChanges(cfg: NonNullable<ImageConfig['config']>, changes: s
 /** `ncx import`: a root-filesystem tarball (plain, gzip or zstd) becomes a one-layer image. */
 export async function importRootfs(stores: ImageStores, source: Readable, options: ImportOptions): Promise<ImageRecord> {
   if (options.name) parseReference(options.name)
+  const platform = parsePlatform(options.platform)
+  if (platform.os !== 'linux') throw new UsageError(`cannot import an image for ${platform.os}: ncx runs linux images only`)
+  // Checked before the tarball is read: a bad --change costs no ingest.
+  applyChanges({}, options.changes)
   const blob = await stores.content.ingest(source, undefined, options.origin)
   const path = stores.content.path(blob.digest)
   const gzip = isGzipFile(path)
@@ -328,9 +357,10 @@ export async function importRootfs(stores: ImageStores, source: Readable, option
   const created = new Date().toISOString()
   const cfg: NonNullable<ImageConfig['config']> = {Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']}
   applyChanges(cfg, options.changes)
-  const config: ImageConfig = {
-    architecture: hostArchitecture(),
+  const config: ImageConfig & {variant?: string} = {
+    architecture: platform.architecture,
     os: 'linux',
+    ...(platform.variant ? {variant: platform.variant} : {}),
     created,
     config: cfg,
     rootfs: {type: 'layers', diff_ids: [diffId]},
