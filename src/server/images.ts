@@ -31,9 +31,10 @@ function repoDigests(image: ImageRecord): string[] {
 }
 
 /**
- * `X-Registry-Auth`: base64url JSON `{username, password, serveraddress}` (Docker's AuthConfig).
- * No header, an empty object or one without a username: undefined (the user's stored credentials
- * apply). An identity token alone is not something ncx's registry client can use: 400.
+ * `X-Registry-Auth`: base64url JSON `{username, password, identitytoken, serveraddress}`
+ * (Docker's AuthConfig). No header, or an object with neither a username nor an identity token:
+ * undefined (the user's stored credentials apply). An identity token is the token service's
+ * refresh token (the registry client uses it in place of the password, as dockerd does).
  */
 export function registryAuth(header: string | string[] | undefined): Credentials | undefined {
   const text = Array.isArray(header) ? header[0] : header
@@ -48,7 +49,8 @@ export function registryAuth(header: string | string[] | undefined): Credentials
   const a = parsed as Record<string, unknown>
   const username = typeof a.username === 'string' ? a.username : ''
   const password = typeof a.password === 'string' ? a.password : ''
-  if (!username && typeof a.identitytoken === 'string' && a.identitytoken) throw new ApiError(400, 'identity tokens are not supported by ncx: send a username and password')
+  const identityToken = typeof a.identitytoken === 'string' && a.identitytoken ? a.identitytoken : undefined
+  if (identityToken) return {username, password, identityToken}
   return username ? {username, password} : undefined
 }
 
@@ -365,26 +367,29 @@ export function imageRoutes(router: Router, ctx: ServiceContext): void {
     return 'handled'
   })
 
-  // `docker login`: the credentials are checked against the registry as `ncx login` checks them;
-  // the client stores them (Docker's daemon stores nothing either).
+  // `docker login`: the credentials (or an identity token) are checked against the registry as
+  // `ncx login` checks them; the client stores them (Docker's daemon stores nothing either). As
+  // dockerd, a token service is asked for an offline token: its refresh token comes back as
+  // `IdentityToken`, which the docker CLI then stores in place of the password.
   router.on('POST', '/auth', async (req) => {
     const body = ((await req.json()) ?? {}) as Record<string, unknown>
     const username = typeof body.username === 'string' ? body.username : ''
     const password = typeof body.password === 'string' ? body.password : ''
-    if (!username || !password) throw new ApiError(400, 'username and password are required')
+    const identityToken = typeof body.identitytoken === 'string' && body.identitytoken ? body.identitytoken : undefined
+    if (!identityToken && (!username || !password)) throw new ApiError(400, 'username and password (or an identity token) are required')
     let domain: string
     try {
       domain = parseServer(typeof body.serveraddress === 'string' ? body.serveraddress : undefined)
     } catch (error) {
       throw new ApiError(400, errorMessage(error))
     }
-    const client = new RegistryClient({domain, settings: registrySettings(engine.paths), credentials: {username, password}})
+    const client = new RegistryClient({domain, settings: registrySettings(engine.paths), credentials: {username, password, ...(identityToken ? {identityToken} : {})}, offlineToken: !identityToken})
     try {
       await client.checkLogin()
     } catch (error) {
       const message = errorMessage(error)
-      throw new ApiError(/unauthorized|incorrect/i.test(message) ? 401 : 500, message)
+      throw new ApiError(/unauthorized|incorrect|refused/i.test(message) ? 401 : 500, message)
     }
-    return {body: {Status: 'Login Succeeded', IdentityToken: ''}}
+    return {body: {Status: 'Login Succeeded', IdentityToken: identityToken ? '' : (client.refreshToken ?? '')}}
   })
 }

@@ -6,7 +6,7 @@
  */
 import {expect} from 'chai'
 import {spawn, spawnSync} from 'node:child_process'
-import {createReadStream, mkdtempSync, rmSync} from 'node:fs'
+import {createReadStream, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -236,5 +236,86 @@ describe('e2e: Engine API import (POST /images/create?fromSrc=…)', function ()
     const info = await client.getImage('dockerode/imp:3').inspect()
     expect(info.Id).to.equal(lines.at(-1)?.status)
     expect(info.RepoTags).to.deep.equal(['dockerode/imp:3'])
+  })
+})
+
+describe('e2e: Engine API identity tokens (a registry with a token service)', function () {
+  this.timeout(120_000)
+  const box = new Sandbox()
+  let service: Awaited<ReturnType<typeof startService>>
+  let registry: Registry
+  let config: string
+  // Asynchronous: the token service answers from this process, which spawnSync would block.
+  const docker = (args: string[], input = '') =>
+    new Promise<{code: number; stdout: string; stderr: string}>((resolve) => {
+      const child = spawn(DOCKER!, args, {env: {PATH: process.env.PATH, HOME: config, DOCKER_CONFIG: config, DOCKER_HOST: `unix://${service.socket}`}})
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d: Buffer) => (stdout += d))
+      child.stderr.on('data', (d: Buffer) => (stderr += d))
+      child.stdin.end(input)
+      child.on('close', (code) => resolve({code: code ?? 137, stdout, stderr}))
+    })
+
+  before(async function () {
+    if (!DOCKER) throw new Error("no docker client: install Debian's docker.io (the client is all these tests use)")
+    box.load('busybox.oci.tar')
+    service = await startService(box)
+    registry = await startRegistry({auth: 'token'})
+    config = mkdtempSync(join(tmpdir(), 'ncx-api-identity-'))
+  })
+  after(async () => {
+    if (service) {
+      service.child.kill('SIGTERM')
+      await service.exited
+    }
+    if (registry) await registry.stop()
+    if (config) rmSync(config, {recursive: true, force: true})
+    box.destroy()
+  })
+
+  it('login returns an identity token (the offline refresh token) the CLI stores; push and pull use it as the refresh token', async () => {
+    const login = await docker(['login', '-u', registry.username, '--password-stdin', registry.host], `${registry.password}\n`)
+    expect(login.code, login.stderr).to.equal(0)
+    const stored = JSON.parse(readFileSync(join(config, 'config.json'), 'utf8')) as {auths: Record<string, {auth?: string; identitytoken?: string}>}
+    const entry = stored.auths[registry.host]
+    expect(entry.identitytoken, JSON.stringify(stored)).to.be.a('string').and.not.equal('')
+    // The password is not stored: the docker CLI keeps the identity token in its place.
+    expect(Buffer.from(entry.auth ?? '', 'base64').toString()).to.equal(`${registry.username}:`)
+    const before = registry.tokenLog().length
+    const target = `${registry.host}/team/idtok:1`
+    expect((await docker(['tag', 'busybox', target])).code).to.equal(0)
+    const push = await docker(['push', target])
+    expect(push.code, push.stderr + push.stdout).to.equal(0)
+    expect(push.stdout).to.match(/1: digest: sha256:[0-9a-f]{64}/)
+    const used = registry.tokenLog().slice(before)
+    expect(used.length).to.be.greaterThan(0)
+    // Every token of the push came from the refresh-token grant (a POST), for the logged-in account.
+    expect(used.every((t) => t.method === 'POST' && t.account === registry.username && t.status === 200), JSON.stringify(used)).to.equal(true)
+    expect(used.some((t) => t.granted.some((g) => g.actions.includes('push')))).to.equal(true)
+    expect((await docker(['rmi', target])).code).to.equal(0)
+    const pull = await docker(['pull', target])
+    expect(pull.code, pull.stderr).to.equal(0)
+  })
+
+  it('a stale identity token is refused with a 401 and the reason (POST /auth and X-Registry-Auth)', async () => {
+    const {request} = await import('node:http')
+    const call = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+      new Promise<{status: number; body: string}>((resolve, reject) => {
+        const r = request({socketPath: service.socket, method, path, headers}, (res) => {
+          let text = ''
+          res.on('data', (d: Buffer) => (text += d))
+          res.on('end', () => resolve({status: res.statusCode ?? 0, body: text}))
+        })
+        r.on('error', reject)
+        r.end(body)
+      })
+    const auth = await call('POST', '/v1.47/auth', {'content-type': 'application/json'}, JSON.stringify({identitytoken: 'stale', serveraddress: registry.host}))
+    expect(auth.status, auth.body).to.equal(401)
+    expect(JSON.parse(auth.body).message).to.match(/refused the identity token/)
+    const header = Buffer.from(JSON.stringify({identitytoken: 'stale', serveraddress: registry.host})).toString('base64url')
+    const pull = await call('POST', `/v1.47/images/create?fromImage=${registry.host}/team/idtok&tag=1`, {'X-Registry-Auth': header})
+    expect(pull.status).to.equal(200)
+    expect(pull.body).to.match(/"error":".*refused the identity token/)
   })
 })

@@ -30,7 +30,9 @@ describe('api server: X-Registry-Auth', () => {
     expect(registryAuth(enc({}))).to.equal(undefined)
     expect(registryAuth(undefined)).to.equal(undefined)
     expect(() => registryAuth('%%%not-base64')).to.throw(/X-Registry-Auth/)
-    expect(() => registryAuth(enc({identitytoken: 'tok'}))).to.throw(/identity tokens/)
+    // An identity token (the token service's refresh token) goes to the registry client, with or without a username.
+    expect(registryAuth(enc({identitytoken: 'tok'}))).to.deep.equal({username: '', password: '', identityToken: 'tok'})
+    expect(registryAuth(enc({username: 'u', password: '', identitytoken: 'tok'}))).to.deep.equal({username: 'u', password: '', identityToken: 'tok'})
   })
 })
 

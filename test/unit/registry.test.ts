@@ -80,6 +80,12 @@ describe('registry (src/engine/registry)', () => {
       expect(Object.keys(file.auths)).to.deep.equal([authKey('docker.io')])
       expect(file.psFormat).to.equal('table {{.ID}}')
     })
+    it("reads an identitytoken entry (what docker login stores for a token service) as the credentials' identity token", () => {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({auths: {'reg.example': {auth: Buffer.from('me:').toString('base64'), identitytoken: 'R1'}, 'tok.example': {identitytoken: 'R2'}}}))
+      expect(lookupCredentials('reg.example', env)).to.deep.equal({username: 'me', password: '', identityToken: 'R1'})
+      expect(lookupCredentials('tok.example', env)).to.deep.equal({username: '', password: '', identityToken: 'R2'})
+    })
+
     it('logout removes only that registry', () => {
       storeCredentials('a.example', {username: 'a', password: '1'}, env)
       storeCredentials('b.example', {username: 'b', password: '2'}, env)
@@ -133,6 +139,51 @@ describe('registry (src/engine/registry)', () => {
       expect(m.mediaType).to.equal('application/vnd.oci.image.manifest.v1+json')
       expect(calls[1]).to.equal('GET /token?service=reg&scope=repository%3Ateam%2Fapp%3Apull ')
       expect(calls[2]).to.contain('Bearer T1')
+    })
+
+    it('an identity token is the OAuth2 refresh token: POST grant_type=refresh_token (no password sent); a refused one is named', async () => {
+      const calls: Array<{method: string; url: string; auth: string; body: string}> = []
+      const base = await serve((req, res) => {
+        let body = ''
+        req.on('data', (d: Buffer) => (body += d))
+        req.on('end', () => {
+          calls.push({method: req.method!, url: req.url!, auth: req.headers.authorization ?? '', body})
+          if (req.url!.startsWith('/token')) {
+            const form = new URLSearchParams(body)
+            if (form.get('refresh_token') !== 'R1') return res.writeHead(401).end('{"error":"invalid_grant"}')
+            return res.end(JSON.stringify({access_token: 'T2', refresh_token: 'R2'}))
+          }
+          if (req.headers.authorization === 'Bearer T2') return res.writeHead(200, {'content-type': 'application/vnd.oci.image.manifest.v1+json'}).end('{}')
+          res.writeHead(401, {'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="reg"`}).end()
+        })
+      })
+      const client = new RegistryClient({domain: 'reg.example', endpoint: base, settings, credentials: {username: 'u', password: '', identityToken: 'R1'}})
+      await client.getManifest('team/app', 'v1')
+      expect(calls[1].method).to.equal('POST')
+      expect(calls[1].auth).to.equal('')
+      expect(Object.fromEntries(new URLSearchParams(calls[1].body))).to.deep.equal({grant_type: 'refresh_token', refresh_token: 'R1', client_id: 'ncx', service: 'reg', scope: 'repository:team/app:pull'})
+      expect(client.refreshToken).to.equal('R2')
+      const refused = new RegistryClient({domain: 'reg.example', endpoint: base, settings, credentials: {username: '', password: '', identityToken: 'stale'}})
+      try {
+        await refused.getManifest('team/app', 'v1')
+        expect.fail('a refused identity token must fail')
+      } catch (error) {
+        expect((error as Error).message).to.equal('reg.example: unauthorized: the token service refused the identity token')
+      }
+    })
+
+    it('offlineToken (login): asks for an offline token with Basic credentials and keeps its refresh token', async () => {
+      const calls: string[] = []
+      const base = await serve((req, res) => {
+        calls.push(`${req.method} ${req.url}`)
+        if (req.url!.startsWith('/token')) return res.end(JSON.stringify({token: 'T1', refresh_token: 'R9'}))
+        if (req.headers.authorization === 'Bearer T1') return res.end('{}')
+        res.writeHead(401, {'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="reg"`}).end()
+      })
+      const client = new RegistryClient({domain: 'reg.example', endpoint: base, settings, credentials: {username: 'u', password: 'p'}, offlineToken: true})
+      await client.checkLogin()
+      expect(calls[1]).to.equal('GET /token?service=reg&offline_token=true&client_id=ncx')
+      expect(client.refreshToken).to.equal('R9')
     })
 
     it('retries a 503 then succeeds; gives a clear message for 429 and 404', async () => {

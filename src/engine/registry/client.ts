@@ -33,6 +33,11 @@ export interface RegistryClientOptions {
   /** Injected for tests; defaults to node:http(s) (src/engine/registry/http.ts). */
   transport?: Transport
   retries?: number
+  /**
+   * Ask the token service for an offline token too (`offline_token=true`), as `docker login`
+   * does: its refresh token becomes the login's identity token (`refreshToken`).
+   */
+  offlineToken?: boolean
 }
 
 export interface FetchedManifest {
@@ -68,6 +73,8 @@ export class RegistryClient {
   private readonly tokens = new Map<string, string>()
   private basic = false
   private readonly retries: number
+  /** The OAuth2 refresh token in use: the credentials' identity token, or one the token service issued. */
+  private refresh: string | undefined
 
   constructor(private readonly options: RegistryClientOptions) {
     this.domain = options.domain
@@ -75,6 +82,12 @@ export class RegistryClient {
     this.transport = options.transport ?? httpTransport
     this.idleTimeoutMs = options.settings.timeoutMs ?? REGISTRY_TIMEOUT_MS
     this.retries = options.retries ?? 3
+    this.refresh = options.credentials?.identityToken || undefined
+  }
+
+  /** A refresh token the token service issued (with `offlineToken`), or the identity token given. */
+  get refreshToken(): string | undefined {
+    return this.refresh
   }
 
   private authHeader(scope: string): string | undefined {
@@ -91,24 +104,42 @@ export class RegistryClient {
     const realm = challenge.params.realm
     if (!realm) throw new NcxError(`${this.domain}: the registry asked for a token without naming where to get it (no realm)`)
     const url = new URL(realm)
-    if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
-    for (const s of scope.split(' ').filter(Boolean)) url.searchParams.append('scope', s)
-    const headers: Record<string, string> = {}
-    if (this.options.credentials) {
-      const {username, password} = this.options.credentials
-      headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+    const scopes = scope.split(' ').filter(Boolean)
+    let res: HttpResponse
+    const refresh = this.refresh
+    if (refresh) {
+      // An identity token is an OAuth2 refresh token (the distribution token spec's POST form,
+      // as dockerd uses it): the password is never sent.
+      const form = new URLSearchParams({grant_type: 'refresh_token', refresh_token: refresh, client_id: 'ncx'})
+      if (challenge.params.service) form.set('service', challenge.params.service)
+      if (scopes.length > 0) form.set('scope', scopes.join(' '))
+      res = await this.send(url.toString(), {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: Buffer.from(form.toString())}, 'token')
+    } else {
+      if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
+      for (const s of scopes) url.searchParams.append('scope', s)
+      const headers: Record<string, string> = {}
+      if (this.options.credentials) {
+        const {username, password} = this.options.credentials
+        headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+        if (this.options.offlineToken) {
+          url.searchParams.set('offline_token', 'true')
+          url.searchParams.set('client_id', 'ncx')
+        }
+      }
+      res = await this.send(url.toString(), {method: 'GET', headers}, 'token')
     }
-    const res = await this.send(url.toString(), {method: 'GET', headers}, 'token')
     if (!res.ok) res.cancel()
-    if (res.status === 401 || res.status === 403) {
-      throw new NcxError(`${this.domain}: unauthorized: the token service refused ${this.options.credentials ? 'these credentials' : 'anonymous access'}`, {
+    if (res.status === 401 || res.status === 403 || (refresh && res.status === 400)) {
+      const what = refresh ? 'the identity token' : this.options.credentials ? 'these credentials' : 'anonymous access'
+      throw new NcxError(`${this.domain}: unauthorized: the token service refused ${what}`, {
         hint: `log in with "ncx login ${this.domain}"`,
       })
     }
     if (!res.ok) throw new NcxError(`${this.domain}: token service ${url.origin} answered ${res.status} ${res.statusText}`)
-    const body = (await res.json().catch(() => ({}))) as {token?: string; access_token?: string}
+    const body = (await res.json().catch(() => ({}))) as {token?: string; access_token?: string; refresh_token?: string}
     const token = body.token ?? body.access_token
     if (!token) throw new NcxError(`${this.domain}: the token service answered without a token`)
+    if (body.refresh_token) this.refresh = body.refresh_token
     this.tokens.set(scope, token)
   }
 
@@ -277,7 +308,7 @@ export class RegistryClient {
   async checkLogin(): Promise<void> {
     const res = await this.request('GET', '/v2/', '')
     res.cancel()
-    if (res.status === 401) throw new NcxError(`login to ${this.domain} failed: unauthorized: incorrect username or password`)
+    if (res.status === 401) throw new NcxError(`login to ${this.domain} failed: unauthorized: ${this.options.credentials?.identityToken && !this.options.credentials.password ? 'the identity token was refused' : 'incorrect username or password'}`)
     if (!res.ok) return this.fail(res, 'log in to', this.domain)
   }
 }

@@ -22,6 +22,11 @@ export const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/'
 export interface Credentials {
   username: string
   password: string
+  /**
+   * An identity token (Docker's `identitytoken`): an OAuth2 refresh token of the registry's
+   * token service, used instead of the password where the registry asks for a bearer token.
+   */
+  identityToken?: string
 }
 
 interface DockerConfig {
@@ -76,8 +81,10 @@ export function lookupCredentials(domain: string, env: NodeJS.ProcessEnv = proce
   }
   const entry = config.auths?.[key] ?? config.auths?.[`https://${domain}`] ?? config.auths?.[`http://${domain}`]
   if (!entry) return undefined
-  if (entry.auth) return decode(entry.auth, domain)
-  if (entry.username && entry.password) return {username: entry.username, password: entry.password}
+  const token = entry.identitytoken ? {identityToken: entry.identitytoken} : {}
+  if (entry.auth) return {...decode(entry.auth, domain), ...token}
+  if (entry.username && entry.password) return {username: entry.username, password: entry.password, ...token}
+  if (entry.identitytoken) return {username: entry.username ?? '', password: '', ...token}
   return undefined
 }
 
