@@ -3,7 +3,8 @@
  * event shape. Containers: the engine appends create/stop/kill/destroy/rename (and start/die
  * of foreground runs); a detached container's monitor (ncx-runtime) appends its start and
  * die (every restart too), from the template the engine hands it (`--event-template`).
- * Images (pull, push, tag, untag, delete, load, save, import), networks (create, destroy)
+ * Images (pull, push, tag, untag, delete, load, save, import), networks (create, destroy,
+ * connect, disconnect: Actor.ID the network, Attributes container, name, type)
  * and volumes (create, destroy): the engine, as Docker's daemon does. Each line is one O_APPEND write,
  * so concurrent writers never interleave. Above MAX_BYTES the file is renamed to
  * `events.jsonl.1` (one older generation kept), as json-file logs rotate.

@@ -144,7 +144,8 @@ describe('e2e: Engine API (ncx system service)', function () {
     expect(vols).to.include('destroy')
   })
 
-  it('dockerode: a streamed event arrives while the client follows; network connect/disconnect', async () => {
+  it('dockerode: a streamed event arrives while the client follows; network connect/disconnect (and their events)', async () => {
+    const start = Math.floor(Date.now() / 1000) - 1
     const {default: Docker} = await import('dockerode')
     const client = new Docker({socketPath: service.socket})
     const events = (await client.getEvents({filters: {type: ['network']}})) as unknown as NodeJS.ReadableStream & {destroy: () => void}
@@ -168,6 +169,12 @@ describe('e2e: Engine API (ncx system service)', function () {
     expect(Object.keys(((await net.inspect()) as {Containers: Record<string, unknown>}).Containers)).to.deep.equal([c.id])
     await net.disconnect({Container: c.id})
     expect(Object.keys((await c.inspect()).NetworkSettings.Networks)).to.not.include('follownet')
+    // Docker's network events: Actor.ID the network, Attributes container, name, type.
+    const format = '{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.container}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}}'
+    const recorded = ok(['events', '--since', String(start), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=network', '--filter', 'network=follownet', '--format', format]).trim().split('\n')
+    expect(recorded).to.deep.equal([`network create ${net.id} <no value> follownet bridge`, `network connect ${net.id} ${c.id} follownet bridge`, `network disconnect ${net.id} ${c.id} follownet bridge`])
+    // The container filter selects container events only (Docker's rule), so none of these.
+    expect(ok(['events', '--since', String(start), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=network', '--filter', `container=${c.id}`]).trim()).to.equal('')
     await c.remove({force: true})
     await net.remove()
     const gone = await client.getNetwork('follownet').inspect().catch((e: {statusCode: number}) => e.statusCode)

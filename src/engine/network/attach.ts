@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {portBypass} from '../config.js'
 import {Engine} from '../engine.js'
 import {NcxError, NotFoundError, UsageError} from '../errors.js'
+import {recordObjectEvent} from '../events.js'
 import {containerState} from '../container/state.js'
 import {ContainerRecord} from '../container/store.js'
 import {joinArgs} from '../rootless/session.js'
@@ -335,6 +336,7 @@ export function connectContainer(engine: Engine, network: string, container: str
   writeContainerNetwork(engine, rec.id, {...att, endpoints: [...att.endpoints, ep]})
   refreshNetworkHosts(engine, net.name)
   if (first) refreshContainerHosts(engine, rec.id)
+  recordObjectEvent(engine.paths, 'network', 'connect', net.id, {container: rec.id, name: net.name, type: net.driver})
   return ep
 }
 
@@ -345,11 +347,19 @@ export function disconnectContainer(engine: Engine, network: string, container: 
   if (!rec) {
     // -f: drop the endpoint of a container that no longer exists.
     if (force) {
-      mutate(engine, (file) => {
+      const dropped = mutate(engine, (file) => {
         const cur = file.networks[net.name]
-        for (const [ip, owner] of Object.entries(cur?.allocations ?? {})) if (owner === container || (container.length >= 3 && owner.startsWith(container))) delete cur!.allocations[ip]
+        const owners: string[] = []
+        for (const [ip, owner] of Object.entries(cur?.allocations ?? {})) {
+          if (owner === container || (container.length >= 3 && owner.startsWith(container))) {
+            delete cur!.allocations[ip]
+            owners.push(owner)
+          }
+        }
+        return owners
       })
       refreshNetworkHosts(engine, net.name)
+      for (const owner of new Set(dropped)) recordObjectEvent(engine.paths, 'network', 'disconnect', net.id, {container: owner, name: net.name, type: net.driver})
       return
     }
     throw new NotFoundError(`No such container: ${container}`)
@@ -372,6 +382,7 @@ export function disconnectContainer(engine: Engine, network: string, container: 
   })
   refreshNetworkHosts(engine, net.name)
   refreshContainerHosts(engine, rec.id)
+  recordObjectEvent(engine.paths, 'network', 'disconnect', net.id, {container: rec.id, name: net.name, type: net.driver})
 }
 
 // ---------------------------------------------------------------------------------------
