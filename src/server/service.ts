@@ -5,7 +5,7 @@
  */
 import {chmodSync, lstatSync, mkdirSync, rmSync, statSync} from 'node:fs'
 import {Server} from 'node:http'
-import {AddressInfo, connect} from 'node:net'
+import {AddressInfo, Socket, connect} from 'node:net'
 import {dirname, join} from 'node:path'
 
 import {Engine} from '../engine/engine.js'
@@ -57,8 +57,16 @@ export interface RunningService {
   address: string
   /** Resolves when the service stopped (idle exit or `close`). */
   closed: Promise<void>
-  close: () => Promise<void>
+  /**
+   * Stop accepting, let requests under way finish for `graceMs`, then end every connection
+   * still open (waits, followed logs and events, attach and exec sessions): a client must
+   * not keep the service from exiting. Containers are not touched (their monitors keep them).
+   */
+  close: (graceMs?: number) => Promise<void>
 }
+
+/** How long `close` lets requests under way finish before it ends their connections. */
+export const CLOSE_GRACE_MS = 1000
 
 /** Whether something accepts connections on the unix socket `path` (a running service). */
 function answers(path: string): Promise<boolean> {
@@ -122,15 +130,28 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   operationRoutes(router, ctx)
   buildRoutes(router, ctx)
   const server = apiServer(router, options.log, state)
-  const close = async () => {
-    if (idleTimer) clearTimeout(idleTimer)
-    await new Promise<void>((r) => {
-      server.close(() => r())
-      server.closeIdleConnections()
-    })
-    if (options.listen.kind === 'unix') rmSync(options.listen.path, {force: true})
-    resolveClosed()
-  }
+  // Every connection, hijacked ones too (Node's closeAllConnections knows HTTP ones only).
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  let closing: Promise<void> | undefined
+  const close = (graceMs = CLOSE_GRACE_MS) =>
+    (closing ??= (async () => {
+      if (idleTimer) clearTimeout(idleTimer)
+      await new Promise<void>((r) => {
+        server.close(() => r())
+        server.closeIdleConnections()
+        if (sockets.size === 0) return
+        options.log.info(`closing: ${sockets.size} connection(s) open; ending them in ${graceMs} ms`)
+        setTimeout(() => {
+          for (const socket of sockets) socket.destroy()
+        }, graceMs).unref()
+      })
+      if (options.listen.kind === 'unix') rmSync(options.listen.path, {force: true})
+      resolveClosed()
+    })())
   let address: string
   if (options.listen.kind === 'unix') {
     const path = options.listen.path

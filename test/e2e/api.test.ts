@@ -512,6 +512,38 @@ describe('e2e: Engine API idle exit and disconnecting clients', function () {
     expect(existsSync(s.socket)).to.equal(false)
     box.ok(['rm', '-f', 'talker'])
   })
+
+  it('SIGTERM: a pending wait, a log follower and an attach end, the service exits at once, and the container keeps running', async () => {
+    const s = await startService(box, ['--timeout', '0'])
+    const env = {PATH: process.env.PATH, HOME: '/tmp', DOCKER_HOST: `unix://${s.socket}`}
+    expect(spawnSync(DOCKER!, ['run', '-d', '-i', '--name', 'survivor', 'busybox', 'sh', '-c', 'while true; do echo tick; sleep 0.2; done'], {env}).status).to.equal(0)
+    // What a killed `docker run -it` leaves behind: its wait (a request that answers only at the
+    // container's exit), plus a follower and a hijacked attach.
+    const wait = new Promise<string>((resolve) => {
+      const r = request({socketPath: s.socket, method: 'POST', path: '/v1.47/containers/survivor/wait?condition=next-exit'}, (res) => {
+        res.on('data', () => undefined)
+        res.on('end', () => resolve('ended'))
+        res.on('error', () => resolve('ended'))
+        res.on('close', () => resolve('ended'))
+      })
+      r.on('error', () => resolve('ended'))
+      r.end()
+    })
+    const follower = spawn(DOCKER!, ['logs', '-f', 'survivor'], {env, stdio: ['ignore', 'pipe', 'ignore']})
+    const attach = spawn(DOCKER!, ['attach', 'survivor'], {env, stdio: ['pipe', 'pipe', 'ignore']})
+    await new Promise((r) => follower.stdout!.once('data', r))
+    await new Promise((r) => attach.stdout!.once('data', r))
+    const started = Date.now()
+    s.child.kill('SIGTERM')
+    expect(await s.exited).to.equal(0)
+    const took = Date.now() - started
+    expect(await wait).to.equal('ended')
+    await Promise.all([follower, attach].map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.on('exit', r)))))
+    expect(took, `the service took ${took} ms to exit`).to.be.lessThan(3000)
+    expect(existsSync(s.socket)).to.equal(false)
+    expect(box.ok(['inspect', '-f', '{{.State.Status}}', 'survivor']).trim()).to.equal('running')
+    box.ok(['rm', '-f', 'survivor'])
+  })
 })
 
 /** What systemd does for a socket unit: bind the socket (0600), pass it as descriptor 3 with LISTEN_FDS/LISTEN_PID, exec the service. */
