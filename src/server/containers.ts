@@ -386,7 +386,8 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
     // Docker: a container without a terminal has nothing to resize (and 0 is no size).
     if (!record.options.tty || rows === 0 || cols === 0) return {status: 200}
     const sessions = ttySessions.get(record.id)
-    if (sessions && sessions.size > 0) for (const resize of sessions) resize(rows, cols)
+    // Answered once the size is set (the runtime acknowledges it), as dockerd answers.
+    if (sessions && sessions.size > 0) await Promise.all([...sessions].map((resize) => resize(rows, cols)))
     else {
       try {
         await resizeContainer(engine, record, rows, cols)
@@ -490,7 +491,7 @@ export function containerRoutes(router: Router, ctx: ServiceContext): void {
     // 10 s for, then 500: here 409 at once. A running exec is 200 (the API reference says 201).
     if (exec.exitCode !== null) throw new ApiError(404, `no such exec: ${exec.id} has exited`)
     if (!exec.running) throw new ApiError(409, `exec ${exec.id} is not running: start it first`)
-    if (exec.resize && rows > 0 && cols > 0) exec.resize(rows, cols)
+    if (exec.resize && rows > 0 && cols > 0) await exec.resize(rows, cols)
     return {status: 200}
   })
   router.on('GET', '/exec/{id}/json', async (req) => {

@@ -28,3 +28,40 @@ describe('detach keys', () => {
     expect(parseExecArgv(['--detach-keys=ctrl-e', 'c', 'sh'], {}).options.detachKeys).to.deep.equal([5])
   })
 })
+
+describe('resize acknowledgements (--resize-fd)', () => {
+  it('a resize resolves on the runtime\'s answer line, in order; without one after RESIZE_ACK_MS; at once when the pipe is gone', async () => {
+    const {Duplex} = await import('node:stream')
+    const {RESIZE_ACK_MS, resizer} = await import('../../src/engine/container/exec.js')
+    const written: string[] = []
+    const pipe = new Duplex({
+      read() {},
+      write(chunk: Buffer, _e, done) {
+        written.push(chunk.toString())
+        done()
+      },
+    })
+    const resize = resizer(pipe)
+    const order: string[] = []
+    const a = resize(10, 20).then(() => order.push('a'))
+    const b = resize(11, 21).then(() => order.push('b'))
+    await new Promise((r) => setImmediate(r))
+    expect(written).to.deep.equal(['10 20\n', '11 21\n'])
+    expect(order).to.deep.equal([])
+    pipe.push('10 20\n11 ')
+    await a
+    expect(order).to.deep.equal(['a'])
+    pipe.push('21\n')
+    await b
+    expect(order).to.deep.equal(['a', 'b'])
+    // No answer (a monitor of an older runtime): resolved after the deadline.
+    const started = Date.now()
+    await resize(12, 22)
+    expect(Date.now() - started).to.be.at.least(RESIZE_ACK_MS - 50)
+    // The runtime gone: pending resizes resolve, later ones at once.
+    const pending = resize(13, 23)
+    pipe.destroy()
+    await pending
+    await resize(14, 24)
+  })
+})

@@ -7,13 +7,17 @@
 //!
 //! `--resize-fd N` (with `--tty`; the Engine API's `POST /containers/{id}/resize`, whose
 //! client has no terminal of its own): a pipe of `ROWS COLS` lines, each passed on as a `w`
-//! message. Its end ends the session (a resize-only client: write one line and close).
+//! message. Its end ends the session (a resize-only client: write one line and close) once
+//! the monitor has acknowledged the sizes sent (1 s at most: an older monitor sends no `W`).
+//! When fd N is a socket (Node's stdio pipes are), each acknowledgement is written back on it
+//! as the line `ROWS COLS`: the engine answers a resize once it took effect, as dockerd does.
 //!
 //! Wire format: SOCK_SEQPACKET, one message a datagram, its first byte the kind.
 //! Client → monitor: `i` stdin bytes, `c` stdin closed, `w` rows,cols (u16 LE each),
 //! `s` a signal number (u8) for the container's process. Monitor → client: `o`/`e` output
-//! on stdout/stderr (a terminal's output is `o`), `x` the exit code (i32 LE) when the
-//! container exits; then the monitor closes the connection.
+//! on stdout/stderr (a terminal's output is `o`), `W` rows,cols once a `w` was set on the
+//! terminal, `x` the exit code (i32 LE) when the container exits; then the monitor closes
+//! the connection.
 //!
 //! The socket is bound and connected relative to the bundle directory (chdir first): a
 //! bundle path can be longer than the 108 bytes a sockaddr_un holds.
@@ -35,6 +39,7 @@ pub const SOCKET: &str = "attach.sock";
 pub const STDIN: u8 = b'i';
 pub const CLOSE_STDIN: u8 = b'c';
 pub const RESIZE: u8 = b'w';
+pub const RESIZED: u8 = b'W';
 pub const SIGNAL: u8 = b's';
 pub const STDOUT: u8 = b'o';
 pub const STDERR: u8 = b'e';
@@ -306,14 +311,29 @@ pub fn attach(args: &Args) -> i32 {
             send(sock, RESIZE, &ws);
         }
     }
+    // Sizes sent from --resize-fd and not acknowledged yet, and where acknowledgements go.
+    let pending = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut ack_fd: Option<RawFd> = None;
     if let Some(fd) = args.get("resize-fd") {
         let Ok(fd) = fd.parse::<RawFd>() else { return fail(125, format!("invalid --resize-fd {fd:?}")) };
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        ack_fd = (dup >= 0).then_some(dup);
+        let waiting = pending.clone();
         std::thread::spawn(move || {
+            use std::sync::atomic::Ordering;
             read_resizes(fd, |rows, cols| {
                 let (r, c) = (rows.to_le_bytes(), cols.to_le_bytes());
-                send(sock, RESIZE, &[r[0], r[1], c[0], c[1]]);
+                waiting.fetch_add(1, Ordering::SeqCst);
+                if !send(sock, RESIZE, &[r[0], r[1], c[0], c[1]]) {
+                    waiting.fetch_sub(1, Ordering::SeqCst);
+                }
             });
-            // The pipe's end ends the session: the loop below sees the socket's end.
+            // The pipe's end ends the session (the loop below sees the socket's end), once
+            // the sizes sent were applied (an older monitor never says: 1 s at most).
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            while waiting.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < end {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
             unsafe { libc::shutdown(sock, libc::SHUT_RDWR) };
         });
     }
@@ -344,6 +364,15 @@ pub fn attach(args: &Args) -> i32 {
                 }
                 STDERR => {
                     write_all(2, data);
+                }
+                RESIZED if data.len() >= 4 => {
+                    // Acknowledge on the resize pipe (a socket: the engine reads it) before the
+                    // count drops, so the session never ends ahead of the line.
+                    if let Some(a) = ack_fd {
+                        let line = format!("{} {}\n", u16::from_le_bytes([data[0], data[1]]), u16::from_le_bytes([data[2], data[3]]));
+                        write_all(a, line.as_bytes());
+                    }
+                    let _ = pending.fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1));
                 }
                 EXIT => {
                     let code = if data.len() >= 4 { i32::from_le_bytes([data[0], data[1], data[2], data[3]]) } else { 125 };

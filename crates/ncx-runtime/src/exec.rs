@@ -92,9 +92,14 @@ fn resize_watcher(fd: RawFd) -> Option<RawFd> {
         let (master, _) = crate::run::receive(pair[1]);
         unsafe { libc::close(pair[1]) };
         if let Some(m) = master {
+            // Each size set is acknowledged on fd N when it is a socket (the engine's pipe is).
+            let ack = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
             crate::attach::read_resizes(fd, |rows, cols| {
                 let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
                 unsafe { libc::ioctl(m, libc::TIOCSWINSZ, &ws) };
+                if ack >= 0 {
+                    crate::attach::write_all(ack, format!("{rows} {cols}\n").as_bytes());
+                }
             });
         }
         unsafe { libc::_exit(0) };

@@ -5,7 +5,7 @@
  */
 import {ChildProcess, spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import type {Writable} from 'node:stream'
+import type {Duplex, Writable} from 'node:stream'
 
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
@@ -13,7 +13,7 @@ import {NcxError, UsageError} from '../errors.js'
 import {AttachStream, ContainerOptions} from '../spec/generate.js'
 import {releaseContainer} from '../network/container.js'
 import {startContainer, stateOf, waitContainer} from './lifecycle.js'
-import {Resize, resizeLine} from './exec.js'
+import {Resize, resizeLine, resizer} from './exec.js'
 import {createContainer, superviseRuntime} from './run.js'
 import {ContainerRecord} from './store.js'
 
@@ -102,11 +102,11 @@ export function attachPipes(engine: Engine, record: ContainerRecord, options: {s
     return {detached: false, exitCode: o.exitCode ?? 125}
   })
   if (!tty) return {child, outcome}
-  const pipe = child.stdio[4] as Writable
+  const pipe = child.stdio[4] as Duplex
   pipe.on('error', () => undefined)
   // (its end would end the session: only when the session is over anyway)
   void outcome.finally(() => pipe.end()).catch(() => undefined)
-  return {child, outcome, resize: (rows, cols) => void (pipe.writable && pipe.write(resizeLine(rows, cols)))}
+  return {child, outcome, resize: resizer(pipe)}
 }
 
 /**

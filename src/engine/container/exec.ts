@@ -5,7 +5,7 @@
  */
 import {ChildProcess, StdioOptions, spawn} from 'node:child_process'
 import {join} from 'node:path'
-import type {Writable} from 'node:stream'
+import type {Duplex, Writable} from 'node:stream'
 
 import {runtimeBinary} from '../../native/index.js'
 import {Engine} from '../engine.js'
@@ -37,8 +37,57 @@ export interface ExecOptions {
   consoleSize?: [number, number]
 }
 
-/** Sets a running terminal's size (rows, cols): the Engine API's `…/resize`. */
-export type Resize = (rows: number, cols: number) => void
+/**
+ * Sets a running terminal's size (rows, cols): the Engine API's `…/resize`. Resolves once the
+ * runtime says the size is set (or after RESIZE_ACK_MS: a runtime older than the
+ * acknowledgement says nothing), so the API answers after the resize took effect, as dockerd.
+ */
+export type Resize = (rows: number, cols: number) => Promise<void>
+
+/** How long a resize waits for the runtime's acknowledgement. */
+export const RESIZE_ACK_MS = 1000
+
+/**
+ * A `--resize-fd` pipe as a Resize: each size a line written; the runtime writes a line back
+ * on the same socket pair (Node's stdio pipes are socket pairs) for each one it has set, and
+ * those answer the writes in order.
+ */
+export function resizer(pipe: Duplex): Resize {
+  const waiting: Array<() => void> = []
+  const answer = () => waiting.shift()?.()
+  let text = ''
+  pipe.on('data', (d: Buffer) => {
+    text += d.toString('latin1')
+    let nl: number
+    while ((nl = text.indexOf('\n')) >= 0) {
+      text = text.slice(nl + 1)
+      answer()
+    }
+  })
+  // The runtime is gone: nothing will answer.
+  pipe.on('close', () => {
+    while (waiting.length > 0) answer()
+  })
+  return (rows, cols) =>
+    new Promise<void>((resolve) => {
+      if (!pipe.writable) return resolve()
+      let done = false
+      const finish = () => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        const i = waiting.indexOf(finish)
+        if (i >= 0) waiting.splice(i, 1)
+        finish()
+      }, RESIZE_ACK_MS)
+      timer.unref()
+      waiting.push(finish)
+      pipe.write(resizeLine(rows, cols))
+    })
+}
 
 /** A `--resize-fd` pipe's line. */
 export function resizeLine(rows: number, cols: number): string {
@@ -89,10 +138,10 @@ export function execPipes(engine: Engine, record: ContainerRecord, options: Exec
   const stdio: StdioOptions = [options.interactive && !options.detach ? 'pipe' : 'ignore', options.detach ? 'ignore' : 'pipe', options.detach ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(resizable ? ['pipe' as const] : [])]
   const started = startExec(engine, record, options, stdio, resizable ? ['--resize-fd', '5'] : [])
   if (!resizable) return started
-  const pipe = (started.child.stdio as unknown as Array<Writable | null>)[5] as Writable
+  const pipe = (started.child.stdio as unknown as Array<Duplex | null>)[5] as Duplex
   pipe.on('error', () => undefined) // the runtime is gone: nothing left to resize
   void started.exitCode.finally(() => pipe.end()).catch(() => undefined)
-  return {...started, resize: (rows, cols) => void (pipe.writable && pipe.write(resizeLine(rows, cols)))}
+  return {...started, resize: resizer(pipe)}
 }
 
 function startExec(engine: Engine, record: ContainerRecord, options: ExecOptions, stdio: StdioOptions, extra: string[] = []): {child: ChildProcess; exitCode: Promise<number>} {

@@ -150,6 +150,8 @@ impl Monitor {
                     if let Some(m) = r.out {
                         unsafe { libc::ioctl(m, libc::TIOCSWINSZ, &ws) };
                     }
+                    // Set: the client may answer its caller now (the Engine API's resize).
+                    attach::send(fd, attach::RESIZED, &data[..4]);
                 }
                 attach::SIGNAL if !data.is_empty() => unsafe {
                     libc::kill(r.pid, data[0] as i32);
