@@ -193,6 +193,12 @@ async function bundle(source, out, kind) {
     const eager = new RegExp(`=( ?)require\\(${JSON.stringify(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)(?=[;,])`, 'g')
     code = code.replace(eager, `=$1__lazyBuiltin(${JSON.stringify(id)})`)
   }
+  // ASCII only: esbuild escapes non-ASCII characters in strings but not in regular expression
+  // literals (`µs` in a duration pattern, an ANSI pattern's \x9b), and one such character makes
+  // V8 hold the whole source, which it keeps for lazy compilation, as a two-byte string: 4.4 MB
+  // instead of 2.2 MB for dist/fast-command.cjs, in every command's and the API service's memory.
+  // `\uXXXX` means the same character in a regular expression, a string and an identifier.
+  code = code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
   fs.writeFileSync(outfile, code)
 }
 

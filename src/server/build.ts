@@ -9,8 +9,8 @@ import {isAbsolute} from 'node:path'
 import type {ServerHttp2Stream} from 'node:http2'
 import {Duplex, Writable} from 'node:stream'
 
-import {PlainProgress, renderBuildError} from '../cli/build-progress.js'
-import {BuildError, BuildOptions, buildImage} from '../engine/build/builder.js'
+// The builder (~3 MB of the service's memory) is loaded by the first build, not at start.
+import type {BuildOptions} from '../engine/build/builder.js'
 import {errorMessage} from '../engine/errors.js'
 import {familiarName, parseReference} from '../engine/image/reference.js'
 import {ApiError, Request, Router, baseHeaders, hijackResponse, queryBool, refuseUpgrade} from './http.js'
@@ -150,6 +150,7 @@ export function buildRoutes(router: Router, ctx: ServiceContext): void {
         done()
       },
     })
+    const [{PlainProgress, renderBuildError}, {BuildError, buildImage}] = await Promise.all([import('../cli/build-progress.js'), import('../engine/build/builder.js')])
     const progress = new PlainProgress(out)
     for (const w of warnings) send({stream: `WARNING: ${w}\n`})
     try {
