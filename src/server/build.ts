@@ -9,7 +9,7 @@ import {isAbsolute} from 'node:path'
 import type {ServerHttp2Stream} from 'node:http2'
 import {Duplex, Writable} from 'node:stream'
 
-// The builder (~3 MB of the service's memory) is loaded by the first build, not at start.
+// The builder is loaded by the first build, not when the service starts.
 import type {BuildOptions} from '../engine/build/builder.js'
 import {errorMessage} from '../engine/errors.js'
 import {familiarName, parseReference} from '../engine/image/reference.js'
