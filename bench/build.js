@@ -19,7 +19,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {BENCH_DIR, benchOptions, benchTeardown, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, runsAndWarmup, sh, stats, which} from './lib.js'
+import {BENCH_DIR, benchImage, benchOptions, benchTeardown, benchUser, failText, hostInfo, loadNcx, log, NCX_BIN, NODE, podmanStore, requireBuilt, runsAndWarmup, sh, stats, which} from './lib.js'
 
 const USAGE = `usage: node bench/build.js [--runs N] [--warmup N] [--user NAME] [--podman PATH] [--runc PATH] [--keep]\n`
 const opts = benchOptions(USAGE, {
@@ -47,15 +47,8 @@ let podmanGlobal = []
 const {cleanup, die} = benchTeardown(U, {keep: opts.keep, dirs: [WORK, U.XDG], ncxPaths: [NCX_ROOT], podmanBin: PODMAN, podman: () => podmanGlobal, podmanStore: path.join(WORK, 'podman')})
 if (!PODMAN) die('podman not found: apt-get install podman buildah runc')
 
-// The base image.
-const imageDir = path.join(WORK, 'image')
-U.mkdirUser(imageDir)
-fs.chmodSync(imageDir, 0o755)
-{
-  const r = U.runAsUser([NODE, path.join(REPO, 'scripts', 'mkimage.js'), 'busybox', '--out', imageDir])
-  if (!r.ok) die(`mkimage failed:\n${failText(r)}`)
-}
-const IMAGE = path.join(imageDir, 'busybox.oci.tar')
+// The base image (bench/lib.js).
+const IMAGE = benchImage(U, {work: WORK, die})
 
 // The project: dependencies made in one stage, a "compile" in another, both copied into the
 // final stage with the configuration, which only the last stage reads.
@@ -89,27 +82,13 @@ sh('chown', ['-R', `${U.user.uid}:${U.user.gid}`, ctx])
 
 // ncx: its own store; podman: private stores, overlay, runc, no systemd.
 const ncxEnv = {NCX_ROOT}
-{
-  const r = U.runAsUser([NODE, NCX_BIN, 'load', '-i', IMAGE], ncxEnv)
-  if (!r.ok) die(`ncx load failed:\n${failText(r)}`)
-}
-U.mkdirUser(path.join(WORK, 'podman'))
+loadNcx(U, {ncx: [NODE, NCX_BIN], env: ncxEnv, image: IMAGE, die})
 const probe = path.join(WORK, 'probe')
 fs.mkdirSync(probe, {recursive: true})
 fs.writeFileSync(path.join(probe, 'Dockerfile'), 'FROM docker.io/library/busybox:latest\nRUN true\n')
 sh('chown', ['-R', `${U.user.uid}:${U.user.gid}`, probe])
-{
-  const base = ['--runtime', opts.runc, '--root', path.join(WORK, 'podman', 'root'), '--runroot', path.join(WORK, 'podman', 'run'), '--storage-driver', 'overlay']
-  const load = U.runAsUser([PODMAN, ...base, 'load', '-i', IMAGE])
-  if (!load.ok) die(`podman load failed:\n${failText(load)}`)
-  for (const extra of [[], NO_SYSTEMD_FLAGS]) {
-    if (U.runAsUser([PODMAN, ...base, ...extra, 'build', '-q', '-t', 'bench-probe', '-f', path.join(probe, 'Dockerfile'), probe]).ok) {
-      podmanGlobal = [...base, ...extra]
-      break
-    }
-  }
-  if (podmanGlobal.length === 0) die('podman cannot build here')
-}
+// podman's flags: those with which it can build here.
+podmanGlobal = podmanStore(U, {podman: PODMAN, runc: opts.runc, work: WORK, image: IMAGE, die, probe: () => ['build', '-q', '-t', 'bench-probe', '-f', path.join(probe, 'Dockerfile'), probe]})
 
 const tools = [
   {key: 'ncx', label: 'ncx build', argv: (args) => [NODE, NCX_BIN, 'build', '-q', ...args, ctx], env: ncxEnv},

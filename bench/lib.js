@@ -294,3 +294,48 @@ export function benchTeardown(U, {keep = false, dirs, ncxPaths = [], podmanBin, 
   })
   return {cleanup, die}
 }
+
+/**
+ * The busybox image the container benchmarks run: `image` when given, else built with
+ * scripts/mkimage.js into WORK/image (readable by the bench user and root).
+ */
+export function benchImage(U, {work, image, die}) {
+  if (image) return path.resolve(image)
+  const dir = path.join(work, 'image')
+  U.mkdirUser(dir)
+  fs.chmodSync(dir, 0o755)
+  log('building the busybox image')
+  const r = U.runAsUser([NODE, path.join(REPO, 'scripts', 'mkimage.js'), 'busybox', '--out', dir])
+  if (!r.ok) die(`scripts/mkimage.js busybox failed:\n${failText(r)}`)
+  return path.join(dir, 'busybox.oci.tar')
+}
+
+/** `ncx load` of the image into the bench's store, then `probe` (an ncx argv tail) if given, which must succeed. */
+export function loadNcx(U, {ncx, env, image, probe, die}) {
+  const load = U.runAsUser([...ncx, 'load', '-i', image], env)
+  if (!load.ok) die(`ncx load failed:\n${failText(load)}`)
+  if (!probe) return
+  const r = U.runAsUser([...ncx, ...probe], env)
+  if (!r.ok) die(`ncx ${probe[0]} failed:\n${failText(r)}`)
+}
+
+/**
+ * podman's global flags for a private store under WORK/podman (overlay, the given runc), with
+ * the image loaded: `probe(global)` (an argv tail) is tried without and then with
+ * NO_SYSTEMD_FLAGS, and the first set that works is returned.
+ */
+export function podmanStore(U, {podman, runc, work, image, die, probe = () => ['run', '--rm', '--net=none', '--pull=never', 'busybox', 'true']}) {
+  if (!podman) die('podman not found: apt-get install podman buildah runc')
+  if (!fs.existsSync(runc)) die(`runc not found at ${runc}`)
+  U.mkdirUser(path.join(work, 'podman'))
+  const base = ['--runtime', runc, '--root', path.join(work, 'podman', 'root'), '--runroot', path.join(work, 'podman', 'run'), '--storage-driver', 'overlay']
+  const load = U.runAsUser([podman, ...base, 'load', '-i', image])
+  if (!load.ok) die(`podman load failed:\n${failText(load)}`)
+  let last
+  for (const extra of [[], NO_SYSTEMD_FLAGS]) {
+    const r = U.runAsUser([podman, ...base, ...extra, ...probe()])
+    if (r.ok) return [...base, ...extra]
+    last = r
+  }
+  die(`podman could not run ${probe().join(' ')}:\n${failText(last)}`)
+}

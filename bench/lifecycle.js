@@ -22,7 +22,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {BENCH_DIR, benchOptions, benchTeardown, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, sh, shJoin, stats, which} from './lib.js'
+import {BENCH_DIR, benchImage, benchOptions, benchTeardown, benchUser, failText, hostInfo, loadNcx, log, NCX_BIN, NODE, podmanStore, requireBuilt, sh, shJoin, stats, which} from './lib.js'
 
 const TARGETS = {runDetached: 0.5, exec: 0.5, monitorMiB: 2}
 
@@ -147,47 +147,12 @@ let podmanGlobal = []
 
 const {cleanup, die} = benchTeardown(U, {keep: opts.keep, dirs: [WORK, U.XDG], ncxPaths: [NCX_ROOT], podmanBin: PODMAN, podman: () => podmanGlobal, podmanStore: path.join(WORK, 'podman')})
 
-// The image.
-let IMAGE = opts.image && path.resolve(opts.image)
-if (!IMAGE) {
-  const dir = path.join(WORK, 'image')
-  U.mkdirUser(dir)
-  fs.chmodSync(dir, 0o755)
-  log('building the busybox image')
-  const r = U.runAsUser([NODE, path.join(REPO, 'scripts', 'mkimage.js'), 'busybox', '--out', dir])
-  if (!r.ok) die(`scripts/mkimage.js busybox failed:\n${failText(r)}`)
-  IMAGE = path.join(dir, 'busybox.oci.tar')
-}
-
-// ncx.
+// The image, ncx's store and podman's (with the flags podman needs here): bench/lib.js.
+const IMAGE = benchImage(U, {work: WORK, image: opts.image, die})
 const ncxEnv = {NCX_ROOT}
 const NCX = [NODE, NCX_BIN]
-{
-  const load = U.runAsUser([...NCX, 'load', '-i', IMAGE], ncxEnv)
-  if (!load.ok) die(`ncx load failed:\n${failText(load)}`)
-  const probe = U.runAsUser([...NCX, 'run', '--rm', '--network', 'none', 'busybox', 'true'], ncxEnv)
-  if (!probe.ok) die(`ncx run failed:\n${failText(probe)}`)
-}
-
-// podman: the flags it needs here.
-if (!PODMAN) die(`podman not found (${opts.podman})`)
-if (!fs.existsSync(opts.runc)) die(`runc not found at ${opts.runc}`)
-{
-  U.mkdirUser(path.join(WORK, 'podman'))
-  const base = ['--runtime', opts.runc, '--root', path.join(WORK, 'podman', 'root'), '--runroot', path.join(WORK, 'podman', 'run'), '--storage-driver', 'overlay']
-  const load = U.runAsUser([PODMAN, ...base, 'load', '-i', IMAGE])
-  if (!load.ok) die(`podman load failed:\n${failText(load)}`)
-  let last
-  for (const extra of [[], NO_SYSTEMD_FLAGS]) {
-    const r = U.runAsUser([PODMAN, ...base, ...extra, 'run', '--rm', '--net=none', '--pull=never', 'busybox', 'true'])
-    if (r.ok) {
-      podmanGlobal = [...base, ...extra]
-      break
-    }
-    last = r
-  }
-  if (podmanGlobal.length === 0) die(`podman could not run busybox:\n${failText(last)}`)
-}
+loadNcx(U, {ncx: NCX, env: ncxEnv, image: IMAGE, probe: ['run', '--rm', '--network', 'none', 'busybox', 'true'], die})
+podmanGlobal = podmanStore(U, {podman: PODMAN, runc: opts.runc, work: WORK, image: IMAGE, die})
 
 const tools = [
   {
