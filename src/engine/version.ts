@@ -34,6 +34,9 @@ export function runtimeVersionCacheFile(env: NodeJS.ProcessEnv = process.env): s
   return base && join(base, 'ncx', 'runtime-version.json')
 }
 
+/** The runtime binaries (paths) the cache remembers, the latest asked kept. */
+export const RUNTIME_VERSION_CACHE_ENTRIES = 8
+
 /** What identifies one build of a binary at `path`: a rebuild or a replacement changes it. */
 function binaryKey(path: string): string {
   const s = statSync(path)
@@ -48,10 +51,14 @@ function binaryKey(path: string): string {
  */
 export function cachedRuntimeVersionText(path: string, cacheFile = runtimeVersionCacheFile()): string {
   const key = binaryKey(path)
+  // (one entry per binary path, so that two installations do not take turns)
+  let entries: Record<string, {key?: unknown; text?: unknown}> = {}
   if (cacheFile) {
     try {
-      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as {key?: unknown; text?: unknown}
-      if (cached.key === key && typeof cached.text === 'string') return cached.text
+      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as {entries?: unknown}
+      if (cached.entries && typeof cached.entries === 'object') entries = cached.entries as typeof entries
+      const hit = entries[path]
+      if (hit?.key === key && typeof hit.text === 'string') return hit.text
     } catch {
       // no cache yet, or an unreadable one: a miss
     }
@@ -59,7 +66,8 @@ export function cachedRuntimeVersionText(path: string, cacheFile = runtimeVersio
   const text = runtimeVersionText(path)
   if (cacheFile) {
     try {
-      writeFileAtomic(cacheFile, JSON.stringify({key, text}) + '\n', 0o600, false)
+      const kept = Object.entries(entries).filter(([p]) => p !== path).slice(-(RUNTIME_VERSION_CACHE_ENTRIES - 1))
+      writeFileAtomic(cacheFile, JSON.stringify({entries: {...Object.fromEntries(kept), [path]: {key, text}}}) + '\n', 0o600, false)
     } catch {
       // a read-only or full cache directory: answered all the same
     }

@@ -3,7 +3,7 @@ import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync,
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {cachedRuntimeVersionText, runtimeVersionCacheFile, versionInfo} from '../../src/engine/version.js'
+import {RUNTIME_VERSION_CACHE_ENTRIES, cachedRuntimeVersionText, runtimeVersionCacheFile, versionInfo} from '../../src/engine/version.js'
 
 describe('ncx version: the runtime version cache (src/engine/version)', () => {
   let dir: string
@@ -49,6 +49,9 @@ describe('ncx version: the runtime version cache (src/engine/version)', () => {
     writeFileSync(other, '#!/bin/sh\necho "ncx-runtime 7.0.0"\n')
     chmodSync(other, 0o755)
     expect(cachedRuntimeVersionText(other, cache)).to.equal('ncx-runtime 7.0.0\n')
+    expect(cachedRuntimeVersionText(runtime, cache)).to.equal('ncx-runtime 1.2.3\n')
+    expect(cachedRuntimeVersionText(other, cache)).to.equal('ncx-runtime 7.0.0\n')
+    expect(spawned(), 'two runtimes, each cached').to.equal(1)
     writeFileSync(cache, '{not json')
     expect(cachedRuntimeVersionText(runtime, cache)).to.equal('ncx-runtime 1.2.3\n')
     expect(spawned()).to.equal(2)
@@ -62,6 +65,17 @@ describe('ncx version: the runtime version cache (src/engine/version)', () => {
     writeFileSync(runtime, '#!/bin/sh\nexit 3\n')
     expect(() => cachedRuntimeVersionText(runtime, cache)).to.throw(/exit status 3/)
     expect(existsSync(cache)).to.equal(false)
+  })
+
+  it(`remembers the last ${RUNTIME_VERSION_CACHE_ENTRIES} runtime paths`, () => {
+    const paths = Array.from({length: RUNTIME_VERSION_CACHE_ENTRIES + 1}, (_, i) => join(dir, `rt${i}`))
+    for (const p of paths) {
+      writeFileSync(p, `#!/bin/sh\necho x >> ${spawns}\necho "ncx-runtime 0.0.1"\n`)
+      chmodSync(p, 0o755)
+      cachedRuntimeVersionText(p, cache)
+    }
+    const entries = Object.keys((JSON.parse(readFileSync(cache, 'utf8')) as {entries: Record<string, unknown>}).entries)
+    expect(entries).to.deep.equal(paths.slice(1))
   })
 
   it('keeps the cache in XDG_CACHE_HOME, else ~/.cache', () => {
