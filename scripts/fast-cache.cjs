@@ -37,8 +37,46 @@ function load(file, eager) {
 // dist/lite/*.cjs, the every-day commands without oclif, src/cli/lite.ts, and their route table.)
 const liteDir = path.join(root, 'dist', 'lite')
 const lite = fs.existsSync(liteDir) ? fs.readdirSync(liteDir).filter((f) => f.endsWith('.cjs')).map((f) => path.join('lite', f)) : []
+//
+// Except the lite bundles of single read commands (WARM_LITE): their cache is written after
+// the command ran once on an empty data root, in a child process (the lite path writes to fd 1
+// itself and sets the umask), from a lazy compile. It holds what the command runs, about 40%
+// of the eager cache: deserialising it is ~0.6 ms shorter of a ~4.5 ms `images` over
+// `node -e 0` (measured interleaved, 80 runs). A warm-up that fails falls back to eager.
+const WARM_LITE = {'lite/images.cjs': [['image:ls', []]], 'lite/ps.cjs': [['container:ls', ['-a']]], 'lite/version.cjs': [['version', []]]}
+
+/** In the child (`--warm-lite FILE`): run FILE's commands, then write its cache. */
+async function warmLite(file, commands) {
+  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), {filename: file})
+  const mod = {exports: {}}
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file))
+  for (const [id, argv] of commands) {
+    if (!(await mod.exports.liteCommand(id, argv, root, mod.exports.modules))) throw new Error(`${id} did not run`)
+  }
+  fs.writeFileSync(`${file}.cache`, script.createCachedData(), {mode: 0o644})
+  fs.chmodSync(`${file}.cache`, 0o644)
+}
+
+if (process.argv[2] === '--warm-lite') {
+  warmLite(process.argv[3], WARM_LITE[process.argv[4]]).then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(`fast-cache: warm-up of ${process.argv[4]}: ${error.stack ?? error}\n`)
+      process.exit(1)
+    },
+  )
+  return
+}
+
 for (const name of ['fast.cjs', 'fast-build.cjs', ...lite]) {
   const file = path.join(root, 'dist', name)
+  if (WARM_LITE[name.split(path.sep).join('/')]) {
+    const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ncx-fast-cache-'))
+    const env = {...process.env, NCX_ROOT: dataRoot, XDG_CACHE_HOME: dataRoot, NCX_LITE: '1'}
+    const r = require('node:child_process').spawnSync(process.execPath, [__filename, '--warm-lite', file, name.split(path.sep).join('/')], {env, stdio: ['ignore', 'ignore', 'inherit']})
+    fs.rmSync(dataRoot, {recursive: true, force: true})
+    if (r.status === 0) continue
+  }
   fs.writeFileSync(`${file}.cache`, load(file, true).script.createCachedData(), {mode: 0o644})
   fs.chmodSync(`${file}.cache`, 0o644)
 }

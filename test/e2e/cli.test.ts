@@ -4,8 +4,8 @@
  * rules), version, events, ncx.toml, help, and plain output without a terminal.
  */
 import {expect} from 'chai'
-import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {execFileSync, spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -151,6 +151,19 @@ describe('e2e: system doctor, df, prune, version, events, config, help, plain ou
     expect(out).to.match(/^Client:\n Version: +\d+\.\d+\.\d+/)
     expect(out).to.match(/Rust core: +\d+\.\d+\.\d+/).and.match(/OCI runtime-spec: 1\.0\.2/)
     expect(box.ok(['version', '--format', '{{.Server.OciRuntimeSpecVersion}} {{.Client.Os}}'])).to.equal('1.0.2 linux\n')
+  })
+
+  it('version: the runtime version cached in XDG_CACHE_HOME gives the output the spawned runtime gives', () => {
+    const cache = userDir('ncx-e2e-cache-')
+    const env = {XDG_CACHE_HOME: cache}
+    const runtime = box.ok(['version', '--format', '{{.Server.Runtime.Path}}']).trim()
+    const spawned = execFileSync(runtime, ['version'], {encoding: 'utf8'}).trim().replace(/^ncx-runtime\s+/, '')
+    const first = box.ok(['version'], {env})
+    expect(existsSync(join(cache, 'ncx', 'runtime-version.json'))).to.equal(true)
+    const second = box.ok(['version'], {env})
+    expect(second).to.equal(first)
+    expect(first).to.include(`Rust core:        ${spawned}\n`).and.include(`  Version:          ${spawned}\n  Path:             ${runtime}\n`)
+    expect(box.ok(['version'], {env: {XDG_CACHE_HOME: join(cache, 'missing')}})).to.equal(first)
   })
 
   it('events: records the lifecycle (die from the monitor with its exit code), filters, formats and follows', async () => {

@@ -10,7 +10,7 @@ import {normalizeArgv} from '@oclif/core/help'
 import {parse as oclifParse} from '@oclif/core/parser'
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, readdirSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
@@ -173,5 +173,13 @@ describe('lite path (src/cli/lite*.ts)', function () {
       // (oclif's Config, its help and its module loader are what the lite path leaves out)
       expect(readFileSync(file, 'utf8'), name).not.to.match(/loadPluginsAndCommands|findCommand|loadHelpClass/)
     }
+  })
+
+  it('writes the caches of ps, images and version from a warm-up run, the others eagerly (scripts/fast-cache.cjs)', () => {
+    const dir = join(root, 'dist', 'lite')
+    // (an eager cache is about 2.5x its bundle; a warm-up's about 1x: a failed warm-up falls back to eager)
+    const ratio = (name: string) => statSync(join(dir, `${name}.cjs.cache`)).size / statSync(join(dir, `${name}.cjs`)).size
+    for (const name of ['ps', 'images', 'version']) expect(ratio(name), name).to.be.below(1.8)
+    for (const name of ['lifecycle', 'inspect']) expect(ratio(name), name).to.be.above(1.8)
   })
 })
