@@ -272,10 +272,14 @@ impl Unpacker {
                 rc(unsafe { libc::fchmodat(d, cn.as_ptr(), mode, 0) }).map_err(io_err(format!("chmod {shown}")))?;
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                self.clear(d, &cn, false);
-                let fd = unsafe {
-                    libc::openat(d, cn.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o600)
-                };
+                let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+                // A fresh layer directory rarely holds the name already: try the create first
+                // and clear (then retry) only on EEXIST, one fstatat less per file.
+                let mut fd = unsafe { libc::openat(d, cn.as_ptr(), flags, 0o600) };
+                if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EEXIST) {
+                    self.clear(d, &cn, false);
+                    fd = unsafe { libc::openat(d, cn.as_ptr(), flags, 0o600) };
+                }
                 if fd < 0 {
                     return Err(io_err(format!("create {shown}"))(io::Error::last_os_error()));
                 }
