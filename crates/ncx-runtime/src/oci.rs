@@ -158,7 +158,7 @@ pub fn main(argv: &[String]) -> i32 {
         "ps" => ps(&g, &args).map(|_| 0),
         "list" => list(&g, &args).map(|_| 0),
         "features" => {
-            println!("{}", serde_json::to_string_pretty(&features()).unwrap_or_default());
+            cli::out(serde_json::to_string_pretty(&features()).unwrap_or_default());
             Ok(0)
         }
         _ => unreachable!(),
@@ -765,7 +765,7 @@ fn run(g: &Global, args: &Args) -> Result<i32, Fail> {
 
 fn state(g: &Global, args: &Args) -> Result<(), Fail> {
     let r = load(g, one_id(args)?)?;
-    println!("{}", serde_json::to_string_pretty(&state_json(g, &r, None)).unwrap_or_default());
+    cli::out(serde_json::to_string_pretty(&state_json(g, &r, None)).unwrap_or_default());
     Ok(())
 }
 
@@ -955,12 +955,12 @@ fn ps(g: &Global, args: &Args) -> Result<(), Fail> {
             .collect()
     };
     if args.get("format") == Some("json") {
-        println!("{}", json!(pids));
+        cli::out(json!(pids));
     } else {
-        println!("PID   CMD");
+        cli::out("PID   CMD");
         for p in pids {
             let cmd = std::fs::read(format!("/proc/{p}/cmdline")).map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim_end().to_string()).unwrap_or_default();
-            println!("{p:<5} {cmd}");
+            cli::out(format!("{p:<5} {cmd}"));
         }
     }
     Ok(())
@@ -978,16 +978,16 @@ fn list(g: &Global, args: &Args) -> Result<(), Fail> {
     rows.sort_by(|a, b| a.created.cmp(&b.created));
     if args.has("--quiet") {
         for r in &rows {
-            println!("{}", r.id);
+            cli::out(&r.id);
         }
     } else if args.get("format") == Some("json") {
         let v: Vec<Value> = rows.iter().map(|r| state_json(g, r, None)).collect();
-        println!("{}", json!(v));
+        cli::out(json!(v));
     } else {
-        println!("{:<20} {:<8} {:<10} {:<40} {}", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+        cli::out(format!("{:<20} {:<8} {:<10} {:<40} {}", "ID", "PID", "STATUS", "BUNDLE", "CREATED"));
         for r in &rows {
             let s = status(g, r);
-            println!("{:<20} {:<8} {:<10} {:<40} {}", r.id, if s == "stopped" { 0 } else { r.pid }, s, r.bundle, r.created);
+            cli::out(format!("{:<20} {:<8} {:<10} {:<40} {}", r.id, if s == "stopped" { 0 } else { r.pid }, s, r.bundle, r.created));
         }
     }
     Ok(())
