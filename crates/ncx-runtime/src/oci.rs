@@ -821,12 +821,24 @@ fn remove(g: &Global, r: &Record, force: bool) -> Result<(), Fail> {
         if !r.cgroup.is_empty() {
             let _ = std::fs::write(format!("{}/cgroup.freeze", r.cgroup), "0");
         }
+        // Woken by the exit itself (a pidfd polls readable when the process exits), not by a
+        // sleep's tick: a poll every 2 ms cost up to 2 ms per delete. Opened before the kill and
+        // checked by `alive` after it, so a reused pid only ends the wait early.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, r.pid, 0) } as RawFd;
         unsafe { libc::kill(r.pid, libc::SIGKILL) };
         let deadline = Instant::now() + Duration::from_secs(5);
         while alive(r) && Instant::now() < deadline {
             // Ours to reap when `run` made it.
             unsafe { libc::waitpid(r.pid, std::ptr::null_mut(), libc::WNOHANG) };
-            std::thread::sleep(Duration::from_millis(2));
+            if pidfd >= 0 {
+                let mut p = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
+                unsafe { libc::poll(&mut p, 1, 100) };
+            } else {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        if pidfd >= 0 {
+            unsafe { libc::close(pidfd) };
         }
     }
     if !r.cgroup.is_empty() {
