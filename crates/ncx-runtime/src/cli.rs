@@ -57,6 +57,24 @@ impl Args {
 }
 
 /// Parse `argv` (the words after the subcommand) by `g`.
+/// Print a line on stdout as `println!` does, except when the reader is gone (`ncx-runtime
+/// features | head`: EPIPE). Rust ignores SIGPIPE, so `println!` would panic there; this ends
+/// the process as SIGPIPE ends other command-line tools (runc, coreutils): quietly, by that
+/// signal (status 141 in a shell). Any other write error is reported and exits 1.
+pub fn out(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::raise(libc::SIGPIPE);
+            libc::_exit(128 + libc::SIGPIPE);
+        },
+        Err(e) => crate::fail(&format!("write to stdout: {e}"), 1),
+    }
+}
+
 pub fn parse(g: &Grammar, argv: &[String]) -> Result<Args, String> {
     use lexopt::prelude::*;
     let mut a = Args::default();

@@ -151,7 +151,7 @@ fn main() {
     }
     let Some(grammar) = cli::private(&cmd) else {
         if cmd == "--version" {
-            println!("ncx-runtime {}", env!("CARGO_PKG_VERSION"));
+            cli::out(format!("ncx-runtime {}", env!("CARGO_PKG_VERSION")));
             return;
         }
         fail(&format!("unknown command {cmd:?}"), 125)
@@ -173,7 +173,7 @@ fn main() {
             }
         }
         "stop" => match ctl::stop(&args) {
-            Ok(killed) => println!("{}", serde_json::json!({ "killed": killed })),
+            Ok(killed) => cli::out(serde_json::json!({ "killed": killed })),
             Err(e) => fail(&e.message, e.code),
         },
         // `cgroup-update --dir D --resources JSON`: write OCI resources as cgroup v2 files (ncx update).
@@ -185,7 +185,7 @@ fn main() {
             }
         }
         "ps" => match ctl::ps(&args) {
-            Ok(v) => println!("{v}"),
+            Ok(v) => cli::out(v),
             Err(e) => fail(&e.message, e.code),
         },
         "userns-init" => {
@@ -201,7 +201,7 @@ fn main() {
                 None => userns::create_holder(&uid, &gid, !args.has("--no-helpers")),
             };
             match held {
-                Ok(pid) => println!("{pid}"),
+                Ok(pid) => cli::out(pid),
                 Err(e) => fail(&e.to_string(), 125),
             }
         }
@@ -251,7 +251,7 @@ fn main() {
         }
         "probe-overlay" => {
             join_userns(&args);
-            println!("{}", probe_overlay(args.require("dir"), args.has("--userxattr")));
+            cli::out(probe_overlay(args.require("dir"), args.has("--userxattr")));
         }
         "layer-diff" => layer::layer_diff(&args),
         "layer-tar" => layer::layer_tar(&args),
@@ -263,7 +263,7 @@ fn main() {
         "build-list" => build::build_list(&args),
         "build-copy" => build::build_copy(&args),
         "build-layer" => build::build_layer(&args),
-        "version" | "--version" => println!("ncx-runtime {}", env!("CARGO_PKG_VERSION")),
+        "version" | "--version" => cli::out(format!("ncx-runtime {}", env!("CARGO_PKG_VERSION"))),
         other => fail(&format!("unknown command {other:?}"), 125),
     }
 }

@@ -11,21 +11,73 @@
 //! through `init` and `probe`, see run.rs and monitor/health.rs): /proc/self/exe is then that
 //! copy, which no one can change. The copy lives until the command's execve replaces it;
 //! the long-lived monitor itself never runs from one.
+//!
+//! The "copy" costs nothing where it can (root): a read-only bind mount of the binary, detached
+//! at once, opened O_PATH and executed (runc 1.1's and crun's `bindfd`): /proc/self/exe is then a
+//! file on a read-only mount that is in no mount namespace, so it can neither be written nor
+//! remounted. Where mounting is not allowed (rootless: the host's mount namespace is not ours)
+//! the binary is copied into a sealed memfd (2.3 MB per container start). A binary that already
+//! lives on a read-only mount (a read-only /usr, a store) is safe as it is: no re-execution.
 
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
 const SEALS: libc::c_int = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
 
-/// Whether this process runs from a sealed copy already.
+/// Whether this process runs from a file no container can write already: a sealed copy, or a
+/// file on a read-only mount (the detached bind of `readonly_bind`, or a read-only install).
 pub fn running_sealed() -> bool {
     let fd = unsafe { libc::open(c"/proc/self/exe".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
         return false;
     }
     let seals = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
+    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    let readonly = unsafe { libc::fstatvfs(fd, &mut vfs) } == 0 && vfs.f_flag & libc::ST_RDONLY != 0;
     unsafe { libc::close(fd) };
-    seals >= 0 && seals & SEALS == SEALS
+    (seals >= 0 && seals & SEALS == SEALS) || readonly
+}
+
+/// An O_PATH fd of this program on a read-only bind mount that is detached already (in no
+/// mount namespace: it cannot be remounted read-write, and a write through /proc/PID/exe fails
+/// with EROFS). Needs CAP_SYS_ADMIN over the current mount namespace (root); the mount point,
+/// an empty file in the temporary directory, exists for the few system calls it takes.
+fn readonly_bind() -> Result<RawFd, String> {
+    let dir = std::env::temp_dir();
+    let mut template = format!("{}/.ncx-runtime-exe.XXXXXX", dir.display()).into_bytes();
+    template.push(0);
+    let tmp = unsafe { libc::mkstemp(template.as_mut_ptr() as *mut libc::c_char) };
+    if tmp < 0 {
+        return Err(os("mkstemp"));
+    }
+    unsafe { libc::close(tmp) };
+    let path = template.as_ptr() as *const libc::c_char;
+    let result = (|| unsafe {
+        if libc::mount(c"/proc/self/exe".as_ptr(), path, std::ptr::null(), libc::MS_BIND, std::ptr::null()) < 0 {
+            return Err(os("bind /proc/self/exe"));
+        }
+        let fd = if libc::mount(std::ptr::null(), path, std::ptr::null(), libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY, std::ptr::null()) < 0 {
+            Err(os("remount the bind read-only"))
+        } else {
+            let fd = libc::open(path, libc::O_PATH | libc::O_CLOEXEC);
+            if fd < 0 { Err(os("open the bind")) } else { Ok(fd) }
+        };
+        // Detached, or not used at all: a mount still attached could be made read-write again.
+        if libc::umount2(path, libc::MNT_DETACH) < 0 {
+            if let Ok(fd) = fd {
+                libc::close(fd);
+            }
+            return Err(os("detach the bind"));
+        }
+        fd
+    })();
+    unsafe { libc::unlink(path) };
+    result
+}
+
+/// This program, unwritable by anyone: the read-only bind where allowed, else a sealed copy.
+fn protected_exe() -> Result<RawFd, String> {
+    readonly_bind().or_else(|_| sealed_copy())
 }
 
 fn os(what: &str) -> String {
@@ -115,7 +167,7 @@ pub fn read_state(args: &crate::Args) -> Result<serde_json::Value, String> {
 /// Execute `argv` (argv[0] is kept: `ps` still says ncx-runtime) from a sealed copy of this
 /// program, with `keep` passed on (their close-on-exec cleared). Returns only on failure.
 pub fn reexec(argv: &[String], keep: &[RawFd]) -> String {
-    let fd = match sealed_copy() {
+    let fd = match protected_exe() {
         Ok(fd) => fd,
         Err(e) => return format!("cannot run from a sealed copy of the runtime: {e}"),
     };
@@ -132,4 +184,52 @@ pub fn reexec(argv: &[String], keep: &[RawFd]) -> String {
         ncx_core::sys::set_cloexec(*k, true);
     }
     format!("cannot run from a sealed copy of the runtime: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mountinfo() -> String {
+        std::fs::read_to_string("/proc/self/mountinfo").unwrap()
+    }
+
+    #[test]
+    fn the_readonly_bind_is_unwritable_and_detached_or_refused_without_privilege() {
+        let before = mountinfo();
+        match readonly_bind() {
+            Ok(fd) => {
+                let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+                assert_eq!(unsafe { libc::fstatvfs(fd, &mut vfs) }, 0);
+                assert_ne!(vfs.f_flag & libc::ST_RDONLY, 0, "the bind is read-only");
+                // Writing through the fd's path (as a container would through /proc/PID/exe) fails
+                // (ETXTBSY first while this test binary runs; EROFS once nothing runs it).
+                let err = std::fs::OpenOptions::new().write(true).open(format!("/proc/self/fd/{fd}")).unwrap_err();
+                assert!(matches!(err.raw_os_error(), Some(libc::EROFS) | Some(libc::ETXTBSY)), "{err}");
+                // Detached: the fd's mount is in no mount table (it cannot be remounted read-write).
+                let fdinfo = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap();
+                let mnt_id = fdinfo.lines().find_map(|l| l.strip_prefix("mnt_id:")).unwrap().trim().to_string();
+                assert!(!before.lines().chain(mountinfo().lines()).any(|l| l.split(' ').next() == Some(mnt_id.as_str())), "mount {mnt_id} is attached");
+                // The same program: its size is this test binary's.
+                let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                assert_eq!(unsafe { libc::fstat(fd, &mut st) }, 0);
+                assert_eq!(st.st_size as u64, std::fs::metadata("/proc/self/exe").unwrap().len());
+                unsafe { libc::close(fd) };
+                assert_eq!(mountinfo(), before, "the bind is detached: no mount is left");
+            }
+            Err(e) => assert_ne!(unsafe { libc::geteuid() }, 0, "root can bind: {e}"),
+        }
+        let left: Vec<_> = std::fs::read_dir(std::env::temp_dir()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".ncx-runtime-exe.")).collect();
+        assert!(left.is_empty(), "mount points left: {left:?}");
+    }
+
+    #[test]
+    fn the_sealed_copy_is_sealed_and_whole() {
+        let fd = sealed_copy().unwrap();
+        assert_eq!(unsafe { libc::fcntl(fd, libc::F_GET_SEALS) } & SEALS, SEALS);
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::fstat(fd, &mut st) }, 0);
+        assert_eq!(st.st_size as u64, std::fs::metadata("/proc/self/exe").unwrap().len());
+        unsafe { libc::close(fd) };
+    }
 }
