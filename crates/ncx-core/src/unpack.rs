@@ -1,7 +1,9 @@
 //! Unpack one image layer (tar, optionally gzip/zstd compressed) into a directory,
 //! computing its diff-id on the way. Every path is resolved with openat2(RESOLVE_IN_ROOT),
 //! so `../`, absolute names, and symlinks or hardlinks planted by earlier entries can
-//! never make a write land outside the layer directory. OCI whiteouts become overlayfs
+//! never make a write land outside the layer directory. An entry's parent directory stays
+//! open for the next entries in it (resolved again after any entry removed a name), and a
+//! name is created first and cleared only when taken: about five system calls per file. OCI whiteouts become overlayfs
 //! whiteouts (0:0 character devices, and the `overlay.opaque` xattr for opaque dirs).
 
 use sha2::{Digest, Sha256};
