@@ -213,6 +213,10 @@ describe('e2e: registry content that is corrupt', function () {
       expect(digest).to.match(/^sha256:/)
     } finally {
       fresh.destroy()
+      // The registry keeps one copy of a blob for all repositories: later cases push this
+      // fixture again and would be served the tampered layer.
+      bytes[bytes.length - 20] ^= 0xff
+      writeFileSync(file, bytes)
     }
   })
 
