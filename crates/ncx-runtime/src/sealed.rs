@@ -267,6 +267,13 @@ mod tests {
     }
 
     #[test]
+    fn a_binary_of_the_caller_or_run_by_root_is_never_taken_as_out_of_reach() {
+        // This test binary is the file of whoever built it: root (whose containers may run as
+        // the host's root), or the user, whose containers could write it.
+        assert!(!host_exe_unwritable());
+    }
+
+    #[test]
     fn the_sealed_copy_is_sealed_and_whole() {
         let fd = sealed_copy().unwrap();
         assert_eq!(unsafe { libc::fcntl(fd, libc::F_GET_SEALS) } & SEALS, SEALS);
