@@ -73,12 +73,21 @@ function loadFast(name = 'fast.cjs', warm = undefined) {
   const fs = require('node:fs')
   const path = require('node:path')
   const file = path.join(__dirname, '..', 'dist', name)
-  const own = warm && warmCachePath(fs, path, file, warm)
+  let own = warm && warmCachePath(fs, path, file, warm)
   let cachedData
   try {
     cachedData = fs.readFileSync(own ?? `${file}.cache`)
   } catch {
     if (!own) return require(file)
+    // None yet: compiled lazily for one to be written, unless it cannot be (then the build's).
+    if (!canWrite(fs, path, path.dirname(own))) {
+      own = undefined
+      try {
+        cachedData = fs.readFileSync(`${file}.cache`)
+      } catch {
+        return require(file)
+      }
+    }
   }
   const vm = require('node:vm')
   const Module = require('node:module')
@@ -104,6 +113,18 @@ function warmCachePath(fs, path, file, kind) {
     return path.join(base, 'ncx', `fast-${kind}-${st.size}-${Math.trunc(st.mtimeMs)}-${process.version}-${process.arch}.cache`)
   } catch {
     return undefined
+  }
+}
+
+/** Can this user create files in `dir`, or create it (the nearest existing ancestor is writable)? */
+function canWrite(fs, path, dir) {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      fs.accessSync(d, fs.constants.W_OK)
+      return true
+    } catch (error) {
+      if (error.code !== 'ENOENT' || path.dirname(d) === d) return false
+    }
   }
 }
 

@@ -238,5 +238,10 @@ describe('e2e: every command through the fast path and through oclif alike', fun
     expect(run('five')).to.equal('five\n')
     expect(existsSync(stale)).to.equal(false)
     expect(existsSync(file)).to.equal(true)
+    // A cache directory the user cannot write: the command runs as ever (with the build's cache).
+    const readOnly = userDir('ncx-e2e-cache-ro-')
+    chmodSync(readOnly, 0o555)
+    expect(box.ok(['run', '--rm', '--network', 'none', 'busybox', 'echo', 'six'], {env: {XDG_CACHE_HOME: readOnly}})).to.equal('six\n')
+    expect(readdirSync(readOnly)).to.deep.equal([])
   })
 })
