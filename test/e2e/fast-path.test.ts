@@ -9,11 +9,11 @@
  * flag and argument errors (which the lite path hands to oclif), and the lifecycle commands.
  */
 import {expect} from 'chai'
-import {chmodSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {Result, Sandbox, installation} from './harness.js'
+import {Result, Sandbox, installation, userDir} from './harness.js'
 
 interface ManifestCommand {
   id: string
@@ -202,5 +202,46 @@ describe('e2e: every command through the fast path and through oclif alike', fun
       const reference = await box.run(args, {env: {NODE_DEBUG: 'module', NCX_OCLIF: '1'}})
       expect(reference.stderr).to.match(/@oclif\/core/)
     }
+  })
+
+  it("run and exec keep the user's warm code cache of dist/fast.cjs: written after a success, used, replaced when V8 refuses it", () => {
+    const cache = userDir('ncx-e2e-cache-')
+    const env = {XDG_CACHE_HOME: cache}
+    const files = () => (existsSync(join(cache, 'ncx')) ? readdirSync(join(cache, 'ncx')).filter((f) => f.startsWith('fast-')).sort() : [])
+    const run = (word: string) => box.ok(['run', '--rm', '--network', 'none', 'busybox', 'echo', word], {env})
+    // A failed command writes none, nor does one with NCX_WARM_CACHE=0.
+    expect(box.ncx(['run', '--rm', '--network', 'none', 'busybox', 'false'], {env}).code).to.equal(1)
+    expect(box.ok(['run', '--rm', '--network', 'none', 'busybox', 'true'], {env: {...env, NCX_WARM_CACHE: '0'}})).to.equal('')
+    expect(files()).to.deep.equal([])
+    expect(run('one')).to.equal('one\n')
+    expect(files()).to.have.length(1)
+    expect(files()[0]).to.match(/^fast-run-\d+-\d+-v[\d.]+-\w+\.cache$/)
+    const file = join(cache, 'ncx', files()[0])
+    expect(statSync(file).mode & 0o777).to.equal(0o600)
+    // Used as it is (not written again).
+    const written = statSync(file).mtimeMs
+    expect(run('two')).to.equal('two\n')
+    expect(statSync(file).mtimeMs).to.equal(written)
+    // One that V8 refuses: the command runs all the same, and the cache is written anew.
+    writeFileSync(file, 'not a code cache')
+    expect(run('three')).to.equal('three\n')
+    expect(statSync(file).size).to.be.greaterThan(10_000)
+    // A detached run and an exec have caches of their own; the foreground one stays.
+    box.ok(['run', '-d', '--name', 'warm', '--network', 'none', 'busybox', 'sleep', '100'], {env})
+    expect(box.ok(['exec', 'warm', 'echo', 'four'], {env})).to.equal('four\n')
+    box.ok(['rm', '-f', 'warm'])
+    expect(files().map((f) => /^fast-(.+?)-\d/.exec(f)![1])).to.deep.equal(['exec', 'run', 'run-d'])
+    // A stale cache of an older bundle or Node is removed when its successor is written.
+    const stale = join(cache, 'ncx', 'fast-run-1-1-v0.0.0-x64.cache')
+    writeFileSync(stale, 'old')
+    rmSync(file)
+    expect(run('five')).to.equal('five\n')
+    expect(existsSync(stale)).to.equal(false)
+    expect(existsSync(file)).to.equal(true)
+    // A cache directory the user cannot write: the command runs as ever (with the build's cache).
+    const readOnly = userDir('ncx-e2e-cache-ro-')
+    chmodSync(readOnly, 0o555)
+    expect(box.ok(['run', '--rm', '--network', 'none', 'busybox', 'echo', 'six'], {env: {XDG_CACHE_HOME: readOnly}})).to.equal('six\n')
+    expect(readdirSync(readOnly)).to.deep.equal([])
   })
 })

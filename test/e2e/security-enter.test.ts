@@ -10,7 +10,8 @@
  *     really end its processes;
  *   - the runtime's process that enters a container cannot be reached from inside it
  *     (/proc/PID/exe, mem, cwd, fd) before it execs the command, and what runs in there when
- *     the command is /proc/self/exe is a sealed copy, never the runtime's file on the host.
+ *     the command is /proc/self/exe is a sealed copy, never the runtime's file on the host
+ *     (or, rootless, that file itself when it is root's and read-only to everyone else).
  */
 import {expect} from 'chai'
 import {execFileSync, spawnSync} from 'node:child_process'
@@ -336,10 +337,14 @@ describe("e2e: the runtime's process entering a container is out of the containe
   const exeOf = (name: string, start: string) =>
     box.ok(['exec', name, 'sh', '-c', `for p in /proc/[0-9]*; do case "$(tr '\\0' ' ' < $p/cmdline)" in "${start}"*) readlink $p/exe; stat -L -c %d:%i $p/exe; exit;; esac; done`]).trim().split('\n')
 
+  // The sealed copy is made where a container could write the runtime's file (an install the
+  // user owns); with NCX_SEALED_COPY=1 always, as here: the harness's installation is root's.
+  const sealed = {env: {NCX_SEALED_COPY: '1'}}
+
   it('exec of /proc/self/exe runs a sealed copy of the runtime, never its file on the host', async () => {
     box.ok(['run', '-d', '--name', 'libc', '--network', 'none', ...libs, 'busybox', 'sleep', '1000'])
     // (blocks on its stdin, held open here, until the test ends it)
-    const held = box.spawn(['exec', '-i', 'libc', '/proc/self/exe', 'unpack', '--dest', '/tmp', '--file', '-'], {stdio: ['pipe', 'ignore', 'ignore']})
+    const held = box.spawn(['exec', '-i', 'libc', '/proc/self/exe', 'unpack', '--dest', '/tmp', '--file', '-'], {stdio: ['pipe', 'ignore', 'ignore']}, sealed.env)
     try {
       let found: string[] = []
       await until('the runtime to run in the container', () => (found = exeOf('libc', '/proc/self/exe unpack')).length === 2)
@@ -351,15 +356,30 @@ describe("e2e: the runtime's process entering a container is out of the containe
   })
 
   it("a container whose command is /proc/self/exe: PID 1 runs a sealed copy, never the runtime's file", async () => {
-    box.ok(['run', '-di', '--name', 'selfexe', '--network', 'none', ...libs, 'busybox', '/proc/self/exe', 'unpack', '--dest', '/tmp', '--file', '-'])
+    box.ok(['run', '-di', '--name', 'selfexe', '--network', 'none', ...libs, 'busybox', '/proc/self/exe', 'unpack', '--dest', '/tmp', '--file', '-'], sealed)
     const [link, id] = box.ok(['exec', 'selfexe', 'sh', '-c', 'readlink /proc/1/exe; stat -L -c %d:%i /proc/1/exe']).trim().split('\n')
     expect(link).to.match(/^\/memfd:ncx-runtime/)
     expect(id).to.not.equal(hostRuntime())
   })
 
+  // Rootless, a runtime file that is root's and writable by neither group nor others is out
+  // of every container's reach already: it runs in place (no copy, no second execve).
+  it("a root-owned, read-only runtime runs in place, and the container cannot open it for writing", () => {
+    const st = statSync(join(installation(), 'native', 'ncx-runtime'))
+    expect(st.uid === 0 && (st.mode & 0o022) === 0, "the harness's runtime is root's and not group/other-writable (else this test proves nothing)").to.equal(true)
+    box.ok(['run', '-di', '--name', 'inplace', '--network', 'none', ...libs, 'busybox', '/proc/self/exe', 'unpack', '--dest', '/tmp', '--file', '-'])
+    const [id] = box.ok(['exec', 'inplace', 'sh', '-c', 'stat -L -c %d:%i /proc/1/exe']).trim().split('\n')
+    expect(id).to.equal(hostRuntime())
+    // Refused to the container's root for want of permission (a file it could write would get
+    // "Text file busy" while it runs, and be writable once it no longer does).
+    const r = box.ncx(['exec', 'inplace', 'sh', '-c', ': >> /proc/1/exe'])
+    expect(r.code, r.stderr).to.not.equal(0)
+    expect(r.stderr).to.match(/Permission denied/)
+  })
+
   it('a container with a 128 KB environment variable still starts from the sealed copy (its state does not travel as an argument)', () => {
     const big = 'x'.repeat(128_000)
-    expect(box.ok(['run', '--rm', '--network', 'none', '-e', `BIG=${big}`, 'busybox', 'sh', '-c', 'echo ${#BIG}'])).to.equal('128000\n')
+    expect(box.ok(['run', '--rm', '--network', 'none', '-e', `BIG=${big}`, 'busybox', 'sh', '-c', 'echo ${#BIG}'], sealed)).to.equal('128000\n')
   })
 
   it("run --pid container:X: X's processes cannot reach the new container's process before its exec", async () => {

@@ -121,6 +121,7 @@ pub const PRIVATE_UMASK: libc::mode_t = 0o077;
 
 fn main() {
     unsafe { libc::umask(PRIVATE_UMASK) };
+    sealed::note_host_exe();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let cmd = argv.first().cloned().unwrap_or_default();
     // `exec` enters a container: from a sealed copy of this program (sealed.rs), made before

@@ -18,6 +18,15 @@
 //! remounted. Where mounting is not allowed (rootless: the host's mount namespace is not ours)
 //! the binary is copied into a sealed memfd (2.3 MB per container start). A binary that already
 //! lives on a read-only mount (a read-only /usr, a store) is safe as it is: no re-execution.
+//! So is, for a runtime that runs unprivileged (rootless), a binary that no process of the
+//! user's containers could write: owned by root (a host uid that is in no rootless user
+//! namespace's map, so no capability in one applies to it), writable by neither group nor
+//! others, without an access ACL (`host_exe_unwritable`; an ncx installed by root, as the
+//! system package or `npm install -g` as root install it). That saves the copy and the second
+//! execve, ~3 ms of every rootless container start. A binary the user owns (an install in
+//! the user's home) is still copied, and so is every binary with `NCX_SEALED_COPY=1`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::ffi::CString;
 use std::os::fd::RawFd;
@@ -27,6 +36,9 @@ const SEALS: libc::c_int = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEA
 /// Whether this process runs from a file no container can write already: a sealed copy, or a
 /// file on a read-only mount (the detached bind of `readonly_bind`, or a read-only install).
 pub fn running_sealed() -> bool {
+    if HOST_EXE_UNWRITABLE.load(Ordering::Relaxed) {
+        return true;
+    }
     let fd = unsafe { libc::open(c"/proc/self/exe".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
         return false;
@@ -36,6 +48,37 @@ pub fn running_sealed() -> bool {
     let readonly = unsafe { libc::fstatvfs(fd, &mut vfs) } == 0 && vfs.f_flag & libc::ST_RDONLY != 0;
     unsafe { libc::close(fd) };
     (seals >= 0 && seals & SEALS == SEALS) || readonly
+}
+
+/// Set by `note_host_exe`: this program's file is one no container of this user can write.
+static HOST_EXE_UNWRITABLE: AtomicBool = AtomicBool::new(false);
+
+/// Decide, at the start of `main` (still in the host's user namespace, where the file's real
+/// owner is visible), whether this program's file is out of reach of the user's containers;
+/// the processes forked from this one (a container's PID 1, a restart) inherit the answer.
+pub fn note_host_exe() {
+    HOST_EXE_UNWRITABLE.store(host_exe_unwritable(), Ordering::Relaxed);
+}
+
+/// Rootless (the effective uid is not 0: containers run as the user's uids and subordinate
+/// uids, never as host root) and the program's file is root's, without group or other write
+/// permission and without an access ACL that could grant one. `NCX_SEALED_COPY=1`: never.
+fn host_exe_unwritable() -> bool {
+    if unsafe { libc::geteuid() } == 0 || std::env::var_os("NCX_SEALED_COPY").is_some_and(|v| v == "1") {
+        return false;
+    }
+    let fd = unsafe { libc::open(c"/proc/self/exe".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return false;
+    }
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let owned = unsafe { libc::fstat(fd, &mut st) } == 0 && st.st_uid == 0 && st.st_mode & 0o022 == 0;
+    let no_acl = owned && {
+        let n = unsafe { libc::fgetxattr(fd, c"system.posix_acl_access".as_ptr(), std::ptr::null_mut(), 0) };
+        n < 0 && matches!(ncx_core::sys::errno(), libc::ENODATA | libc::EOPNOTSUPP)
+    };
+    unsafe { libc::close(fd) };
+    owned && no_acl
 }
 
 /// An O_PATH fd of this program on a read-only bind mount that is detached already (in no
@@ -221,6 +264,13 @@ mod tests {
         }
         let left: Vec<_> = std::fs::read_dir(std::env::temp_dir()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".ncx-runtime-exe.")).collect();
         assert!(left.is_empty(), "mount points left: {left:?}");
+    }
+
+    #[test]
+    fn a_binary_of_the_caller_or_run_by_root_is_never_taken_as_out_of_reach() {
+        // This test binary is the file of whoever built it: root (whose containers may run as
+        // the host's root), or the user, whose containers could write it.
+        assert!(!host_exe_unwritable());
     }
 
     #[test]
