@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import {asRoot, Sandbox, userDir} from './harness.js'
 import {fetchText, freePort, sleep} from './net-helpers.js'
@@ -127,6 +127,14 @@ describe('e2e: --runtime with external OCI runtimes (runc, crun, youki)', functi
       })
     })
   }
+
+  it('youki by name on PATH; info lists it with its version (pending without youki)', function () {
+    if (!YOUKI) this.skip()
+    const env = {PATH: `${dirname(YOUKI)}:/usr/local/bin:/usr/bin:/bin`}
+    expect(box.ok(['run', '--rm', '--runtime', 'youki', 'busybox', 'echo', 'by name'], {env})).to.equal('by name\n')
+    const runtimes = JSON.parse(box.ok(['info', '--format', '{{json .Runtimes}}'], {env})) as Record<string, {path: string; version: string}>
+    expect(runtimes.youki).to.deep.equal({path: YOUKI, version: '0.7.0'})
+  })
 
   it('compose: a service with runtime:', () => {
     const dir = userDir('ncx-e2e-rtflag-compose-')
