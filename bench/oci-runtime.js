@@ -9,7 +9,7 @@
 // user: rootless, `runc spec --rootless`'s bundle, each runtime's state under $XDG_RUNTIME_DIR
 // or the temporary directory (run it as the test user: `runuser -u ncxtest -- node …`).
 //
-//   node bench/oci-runtime.js [--runs 20] [--loop 100] [--ncx PATH] [--wrap]
+//   node bench/oci-runtime.js [--runs 20] [--loop 100] [--ncx PATH] [--youki PATH] [--wrap]
 import {execFileSync, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -54,6 +54,9 @@ const runtimes = [
   {name: 'runc', argv: ['runc', '--root', path.join(dir, 'runc')]},
   {name: 'crun', argv: ['crun', '--cgroup-manager=disabled', '--root', path.join(dir, 'crun')]},
 ]
+// youki is no Debian package (.ci/run builds it from crates.io; docs/runtimes.md).
+const youki = arg('youki', process.env.NCX_E2E_YOUKI) ?? spawnSync('sh', ['-c', 'command -v youki'], {encoding: 'utf8'}).stdout.trim()
+if (youki) runtimes.push({name: 'youki', argv: [youki, '--root', path.join(dir, 'youki')]})
 // crun 1.8 refuses a hybrid cgroup host unless the v2 mount is covered, as ncx runs it
 // (docs/runtimes.md): as root, each crun command goes through `unshare -m` + sh, whose own cost
 // is measured alone and printed after the table, so it can be subtracted.

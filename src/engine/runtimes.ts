@@ -99,12 +99,12 @@ export interface RuntimeInfo {
   version: string
 }
 
-/** The version line of a runtime (`runc version 1.1.5` → `1.1.5`; the whole line otherwise). */
+/** The version line of a runtime (`runc version 1.1.5`, `youki version: 0.7.0` → the number; the whole line otherwise). */
 export function runtimeVersion(path: string): string {
   try {
     const out = execFileSync(path, ['--version'], {encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore']})
     const line = out.split('\n').find((l) => l.trim() !== '') ?? ''
-    return /\bversion\s+(\S+)/i.exec(line)?.[1] ?? line.trim()
+    return /\bversion:?\s+(\S+)/i.exec(line)?.[1] ?? line.trim()
   } catch {
     return ''
   }

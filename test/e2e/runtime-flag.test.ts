@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import {asRoot, Sandbox, userDir} from './harness.js'
 import {fetchText, freePort, sleep} from './net-helpers.js'
@@ -13,32 +13,56 @@ import {fetchText, freePort, sleep} from './net-helpers.js'
  * one fails here (never a silent pass). crun runs with its cgroup manager disabled and the
  * host's cgroup v2 mount hidden from it (it refuses this hybrid layout otherwise); no case
  * below sets resource limits, which need delegated cgroups this host does not have.
+ * youki is no Debian package: its cases run with the binary in NCX_E2E_YOUKI (.ci/run builds it
+ * from crates.io beside the tests: `cargo install youki --no-default-features --features
+ * v1,v2,seccomp`) or a youki in the sbin/bin directories, given by path; without one they are
+ * pending, never passing.
  */
-const RUNTIMES = ['runc', 'crun'] as const
 const findBinary = (name: string) => ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/bin'].map((d) => join(d, name)).find((p) => existsSync(p))
+const YOUKI = [process.env.NCX_E2E_YOUKI, findBinary('youki')].find((p): p is string => !!p && existsSync(p))
+interface Runtime {
+  /** The runtime's name (in volume names, messages). */
+  name: string
+  /** What `--runtime` is given: the name, or the binary's path. */
+  arg: string
+  /** The binary (undefined: not installed). */
+  bin?: string
+  /** Not installed: the cases are pending (runc and crun must be installed). */
+  optional?: boolean
+}
+const RUNTIMES: Runtime[] = [
+  {name: 'runc', arg: 'runc', bin: findBinary('runc')},
+  {name: 'crun', arg: 'crun', bin: findBinary('crun')},
+  {name: 'youki', arg: YOUKI ?? 'youki', bin: YOUKI, optional: true},
+]
 
-describe('e2e: --runtime with external OCI runtimes (runc, crun)', function () {
+describe('e2e: --runtime with external OCI runtimes (runc, crun, youki)', function () {
   this.timeout(120_000)
   const box = new Sandbox()
   const stateOf = (id: string) => JSON.parse(readFileSync(join(box.root, 'containers', id, 'state.json'), 'utf8')) as {pid: number; monitorPid: number; status: string}
   const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
   const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1])
-  const ociRoot = (name: string) => join(box.xdg, 'ncx', 'oci', name)
+  // ncx keeps each runtime's state in a directory named after what --runtime was given.
+  const ociRoot = (arg: string) => join(box.xdg, 'ncx', 'oci', arg.replace(/[^A-Za-z0-9._-]/g, '_'))
 
   before(() => {
-    for (const r of RUNTIMES) expect(findBinary(r), `${r} must be installed (apt-get install ${r})`).to.be.a('string')
+    for (const r of RUNTIMES.filter((r) => !r.optional)) expect(r.bin, `${r.name} must be installed (apt-get install ${r.name})`).to.be.a('string')
     box.load('busybox.oci.tar')
   })
   after(() => box.destroy())
 
-  for (const runtime of RUNTIMES) {
-    describe(runtime, () => {
+  for (const {name, arg: runtime, bin} of RUNTIMES) {
+    describe(name, () => {
+      before(function () {
+        if (!bin) this.skip()
+      })
+
       it('run --rm: the output and the exit code; inspect names the runtime; nothing is left in its state root', () => {
         const r = box.ncx(['run', '--rm', '--runtime', runtime, 'busybox', 'sh', '-c', 'echo out; echo err >&2; cat /proc/1/comm; exit 7'])
         expect(r.stdout).to.equal('out\nsh\n')
         expect(r.stderr).to.contain('err\n')
         expect(r.code).to.equal(7)
-        const named = box.ok(['create', '--runtime', runtime, '--name', `made-${runtime}`, 'busybox', 'true']).trim()
+        const named = box.ok(['create', '--runtime', runtime, '--name', `made-${name}`, 'busybox', 'true']).trim()
         expect(box.ok(['inspect', '-f', '{{.HostConfig.Runtime}}', named])).to.equal(`${runtime}\n`)
         box.ok(['start', '-a', named])
         box.ok(['rm', named])
@@ -63,7 +87,7 @@ describe('e2e: --runtime with external OCI runtimes (runc, crun)', function () {
         expect(readdirSync(ociRoot(runtime)), 'the runtime keeps its state while the container runs').to.deep.equal([id])
         // The runtime's own `state` agrees (run as the user, outside the namespace: it only reads).
         const asUser = asRoot ? ['runuser', '-u', box.owner.name, '--'] : []
-        const state = JSON.parse(execFileSync(asUser[0] ?? findBinary(runtime)!, [...asUser.slice(1), ...(asRoot ? [findBinary(runtime)!] : []), '--root', ociRoot(runtime), 'state', id], {encoding: 'utf8'})) as {status: string; pid: number}
+        const state = JSON.parse(execFileSync(asUser[0] ?? bin!, [...asUser.slice(1), ...(asRoot ? [bin!] : []), '--root', ociRoot(runtime), 'state', id], {encoding: 'utf8'})) as {status: string; pid: number}
         expect(state.status).to.equal('running')
         expect(state.pid).to.equal(st.pid)
         let logs = ''
@@ -81,9 +105,9 @@ describe('e2e: --runtime with external OCI runtimes (runc, crun)', function () {
 
       it('-p: a published port reaches the container on ncx\'s network', async () => {
         const port = await freePort()
-        const id = box.ok(['run', '-d', '--runtime', runtime, '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', `mkdir /www && echo "served by ${runtime}" > /www/index.html && exec httpd -f -p 80 -h /www`]).trim()
+        const id = box.ok(['run', '-d', '--runtime', runtime, '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', `mkdir /www && echo "served by ${name}" > /www/index.html && exec httpd -f -p 80 -h /www`]).trim()
         try {
-          expect(await fetchText(port)).to.equal(`served by ${runtime}\n`)
+          expect(await fetchText(port)).to.equal(`served by ${name}\n`)
         } finally {
           box.ok(['rm', '-f', id])
         }
@@ -92,8 +116,8 @@ describe('e2e: --runtime with external OCI runtimes (runc, crun)', function () {
       it('a named volume and a bind mount', () => {
         const dir = userDir('ncx-e2e-rtflag-bind-')
         writeFileSync(join(dir, 'in.txt'), 'from the host\n', {mode: 0o644})
-        box.ok(['run', '--rm', '--runtime', runtime, '-v', `data-${runtime}:/data`, 'busybox', 'sh', '-c', 'echo kept > /data/f'])
-        const out = box.ok(['run', '--rm', '--runtime', runtime, '-v', `data-${runtime}:/data`, '-v', `${dir}:/host:ro`, 'busybox', 'sh', '-c', 'cat /data/f /host/in.txt; touch /host/x 2>/dev/null || echo read-only'])
+        box.ok(['run', '--rm', '--runtime', runtime, '-v', `data-${name}:/data`, 'busybox', 'sh', '-c', 'echo kept > /data/f'])
+        const out = box.ok(['run', '--rm', '--runtime', runtime, '-v', `data-${name}:/data`, '-v', `${dir}:/host:ro`, 'busybox', 'sh', '-c', 'cat /data/f /host/in.txt; touch /host/x 2>/dev/null || echo read-only'])
         expect(out).to.equal('kept\nfrom the host\nread-only\n')
       })
 
@@ -103,6 +127,14 @@ describe('e2e: --runtime with external OCI runtimes (runc, crun)', function () {
       })
     })
   }
+
+  it('youki by name on PATH; info lists it with its version (pending without youki)', function () {
+    if (!YOUKI) this.skip()
+    const env = {PATH: `${dirname(YOUKI)}:/usr/local/bin:/usr/bin:/bin`}
+    expect(box.ok(['run', '--rm', '--runtime', 'youki', 'busybox', 'echo', 'by name'], {env})).to.equal('by name\n')
+    const runtimes = JSON.parse(box.ok(['info', '--format', '{{json .Runtimes}}'], {env})) as Record<string, {path: string; version: string}>
+    expect(runtimes.youki).to.deep.equal({path: YOUKI, version: '0.7.0'})
+  })
 
   it('compose: a service with runtime:', () => {
     const dir = userDir('ncx-e2e-rtflag-compose-')

@@ -69,5 +69,10 @@ describe('OCI runtimes (src/engine/runtimes)', () => {
   it('reads the version from `RUNTIME --version`', () => {
     expect(runtimeVersion(fake)).to.equal('9.8.7')
     expect(runtimeVersion(join(dir, 'notexec'))).to.equal('')
+    // youki's first line: "youki version: 0.7.0"
+    const youki = join(dir, 'youki')
+    writeFileSync(youki, '#!/bin/sh\necho "youki version: 0.7.0"\necho "commit: 0.7.0-x"\n')
+    chmodSync(youki, 0o755)
+    expect(runtimeVersion(youki)).to.equal('0.7.0')
   })
 })

@@ -74,12 +74,55 @@ pub fn from_args(args: &Args) -> Option<External> {
 /// runtime's message as Docker's daemon reads it: 127 not found, 126 not executable, else 125.
 pub fn start_failure_code(message: &str) -> i32 {
     let m = message.to_lowercase();
-    if m.contains("executable file not found") || m.contains("no such file or directory") {
+    if m.contains("executable file not found") || m.contains("not found in $path") || m.contains("no such file or directory") {
         127
-    } else if m.contains("permission denied") {
+    } else if m.contains("permission denied") || m.contains("does not have correct permissions") {
         126
     } else {
         125
+    }
+}
+
+/// The message of the last error line of a runtime's JSON log.
+fn last_logged_error(log: &str) -> Option<String> {
+    log.lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["level"].as_str().is_some_and(|l| l.eq_ignore_ascii_case("error")))
+        .and_then(|v| v["msg"].as_str().or(v["message"].as_str()).map(str::to_string))
+}
+
+/// Whether the config makes a new network namespace (one without a path to join).
+fn makes_netns(spec: &Value) -> bool {
+    spec["linux"]["namespaces"].as_array().is_some_and(|l| l.iter().any(|n| n["type"] == "network" && n["path"].as_str().is_none_or(str::is_empty)))
+}
+
+/// Bring up the loopback interface of process `pid`'s network namespace (from a child that
+/// enters it, so this process stays in its own).
+fn loopback_up(pid: i32) -> Result<(), String> {
+    let ns = ncx_core::sys::cstr(&format!("/proc/{pid}/ns/net"));
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if child == 0 {
+        unsafe {
+            let fd = libc::open(ns.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            let code = if fd < 0 || libc::setns(fd, libc::CLONE_NEWNET) < 0 {
+                1
+            } else {
+                match ncx_core::rtnl::set_up("lo") {
+                    Ok(()) => 0,
+                    Err(_) => 2,
+                }
+            };
+            libc::_exit(code);
+        }
+    }
+    match crate::supervise::exit_code(wait(child)) {
+        0 => Ok(()),
+        1 => Err(format!("cannot enter the network namespace of the container's process {pid}")),
+        _ => Err("cannot bring up the container's loopback interface".into()),
     }
 }
 
@@ -94,9 +137,17 @@ fn oci_kind(kind: &str) -> &str {
 
 /// The external runtime's config.json: the bundle's, with the rootfs absolute (the runtime is
 /// given another bundle directory) and the namespaces the container shares with another
-/// container as paths to join.
+/// container as paths to join. `"noNewPrivileges": false` is left out (the spec's default, so
+/// the same for every runtime): youki 0.7 takes any value there as its cue to load the seccomp
+/// filter after dropping capabilities, which without no_new_privs the kernel refuses (EACCES,
+/// "failed to load seccomp context"); absent, it loads the filter while it still may.
 pub fn adapt_config(mut spec: Value, rootfs: &str, net_join: Option<&str>, ns_join: Option<&str>) -> Value {
     spec["root"]["path"] = Value::String(rootfs.to_string());
+    if let Some(process) = spec["process"].as_object_mut() {
+        if process.get("noNewPrivileges") == Some(&Value::Bool(false)) {
+            process.remove("noNewPrivileges");
+        }
+    }
     let mut joins: Vec<(String, String)> = Vec::new();
     if let Some(p) = net_join {
         joins.push(("network".into(), p.into()));
@@ -120,8 +171,19 @@ pub fn adapt_config(mut spec: Value, rootfs: &str, net_join: Option<&str>, ns_jo
 }
 
 impl External {
+    /// Whether this is `runtime` (by the name it was given or its binary's name).
+    fn is(&self, runtime: &str) -> bool {
+        self.name.starts_with(runtime) || self.path.rsplit('/').next().is_some_and(|b| b.starts_with(runtime))
+    }
+
     fn is_crun(&self) -> bool {
-        self.name.starts_with("crun") || self.path.rsplit('/').next().is_some_and(|b| b.starts_with("crun"))
+        self.is("crun")
+    }
+
+    /// youki: every command in a mount namespace where the host's hybrid cgroups look like a
+    /// cgroup v2 host (see `spawn`).
+    fn is_youki(&self) -> bool {
+        self.is("youki")
     }
 
     fn log_file(&self) -> String {
@@ -140,10 +202,11 @@ impl External {
         argv
     }
 
-    /// The last error the runtime logged (runc, crun and youki log JSON lines with `msg`).
+    /// The last error the runtime logged (runc and crun log JSON lines with `"level":"error"`
+    /// and `msg`, youki with `"level":"ERROR"` and `message`).
     fn logged_error(&self) -> Option<String> {
         let text = std::fs::read_to_string(self.log_file()).ok()?;
-        text.lines().rev().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| v["level"] == "error").and_then(|v| v["msg"].as_str().map(str::to_string))
+        last_logged_error(&text)
     }
 
     fn failed(&self, what: &str, status: i32) -> Failure {
@@ -170,7 +233,7 @@ impl External {
         let c_argv: Vec<std::ffi::CString> = argv.iter().map(|a| ncx_core::sys::cstr(a)).collect();
         let mut ptrs: Vec<*const libc::c_char> = c_argv.iter().map(|a| a.as_ptr()).collect();
         ptrs.push(std::ptr::null());
-        let private = create.is_some();
+        let private = create.is_some() || self.is_youki();
         let mount = create.and_then(|(dir, m)| m.map(|m| (ncx_core::sys::cstr(dir), ncx_core::sys::cstr(&m.fstype), ncx_core::sys::cstr(&m.source), ncx_core::sys::cstr(&m.data))));
         let pid = unsafe { libc::fork() };
         if pid != 0 {
@@ -198,13 +261,19 @@ impl External {
                     child_fail("cannot mount the container's root file system");
                 }
             }
-            if private {
-                // crun refuses a hybrid cgroup host (a v2 mount beside v1 controllers) even with
-                // its cgroup manager disabled: in this private mount namespace, hide the v2 part.
-                let unified = c"/sys/fs/cgroup/unified";
-                let mut st: libc::statfs = std::mem::zeroed();
-                if self.is_crun() && libc::statfs(unified.as_ptr(), &mut st) == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC as i64 {
+            let unified = c"/sys/fs/cgroup/unified";
+            let mut st: libc::statfs = std::mem::zeroed();
+            if private && libc::statfs(unified.as_ptr(), &mut st) == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC as i64 {
+                if self.is_crun() {
+                    // crun refuses a hybrid cgroup host (a v2 mount beside v1 controllers) even
+                    // with its cgroup manager disabled: in this private mount namespace, hide the v2 part.
                     libc::mount(c"none".as_ptr(), unified.as_ptr(), c"tmpfs".as_ptr(), libc::MS_RDONLY, c"size=4k".as_ptr() as *const libc::c_void);
+                } else if self.is_youki() {
+                    // youki's cgroup v1 manager fails on the first v1 directory it may not create
+                    // (rootless, no delegation); its v2 manager, told it is rootless, leaves the
+                    // process in its cgroup instead. Here the v2 mount covers the v1 ones, so
+                    // youki sees a cgroup v2 host (with no controllers, as this one has none to give).
+                    libc::mount(unified.as_ptr(), c"/sys/fs/cgroup".as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null());
                 }
             }
             libc::execv(ptrs[0], ptrs.as_ptr());
@@ -268,6 +337,15 @@ impl External {
                 return Err((125, format!("{} wrote no pid to {pid_file}", self.name)));
             }
         };
+        // runc and crun bring up the loopback of a network namespace they create, youki does
+        // not: ncx does, as for its own containers (published ports are forwarded to it).
+        if makes_netns(&adapted) {
+            if let Err(e) = loopback_up(pid) {
+                close_master();
+                self.kill_and_delete(pid);
+                return Err((125, e));
+            }
+        }
         if let Some(a) = l.attach {
             if let Err(e) = crate::net::attach(a, pid) {
                 close_master();
@@ -557,6 +635,36 @@ mod tests {
         assert_eq!(start_failure_code("crun create: executable file `x` not found in $PATH: No such file or directory"), 127);
         assert_eq!(start_failure_code("crun create: open executable: Permission denied"), 126);
         assert_eq!(start_failure_code("runc create failed: cannot allocate tty"), 125);
+        assert_eq!(start_failure_code("youki create: error in executing command: failed to create container: exec process failed with error error in executing process : executable 'x' not found in $PATH"), 127);
+        assert_eq!(start_failure_code("youki create: … executable '/etc/passwd' at path '\"/etc/passwd\"' does not have correct permissions"), 126);
+    }
+
+    #[test]
+    fn the_last_error_of_runc_crun_and_youki_logs() {
+        let runc = "{\"level\":\"warning\",\"msg\":\"w\"}\n{\"level\":\"error\",\"msg\":\"runc create failed: x\",\"time\":\"t\"}\n";
+        assert_eq!(last_logged_error(runc).as_deref(), Some("runc create failed: x"));
+        let youki = "{\"timestamp\":\"t\",\"level\":\"ERROR\",\"message\":\"inner\",\"target\":\"libcontainer\"}\n{\"timestamp\":\"t\",\"level\":\"ERROR\",\"message\":\"error in executing command: outer\",\"target\":\"youki\"}\n{\"level\":\"INFO\",\"message\":\"i\"}";
+        assert_eq!(last_logged_error(youki).as_deref(), Some("error in executing command: outer"));
+        assert_eq!(last_logged_error("{\"level\":\"info\",\"msg\":\"i\"}\nnot json\n"), None);
+    }
+
+    #[test]
+    fn no_new_privileges_false_is_left_out_true_is_kept() {
+        let off = adapt_config(serde_json::json!({ "root": {}, "process": { "noNewPrivileges": false, "args": ["sh"] } }), "/r", None, None);
+        assert!(off["process"].get("noNewPrivileges").is_none());
+        assert_eq!(off["process"]["args"], serde_json::json!(["sh"]));
+        let on = adapt_config(serde_json::json!({ "root": {}, "process": { "noNewPrivileges": true } }), "/r", None, None);
+        assert_eq!(on["process"]["noNewPrivileges"], true);
+    }
+
+    #[test]
+    fn a_new_network_namespace_is_one_without_a_path() {
+        let ns = |list: Value| serde_json::json!({ "linux": { "namespaces": list } });
+        assert!(makes_netns(&ns(serde_json::json!([{ "type": "pid" }, { "type": "network" }]))));
+        assert!(makes_netns(&ns(serde_json::json!([{ "type": "network", "path": "" }]))));
+        assert!(!makes_netns(&ns(serde_json::json!([{ "type": "network", "path": "/proc/7/ns/net" }]))));
+        assert!(!makes_netns(&ns(serde_json::json!([{ "type": "pid" }]))));
+        assert!(!makes_netns(&serde_json::json!({ "linux": {} })));
     }
 
     #[test]
