@@ -82,11 +82,15 @@ describe('e2e: only stdio reaches a container', function () {
     for (const fd of high) expect(out.split('\n'), String(fd)).to.include(String(fd))
   })
 
-  it('run --rm and run -d: the process has 0, 1 and 2 only', () => {
+  it('run --rm and run -d: the process has 0, 1 and 2 only', async () => {
     expect(okWithFds(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', `${listFds}; ${escape()}; true`])).to.equal('0 1 2 3 \n')
     noEscape()
     okWithFds(['run', '-d', '--name', 'fdsd', '--network', 'none', 'busybox', 'sh', '-c', `${listFds}; ${escape()}; exec sleep 1000`])
+    // (run -d returns once the command is started, not once it has written anything)
+    await until('the detached container to list its descriptors', () => box.ok(['logs', 'fdsd']) !== '')
     expect(box.ok(['logs', 'fdsd'])).to.equal('0 1 2 3 \n')
+    // (and past its escape attempt: PID 1 has exec'd sleep)
+    await until('the detached container to reach its sleep', () => box.ok(['exec', 'fdsd', 'cat', '/proc/1/comm']) === 'sleep\n')
     noEscape()
   })
 
