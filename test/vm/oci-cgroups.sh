@@ -64,8 +64,9 @@ run_case() {
   jq --arg p "$path" "$res | .linux.cgroupsPath = \$p" "$work/base.json" > "$work/bundle/config.json"
   [ -z "$user" ] || chown "$user" "$work/bundle/config.json"
   state="$work/state-$(basename "$rt")"
-  if ! err=$(as timeout 60 "$rt" --root "$state" create --bundle "$work/bundle" "$id" 2>&1 </dev/null >/dev/null); then
-    echo "$name $(basename "$rt") fail create: $(echo "$err" | tail -n 1)"
+  # The container's PID 1 inherits these descriptors: files, not a pipe that $(…) would wait on.
+  if ! as timeout 60 "$rt" --root "$state" create --bundle "$work/bundle" "$id" </dev/null >/dev/null 2>"$work/err"; then
+    echo "$name $(basename "$rt") fail create: $(tail -n 1 "$work/err")"
     as "$rt" --root "$state" delete --force "$id" >/dev/null 2>&1
     return
   fi
