@@ -41,7 +41,9 @@ mkdir -p "$work/bundle/rootfs/bin"
 cp "$(command -v busybox)" "$work/bundle/rootfs/bin/busybox"
 ln -s busybox "$work/bundle/rootfs/bin/sleep"
 (cd "$work/bundle" && if [ -n "$user" ]; then runc spec --rootless; else runc spec; fi)
-jq '.process.terminal = false | .process.args = ["sleep", "60"]' "$work/bundle/config.json" > "$work/base.json"
+# (spec --rootless maps the uid that ran it, root here: map the user's ids instead)
+jq --argjson u "$(id -u "${user:-root}")" --argjson g "$(id -g "${user:-root}")" '.process.terminal = false | .process.args = ["sleep", "60"]
+  | if .linux.uidMappings then .linux.uidMappings[0].hostID = $u | .linux.gidMappings[0].hostID = $g else . end' "$work/bundle/config.json" > "$work/base.json"
 [ -z "$user" ] || chown -R "$user" "$work"
 
 as() { # run as the test user (inside the delegated subtree) or as root

@@ -196,9 +196,20 @@ pub struct Resources {
     pub pids: Option<PidsResources>,
     #[serde(rename = "blockIO")]
     pub block_io: Option<BlockIoResources>,
+    /// `hugepageLimits`: hugetlb.<pageSize>.max.
+    #[serde(default)]
+    pub hugepage_limits: Vec<HugepageLimit>,
     /// cgroup v2 files written as given (OCI `unified`).
     #[serde(default)]
     pub unified: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HugepageLimit {
+    /// "2MB", "1GB": the kernel's own spelling in hugetlb.<size>.max.
+    pub page_size: String,
+    pub limit: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
