@@ -3,6 +3,8 @@
 // socket and \`podman system service\`'s socket (podman + runc), interleaved:
 //   1. \`docker run --rm --network none busybox true\`: create, attach, start, wait, remove
 //   2. \`docker ps\` with N containers running
+//      and the same \`docker ps\` against a stand-in server that answers at once from memory with
+//      the body ncx's service gave (the client's own floor: no server can answer faster)
 //   3. each service's VmRSS idle (after start-up and one \`docker version\`) and with N containers
 //   4. \`docker-compose up -d\` (Debian's Compose v1, over docker-py) of a project with N services
 //      (busybox, network_mode none), its wall time and the service's peak VmRSS meanwhile; then
@@ -109,6 +111,42 @@ async function startService(t) {
   return child
 }
 
+/**
+ * The docker client's floor for `docker ps`: a process (not this one: spawnSync blocks it) that
+ * fetches ncx's `GET /containers/json` body once, then answers `/_ping` and that path from memory.
+ */
+async function startFloorServer(ncxSocket, socket) {
+  const code = `
+const http = require('node:http')
+const [ncxSocket, socket] = process.argv.slice(1)
+const hdr = {'Api-Version': '1.47', 'Ostype': 'linux', 'Content-Type': 'application/json'}
+http.get({socketPath: ncxSocket, path: '/v1.47/containers/json'}, (r) => {
+  const parts = []
+  r.on('data', (d) => parts.push(d))
+  r.on('end', () => {
+    const body = Buffer.concat(parts)
+    http.createServer((req, res) => {
+      if (req.url.endsWith('/_ping')) {
+        res.writeHead(200, {...hdr, 'Content-Type': 'text/plain; charset=utf-8', 'Builder-Version': '1'})
+        res.end(req.method === 'HEAD' ? undefined : 'OK')
+      } else if (req.url.includes('/containers/json')) {
+        res.writeHead(200, hdr)
+        res.end(body)
+      } else {
+        res.writeHead(404, hdr)
+        res.end('{"message":"the floor server answers only /_ping and /containers/json"}')
+      }
+    }).listen(socket, () => console.log('ready'))
+  })
+})`
+  const child = spawn(process.execPath, ['-e', code, ncxSocket, socket], {stdio: ['ignore', 'pipe', 'inherit']})
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve)
+    child.once('exit', (c) => reject(new Error(`the floor server exited (${c})`)))
+  })
+  return child
+}
+
 async function worker(spec) {
   const result = {tools: {}}
   const tools = spec.tools
@@ -154,6 +192,25 @@ async function worker(spec) {
         } catch (e) {
           r.errors.push(e.message)
         }
+      }
+    }
+    // The client's floor: the same `docker ps`, rendering the same rows, against a server that
+    // does no work.
+    const ncxTool = tools.find((t) => t.key === 'ncx')
+    if (ncxTool) {
+      const floorSocket = `${path.dirname(ncxTool.socket)}/floor.sock`
+      const floor = await startFloorServer(ncxTool.socket, floorSocket)
+      result.floor = {ps: []}
+      try {
+        for (let i = 0; i < spec.warmup + spec.runs; i++) {
+          const a = docker({...ncxTool, socket: floorSocket}, ['ps'])
+          if (i === 0) result.floor.psRows = a.stdout.trim().split('\n').length - 1
+          if (i >= spec.warmup) result.floor.ps.push(a.ms)
+        }
+      } catch (e) {
+        result.floor.error = e.message
+      } finally {
+        floor.kill()
       }
     }
     for (const t of tools) result.tools[t.key].busyRssKiB = rssOf(children[t.key].pid)
@@ -284,10 +341,12 @@ for (const t of tools) {
 }
 const n = summary.ncx
 const p = summary.podman
+const floorPs = raw.floor?.ps?.length ? stats(raw.floor.ps) : null
 const ratio = (a, b) => (a && b ? a.median / b.median : NaN)
 const rows = [
   {what: '`docker run --rm --network none busybox true` (ms, median)', ncx: f1(n.run?.median), podman: f1(p.run?.median), ratio: ratio(n.run, p.run), target: `≤ ${TARGETS.run}×`, met: ratio(n.run, p.run) <= TARGETS.run},
   {what: `\`docker ps\` with ${CONTAINERS} containers (ms, median)`, ncx: f1(n.ps?.median), podman: f1(p.ps?.median), ratio: ratio(n.ps, p.ps), target: `≤ ${TARGETS.ps}×`, met: ratio(n.ps, p.ps) <= TARGETS.ps},
+  {what: `\`docker ps\`, same rows, against a server answering from memory: the client's floor (ms, median)`, ncx: f1(floorPs?.median), podman: '', ratio: ratio(floorPs, p.ps), target: 'reported', met: undefined},
   {what: 'service VmRSS idle (MiB)', ncx: f1(n.idleRssKiB / 1024), podman: f1(p.idleRssKiB / 1024), ratio: n.idleRssKiB / p.idleRssKiB, target: 'reported', met: undefined},
   {what: `service VmRSS after the runs, ${CONTAINERS} containers (MiB)`, ncx: f1(n.busyRssKiB / 1024), podman: f1(p.busyRssKiB / 1024), ratio: n.busyRssKiB / p.busyRssKiB, target: 'reported', met: undefined},
   ...(compose
@@ -328,6 +387,9 @@ ${table}
 - ${compose ? `\`docker-compose up -d\` (${sh(COMPOSE, ['version', '--short']).stdout.trim() || 'docker-compose'}): ${COMPOSE_RUNS} runs per tool, interleaved, \`down -t 0\` after each; ${n.composeRows ?? '?'} (ncx) and ${p.composeRows ?? '?'} (podman) containers up; peak RSS sampled every 50 ms.` : 'docker-compose: not measured (not installed, or --compose-runs 0).'}
 - Spread (ms, min–max): ncx run ${f1(n.run?.min)}–${f1(n.run?.max)}, podman run ${f1(p.run?.min)}–${f1(p.run?.max)};
   ncx ps ${f1(n.ps?.min)}–${f1(n.ps?.max)}, podman ps ${f1(p.ps?.min)}–${f1(p.ps?.max)}.
+- The client's floor: \`docker ps\` against a stand-in server (a Node process that fetched ncx's
+  \`/containers/json\` body once and answers it, and \`/_ping\`, from memory; ${raw.floor?.psRows ?? '?'} rows):
+  ${floorPs ? `${f1(floorPs.median)} ms, ${f2(ratio(floorPs, p.ps))}× podman's \`docker ps\`. A server doing no work makes \`docker ps\` no faster than that (measured in its own loop right after the interleaved ones); ncx's service adds ${f1(n.ps.median - floorPs.median)} ms to it.` : `not measured${raw.floor?.error ? ` (${raw.floor.error.split('\n')[0]})` : ''}.`}
 ${errors.length ? `\nErrors:\n${errors.join('\n')}\n` : ''}
 Environment: ${env.kernel}; ${env.cpus}; load ${env.load}; Node ${env.node}; ${env.ncx}; ${env.podman}; ${env.runc};
 user ${env.user}; ${WARMUP} warm-up + ${RUNS} timed runs per tool, the tools interleaved.

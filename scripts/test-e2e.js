@@ -91,6 +91,8 @@ execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', 
 const env = {...process.env, NCX_E2E_IMAGES: images}
 const times = {}
 const failed = []
+/** file -> its output from mocha's "N failing" on (what went wrong), printed again at the end. */
+const failures = new Map()
 const started = Date.now()
 const seconds = (ms) => Math.round(ms / 100) / 10
 
@@ -103,15 +105,23 @@ function run(file, stream) {
     children.add(child)
     const out = []
     for (const s of [child.stdout, child.stderr]) {
-      s.on('data', (d) => (stream ? process.stdout.write(d) : out.push(d)))
+      s.on('data', (d) => {
+        if (stream) process.stdout.write(d)
+        out.push(d)
+      })
     }
     child.on('close', (code, signal) => {
       children.delete(child)
       const took = seconds(Date.now() - t0)
       times[file] = took
       const status = code === 0 ? 'passed' : `FAILED (${signal ?? `exit ${code}`})`
-      if (code !== 0) failed.push(file)
-      if (!stream) process.stdout.write(Buffer.concat(out))
+      const text = Buffer.concat(out).toString()
+      if (code !== 0) {
+        failed.push(file)
+        const at = text.search(/^ *\d+ failing/m)
+        failures.set(file, at >= 0 ? text.slice(at) : text.split('\n').slice(-60).join('\n'))
+      }
+      if (!stream) process.stdout.write(text)
       console.log(`\n── ${file}: ${status} in ${took} s (${seconds(Date.now() - started)} s into the run)\n`)
       resolveRun()
     })
@@ -135,6 +145,8 @@ console.log(`e2e: ${files.length} files, ${jobs} at a time: ${wall} s wall, ${su
 for (const [f, s] of Object.entries(times).sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${String(s).padStart(7)} s  ${f}`)
 if (timesOut) writeFileSync(timesOut, JSON.stringify(Object.fromEntries(Object.entries(times).sort()), null, 2) + '\n')
 if (failed.length > 0) {
+  // Again at the very end: CI logs are often read from the tail.
+  for (const f of failed) console.log(`\n── what failed in ${f}:\n${failures.get(f) ?? '(no output)'}`)
   console.log(`\n${failed.length} file(s) failed (their output is above):\n${failed.map((f) => `  ${f}`).join('\n')}`)
   process.exit(1)
 }

@@ -49,6 +49,12 @@ export interface NativeAddon {
   fsType(path: string): string
   isatty(fd: number): boolean
   /**
+   * Set FS_TOPDIR_FL (`chattr +T`) on the directory `path`, so that ext2/3/4 spread its
+   * subdirectories over the disk's block groups. True when set, false when the file system has
+   * no such flag; throws when `path` cannot be opened as a directory.
+   */
+  markTopDir(path: string): boolean
+  /**
    * Start `program` (an absolute path) with `args`, the current environment, stdin on
    * /dev/null and stdout/stderr captured (posix_spawn; signal dispositions reset). Returns its
    * pid for `finishProgram`. Throws an Error naming the program when it cannot be started.
@@ -60,7 +66,7 @@ export interface NativeAddon {
   terminalSize(fd: number): TerminalSize | null
 }
 
-const FUNCTIONS = ['lockFile', 'tryLockFile', 'unlockFile', 'fsType', 'isatty', 'terminalSize', 'startProgram', 'finishProgram'] as const
+const FUNCTIONS = ['lockFile', 'tryLockFile', 'unlockFile', 'fsType', 'isatty', 'markTopDir', 'terminalSize', 'startProgram', 'finishProgram'] as const
 const FIX =
   'reinstall ncx so that npm installs the prebuilt package (optional dependencies must not be omitted), or build from source: "npm install -g ncx --build-from-source" (needs cargo), or "npm run build:native" in a checkout'
 

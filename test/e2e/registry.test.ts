@@ -1,4 +1,5 @@
 import {expect} from 'chai'
+import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, truncateSync} from 'node:fs'
 import {join} from 'node:path'
@@ -54,6 +55,11 @@ describe('e2e: registry pull and push', function () {
     expect(box.ok(['images', `${open.host}/library/busybox`, '--format', '{{.Digest}}'], {env})).to.equal(`${digest}\n`)
     expect(box.ok(['image', 'inspect', '-f', '{{json .RepoDigests}}', `${open.host}/library/busybox`], {env})).to.equal(`["${open.host}/library/busybox@${digest}"]\n`)
     expectBlobsIntact(box.root)
+    // On ext2/3/4 the layers are spread over block groups (FS_TOPDIR_FL on snapshots/, `chattr +T`).
+    const snapshots = join(box.root, 'snapshots')
+    if (execFileSync('stat', ['-f', '-c', '%T', snapshots], {encoding: 'utf8'}).trim().startsWith('ext')) {
+      expect(execFileSync('lsattr', ['-d', snapshots], {encoding: 'utf8'}).split(' ')[0]).to.contain('T')
+    }
     // Docker's pull event: the reference as the actor, its repository as the name.
     const pulls = box.ok(['events', '--since', '1h', '--until', '0s', '--filter', 'event=pull', '--format', '{{.Type}} {{.Actor.ID}} {{.Actor.Attributes.name}}'], {env})
     expect(pulls).to.contain(`image ${open.host}/library/busybox:latest ${open.host}/library/busybox\n`)
@@ -205,6 +211,46 @@ describe('e2e: registry content that is corrupt', function () {
       expectBlobsIntact(fresh.root)
       expect(readdirSync(join(fresh.root, 'snapshots')).filter((n) => n.startsWith('.tmp-'))).to.deep.equal([])
       expect(digest).to.match(/^sha256:/)
+    } finally {
+      fresh.destroy()
+      // The registry keeps one copy of a blob for all repositories: later cases push this
+      // fixture again and would be served the tampered layer.
+      bytes[bytes.length - 20] ^= 0xff
+      writeFileSync(file, bytes)
+    }
+  })
+
+  it('rejects a layer whose content does not match its diff-id, found at the end of the one pass that unpacks it', async () => {
+    // The blobs are intact (their digests match): only the config's diff-id of the top layer
+    // is wrong. The unpack hashes the tar while it writes it, so the mismatch shows only when
+    // the whole layer is on disk, in a temporary directory that must never become a snapshot.
+    await pushImage(broken, fixture('multilayer'), 'wrongdiff/img:1')
+    const manifest = JSON.parse((await inspectImage(broken, 'wrongdiff/img:1', {raw: true})).stdout) as {mediaType: string; config: {digest: string; size: number}; layers: unknown[]}
+    const config = JSON.parse(readFileSync(registryBlob(broken, manifest.config.digest), 'utf8')) as {rootfs: {diff_ids: string[]}}
+    const real = config.rootfs.diff_ids[config.rootfs.diff_ids.length - 1]
+    const bogus = `sha256:${createHash('sha256').update('not this layer').digest('hex')}`
+    config.rootfs.diff_ids[config.rootfs.diff_ids.length - 1] = bogus
+    const configBytes = Buffer.from(JSON.stringify(config))
+    const configDigest = `sha256:${createHash('sha256').update(configBytes).digest('hex')}`
+    const started = await fetch(`http://${broken.host}/v2/wrongdiff/img/blobs/uploads/`, {method: 'POST'})
+    expect(started.status).to.equal(202)
+    const location = new URL(started.headers.get('location')!, `http://${broken.host}`)
+    location.searchParams.set('digest', configDigest)
+    const put = await fetch(location, {method: 'PUT', body: configBytes, headers: {'content-type': 'application/octet-stream'}})
+    expect(put.status).to.equal(201)
+    const tampered = {...manifest, config: {...manifest.config, digest: configDigest, size: configBytes.length}}
+    const stored = await fetch(`http://${broken.host}/v2/wrongdiff/img/manifests/2`, {method: 'PUT', body: JSON.stringify(tampered), headers: {'content-type': manifest.mediaType}})
+    expect(stored.status).to.equal(201)
+    const fresh = new Sandbox()
+    try {
+      const r = fresh.ncx(['pull', `${broken.host}/wrongdiff/img:2`], {env})
+      expect(r.code).to.equal(1)
+      expect(r.stderr).to.contain(`layer ${bogus} failed verification: its content has diff-id ${real}`)
+      expect(fresh.ok(['images', '-q'], {env})).to.equal('')
+      const snapshots = readdirSync(join(fresh.root, 'snapshots'))
+      expect(snapshots).not.to.include(bogus.slice(7))
+      expect(snapshots).not.to.include(real.slice(7))
+      expect(snapshots.filter((n) => n.startsWith('.tmp-'))).to.deep.equal([])
     } finally {
       fresh.destroy()
     }

@@ -67,6 +67,22 @@ struct CapData {
     inheritable: u32,
 }
 
+/// The calling thread's permitted set: capset can keep or lower it, never raise it.
+pub fn permitted() -> SysResult<u64> {
+    let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 }; // _LINUX_CAPABILITY_VERSION_3
+    let mut data = [CapData::default(); 2];
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, data.as_mut_ptr()) };
+    if rc < 0 {
+        return Err(SysError { op: "capget", target: String::new(), errno: errno() });
+    }
+    Ok(u64::from(data[0].permitted) | (u64::from(data[1].permitted) << 32))
+}
+
+/// The names of the capabilities in `wanted` that `held` lacks, in kernel order.
+pub fn missing(wanted: u64, held: u64) -> Vec<&'static str> {
+    (0..64).filter(|c| wanted & !held & (1u64 << c) != 0).map(|c| NAMES.get(c as usize).copied().unwrap_or("CAP_?")).collect()
+}
+
 /// Set effective/permitted/inheritable sets, then raise the ambient ones.
 pub fn apply(effective: u64, permitted: u64, inheritable: u64, ambient: u64) -> SysResult<()> {
     let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 }; // _LINUX_CAPABILITY_VERSION_3
@@ -107,6 +123,21 @@ mod tests {
         assert_eq!(number("CAP_SYS_ADMIN"), Some(21));
         assert_eq!(number("CAP_AUDIT_WRITE"), Some(29));
         assert_eq!(number("CAP_NOPE"), None);
+    }
+
+    #[test]
+    fn missing_lists_what_is_not_held() {
+        let wanted = mask(&["CAP_CHOWN".into(), "CAP_SYS_RESOURCE".into(), "CAP_KILL".into()]).unwrap();
+        let held = mask(&["CAP_CHOWN".into(), "CAP_KILL".into()]).unwrap();
+        assert_eq!(missing(wanted, held), vec!["CAP_SYS_RESOURCE"]);
+        assert!(missing(held, wanted).is_empty());
+    }
+
+    #[test]
+    fn permitted_is_readable() {
+        // Whatever the test runs with, the call works and the set fits the kernel's caps.
+        let p = permitted().unwrap();
+        assert_eq!(p >> (last_cap() + 1), 0);
     }
 
     #[test]

@@ -832,6 +832,45 @@ fn later_entries_replace_earlier_ones() {
     assert_eq!(fs::read(d.join("f")).unwrap(), b"f is a file");
 }
 
+#[test]
+fn a_parent_reached_through_a_replaced_symlink_is_resolved_again() {
+    // The unpacker keeps the last entry's parent directory open for the next entry. Here an
+    // entry replaces the symlink that parent was reached through: the next entry with the same
+    // parent path must be resolved again, as if nothing had been kept.
+    let sb = Sandbox::new("recache");
+    let layer = RawTar::new()
+        .dir("d/", 0o755)
+        .symlink("d/up", "/")
+        .file("d/up/d/x", 0o644, b"x") // d/up/d is d itself
+        .dir("d/up/d/up/", 0o755) // replaces the symlink d/up with a directory
+        .file("d/up/d/y", 0o644, b"y") // now a new path: d/up/d/y
+        .finish();
+    sb.unpack(layer).unwrap();
+    let d = &sb.dest;
+    assert_eq!(fs::read(d.join("d/x")).unwrap(), b"x");
+    assert!(fs::symlink_metadata(d.join("d/up")).unwrap().is_dir());
+    assert_eq!(fs::read(d.join("d/up/d/y")).unwrap(), b"y");
+    assert!(!d.join("d/y").exists(), "y went into the directory cached before the symlink was replaced");
+}
+
+#[test]
+fn files_of_one_directory_and_of_the_next_land_in_their_own() {
+    let sb = Sandbox::new("dirs");
+    let mut t = RawTar::new().dir("a/", 0o755).dir("b/", 0o755);
+    for i in 0..5 {
+        t = t.file(&format!("a/{i}"), 0o644, b"in a").file(&format!("b/{i}"), 0o644, b"in b").file(&format!("{i}"), 0o644, b"top");
+    }
+    let report = sb.unpack(t.file("a/last", 0o600, &vec![7u8; 3 << 20]).finish()).unwrap();
+    assert_eq!(report.entries, 18);
+    for i in 0..5 {
+        assert_eq!(fs::read(sb.dest.join(format!("a/{i}"))).unwrap(), b"in a");
+        assert_eq!(fs::read(sb.dest.join(format!("b/{i}"))).unwrap(), b"in b");
+        assert_eq!(fs::read(sb.dest.join(format!("{i}"))).unwrap(), b"top");
+    }
+    assert_eq!(fs::read(sb.dest.join("a/last")).unwrap(), vec![7u8; 3 << 20]);
+    assert_eq!(mode_of(&sb.dest.join("a/last")), 0o600);
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. garbage and truncated input
 // ---------------------------------------------------------------------------------------

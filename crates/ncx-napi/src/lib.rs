@@ -48,6 +48,13 @@ mod addon {
         host::fs_type(&path).map_err(js_err)
     }
 
+    /// FS_TOPDIR_FL on the directory `path` (ext2/3/4 spread its subdirectories): true when
+    /// set, false when the file system has no such flag.
+    #[napi]
+    pub fn mark_top_dir(path: String) -> Result<bool> {
+        host::mark_top_dir(&path).map_err(js_err)
+    }
+
     #[napi]
     pub fn isatty(fd: i32) -> bool {
         host::isatty(fd)

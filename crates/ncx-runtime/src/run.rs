@@ -148,12 +148,59 @@ fn set_rlimits(p: &Process) -> Result<(), String> {
     Ok(())
 }
 
-/// Every capability name is one the kernel interface knows: checked before the OCI start
-/// gate, so an unknown one fails `create` (the capabilities are applied after it).
+/// Every capability name is one the kernel interface knows, and every one the process is to
+/// hold is one this process holds (capset never raises the permitted set: a host that keeps
+/// a capability from root, such as CAP_SYS_RESOURCE here, cannot hand it on). Checked before
+/// the OCI start gate, so either fails `create` as runc's does (the capabilities are applied
+/// after it).
 pub(crate) fn check_capabilities(p: &Process) -> Result<(), String> {
     let c = p.capabilities.clone().unwrap_or_default();
-    for set in [&c.bounding, &c.effective, &c.permitted, &c.inheritable, &c.ambient] {
-        caps::mask(set)?;
+    let mut wanted = 0;
+    for set in [&c.effective, &c.permitted, &c.inheritable, &c.ambient] {
+        wanted |= caps::mask(set)?;
+    }
+    caps::mask(&c.bounding)?;
+    let held = caps::permitted().map_err(|e| e.to_string())?;
+    let missing = caps::missing(wanted, held);
+    if !missing.is_empty() {
+        return Err(format!(
+            "process.capabilities asks for {} which the runtime does not hold (the host withholds it): leave it out of the container's capabilities",
+            missing.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `id` is inside one of the ranges of an id map (`/proc/self/uid_map`'s format).
+pub(crate) fn id_mapped(map: &str, id: u32) -> bool {
+    map.lines().any(|l| {
+        let f: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        f.len() == 3 && f[0] <= u64::from(id) && u64::from(id) < f[0] + f[2]
+    })
+}
+
+/// The process's user can be taken in this user namespace: its uid and gids are mapped, and
+/// additional groups are allowed (a namespace with one mapped id denies setgroups). Checked
+/// before the OCI start gate, so an impossible user fails `create` as runc's does, not the
+/// container's first instruction. Root with no extra groups, the usual case, reads nothing.
+pub(crate) fn check_user(p: &Process) -> Result<(), String> {
+    let u = &p.user;
+    let extra: Vec<u32> = u.additional_gids.iter().copied().filter(|g| *g != u.gid).collect();
+    if u.uid == 0 && u.gid == 0 && extra.is_empty() {
+        return Ok(());
+    }
+    let read = |f: &str| std::fs::read_to_string(f).map_err(|e| format!("read {f}: {e}"));
+    if !id_mapped(&read("/proc/self/uid_map")?, u.uid) {
+        return Err(format!("process.user.uid {} is not mapped in the container's user namespace: map it (linux.uidMappings) or pick a mapped uid", u.uid));
+    }
+    let gid_map = read("/proc/self/gid_map")?;
+    for g in std::iter::once(u.gid).chain(extra.iter().copied()) {
+        if !id_mapped(&gid_map, g) {
+            return Err(format!("gid {g} of process.user is not mapped in the container's user namespace: map it (linux.gidMappings) or pick a mapped gid"));
+        }
+    }
+    if !extra.is_empty() && read("/proc/self/setgroups").map(|s| s.trim() == "deny").unwrap_or(false) {
+        return Err("process.user.additionalGids needs setgroups, which this user namespace denies (it maps a single id, as a rootless runtime without newgidmap does): leave them out or map a range".into());
     }
     Ok(())
 }
@@ -376,7 +423,7 @@ pub(crate) fn exec_process(process: &Process, seccomp: Option<&ncx_core::spec::S
             die(sock, 125, e);
         }
     }
-    if let Err(e) = set_rlimits(process).and_then(|_| check_capabilities(process)) {
+    if let Err(e) = set_rlimits(process).and_then(|_| check_capabilities(process)).and_then(|_| check_user(process)) {
         die(sock, 125, e);
     }
     if fifo >= 0 {
