@@ -109,8 +109,9 @@ case "${1:-}" in
   vm)
     # One VM boot. The suite's cases it runs (VM_CASES, default: the ones this host cannot
     # judge: process_capabilities needs CAP_SYS_RESOURCE, which root lacks here) are copied,
-    # with runtimetest, into a directory in the repository: the VM sees this checkout through
-    # its read-write share of the current directory, the host's /tmp not at all.
+    # with runtimetest, into a fresh directory that is the VM's current directory (its only
+    # read-write share; the host's /tmp and /var/tmp are hidden in the VM, the repository is
+    # read through the VM's read-only view of the host). Nothing is written into the checkout.
     shift
     rts=${*:-$here/native/ncx-runtime runc crun}
     vm=${NCX_CGROUP2_VM:-}
@@ -119,13 +120,14 @@ case "${1:-}" in
     done
     [ -x "$vm" ] || { echo "conformance: no cgroup2-vm tool (NCX_CGROUP2_VM)" >&2; exit 2; }
     cases=${VM_CASES:-process_capabilities}
-    vt="$here/.oci-vm-tools"
-    rm -rf "$vt"; mkdir -p "$vt/bin"
-    trap 'rm -rf "$vt"' EXIT
-    cp "$tools/runtimetest" "$vt/"
+    run=$(mktemp -d /var/tmp/ncx-oci-vm.XXXXXX)
+    trap 'rm -rf "$run"' EXIT
+    vt="$run/tools"
+    mkdir -p "$vt/bin"
+    cp "$tools/runtimetest" "$tools"/rootfs-*.tar.gz "$vt/"
     for c in $cases; do cp "$tools/bin/$c" "$vt/bin/"; mkdir -p "$vt/validation/$c"; cp "$tools/validation/$c"/*.go "$vt/validation/$c/"; done
     # Inside: the suite and the bundles in tmpfs; results as "root|rootless CASE RUNTIME pass|fail …".
-    cat > "$vt/inner.sh" <<EOF
+    cat > "$run/inner.sh" <<EOF
 cp -a '$vt' /run/oci-tools && mkdir -p /run/oci-tmp && cd '$here' || exit 1
 sh test/vm/oci-cgroups.sh $rts | sed 's/^/root /'
 sh test/vm/oci-cgroups.sh --user ${NCX_CONFORMANCE_USER:-ncxtest} $rts | sed 's/^/rootless /'
@@ -135,7 +137,7 @@ for rt in $rts; do
   done
 done
 EOF
-    (cd "$here" && "$vm" --timeout "${VM_TIMEOUT:-1200}" -- sh "$vt/inner.sh")
+    (cd "$run" && "$vm" --timeout "${VM_TIMEOUT:-1200}" -- sh "$run/inner.sh")
     ;;
   vm-check)
     out=$("$0" vm "${NCX_RUNTIME:-$here/native/ncx-runtime}") || { echo "$out"; echo "conformance: the VM run failed" >&2; exit 1; }
