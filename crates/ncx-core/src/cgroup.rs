@@ -335,6 +335,7 @@ mod tests {
                 throttle_write_iops_device: vec![ThrottleDevice { major: 8, minor: 16, rate: 50 }],
             }),
             hugepage_limits: vec![HugepageLimit { page_size: "2MB".into(), limit: 2 << 30 }],
+            devices: vec![],
             unified: Default::default(),
         };
         let f = files(&r);

@@ -199,9 +199,27 @@ pub struct Resources {
     /// `hugepageLimits`: hugetlb.<pageSize>.max.
     #[serde(default)]
     pub hugepage_limits: Vec<HugepageLimit>,
+    /// The device allow-list: an eBPF program on the cgroup (devices.rs).
+    #[serde(default)]
+    pub devices: Vec<DeviceRule>,
     /// cgroup v2 files written as given (OCI `unified`).
     #[serde(default)]
     pub unified: std::collections::BTreeMap<String, String>,
+}
+
+/// One entry of `linux.resources.devices`: type "a" (or none), "c" or "b"; no major/minor (or
+/// -1) for any; access a subset of "rwm" (none: all).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeviceRule {
+    pub allow: bool,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub major: Option<i64>,
+    #[serde(default)]
+    pub minor: Option<i64>,
+    #[serde(default)]
+    pub access: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
