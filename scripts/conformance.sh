@@ -119,7 +119,7 @@ case "${1:-}" in
       if [ -n "$c" ] && [ -x "$c" ]; then vm=$c; break; fi
     done
     [ -x "$vm" ] || { echo "conformance: no cgroup2-vm tool (NCX_CGROUP2_VM)" >&2; exit 2; }
-    cases=${VM_CASES:-process_capabilities}
+    cases=${VM_CASES-process_capabilities}
     run=$(mktemp -d /var/tmp/ncx-oci-vm.XXXXXX)
     trap 'rm -rf "$run"' EXIT
     vt="$run/tools"
