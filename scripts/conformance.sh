@@ -12,6 +12,7 @@
 #                                                 cases ported to v2 (test/vm/oci-cgroups.sh) as root and rootless
 #                                                 (ncxtest, delegated subtree), and the suite's VM_CASES as root
 #   scripts/conformance.sh vm-check               `vm` for ncx-runtime; test/conformance/vm.pass must all pass
+#   scripts/conformance.sh vm-tool                print the cgroup2-vm tool's path (exit 2: none)
 #
 # RUNTIME: a path or a name on PATH. crun refuses hybrid cgroup hosts: pass `crun-nocgroup`
 # to run it with --cgroup-manager=disabled. As root the cases run as root; NCX_CONFORMANCE_USER=NAME
@@ -114,11 +115,7 @@ case "${1:-}" in
     # read through the VM's read-only view of the host). Nothing is written into the checkout.
     shift
     rts=${*:-$here/native/ncx-runtime runc crun}
-    vm=${NCX_CGROUP2_VM:-}
-    for c in "$vm" "$here/../shared/tools/cgroup2-vm" "$here/../../shared/tools/cgroup2-vm" /work/shared/tools/cgroup2-vm; do
-      if [ -n "$c" ] && [ -x "$c" ]; then vm=$c; break; fi
-    done
-    [ -x "$vm" ] || { echo "conformance: no cgroup2-vm tool (NCX_CGROUP2_VM)" >&2; exit 2; }
+    vm=$("$0" vm-tool) || exit 2
     cases=${VM_CASES-process_capabilities}
     run=$(mktemp -d /var/tmp/ncx-oci-vm.XXXXXX)
     trap 'rm -rf "$run"' EXIT
@@ -139,15 +136,25 @@ done
 EOF
     (cd "$run" && "$vm" --timeout "${VM_TIMEOUT:-1200}" -- sh "$run/inner.sh")
     ;;
+  vm-tool)
+    # The cgroup2-vm tool: $NCX_CGROUP2_VM, or where test/e2e/cgroup-vm.test.ts looks.
+    for c in "${NCX_CGROUP2_VM:-}" "$here/../shared/tools/cgroup2-vm" "$here/../../shared/tools/cgroup2-vm" /work/shared/tools/cgroup2-vm; do
+      if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; exit 0; fi
+    done
+    echo "conformance: no cgroup2-vm tool (NCX_CGROUP2_VM)" >&2; exit 2
+    ;;
   vm-check)
+    # (The VM's console may put stray characters before a line: the match is not anchored to
+    # the line's start.)
     out=$("$0" vm "${NCX_RUNTIME:-$here/native/ncx-runtime}") || { echo "$out"; echo "conformance: the VM run failed" >&2; exit 1; }
     echo "$out"
-    failed=0
+    failed=0 n=0
     for line in $(grep -v '^#' "$here/test/conformance/vm.pass" | tr ' ' '|'); do
-      mode=${line%%|*} c=${line#*|}
-      printf '%s\n' "$out" | grep -q "^$mode $c [^ ]* pass" || { echo "conformance (VM): $mode $c regressed" >&2; failed=$((failed + 1)); }
+      mode=${line%%|*} c=${line#*|} n=$((n + 1))
+      printf '%s\n' "$out" | grep -Eq "(^|[^a-z])$mode $c [^ ]+ pass" || { echo "conformance (VM): $mode $c regressed" >&2; failed=$((failed + 1)); }
     done
-    [ "$failed" = 0 ] || exit 1
+    [ "$failed" = 0 ] || { echo "conformance (VM): $failed of $n recorded case(s) regressed (test/conformance/vm.pass)" >&2; exit 1; }
+    echo "conformance (VM): all $n recorded cases pass"
     ;;
   *) sed -n '2,16p' "$0"; exit 2 ;;
 esac
