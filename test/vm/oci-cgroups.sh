@@ -10,9 +10,10 @@
 # is in (/proc/PID/cgroup), and compares them with the OCI → v2 conversion runc and crun
 # document (runc docs/cgroup-v2.md): memory.swap.max = swap − limit, cpu.weight =
 # 1 + (shares − 2) × 9999 / 262142, io.weight = 1 + (weight − 10) × 9999 / 990.
-# v1-only fields (kernel, kernelTCP, swappiness, realtime, blkio leafWeight) are left out of
-# the configs; net_cls/net_prio (linux_cgroups_network) and the device list (an eBPF program
-# on v2, linux_cgroups_devices) have no cgroup files to read, so they are not ported.
+# v1-only fields (kernel, kernelTCP, swappiness, realtime, blkio leafWeight and weightDevice)
+# are left out of the configs; net_cls/net_prio (linux_cgroups_network) do not exist on v2.
+# The device list (linux_cgroups_devices) is an eBPF program on v2, with no file to read: it
+# is checked by what opens inside the container (root only).
 #
 #   cgroup2-vm -- sh test/vm/oci-cgroups.sh [--user NAME] RUNTIME...
 # Prints "CASE RUNTIME pass|fail [why]" per case and runtime. --user runs the runtimes as that
