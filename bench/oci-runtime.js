@@ -8,6 +8,9 @@
 // --cgroup-manager=disabled: it refuses this host's hybrid cgroups otherwise). As another
 // user: rootless, `runc spec --rootless`'s bundle, each runtime's state under $XDG_RUNTIME_DIR
 // or the temporary directory (run it as the test user: `runuser -u ncxtest -- node …`).
+// On a pure cgroup v2 host as root (the cgroup v2 VM: bench/oci-runtime-vm.sh) every runtime runs
+// as it is, no wrapper and no option (crun with its own cgroup manager), and the bundle names a
+// cgroup (linux.cgroupsPath /ncx-oci-bench) so that all three create and remove one per container.
 //
 //   node bench/oci-runtime.js [--runs 20] [--loop 100] [--ncx PATH] [--youki PATH] [--wrap]
 import {execFileSync, spawnSync} from 'node:child_process'
@@ -47,12 +50,15 @@ execFileSync('runc', rootless ? ['spec', '--rootless'] : ['spec'], {cwd: bundle}
 const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'))
 config.process.terminal = false
 config.process.args = ['/bin/true']
+// Pure cgroup v2 (no v1 hierarchies, no hybrid `unified` mount): the runtimes' cgroup code runs too.
+const cgroup2 = !rootless && fs.existsSync('/sys/fs/cgroup/cgroup.controllers')
+if (cgroup2) config.linux.cgroupsPath = '/ncx-oci-bench'
 fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config))
 
 const runtimes = [
   {name: 'ncx-runtime', argv: [ncx, '--root', path.join(dir, 'ncx')]},
   {name: 'runc', argv: ['runc', '--root', path.join(dir, 'runc')]},
-  {name: 'crun', argv: ['crun', '--cgroup-manager=disabled', '--root', path.join(dir, 'crun')]},
+  {name: 'crun', argv: ['crun', ...(cgroup2 ? [] : ['--cgroup-manager=disabled']), '--root', path.join(dir, 'crun')]},
 ]
 // youki is no Debian package (.ci/run builds it from crates.io; docs/runtimes.md).
 const youki = arg('youki', process.env.NCX_E2E_YOUKI) ?? spawnSync('sh', ['-c', 'command -v youki'], {encoding: 'utf8'}).stdout.trim()
@@ -137,7 +143,7 @@ try {
     const fmt = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2))
     console.log(`| ${row.what} | ${row.medians.map(fmt).join(' | ')} | ${others.map((x) => `${(x / n).toFixed(2)}×`).join(' | ')} |`)
   }
-  console.log(`\n${rootless ? `rootless (uid ${process.getuid()})` : 'root'}; ${avail.map((r) => `${r.name}: ${r.version}`).join('; ')}; ${os.cpus().length} cores, ${os.release()}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; medians of ${runs} (cycle) runs, interleaved.`)
+  console.log(`\n${rootless ? `rootless (uid ${process.getuid()})` : 'root'}${cgroup2 ? ', cgroup v2 (cgroupsPath set, crun with its cgroup manager, no wrapper)' : ''}; ${avail.map((r) => `${r.name}: ${r.version}`).join('; ')}; ${os.cpus().length} cores, ${os.release()}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; medians of ${runs} (cycle) runs, interleaved.`)
   if (hybrid && avail.some((r) => r.name === 'crun')) {
     const t = []
     for (let i = 0; i < runs; i++) {

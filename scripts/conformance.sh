@@ -8,6 +8,11 @@
 #   scripts/conformance.sh run RUNTIME [CASE…]    run cases (all by default); prints "CASE pass|fail ok=N notok=M"
 #   scripts/conformance.sh check                  the recorded pass list of ncx-runtime (test/conformance/*.pass
 #                                                 for this user: root or rootless) must all pass; exit 1 otherwise
+#   scripts/conformance.sh vm [RUNTIME…]          in the cgroup v2 VM (cgroup2-vm; root on the host): the cgroup
+#                                                 cases ported to v2 (test/vm/oci-cgroups.sh) as root and rootless
+#                                                 (ncxtest, delegated subtree), and the suite's VM_CASES as root
+#   scripts/conformance.sh vm-check               `vm` for ncx-runtime; test/conformance/vm.pass must all pass
+#   scripts/conformance.sh vm-tool                print the cgroup2-vm tool's path (exit 2: none)
 #
 # RUNTIME: a path or a name on PATH. crun refuses hybrid cgroup hosts: pass `crun-nocgroup`
 # to run it with --cgroup-manager=disabled. As root the cases run as root; NCX_CONFORMANCE_USER=NAME
@@ -102,5 +107,54 @@ case "${1:-}" in
     done
     [ "$failed" = 0 ] || { echo "conformance: $failed recorded case(s) regressed ($list)" >&2; exit 1; }
     ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  vm)
+    # One VM boot. The suite's cases it runs (VM_CASES, default: the ones this host cannot
+    # judge: process_capabilities needs CAP_SYS_RESOURCE, which root lacks here) are copied,
+    # with runtimetest, into a fresh directory that is the VM's current directory (its only
+    # read-write share; the host's /tmp and /var/tmp are hidden in the VM, the repository is
+    # read through the VM's read-only view of the host). Nothing is written into the checkout.
+    shift
+    rts=${*:-$here/native/ncx-runtime runc crun}
+    vm=$("$0" vm-tool) || exit 2
+    cases=${VM_CASES-process_capabilities}
+    run=$(mktemp -d /var/tmp/ncx-oci-vm.XXXXXX)
+    trap 'rm -rf "$run"' EXIT
+    vt="$run/tools"
+    mkdir -p "$vt/bin"
+    cp "$tools/runtimetest" "$tools"/rootfs-*.tar.gz "$vt/"
+    for c in $cases; do cp "$tools/bin/$c" "$vt/bin/"; mkdir -p "$vt/validation/$c"; cp "$tools/validation/$c"/*.go "$vt/validation/$c/"; done
+    # Inside: the suite and the bundles in tmpfs; results as "root|rootless CASE RUNTIME pass|fail …".
+    cat > "$run/inner.sh" <<EOF
+cp -a '$vt' /run/oci-tools && mkdir -p /run/oci-tmp && cd '$here' || exit 1
+sh test/vm/oci-cgroups.sh $rts | sed 's/^/root /'
+sh test/vm/oci-cgroups.sh --user ${NCX_CONFORMANCE_USER:-ncxtest} $rts | sed 's/^/rootless /'
+for rt in $rts; do
+  for c in $cases; do
+    TMPDIR=/run/oci-tmp OCI_TOOLS=/run/oci-tools sh scripts/conformance.sh run "\$rt" "\$c" | while read -r name rest; do echo "root \$name \$(basename "\$rt") \$rest"; done
+  done
+done
+EOF
+    (cd "$run" && "$vm" --timeout "${VM_TIMEOUT:-1200}" -- sh "$run/inner.sh")
+    ;;
+  vm-tool)
+    # The cgroup2-vm tool: $NCX_CGROUP2_VM, or where test/e2e/cgroup-vm.test.ts looks.
+    for c in "${NCX_CGROUP2_VM:-}" "$here/../shared/tools/cgroup2-vm" "$here/../../shared/tools/cgroup2-vm" /work/shared/tools/cgroup2-vm; do
+      if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; exit 0; fi
+    done
+    echo "conformance: no cgroup2-vm tool (NCX_CGROUP2_VM)" >&2; exit 2
+    ;;
+  vm-check)
+    # (The VM's console may put stray characters before a line: the match is not anchored to
+    # the line's start.)
+    out=$("$0" vm "${NCX_RUNTIME:-$here/native/ncx-runtime}") || { echo "$out"; echo "conformance: the VM run failed" >&2; exit 1; }
+    echo "$out"
+    failed=0 n=0
+    for line in $(grep -v '^#' "$here/test/conformance/vm.pass" | tr ' ' '|'); do
+      mode=${line%%|*} c=${line#*|} n=$((n + 1))
+      printf '%s\n' "$out" | grep -Eq "(^|[^a-z])$mode $c [^ ]+ pass" || { echo "conformance (VM): $mode $c regressed" >&2; failed=$((failed + 1)); }
+    done
+    [ "$failed" = 0 ] || { echo "conformance (VM): $failed of $n recorded case(s) regressed (test/conformance/vm.pass)" >&2; exit 1; }
+    echo "conformance (VM): all $n recorded cases pass"
+    ;;
+  *) sed -n '2,16p' "$0"; exit 2 ;;
 esac

@@ -136,6 +136,9 @@ pub fn files(r: &Resources) -> Vec<(String, String)> {
             put("io.max", format!("{dev} {}", parts.join(" ")));
         }
     }
+    for h in &r.hugepage_limits {
+        put(&format!("hugetlb.{}.max", h.page_size), h.limit.to_string());
+    }
     for (k, v) in &r.unified {
         put(k, v.clone());
     }
@@ -164,7 +167,7 @@ pub fn dir(path: &str) -> String {
 }
 
 /// Controllers that stats and limits use, enabled on the way down when available.
-pub const WANTED: [&str; 5] = ["cpu", "memory", "pids", "io", "cpuset"];
+pub const WANTED: [&str; 6] = ["cpu", "memory", "pids", "io", "cpuset", "hugetlb"];
 
 /// Create the container's cgroup `path` (relative to the cgroup2 root) and write its limits.
 ///
@@ -279,7 +282,7 @@ pub fn destroy(fs: &mut dyn CgroupFs, d: &str) -> CgroupResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{BlockIoResources, CpuResources, MemoryResources, PidsResources, ThrottleDevice};
+    use crate::spec::{BlockIoResources, HugepageLimit, CpuResources, MemoryResources, PidsResources, ThrottleDevice};
     use std::collections::HashMap;
 
     #[derive(Default)]
@@ -331,6 +334,8 @@ mod tests {
                 throttle_read_iops_device: vec![ThrottleDevice { major: 8, minor: 0, rate: 100 }],
                 throttle_write_iops_device: vec![ThrottleDevice { major: 8, minor: 16, rate: 50 }],
             }),
+            hugepage_limits: vec![HugepageLimit { page_size: "2MB".into(), limit: 2 << 30 }],
+            devices: vec![],
             unified: Default::default(),
         };
         let f = files(&r);
@@ -345,7 +350,8 @@ mod tests {
         assert_eq!(get("io.weight"), Some("default 4950"));
         assert_eq!(get("io.max"), Some("8:0 rbps=1048576 wbps=2097152 riops=100"));
         assert_eq!(f.iter().filter(|(n, _)| n == "io.max").map(|(_, v)| v.as_str()).collect::<Vec<_>>(), vec!["8:0 rbps=1048576 wbps=2097152 riops=100", "8:16 wiops=50"]);
-        assert_eq!(controllers_for(&f), vec!["memory", "cpu", "cpuset", "pids", "io"]);
+        assert_eq!(get("hugetlb.2MB.max"), Some("2147483648"));
+        assert_eq!(controllers_for(&f), vec!["memory", "cpu", "cpuset", "pids", "io", "hugetlb"]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod buildfs;
 pub mod caps;
 pub mod cgroup;
+pub mod devices;
 pub mod logfile;
 pub mod net;
 pub mod nsenter;

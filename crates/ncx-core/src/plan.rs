@@ -40,7 +40,9 @@ pub enum Step {
     BindRootfs { path: String },
     /// `dest` is relative to the rootfs and resolved inside it at execution time.
     /// `propagation`: MS_PRIVATE/MS_SHARED/MS_SLAVE (| MS_REC) applied to the new mount, or 0.
-    Mount { dest: String, source: String, fstype: String, flags: u64, data: String, readonly: bool, fallback_rbind: bool, propagation: u64 },
+    /// `fallback`: a host path bound (recursively) instead when the kernel refuses the mount
+    /// (sysfs, mqueue, cgroup2 from a user namespace; runc's way).
+    Mount { dest: String, source: String, fstype: String, flags: u64, data: String, readonly: bool, fallback: Option<String>, propagation: u64 },
     Device { dest: String, mode: u32, major: u64, minor: u64, uid: u32, gid: u32 },
     Symlink { target: String, link: String },
     PivotRoot { rootfs: String },
@@ -131,7 +133,7 @@ pub fn mount_flags(options: &[String]) -> (u64, String, bool) {
     (flags, data.join(","), readonly)
 }
 
-fn mount_step(m: &Mount) -> Step {
+fn mount_step(m: &Mount, cgroup_dir: Option<&str>) -> Step {
     let (mut flags, data, readonly) = mount_flags(&m.options);
     let fstype = if m.kind.is_empty() && flags & libc::MS_BIND as u64 != 0 { "bind".to_string() } else { m.kind.clone() };
     if fstype == "bind" {
@@ -139,9 +141,18 @@ fn mount_step(m: &Mount) -> Step {
     }
     // sysfs needs a network namespace owned by our user namespace; with the host's
     // network (rootless) fall back to a recursive bind of the host's /sys, as runc does.
-    let fallback_rbind = fstype == "sysfs" || fstype == "mqueue";
+    // cgroup2 is refused from a user namespace without a cgroup namespace of its own (EPERM),
+    // and onto the host's cgroup2 mount that a bind of /sys brought along (EBUSY: the same
+    // superblock on the same mount point; `runc spec --rootless`'s /sys): the container's own
+    // cgroup is bound instead, which is what a cgroup namespace would show (runc's emulation).
+    let fallback = match fstype.as_str() {
+        "sysfs" => Some("/sys".to_string()),
+        "mqueue" => Some("/dev/mqueue".to_string()),
+        "cgroup2" => Some(cgroup_dir.map_or_else(|| crate::cgroup::ROOT.to_string(), str::to_string)),
+        _ => None,
+    };
     let propagation = propagation_flags(&m.options);
-    Step::Mount { dest: m.destination.clone(), source: m.source.clone(), fstype, flags, data, readonly, fallback_rbind, propagation }
+    Step::Mount { dest: m.destination.clone(), source: m.source.clone(), fstype, flags, data, readonly, fallback, propagation }
 }
 
 /// The filesystem steps for `spec`, with the rootfs at `rootfs` (a host path).
@@ -163,11 +174,13 @@ pub fn plan(spec: &Spec, rootfs: &str, rootfs_mount: Option<&RootfsMount>) -> Ve
         None => steps.push(Step::BindRootfs { path: rootfs.to_string() }),
     }
     let mut has_dev_tmpfs = false;
+    // The container's cgroup (cgroupsPath, created before these steps run), seen from the host.
+    let cgroup_dir = (!linux.cgroups_path.is_empty() && spec.has_namespace("cgroup")).then(|| crate::cgroup::dir(&linux.cgroups_path));
     for m in &spec.mounts {
         if m.destination == "/dev" && m.kind == "tmpfs" {
             has_dev_tmpfs = true;
         }
-        steps.push(mount_step(m));
+        steps.push(mount_step(m, cgroup_dir.as_deref()));
     }
     if has_dev_tmpfs {
         let mut devices: Vec<Step> = DEFAULT_DEVICES
@@ -404,7 +417,7 @@ pub fn execute_from(sys: &mut dyn Sys, rootfs: &str, steps: &[Step]) -> Result<(
                 rootfs = path.clone();
                 sys.mount(path, path, "", (libc::MS_BIND | libc::MS_REC) as u64, "").map_err(ctx)?;
             }
-            Step::Mount { dest, source, fstype, flags, data, readonly, fallback_rbind, propagation } => {
+            Step::Mount { dest, source, fstype, flags, data, readonly, fallback, propagation } => {
                 check_special_destination(sys, &rootfs, dest, source, fstype).map_err(ctx)?;
                 let is_bind = flags & libc::MS_BIND as u64 != 0;
                 let file = is_bind && !sys.is_dir(source);
@@ -418,9 +431,8 @@ pub fn execute_from(sys: &mut dyn Sys, rootfs: &str, steps: &[Step]) -> Result<(
                 let fs = if is_bind { "" } else { fstype.as_str() };
                 let mounted = match sys.mount(src, &target, fs, *flags, data) {
                     Ok(()) => Ok(()),
-                    Err(e) if *fallback_rbind && e.errno == libc::EPERM => {
-                        let host = if fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
-                        sys.mount(host, &target, "", (libc::MS_BIND | libc::MS_REC) as u64, "")
+                    Err(e) if fallback.is_some() && (e.errno == libc::EPERM || (e.errno == libc::EBUSY && fstype == "cgroup2")) => {
+                        sys.mount(fallback.as_deref().unwrap_or_default(), &target, "", (libc::MS_BIND | libc::MS_REC) as u64, "")
                     }
                     Err(e) => Err(e),
                 };
@@ -690,6 +702,37 @@ mod tests {
         let i = sys.calls.iter().position(|c| c.starts_with("mount /sys /b/rootfs/sys")).expect("rbind fallback");
         assert_eq!(sys.calls[i + 1], "prepare /b/rootfs/sys", "{:?}", sys.calls);
         assert!(sys.calls[i + 2].starts_with("remount_ro /b/rootfs/sys"), "{:?}", sys.calls);
+    }
+
+    #[test]
+    fn a_refused_cgroup2_mount_binds_the_containers_own_cgroup_read_only() {
+        let cg = Mount { destination: "/sys/fs/cgroup".into(), kind: "cgroup2".into(), source: "cgroup".into(), options: vec!["nosuid".into(), "ro".into()] };
+        let mut s = with_mounts(vec![cg]);
+        let linux = s.linux.as_mut().unwrap();
+        linux.cgroups_path = "/oci-test.slice/c1".into();
+        linux.namespaces.push(Namespace { kind: "cgroup".into(), path: String::new() });
+        let rec = (libc::MS_BIND | libc::MS_REC) as u64;
+        // EBUSY: the host's cgroup2 mount, brought along by a bind of /sys, is already there
+        // (the same superblock on the same mount point); EPERM: no cgroup namespace of its own.
+        for errno in [libc::EBUSY, libc::EPERM] {
+            let steps = plan(&s, "/b/rootfs", None);
+            let mut sys = RecordingSys { fail: vec![("mount cgroup /b/rootfs/sys/fs/cgroup cgroup2".into(), errno)], ..Default::default() };
+            execute(&mut sys, &steps).unwrap();
+            let i = sys.calls.iter().position(|c| c.starts_with("mount /sys/fs/cgroup/oci-test.slice/c1 ")).expect("bind of the container's cgroup");
+            assert_eq!(sys.calls[i], format!("mount /sys/fs/cgroup/oci-test.slice/c1 /b/rootfs/sys/fs/cgroup  {rec:#x} "));
+            assert!(sys.calls[i + 1..i + 3].iter().any(|c| c == "remount_ro /b/rootfs/sys/fs/cgroup"), "{:?}", sys.calls);
+        }
+        // Without a cgroup namespace the whole hierarchy is bound (what the container sees anyway).
+        s.linux.as_mut().unwrap().namespaces.retain(|n| n.kind != "cgroup");
+        let steps = plan(&s, "/b/rootfs", None);
+        let mut sys = RecordingSys { fail: vec![("mount cgroup /b/rootfs/sys/fs/cgroup cgroup2".into(), libc::EBUSY)], ..Default::default() };
+        execute(&mut sys, &steps).unwrap();
+        assert!(sys.calls.contains(&format!("mount /sys/fs/cgroup /b/rootfs/sys/fs/cgroup  {rec:#x} ")), "{:?}", sys.calls);
+        // Any other error is the mount's error; EBUSY from another file system too.
+        let mut sys = RecordingSys { fail: vec![("mount cgroup /b/rootfs/sys/fs/cgroup cgroup2".into(), libc::ENOENT)], ..Default::default() };
+        assert!(execute(&mut sys, &steps).is_err());
+        let mut sys = RecordingSys { fail: vec![("mount sysfs".into(), libc::EBUSY)], ..Default::default() };
+        assert!(execute(&mut sys, &plan(&spec(), "/b/rootfs", None)).is_err());
     }
 
     fn with_mounts(extra: Vec<Mount>) -> Spec {

@@ -196,9 +196,38 @@ pub struct Resources {
     pub pids: Option<PidsResources>,
     #[serde(rename = "blockIO")]
     pub block_io: Option<BlockIoResources>,
+    /// `hugepageLimits`: hugetlb.<pageSize>.max.
+    #[serde(default)]
+    pub hugepage_limits: Vec<HugepageLimit>,
+    /// The device allow-list: an eBPF program on the cgroup (devices.rs).
+    #[serde(default)]
+    pub devices: Vec<DeviceRule>,
     /// cgroup v2 files written as given (OCI `unified`).
     #[serde(default)]
     pub unified: std::collections::BTreeMap<String, String>,
+}
+
+/// One entry of `linux.resources.devices`: type "a" (or none), "c" or "b"; no major/minor (or
+/// -1) for any; access a subset of "rwm" (none: all).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeviceRule {
+    pub allow: bool,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub major: Option<i64>,
+    #[serde(default)]
+    pub minor: Option<i64>,
+    #[serde(default)]
+    pub access: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HugepageLimit {
+    /// "2MB", "1GB": the kernel's own spelling in hugetlb.<size>.max.
+    pub page_size: String,
+    pub limit: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -69,8 +69,26 @@ pub fn prepare(spec: &Spec) -> Result<Option<Placement>, String> {
     if fd < 0 {
         return Err(format!("cgroup: open {dir}: {}", std::io::Error::last_os_error()));
     }
+    if let Some(rules) = linux.resources.as_ref().map(|r| &r.devices).filter(|d| !d.is_empty()) {
+        match ncx_core::devices::attach(fd, rules) {
+            Ok(()) => {}
+            // Loading a device program needs CAP_BPF and CAP_SYS_ADMIN in the initial user
+            // namespace: rootless, the rules cannot be enforced (runc ignores this failure too).
+            Err(e) if matches!(e.err.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) && !root_of_the_host() => {}
+            Err(e) => {
+                unsafe { libc::close(fd) };
+                let _ = cgroup::destroy(&mut RealFs, &dir);
+                return Err(e.to_string());
+            }
+        }
+    }
     let oom_base = cgroup::oom_kills(&mut RealFs, &dir);
     Ok(Some(Placement { dir, fd, oom_base }))
+}
+
+/// Is this process root in the initial user namespace (its uid_map the identity of all ids)?
+fn root_of_the_host() -> bool {
+    (unsafe { libc::geteuid() }) == 0 && std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
 }
 
 /// fork/clone with `flags` (namespaces), the child starting inside `placement`'s cgroup.
