@@ -27,6 +27,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {BENCH_DIR, benchImage, benchOptions, benchTeardown, benchUser, failText, hostInfo, loadNcx, log, NCX_BIN, NODE, podmanStore, requireBuilt, sh, shJoin, stats, which} from './lib.js'
+import {summaryRow} from './summary.js'
 
 const TARGETS = {run: 0.5, ps: 0.5}
 
@@ -367,6 +368,13 @@ const env = {
   warmup: WARMUP,
   containers: CONTAINERS,
 }
+const summaryRows = [
+  summaryRow({benchmark: '`docker run --rm --network none busybox true` through the socket', ncx: n.run?.median, peer: p.run?.median, target: `≤ ${TARGETS.run}× podman`, ratioMax: TARGETS.run}),
+  summaryRow({benchmark: `\`docker ps\` with ${CONTAINERS} containers through the socket`, ncx: n.ps?.median, peer: p.ps?.median, target: `≤ ${TARGETS.ps}× podman`, ratioMax: TARGETS.ps, note: floorPs ? `the client alone (a server answering from memory): ${f1(floorPs.median)} ms` : undefined}),
+  summaryRow({benchmark: 'service VmRSS idle', ncx: n.idleRssKiB / 1024, peer: p.idleRssKiB / 1024, unit: 'MiB'}),
+  summaryRow({benchmark: `service VmRSS with ${CONTAINERS} containers`, ncx: n.busyRssKiB / 1024, peer: p.busyRssKiB / 1024, unit: 'MiB'}),
+  ...(compose ? [summaryRow({benchmark: `\`docker-compose up -d\`, ${CONTAINERS} services`, ncx: n.compose?.median, peer: p.compose?.median})] : []),
+]
 const table = [
   '| measurement | ncx | podman + runc | ncx / podman | target | met |',
   '|---|---:|---:|---:|---|---|',
@@ -396,7 +404,7 @@ user ${env.user}; ${WARMUP} warm-up + ${RUNS} timed runs per tool, the tools int
 `
 fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
 fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-api.md'), md)
-fs.writeFileSync(path.join(BENCH_DIR, 'results', 'api-latest.json'), `${JSON.stringify({env, targets: TARGETS, summary, raw}, null, 2)}\n`)
+fs.writeFileSync(path.join(BENCH_DIR, 'results', 'api-latest.json'), `${JSON.stringify({env, targets: TARGETS, summary, raw, summaryRows}, null, 2)}\n`)
 process.stdout.write(`${table}\n`)
 cleanup()
 }

@@ -20,6 +20,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {BENCH_DIR, benchImage, benchOptions, benchTeardown, benchUser, failText, hostInfo, loadNcx, log, NCX_BIN, NODE, podmanStore, requireBuilt, runsAndWarmup, sh, stats, which} from './lib.js'
+import {summaryRow} from './summary.js'
 
 const USAGE = `usage: node bench/build.js [--runs N] [--warmup N] [--user NAME] [--podman PATH] [--runc PATH] [--keep]\n`
 const opts = benchOptions(USAGE, {
@@ -167,7 +168,7 @@ The load average says how busy the machine was: with other work running the numb
 the ratio is what to read.
 `
 fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
-fs.writeFileSync(path.join(BENCH_DIR, 'results', 'build-latest.json'), JSON.stringify({runs: RUNS, warmup: WARMUP, results, withCa, nodeStart, rows, host}, null, 2))
+fs.writeFileSync(path.join(BENCH_DIR, 'results', 'build-latest.json'), JSON.stringify({runs: RUNS, warmup: WARMUP, results, withCa, nodeStart, rows, host, summaryRows: rows.map((r) => summaryRow({benchmark: LABELS[r.op], ncx: r.ncx.median, peer: r.podman.median, target: `≤ ${TARGETS[r.op]}× podman${r.op === 'noop' ? ` and < ${NOOP_LIMIT_MS} ms` : ''}`, met: r.ok}))}, null, 2))
 fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-build.md'), md)
 process.stdout.write(md)
 cleanup()

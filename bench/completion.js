@@ -14,6 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {BENCH_DIR, benchOptions, benchUser, failText, hostInfo, log, NCX_BIN, NODE, REPO, requireBuilt, runsAndWarmup, shJoin, stats, which} from './lib.js'
+import {summaryRow} from './summary.js'
 
 const TARGET_MS = 150
 
@@ -135,7 +136,7 @@ try {
   ].join('\n')
   fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-completion.md'), md)
   fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
-  fs.writeFileSync(path.join(BENCH_DIR, 'results', 'completion-latest.json'), JSON.stringify({ncx: a, podman: b, node: c, runs, warmup}))
+  fs.writeFileSync(path.join(BENCH_DIR, 'results', 'completion-latest.json'), JSON.stringify({ncx: a, podman: b, node: c, runs, warmup, summaryRows: [summaryRow({benchmark: "`ncx __complete stop ''` (`ncx stop <TAB>`)", ncx: a.median, peer: b.median, target: `< ${TARGET_MS} ms`, below: TARGET_MS, note: `node -e 0: ${c.median.toFixed(1)} ms`})]}))
   process.stdout.write(md)
 } catch (e) {
   process.stderr.write(`bench: ${e.message}\n`)

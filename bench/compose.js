@@ -17,6 +17,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {BENCH_DIR, benchOptions, benchTeardown, benchUser, failText, hostInfo, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, runsAndWarmup, sh, stats, which} from './lib.js'
+import {summaryRow} from './summary.js'
 
 const USAGE = `usage: node bench/compose.js [--runs N] [--warmup N] [--user NAME] [--podman PATH] [--runc PATH] [--keep]\n`
 const opts = benchOptions(USAGE, {
@@ -150,7 +151,7 @@ Host: ${host.cpus}, ${host.kernel}, load ${host.load} at the start. ${RUNS} runs
 the machine was: with other work running the numbers are noisy; the ratio is what to read.
 `
 fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
-fs.writeFileSync(path.join(BENCH_DIR, 'results', 'compose-latest.json'), JSON.stringify({runs: RUNS, warmup: WARMUP, results, rows}, null, 2))
+fs.writeFileSync(path.join(BENCH_DIR, 'results', 'compose-latest.json'), JSON.stringify({runs: RUNS, warmup: WARMUP, results, rows, summaryRows: rows.map((r) => summaryRow({benchmark: `\`compose ${r.op === 'up' ? 'up -d' : 'down'}\`, 5 services`, ncx: r.ncx.median, peer: r.podman.median, peerName: 'podman-compose', target: `≤ ${TARGET}× podman-compose`, ratioMax: TARGET}))}, null, 2))
 fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-compose.md'), md)
 process.stdout.write(md)
 cleanup()

@@ -23,6 +23,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {BENCH_DIR, benchImage, benchOptions, benchTeardown, benchUser, failText, hostInfo, loadNcx, log, NCX_BIN, NODE, podmanStore, requireBuilt, sh, shJoin, stats, which} from './lib.js'
+import {summaryRow} from './summary.js'
 
 const TARGETS = {runDetached: 0.5, exec: 0.5, monitorMiB: 2}
 
@@ -232,6 +233,11 @@ const env = {
   warmup: WARMUP,
   containers: CONTAINERS,
 }
+const summaryRows = [
+  summaryRow({benchmark: '`run -d busybox sleep 1000`', ncx: n.runDetached?.median, peer: p.runDetached?.median, target: `≤ ${TARGETS.runDetached}× podman`, ratioMax: TARGETS.runDetached}),
+  summaryRow({benchmark: '`exec C true`', ncx: n.exec?.median, peer: p.exec?.median, target: `≤ ${TARGETS.exec}× podman`, ratioMax: TARGETS.exec}),
+  summaryRow({benchmark: `monitor VmRSS per container (${CONTAINERS} running; podman: conmon)`, ncx: n.monitorRssKiB / 1024, peer: p.monitorRssKiB / 1024, unit: 'MiB', target: `≤ ${TARGETS.monitorMiB} MiB`, max: TARGETS.monitorMiB}),
+]
 const table = [
   '| measurement | ncx | podman + runc | ncx / podman | target | met |',
   '|---|---:|---:|---:|---|---|',
@@ -257,6 +263,6 @@ user ${env.user}; ${WARMUP} warm-up + ${RUNS} timed runs per tool, the tools int
 `
 fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
 fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-lifecycle.md'), md)
-fs.writeFileSync(path.join(BENCH_DIR, 'results', 'lifecycle-latest.json'), `${JSON.stringify({env, targets: TARGETS, summary, raw}, null, 2)}\n`)
+fs.writeFileSync(path.join(BENCH_DIR, 'results', 'lifecycle-latest.json'), `${JSON.stringify({env, targets: TARGETS, summary, raw, summaryRows}, null, 2)}\n`)
 process.stdout.write(`${table}\n`)
 cleanup()

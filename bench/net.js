@@ -25,6 +25,7 @@ import path from 'node:path'
 import {createServer} from 'node:net'
 
 import {BENCH_DIR, NCX_BIN, NODE, NO_SYSTEMD_FLAGS, REPO, benchOptions, benchTeardown, benchUser, failText, hostInfo, log, requireBuilt, sh, stats, which} from './lib.js'
+import {summaryRow} from './summary.js'
 
 const USAGE = `usage: node bench/net.js [--runs N] [--seconds S] [--start-runs N] [--user NAME] [--podman PATH] [--runc PATH] [--keep]
 `
@@ -287,5 +288,16 @@ const md = lines.join('\n') + '\n'
 process.stdout.write(md)
 fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-net.md'), md)
 fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
-fs.writeFileSync(path.join(BENCH_DIR, 'results', 'net-latest.json'), JSON.stringify({host, runs: RUNS, seconds: SECONDS, loopbackRef, inbound, outbound, startTimes}, null, 2))
+// The targets (issue 5: a published port ≥ 20 Gbit/s and ≥ 2× podman's rootlessport, a start with
+// a network ≤ 1.3× one without; issue 17: container → host ≥ podman's), for `npm run bench`.
+const loopNote = `host loopback alone: ${f2(loopP(1))} Gbit/s (-P 1), ${f2(loopP(4))} (-P 4)`
+const summaryRows = [
+  ...[1, 4].flatMap((p) => [
+    summaryRow({benchmark: `host → container through -p, -P ${p} (default: relayed by ncx-forward)`, ncx: ncxP(p), peer: rootlessport(p), peerName: 'podman rootlessport', unit: 'Gbit/s', target: '≥ 20 Gbit/s and ≥ 2× podman', min: 20, ratioMin: 2, note: p === 1 ? loopNote : undefined}),
+    summaryRow({benchmark: `host → container through -p, -P ${p}, port bypass (opt-in)`, ncx: bypassP(p), peer: rootlessport(p), peerName: 'podman rootlessport', unit: 'Gbit/s', target: '≥ 20 Gbit/s and ≥ 2× podman', min: 20, ratioMin: 2}),
+  ]),
+  summaryRow({benchmark: 'container → host (iperf3 -c 10.0.2.2; default bridge)', ncx: med(outbound[clients[0].name].gbits), peer: med(outbound[clients[2].name].gbits), peerName: 'podman slirp4netns', unit: 'Gbit/s', target: '≥ 1× podman', ratioMin: 1}),
+  summaryRow({benchmark: '`run --rm` with the default network vs `--network none`', ncx: sm(starts[0].name), peer: sm(starts[1].name), peerName: 'ncx --network none', target: '≤ 1.3× without a network', ratioMax: 1.3, note: `podman: slirp4netns / none = ${ratio(sm(starts[2].name), sm(starts[3].name))}`}),
+]
+fs.writeFileSync(path.join(BENCH_DIR, 'results', 'net-latest.json'), JSON.stringify({host, runs: RUNS, seconds: SECONDS, loopbackRef, inbound, outbound, startTimes, summaryRows}, null, 2))
 cleanup()

@@ -13,11 +13,14 @@
 // cgroup (linux.cgroupsPath /ncx-oci-bench) so that all three create and remove one per container.
 //
 //   node bench/oci-runtime.js [--runs 20] [--loop 100] [--ncx PATH] [--youki PATH] [--wrap]
+//
+// Prints a Markdown table; writes bench/results/oci-runtime-latest.json (target: ≤ 1× crun).
 import {execFileSync, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {summaryRow} from './summary.js'
 
 const __dirname = path.dirname(fileURLToPath(import.meta.url))
 
@@ -155,6 +158,19 @@ try {
   }
   if (process.env.NCX_BENCH_COVERED) console.log('All runtimes ran in one private mount namespace with the hybrid host\'s /sys/fs/cgroup/unified covered (crun refuses the host otherwise): no wrapper per command.')
   for (const line of skipped) console.log(line)
+  // The target (issue 19: at least as fast as crun, side by side in one run) and the other
+  // runtimes for reference, for `npm run bench` (bench/summary.js).
+  const at = (row, name) => row.medians[avail.findIndex((r) => r.name === name)]
+  const crunOut = skipped.find((l) => l.startsWith('crun '))
+  const summaryRows = rows.flatMap((row, i) => [
+    summaryRow({benchmark: `${i === 0 ? 'create → start → delete of a bundle' : `${loop} × \`run\` /bin/true`} (${rootless ? 'rootless' : 'root'})`, ncx: at(row, 'ncx-runtime'), peer: at(row, 'crun'), peerName: 'crun', unit: i === 0 ? 'ms' : 's', target: '≤ 1× crun', ratioMax: 1, note: crunOut}),
+    ...avail.slice(1).filter((r) => r.name !== 'crun').map((r) => summaryRow({benchmark: `${i === 0 ? 'create → start → delete' : `${loop} × \`run\``}, vs ${r.name}`, ncx: at(row, 'ncx-runtime'), peer: at(row, r.name), peerName: r.name, unit: i === 0 ? 'ms' : 's'})),
+  ])
+  fs.mkdirSync(path.join(__dirname, 'results'), {recursive: true})
+  fs.writeFileSync(
+    path.join(__dirname, 'results', 'oci-runtime-latest.json'),
+    `${JSON.stringify({date: new Date().toISOString(), rootless, runs, loop, load: os.loadavg(), runtimes: avail.map((r) => ({name: r.name, version: r.version})), skipped, rows, summaryRows}, null, 2)}\n`,
+  )
 } finally {
   fs.rmSync(dir, {recursive: true, force: true})
 }

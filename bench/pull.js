@@ -26,6 +26,7 @@ import {fileURLToPath} from 'node:url'
 import zlib from 'node:zlib'
 
 import {BENCH_DIR, benchOptions, benchUser, failText, hostInfo, keyLine, log, NCX_BIN, NO_SYSTEMD_FLAGS, NODE, REPO, requireBuilt, runsAndWarmup, RUNTIME_BIN, sh, shJoin, shq, stats, which} from './lib.js'
+import {summaryRow} from './summary.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const TARGET = 0.5 // ncx wall time ≤ 0.5 × podman's (issue 17)
@@ -680,6 +681,7 @@ try {
         podman: {ok: ok.podman, driver: podmanDriver ?? null, info: podmanInfo, probe: podmanProbe},
         commands: {prefix: U.asUser([]), ...Object.fromEntries(TOOLS.map((t) => [t.key, {argv: t.argv, env: t.env ?? {}}])), podmanRemove: podmanRmArgv ?? null},
         target: {ratio: ratio ?? null, target: TARGET, met: met ?? null},
+        summaryRows: [summaryRow({benchmark: `cold \`pull\` of the ${MB(UNCOMPRESSED)} image (${LAYERS.length} layers), wall`, ncx: usable(T.ncx) ? T.ncx.wall.median : undefined, peer: usable(T.podman) ? T.podman.wall.median : undefined, unit: 's', target: `≤ ${TARGET}× podman`, ratioMax: TARGET, note: [T.ncx, T.podman].map((t) => t.error && keyLine(t.error)).find(Boolean)})],
         results: Object.fromEntries(
           TOOLS.map((t) => [
             t.key,

@@ -1,16 +1,25 @@
 #!/usr/bin/env node
-// bench/run.js — ncx start-up and `run` latency, side by side with podman+runc and plain node.
+// bench/run.js — `npm run bench`: runs the benchmark suites (--only LIST, default
+// startup,commands; `all`: every one) and writes one summary of every target at the top of
+// bench/RESULTS.md and in bench/results/latest.json (bench/suites.js, bench/summary.js).
 //
-//   node bench/run.js [--runs N] [--warmup N] [--user NAME] [--image FILE] [--timer hyperfine|internal]
-//                     [--podman PATH] [--runc PATH] [--no-runtime] [--keep]
+// As `node bench/run.js --suite-child …` (what `npm run bench` starts for the two suites below)
+// it is itself the startup and commands suites: ncx start-up and `run` latency, side by side
+// with podman+runc and plain node.
+//
+//   node bench/run.js --suite-child [--only startup,commands] [--runs N] [--warmup N] [--user NAME]
+//                     [--image FILE] [--timer hyperfine|internal] [--podman PATH] [--runc PATH]
+//                     [--no-runtime] [--keep]
 //
 // Everything is timed as ONE unprivileged user (default `ncxtest` when started as root, created
 // if missing; otherwise the invoking user), with isolated stores that are deleted afterwards:
 //   1. ncx run --rm --network none busybox true  vs  podman --runtime runc run --rm --net=none busybox true
 //   2. ncx --version                  vs  node -e 0
 //   3. ncx-runtime run on a prepared bundle (the native half of `ncx run` alone; informational)
+//   4. the every-day commands (issue 17), each against podman and `node -e 0`
 // Both tools load the same image, built by `node scripts/mkimage.js busybox`.
-// Prints a Markdown table on stdout, writes bench/RESULTS.md and bench/results/latest.json.
+// Prints Markdown tables on stdout, writes bench/results/startup-latest.json (with its
+// `summaryRows` and the Markdown of its sections, which bench/run.js puts into RESULTS.md).
 // Exit status: 0 whenever everything could run (missed targets are results, not failures);
 // 1 when ncx is not built or a tool could not run at all (the error is printed verbatim).
 
@@ -20,6 +29,8 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {benchOptions, benchTeardown, benchUser, failText, keyLine, log, runsAndWarmup, sh, shJoin, shq, stats, which} from './lib.js'
+import {runAll} from './suites.js'
+import {summaryRow} from './summary.js'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BENCH_DIR = path.join(REPO, 'bench')
@@ -38,6 +49,9 @@ if (process.argv[2] === '--measure-worker') {
   measureWorker(process.argv[3])
   process.exit(0)
 }
+
+// `npm run bench`: every suite asked for, then the summary (bench/suites.js).
+if (!process.argv.includes('--suite-child')) process.exit(await runAll(process.argv.slice(2)))
 
 
 /** Time several commands, interleaved (A B, B A, A B, …) so that load changes hit them alike. */
@@ -82,7 +96,7 @@ function measureWorker(specFile) {
 // ------------------------------------------------------------------------------------------
 // Options and environment
 // ------------------------------------------------------------------------------------------
-const USAGE = `usage: node bench/run.js [options]   (npm run bench -- [options])
+const USAGE = `usage: node bench/run.js --suite-child [options]   (the startup and commands suites; npm run bench runs them)
   --runs N          timed runs per command (default 20)
   --warmup N        untimed warm-up runs per command (default 3)
   --user NAME       unprivileged user to run as when started as root (default ncxtest; created if missing)
@@ -93,7 +107,7 @@ const USAGE = `usage: node bench/run.js [options]   (npm run bench -- [options])
   --only LIST       comma-separated suites: startup (run --rm, --version, ncx-runtime) and
                     commands (ps, images, inspect, logs, port, volume ls, network ls, compose ps,
                     version, --help, stop, rm -f, start, kill, restart, rm -f of many, run -d);
-                    default: all of them
+                    default: both
   --many N          containers for \`rm -f\` of many and \`ps -a\` with many (default 200)
   --many-runs N     timed runs of \`rm -f\` of many (default 3; each creates N containers per tool)
   --no-runtime      skip the ncx-runtime-only measurement
@@ -113,6 +127,7 @@ const opts = benchOptions(USAGE, {
   many: {type: 'string', default: '200'},
   'many-runs': {type: 'string', default: '3'},
   keep: {type: 'boolean', default: false},
+  'suite-child': {type: 'boolean', default: false},
 })
 const {runs: RUNS, warmup: WARMUP} = runsAndWarmup(opts)
 const SUITES = new Set(opts.only.split(',').map((x) => x.trim()).filter(Boolean))
@@ -588,9 +603,8 @@ const hfPrefix =
 
 const jsOverhead = m.ncxRun.median !== undefined && m.runtime.median !== undefined ? m.ncxRun.median - m.runtime.median : undefined
 
-const md = `# ncx benchmark results
-
-Generated by \`node bench/run.js\` (\`npm run bench\`); see [README.md](README.md). Overwritten on every run.
+// The sections of this suite in bench/RESULTS.md (bench/suites.js writes the file, the summary first).
+const md = `## Start-up and every-day commands (suites startup, commands)
 
 - date: ${env.date}
 - kernel: ${env.kernel}
@@ -646,14 +660,35 @@ Probe (first working combination wins):
 ${podmanProbe.map((p) => `- \`--storage-driver ${p.driver}\` ${p.step}${p.flags ? ` with \`${p.flags}\`` : ''}: ${p.ok ? 'ok' : `failed: \`${keyLine(p.error ?? '')}\``}`).join('\n') || '- (not run)'}
 ${fatal.length ? `\n## Errors\n\n${fatal.map((f) => `\`\`\`\n${f}\n\`\`\``).join('\n\n')}\n` : ''}${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`
 
+// One row per target for the summary of `npm run bench` (bench/summary.js).
+const summaryRows = []
+const errorOf = (...xs) => xs.map((x) => x?.error).filter(Boolean).map(keyLine)[0]
+if (SUITES.has('startup')) {
+  summaryRows.push(
+    summaryRow({suite: 'startup', benchmark: '`run --rm --network none busybox true`', ncx: m.ncxRun.median, peer: m.podmanRun.median, target: '≤ 0.5× podman', ratioMax: 0.5, note: errorOf(m.ncxRun, m.podmanRun)}),
+    summaryRow({suite: 'startup', benchmark: '`--version` vs `node -e 0`', ncx: m.ncxVersion.median, peer: m.nodeE0.median, peerName: 'node -e 0', target: '≤ 1.5× node -e 0', ratioMax: 1.5, note: errorOf(m.ncxVersion, m.nodeE0)}),
+    summaryRow({suite: 'startup', benchmark: '`ncx-runtime run` alone (prepared bundle)', ncx: m.runtime.median, note: errorOf(m.runtime)}),
+  )
+}
+for (const r of commandRows) {
+  const notes = [
+    r.nearNode && r.overNode !== undefined ? `${r.overNode >= 0 ? '+' : ''}${r.overNode.toFixed(1)} ms over \`node -e 0\`` : undefined,
+    r.met === false && r.belowFloor ? r.metText.slice(4) : undefined,
+  ].filter(Boolean)
+  summaryRows.push(
+    summaryRow({suite: 'commands', benchmark: `${r.label}${r.note ? ` ${r.note}` : ''}`, ncx: r.ncxM?.median, peer: r.podmanM?.median, target: r.targetText || null, met: r.met, note: errorOf(r.ncxM, r.podmanM) ?? (notes.join('; ') || undefined)}),
+  )
+}
+
 process.stdout.write(`${SUITES.has('startup') ? `${table}\n` : ''}${commandTable ? `\n${commandTable}\n` : ''}`)
 try {
-  fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), md)
   fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
   fs.writeFileSync(
-    path.join(BENCH_DIR, 'results', 'latest.json'),
+    path.join(BENCH_DIR, 'results', 'startup-latest.json'),
     `${JSON.stringify(
       {
+        summaryRows,
+        markdown: md,
         env,
         podman: {ok: podmanOk, flags: podmanExtra, info: podmanInfo, probe: podmanProbe},
         commands: {
@@ -675,7 +710,7 @@ try {
       2,
     )}\n`,
   )
-  log(`wrote ${path.relative(process.cwd(), path.join(BENCH_DIR, 'RESULTS.md'))} and ${path.relative(process.cwd(), path.join(BENCH_DIR, 'results', 'latest.json'))}`)
+  log(`wrote ${path.relative(process.cwd(), path.join(BENCH_DIR, 'results', 'startup-latest.json'))}`)
 } catch (e) {
   fatal.push(`could not write the results under ${BENCH_DIR}: ${e.message}`)
 }

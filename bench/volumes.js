@@ -21,6 +21,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {BENCH_DIR, benchImage, benchOptions, benchTeardown, benchUser, failText, hostInfo, loadNcx, log, NCX_BIN, NODE, podmanStore, requireBuilt, sh, shJoin, stats, which} from './lib.js'
+import {summaryRow} from './summary.js'
 
 if (process.argv[2] === '--worker') {
   worker(JSON.parse(fs.readFileSync(process.argv[3], 'utf8')))
@@ -173,6 +174,11 @@ const env = {
   runs: RUNS,
   warmup: WARMUP,
 }
+// No targets (issue 6): every row is reported only.
+const summaryRows = [
+  ...scenarios.map((s) => summaryRow({benchmark: s.what, ncx: n[s.key]?.median, peer: p[s.key]?.median})),
+  summaryRow({benchmark: 'first `--userns keep-id` run (one run)', ncx: n.first.keepId, peer: p.first.keepId}),
+]
 const table = [
   '| measurement | ncx | podman + runc | ncx / podman | spread ncx / podman (min–max) |',
   '|---|---:|---:|---:|---|',
@@ -197,6 +203,6 @@ was shared with other work while this ran: compare the ratios, not the absolute 
 `
 fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
 fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-volumes.md'), md)
-fs.writeFileSync(path.join(BENCH_DIR, 'results', 'volumes-latest.json'), `${JSON.stringify({env, summary, raw}, null, 2)}\n`)
+fs.writeFileSync(path.join(BENCH_DIR, 'results', 'volumes-latest.json'), `${JSON.stringify({env, summary, raw, summaryRows}, null, 2)}\n`)
 process.stdout.write(`${table}\n`)
 cleanup()
