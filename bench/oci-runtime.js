@@ -81,10 +81,13 @@ function rt(r, args) {
   const err = fs.openSync(errFile, 'w')
   let p
   try {
-    p = spawnSync(r.argv[0], [...r.argv.slice(1), ...args], {stdio: ['ignore', 'ignore', err]})
+    // (a runtime that hangs is stopped and left out: youki 0.7's `run` sometimes never reaps a
+    // /bin/true that has exited)
+    p = spawnSync(r.argv[0], [...r.argv.slice(1), ...args], {stdio: ['ignore', 'ignore', err], timeout: 30_000, killSignal: 'SIGKILL'})
   } finally {
     fs.closeSync(err)
   }
+  if (p.error?.code === 'ETIMEDOUT') throw new Error(`${r.name} ${args.join(' ')}: no answer in 30 s (killed)`)
   if (p.status !== 0) throw new Error(`${r.name} ${args.join(' ')}: exit ${p.status ?? p.signal}: ${fs.readFileSync(errFile, 'utf8')}`)
 }
 const now = () => Number(process.hrtime.bigint()) / 1e6
@@ -122,16 +125,25 @@ const avail = runtimes.filter((r) => {
   }
 })
 
+// A runtime that fails during the measurement is left out of it (NaN, printed as —), with its error.
 function measure(what, fn, n) {
   const times = new Map(avail.map((r) => [r.name, []]))
-  for (const r of avail) fn(r, 'warm') // one untimed round each
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < avail.length; j++) {
-      const r = avail[(i + j) % avail.length]
+  const failed = new Set()
+  const time = (r, i) => {
+    if (failed.has(r.name)) return
+    try {
       times.get(r.name).push(fn(r, i))
+    } catch (error) {
+      if (r.name === 'ncx-runtime') throw error
+      failed.add(r.name)
+      skipped.push(`${r.name} left out of "${what}": ${String(error.message).trim().split('\n').pop()}`)
     }
   }
-  return {what, medians: avail.map((r) => median(times.get(r.name)))}
+  for (const r of avail) time(r, 'warm') // one untimed round each
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < avail.length; j++) time(avail[(i + j) % avail.length], i)
+  }
+  return {what, medians: avail.map((r) => (failed.has(r.name) ? NaN : median(times.get(r.name))))}
 }
 
 try {
@@ -143,8 +155,8 @@ try {
   console.log(`|---|${avail.map(() => '---:').join('|')}|${peers.map(() => '---:').join('|')}|`)
   for (const row of rows) {
     const [n, ...others] = row.medians
-    const fmt = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2))
-    console.log(`| ${row.what} | ${row.medians.map(fmt).join(' | ')} | ${others.map((x) => `${(x / n).toFixed(2)}×`).join(' | ')} |`)
+    const fmt = (x) => (Number.isNaN(x) ? '—' : x >= 10 ? x.toFixed(1) : x.toFixed(2))
+    console.log(`| ${row.what} | ${row.medians.map(fmt).join(' | ')} | ${others.map((x) => (Number.isNaN(x) ? '—' : `${(x / n).toFixed(2)}×`)).join(' | ')} |`)
   }
   console.log(`\n${rootless ? `rootless (uid ${process.getuid()})` : 'root'}${cgroup2 ? ', cgroup v2 (cgroupsPath set, crun with its cgroup manager, no wrapper)' : ''}; ${avail.map((r) => `${r.name}: ${r.version}`).join('; ')}; ${os.cpus().length} cores, ${os.release()}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; medians of ${runs} (cycle) runs, interleaved.`)
   if (hybrid && avail.some((r) => r.name === 'crun')) {
