@@ -126,11 +126,13 @@ describe('OCI mounts and inspect views (src/engine/volume/attach.ts)', () => {
 describe('VolumeStore (src/engine/volume/store.ts)', () => {
   let dir: string
   let users: VolumeUser[]
+  let userReads = 0
   let store: VolumeStore
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'ncx-unit-vol-'))
     users = []
-    store = new VolumeStore(storePaths({dataRoot: dir, uid: 1000, env: {}}), () => users, (dirs) => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
+    userReads = 0
+    store = new VolumeStore(storePaths({dataRoot: dir, uid: 1000, env: {}}), () => (userReads++, users), (dirs) => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
   })
   afterEach(() => rmSync(dir, {recursive: true, force: true}))
 
@@ -202,6 +204,17 @@ describe('VolumeStore (src/engine/volume/store.ts)', () => {
     users = [{id: 'alive', mounts: [{Type: 'volume', Name: live}]}]
     expect(store.list().map((v) => v.name)).to.deep.equal([live])
     expect(existsSync(join(dir, 'volumes', gone))).to.equal(false)
+  })
+
+  it('lists without reading the containers when no volume could be an orphan (volume ls stays O(volumes))', () => {
+    store.create({name: 'named'})
+    store.create({createdFor: 'kept-with-its-container'}) // anonymous, no --rm: never collected
+    userReads = 0
+    expect(store.list()).to.have.length(2)
+    expect(userReads).to.equal(0)
+    store.create({createdFor: 'gone', autoRemove: true})
+    expect(store.list()).to.have.length(2)
+    expect(userReads).to.be.greaterThan(0) // the orphan is found, and checked again under the lock
   })
 
   it('resolves mounts: named volumes on first use, anonymous ones, image VOLUMEs, duplicates refused', () => {

@@ -138,13 +138,11 @@ export class VolumeStore {
   }
 
   list(filters: VolumeFilters = {}): Volume[] {
-    this.collect()
-    return this.filtered(filters)
+    return this.filtered(filters, this.collect())
   }
 
-  /** The volumes matching `filters` (no collection: callable under the lock). */
-  private filtered(filters: VolumeFilters): Volume[] {
-    const all = this.names().map((n) => this.read(n)).filter((v): v is Volume => v !== undefined)
+  /** The volumes matching `filters` (no collection: callable under the lock); `all`: every volume, when already read. */
+  private filtered(filters: VolumeFilters, all: Volume[] = this.all()): Volume[] {
     const used = filters.dangling === undefined ? undefined : this.usedNames()
     return all.filter((v) => {
       if (filters.name && filters.name.length > 0 && !filters.name.some((n) => nameMatches(n, v.name))) return false
@@ -334,25 +332,37 @@ export class VolumeStore {
     }))
   }
 
-  private names(): string[] {
-    const root = this.root()
-    if (!existsSync(root)) return []
-    return readdirSync(root).filter((n) => NAME_PATTERN.test(n) && !n.startsWith('.rm-'))
+  private names(entries?: string[]): string[] {
+    if (entries === undefined) {
+      const root = this.root()
+      if (!existsSync(root)) return []
+      entries = readdirSync(root)
+    }
+    return entries.filter((n) => NAME_PATTERN.test(n) && !n.startsWith('.rm-'))
+  }
+
+  /** Every volume's record. */
+  private all(entries?: string[]): Volume[] {
+    return this.names(entries)
+      .map((n) => this.read(n))
+      .filter((v): v is Volume => v !== undefined)
   }
 
   /**
    * Lazily remove what is left over: `.rm-` directories of interrupted removals, and
-   * anonymous volumes of `--rm` containers that their monitor removed.
+   * anonymous volumes of `--rm` containers that their monitor removed. Returns every volume
+   * left (read once: `volume ls` lists what this read; the containers are read only when a
+   * volume could be such an orphan).
    */
-  private collect(): void {
+  private collect(): Volume[] {
     const root = this.root()
-    if (!existsSync(root)) return
-    const leftovers = readdirSync(root).filter((n) => n.startsWith('.rm-')).map((n) => join(root, n))
-    const ids = new Set(this.users().map((c) => c.id))
-    const orphans = this.names().filter((n) => {
-      const v = this.read(n)
-      return v?.anonymous && v.autoRemove && v.createdFor !== undefined && !ids.has(v.createdFor)
-    })
+    if (!existsSync(root)) return []
+    const entries = readdirSync(root)
+    const leftovers = entries.filter((n) => n.startsWith('.rm-')).map((n) => join(root, n))
+    let all = this.all(entries)
+    const candidates = all.filter((v) => v.anonymous && v.autoRemove && v.createdFor !== undefined)
+    const ids = candidates.length > 0 ? new Set(this.users().map((c) => c.id)) : undefined
+    const orphans = candidates.filter((v) => !ids?.has(v.createdFor ?? '')).map((v) => v.name)
     if (orphans.length > 0) {
       this.locked(() => {
         const live = new Set(this.users().map((c) => c.id))
@@ -369,6 +379,8 @@ export class VolumeStore {
         // tried again next time
       }
     }
+    if (orphans.length > 0) all = this.all()
+    return all
   }
 }
 
