@@ -218,10 +218,6 @@ impl Monitor {
             c.rebase();
         }
         self.state.finished_at = rfc3339_nano(SystemTime::now());
-        for fd in std::mem::take(&mut self.clients) {
-            attach::send(fd, attach::EXIT, &code.to_le_bytes());
-            close(Some(fd));
-        }
         let stopped = self.stop_requested || std::path::Path::new(&format!("{}/stopping", self.cfg.bundle)).exists();
         // `update --restart` while it ran: the policy from then on.
         if let Some(policy) = std::fs::read_to_string(format!("{}/{RESTART_POLICY_FILE}", self.cfg.bundle)).ok().and_then(|t| RestartPolicy::parse(t.trim())) {
@@ -238,6 +234,12 @@ impl Monitor {
             self.state.status = "exited".into();
         }
         self.save();
+        // Attached clients (`start -a`, `run -it`) learn the exit only now that the state says
+        // so: a `rm` right after their command returns must not find the container running.
+        for fd in std::mem::take(&mut self.clients) {
+            attach::send(fd, attach::EXIT, &code.to_le_bytes());
+            close(Some(fd));
+        }
     }
 
     pub(super) fn on_probe_done(&mut self, code: i32) {

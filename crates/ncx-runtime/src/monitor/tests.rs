@@ -238,3 +238,29 @@ fn start_interval_only_while_starting_in_the_start_period() {
     let plain = HealthConfig { start_interval: Duration::ZERO, ..h };
     assert_eq!(probe_interval(&plain, true, Some(secs(10))), secs(30));
 }
+
+#[test]
+fn attached_clients_learn_the_exit_after_the_state_says_so() {
+    // A client whose socket is full: the monitor's EXIT waits for it to read. What the state
+    // file says while the client has not read yet is what a `rm` right after `start -a` sees.
+    let b = Bundle::new("exit-order", false);
+    let mut m = monitor(&b, "no");
+    m.on_started(running(10));
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, fds.as_mut_ptr()) }, 0);
+    let filler = [0u8; 4096];
+    while unsafe { libc::send(fds[0], filler.as_ptr() as *const libc::c_void, filler.len(), libc::MSG_DONTWAIT) } > 0 {}
+    m.clients.push(fds[0]);
+    let state_path = m.state_path.clone();
+    let peer = fds[1];
+    let client = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        let seen = State::read(&state_path).unwrap().status;
+        let mut buf = [0u8; 8192];
+        while unsafe { libc::recv(peer, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) } > 0 {}
+        unsafe { libc::close(peer) };
+        seen
+    });
+    m.on_exit(0);
+    assert_eq!(client.join().unwrap(), "exited", "the state was saved before the client was told");
+}
