@@ -64,9 +64,15 @@ export interface NativeAddon {
   finishProgram(pid: number): ProgramResult
   /** TIOCGWINSZ on `fd`; `null` when it is not a terminal. */
   terminalSize(fd: number): TerminalSize | null
+  /**
+   * Send `signal` to `pid`, a container's process, through a pidfd opened before the check (a
+   * pid reused meanwhile is never signalled): "sent"; "gone" when it had exited;
+   * "not-a-container" when it shares our mount namespace (a reused pid). Throws on other errors.
+   */
+  signalContainerProcess(pid: number, signal: number): 'sent' | 'gone' | 'not-a-container'
 }
 
-const FUNCTIONS = ['lockFile', 'tryLockFile', 'unlockFile', 'fsType', 'isatty', 'markTopDir', 'terminalSize', 'startProgram', 'finishProgram'] as const
+const FUNCTIONS = ['lockFile', 'tryLockFile', 'unlockFile', 'fsType', 'isatty', 'markTopDir', 'terminalSize', 'startProgram', 'finishProgram', 'signalContainerProcess'] as const
 const FIX =
   'reinstall ncx so that npm installs the prebuilt package (optional dependencies must not be omitted), or build from source: "npm install -g ncx --build-from-source" (needs cargo), or "npm run build:native" in a checkout'
 

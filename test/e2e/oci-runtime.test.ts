@@ -232,7 +232,7 @@ open(sys.argv[2], "w").write(repr((os.isatty(fds[0]), data.decode())))`
     const r = rt(root, ['create', '--bundel', dir, 'x'])
     expect(r.code).to.equal(1)
     expect(r.stderr).to.contain('unknown option --bundel')
-    const p = asUser([runtime(), 'kill', '--pid', '1', '--sginal', '9'])
+    const p = asUser([runtime(), 'stop', '--pid', '1', '--sginal', '9', '--timeout-ms', '0'])
     expect(p.code).to.equal(125)
     expect(p.stderr).to.contain('unknown option --sginal')
     const f = JSON.parse(rt(root, ['features']).stdout) as {hooks: string[]; linux: {namespaces: string[]}}

@@ -18,7 +18,7 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {chmodSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {Result, Sandbox, installation, repo, userDir} from './harness.js'
+import {Result, Sandbox, asRoot, installation, repo, userDir} from './harness.js'
 import {fetchText, freePort, sleep} from './net-helpers.js'
 
 /** A process that is gone (or a zombie nobody reaped yet). */
@@ -289,6 +289,60 @@ describe('e2e: entering a container whose user namespace is no longer the holder
     const p = pidOf('plain')
     box.ok(['stop', '-t', '1', 'plain'])
     expect(gone(p)).to.equal(true)
+  })
+})
+
+describe('e2e: kill signals the container\'s own process and nothing else', function () {
+  // ncx signals a container's process itself, through a pidfd, without entering its user
+  // namespace: as the owner of that namespace it may signal a -u 1000 process (not the user's
+  // uid) too. A recorded pid that is not a container's (the pid was reused by a host process)
+  // is refused, and that process is left alone.
+  this.timeout(120_000)
+  const box = new Sandbox()
+  const inspect = (name: string, format: string) => box.ok(['inspect', '-f', format, name]).trim()
+  const stateFile = (name: string) => join(box.root, 'containers', inspect(name, '{{.Id}}'), 'state.json')
+
+  before(() => {
+    box.load('busybox.oci.tar')
+    box.ok(['run', '-d', '--name', 'u1000', '--network', 'none', '-u', '1000', 'busybox', 'sleep', '1000'])
+    box.ok(['run', '-d', '--name', 'victim', '--network', 'none', 'busybox', 'sleep', '1000'])
+  })
+  after(() => box.destroy())
+
+  it('kill ends a -u 1000 container: exit 137', () => {
+    const pid = Number(inspect('u1000', '{{.State.Pid}}'))
+    expect(box.ok(['kill', 'u1000'])).to.equal('u1000\n')
+    expect(gone(pid)).to.equal(true)
+    expect(inspect('u1000', '{{.State.Status}} {{.State.ExitCode}}')).to.equal('exited 137')
+    const again = box.ncx(['kill', 'u1000'])
+    expect(again.code).to.equal(1)
+    expect(again.stderr).to.contain('is not running')
+  })
+
+  it('a recorded pid reused by a host process is refused, and that process lives on', () => {
+    // The user's own host process, in the host's mount namespace, stands for the reused pid.
+    const {uid, gid} = box.owner
+    const background = ['sh', '-c', 'sleep 1000 >/dev/null 2>&1 & echo $!']
+    const host = asRoot ? spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...background], {encoding: 'utf8'}) : spawnSync(background[0], background.slice(1), {encoding: 'utf8'})
+    const hostPid = Number(host.stdout.trim())
+    expect(hostPid, host.stderr).to.be.greaterThan(0)
+    const file = stateFile('victim')
+    const saved = readFileSync(file, 'utf8')
+    try {
+      writeFileSync(file, JSON.stringify({...(JSON.parse(saved) as object), pid: hostPid}))
+      const r = box.ncx(['kill', 'victim'])
+      expect(r.code, r.stderr).to.equal(1) // (docker kill: 1 for whatever the daemon refuses)
+      expect(r.stderr).to.contain(`its recorded process ${hostPid} is not in a container`)
+      expect(gone(hostPid)).to.equal(false)
+    } finally {
+      writeFileSync(file, saved)
+      try {
+        process.kill(hostPid, 'SIGKILL')
+      } catch {
+        // gone
+      }
+    }
+    expect(box.ok(['kill', 'victim'])).to.equal('victim\n')
   })
 })
 

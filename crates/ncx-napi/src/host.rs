@@ -196,6 +196,60 @@ pub fn terminal_size(fd: c_int) -> Option<(u16, u16)> {
     Some((ws.ws_col, ws.ws_row))
 }
 
+/// What `signal_container_process` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Signalled {
+    Sent,
+    /// The process had exited (or been reaped) before the signal.
+    Gone,
+    /// The process shares our mount namespace: not a container's (the pid was reused).
+    NotAContainer,
+}
+
+/// (st_dev, st_ino) of a namespace link, `None` when the process is gone.
+fn ns_ident(path: &str) -> Result<Option<(u64, u64)>, HostError> {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            use std::os::unix::fs::MetadataExt;
+            Ok(Some((m.dev(), m.ino())))
+        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => Ok(None),
+        Err(e) => Err(err("stat", path, e)),
+    }
+}
+
+/// Send `sig` to `pid`, a container's process, from this process: the user who owns the
+/// container's user namespace may signal into it without joining it (which a multithreaded
+/// Node cannot do anyway), so `kill` needs no runtime helper. The signal goes through a pidfd
+/// opened before the check, so a pid reused by another process between the check and the
+/// signal is never signalled (the pidfd's process is gone: `Gone`). A process in our own
+/// mount namespace is refused, as `ncx-runtime stop` and `ps` refuse to enter it.
+pub fn signal_container_process(pid: c_int, sig: c_int) -> Result<Signalled, HostError> {
+    let target = pid.to_string();
+    if pid <= 0 {
+        return Err(err("signal", &target, io::Error::from_raw_os_error(libc::EINVAL)));
+    }
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as c_int;
+    if fd < 0 {
+        let e = io::Error::last_os_error();
+        return if e.raw_os_error() == Some(libc::ESRCH) { Ok(Signalled::Gone) } else { Err(err("pidfd_open", &target, e)) };
+    }
+    // SAFETY: fd was just returned by pidfd_open and is closed once, when this drops.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let Some(theirs) = ns_ident(&format!("/proc/{pid}/ns/mnt"))? else { return Ok(Signalled::Gone) };
+    let ours = ns_ident("/proc/self/ns/mnt")?.ok_or_else(|| err("stat", "/proc/self/ns/mnt", io::Error::from_raw_os_error(libc::ENOENT)))?;
+    if theirs == ours {
+        return Ok(Signalled::NotAContainer);
+    }
+    // SAFETY: pidfd_send_signal(pidfd, sig, NULL info, flags 0).
+    if unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, std::ptr::null::<libc::siginfo_t>(), 0) } < 0 {
+        let e = io::Error::last_os_error();
+        return if e.raw_os_error() == Some(libc::ESRCH) { Ok(Signalled::Gone) } else { Err(err("signal", &target, e)) };
+    }
+    Ok(Signalled::Sent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +400,49 @@ mod tests {
         unlock_file(fd).unwrap();
         assert!(!isatty(-1));
         assert_eq!(terminal_size(-1), None);
+    }
+
+    #[test]
+    fn a_process_in_our_mount_namespace_is_refused_and_not_signalled() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let r = signal_container_process(child.id() as c_int, libc::SIGKILL);
+        let alive = child.try_wait().unwrap().is_none();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(r.unwrap(), Signalled::NotAContainer);
+        assert!(alive, "a host process was signalled");
+    }
+
+    #[test]
+    fn an_exited_process_is_gone() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as c_int;
+        child.wait().unwrap();
+        assert_eq!(signal_container_process(pid, libc::SIGKILL).unwrap(), Signalled::Gone);
+    }
+
+    #[test]
+    fn no_process_group_or_broadcast_pids() {
+        for pid in [0, -1, -7] {
+            assert!(signal_container_process(pid, libc::SIGKILL).is_err(), "pid {pid}");
+        }
+    }
+
+    #[test]
+    fn a_process_in_its_own_namespaces_is_signalled() {
+        use std::os::unix::process::{CommandExt, ExitStatusExt};
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("30");
+        // SAFETY: unshare is async-signal-safe; a user namespace makes the mount namespace
+        // possible without privileges (ncx needs user namespaces anyway).
+        unsafe { cmd.pre_exec(|| if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }) };
+        let mut child = cmd.spawn().expect("a process in new user and mount namespaces (are user namespaces enabled?)");
+        let r = signal_container_process(child.id() as c_int, libc::SIGTERM);
+        if r.as_ref().ok() != Some(&Signalled::Sent) {
+            let _ = child.kill();
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(r.unwrap(), Signalled::Sent);
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
     }
 }

@@ -89,6 +89,18 @@ mod addon {
         Ok(ProgramResult { code: f.code, signal: f.signal, stdout: String::from_utf8_lossy(&f.stdout).into_owned(), stderr: String::from_utf8_lossy(&f.stderr).into_owned() })
     }
 
+    /// Send signal `signal` to `pid`, a container's process, through a pidfd: "sent", "gone"
+    /// (it had exited), or "not-a-container" (it shares our mount namespace: a reused pid).
+    #[napi]
+    pub fn signal_container_process(pid: i32, signal: i32) -> Result<String> {
+        Ok(match host::signal_container_process(pid, signal).map_err(js_err)? {
+            host::Signalled::Sent => "sent",
+            host::Signalled::Gone => "gone",
+            host::Signalled::NotAContainer => "not-a-container",
+        }
+        .to_string())
+    }
+
     /// TIOCGWINSZ on `fd`; `null` when it is not a terminal.
     #[napi]
     pub fn terminal_size(fd: i32) -> Option<TerminalSize> {

@@ -165,7 +165,6 @@ pub const PRIVATE: &[Grammar] = &[
     grammar!("nsexec", ["userns-pid", "netns"], [], Command),
     grammar!("net-attach", ["userns-pid", "pid", "net-ifs", "net-mtu", "net-netns"], [], None),
     grammar!("exec", ["pid", "process", "process-fd", "status-fd", "config", "detach-keys", "resize-fd"], ["no-stdin", "detach", "cgroup-strict"], None),
-    grammar!("kill", ["pid", "signal"], [], None),
     grammar!("stop", ["pid", "signal", "timeout-ms", "monitor-pid"], [], None),
     grammar!("ps", ["pid"], [], None),
     grammar!("cgroup-update", ["dir", "resources"], [], None),
@@ -211,7 +210,7 @@ mod tests {
         // The old parser took "--no-stdn" as a key and the next word as its value.
         let e = private_parse("run", "--bundle /b --no-stdn --status-fd 3").unwrap_err();
         assert!(e.contains("--no-stdn"), "{e}");
-        assert!(private_parse("kill", "--pid 1 -s 9").unwrap_err().contains("-s"));
+        assert!(private_parse("stop", "--pid 1 -s 9").unwrap_err().contains("-s"));
     }
 
     #[test]
@@ -228,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_value_may_start_with_a_dash() {
-        let a = private_parse("kill", "--pid 7 --signal -9").unwrap();
+        let a = private_parse("stop", "--pid 7 --signal -9").unwrap();
         assert_eq!(a.get("signal"), Some("-9"));
     }
 

@@ -4,7 +4,6 @@
 //! restarted into another namespace since. A pid that is not a container's process (its
 //! mount namespace is ours: a reused pid) is refused.
 //!
-//!   ncx-runtime kill --pid PID --signal N
 //!   ncx-runtime stop --pid PID --signal N --timeout-ms T [--monitor-pid PID]
 //!   ncx-runtime ps --pid PID
 //!
@@ -63,12 +62,6 @@ fn signal(pid: i32, sig: i32) -> Result<(), CtlError> {
         return Err(CtlError { code: if e.raw_os_error() == Some(libc::ESRCH) { 1 } else { 125 }, message: format!("cannot signal process {pid}: {e}") });
     }
     Ok(())
-}
-
-pub fn kill(args: &Args) -> Result<(), CtlError> {
-    let (pid, sig) = (num(args, "pid")?, num(args, "signal")?);
-    join(pid).map_err(join_error)?;
-    signal(pid, sig)
 }
 
 pub fn stop(args: &Args) -> Result<bool, CtlError> {

@@ -10,7 +10,7 @@
 //!   ncx-runtime monitor --bundle DIR …          (see monitor/: a detached container's monitor)
 //!   ncx-runtime attach --bundle DIR …           (see attach.rs: attach to a monitor)
 //!   ncx-runtime exec --pid PID --process JSON|--process-fd N … (see exec.rs)
-//!   ncx-runtime kill|stop|ps --pid PID …         (see ctl.rs)
+//!   ncx-runtime stop|ps --pid PID …              (see ctl.rs)
 //!   ncx-runtime layer-diff|layer-tar|export|cp … (see layer.rs: a container's files)
 //!   ncx-runtime netns-init|nsexec …              (see net/: the per-user network namespace)
 //!   ncx-runtime build-list|build-copy|build-layer (see build.rs: `ncx build`'s file work)
@@ -168,11 +168,6 @@ fn main() {
         "nsexec" => std::process::exit(net::nsexec(&args)),
         "net-attach" => std::process::exit(net::net_attach(&args)),
         "exec" => std::process::exit(exec::exec(&args)),
-        "kill" => {
-            if let Err(e) = ctl::kill(&args) {
-                fail(&e.message, e.code);
-            }
-        }
         "stop" => match ctl::stop(&args) {
             Ok(killed) => cli::out(serde_json::json!({ "killed": killed })),
             Err(e) => fail(&e.message, e.code),

@@ -80,8 +80,8 @@ pub const COMMANDS: &[Grammar] = &[
     Grammar { name: "features", values: &[], flags: &[], words: Words::None, shorts: &[] },
 ];
 
-/// Is this command line the standard one? The names `run`, `exec`, `kill` and `ps` are
-/// also ncx's private commands: those always carry `--status-fd` (run) or `--pid`.
+/// Is this command line the standard one? The names `run`, `exec` and `ps` are also ncx's
+/// private commands: those always carry `--status-fd` (run) or `--pid`.
 pub fn is_standard(argv: &[String]) -> bool {
     let Some(first) = argv.first() else { return false };
     if first.starts_with('-') && first != "--version" {
@@ -89,10 +89,10 @@ pub fn is_standard(argv: &[String]) -> bool {
     }
     let has = |f: &str| argv.iter().any(|a| a == f || a.starts_with(&format!("{f}=")));
     match first.as_str() {
-        "create" | "start" | "state" | "delete" | "pause" | "resume" | "features" | "list" => true,
+        "create" | "start" | "state" | "kill" | "delete" | "pause" | "resume" | "features" | "list" => true,
         "run" => !has("--status-fd"),
         "exec" => !has("--pid") && !has("--process-fd"),
-        "kill" | "ps" => !has("--pid"),
+        "ps" => !has("--pid"),
         _ => false,
     }
 }
@@ -1052,7 +1052,8 @@ mod tests {
         assert!(is_standard(&argv("exec -t c1 sh")));
         assert!(!is_standard(&argv("exec --pid 5 --process-fd 4 --status-fd 3")));
         assert!(is_standard(&argv("kill c1 KILL")));
-        assert!(!is_standard(&argv("kill --pid 5 --signal 9")));
+        // (ncx signals its containers itself now: no private `kill`)
+        assert!(is_standard(&argv("kill --pid 5 --signal 9")));
         assert!(!is_standard(&argv("ps --pid 5")));
         assert!(!is_standard(&argv("unpack --dest d --file -")));
         assert!(!is_standard(&argv("--version")));
