@@ -13,7 +13,9 @@
 //      podman -p (rootlessport), podman --network slirp4netns:port_handler=slirp4netns, and
 //      plain host loopback (iperf3 -s on the host, no container) in the same rounds
 //   2. container → host through the outbound path (iperf3 -c 10.0.2.2 in the container; host
-//      loopback enabled): ncx (bridge, per-user slirp4netns), podman slirp4netns
+//      loopback enabled): ncx (bridge, per-user slirp4netns), ncx --network slirp4netns, podman
+//      slirp4netns (its default), podman's bridge (--network podman), and ncx's bridge with
+//      the client and the per-user slirp4netns pinned (taskset) to different CPUs and to one
 //   3. container start: `run --rm iperf3 true` with the default network vs --network none
 //      (ncx and podman), --start-runs times each, interleaved
 // Writes bench/RESULTS-net.md and bench/results/net-latest.json.
@@ -177,16 +179,49 @@ for (const s of servers) {
 const outPort = await freePort()
 const hostServer = spawn(IPERF3, ['-s', '-B', '127.0.0.1', '-p', String(outPort)], {stdio: 'ignore'})
 await sleep(500)
+const iperfClient = ['iperf3', 'iperf3', '-c', '10.0.2.2', '-p', String(outPort), '-t', String(SECONDS), '-J']
+// podman's own bridge (`--network podman`: CNI bridge in its rootless netns, behind one
+// slirp4netns) is the like-for-like peer of ncx's default; it reaches the host's loopback only
+// with allow_host_loopback in containers.conf.
+const podmanConf = path.join(WORK, 'containers.conf')
+fs.writeFileSync(podmanConf, '[engine]\nnetwork_cmd_options = ["allow_host_loopback=true"]\n', {mode: 0o644})
+// slirp4netns's window is 64 KiB, unscaled (two 32 KiB segments in flight): the client and
+// slirp4netns mostly take turns, and whether the scheduler puts them on one CPU or two decides the
+// rate (about 2× on this 2-CPU machine). The pinned rows take placement out of the comparison:
+// the per-user slirp4netns on CPU 0, the client on CPU 1 (apart) or CPU 0 (together).
+const CPUS = os.cpus().length
+const TASKSET = which('taskset')
+const slirpPid = () => {
+  const r = U.runAsUser([...NCX, 'info', '--format', '{{json .Network}}'])
+  try {
+    return JSON.parse(r.stdout).Namespace?.slirpPid
+  } catch {
+    return undefined
+  }
+}
+const pinSlirp = (cpus) => {
+  const pid = slirpPid()
+  return pid !== undefined && sh(TASKSET, ['-a', '-p', '-c', cpus, String(pid)]).ok
+}
 const clients = [
-  {name: 'ncx (bridge → per-user slirp4netns)', argv: [...NCX, 'run', '--rm', 'iperf3', 'iperf3', '-c', '10.0.2.2', '-p', String(outPort), '-t', String(SECONDS), '-J']},
-  {name: 'ncx --network slirp4netns', argv: [...NCX, 'run', '--rm', '--network', 'slirp4netns:allow_host_loopback=true', 'iperf3', 'iperf3', '-c', '10.0.2.2', '-p', String(outPort), '-t', String(SECONDS), '-J']},
-  {name: 'podman slirp4netns', argv: [...PODMAN_RUN, '--rm', '--network', 'slirp4netns:allow_host_loopback=true', 'iperf3', 'iperf3', '-c', '10.0.2.2', '-p', String(outPort), '-t', String(SECONDS), '-J']},
+  {name: 'ncx (bridge → per-user slirp4netns)', argv: [...NCX, 'run', '--rm', ...iperfClient]},
+  {name: 'ncx --network slirp4netns', argv: [...NCX, 'run', '--rm', '--network', 'slirp4netns:allow_host_loopback=true', ...iperfClient]},
+  {name: 'podman slirp4netns (its default)', argv: [...PODMAN_RUN, '--rm', '--network', 'slirp4netns:allow_host_loopback=true', ...iperfClient]},
+  {name: 'podman --network podman (bridge in its rootless netns)', env: {CONTAINERS_CONF: podmanConf}, argv: [...PODMAN_RUN, '--rm', '--network', 'podman', ...iperfClient]},
+  ...(CPUS >= 2 && TASKSET
+    ? [
+        {name: 'ncx bridge, client and slirp4netns on different CPUs (pinned)', pin: '0', argv: [TASKSET, '-c', '1', ...NCX, 'run', '--rm', ...iperfClient]},
+        {name: 'ncx bridge, client and slirp4netns on one CPU (pinned)', pin: '0', argv: [TASKSET, '-c', '0', ...NCX, 'run', '--rm', ...iperfClient]},
+      ]
+    : []),
 ]
 const outbound = {}
 for (let round = 0; round < RUNS; round++) {
   for (let k = 0; k < clients.length; k++) {
     const c = clients[(k + round) % clients.length]
-    const r = U.runAsUser(c.argv, {}, {timeout: (SECONDS + 60) * 1000})
+    if (c.pin && !pinSlirp(c.pin)) log(`${c.name}: cannot pin the per-user slirp4netns`)
+    const r = U.runAsUser(c.argv, c.env ?? {}, {timeout: (SECONDS + 60) * 1000})
+    if (c.pin) pinSlirp(`0-${CPUS - 1}`)
     let g
     try {
       g = JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9
@@ -275,6 +310,8 @@ for (const p of [1, 4]) {
 lines.push('', `## 2. Container → host through the outbound path (iperf3 -c 10.0.2.2 in the container, Gbit/s, median of ${RUNS})`, '')
 lines.push('| path | median | runs |', '|---|---:|---|')
 for (const c of clients) lines.push(`| ${c.name} | ${f2(med(outbound[c.name].gbits))} | ${outbound[c.name].gbits.map(f2).join(', ')} |`)
+lines.push('', `- ncx bridge / podman slirp4netns = ${ratio(med(outbound[clients[0].name].gbits), med(outbound[clients[2].name].gbits))}; ncx bridge / podman's bridge = ${ratio(med(outbound[clients[0].name].gbits), med(outbound[clients[3].name].gbits))}`)
+lines.push("- slirp4netns advertises a 64 KiB window without window scaling (the client's `ss -ti`: snd_wnd 65535, mss 32767, rwnd_limited 40% of the time): two segments in flight, so the client and slirp4netns mostly take turns, and the rate depends on whether they run on one CPU or two. The pinned rows show the path's cost without the scheduler's choice.")
 lines.push('', `## 3. Container start with a network vs --network none (\`run --rm iperf3 true\`, ms, median of ${START_RUNS}, interleaved)`, '')
 lines.push('| command | median ms | min | max |', '|---|---:|---:|---:|')
 for (const s of starts) {
@@ -290,13 +327,15 @@ fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-net.md'), md)
 fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
 // The targets (issue 5: a published port ≥ 20 Gbit/s and ≥ 2× podman's rootlessport, a start with
 // a network ≤ 1.3× one without; issue 17: container → host ≥ podman's), for `npm run bench`.
+const outMed = (c) => med(outbound[c.name].gbits)
+const outNote = [`ncx bridge / podman's bridge (--network podman) = ${ratio(outMed(clients[0]), outMed(clients[3]))}`, ...(clients.length > 4 ? [`pinned apart ${f2(outMed(clients[4]))}, together ${f2(outMed(clients[5]))} Gbit/s`] : [])].join('; ')
 const loopNote = `host loopback alone: ${f2(loopP(1))} Gbit/s (-P 1), ${f2(loopP(4))} (-P 4)`
 const summaryRows = [
   ...[1, 4].flatMap((p) => [
     summaryRow({benchmark: `host → container through -p, -P ${p} (default: relayed by ncx-forward)`, ncx: ncxP(p), peer: rootlessport(p), peerName: 'podman rootlessport', unit: 'Gbit/s', target: '≥ 20 Gbit/s and ≥ 2× podman', min: 20, ratioMin: 2, note: p === 1 ? loopNote : undefined}),
     summaryRow({benchmark: `host → container through -p, -P ${p}, port bypass (opt-in)`, ncx: bypassP(p), peer: rootlessport(p), peerName: 'podman rootlessport', unit: 'Gbit/s', target: '≥ 20 Gbit/s and ≥ 2× podman', min: 20, ratioMin: 2}),
   ]),
-  summaryRow({benchmark: 'container → host (iperf3 -c 10.0.2.2; default bridge)', ncx: med(outbound[clients[0].name].gbits), peer: med(outbound[clients[2].name].gbits), peerName: 'podman slirp4netns', unit: 'Gbit/s', target: '≥ 1× podman', ratioMin: 1}),
+  summaryRow({benchmark: 'container → host (iperf3 -c 10.0.2.2; default bridge)', ncx: outMed(clients[0]), peer: outMed(clients[2]), peerName: 'podman slirp4netns (its default)', unit: 'Gbit/s', target: '≥ 1× podman', ratioMin: 1, note: outNote}),
   summaryRow({benchmark: '`run --rm` with the default network vs `--network none`', ncx: sm(starts[0].name), peer: sm(starts[1].name), peerName: 'ncx --network none', target: '≤ 1.3× without a network', ratioMax: 1.3, note: `podman: slirp4netns / none = ${ratio(sm(starts[2].name), sm(starts[3].name))}`}),
 ]
 fs.writeFileSync(path.join(BENCH_DIR, 'results', 'net-latest.json'), JSON.stringify({host, runs: RUNS, seconds: SECONDS, loopbackRef, inbound, outbound, startTimes, summaryRows}, null, 2))
