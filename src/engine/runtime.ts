@@ -1,5 +1,5 @@
 import {execFile} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {closeSync, read, readFileSync} from 'node:fs'
 
 import {loadNative, runtimeBinary} from '../native/index.js'
 import {NcxError} from './errors.js'
@@ -64,6 +64,65 @@ function exited(pid: number): boolean {
   } catch {
     return true
   }
+}
+
+/**
+ * A runtime process that reports on its descriptor 3 (`--status-fd 3`: one JSON event a
+ * line), as `superviseRuntime` (container/run.ts) waits for it.
+ */
+export interface RuntimeReports {
+  /** The lines it writes on descriptor 3, up to the end of the pipe. */
+  lines: AsyncIterable<string>
+  /** Its exit code (128 when a signal ended it), once it has exited; call after `lines` ended. */
+  closed(): Promise<number>
+  /** It stays behind (`exec --detach-keys`): do not wait for it. */
+  release(): void
+}
+
+/**
+ * `ncx-runtime ARGS --status-fd 3`, started through the addon (posix_spawn) with our stdin,
+ * stdout and stderr where `inherit` says so (else /dev/null): `ncx run` in the foreground
+ * without loading node:child_process, which costs it 3-4 ms, and spawning with it 2-3 more.
+ */
+export function runtimeReporting(args: string[], inherit: boolean[]): RuntimeReports {
+  const native = loadNative()
+  let started: {pid: number; statusFd: number}
+  try {
+    started = native.startReportingProgram(runtimeBinary(), args, inherit)
+  } catch (error) {
+    throw new NcxError(`ncx-runtime ${args[0]} failed: ${(error as Error).message}`)
+  }
+  const {pid, statusFd} = started
+  return {
+    lines: fdLines(statusFd),
+    async closed() {
+      // (the pipe ends as the runtime exits: a few polls of /proc, then a reap that does not block)
+      for (let delay = 1; !exited(pid); delay = Math.min(delay * 2, 20)) await new Promise((r) => setTimeout(r, delay))
+      const end = native.reapProgram(pid)
+      return end.code ?? (end.signal ? 128 : 125)
+    },
+    release() {},
+  }
+}
+
+/** The lines read from `fd` (a pipe) to its end; closes it. */
+async function* fdLines(fd: number): AsyncGenerator<string> {
+  const buf = Buffer.allocUnsafe(8192)
+  const decoder = new TextDecoder() // (multi-byte characters split across reads stay whole)
+  let rest = ''
+  try {
+    for (;;) {
+      const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (error, count) => (error ? reject(error) : resolve(count))))
+      if (n === 0) break
+      const parts = (rest + decoder.decode(buf.subarray(0, n), {stream: true})).split('\n')
+      rest = parts.pop() ?? ''
+      yield* parts
+    }
+  } finally {
+    closeSync(fd)
+  }
+  rest += decoder.decode()
+  if (rest) yield rest
 }
 
 export function runtimeAsync(args: string[], options: {keepCode?: boolean} = {}): Promise<string> {

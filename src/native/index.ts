@@ -62,6 +62,15 @@ export interface NativeAddon {
   startProgram(program: string, args: string[]): number
   /** Read a started program's output to the end and reap it (blocking). */
   finishProgram(pid: number): ProgramResult
+  /**
+   * Start `program` (an absolute path) with `args` and the current environment, its
+   * descriptors 0-2 ours where `inherit[i]` (else /dev/null) and its descriptor 3 the write end
+   * of a pipe whose read end (close-on-exec) is `statusFd` (posix_spawn; signal dispositions
+   * reset; no other descriptor). Reap it with `reapProgram` once it has exited.
+   */
+  startReportingProgram(program: string, args: string[], inherit: boolean[]): {pid: number; statusFd: number}
+  /** waitpid a program `startReportingProgram` started (blocking): its code, or the signal that ended it. */
+  reapProgram(pid: number): {code: number | null; signal: number | null}
   /** TIOCGWINSZ on `fd`; `null` when it is not a terminal. */
   terminalSize(fd: number): TerminalSize | null
   /**
@@ -72,7 +81,7 @@ export interface NativeAddon {
   signalContainerProcess(pid: number, signal: number): 'sent' | 'gone' | 'not-a-container'
 }
 
-const FUNCTIONS = ['lockFile', 'tryLockFile', 'unlockFile', 'fsType', 'isatty', 'markTopDir', 'terminalSize', 'startProgram', 'finishProgram', 'signalContainerProcess'] as const
+const FUNCTIONS = ['lockFile', 'tryLockFile', 'unlockFile', 'fsType', 'isatty', 'markTopDir', 'terminalSize', 'startProgram', 'finishProgram', 'startReportingProgram', 'reapProgram', 'signalContainerProcess'] as const
 const FIX =
   'reinstall ncx so that npm installs the prebuilt package (optional dependencies must not be omitted), or build from source: "npm install -g ncx --build-from-source" (needs cargo), or "npm run build:native" in a checkout'
 

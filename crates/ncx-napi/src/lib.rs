@@ -101,6 +101,36 @@ mod addon {
         .to_string())
     }
 
+    #[napi(object)]
+    pub struct ReportingProgram {
+        pub pid: i32,
+        /// The read end (close-on-exec) of the pipe that is the program's descriptor 3.
+        pub status_fd: i32,
+    }
+
+    /// Start `program` (absolute path) with `args`: its descriptors 0-2 ours where `inherit`
+    /// says so, else /dev/null, and its descriptor 3 a pipe to read from `statusFd`.
+    #[napi]
+    pub fn start_reporting_program(program: String, args: Vec<String>, inherit: Vec<bool>) -> Result<ReportingProgram> {
+        let keep = |i: usize| inherit.get(i).copied().unwrap_or(false);
+        let (pid, status_fd) = super::spawn::start_reporting(&program, &args, [keep(0), keep(1), keep(2)]).map_err(|e| Error::from_reason(e.to_string()))?;
+        Ok(ReportingProgram { pid, status_fd })
+    }
+
+    #[napi(object)]
+    pub struct ProgramExit {
+        /// The exit code; `null` when a signal ended the program.
+        pub code: Option<i32>,
+        pub signal: Option<i32>,
+    }
+
+    /// Reap a program `startReportingProgram` started (blocks until it has exited).
+    #[napi]
+    pub fn reap_program(pid: i32) -> Result<ProgramExit> {
+        let (code, signal) = super::spawn::reap(pid).map_err(|e| Error::from_reason(e.to_string()))?;
+        Ok(ProgramExit { code, signal })
+    }
+
     /// TIOCGWINSZ on `fd`; `null` when it is not a terminal.
     #[napi]
     pub fn terminal_size(fd: i32) -> Option<TerminalSize> {

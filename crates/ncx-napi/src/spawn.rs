@@ -10,7 +10,11 @@
 //! except glibc's two internal signals (32, 33), which glibc's posix_spawn leaves ignored and
 //! its sigaction cannot reset: ncx-runtime resets those itself at start.
 //!
-//! The program gets stdin, stdout and stderr and no other descriptor: whatever the CLI
+//! [`start_reporting`] starts a program that reports on descriptor 3 (`ncx-runtime run
+//! --status-fd 3`, for `ncx run` in the foreground) with the CLI's stdin, stdout and stderr
+//! or /dev/null in their place; [`reap`] collects its exit once the pipe is at its end.
+//!
+//! The program gets those descriptors and no other: whatever the CLI
 //! inherited without close-on-exec (a shell's `exec 100<DIR`) is closed in the child
 //! (glibc's posix_spawn_file_actions_addclosefrom_np, 2.34+, looked up at run time so the
 //! addon still loads on an older glibc, where ncx-runtime's own closing at start remains).
@@ -79,9 +83,18 @@ fn addclosefrom() -> Option<AddCloseFrom> {
     (addr != 0).then(|| unsafe { std::mem::transmute::<usize, AddCloseFrom>(addr) })
 }
 
-/// Start `program` (an absolute path) with `args`, the current environment, stdin on
-/// /dev/null and stdout/stderr on pipes. Returns its pid, to pass to [`finish`].
-pub fn start(program: &str, args: &[String]) -> Result<i32, SpawnError> {
+/// What a started program's descriptor 0, 1, 2 (or 3) is.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// /dev/null (read-only for 0, write-only otherwise).
+    Null,
+    /// A copy of this descriptor of ours (close-on-exec or not: the copy is not).
+    Fd(c_int),
+}
+
+/// posix_spawn `program` with `args`, the current environment, and `slots` as its
+/// descriptors 0, 1, 2, … (no other descriptor reaches it). Returns its pid.
+fn spawn_with(program: &str, args: &[String], slots: &[Slot]) -> Result<i32, SpawnError> {
     let mut argv_c = vec![cstring(program, program)?];
     for a in args {
         argv_c.push(cstring(program, a)?);
@@ -98,15 +111,27 @@ pub fn start(program: &str, args: &[String]) -> Result<i32, SpawnError> {
     }
     let argv: Vec<*mut libc::c_char> = argv_c.iter().map(|c| c.as_ptr() as *mut _).chain(std::iter::once(std::ptr::null_mut())).collect();
     let envp: Vec<*mut libc::c_char> = env_c.iter().map(|c| c.as_ptr() as *mut _).chain(std::iter::once(std::ptr::null_mut())).collect();
-    let out = pipe(program)?;
-    let errp = match pipe(program) {
-        Ok(p) => p,
-        Err(e) => {
-            close(out[0]);
-            close(out[1]);
-            return Err(e);
-        }
-    };
+    // Each Fd slot is first copied above the slots (close-on-exec): dup2 onto the slot then
+    // works whether the source is that slot itself (an inherited stdio descriptor, which
+    // Node may have marked close-on-exec) or another one that a later slot overwrites.
+    let mut copies: Vec<c_int> = Vec::new();
+    let mut sources = Vec::with_capacity(slots.len());
+    for slot in slots {
+        sources.push(match *slot {
+            Slot::Null => None,
+            Slot::Fd(fd) => {
+                // SAFETY: F_DUPFD_CLOEXEC on a descriptor number; fails cleanly when it is not open.
+                let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+                if copy < 0 {
+                    let e = io::Error::last_os_error();
+                    copies.iter().for_each(|&c| close(c));
+                    return Err(SpawnError { op: "spawn", program: program.into(), source: e });
+                }
+                copies.push(copy);
+                Some(copy)
+            }
+        });
+    }
     let null = c"/dev/null";
     let mut pid: libc::pid_t = 0;
     // SAFETY: the attribute and file-action objects are initialised before use and destroyed
@@ -128,26 +153,89 @@ pub fn start(program: &str, args: &[String]) -> Result<i32, SpawnError> {
         libc::posix_spawnattr_setsigdefault(&mut attr, &defaults);
         libc::posix_spawnattr_setsigmask(&mut attr, &empty);
         libc::posix_spawnattr_setflags(&mut attr, (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as libc::c_short);
-        libc::posix_spawn_file_actions_addopen(&mut actions, 0, null.as_ptr(), libc::O_RDONLY, 0);
-        libc::posix_spawn_file_actions_adddup2(&mut actions, out[1], 1);
-        libc::posix_spawn_file_actions_adddup2(&mut actions, errp[1], 2);
+        for (i, source) in sources.iter().enumerate() {
+            match source {
+                Some(copy) => libc::posix_spawn_file_actions_adddup2(&mut actions, *copy, i as c_int),
+                None => libc::posix_spawn_file_actions_addopen(&mut actions, i as c_int, null.as_ptr(), if i == 0 { libc::O_RDONLY } else { libc::O_WRONLY }, 0),
+            };
+        }
         if let Some(closefrom) = addclosefrom() {
-            closefrom(&mut actions, 3);
+            closefrom(&mut actions, slots.len() as c_int);
         }
         let rc = libc::posix_spawn(&mut pid, argv_c[0].as_ptr(), &actions, &attr, argv.as_ptr(), envp.as_ptr());
         libc::posix_spawn_file_actions_destroy(&mut actions);
         libc::posix_spawnattr_destroy(&mut attr);
         rc
     };
-    close(out[1]);
-    close(errp[1]);
+    copies.iter().for_each(|&c| close(c));
     if rc != 0 {
-        close(out[0]);
-        close(errp[0]);
         return Err(SpawnError { op: "spawn", program: program.into(), source: io::Error::from_raw_os_error(rc) });
     }
-    RUNNING.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashMap::new).insert(pid, (out[0], errp[0]));
     Ok(pid)
+}
+
+/// Start `program` (an absolute path) with `args`, the current environment, stdin on
+/// /dev/null and stdout/stderr on pipes. Returns its pid, to pass to [`finish`].
+pub fn start(program: &str, args: &[String]) -> Result<i32, SpawnError> {
+    let out = pipe(program)?;
+    let errp = match pipe(program) {
+        Ok(p) => p,
+        Err(e) => {
+            close(out[0]);
+            close(out[1]);
+            return Err(e);
+        }
+    };
+    let started = spawn_with(program, args, &[Slot::Null, Slot::Fd(out[1]), Slot::Fd(errp[1])]);
+    close(out[1]);
+    close(errp[1]);
+    match started {
+        Ok(pid) => {
+            RUNNING.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashMap::new).insert(pid, (out[0], errp[0]));
+            Ok(pid)
+        }
+        Err(e) => {
+            close(out[0]);
+            close(errp[0]);
+            Err(e)
+        }
+    }
+}
+
+/// Start `program` with `args` and the current environment; its descriptors 0, 1 and 2 are
+/// ours (`inherit[i]`) or /dev/null, and its descriptor 3 the write end of a pipe whose read
+/// end (close-on-exec) is returned with the pid: the runtime's `--status-fd 3`. Reap it with
+/// [`reap`] once it has exited.
+pub fn start_reporting(program: &str, args: &[String], inherit: [bool; 3]) -> Result<(i32, c_int), SpawnError> {
+    let status = pipe(program)?;
+    let mut slots: Vec<Slot> = inherit.iter().enumerate().map(|(i, &keep)| if keep { Slot::Fd(i as c_int) } else { Slot::Null }).collect();
+    slots.push(Slot::Fd(status[1]));
+    let started = spawn_with(program, args, &slots);
+    close(status[1]);
+    match started {
+        Ok(pid) => Ok((pid, status[0])),
+        Err(e) => {
+            close(status[0]);
+            Err(e)
+        }
+    }
+}
+
+/// How `pid`, our child, ended: (exit code, None) or (None, signal). Blocks until it has.
+pub fn reap(pid: i32) -> Result<(Option<i32>, Option<i32>), SpawnError> {
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: status is a valid out-pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(SpawnError { op: "wait", program: format!("pid {pid}"), source: e });
+        }
+    }
+    Ok(if libc::WIFEXITED(status) { (Some(libc::WEXITSTATUS(status)), None) } else { (None, Some(libc::WTERMSIG(status))) })
 }
 
 /// Read the started program's stdout and stderr to their ends, then reap it.
@@ -187,20 +275,8 @@ pub fn finish(pid: i32) -> Result<Finished, SpawnError> {
     }
     close(out);
     close(errp);
-    let mut status: c_int = 0;
-    loop {
-        // SAFETY: status is a valid out-pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            break;
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(SpawnError { op: "wait", program: format!("pid {pid}"), source: e });
-        }
-    }
+    let (code, signal) = reap(pid)?;
     let [stdout, stderr] = bufs;
-    let (code, signal) = if libc::WIFEXITED(status) { (Some(libc::WEXITSTATUS(status)), None) } else { (None, Some(libc::WTERMSIG(status))) };
     Ok(Finished { code, signal, stdout, stderr })
 }
 
@@ -277,5 +353,51 @@ mod tests {
     fn missing_program_and_unknown_pid_are_errors() {
         assert!(start("/nonexistent/program", &[]).is_err());
         assert!(finish(999_999).is_err());
+    }
+
+    /// Everything the program of `start_reporting` writes to its descriptor 3, and how it ended.
+    fn reporting(script: &str, inherit: [bool; 3]) -> (String, Option<i32>) {
+        let (pid, status) = start_reporting("/bin/sh", &["-c".into(), script.into()], inherit).unwrap();
+        // SAFETY: status is the read end start_reporting returned; File closes it.
+        let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(status) };
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut f, &mut out).unwrap();
+        (out, reap(pid).unwrap().0)
+    }
+
+    #[test]
+    fn a_reporting_program_writes_to_fd_3_and_gets_only_0_to_3() {
+        // SAFETY: test-only fd without close-on-exec, closed below.
+        let fd = unsafe {
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+            let fd = libc::fcntl(null, libc::F_DUPFD, 614);
+            libc::close(null);
+            fd
+        };
+        let (out, code) = reporting("cd /proc/self/fd && echo * >&3; exit 4", [false, false, false]);
+        unsafe { libc::close(fd) };
+        // (4: the directory the shell reads to expand `*`)
+        assert_eq!(out, "0 1 2 3 4\n");
+        assert_eq!(code, Some(4));
+    }
+
+    #[test]
+    fn slots_not_inherited_are_dev_null_and_inherited_ones_survive_close_on_exec() {
+        // Our stderr marked close-on-exec (Node may mark its stdio so): inherited all the same.
+        // SAFETY: F_GETFD/F_SETFD on fd 2, restored below.
+        let flags = unsafe { libc::fcntl(2, libc::F_GETFD) };
+        unsafe { libc::fcntl(2, libc::F_SETFD, flags | libc::FD_CLOEXEC) };
+        let (out, _) = reporting("x=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2); echo \"$x\" >&3", [false, false, true]);
+        unsafe { libc::fcntl(2, libc::F_SETFD, flags) };
+        let ours = std::fs::read_link("/proc/self/fd/2").unwrap();
+        assert_eq!(out, format!("/dev/null\n/dev/null\n{}\n", ours.display()));
+    }
+
+    #[test]
+    fn reap_reports_a_signal() {
+        let (pid, status) = start_reporting("/bin/sh", &["-c".into(), "kill -TERM $$".into()], [false; 3]).unwrap();
+        close(status);
+        assert_eq!(reap(pid).unwrap(), (None, Some(libc::SIGTERM)));
+        assert!(reap(pid).is_err(), "reaped twice");
     }
 }

@@ -12,7 +12,7 @@ import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:f
 import {join} from 'node:path'
 
 import {runtimeBinary} from '../../native/index.js'
-import {superviseRuntime} from '../container/run.js'
+import {childReports, superviseRuntime} from '../container/run.js'
 import {INIT_PATHS} from '../container/files.js'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
@@ -128,7 +128,7 @@ export async function runStep(engine: Engine, o: RunStepOptions, warn: (m: strin
     const child = spawn(runtimeBinary(), args, {stdio: ['ignore', 'pipe', 'pipe', 'pipe']})
     child.stdout!.on('data', (d: Buffer) => o.onOutput(d, 1))
     child.stderr!.on('data', (d: Buffer) => o.onOutput(d, 2))
-    const outcome = await superviseRuntime(child)
+    const outcome = await superviseRuntime(childReports(child))
     for (const w of outcome.warnings) warn(w)
     if (outcome.failure && !outcome.started) throw new NcxError(outcome.failure.message, {exitCode: 1})
     const code = outcome.exitCode ?? 125

@@ -14,7 +14,7 @@ import {AttachStream, ContainerOptions} from '../spec/generate.js'
 import {releaseContainer} from '../network/container.js'
 import {startContainer, stateOf, waitContainer} from './lifecycle.js'
 import {Resize, resizeLine, resizer} from './exec.js'
-import {createContainer, superviseRuntime} from './run.js'
+import {childReports, createContainer, superviseRuntime} from './run.js'
 import {ContainerRecord} from './store.js'
 
 /** Docker's default detach sequence. */
@@ -71,7 +71,7 @@ export async function attachContainer(engine: Engine, record: ContainerRecord, o
   if (options.sigProxy) args.push('--sig-proxy')
   const out = (s: AttachStream) => (!options.streams || options.streams.includes(s) ? 'inherit' : 'ignore')
   const child = spawn(runtimeBinary(), args, {stdio: [options.stdin ? 'inherit' : 'ignore', out('stdout'), out('stderr'), 'pipe']})
-  const outcome = await superviseRuntime(child)
+  const outcome = await superviseRuntime(childReports(child))
   if (outcome.failure) throw new NcxError(outcome.failure.message, {exitCode: outcome.failure.code})
   // The monitor closed without an exit code (it died): the store knows the rest.
   if (outcome.closed) return {detached: false, exitCode: await waitContainer(engine, record)}
@@ -95,7 +95,7 @@ export function attachPipes(engine: Engine, record: ContainerRecord, options: {s
   if (tty) args.push('--tty', '--resize-fd', '4')
   if (!options.stdin) args.push('--no-stdin')
   const child = spawn(runtimeBinary(), args, {stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(tty ? ['pipe' as const] : [])]})
-  const outcome = superviseRuntime(child).then(async (o): Promise<AttachOutcome> => {
+  const outcome = superviseRuntime(childReports(child)).then(async (o): Promise<AttachOutcome> => {
     if (o.failure) throw new NcxError(o.failure.message, {exitCode: o.failure.code})
     if (o.closed) return {detached: false, exitCode: await waitContainer(engine, record)}
     if (o.detached || !o.exited) return {detached: true}

@@ -18,7 +18,7 @@ import {resolveUser} from '../spec/user.js'
 import {readJson} from '../store/files.js'
 import {stateOf} from './lifecycle.js'
 import {containerLowerDirs} from './rootfs.js'
-import {superviseRuntime} from './run.js'
+import {childReports, superviseRuntime} from './run.js'
 import {ContainerRecord} from './store.js'
 import {joinsNamespaces} from '../runtimes.js'
 
@@ -179,7 +179,7 @@ function startExec(engine: Engine, record: ContainerRecord, options: ExecOptions
   const processPipe = child.stdio[4] as Writable
   processPipe.on('error', () => undefined) // a runtime that failed early: its error comes through the status pipe
   processPipe.end(JSON.stringify(process_))
-  const exitCode = superviseRuntime(child).then(({exitCode, failure, warnings, detached}) => {
+  const exitCode = superviseRuntime(childReports(child)).then(({exitCode, failure, warnings, detached}) => {
     for (const w of warnings) engine.warn(w)
     if (failure) throw new NcxError(failure.message, {exitCode: failure.code})
     if (detached) return 0

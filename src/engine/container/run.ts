@@ -1,9 +1,9 @@
-import {ChildProcess, spawn} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {chmodSync, readFileSync, mkdirSync, existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {hostname as osHostname, userInfo} from 'node:os'
 
-import {runtimeBinary} from '../../native/index.js'
+import {RuntimeReports, runtimeReporting} from '../runtime.js'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {ImageConfig} from '../image/types.js'
@@ -251,22 +251,26 @@ async function* jsonLines(input: NodeJS.ReadableStream): AsyncGenerator<string> 
   if (rest) yield rest
 }
 
+/** The reports of a runtime started by node:child_process with a pipe as its fd 3. */
+export function childReports(child: ChildProcess): RuntimeReports {
+  const closed = new Promise<number>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 125)))
+  })
+  return {lines: jsonLines(child.stdio[3] as NodeJS.ReadableStream), closed: () => closed, release: () => child.unref()}
+}
+
 /**
  * Wait for a runtime process that reports on fd 3 (one JSON event a line). Terminal
  * signals are the runtime's to forward; this process only waits.
  */
-export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome: RuntimeOutcome) => void): Promise<RuntimeOutcome> {
+export async function superviseRuntime(reports: RuntimeReports, onStarted?: (outcome: RuntimeOutcome) => void): Promise<RuntimeOutcome> {
   const ignore = () => {}
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
   for (const s of signals) process.on(s, ignore)
   const outcome: RuntimeOutcome = {started: false, warnings: []}
   try {
-    const lines = jsonLines(child.stdio[3] as NodeJS.ReadableStream)
-    const closed = new Promise<number>((resolve, reject) => {
-      child.on('error', reject)
-      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 125)))
-    })
-    for await (const line of lines) {
+    for await (const line of reports.lines) {
       let ev: RuntimeEvent
       try {
         ev = JSON.parse(line) as RuntimeEvent
@@ -287,10 +291,10 @@ export async function superviseRuntime(child: ChildProcess, onStarted?: (outcome
     }
     if (outcome.detached) {
       // `exec --detach-keys`: the runtime stays behind with the process; we are done.
-      child.unref()
+      reports.release()
       return outcome
     }
-    const code = await closed
+    const code = await reports.closed()
     outcome.exitCode ??= outcome.failure?.code ?? code
   } finally {
     for (const s of signals) process.off(s, ignore)
@@ -325,9 +329,8 @@ export async function runCreated(engine: Engine, container: ContainerRecord, low
   // `-a`: only the listed streams are connected, the others are /dev/null (Docker's attach);
   // stdin needs -i as well.
   const attached = (s: AttachStream) => (options.attach ? options.attach.includes(s) : true) && (s !== 'stdin' || options.interactive)
-  const stdio = (['stdin', 'stdout', 'stderr'] as const).map((s) => (attached(s) ? 'inherit' : 'ignore'))
-  const child = spawn(runtimeBinary(), args, {stdio: [...stdio, 'pipe']})
-  const {started, exitCode, failure, warnings} = await superviseRuntime(child, (o) => {
+  const inherit = (['stdin', 'stdout', 'stderr'] as const).map((s) => attached(s))
+  const {started, exitCode, failure, warnings} = await superviseRuntime(runtimeReporting(args, inherit), (o) => {
     recordContainerEvent(engine.paths, 'start', actorOf(container))
     announceStarted(engine, container.id)
     // (not for --rm: the runtime may be deleting the bundle already)
