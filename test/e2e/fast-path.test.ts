@@ -204,6 +204,28 @@ describe('e2e: every command through the fast path and through oclif alike', fun
     }
   })
 
+  it('run --rm and run -d start the runtime without node:child_process (the addon spawns it)', async () => {
+    // Node's own list of the built-in modules it loaded, printed as the process exits.
+    const dir = userDir('ncx-e2e-builtins-')
+    const hook = join(dir, 'builtins.cjs')
+    writeFileSync(hook, "process.on('exit', () => process.stderr.write('\\nBUILTINS ' + process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).join(',') + '\\n'))\n", {mode: 0o644})
+    const builtins = (r: Result) => (/BUILTINS (.*)/.exec(r.stderr)?.[1] ?? '').split(',').map((m) => m.replace('NativeModule ', ''))
+    const env = {NODE_OPTIONS: `--require=${hook}`}
+    for (const args of [['run', '--rm', '--network', 'none', 'busybox', 'true'], ['run', '-d', '--network', 'none', 'busybox', 'true']]) {
+      const r = await box.run(args, {env})
+      expect(r.code, r.stderr).to.equal(0)
+      const loaded = builtins(r)
+      expect(loaded, 'the hook reported').to.include('fs')
+      expect(loaded, `ncx ${args.join(' ')}`).not.to.include('child_process')
+    }
+    // (exec still spawns through it: the check can fail)
+    box.ok(['run', '-d', '--name', 'builtins', '--network', 'none', 'busybox', 'sleep', '100'])
+    const e = await box.run(['exec', 'builtins', 'true'], {env})
+    box.ok(['rm', '-f', 'builtins'])
+    expect(e.code, e.stderr).to.equal(0)
+    expect(builtins(e)).to.include('child_process')
+  })
+
   it("run and exec keep the user's warm code cache of dist/fast.cjs: written after a success, used, replaced when V8 refuses it", () => {
     const cache = userDir('ncx-e2e-cache-')
     const env = {XDG_CACHE_HOME: cache}
