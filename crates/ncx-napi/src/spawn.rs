@@ -331,17 +331,23 @@ mod tests {
         assert_eq!(field("SigBlk"), 0, "{text}");
     }
 
-    #[test]
-    fn only_stdio_reaches_the_program() {
-        // An inherited descriptor without close-on-exec (a shell's `exec 100<DIR`).
-        // SAFETY: test-only fd, closed below.
+    /// An inherited descriptor without close-on-exec (a shell's `exec 100<DIR`), at `at` or
+    /// above; the caller closes it.
+    fn leaky_fd(at: c_int) -> c_int {
+        // SAFETY: a test-only descriptor on /dev/null.
         let fd = unsafe {
             let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
-            let fd = libc::fcntl(null, libc::F_DUPFD, 613);
+            let fd = libc::fcntl(null, libc::F_DUPFD, at);
             libc::close(null);
             fd
         };
-        assert!(fd >= 613);
+        assert!(fd >= at);
+        fd
+    }
+
+    #[test]
+    fn only_stdio_reaches_the_program() {
+        let fd = leaky_fd(613);
         let f = sh("ls /proc/self/fd");
         unsafe { libc::close(fd) };
         // 0, 1, 2 and the fd ls itself opens to list the directory.
@@ -367,13 +373,7 @@ mod tests {
 
     #[test]
     fn a_reporting_program_writes_to_fd_3_and_gets_only_0_to_3() {
-        // SAFETY: test-only fd without close-on-exec, closed below.
-        let fd = unsafe {
-            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
-            let fd = libc::fcntl(null, libc::F_DUPFD, 614);
-            libc::close(null);
-            fd
-        };
+        let fd = leaky_fd(614);
         let (out, code) = reporting("cd /proc/self/fd && echo * >&3; exit 4", [false, false, false]);
         unsafe { libc::close(fd) };
         // (4: the directory the shell reads to expand `*`)
