@@ -294,6 +294,10 @@ describe('e2e: Engine API (ncx system service)', function () {
     await c.start()
     const listed = await client.listContainers({filters: {label: ['app=x']}})
     expect(listed.map((l) => l.Id)).to.deep.equal([c.id])
+    // Both lines logged before the kill (two 8-byte headers + 4 bytes each): on a busy machine
+    // the shell may not have run yet when the exec below is done (CI once read empty logs).
+    const deadline = Date.now() + 10_000
+    while (((await c.logs({stdout: true, stderr: true})) as Buffer).length < 24 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     const exec = await c.exec({Cmd: ['echo', 'from-exec'], AttachStdout: true, AttachStderr: true})
     const stream = await exec.start({hijack: true, stdin: false})
     const out: string[] = []
