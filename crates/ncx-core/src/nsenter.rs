@@ -1,4 +1,4 @@
-//! Entering a running container's namespaces (for `exec`, health checks, `top`, `kill`,
+//! Entering a running container's namespaces (for `exec`, health checks, `top`, `stop`,
 //! `cp`), all or nothing: every namespace file of the container's process is opened first
 //! (after `setns` into the mount namespace, /proc is the container's and the host pid no
 //! longer resolves); one that cannot be opened is an error, never a skip. The user
@@ -149,7 +149,9 @@ pub fn join_owner(sys: &mut dyn Sys, pid: i32) -> Result<bool, EnterError> {
     result
 }
 
-fn join_owner_with(sys: &mut dyn Sys, pid: i32, fds: &mut Fds) -> Result<bool, EnterError> {
+/// Open the mount namespace of `pid`, refused (`NotAContainer`) when it is ours: a pid reused
+/// by a host process, never a container's.
+fn container_mount_ns(sys: &mut dyn Sys, pid: i32, fds: &mut Fds) -> Result<RawFd, EnterError> {
     let mnt = sys.open_ns(&format!("/proc/{pid}/ns/mnt")).map_err(|source| EnterError::Open { pid, kind: "mnt", source })?;
     fds.0.push(mnt);
     let own_mnt = sys.open_ns("/proc/self/ns/mnt").map_err(|source| EnterError::Join { kind: "mnt", source })?;
@@ -157,6 +159,21 @@ fn join_owner_with(sys: &mut dyn Sys, pid: i32, fds: &mut Fds) -> Result<bool, E
     if ident(sys, mnt, "mnt")? == ident(sys, own_mnt, "mnt")? {
         return Err(EnterError::NotAContainer { pid });
     }
+    Ok(mnt)
+}
+
+/// Is `pid` a container's process (its mount namespace not ours)? `NotAContainer` when it is
+/// not, an `Open` error that is `gone()` when it has exited. For signalling it from outside
+/// without entering it (`ncx kill`: the owner of its user namespace may).
+pub fn check_container_process(sys: &mut dyn Sys, pid: i32) -> Result<(), EnterError> {
+    let mut fds = Fds(Vec::new());
+    let result = container_mount_ns(sys, pid, &mut fds).map(|_| ());
+    fds.close_all(sys);
+    result
+}
+
+fn join_owner_with(sys: &mut dyn Sys, pid: i32, fds: &mut Fds) -> Result<bool, EnterError> {
+    let mnt = container_mount_ns(sys, pid, fds)?;
     let owner = sys.ns_owner(mnt).map_err(|source| EnterError::Join { kind: "user", source })?;
     fds.0.push(owner);
     let own_user = sys.open_ns("/proc/self/ns/user").map_err(|source| EnterError::Join { kind: "user", source })?;
@@ -257,6 +274,14 @@ mod tests {
         let mut sys = RecordingSys { existing: vec!["/proc/5/ns/mnt".into()], ..Default::default() };
         assert_eq!(join_owner(&mut sys, 5).unwrap_err(), EnterError::NotAContainer { pid: 5 });
         assert!(sys.open.is_empty());
+        let mut sys = RecordingSys { existing: vec!["/proc/5/ns/mnt".into()], ..Default::default() };
+        assert_eq!(check_container_process(&mut sys, 5).unwrap_err(), EnterError::NotAContainer { pid: 5 });
+        assert!(sys.open.is_empty());
+        let mut sys = RecordingSys::default();
+        assert_eq!(check_container_process(&mut sys, 5), Ok(()));
+        assert!(sys.open.is_empty() && !sys.calls.iter().any(|c| c.starts_with("setns")));
+        let mut gone = RecordingSys { fail: vec![("open /proc/5/ns/mnt".into(), libc::ENOENT)], ..Default::default() };
+        assert!(check_container_process(&mut gone, 5).unwrap_err().gone());
     }
 
     #[test]

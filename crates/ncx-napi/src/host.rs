@@ -206,24 +206,13 @@ pub enum Signalled {
     NotAContainer,
 }
 
-/// (st_dev, st_ino) of a namespace link, `None` when the process is gone.
-fn ns_ident(path: &str) -> Result<Option<(u64, u64)>, HostError> {
-    match std::fs::metadata(path) {
-        Ok(m) => {
-            use std::os::unix::fs::MetadataExt;
-            Ok(Some((m.dev(), m.ino())))
-        }
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => Ok(None),
-        Err(e) => Err(err("stat", path, e)),
-    }
-}
-
 /// Send `sig` to `pid`, a container's process, from this process: the user who owns the
 /// container's user namespace may signal into it without joining it (which a multithreaded
 /// Node cannot do anyway), so `kill` needs no runtime helper. The signal goes through a pidfd
 /// opened before the check, so a pid reused by another process between the check and the
 /// signal is never signalled (the pidfd's process is gone: `Gone`). A process in our own
-/// mount namespace is refused, as `ncx-runtime stop` and `ps` refuse to enter it.
+/// mount namespace is refused (`nsenter::check_container_process`, the rule `ncx-runtime
+/// stop` and `ps` apply before they enter).
 pub fn signal_container_process(pid: c_int, sig: c_int) -> Result<Signalled, HostError> {
     let target = pid.to_string();
     if pid <= 0 {
@@ -237,10 +226,11 @@ pub fn signal_container_process(pid: c_int, sig: c_int) -> Result<Signalled, Hos
     }
     // SAFETY: fd was just returned by pidfd_open and is closed once, when this drops.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let Some(theirs) = ns_ident(&format!("/proc/{pid}/ns/mnt"))? else { return Ok(Signalled::Gone) };
-    let ours = ns_ident("/proc/self/ns/mnt")?.ok_or_else(|| err("stat", "/proc/self/ns/mnt", io::Error::from_raw_os_error(libc::ENOENT)))?;
-    if theirs == ours {
-        return Ok(Signalled::NotAContainer);
+    match ncx_core::nsenter::check_container_process(&mut ncx_core::sys::RealSys, pid) {
+        Ok(()) => {}
+        Err(e) if e.gone() => return Ok(Signalled::Gone),
+        Err(ncx_core::nsenter::EnterError::NotAContainer { .. }) => return Ok(Signalled::NotAContainer),
+        Err(e) => return Err(err("signal", &target, io::Error::other(e.to_string()))),
     }
     // SAFETY: pidfd_send_signal(pidfd, sig, NULL info, flags 0).
     if unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, std::ptr::null::<libc::siginfo_t>(), 0) } < 0 {
