@@ -105,24 +105,36 @@ export function runtimeReporting(args: string[], inherit: boolean[]): RuntimeRep
   }
 }
 
+/** The lines of a text that arrives in chunks (a line split across chunks stays whole). */
+export async function* textLines(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  let rest = ''
+  for await (const chunk of chunks) {
+    const parts = (rest + chunk).split('\n')
+    rest = parts.pop() ?? ''
+    yield* parts
+  }
+  if (rest) yield rest
+}
+
 /** The lines read from `fd` (a pipe) to its end; closes it. */
-async function* fdLines(fd: number): AsyncGenerator<string> {
+function fdLines(fd: number): AsyncGenerator<string> {
+  return textLines(fdText(fd))
+}
+
+/** The UTF-8 text read from `fd` to its end, chunk by chunk; closes it. */
+async function* fdText(fd: number): AsyncGenerator<string> {
   const buf = Buffer.allocUnsafe(8192)
   const decoder = new TextDecoder() // (multi-byte characters split across reads stay whole)
-  let rest = ''
   try {
     for (;;) {
       const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (error, count) => (error ? reject(error) : resolve(count))))
       if (n === 0) break
-      const parts = (rest + decoder.decode(buf.subarray(0, n), {stream: true})).split('\n')
-      rest = parts.pop() ?? ''
-      yield* parts
+      yield decoder.decode(buf.subarray(0, n), {stream: true})
     }
   } finally {
     closeSync(fd)
   }
-  rest += decoder.decode()
-  if (rest) yield rest
+  yield decoder.decode()
 }
 
 export function runtimeAsync(args: string[], options: {keepCode?: boolean} = {}): Promise<string> {

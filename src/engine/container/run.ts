@@ -3,7 +3,7 @@ import {chmodSync, readFileSync, mkdirSync, existsSync, writeFileSync} from 'nod
 import {join} from 'node:path'
 import {hostname as osHostname, userInfo} from 'node:os'
 
-import {RuntimeReports, runtimeReporting} from '../runtime.js'
+import {RuntimeReports, runtimeReporting, textLines} from '../runtime.js'
 import {Engine} from '../engine.js'
 import {NcxError} from '../errors.js'
 import {ImageConfig} from '../image/types.js'
@@ -240,15 +240,9 @@ export interface RuntimeOutcome {
 }
 
 /** The lines of a stream (node:readline costs more to load than a run takes to start). */
-async function* jsonLines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
-  let rest = ''
+function jsonLines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
   input.setEncoding('utf8') // multi-byte characters split across chunks stay whole
-  for await (const chunk of input) {
-    const parts = (rest + String(chunk)).split('\n')
-    rest = parts.pop() ?? ''
-    yield* parts
-  }
-  if (rest) yield rest
+  return textLines(input as AsyncIterable<string>)
 }
 
 /** The reports of a runtime started by node:child_process with a pipe as its fd 3. */
