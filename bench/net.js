@@ -310,7 +310,8 @@ for (const p of [1, 4]) {
 lines.push('', `## 2. Container → host through the outbound path (iperf3 -c 10.0.2.2 in the container, Gbit/s, median of ${RUNS})`, '')
 lines.push('| path | median | runs |', '|---|---:|---|')
 for (const c of clients) lines.push(`| ${c.name} | ${f2(med(outbound[c.name].gbits))} | ${outbound[c.name].gbits.map(f2).join(', ')} |`)
-lines.push('', `- ncx bridge / podman slirp4netns = ${ratio(med(outbound[clients[0].name].gbits), med(outbound[clients[2].name].gbits))}; ncx bridge / podman's bridge = ${ratio(med(outbound[clients[0].name].gbits), med(outbound[clients[3].name].gbits))}`)
+const outMed = (c) => med(outbound[c.name].gbits)
+lines.push('', `- ncx bridge / podman slirp4netns = ${ratio(outMed(clients[0]), outMed(clients[2]))}; ncx bridge / podman's bridge = ${ratio(outMed(clients[0]), outMed(clients[3]))}`)
 lines.push("- slirp4netns advertises a 64 KiB window without window scaling (the client's `ss -ti`: snd_wnd 65535, mss 32767, rwnd_limited 40% of the time): two segments in flight, so the client and slirp4netns mostly take turns, and the rate depends on whether they run on one CPU or two. The pinned rows show the path's cost without the scheduler's choice.")
 lines.push('', `## 3. Container start with a network vs --network none (\`run --rm iperf3 true\`, ms, median of ${START_RUNS}, interleaved)`, '')
 lines.push('| command | median ms | min | max |', '|---|---:|---:|---:|')
@@ -327,7 +328,6 @@ fs.writeFileSync(path.join(BENCH_DIR, 'RESULTS-net.md'), md)
 fs.mkdirSync(path.join(BENCH_DIR, 'results'), {recursive: true})
 // The targets (issue 5: a published port ≥ 20 Gbit/s and ≥ 2× podman's rootlessport, a start with
 // a network ≤ 1.3× one without; issue 17: container → host ≥ podman's), for `npm run bench`.
-const outMed = (c) => med(outbound[c.name].gbits)
 const outNote = [`ncx bridge / podman's bridge (--network podman) = ${ratio(outMed(clients[0]), outMed(clients[3]))}`, ...(clients.length > 4 ? [`pinned apart ${f2(outMed(clients[4]))}, together ${f2(outMed(clients[5]))} Gbit/s`] : [])].join('; ')
 const loopNote = `host loopback alone: ${f2(loopP(1))} Gbit/s (-P 1), ${f2(loopP(4))} (-P 4)`
 const summaryRows = [
